@@ -1,0 +1,1 @@
+//! The variable table (placeholder until filled in).

@@ -1,0 +1,1 @@
+//! Logs, traces and metrics (OpenTelemetry), owned by the telemetry helper.
