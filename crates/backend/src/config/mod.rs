@@ -14,7 +14,7 @@ mod load;
 mod parse;
 pub mod table;
 
-pub use load::{ConfigError, ConfigErrors};
+pub use load::{ConfigError, ConfigErrors, search_path_ok};
 pub use parse::{parse_duration, parse_listen_addr, parse_size};
 
 /// A value that must never be printed: `Debug` shows `***`.

@@ -1,1 +1,427 @@
-//! The variable table (placeholder until filled in).
+//! The one table of every `BACKEND_*` variable: name, whether it is required,
+//! its default and its purpose.
+//!
+//! The loader reads variables only through this table (defaults included),
+//! and the README's configuration table is rendered from it by
+//! [`render_markdown`]; tests keep both in step.
+
+/// One environment variable the backend reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variable {
+    pub name: &'static str,
+    /// Startup fails when a required variable is unset or empty.
+    pub required: bool,
+    /// The value used when the variable is unset or empty, in the variable's
+    /// own syntax; `None` when there is no default.
+    pub default: Option<&'static str>,
+    pub purpose: &'static str,
+}
+
+const fn required(name: &'static str, purpose: &'static str) -> Variable {
+    Variable {
+        name,
+        required: true,
+        default: None,
+        purpose,
+    }
+}
+
+const fn optional(name: &'static str, purpose: &'static str) -> Variable {
+    Variable {
+        name,
+        required: false,
+        default: None,
+        purpose,
+    }
+}
+
+const fn defaulted(name: &'static str, default: &'static str, purpose: &'static str) -> Variable {
+    Variable {
+        name,
+        required: false,
+        default: Some(default),
+        purpose,
+    }
+}
+
+/// Every variable of the spec's §4, in the spec's order, followed by the
+/// variables this implementation adds (their purpose starts with "(added)").
+pub const VARIABLES: &[Variable] = &[
+    defaulted(
+        "BACKEND_HTTP_LISTEN_ADDR",
+        ":8080",
+        "HTTP listener for REST surfaces and probes.",
+    ),
+    defaulted("BACKEND_HTTP_READ_TIMEOUT", "30s", "HTTP read timeout."),
+    defaulted("BACKEND_HTTP_WRITE_TIMEOUT", "30s", "HTTP write timeout."),
+    defaulted(
+        "BACKEND_HTTP_SHUTDOWN_TIMEOUT",
+        "15s",
+        "Graceful shutdown budget for HTTP server.",
+    ),
+    defaulted(
+        "BACKEND_SHUTDOWN_TIMEOUT",
+        "30s",
+        "Process-wide cap applied to each component shutdown.",
+    ),
+    defaulted(
+        "BACKEND_GRPC_PUSH_LISTEN_ADDR",
+        ":8081",
+        "gRPC listener for the push interface.",
+    ),
+    defaulted(
+        "BACKEND_GRPC_PUSH_SHUTDOWN_TIMEOUT",
+        "10s",
+        "Graceful shutdown budget for the gRPC server.",
+    ),
+    defaulted(
+        "BACKEND_LOGGING_LEVEL",
+        "info",
+        "Log level: `debug`, `info`, `warn` (or `warning`), `error`.",
+    ),
+    required(
+        "BACKEND_POSTGRES_DSN",
+        "Postgres DSN (URL or key=value form). Must include `search_path=backend` so unqualified reads and writes resolve to the service-owned schema.",
+    ),
+    defaulted("BACKEND_POSTGRES_MAX_CONNS", "25", "Pool max connections."),
+    defaulted("BACKEND_POSTGRES_MIN_CONNS", "2", "Pool min connections."),
+    defaulted(
+        "BACKEND_POSTGRES_OPERATION_TIMEOUT",
+        "5s",
+        "Default per-statement timeout.",
+    ),
+    required("BACKEND_SMTP_HOST", "SMTP relay host."),
+    defaulted("BACKEND_SMTP_PORT", "587", "SMTP relay port."),
+    optional(
+        "BACKEND_SMTP_USERNAME",
+        "SMTP auth username (omit for anonymous).",
+    ),
+    optional("BACKEND_SMTP_PASSWORD", "SMTP auth password."),
+    required("BACKEND_SMTP_FROM", "RFC-5321 From address."),
+    defaulted(
+        "BACKEND_SMTP_TLS_MODE",
+        "starttls",
+        "`none`, `starttls`, or `tls`.",
+    ),
+    defaulted(
+        "BACKEND_MAIL_WORKER_INTERVAL",
+        "2s",
+        "How often the outbox worker scans for new work.",
+    ),
+    defaulted(
+        "BACKEND_MAIL_MAX_ATTEMPTS",
+        "8",
+        "Maximum delivery attempts before dead-lettering.",
+    ),
+    defaulted(
+        "BACKEND_DOCKER_HOST",
+        "unix:///var/run/docker.sock",
+        "Docker daemon endpoint.",
+    ),
+    required(
+        "BACKEND_DOCKER_NETWORK",
+        "User-defined Docker bridge network for engines.",
+    ),
+    required(
+        "BACKEND_GAME_STATE_ROOT",
+        "Host directory bind-mounted into engine containers.",
+    ),
+    optional(
+        "BACKEND_ADMIN_BOOTSTRAP_USER",
+        "Initial admin username; idempotent insert.",
+    ),
+    optional(
+        "BACKEND_ADMIN_BOOTSTRAP_PASSWORD",
+        "Initial admin password; required if user is set.",
+    ),
+    required(
+        "BACKEND_GEOIP_DB_PATH",
+        "Filesystem path to GeoLite2 Country `.mmdb`.",
+    ),
+    defaulted(
+        "BACKEND_OTEL_TRACES_EXPORTER",
+        "otlp",
+        "`none`, `otlp`, `stdout`.",
+    ),
+    defaulted(
+        "BACKEND_OTEL_METRICS_EXPORTER",
+        "otlp",
+        "`none`, `otlp`, `stdout`, `prometheus`.",
+    ),
+    defaulted(
+        "BACKEND_OTEL_PROTOCOL",
+        "grpc",
+        "`grpc` or `http/protobuf`. OTLP only.",
+    ),
+    optional(
+        "BACKEND_OTEL_ENDPOINT",
+        "OTLP endpoint URL; when unset, the provider default.",
+    ),
+    defaulted(
+        "BACKEND_OTEL_PROMETHEUS_LISTEN_ADDR",
+        ":9100",
+        "When `BACKEND_OTEL_METRICS_EXPORTER=prometheus`.",
+    ),
+    defaulted(
+        "BACKEND_SERVICE_NAME",
+        "galaxy-backend",
+        "Resource attribute for telemetry.",
+    ),
+    defaulted(
+        "BACKEND_FRESHNESS_WINDOW",
+        "5m",
+        "Mirrors gateway freshness window for push cursor TTL.",
+    ),
+    defaulted(
+        "BACKEND_AUTH_CHALLENGE_TTL",
+        "10m",
+        "Lifetime of an issued `auth_challenges` row.",
+    ),
+    defaulted(
+        "BACKEND_AUTH_CHALLENGE_MAX_ATTEMPTS",
+        "5",
+        "Maximum confirm-email-code attempts per challenge.",
+    ),
+    defaulted(
+        "BACKEND_AUTH_CHALLENGE_THROTTLE_WINDOW",
+        "60s",
+        "Rolling window over which challenges are counted toward throttle.",
+    ),
+    defaulted(
+        "BACKEND_AUTH_CHALLENGE_THROTTLE_MAX",
+        "3",
+        "Max un-consumed, non-expired challenges per email per window before reuse kicks in.",
+    ),
+    defaulted(
+        "BACKEND_AUTH_USERNAME_MAX_RETRIES",
+        "10",
+        "Retry budget for synthesising a unique placeholder `accounts.user_name` at registration.",
+    ),
+    defaulted(
+        "BACKEND_LOBBY_SWEEPER_INTERVAL",
+        "60s",
+        "How often the lobby sweeper releases expired pending_registrations and auto-closes enrollment-expired games.",
+    ),
+    defaulted(
+        "BACKEND_LOBBY_PENDING_REGISTRATION_TTL",
+        "720h",
+        "Lifetime of a `pending_registration` Race Name Directory entry awaiting promotion (default 30 days).",
+    ),
+    defaulted(
+        "BACKEND_LOBBY_INVITE_DEFAULT_TTL",
+        "168h",
+        "Default expiry applied to invites whose request body omits `expires_at` (default 7 days).",
+    ),
+    defaulted(
+        "BACKEND_ENGINE_CALL_TIMEOUT",
+        "60s",
+        "Per-call timeout for engine writes (init, turn, banish, command, order).",
+    ),
+    defaulted(
+        "BACKEND_ENGINE_PROBE_TIMEOUT",
+        "5s",
+        "Per-call timeout for engine reads (status, report, healthz).",
+    ),
+    defaulted(
+        "BACKEND_RUNTIME_WORKER_POOL_SIZE",
+        "4",
+        "Long-running runtime job concurrency.",
+    ),
+    defaulted(
+        "BACKEND_RUNTIME_JOB_QUEUE_SIZE",
+        "64",
+        "Buffered runtime-job channel depth.",
+    ),
+    defaulted(
+        "BACKEND_RUNTIME_RECONCILE_INTERVAL",
+        "60s",
+        "Interval between reconciler passes against the Docker daemon.",
+    ),
+    defaulted(
+        "BACKEND_RUNTIME_IMAGE_PULL_POLICY",
+        "if_missing",
+        "Engine image pull policy: `if_missing`, `always`, `never`.",
+    ),
+    defaulted(
+        "BACKEND_RUNTIME_CONTAINER_LOG_DRIVER",
+        "json-file",
+        "Docker log driver applied to engine containers.",
+    ),
+    optional(
+        "BACKEND_RUNTIME_CONTAINER_LOG_OPTS",
+        "Comma-separated `key=value` pairs forwarded to the log driver.",
+    ),
+    defaulted(
+        "BACKEND_RUNTIME_CONTAINER_CPU_QUOTA",
+        "2.0",
+        "Engine container `--cpus`.",
+    ),
+    defaulted(
+        "BACKEND_RUNTIME_CONTAINER_MEMORY",
+        "512m",
+        "Engine container `--memory`.",
+    ),
+    defaulted(
+        "BACKEND_RUNTIME_CONTAINER_PIDS_LIMIT",
+        "256",
+        "Engine container `--pids-limit`.",
+    ),
+    defaulted(
+        "BACKEND_RUNTIME_CONTAINER_STATE_MOUNT",
+        "/var/lib/galaxy-game",
+        "Absolute in-container path for the per-game state bind mount.",
+    ),
+    defaulted(
+        "BACKEND_RUNTIME_STOP_GRACE_PERIOD",
+        "10s",
+        "SIGTERM-to-SIGKILL grace period for engine container stop.",
+    ),
+    optional(
+        "BACKEND_NOTIFICATION_ADMIN_EMAIL",
+        "Recipient address for admin-channel notifications (`runtime.*` kinds). When empty, admin-channel routes are recorded as `skipped` and the catalog is partially silenced.",
+    ),
+    defaulted(
+        "BACKEND_NOTIFICATION_WORKER_INTERVAL",
+        "5s",
+        "Notification route worker scan interval.",
+    ),
+    defaulted(
+        "BACKEND_NOTIFICATION_MAX_ATTEMPTS",
+        "8",
+        "Notification route delivery attempts before dead-lettering.",
+    ),
+    defaulted(
+        "BACKEND_HTTP_MAX_BODY_SIZE",
+        "1m",
+        "(added) Request body size limit (Docker-style size, e.g. `1m`); the spec sets none, and an unbounded body lets one client exhaust memory.",
+    ),
+    defaulted(
+        "BACKEND_RUNTIME_DRIVER",
+        "docker",
+        "(added) How engines run: `docker` (one container per game) or `process` (`galaxy-game` as a child process on a loopback port), so machines without Docker still play games.",
+    ),
+    defaulted(
+        "BACKEND_RUNTIME_ENGINE_ADDRESSING",
+        "network",
+        "(added) How the backend reaches engines: `network` calls `http://galaxy-game-{game_id}:8080` on the Docker network; `loopback` uses the container port published on 127.0.0.1, for a backend running on the host (development, tests).",
+    ),
+];
+
+/// The table entry for `name`, if the backend reads such a variable.
+pub fn lookup(name: &str) -> Option<&'static Variable> {
+    VARIABLES.iter().find(|v| v.name == name)
+}
+
+/// Renders [`VARIABLES`] as the README's Markdown table (columns Variable,
+/// Required, Default, Purpose), ending with a newline.
+pub fn render_markdown() -> String {
+    let mut out =
+        String::from("| Variable | Required | Default | Purpose |\n| --- | --- | --- | --- |\n");
+    for v in VARIABLES {
+        let required = if v.required { "yes" } else { "no" };
+        let default = v
+            .default
+            .map_or_else(|| "—".to_string(), |d| format!("`{d}`"));
+        let purpose = v.purpose.replace('|', "\\|");
+        out.push_str(&format!(
+            "| `{}` | {required} | {default} | {purpose} |\n",
+            v.name
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    const START: &str = "<!-- config-table:start -->\n";
+    const END: &str = "<!-- config-table:end -->";
+    const REGENERATE: &str =
+        "cargo test -p galaxy-backend --lib -- --ignored write_readme_config_table";
+
+    fn readme_path() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../README.md")
+    }
+
+    /// Splits the README into (before and including the start marker, the
+    /// block, the end marker and after).
+    fn split_readme(readme: &str) -> (&str, &str, &str) {
+        let start = readme.find(START).map(|i| i + START.len());
+        let end = readme.find(END);
+        match (start, end) {
+            (Some(start), Some(end)) if start <= end => {
+                (&readme[..start], &readme[start..end], &readme[end..])
+            }
+            _ => panic!("README.md must contain {START:?} followed by {END:?}"),
+        }
+    }
+
+    #[test]
+    fn readme_config_table_matches_the_variable_table() {
+        let readme = std::fs::read_to_string(readme_path()).expect("README.md is readable");
+        let (_, block, _) = split_readme(&readme);
+        assert!(
+            block == render_markdown(),
+            "README.md's configuration table is out of date with config::table::VARIABLES; regenerate it with `{REGENERATE}`"
+        );
+    }
+
+    /// Rewrites the README block from [`VARIABLES`]; run it explicitly.
+    #[test]
+    #[ignore = "rewrites README.md; run with --ignored write_readme_config_table"]
+    fn write_readme_config_table() {
+        let path = readme_path();
+        let readme = std::fs::read_to_string(&path).expect("README.md is readable");
+        let (head, _, tail) = split_readme(&readme);
+        std::fs::write(&path, format!("{head}{}{tail}", render_markdown()))
+            .expect("README.md is writable");
+    }
+
+    #[test]
+    fn names_are_unique_and_prefixed() {
+        for (i, v) in VARIABLES.iter().enumerate() {
+            assert!(v.name.starts_with("BACKEND_"), "{}", v.name);
+            assert!(
+                VARIABLES[..i].iter().all(|w| w.name != v.name),
+                "{} listed twice",
+                v.name
+            );
+        }
+    }
+
+    #[test]
+    fn required_variables_have_no_default() {
+        for v in VARIABLES.iter().filter(|v| v.required) {
+            assert_eq!(v.default, None, "{}", v.name);
+        }
+    }
+
+    #[test]
+    fn the_spec_variables_come_first_and_the_added_ones_say_so() {
+        let added: Vec<_> = VARIABLES
+            .iter()
+            .filter(|v| v.purpose.starts_with("(added)"))
+            .map(|v| v.name)
+            .collect();
+        assert_eq!(
+            added,
+            [
+                "BACKEND_HTTP_MAX_BODY_SIZE",
+                "BACKEND_RUNTIME_DRIVER",
+                "BACKEND_RUNTIME_ENGINE_ADDRESSING"
+            ]
+        );
+        assert_eq!(VARIABLES.len(), 57 + added.len());
+        assert_eq!(VARIABLES[56].name, "BACKEND_NOTIFICATION_MAX_ATTEMPTS");
+    }
+
+    #[test]
+    fn rendered_rows_use_backticks_and_a_dash_for_no_default() {
+        let table = render_markdown();
+        assert!(table.contains("| `BACKEND_POSTGRES_DSN` | yes | — |"));
+        assert!(table.contains("| `BACKEND_HTTP_LISTEN_ADDR` | no | `:8080` |"));
+        assert_eq!(table.lines().count(), 2 + VARIABLES.len());
+    }
+}
