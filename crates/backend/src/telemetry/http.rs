@@ -1,0 +1,280 @@
+//! HTTP edge instrumentation: request ids, one trace span per request, and
+//! the `http_*` metrics.
+//!
+//! Both pieces are applied with `Router::layer` on the *complete* router (after
+//! every `route`/`nest`/`fallback`), so they run after routing and see the
+//! matched route template ([`MatchedPath`]); requests no route matched reach
+//! them through the fallback and are labelled `unmatched`.
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use opentelemetry::propagation::{Extractor, TextMapPropagator as _};
+use opentelemetry::trace::TraceContextExt as _;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+use super::Metrics;
+
+/// `X-Request-ID`: accepted from the caller, generated when absent, echoed on
+/// every response.
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The `path` label of requests no route matched.
+pub const UNMATCHED: &str = "unmatched";
+
+/// Longest caller-supplied request id that is kept; longer or non-printable
+/// ids are replaced by a fresh one.
+const MAX_REQUEST_ID_LEN: usize = 128;
+
+/// The request's id, in the request extensions for handlers
+/// (`Extension<RequestId>`), e.g. to put it in an error body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+/// The route group (metric label) of a request path.
+pub fn route_group(path: &str) -> &'static str {
+    let under = |prefix: &str| {
+        path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
+    if under("/api/v1/public") {
+        "public"
+    } else if under("/api/v1/user") {
+        "user"
+    } else if under("/api/v1/admin") {
+        "admin"
+    } else if path == "/healthz" || path == "/readyz" {
+        "probe"
+    } else {
+        "other"
+    }
+}
+
+/// Known methods keep their name; anything else is `OTHER` (bounded labels).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+fn route_of(req: &Request) -> String {
+    req.extensions().get::<MatchedPath>().map_or_else(|| UNMATCHED.to_owned(), |path| path.as_str().to_owned())
+}
+
+/// axum middleware (`axum::middleware::from_fn_with_state(metrics, track_http)`)
+/// recording `http_requests_total` and `http_request_duration_seconds` with
+/// `{group, method, path, status}`: `path` is the matched route template
+/// (e.g. `/api/v1/user/games/{id}`) or `unmatched`, never the raw URL; the
+/// duration runs until the response head is ready. Add it with
+/// `Router::layer` on the complete router so it sees [`MatchedPath`].
+pub async fn track_http(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = method_label(req.method());
+    let group = route_group(req.uri().path());
+    let path = route_of(&req);
+    let response = next.run(req).await;
+    metrics.http().record(group, method, &path, response.status().as_u16(), started.elapsed());
+    response
+}
+
+/// Applies the request-id and tracing middleware to the complete `router`
+/// (call it last, after every route, nest, fallback and other layer, so it
+/// is the outermost layer):
+///
+/// * takes `X-Request-ID` from the request, or generates a UUID v4 when it is
+///   absent (or longer than 128 bytes / not printable ASCII), sets it on the
+///   request (header and [`RequestId`] extension) and echoes it on the
+///   response;
+/// * opens one `http.request` span (fields `method`, `route`, `request_id`,
+///   and `status` once known) around the rest of the stack, continuing an
+///   incoming W3C `traceparent` when there is one, so every log line written
+///   while serving carries `request_id`, `otel_trace_id` and `otel_span_id`;
+/// * logs one `request served` line (`debug` for probes, `info` otherwise).
+pub fn http_layers<S>(router: Router<S>) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    router.layer(middleware::from_fn(request_context))
+}
+
+async fn request_context(mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = req
+        .headers()
+        .get(&REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= MAX_REQUEST_ID_LEN && id.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    let header = HeaderValue::from_str(&request_id).expect("request id is printable ASCII");
+
+    let method = req.method().clone();
+    let route = route_of(&req);
+    let group = route_group(req.uri().path());
+    let span = tracing::info_span!(
+        "http.request",
+        otel.name = %format_args!("{method} {route}"),
+        otel.kind = "server",
+        method = %method,
+        route = %route,
+        request_id = %request_id,
+        status = tracing::field::Empty,
+    );
+    let parent = TraceContextPropagator::new().extract(&HeaderExtractor(req.headers()));
+    if parent.span().span_context().is_valid() {
+        // Only fails once the span has started, which it has not yet.
+        let _ = span.set_parent(parent);
+    }
+
+    req.headers_mut().insert(REQUEST_ID_HEADER, header.clone());
+    req.extensions_mut().insert(RequestId(request_id));
+
+    let mut response = next.run(req).instrument(span.clone()).await;
+    let status = response.status().as_u16();
+    span.record("status", status);
+    span.in_scope(|| {
+        let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        if group == "probe" {
+            tracing::debug!(status, duration_ms, "request served");
+        } else {
+            tracing::info!(status, duration_ms, "request served");
+        }
+    });
+    response.headers_mut().insert(REQUEST_ID_HEADER, header);
+    response
+}
+
+/// Reads W3C trace-context headers from an `http::HeaderMap`.
+struct HeaderExtractor<'a>(&'a HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|value| value.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(HeaderName::as_str).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt as _;
+
+    use super::*;
+    use crate::telemetry::Telemetry;
+    use crate::telemetry::tests::{prometheus_settings, scrape};
+
+    fn app(metrics: Metrics) -> Router {
+        let user = Router::new().route("/games/{id}", get(|| async { "game" }));
+        let router = Router::new()
+            .route("/healthz", get(|| async { "ok" }))
+            .nest("/api/v1/user", user)
+            .layer(middleware::from_fn_with_state(metrics, track_http));
+        http_layers(router)
+    }
+
+    async fn call(router: &Router, uri: &str, request_id: Option<&str>) -> Response {
+        let mut request = Request::builder().uri(uri);
+        if let Some(id) = request_id {
+            request = request.header("x-request-id", id);
+        }
+        router.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap()
+    }
+
+    #[test]
+    fn groups_follow_the_path_prefix() {
+        assert_eq!(route_group("/api/v1/public/auth/login"), "public");
+        assert_eq!(route_group("/api/v1/user"), "user");
+        assert_eq!(route_group("/api/v1/userx"), "other");
+        assert_eq!(route_group("/api/v1/admin/users/1"), "admin");
+        assert_eq!(route_group("/healthz"), "probe");
+        assert_eq!(route_group("/readyz"), "probe");
+        assert_eq!(route_group("/metrics"), "other");
+    }
+
+    #[tokio::test]
+    async fn metrics_are_labelled_with_the_route_template_and_group() {
+        let (logging, otel) = prometheus_settings();
+        let telemetry = Telemetry::init_with(&logging, &otel).unwrap();
+        let router = app(telemetry.metrics());
+
+        for id in ["1", "2", "3"] {
+            assert_eq!(call(&router, &format!("/api/v1/user/games/{id}"), None).await.status(), 200);
+        }
+        assert_eq!(call(&router, "/healthz", None).await.status(), 200);
+        assert_eq!(call(&router, "/api/v1/user/nowhere/42", None).await.status(), 404);
+
+        let text = scrape(&telemetry).await;
+        let series = |labels: &[&str]| {
+            text.lines()
+                .find(|l| l.starts_with("http_requests_total{") && labels.iter().all(|label| l.contains(label)))
+                .unwrap_or_else(|| panic!("no http_requests_total series with {labels:?} in\n{text}"))
+        };
+        let games = series(&["path=\"/api/v1/user/games/{id}\"", "group=\"user\"", "method=\"GET\"", "status=\"200\""]);
+        assert!(games.ends_with(" 3"), "{games}");
+        series(&["path=\"unmatched\"", "group=\"user\"", "status=\"404\""]);
+        series(&["path=\"/healthz\"", "group=\"probe\""]);
+        assert!(!text.contains("/games/1"), "raw URL leaked into labels:\n{text}");
+        assert!(text.contains("http_request_duration_seconds_bucket{"), "{text}");
+        assert!(text.contains("le=\"0.005\""), "{text}");
+        telemetry.shutdown(std::time::Duration::from_secs(1)).await;
+    }
+
+    #[tokio::test]
+    async fn a_request_id_is_generated_when_absent() {
+        let router = app(Metrics::noop());
+        let response = call(&router, "/healthz", None).await;
+        let id = response.headers()["x-request-id"].to_str().unwrap();
+        let parsed = uuid::Uuid::parse_str(id).unwrap();
+        assert_eq!(parsed.get_version_num(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_request_id_is_echoed_when_present_and_replaced_when_unusable() {
+        let router = app(Metrics::noop());
+        let response = call(&router, "/api/v1/user/games/9", Some("client-abc-123")).await;
+        assert_eq!(response.headers()["x-request-id"], "client-abc-123");
+
+        let too_long = "x".repeat(MAX_REQUEST_ID_LEN + 1);
+        let response = call(&router, "/healthz", Some(&too_long)).await;
+        let id = response.headers()["x-request-id"].to_str().unwrap();
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+    }
+
+    #[tokio::test]
+    async fn handlers_see_the_request_id_and_an_incoming_traceparent_is_continued() {
+        let router = http_layers(Router::new().route(
+            "/echo",
+            get(|axum::Extension(RequestId(id)): axum::Extension<RequestId>| async move {
+                let cx = tracing::Span::current().context();
+                format!("{id} {}", cx.span().span_context().trace_id())
+            }),
+        ));
+        let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+        let request = Request::builder()
+            .uri("/echo")
+            .header("x-request-id", "rid-1")
+            .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+            .body(Body::empty())
+            .unwrap();
+        // Spans need a subscriber with the OpenTelemetry layer.
+        let _guard = tracing::subscriber::set_default(crate::telemetry::tests::otel_only_subscriber());
+        let response = router.oneshot(request).await.unwrap();
+        let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+        assert_eq!(std::str::from_utf8(&body).unwrap(), format!("rid-1 {trace_id}"));
+    }
+}
