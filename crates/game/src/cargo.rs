@@ -1,0 +1,116 @@
+//! Cargo: loading from and unloading onto planets, colonising with COL.
+
+use crate::game::{Game, PlanetId, RaceId};
+use crate::planet::{POPPERCOL, convertcap};
+use galaxy_model::order::Cargo;
+
+/// Smallest cargo amount.
+pub const AMOUNTMIN: f64 = 0.01;
+
+/// Loads group `idx` at planet `pid` with up to `amount` (default: the free
+/// space) of `cargo`; a short stockpile is shared evenly. Returns the total
+/// loaded.
+pub fn load(game: &mut Game, idx: usize, pid: PlanetId, cargo: Cargo, amount: Option<f64>) -> Result<f64, String> {
+    let g = &game.groups[idx];
+    let st = game.group_type(g);
+    let cap = st.capacity(g.tech.cargo);
+    if cap <= 0.0 {
+        return Err("the group's ships carry no cargo".into());
+    }
+    if let Some(c) = g.cargo {
+        if c != cargo && g.load > 0.0 {
+            return Err(format!("the group already carries {}", c.keyword()));
+        }
+    }
+    let ships = g.ships as f64;
+    let free = (cap - g.load).max(0.0) * ships;
+    let p = &game.planets[pid.0];
+    let stock = match cargo {
+        Cargo::Cap => p.cap,
+        Cargo::Mat => p.mat,
+        Cargo::Col => p.col,
+    };
+    let mut total = free.min(stock);
+    if let Some(a) = amount {
+        if !(a.is_finite() && a > 0.0) {
+            return Err("the amount must be positive".into());
+        }
+        total = total.min(a);
+    }
+    if total / ships < AMOUNTMIN {
+        return Err("nothing to load (less than 0.01 per ship)".into());
+    }
+    let p = &mut game.planets[pid.0];
+    match cargo {
+        Cargo::Cap => p.cap -= total,
+        Cargo::Mat => p.mat -= total,
+        Cargo::Col => p.col -= total,
+    }
+    let g = &mut game.groups[idx];
+    g.cargo = Some(cargo);
+    g.load += total / ships;
+    Ok(total)
+}
+
+/// Whether race `r` may unload `cargo` at planet `pid`: at its own planets,
+/// and COL onto unowned planets.
+pub fn may_unload(game: &Game, r: RaceId, pid: PlanetId, cargo: Cargo) -> bool {
+    match game.planets[pid.0].owner {
+        Some(o) => o == r,
+        None => cargo == Cargo::Col,
+    }
+}
+
+/// Unloads up to `amount` (default: all) from group `idx` onto planet
+/// `pid`. Returns the amount unloaded.
+pub fn unload(game: &mut Game, idx: usize, pid: PlanetId, amount: Option<f64>) -> Result<f64, String> {
+    let g = &game.groups[idx];
+    let Some(cargo) = g.cargo else { return Err("the group carries nothing".into()) };
+    if g.load <= 0.0 {
+        return Err("the group carries nothing".into());
+    }
+    if !may_unload(game, g.owner, pid, cargo) {
+        return Err("cannot unload at a planet the race does not own".into());
+    }
+    let ships = g.ships as f64;
+    let mut total = g.load * ships;
+    if let Some(a) = amount {
+        if !(a.is_finite() && a > 0.0) {
+            return Err("the amount must be positive".into());
+        }
+        total = total.min(a);
+    }
+    let owner = g.owner;
+    let g = &mut game.groups[idx];
+    g.load -= total / ships;
+    if g.load < AMOUNTMIN / 100.0 {
+        g.load = 0.0;
+        g.cargo = None;
+    }
+    deliver(game, owner, pid, cargo, total);
+    Ok(total)
+}
+
+/// Puts `total` of `cargo` onto a planet: CAP → cap then convertcap; MAT →
+/// mat; COL → ×8 onto pop up to size, surplus to col, taking an unowned
+/// planet.
+pub fn deliver(game: &mut Game, owner: RaceId, pid: PlanetId, cargo: Cargo, total: f64) {
+    let p = &mut game.planets[pid.0];
+    match cargo {
+        Cargo::Cap => {
+            p.cap += total;
+            convertcap(p);
+        }
+        Cargo::Mat => p.mat += total,
+        Cargo::Col => {
+            if p.owner.is_none() {
+                p.owner = Some(owner);
+            }
+            let people = total * POPPERCOL;
+            let room = (p.size - p.pop).max(0.0).min(people);
+            p.pop += room;
+            p.col += (people - room) / POPPERCOL;
+            convertcap(p);
+        }
+    }
+}

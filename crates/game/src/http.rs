@@ -1,0 +1,276 @@
+//! The engine's HTTP API (`/api/v1/...`, `/healthz`): thin handlers that
+//! parse the request, call the [`Engine`] under one lock, persist through
+//! the [`Store`] and map errors to the single JSON error shape.
+
+use crate::engine::{Engine, EngineError};
+use crate::store::{Store, StoreError};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use galaxy_model::api::*;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+use tokio::sync::Mutex;
+
+/// Shared server state: the engine (once initialised) and its store.
+pub struct AppState {
+    engine: Mutex<Option<Engine>>,
+    store: Store,
+    generating: AtomicBool,
+}
+
+impl AppState {
+    /// Opens the state directory and resumes a stored game if there is one.
+    pub fn open(store: Store) -> Result<Arc<AppState>, StoreError> {
+        let engine = store.load()?;
+        if let Some(e) = &engine {
+            tracing::info!(game_id = %e.game.game_id, turn = e.game.turn, "resumed game");
+        }
+        Ok(Arc::new(AppState { engine: Mutex::new(engine), store, generating: AtomicBool::new(false) }))
+    }
+
+    fn generation(&self) -> GenerationState {
+        if self.generating.load(Ordering::SeqCst) { GenerationState::InProgress } else { GenerationState::Idle }
+    }
+}
+
+/// An API error: a code, a message and (for turn mismatches) the current turn.
+#[derive(Debug)]
+pub struct ApiError {
+    code: ErrorCode,
+    message: String,
+    current_turn: Option<u32>,
+}
+
+impl ApiError {
+    fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError { code, message: message.into(), current_turn: None }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = ErrorBody { error: ErrorDetail { code: self.code, message: self.message, current_turn: self.current_turn } };
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> ApiError {
+        let current_turn = match &e {
+            EngineError::TurnMismatch { current, .. } => Some(*current),
+            _ => None,
+        };
+        ApiError { code: e.code(), message: e.to_string(), current_turn }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        tracing::error!(error = %e, "state storage failed");
+        ApiError::new(ErrorCode::Internal, "state storage failed")
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(e: JsonRejection) -> ApiError {
+        ApiError::new(ErrorCode::InvalidRequest, e.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(e: QueryRejection) -> ApiError {
+        ApiError::new(ErrorCode::InvalidRequest, e.body_text())
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn not_initialised() -> ApiError {
+    ApiError::new(ErrorCode::NotInitialised, "no game has been initialised")
+}
+
+/// The API router.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(get_health))
+        .route("/api/v1/admin/init", post(post_init))
+        .route("/api/v1/admin/status", get(get_status))
+        .route("/api/v1/admin/turn", put(put_turn))
+        .route("/api/v1/admin/race/banish", post(post_banish))
+        .route("/api/v1/order", put(put_order).get(get_order))
+        .route("/api/v1/command", put(put_command))
+        .route("/api/v1/report", get(get_report))
+        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
+        .with_state(state)
+}
+
+async fn get_health(State(s): State<Arc<AppState>>) -> Json<Health> {
+    let initialised = s.engine.lock().await.is_some();
+    Json(Health { status: "ok".into(), version: crate::VERSION.into(), initialised })
+}
+
+async fn post_init(
+    State(s): State<Arc<AppState>>,
+    body: Result<Json<InitRequest>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<StatusResponse>)> {
+    let Json(req) = body?;
+    let mut guard = s.engine.lock().await;
+    if guard.is_some() {
+        return Err(ApiError::new(ErrorCode::AlreadyInitialised, "a game is already initialised"));
+    }
+    let engine = Engine::init(&req)?;
+    s.store.save_turn(&engine)?;
+    tracing::info!(game_id = %req.game_id, races = req.races.len(), planets = engine.game.planets.len(), "game initialised");
+    let status = engine.status(GenerationState::Idle);
+    *guard = Some(engine);
+    Ok((StatusCode::CREATED, Json(status)))
+}
+
+async fn get_status(State(s): State<Arc<AppState>>) -> ApiResult<Json<StatusResponse>> {
+    let guard = s.engine.lock().await;
+    let e = guard.as_ref().ok_or_else(not_initialised)?;
+    Ok(Json(e.status(s.generation())))
+}
+
+async fn put_turn(
+    State(s): State<Arc<AppState>>,
+    body: Result<Json<RunTurnRequest>, JsonRejection>,
+) -> ApiResult<Json<RunTurnResponse>> {
+    let Json(req) = body?;
+    let mut guard = s.engine.lock().await;
+    let e = guard.as_mut().ok_or_else(not_initialised)?;
+    let current = e.game.turn;
+    if req.turn + 1 == current {
+        // A retry of the turn just run.
+        return Ok(Json(RunTurnResponse { ran: false, elapsed_ms: 0, status: e.status(GenerationState::Idle) }));
+    }
+    if req.turn != current {
+        return Err(EngineError::TurnMismatch { requested: req.turn, current }.into());
+    }
+    s.generating.store(true, Ordering::SeqCst);
+    let started = Instant::now();
+    let mut next = e.clone();
+    next.run_turn();
+    let saved = s.store.save_turn(&next);
+    s.generating.store(false, Ordering::SeqCst);
+    saved?;
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    *e = next;
+    tracing::info!(game_id = %e.game.game_id, turn = e.game.turn, elapsed_ms, "turn generated");
+    Ok(Json(RunTurnResponse { ran: true, elapsed_ms, status: e.status(GenerationState::Idle) }))
+}
+
+async fn post_banish(
+    State(s): State<Arc<AppState>>,
+    body: Result<Json<BanishRequest>, JsonRejection>,
+) -> ApiResult<Json<StatusResponse>> {
+    let Json(req) = body?;
+    let mut guard = s.engine.lock().await;
+    let e = guard.as_mut().ok_or_else(not_initialised)?;
+    let mut next = e.clone();
+    next.banish(&req.race)?;
+    next.reports = next.build_reports();
+    s.store.save_turn(&next)?;
+    *e = next;
+    tracing::info!(game_id = %e.game.game_id, race = %req.race, "race banished");
+    Ok(Json(e.status(GenerationState::Idle)))
+}
+
+async fn put_order(
+    State(s): State<Arc<AppState>>,
+    body: Result<Json<PutOrdersRequest>, JsonRejection>,
+) -> ApiResult<Json<PutOrdersResponse>> {
+    let Json(req) = body?;
+    let mut guard = s.engine.lock().await;
+    let e = guard.as_mut().ok_or_else(not_initialised)?;
+    let before = e.pending.clone();
+    let resp = e.put_orders(&req)?;
+    if let Err(err) = s.store.save_orders(e) {
+        e.pending = before;
+        return Err(err.into());
+    }
+    Ok(Json(resp))
+}
+
+/// `GET /api/v1/order?race=…`: the race's pending set (a convenience for clients).
+async fn get_order(
+    State(s): State<Arc<AppState>>,
+    q: Result<Query<RaceQuery>, QueryRejection>,
+) -> ApiResult<Json<PutOrdersResponse>> {
+    let Query(q) = q?;
+    let guard = s.engine.lock().await;
+    let e = guard.as_ref().ok_or_else(not_initialised)?;
+    if !e.game.races.iter().any(|r| r.key == q.race) {
+        return Err(EngineError::UnknownRace(q.race).into());
+    }
+    let set = e.pending.get(&q.race).cloned().unwrap_or_default();
+    Ok(Json(PutOrdersResponse { race: q.race, turn: e.game.turn, orders: set.lines, mistakes: set.mistakes }))
+}
+
+/// Query of `GET /api/v1/order`.
+#[derive(Debug, serde::Deserialize)]
+struct RaceQuery {
+    race: String,
+}
+
+async fn put_command(
+    State(s): State<Arc<AppState>>,
+    body: Result<Json<PutCommandRequest>, JsonRejection>,
+) -> ApiResult<Json<PutCommandResponse>> {
+    let Json(req) = body?;
+    let mut guard = s.engine.lock().await;
+    let e = guard.as_mut().ok_or_else(not_initialised)?;
+    let before = e.pending.clone();
+    let resp = e.put_command(&req)?;
+    if let Err(err) = s.store.save_orders(e) {
+        e.pending = before;
+        return Err(err.into());
+    }
+    Ok(Json(resp))
+}
+
+async fn get_report(
+    State(s): State<Arc<AppState>>,
+    q: Result<Query<ReportQuery>, QueryRejection>,
+) -> ApiResult<Response> {
+    let Query(q) = q?;
+    let guard = s.engine.lock().await;
+    let e = guard.as_ref().ok_or_else(not_initialised)?;
+    if !e.game.races.iter().any(|r| r.key == q.race) {
+        return Err(EngineError::UnknownRace(q.race).into());
+    }
+    let turn = q.turn.unwrap_or(e.game.turn);
+    let report = if turn == e.game.turn {
+        e.reports.get(&q.race).cloned()
+    } else if turn < e.game.turn {
+        s.store.read_report(turn, &q.race)?
+    } else {
+        None
+    };
+    let report =
+        report.ok_or_else(|| ApiError::new(ErrorCode::ReportNotFound, format!("no report for turn {turn}")))?;
+    match q.format.as_deref() {
+        None | Some("json") => Ok(Json(report).into_response()),
+        Some("text") => Ok((
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            crate::text_report::render(&report),
+        )
+            .into_response()),
+        Some(other) => Err(ApiError::new(ErrorCode::InvalidRequest, format!("unknown format {other}"))),
+    }
+}
+
+/// Serves the API on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}

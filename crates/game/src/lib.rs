@@ -1,0 +1,33 @@
+//! `galaxy-game`: the Galaxy (GalaxyNG) rules as a library, and the HTTP
+//! engine that runs one game on top of it.
+//!
+//! The rules live in small modules ([`map`], [`planet`], [`production`],
+//! [`ship`], [`group`], [`cargo`], [`fleet`], [`combat`], [`bombing`],
+//! [`order`], [`turn`]); [`parser`] reads classic text orders, [`report`]
+//! and [`text_report`] build a race's report, [`engine`] ties a game to its
+//! pending orders and [`store`], [`http`] serves the API, [`bot`] plays.
+
+pub mod bombing;
+pub mod bot;
+pub mod cargo;
+pub mod combat;
+pub mod engine;
+pub mod fleet;
+pub mod game;
+pub mod group;
+pub mod http;
+pub mod map;
+pub mod order;
+pub mod parser;
+pub mod planet;
+pub mod production;
+pub mod report;
+pub mod rng;
+pub mod ship;
+pub mod store;
+pub mod testkit;
+pub mod text_report;
+pub mod turn;
+
+/// The engine's version (the crate version).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,46 @@
+//! The `galaxy-game` binary: one game's engine behind the HTTP API.
+//!
+//! Environment: `GALAXY_GAME_LISTEN_ADDR` (default `0.0.0.0:8080`),
+//! `GALAXY_GAME_STATE_DIR` (default `/var/lib/galaxy-game`),
+//! `GALAXY_GAME_LOG` (tracing filter, default `info`). Logs are JSON lines
+//! on stdout.
+
+use galaxy_game::http::{AppState, serve};
+use galaxy_game::store::Store;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let filter = std::env::var("GALAXY_GAME_LOG").unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "info".into()))
+        .with_current_span(false)
+        .init();
+    let addr = std::env::var("GALAXY_GAME_LISTEN_ADDR").unwrap_or_else(|_| "0.0.0.0:8080".into());
+    let dir = std::env::var("GALAXY_GAME_STATE_DIR").unwrap_or_else(|_| "/var/lib/galaxy-game".into());
+    let store = Store::open(&dir)?;
+    let state = AppState::open(store)?;
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    tracing::info!(addr = %listener.local_addr()?, state_dir = %dir, version = galaxy_game::VERSION, "galaxy-game listening");
+    serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("galaxy-game stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

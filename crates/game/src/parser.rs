@@ -1,0 +1,370 @@
+//! The classic text order form: `#GALAXY <game> <race> <password> <turn>` …
+//! `#END`, one order per line, first letter significant (case-insensitive),
+//! `;` starts a comment, `"..."` quotes names with spaces. A message is
+//! `@ [race…]`, its text lines, then a lone `@`. Produces the same typed
+//! [`Order`]s as the JSON form; lines that do not parse become mistakes.
+
+use galaxy_model::api::Mistake;
+use galaxy_model::order::{Cargo, Order, OrderLine, Product, RouteCargo, Unit};
+
+/// The `#GALAXY` header line.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Header {
+    /// Game name.
+    pub game: String,
+    /// Race name.
+    pub race: String,
+    /// Password (not checked by the engine).
+    pub password: String,
+    /// Turn number, if given and numeric.
+    pub turn: Option<u32>,
+}
+
+/// Result of parsing a text order set.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Parsed {
+    /// The header, if present.
+    pub header: Option<Header>,
+    /// Orders with ids `"1"`, `"2"`, … in order.
+    pub lines: Vec<OrderLine>,
+    /// Lines that did not parse.
+    pub mistakes: Vec<Mistake>,
+}
+
+/// Splits a line into tokens: whitespace-separated, `"..."` quoted, `;`
+/// comment to the end of line.
+pub fn tokenize(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_quote = false;
+    let mut has = false;
+    for c in line.chars() {
+        if in_quote {
+            if c == '"' {
+                in_quote = false;
+            } else {
+                cur.push(c);
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_quote = true;
+                has = true;
+            }
+            ';' => break,
+            c if c.is_whitespace() => {
+                if has {
+                    out.push(std::mem::take(&mut cur));
+                    has = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                has = true;
+            }
+        }
+    }
+    if has {
+        out.push(cur);
+    }
+    out
+}
+
+/// Parses a whole text order set.
+pub fn parse_orders(text: &str) -> Parsed {
+    let mut parsed = Parsed::default();
+    let lines: Vec<&str> = text.lines().collect();
+    let has_header = lines.iter().any(|l| tokenize(l).first().is_some_and(|t| t.eq_ignore_ascii_case("#galaxy")));
+    let mut inside = !has_header;
+    let mut i = 0;
+    while i < lines.len() {
+        let raw = lines[i];
+        i += 1;
+        let toks = tokenize(raw);
+        let Some(first) = toks.first() else { continue };
+        if first.starts_with('#') {
+            let word = first.to_ascii_lowercase();
+            if word == "#galaxy" && parsed.header.is_none() {
+                parsed.header = Some(Header {
+                    game: toks.get(1).cloned().unwrap_or_default(),
+                    race: toks.get(2).cloned().unwrap_or_default(),
+                    password: toks.get(3).cloned().unwrap_or_default(),
+                    turn: toks.get(4).and_then(|t| t.parse().ok()),
+                });
+                inside = true;
+            } else if word == "#end" && inside {
+                break;
+            }
+            continue;
+        }
+        if !inside {
+            continue;
+        }
+        let result = if first.starts_with('@') {
+            // A message block: recipients on this line, text until a lone "@".
+            let mut to: Vec<String> = toks[1..].to_vec();
+            if first.len() > 1 {
+                to.insert(0, first[1..].to_string());
+            }
+            let mut text = Vec::new();
+            let mut closed = false;
+            while i < lines.len() {
+                let l = lines[i];
+                i += 1;
+                if l.trim() == "@" {
+                    closed = true;
+                    break;
+                }
+                text.push(l.to_string());
+            }
+            if closed { Ok(Order::Message { to, text: text.join("\n") }) } else { Err("message not ended by a lone @".to_string()) }
+        } else {
+            parse_line(&toks)
+        };
+        match result {
+            Ok(order) => {
+                let id = (parsed.lines.len() + 1).to_string();
+                parsed.lines.push(OrderLine { id, order });
+            }
+            Err(reason) => parsed.mistakes.push(Mistake { id: String::new(), order: raw.trim().to_string(), reason }),
+        }
+    }
+    parsed
+}
+
+fn arg<'a>(t: &'a [String], i: usize, what: &str) -> Result<&'a str, String> {
+    t.get(i).map(String::as_str).ok_or_else(|| format!("missing {what}"))
+}
+
+fn num(t: &[String], i: usize, what: &str) -> Result<f64, String> {
+    let s = arg(t, i, what)?;
+    let v: f64 = s.parse().map_err(|_| format!("{what} must be a number, not {s:?}"))?;
+    if !v.is_finite() {
+        return Err(format!("{what} must be a finite number"));
+    }
+    Ok(v)
+}
+
+fn int(t: &[String], i: usize, what: &str) -> Result<u32, String> {
+    let s = arg(t, i, what)?;
+    s.parse().map_err(|_| format!("{what} must be a whole number, not {s:?}"))
+}
+
+fn opt_int(t: &[String], i: usize, what: &str) -> Result<Option<u32>, String> {
+    if t.len() > i { int(t, i, what).map(Some) } else { Ok(None) }
+}
+
+fn opt_num(t: &[String], i: usize, what: &str) -> Result<Option<f64>, String> {
+    if t.len() > i { num(t, i, what).map(Some) } else { Ok(None) }
+}
+
+/// `[ships] [amount]` where a ship count of 0 means "all".
+fn ships_amount(t: &[String], i: usize) -> Result<(Option<u32>, Option<f64>), String> {
+    let ships = opt_int(t, i, "ship count")?.filter(|&n| n > 0);
+    let amount = opt_num(t, i + 1, "amount")?;
+    Ok((ships, amount))
+}
+
+fn too_many(t: &[String], max: usize) -> Result<(), String> {
+    if t.len() > max { Err(format!("too many arguments ({})", t.len() - 1)) } else { Ok(()) }
+}
+
+/// Parses one (non-message) order line already split into tokens.
+pub fn parse_line(t: &[String]) -> Result<Order, String> {
+    let Some(letter) = t.first().and_then(|w| w.chars().next()).map(|c| c.to_ascii_lowercase()) else {
+        return Err("empty order".into());
+    };
+    let rest_text = || t[1..].join(" ");
+    let order = match letter {
+        '=' => Order::RealName { name: rest_text() },
+        'a' => {
+            too_many(t, 2)?;
+            Order::Ally { race: arg(t, 1, "race")?.into() }
+        }
+        'b' => {
+            too_many(t, 3)?;
+            Order::Break { group: int(t, 1, "group")?, ships: opt_int(t, 2, "ship count")? }
+        }
+        'c' => {
+            too_many(t, 2)?;
+            Order::RenameRace { name: arg(t, 1, "name")?.into() }
+        }
+        'd' => match t.len() {
+            2 => Order::DesignFleet { name: t[1].clone() },
+            3 if t[1].eq_ignore_ascii_case("fleet") || t[1].eq_ignore_ascii_case("f") => {
+                Order::DesignFleet { name: t[2].clone() }
+            }
+            7 => Order::DesignShip {
+                name: t[1].clone(),
+                drive: num(t, 2, "drive")?,
+                attacks: int(t, 3, "attacks")?,
+                weapons: num(t, 4, "weapons")?,
+                shields: num(t, 5, "shields")?,
+                cargo: num(t, 6, "cargo")?,
+            },
+            _ => return Err("design needs: name drive attacks weapons shields cargo (or a fleet name)".into()),
+        },
+        'e' => {
+            too_many(t, 2)?;
+            Order::Eliminate { name: arg(t, 1, "name")?.into() }
+        }
+        'f' => Order::RequestAddress { race: t.get(1).cloned().unwrap_or_default() },
+        'g' => {
+            too_many(t, 3)?;
+            Order::Upgrade { group: int(t, 1, "group")?, ships: opt_int(t, 2, "ship count")? }
+        }
+        'h' => {
+            too_many(t, 2)?;
+            Order::Reverse { unit: Unit::parse(arg(t, 1, "group or fleet")?) }
+        }
+        'i' => {
+            too_many(t, 3)?;
+            Order::Intercept { unit: Unit::parse(arg(t, 1, "group or fleet")?), planet: arg(t, 2, "planet")?.into() }
+        }
+        'j' => {
+            too_many(t, 4)?;
+            Order::Join {
+                unit: Unit::parse(arg(t, 1, "group or fleet")?),
+                fleet: arg(t, 2, "fleet")?.into(),
+                ships: opt_int(t, 3, "ship count")?,
+            }
+        }
+        'l' => {
+            too_many(t, 5)?;
+            let group = int(t, 1, "group")?;
+            let c = arg(t, 2, "cargo type")?;
+            let cargo = Cargo::parse(c).ok_or_else(|| format!("unknown cargo {c}"))?;
+            let (ships, amount) = ships_amount(t, 3)?;
+            Order::Load { group, cargo, ships, amount }
+        }
+        'm' => {
+            too_many(t, 4)?;
+            Order::MapWindow { x: num(t, 1, "x")?, y: num(t, 2, "y")?, size: num(t, 3, "size")? }
+        }
+        'n' => {
+            too_many(t, 3)?;
+            Order::RenamePlanet { planet: arg(t, 1, "planet")?.into(), name: arg(t, 2, "name")?.into() }
+        }
+        'o' => {
+            too_many(t, 3)?;
+            let on = match t.get(2).map(|s| s.to_ascii_lowercase()) {
+                None => None,
+                Some(s) if s == "on" || s == "yes" || s == "1" => Some(true),
+                Some(s) if s == "off" || s == "no" || s == "0" => Some(false),
+                Some(s) => return Err(format!("option value must be on or off, not {s}")),
+            };
+            Order::SetOption { option: arg(t, 1, "option")?.into(), on }
+        }
+        'p' => {
+            too_many(t, 3)?;
+            Order::Produce { planet: arg(t, 1, "planet")?.into(), product: Product::parse(arg(t, 2, "product")?) }
+        }
+        'q' => Order::Quit,
+        'r' => {
+            too_many(t, 4)?;
+            let c = arg(t, 2, "cargo type")?;
+            Order::Route {
+                planet: arg(t, 1, "planet")?.into(),
+                cargo: RouteCargo::parse(c).ok_or_else(|| format!("unknown route cargo {c}"))?,
+                destination: t.get(3).cloned(),
+            }
+        }
+        's' => {
+            too_many(t, 4)?;
+            Order::Send {
+                unit: Unit::parse(arg(t, 1, "group or fleet")?),
+                planet: arg(t, 2, "planet")?.into(),
+                ships: opt_int(t, 3, "ship count")?,
+            }
+        }
+        't' => {
+            too_many(t, 3)?;
+            Order::Rename { old: arg(t, 1, "name")?.into(), new: arg(t, 2, "new name")?.into() }
+        }
+        'u' => {
+            too_many(t, 4)?;
+            let group = int(t, 1, "group")?;
+            let (ships, amount) = ships_amount(t, 2)?;
+            Order::Unload { group, ships, amount }
+        }
+        'v' => {
+            too_many(t, 2)?;
+            Order::Claim { planet: arg(t, 1, "planet")?.into() }
+        }
+        'w' => {
+            too_many(t, 2)?;
+            Order::War { race: arg(t, 1, "race")?.into() }
+        }
+        'x' => {
+            too_many(t, 3)?;
+            Order::Scrap { group: int(t, 1, "group")?, ships: opt_int(t, 2, "ship count")? }
+        }
+        'y' => Order::Password { password: arg(t, 1, "password")?.into() },
+        'z' => Order::Email { address: arg(t, 1, "address")?.into() },
+        other => return Err(format!("unknown order {other:?}")),
+    };
+    Ok(order)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_comments_quotes_and_end() {
+        let text = "junk before\n#GALAXY g1 Zorg pw 3\nsend 5 #12 2 ; comment\nP 1 \"Big Ship\"\nd Drone 1 0 0 0 0\n@ Vogons\nhello\nthere\n@\nk\n#END\ns 1 2\n";
+        let p = parse_orders(text);
+        let h = p.header.unwrap();
+        assert_eq!((h.game.as_str(), h.race.as_str(), h.turn), ("g1", "Zorg", Some(3)));
+        assert_eq!(p.lines.len(), 4);
+        assert_eq!(p.lines[0].order, Order::Send { unit: Unit::Group(5), planet: "#12".into(), ships: Some(2) });
+        assert_eq!(p.lines[1].order, Order::Produce { planet: "1".into(), product: Product::Ship("Big Ship".into()) });
+        assert_eq!(p.lines[3].order, Order::Message { to: vec!["Vogons".into()], text: "hello\nthere".into() });
+        assert_eq!(p.lines[3].id, "4");
+        assert_eq!(p.mistakes.len(), 1);
+        assert_eq!(p.mistakes[0].order, "k");
+    }
+
+    #[test]
+    fn every_order_round_trips_through_text() {
+        let orders = vec![
+            Order::Message { to: vec![], text: "to all".into() },
+            Order::RealName { name: "Jane Doe".into() },
+            Order::Ally { race: "B".into() },
+            Order::Break { group: 3, ships: Some(2) },
+            Order::Break { group: 3, ships: None },
+            Order::RenameRace { name: "Zorgons".into() },
+            Order::DesignShip { name: "Gun Ship".into(), drive: 4.0, attacks: 2, weapons: 2.0, shields: 4.0, cargo: 0.0 },
+            Order::DesignFleet { name: "Alpha".into() },
+            Order::Eliminate { name: "Alpha".into() },
+            Order::RequestAddress { race: String::new() },
+            Order::Upgrade { group: 1, ships: None },
+            Order::Reverse { unit: Unit::Fleet("Alpha".into()) },
+            Order::Intercept { unit: Unit::Group(2), planet: "#7".into() },
+            Order::Join { unit: Unit::Group(2), fleet: "Alpha".into(), ships: Some(1) },
+            Order::Load { group: 4, cargo: Cargo::Col, ships: None, amount: Some(2.5) },
+            Order::Load { group: 4, cargo: Cargo::Cap, ships: Some(3), amount: None },
+            Order::MapWindow { x: 1.5, y: 2.0, size: 50.0 },
+            Order::RenamePlanet { planet: "#3".into(), name: "New Home".into() },
+            Order::SetOption { option: "AutoUnload".into(), on: Some(true) },
+            Order::Produce { planet: "Home".into(), product: Product::Weapons },
+            Order::Quit,
+            Order::Route { planet: "#1".into(), cargo: RouteCargo::Emp, destination: Some("#4".into()) },
+            Order::Route { planet: "#1".into(), cargo: RouteCargo::Mat, destination: None },
+            Order::Send { unit: Unit::Group(9), planet: "17".into(), ships: None },
+            Order::Rename { old: "A".into(), new: "B".into() },
+            Order::Unload { group: 4, ships: Some(1), amount: Some(0.5) },
+            Order::Claim { planet: "#9".into() },
+            Order::War { race: "Vogon Empire".into() },
+            Order::Scrap { group: 5, ships: Some(1) },
+            Order::Password { password: "secret".into() },
+            Order::Email { address: "a@b.c".into() },
+        ];
+        let text: String = orders.iter().map(|o| o.to_text() + "\n").collect();
+        let parsed = parse_orders(&text);
+        assert!(parsed.mistakes.is_empty(), "{:?}", parsed.mistakes);
+        let back: Vec<Order> = parsed.lines.into_iter().map(|l| l.order).collect();
+        assert_eq!(back, orders);
+    }
+}

@@ -1,0 +1,247 @@
+//! Renders a structured [`Report`] as plain text in the classic GalaxyNG
+//! layout: a header, then one titled table per section.
+
+use galaxy_model::report::Report;
+use std::fmt::Write as _;
+
+fn n(x: f64) -> String {
+    format!("{:.2}", crate::report::t2(x))
+}
+
+fn title(out: &mut String, t: &str) {
+    let _ = write!(out, "\n\t\t{t}\n\n");
+}
+
+/// The plain-text report.
+pub fn render(r: &Report) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "\t\t{} Report for Galaxy Game {} Turn {}", r.race_name, r.game_id, r.turn);
+    let _ = writeln!(o, "\t\tGalaxy size {} with {} planets", n(r.galaxy_size), r.planet_count);
+
+    if !r.messages.is_empty() {
+        title(&mut o, "Messages");
+        for m in &r.messages {
+            let _ = writeln!(o, "-message from {}-", m.from.as_deref().unwrap_or("GM"));
+            let _ = writeln!(o, "{}\n", m.text);
+        }
+    }
+
+    title(&mut o, "Options");
+    let _ = writeln!(o, "AutoUnload {}", if r.options.auto_unload { "ON" } else { "OFF" });
+    if let Some([x, y, s]) = r.options.map_window {
+        let _ = writeln!(o, "Map window {} {} {}", n(x), n(y), n(s));
+    }
+
+    if !r.orders_received.is_empty() {
+        title(&mut o, "Orders Received");
+        for l in &r.orders_received {
+            let _ = writeln!(o, "{l}");
+        }
+    }
+    if !r.mistakes.is_empty() {
+        title(&mut o, "Mistakes");
+        for m in &r.mistakes {
+            let _ = writeln!(o, "{}\n  -> {}", m.order, m.reason);
+        }
+    }
+
+    title(&mut o, "Status of Players");
+    let _ = writeln!(o, "{:<4} {:<20} {:>7} {:>7} {:>7} {:>7} {:>10} {:>10} {:>4} {:<6} {}", "#", "N", "D", "W", "S", "C", "P", "I", "#", "R", "");
+    for p in &r.players {
+        let state = match p.state {
+            galaxy_model::api::RaceState::Alive => "",
+            galaxy_model::api::RaceState::Dead => "dead",
+            galaxy_model::api::RaceState::Banished => "banished",
+        };
+        let _ = writeln!(
+            o,
+            "{:<4} {:<20} {:>7} {:>7} {:>7} {:>7} {:>10} {:>10} {:>4} {:<6} {}",
+            p.rank,
+            p.name,
+            n(p.drive),
+            n(p.weapons),
+            n(p.shields),
+            n(p.cargo),
+            n(p.population),
+            n(p.industry),
+            p.planets,
+            p.relation,
+            state
+        );
+    }
+
+    let types = |o: &mut String, t: &str, list: &[galaxy_model::report::ShipTypeView], race: bool| {
+        if list.is_empty() {
+            return;
+        }
+        title(o, t);
+        let _ = writeln!(o, "{:<20} {:>7} {:>4} {:>7} {:>7} {:>7} {:>8}{}", "N", "D", "A", "W", "S", "C", "M", if race { "  R" } else { "" });
+        for s in list {
+            let _ = write!(o, "{:<20} {:>7} {:>4} {:>7} {:>7} {:>7} {:>8}", s.name, n(s.drive), s.attacks, n(s.weapons), n(s.shields), n(s.cargo), n(s.mass));
+            if race {
+                let _ = write!(o, "  {}", s.race);
+            }
+            o.push('\n');
+        }
+    };
+    types(&mut o, "Your Ship Types", &r.ship_types, false);
+    types(&mut o, "Alien Ship Types", &r.alien_ship_types, true);
+
+    for b in &r.battles {
+        title(&mut o, &format!("Battle at {} (#{}), phase {}", b.planet_name, b.planet, b.phase));
+        let _ = writeln!(o, "{:<20} {:<20} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}", "R", "T", "D", "W", "S", "C", "#", "L");
+        for g in &b.groups {
+            let _ = writeln!(
+                o,
+                "{:<20} {:<20} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}",
+                g.race, g.ship_type, n(g.drive), n(g.weapons), n(g.shields), n(g.cargo), g.before, g.after
+            );
+        }
+        let _ = writeln!(o, "{} rounds, {} shots", b.rounds, b.shots);
+    }
+    if !r.bombings.is_empty() {
+        title(&mut o, "Bombings");
+        let _ = writeln!(o, "{:<20} {:<10} {:<20} {:<20} {:>10} {:>10}", "W", "#", "N", "O", "P", "I");
+        for b in &r.bombings {
+            let _ = writeln!(
+                o,
+                "{:<20} {:<10} {:<20} {:<20} {:>10} {:>10}",
+                b.bombers.join(","),
+                format!("#{}", b.planet),
+                b.planet_name,
+                b.new_owner.as_deref().unwrap_or("-"),
+                n(b.population),
+                n(b.industry)
+            );
+        }
+    }
+    if !r.incoming.is_empty() {
+        title(&mut o, "Incoming Groups");
+        let _ = writeln!(o, "{:<12} {:<12} {:>8} {:>8} {:>10}", "O", "D", "R", "S", "M");
+        for g in &r.incoming {
+            let _ = writeln!(o, "{:<12} {:<12} {:>8} {:>8} {:>10}", g.origin, g.destination, n(g.distance), n(g.speed), n(g.mass));
+        }
+    }
+
+    let planet_table = |o: &mut String, t: &str, list: &[galaxy_model::report::PlanetView], owner: bool| {
+        if list.is_empty() {
+            return;
+        }
+        title(o, t);
+        let _ = writeln!(
+            o,
+            "{:<6} {:<12} {:>7} {:>7} {:>8} {:>8} {:>8} {:>6} {:<12} {:>8} {:>8} {:>8} {:>8}{}",
+            "#", "N", "X", "Y", "S", "P", "I", "R", "P", "$", "M", "C", "L",
+            if owner { "  O" } else { "" }
+        );
+        for p in list {
+            let _ = write!(
+                o,
+                "{:<6} {:<12} {:>7} {:>7} {:>8} {:>8} {:>8} {:>6} {:<12} {:>8} {:>8} {:>8} {:>8}",
+                p.number,
+                p.name,
+                n(p.x),
+                n(p.y),
+                n(p.size),
+                n(p.population),
+                n(p.industry),
+                n(p.resources),
+                p.product,
+                n(p.cap),
+                n(p.mat),
+                n(p.col),
+                n(p.effective_industry)
+            );
+            if owner {
+                let _ = write!(o, "  {}", p.owner);
+            }
+            o.push('\n');
+        }
+    };
+    planet_table(&mut o, "Your Planets", &r.planets, false);
+
+    if !r.production.is_empty() {
+        title(&mut o, "Ships In Production");
+        let _ = writeln!(o, "{:<6} {:<12} {:<20} {:>8} {:>10} {:>10}", "#", "N", "T", "C", "S", "P");
+        for p in &r.production {
+            let _ = writeln!(o, "{:<6} {:<12} {:<20} {:>8} {:>10} {:>10}", p.planet, p.planet_name, p.ship_type, n(p.cost), n(p.in_progress), n(p.production));
+        }
+    }
+    if !r.routes.is_empty() {
+        title(&mut o, "Your Routes");
+        for rt in &r.routes {
+            let _ = writeln!(o, "{:<12} {:<4} {}", rt.planet, rt.cargo.keyword(), rt.destination);
+        }
+    }
+    planet_table(&mut o, "Alien Planets", &r.alien_planets, true);
+    if !r.unidentified_planets.is_empty() {
+        title(&mut o, "Unidentified Planets");
+        let _ = writeln!(o, "{:<6} {:>7} {:>7}", "#", "X", "Y");
+        for p in &r.unidentified_planets {
+            let _ = writeln!(o, "{:<6} {:>7} {:>7}", p.number, n(p.x), n(p.y));
+        }
+    }
+    if !r.uninhabited_planets.is_empty() {
+        title(&mut o, "Uninhabited Planets");
+        let _ = writeln!(o, "{:<6} {:<12} {:>7} {:>7} {:>8} {:>6} {:>8} {:>8}", "#", "N", "X", "Y", "S", "R", "$", "M");
+        for p in &r.uninhabited_planets {
+            let opt = |v: Option<f64>| v.map(n).unwrap_or_else(|| "-".into());
+            let _ = writeln!(
+                o,
+                "{:<6} {:<12} {:>7} {:>7} {:>8} {:>6} {:>8} {:>8}",
+                p.number, p.name, n(p.x), n(p.y), opt(p.size), opt(p.resources), opt(p.cap), opt(p.mat)
+            );
+        }
+    }
+    let group_table = |o: &mut String, t: &str, list: &[galaxy_model::report::GroupView], own: bool| {
+        if list.is_empty() {
+            return;
+        }
+        title(o, t);
+        let _ = writeln!(
+            o,
+            "{:<5} {:<16} {:>5} {:<16} {:>6} {:>6} {:>6} {:>6} {:<4} {:>7} {:<10} {:<10} {:>7} {:>7} {:>8} {}",
+            "G", "R", "#", "T", "D", "W", "S", "C", "T", "Q", "P", "D", "R", "S", "M", "F"
+        );
+        for g in list {
+            let _ = writeln!(
+                o,
+                "{:<5} {:<16} {:>5} {:<16} {:>6} {:>6} {:>6} {:>6} {:<4} {:>7} {:<10} {:<10} {:>7} {:>7} {:>8} {}",
+                if own { g.number.to_string() } else { "-".into() },
+                g.race,
+                g.ships,
+                g.ship_type,
+                n(g.drive),
+                n(g.weapons),
+                n(g.shields),
+                n(g.cargo),
+                g.cargo_kind.map(|c| c.keyword()).unwrap_or("-"),
+                n(g.load),
+                g.at,
+                g.destination.as_deref().unwrap_or("-"),
+                n(g.distance),
+                n(g.speed),
+                n(g.mass),
+                g.fleet.as_deref().unwrap_or("-")
+            );
+        }
+    };
+    group_table(&mut o, "Your Groups", &r.groups, true);
+    if !r.fleets.is_empty() {
+        title(&mut o, "Your Fleets");
+        for f in &r.fleets {
+            let groups: Vec<String> = f.groups.iter().map(u32::to_string).collect();
+            let _ = writeln!(
+                o,
+                "{:<16} groups {:<20} speed {:>7} at {} {}",
+                f.name,
+                groups.join(","),
+                n(f.speed),
+                f.at.as_deref().unwrap_or("-"),
+                f.destination.as_deref().map(|d| format!("-> {d}")).unwrap_or_default()
+            );
+        }
+    }
+    group_table(&mut o, "Alien Groups", &r.alien_groups, false);
+    o
+}

@@ -1,0 +1,305 @@
+//! Request and response bodies of the engine's HTTP API (`/api/v1/...`) and
+//! the single error shape. See `docs/engine-api.md` for the endpoints.
+
+use crate::order::OrderLine;
+use serde::{Deserialize, Serialize};
+
+/// Game settings given at initialisation. Every field has a default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GameSettings {
+    /// Side of the square galaxy; `None` picks ⌊42·⌈√N⌉/10⌋·10 for N races.
+    pub size: Option<f64>,
+    /// Wrap distances at the edges ("spherical" galaxy).
+    pub spherical: bool,
+    /// Home planet sizes; the first is the core home.
+    pub home_planets: Vec<f64>,
+    /// "Empty" growth planets per race near its core home.
+    pub empty_planets: u32,
+    /// "Stuff" planets per race anywhere.
+    pub stuff_planets: u32,
+    /// Minimum distance between two races' core homes.
+    pub race_spacing: f64,
+    /// Turns of galactic peace at the start (nobody is at war before the
+    /// turn after this one).
+    pub peace_turns: u32,
+    /// Drop races idle for too long (the rules' idle drop).
+    pub drop_idle: bool,
+}
+
+impl Default for GameSettings {
+    fn default() -> Self {
+        GameSettings {
+            size: None,
+            spherical: false,
+            home_planets: vec![1000.0, 400.0],
+            empty_planets: 6,
+            stuff_planets: 5,
+            race_spacing: 25.0,
+            peace_turns: 0,
+            drop_idle: true,
+        }
+    }
+}
+
+/// A race at initialisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitRace {
+    /// The race's name: also its stable key in this API (an in-game rename
+    /// with `c` changes only the displayed name).
+    pub name: String,
+}
+
+/// `POST /api/v1/admin/init`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InitRequest {
+    /// The platform's game id (kept in reports).
+    pub game_id: String,
+    /// Seed of the game's random generator (map and every later turn).
+    pub seed: u64,
+    /// Settings; all optional.
+    #[serde(default)]
+    pub settings: GameSettings,
+    /// The races, at least one, with unique names.
+    pub races: Vec<InitRace>,
+}
+
+/// A race's standing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RaceState {
+    /// Playing.
+    Alive,
+    /// Quit, dropped as idle or wiped out.
+    Dead,
+    /// Obliterated by the platform (`/admin/race/banish`).
+    Banished,
+}
+
+/// Whether the engine is running a turn right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GenerationState {
+    /// Waiting for orders.
+    Idle,
+    /// A turn is being generated.
+    InProgress,
+}
+
+/// One race in [`StatusResponse`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RaceStatus {
+    /// The race's key (its name at initialisation).
+    pub race: String,
+    /// Its current displayed name.
+    pub name: String,
+    /// Alive, dead or banished.
+    pub state: RaceState,
+    /// Whether the race has submitted orders for the current turn.
+    pub orders_in: bool,
+    /// Effective industry (the ranking measure).
+    pub industry: f64,
+    /// Planets owned.
+    pub planets: u32,
+}
+
+/// `GET /api/v1/admin/status` (also returned by init, turn and banish).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusResponse {
+    /// The game id.
+    pub game_id: String,
+    /// The current turn: the one orders are collected for.
+    pub turn: u32,
+    /// Turn generation state.
+    pub generation: GenerationState,
+    /// Every race, in initialisation order.
+    pub races: Vec<RaceStatus>,
+}
+
+/// `PUT /api/v1/admin/turn`: run the turn named, which must be the current
+/// one. Naming the turn just closed answers with the current status and
+/// `ran: false`, so a retried call never runs two turns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunTurnRequest {
+    /// The turn expected to close.
+    pub turn: u32,
+}
+
+/// Answer to [`RunTurnRequest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunTurnResponse {
+    /// Whether this call ran the turn (false for a retry of a turn already run).
+    pub ran: bool,
+    /// Milliseconds the turn took (0 when not run).
+    pub elapsed_ms: u64,
+    /// Status after the call.
+    pub status: StatusResponse,
+}
+
+/// `POST /api/v1/admin/race/banish`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BanishRequest {
+    /// The race's key.
+    pub race: String,
+}
+
+/// `PUT /api/v1/order`: replace a race's whole order set for the current
+/// turn. Give either `orders` (typed) or `text` (the classic form,
+/// `#GALAXY … #END`), not both.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PutOrdersRequest {
+    /// The race's key.
+    pub race: String,
+    /// The turn the orders are for; must be the current turn.
+    pub turn: u32,
+    /// Typed order lines.
+    #[serde(default)]
+    pub orders: Vec<OrderLine>,
+    /// Classic text orders; parsed into typed lines with ids `"1"`, `"2"`, ….
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// A rejected order: the line, its text and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mistake {
+    /// The order line's id (empty for a text line that did not parse).
+    pub id: String,
+    /// The order as text.
+    pub order: String,
+    /// Why it was rejected.
+    pub reason: String,
+}
+
+/// Answer to [`PutOrdersRequest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PutOrdersResponse {
+    /// The race.
+    pub race: String,
+    /// The turn.
+    pub turn: u32,
+    /// The stored set.
+    pub orders: Vec<OrderLine>,
+    /// Text lines that did not parse (they also appear in the turn's report).
+    pub mistakes: Vec<Mistake>,
+}
+
+/// `PUT /api/v1/command`: add, replace or (with `order` absent) delete one
+/// line of a race's order set by its client-side id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PutCommandRequest {
+    /// The race's key.
+    pub race: String,
+    /// The turn; must be the current turn.
+    pub turn: u32,
+    /// The line's client-side id.
+    pub id: String,
+    /// The new order; `None` deletes the line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<crate::order::Order>,
+}
+
+/// What [`PutCommandRequest`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandOutcome {
+    /// A new line was appended.
+    Added,
+    /// An existing line was replaced in place.
+    Replaced,
+    /// The line was deleted.
+    Deleted,
+}
+
+/// Answer to [`PutCommandRequest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PutCommandResponse {
+    /// What happened.
+    pub outcome: CommandOutcome,
+    /// The race's whole set after the change.
+    pub orders: Vec<OrderLine>,
+}
+
+/// `GET /api/v1/report` query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportQuery {
+    /// The race's key.
+    pub race: String,
+    /// The turn (default: the current one).
+    #[serde(default)]
+    pub turn: Option<u32>,
+    /// `json` (default) or `text`.
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+/// `GET /healthz`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// Always `"ok"`.
+    pub status: String,
+    /// The engine's version.
+    pub version: String,
+    /// Whether a game is initialised.
+    pub initialised: bool,
+}
+
+/// Stable machine-readable error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request body or query is malformed or invalid (400).
+    InvalidRequest,
+    /// No game initialised yet (409).
+    NotInitialised,
+    /// `init` on an initialised engine (409).
+    AlreadyInitialised,
+    /// The turn named is not the current turn (409).
+    TurnMismatch,
+    /// The race is unknown (404).
+    UnknownRace,
+    /// The race is dead or banished and cannot act (409).
+    RaceNotAlive,
+    /// No report for that race and turn (404).
+    ReportNotFound,
+    /// No order line with that id (404).
+    OrderNotFound,
+    /// Unknown route (404).
+    NotFound,
+    /// Something failed inside the engine (500).
+    Internal,
+}
+
+impl ErrorCode {
+    /// The HTTP status that goes with the code.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::InvalidRequest => 400,
+            ErrorCode::NotInitialised
+            | ErrorCode::AlreadyInitialised
+            | ErrorCode::TurnMismatch
+            | ErrorCode::RaceNotAlive => 409,
+            ErrorCode::UnknownRace | ErrorCode::ReportNotFound | ErrorCode::OrderNotFound | ErrorCode::NotFound => 404,
+            ErrorCode::Internal => 500,
+        }
+    }
+}
+
+/// The error body: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// Inside [`ErrorBody`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Stable code.
+    pub code: ErrorCode,
+    /// Human-readable message.
+    pub message: String,
+    /// For `turn_mismatch`: the engine's current turn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_turn: Option<u32>,
+}
