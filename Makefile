@@ -1,0 +1,41 @@
+# Galaxy — the two commands a newcomer needs are `make run` and `make test`.
+# Everything else here is what those two call, plus `make bench`.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+DOCKER_NETWORK ?= galaxy-dev
+CARGO ?= cargo
+
+.PHONY: help run test bench prepare dev-stack engine-image check-generated fmt lint
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
+
+prepare: ## install what is missing (apt), start PostgreSQL and Docker
+	@scripts/ensure-packages.sh
+	@scripts/ensure-postgres.sh
+	@scripts/ensure-docker.sh $(DOCKER_NETWORK)
+
+dev-stack: prepare ## start the local SMTP server (+ web inbox) and write the GeoIP fixture
+	@scripts/dev-stack.sh start
+
+engine-image: prepare ## build galaxy-game and import it as the local image galaxy/game:<version>
+	@scripts/engine-image.sh
+
+run: dev-stack engine-image ## run galaxy-backend against the local stack
+	@$(CARGO) build -q -p galaxy-backend
+	@source scripts/dev-env.sh && scripts/print-surfaces.sh && exec target/debug/galaxy-backend
+
+test: prepare engine-image ## every test of the workspace (unit, integration, contract)
+	@scripts/run-tests.sh
+
+bench: prepare engine-image ## print the benchmark figures
+	@scripts/bench.sh
+
+fmt: ## format the code
+	@$(CARGO) fmt --all
+
+lint: ## clippy on every crate
+	@$(CARGO) clippy -q --workspace --all-targets -- -D warnings

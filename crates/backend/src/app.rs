@@ -1,0 +1,203 @@
+//! Process assembly: [`Application::build`] validates nothing (config is
+//! already validated), prepares PostgreSQL (schema + migrations), binds every
+//! listener (port 0 works) and wires the domains; [`Application::run_until_stopped`]
+//! serves until the shutdown token fires, then stops in the spec §16 order.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::admin::{AdminService, AdminSettings};
+use crate::config::Config;
+use crate::readiness::Readiness;
+use crate::server::{self, AppState};
+use crate::telemetry::Telemetry;
+use crate::worker::Workers;
+
+/// A cache warm-up run once at startup; `/readyz` waits for all of them.
+pub struct Warmup {
+    pub name: &'static str,
+    pub run: Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>,
+}
+
+/// A built, not yet serving, backend.
+pub struct Application {
+    state: AppState,
+    telemetry: Telemetry,
+    http: TcpListener,
+    grpc: TcpListener,
+    prometheus: Option<(TcpListener, Router)>,
+    workers: Workers,
+    warmups: Vec<Warmup>,
+    shutdown: CancellationToken,
+}
+
+impl Application {
+    /// Prepares the database and binds every listener. Fails — naming the
+    /// cause — if PostgreSQL is unreachable, migrations fail or an address
+    /// cannot be bound; nothing serves half-configured.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let telemetry = Telemetry::init(&config).context("cannot initialise telemetry")?;
+        let metrics = telemetry.metrics();
+        let readiness = Readiness::default();
+
+        let db = crate::postgres::connect(&config.postgres, metrics.db_pool()).await?;
+        crate::postgres::migrate(&db).await?;
+        readiness.mark_migrations_applied();
+
+        let http = bind(config.http.listen_addr, "BACKEND_HTTP_LISTEN_ADDR").await?;
+        let grpc = bind(config.grpc.push_listen_addr, "BACKEND_GRPC_PUSH_LISTEN_ADDR").await?;
+        readiness.mark_grpc_bound();
+        let prometheus = match telemetry.prometheus_router() {
+            Some(router) => Some((
+                bind(config.otel.prometheus_listen_addr, "BACKEND_OTEL_PROMETHEUS_LISTEN_ADDR").await?,
+                router,
+            )),
+            None => None,
+        };
+
+        let admin = AdminService::new(db.clone(), &AdminSettings::from_config(&config));
+        if let (Some(user), Some(password)) = (&config.admin.bootstrap_user, &config.admin.bootstrap_password) {
+            let outcome = admin
+                .bootstrap(user, password.expose())
+                .await
+                .context("cannot bootstrap the admin account (BACKEND_ADMIN_BOOTSTRAP_USER / _PASSWORD)")?;
+            tracing::info!(outcome = ?outcome, "admin bootstrap");
+        }
+        let warmups = vec![admin.warmup()];
+
+        let state = AppState { config: Arc::new(config), db, metrics, readiness, admin };
+        let workers = Workers::new();
+        for warmup in &warmups {
+            let Warmup { name, .. } = warmup;
+            state.readiness.register_cache(name);
+        }
+        Ok(Self { state, telemetry, http, grpc, prometheus, workers, warmups, shutdown: CancellationToken::new() })
+    }
+
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http.local_addr().expect("bound listener has an address")
+    }
+
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.grpc.local_addr().expect("bound listener has an address")
+    }
+
+    pub fn prometheus_addr(&self) -> Option<SocketAddr> {
+        self.prometheus.as_ref().and_then(|(l, _)| l.local_addr().ok())
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Cancelling this token starts the graceful shutdown.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Serves HTTP, gRPC and metrics, runs the warm-ups and workers, and on
+    /// shutdown: stop accepting HTTP and gRPC → drain in-flight requests →
+    /// stop workers → close the pool → flush telemetry. Each step is capped
+    /// by `BACKEND_SHUTDOWN_TIMEOUT`.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let Self { state, telemetry, http, grpc, prometheus, workers, warmups, shutdown } = self;
+        let config = state.config.clone();
+        let cap = config.shutdown_timeout;
+
+        tracing::info!(
+            http = %http.local_addr()?, grpc = %grpc.local_addr()?,
+            prometheus = ?prometheus.as_ref().and_then(|(l, _)| l.local_addr().ok()),
+            "galaxy-backend listening"
+        );
+
+        for Warmup { name, run } in warmups {
+            let readiness = state.readiness.clone();
+            tokio::spawn(async move {
+                match run.await {
+                    Ok(()) => {
+                        readiness.mark_cache_warm(name);
+                        tracing::info!(cache = name, "cache warmed");
+                    }
+                    // The process stays unready; an operator sees why.
+                    Err(err) => tracing::error!(cache = name, error = %err, "cache warm-up failed"),
+                }
+            });
+        }
+
+        let metrics_task = prometheus.map(|(listener, router)| {
+            let stop = shutdown.clone();
+            tokio::spawn(server::serve::serve(listener, router, config.http.read_timeout, stop, Duration::from_secs(1)))
+        });
+        let http_task = tokio::spawn(server::serve::serve(
+            http,
+            server::router(state.clone()),
+            config.http.read_timeout,
+            shutdown.clone(),
+            config.http.shutdown_timeout.min(cap),
+        ));
+        let grpc_task = tokio::spawn(server::grpc::serve(
+            grpc,
+            shutdown.clone(),
+            config.grpc.push_shutdown_timeout.min(cap),
+        ));
+
+        shutdown.cancelled().await;
+        tracing::info!("shutdown: stopped accepting HTTP and gRPC, draining in-flight requests");
+        let (http_drained, grpc_result) = tokio::join!(http_task, grpc_task);
+        if !http_drained.unwrap_or(false) {
+            tracing::warn!("shutdown: HTTP drain budget ran out with requests in flight");
+        }
+        match grpc_result {
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => tracing::warn!("shutdown: gRPC drain budget ran out"),
+            Ok(Err(err)) => tracing::error!(error = %err, "gRPC server failed"),
+            Err(err) => tracing::error!(error = %err, "gRPC task failed"),
+        }
+        if let Some(task) = metrics_task {
+            let _ = task.await;
+        }
+
+        tracing::info!("shutdown: stopping workers");
+        if !workers.shutdown(cap).await {
+            tracing::warn!("shutdown: workers did not stop within the budget");
+        }
+
+        tracing::info!("shutdown: closing the database pool");
+        if tokio::time::timeout(cap, state.db.close()).await.is_err() {
+            tracing::warn!("shutdown: database pool did not close within the budget");
+        }
+        tracing::info!("shutdown complete");
+        telemetry.shutdown(cap).await;
+        Ok(())
+    }
+}
+
+async fn bind(addr: SocketAddr, variable: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} ({variable})"))
+}
+
+/// Cancels `token` on the first SIGTERM or SIGINT.
+pub fn cancel_on_signals(token: CancellationToken) {
+    tokio::spawn(async move {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(err) => {
+                tracing::error!(error = %err, "cannot install the SIGTERM handler");
+                return;
+            }
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::info!(signal = "SIGTERM", "shutdown requested"),
+            _ = tokio::signal::ctrl_c() => tracing::info!(signal = "SIGINT", "shutdown requested"),
+        }
+        token.cancel();
+    });
+}

@@ -1,0 +1,64 @@
+//! Extractors whose rejections use the JSON error shape: `Json`, `Query`,
+//! `Path`, and the user identity injected by the gateway (`X-User-ID`).
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use uuid::Uuid;
+
+use super::error::ApiError;
+
+/// `axum::Json` with errors in the JSON error shape (400/413/415/422).
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct Json<T>(pub T);
+
+impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
+    fn into_response(self) -> axum::response::Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// `axum::extract::Query` with errors in the JSON error shape.
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct Query<T>(pub T);
+
+/// `axum::extract::Path` with errors in the JSON error shape.
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct Path<T>(pub T);
+
+/// The header the gateway uses to pass the authenticated user.
+pub const USER_ID_HEADER: &str = "x-user-id";
+
+/// The end user of a `/api/v1/user/*` request, as asserted by the gateway.
+/// Placed in request extensions by the user-group middleware.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthUser {
+    pub user_id: Uuid,
+}
+
+impl AuthUser {
+    /// Parses `X-User-ID`; missing or malformed → 401 in the error shape.
+    pub fn from_headers(headers: &axum::http::HeaderMap) -> Result<Self, ApiError> {
+        let raw = headers
+            .get(USER_ID_HEADER)
+            .ok_or_else(|| ApiError::unauthorized("missing_user_id", "the X-User-ID header is required"))?;
+        raw.to_str()
+            .ok()
+            .and_then(|s| Uuid::parse_str(s.trim()).ok())
+            .map(|user_id| Self { user_id })
+            .ok_or_else(|| ApiError::unauthorized("invalid_user_id", "the X-User-ID header must be a UUID"))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        match parts.extensions.get::<AuthUser>() {
+            Some(user) => Ok(*user),
+            None => Self::from_headers(&parts.headers),
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the whole backend against the machine's real
+//! PostgreSQL, driven over HTTP/gRPC, every exchange contract-validated.
+//! One test binary (modules below) keeps linking cheap.
+
+mod helpers;
+
+mod contract_document;
+mod errors;
+mod migrations;
+mod probes;

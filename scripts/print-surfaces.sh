@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Prints where each local surface listens; `make run` calls it after sourcing dev-env.sh.
+set -euo pipefail
+cat <<MSG
+galaxy-backend (development stack)
+  REST        http://${BACKEND_HTTP_LISTEN_ADDR}   (docs: /docs, contract: /openapi.yaml)
+  gRPC        ${BACKEND_GRPC_PUSH_LISTEN_ADDR}      (grpcurl -plaintext ${BACKEND_GRPC_PUSH_LISTEN_ADDR} list)
+  metrics     http://${BACKEND_OTEL_PROMETHEUS_LISTEN_ADDR}/metrics
+  SMTP        ${BACKEND_SMTP_HOST}:${BACKEND_SMTP_PORT}   (web inbox: http://127.0.0.1:8025)
+  GeoIP       ${BACKEND_GEOIP_DB_PATH}
+  admin       ${BACKEND_ADMIN_BOOTSTRAP_USER} / (see scripts/dev-env.sh)
+Stop with Ctrl-C (graceful shutdown).
+MSG
