@@ -40,7 +40,8 @@ pub struct RequestId(pub String);
 /// The route group (metric label) of a request path.
 pub fn route_group(path: &str) -> &'static str {
     let under = |prefix: &str| {
-        path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     };
     if under("/api/v1/public") {
         "public"
@@ -70,7 +71,9 @@ fn method_label(method: &Method) -> &'static str {
 }
 
 fn route_of(req: &Request) -> String {
-    req.extensions().get::<MatchedPath>().map_or_else(|| UNMATCHED.to_owned(), |path| path.as_str().to_owned())
+    req.extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| UNMATCHED.to_owned(), |path| path.as_str().to_owned())
 }
 
 /// axum middleware (`axum::middleware::from_fn_with_state(metrics, track_http)`)
@@ -85,7 +88,13 @@ pub async fn track_http(State(metrics): State<Metrics>, req: Request, next: Next
     let group = route_group(req.uri().path());
     let path = route_of(&req);
     let response = next.run(req).await;
-    metrics.http().record(group, method, &path, response.status().as_u16(), started.elapsed());
+    metrics.http().record(
+        group,
+        method,
+        &path,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
     response
 }
 
@@ -115,7 +124,11 @@ async fn request_context(mut req: Request, next: Next) -> Response {
         .headers()
         .get(&REQUEST_ID_HEADER)
         .and_then(|value| value.to_str().ok())
-        .filter(|id| !id.is_empty() && id.len() <= MAX_REQUEST_ID_LEN && id.bytes().all(|b| b.is_ascii_graphic()))
+        .filter(|id| {
+            !id.is_empty()
+                && id.len() <= MAX_REQUEST_ID_LEN
+                && id.bytes().all(|b| b.is_ascii_graphic())
+        })
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
     let header = HeaderValue::from_str(&request_id).expect("request id is printable ASCII");
 
@@ -192,7 +205,11 @@ mod tests {
         if let Some(id) = request_id {
             request = request.header("x-request-id", id);
         }
-        router.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap()
+        router
+            .clone()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap()
     }
 
     #[test]
@@ -213,23 +230,49 @@ mod tests {
         let router = app(telemetry.metrics());
 
         for id in ["1", "2", "3"] {
-            assert_eq!(call(&router, &format!("/api/v1/user/games/{id}"), None).await.status(), 200);
+            assert_eq!(
+                call(&router, &format!("/api/v1/user/games/{id}"), None)
+                    .await
+                    .status(),
+                200
+            );
         }
         assert_eq!(call(&router, "/healthz", None).await.status(), 200);
-        assert_eq!(call(&router, "/api/v1/user/nowhere/42", None).await.status(), 404);
+        assert_eq!(
+            call(&router, "/api/v1/user/nowhere/42", None)
+                .await
+                .status(),
+            404
+        );
 
         let text = scrape(&telemetry).await;
         let series = |labels: &[&str]| {
             text.lines()
-                .find(|l| l.starts_with("http_requests_total{") && labels.iter().all(|label| l.contains(label)))
-                .unwrap_or_else(|| panic!("no http_requests_total series with {labels:?} in\n{text}"))
+                .find(|l| {
+                    l.starts_with("http_requests_total{")
+                        && labels.iter().all(|label| l.contains(label))
+                })
+                .unwrap_or_else(|| {
+                    panic!("no http_requests_total series with {labels:?} in\n{text}")
+                })
         };
-        let games = series(&["path=\"/api/v1/user/games/{id}\"", "group=\"user\"", "method=\"GET\"", "status=\"200\""]);
+        let games = series(&[
+            "path=\"/api/v1/user/games/{id}\"",
+            "group=\"user\"",
+            "method=\"GET\"",
+            "status=\"200\"",
+        ]);
         assert!(games.ends_with(" 3"), "{games}");
         series(&["path=\"unmatched\"", "group=\"user\"", "status=\"404\""]);
         series(&["path=\"/healthz\"", "group=\"probe\""]);
-        assert!(!text.contains("/games/1"), "raw URL leaked into labels:\n{text}");
-        assert!(text.contains("http_request_duration_seconds_bucket{"), "{text}");
+        assert!(
+            !text.contains("/games/1"),
+            "raw URL leaked into labels:\n{text}"
+        );
+        assert!(
+            text.contains("http_request_duration_seconds_bucket{"),
+            "{text}"
+        );
         assert!(text.contains("le=\"0.005\""), "{text}");
         telemetry.shutdown(std::time::Duration::from_secs(1)).await;
     }
@@ -259,10 +302,12 @@ mod tests {
     async fn handlers_see_the_request_id_and_an_incoming_traceparent_is_continued() {
         let router = http_layers(Router::new().route(
             "/echo",
-            get(|axum::Extension(RequestId(id)): axum::Extension<RequestId>| async move {
-                let cx = tracing::Span::current().context();
-                format!("{id} {}", cx.span().span_context().trace_id())
-            }),
+            get(
+                |axum::Extension(RequestId(id)): axum::Extension<RequestId>| async move {
+                    let cx = tracing::Span::current().context();
+                    format!("{id} {}", cx.span().span_context().trace_id())
+                },
+            ),
         ));
         let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
         let request = Request::builder()
@@ -272,9 +317,15 @@ mod tests {
             .body(Body::empty())
             .unwrap();
         // Spans need a subscriber with the OpenTelemetry layer.
-        let _guard = tracing::subscriber::set_default(crate::telemetry::tests::otel_only_subscriber());
+        let _guard =
+            tracing::subscriber::set_default(crate::telemetry::tests::otel_only_subscriber());
         let response = router.oneshot(request).await.unwrap();
-        let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
-        assert_eq!(std::str::from_utf8(&body).unwrap(), format!("rid-1 {trace_id}"));
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap(),
+            format!("rid-1 {trace_id}")
+        );
     }
 }

@@ -106,7 +106,11 @@ impl<S> Filter<S> for LogFilter {
     fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> tracing::subscriber::Interest {
         // Always let the EnvFilter see the callsite: it keeps per-callsite state.
         let interest = Filter::<S>::callsite_enabled(&self.events, meta);
-        if self.span_wanted(meta) { tracing::subscriber::Interest::always() } else { interest }
+        if self.span_wanted(meta) {
+            tracing::subscriber::Interest::always()
+        } else {
+            interest
+        }
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {
@@ -143,7 +147,10 @@ pub(crate) struct JsonLogLayer<W> {
 
 impl<W> JsonLogLayer<W> {
     pub(crate) fn new(service: impl Into<String>, make_writer: W) -> Self {
-        Self { service: service.into(), make_writer }
+        Self {
+            service: service.into(),
+            make_writer,
+        }
     }
 }
 
@@ -165,7 +172,9 @@ where
     fn on_record(&self, id: &span::Id, values: &span::Record<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let mut extensions = span.extensions_mut();
-        let Some(SpanFields(fields)) = extensions.get_mut::<SpanFields>() else { return };
+        let Some(SpanFields(fields)) = extensions.get_mut::<SpanFields>() else {
+            return;
+        };
         let mut collector = FieldCollector(std::mem::take(fields));
         values.record(&mut collector);
         *fields = collector.0;
@@ -201,12 +210,26 @@ where
         let mut line = String::with_capacity(256);
         line.push('{');
         push_entry(&mut line, "ts", &Value::String(timestamp()), true);
-        push_entry(&mut line, "level", &Value::String(level_label(meta.level()).to_owned()), false);
+        push_entry(
+            &mut line,
+            "level",
+            &Value::String(level_label(meta.level()).to_owned()),
+            false,
+        );
         push_entry(&mut line, "caller", &Value::String(caller(meta)), false);
-        push_entry(&mut line, "service", &Value::String(self.service.clone()), false);
+        push_entry(
+            &mut line,
+            "service",
+            &Value::String(self.service.clone()),
+            false,
+        );
         push_entry(&mut line, "msg", &msg, false);
         for (key, value) in &entries {
-            let key = if RESERVED_KEYS.contains(&key.as_str()) { format!("field.{key}") } else { key.clone() };
+            let key = if RESERVED_KEYS.contains(&key.as_str()) {
+                format!("field.{key}")
+            } else {
+                key.clone()
+            };
             push_entry(&mut line, &key, value, false);
         }
         if let Some((trace_id, span_id)) = current_otel_ids() {
@@ -227,9 +250,12 @@ fn current_otel_ids() -> Option<(String, String)> {
     let cx = opentelemetry::Context::current();
     let span = cx.span();
     let span_context = span.span_context();
-    span_context
-        .is_valid()
-        .then(|| (span_context.trace_id().to_string(), span_context.span_id().to_string()))
+    span_context.is_valid().then(|| {
+        (
+            span_context.trace_id().to_string(),
+            span_context.span_id().to_string(),
+        )
+    })
 }
 
 fn upsert(entries: &mut Vec<(String, Value)>, key: String, value: Value) {
@@ -250,7 +276,9 @@ fn push_entry(line: &mut String, key: &str, value: &Value, first: bool) {
 }
 
 fn timestamp() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
 }
 
 fn level_label(level: &Level) -> &'static str {
@@ -296,7 +324,11 @@ impl FieldCollector {
 
 impl Visit for FieldCollector {
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.put(field, serde_json::Number::from_f64(value).map_or_else(|| Value::String(value.to_string()), Value::Number));
+        self.put(
+            field,
+            serde_json::Number::from_f64(value)
+                .map_or_else(|| Value::String(value.to_string()), Value::Number),
+        );
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
@@ -376,15 +408,23 @@ mod tests {
 
     fn subscriber(buffer: &Buffer, directives: &str) -> impl Subscriber + Send + Sync {
         tracing_subscriber::registry()
-            .with(tracing_opentelemetry::layer().with_tracer(AppTracer).with_filter(LogFilter::new(directives).unwrap()))
-            .with(JsonLogLayer::new("galaxy-test", buffer.clone()).with_filter(LogFilter::new(directives).unwrap()))
+            .with(
+                tracing_opentelemetry::layer()
+                    .with_tracer(AppTracer)
+                    .with_filter(LogFilter::new(directives).unwrap()),
+            )
+            .with(
+                JsonLogLayer::new("galaxy-test", buffer.clone())
+                    .with_filter(LogFilter::new(directives).unwrap()),
+            )
     }
 
     #[test]
     fn a_line_inside_a_span_carries_the_required_fields_and_otel_ids() {
         let buffer = Buffer::default();
         tracing::subscriber::with_default(subscriber(&buffer, "info"), || {
-            let span = tracing::info_span!("http.request", request_id = "req-1", otel.kind = "server");
+            let span =
+                tracing::info_span!("http.request", request_id = "req-1", otel.kind = "server");
             span.in_scope(|| tracing::info!(game_id = 7, ok = true, "turn generated"));
         });
 
@@ -392,7 +432,18 @@ mod tests {
         assert_eq!(lines.len(), 1, "{}", buffer.raw());
         let line = &lines[0];
         let keys: Vec<&str> = line.keys().map(String::as_str).collect();
-        for key in ["ts", "level", "caller", "service", "msg", "request_id", "game_id", "ok", "otel_trace_id", "otel_span_id"] {
+        for key in [
+            "ts",
+            "level",
+            "caller",
+            "service",
+            "msg",
+            "request_id",
+            "game_id",
+            "ok",
+            "otel_trace_id",
+            "otel_span_id",
+        ] {
             assert!(keys.contains(&key), "missing {key} in {line:?}");
         }
         assert!(!keys.iter().any(|k| k.starts_with("otel.")), "{line:?}");
@@ -402,18 +453,41 @@ mod tests {
         assert_eq!(line["request_id"], "req-1");
         assert_eq!(line["game_id"], 7);
         assert_eq!(line["ok"], true);
-        assert!(line["caller"].as_str().unwrap().starts_with("crates/backend/src/telemetry/logging.rs:"), "{line:?}");
+        assert!(
+            line["caller"]
+                .as_str()
+                .unwrap()
+                .starts_with("crates/backend/src/telemetry/logging.rs:"),
+            "{line:?}"
+        );
         let ts = line["ts"].as_str().unwrap();
-        assert!(chrono::DateTime::parse_from_rfc3339(ts).is_ok() && ts.ends_with('Z') && ts.len() == 24, "{ts}");
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(ts).is_ok() && ts.ends_with('Z') && ts.len() == 24,
+            "{ts}"
+        );
         let trace_id = line["otel_trace_id"].as_str().unwrap();
         let span_id = line["otel_span_id"].as_str().unwrap();
-        assert!(trace_id.len() == 32 && trace_id.chars().all(|c| c.is_ascii_hexdigit()), "{trace_id}");
-        assert!(span_id.len() == 16 && span_id.chars().all(|c| c.is_ascii_hexdigit()), "{span_id}");
+        assert!(
+            trace_id.len() == 32 && trace_id.chars().all(|c| c.is_ascii_hexdigit()),
+            "{trace_id}"
+        );
+        assert!(
+            span_id.len() == 16 && span_id.chars().all(|c| c.is_ascii_hexdigit()),
+            "{span_id}"
+        );
         assert_ne!(trace_id, "0".repeat(32));
         // The leading keys come first, in order.
         let raw = buffer.raw();
-        let order: Vec<usize> =
-            ["\"ts\"", "\"level\"", "\"caller\"", "\"service\"", "\"msg\""].iter().map(|k| raw.find(k).unwrap()).collect();
+        let order: Vec<usize> = [
+            "\"ts\"",
+            "\"level\"",
+            "\"caller\"",
+            "\"service\"",
+            "\"msg\"",
+        ]
+        .iter()
+        .map(|k| raw.find(k).unwrap())
+        .collect();
         assert!(order.windows(2).all(|w| w[0] < w[1]), "{raw}");
     }
 
@@ -425,7 +499,8 @@ mod tests {
             let outer = tracing::info_span!("outer", request_id = "r");
             outer.in_scope(|| {
                 tracing::info!("in outer");
-                tracing::info_span!("inner", step = "db").in_scope(|| tracing::info!(request_id = "event wins", "in inner"));
+                tracing::info_span!("inner", step = "db")
+                    .in_scope(|| tracing::info!(request_id = "event wins", "in inner"));
             });
         });
         let lines = buffer.lines();
@@ -441,14 +516,17 @@ mod tests {
     #[test]
     fn the_level_filters_events_but_not_spans() {
         let buffer = Buffer::default();
-        tracing::subscriber::with_default(subscriber(&buffer, &directives(LogLevel::Warn, None)), || {
-            tracing::info_span!("http.request", request_id = "r-9").in_scope(|| {
-                tracing::info!("dropped");
-                tracing::warn!("kept");
-            });
-            tracing::warn!(target: "sqlx::query", "quiet dependency at warn is kept");
-            tracing::info!(target: "hyper::proto", "noise");
-        });
+        tracing::subscriber::with_default(
+            subscriber(&buffer, &directives(LogLevel::Warn, None)),
+            || {
+                tracing::info_span!("http.request", request_id = "r-9").in_scope(|| {
+                    tracing::info!("dropped");
+                    tracing::warn!("kept");
+                });
+                tracing::warn!(target: "sqlx::query", "quiet dependency at warn is kept");
+                tracing::info!(target: "hyper::proto", "noise");
+            },
+        );
         let lines = buffer.lines();
         assert_eq!(lines.len(), 2, "{}", buffer.raw());
         assert_eq!(lines[0]["msg"], "kept");
@@ -458,7 +536,10 @@ mod tests {
 
     #[test]
     fn rust_log_replaces_the_configured_directives() {
-        assert_eq!(directives(LogLevel::Info, Some("debug,hyper=trace")), "debug,hyper=trace");
+        assert_eq!(
+            directives(LogLevel::Info, Some("debug,hyper=trace")),
+            "debug,hyper=trace"
+        );
         assert!(directives(LogLevel::Info, Some("  ")).starts_with("info,h2=warn"));
         assert!(directives(LogLevel::Error, None).starts_with("error,"));
         assert!(LogFilter::new("not a = valid [ filter").is_err());

@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
-use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider as _, NoopMeterProvider, ObservableGauge};
+use opentelemetry::metrics::{
+    Counter, Histogram, Meter, MeterProvider as _, NoopMeterProvider, ObservableGauge,
+};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
@@ -32,7 +34,13 @@ impl Metrics {
     pub(crate) fn new(meter: Meter) -> Self {
         let http = HttpMetrics::new(&meter);
         let db_pool = DbPoolMetrics::new(&meter);
-        Self { inner: Arc::new(MetricsInner { meter, http, db_pool }) }
+        Self {
+            inner: Arc::new(MetricsInner {
+                meter,
+                http,
+                db_pool,
+            }),
+        }
     }
 
     /// Instruments that record nothing: for unit tests of code that takes a
@@ -69,7 +77,9 @@ impl HttpMetrics {
         Self {
             requests: meter
                 .u64_counter(names::HTTP_REQUESTS_TOTAL)
-                .with_description("HTTP requests served, by route group, method, route template and status.")
+                .with_description(
+                    "HTTP requests served, by route group, method, route template and status.",
+                )
                 .build(),
             duration: meter
                 .f64_histogram(names::HTTP_REQUEST_DURATION_SECONDS)
@@ -82,7 +92,14 @@ impl HttpMetrics {
 
     /// Counts one served request. `path` must be a route template (or
     /// `unmatched`), never a raw URL, to keep label cardinality bounded.
-    pub fn record(&self, group: &'static str, method: &str, path: &str, status: u16, elapsed: Duration) {
+    pub fn record(
+        &self,
+        group: &'static str,
+        method: &str,
+        path: &str,
+        status: u16,
+        elapsed: Duration,
+    ) {
         let attributes = [
             KeyValue::new(label::GROUP, group),
             KeyValue::new(label::METHOD, method.to_owned()),
@@ -160,7 +177,9 @@ impl DbPoolMetrics {
                 .build(),
             waits: meter
                 .u64_counter(names::DB_POOL_WAITS_TOTAL)
-                .with_description("Pool acquisitions that found no idle connection and opened a new one.")
+                .with_description(
+                    "Pool acquisitions that found no idle connection and opened a new one.",
+                )
                 .build(),
             gauges: Arc::default(),
         }
@@ -168,7 +187,10 @@ impl DbPoolMetrics {
 
     /// The same instruments with another `pool` label, for a second pool.
     pub fn for_pool(&self, pool: &'static str) -> Self {
-        Self { pool, ..self.clone() }
+        Self {
+            pool,
+            ..self.clone()
+        }
     }
 
     fn attributes(&self) -> [KeyValue; 1] {
@@ -216,14 +238,21 @@ impl DbPoolMetrics {
                 .build()
         };
         let gauges = [
-            gauge(names::DB_POOL_IN_USE, "Pool connections currently checked out.", |pool| {
-                u64::from(pool.size()).saturating_sub(pool.num_idle() as u64)
+            gauge(
+                names::DB_POOL_IN_USE,
+                "Pool connections currently checked out.",
+                |pool| u64::from(pool.size()).saturating_sub(pool.num_idle() as u64),
+            ),
+            gauge(names::DB_POOL_IDLE, "Idle pool connections.", |pool| {
+                pool.num_idle() as u64
             }),
-            gauge(names::DB_POOL_IDLE, "Idle pool connections.", |pool| pool.num_idle() as u64),
             gauge(names::DB_POOL_MAX, "Maximum pool connections.", |pool| {
                 u64::from(pool.options().get_max_connections())
             }),
         ];
-        self.gauges.lock().unwrap_or_else(|e| e.into_inner()).extend(gauges);
+        self.gauges
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(gauges);
     }
 }

@@ -60,7 +60,9 @@ use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
-use crate::config::{Config, LogLevel, LoggingConfig, MetricsExporter, OtelConfig, OtelProtocol, TracesExporter};
+use crate::config::{
+    Config, LogLevel, LoggingConfig, MetricsExporter, OtelConfig, OtelProtocol, TracesExporter,
+};
 
 mod http;
 pub mod logging;
@@ -100,7 +102,9 @@ impl Telemetry {
     pub fn init_with(logging: &LoggingConfig, otel: &OtelConfig) -> anyhow::Result<Telemetry> {
         install_global_subscriber(&otel.service_name, logging.level)?;
 
-        let resource = Resource::builder().with_service_name(otel.service_name.clone()).build();
+        let resource = Resource::builder()
+            .with_service_name(otel.service_name.clone())
+            .build();
         let tracer_provider = build_tracer_provider(otel, resource.clone())?;
         let (meter_provider, prometheus) = build_meter_provider(otel, resource)?;
         let metrics = Metrics::new(meter_provider.meter(metrics::METER_NAME));
@@ -113,7 +117,13 @@ impl Telemetry {
             protocol = ?otel.protocol,
             "telemetry initialised"
         );
-        Ok(Telemetry { id, tracer_provider, meter_provider, metrics, prometheus })
+        Ok(Telemetry {
+            id,
+            tracer_provider,
+            meter_provider,
+            metrics,
+            prometheus,
+        })
     }
 
     /// The handle with every instrument.
@@ -144,19 +154,27 @@ impl Telemetry {
         drop(self);
         // The SDK's shutdown blocks (it joins exporter threads).
         let flush = tokio::task::spawn_blocking(move || {
-            (tracer_provider.shutdown_with_timeout(timeout), meter_provider.shutdown_with_timeout(timeout))
+            (
+                tracer_provider.shutdown_with_timeout(timeout),
+                meter_provider.shutdown_with_timeout(timeout),
+            )
         });
         match tokio::time::timeout(timeout, flush).await {
             Ok(Ok((traces, metrics))) => {
                 for (signal, result) in [("traces", traces), ("metrics", metrics)] {
                     match result {
                         Ok(()) | Err(OTelSdkError::AlreadyShutdown) => {}
-                        Err(error) => tracing::warn!(signal, %error, "telemetry: flushing on shutdown failed"),
+                        Err(error) => {
+                            tracing::warn!(signal, %error, "telemetry: flushing on shutdown failed")
+                        }
                     }
                 }
             }
             Ok(Err(error)) => tracing::warn!(%error, "telemetry: shutdown task failed"),
-            Err(_) => tracing::warn!(?timeout, "telemetry: shutdown did not finish within its budget"),
+            Err(_) => tracing::warn!(
+                ?timeout,
+                "telemetry: shutdown did not finish within its budget"
+            ),
         }
     }
 }
@@ -198,12 +216,19 @@ fn install_global_subscriber(service: &str, level: LogLevel) -> anyhow::Result<(
         .map_err(anyhow::Error::msg)
 }
 
-fn build_tracer_provider(otel: &OtelConfig, resource: Resource) -> anyhow::Result<SdkTracerProvider> {
+fn build_tracer_provider(
+    otel: &OtelConfig,
+    resource: Resource,
+) -> anyhow::Result<SdkTracerProvider> {
     let builder = SdkTracerProvider::builder().with_resource(resource);
     Ok(match otel.traces_exporter {
         // Ids for log correlation, nothing recorded.
-        TracesExporter::None => builder.with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOff).build(),
-        TracesExporter::Stdout => builder.with_batch_exporter(opentelemetry_stdout::SpanExporter::default()).build(),
+        TracesExporter::None => builder
+            .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOff)
+            .build(),
+        TracesExporter::Stdout => builder
+            .with_batch_exporter(opentelemetry_stdout::SpanExporter::default())
+            .build(),
         TracesExporter::Otlp => {
             let exporter = match otel.protocol {
                 OtelProtocol::Grpc => {
@@ -236,9 +261,12 @@ fn build_meter_provider(
     let builder = SdkMeterProvider::builder().with_resource(resource);
     Ok(match otel.metrics_exporter {
         MetricsExporter::None => (builder.build(), None),
-        MetricsExporter::Stdout => {
-            (builder.with_periodic_exporter(opentelemetry_stdout::MetricExporter::default()).build(), None)
-        }
+        MetricsExporter::Stdout => (
+            builder
+                .with_periodic_exporter(opentelemetry_stdout::MetricExporter::default())
+                .build(),
+            None,
+        ),
         MetricsExporter::Otlp => {
             let exporter = match otel.protocol {
                 OtelProtocol::Grpc => {
@@ -285,7 +313,11 @@ fn signal_url(endpoint: &str, path: &str) -> String {
 fn render_prometheus(registry: &prometheus::Registry) -> axum::response::Response {
     let mut body = String::new();
     match prometheus::TextEncoder::new().encode_utf8(&registry.gather(), &mut body) {
-        Ok(()) => ([(axum::http::header::CONTENT_TYPE, prometheus::TEXT_FORMAT)], body).into_response(),
+        Ok(()) => (
+            [(axum::http::header::CONTENT_TYPE, prometheus::TEXT_FORMAT)],
+            body,
+        )
+            .into_response(),
         Err(error) => {
             tracing::error!(%error, "cannot encode Prometheus metrics");
             axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -305,9 +337,14 @@ pub(crate) mod tests {
 
     use super::*;
 
-    pub(crate) fn settings(traces: TracesExporter, metrics: MetricsExporter) -> (LoggingConfig, OtelConfig) {
+    pub(crate) fn settings(
+        traces: TracesExporter,
+        metrics: MetricsExporter,
+    ) -> (LoggingConfig, OtelConfig) {
         (
-            LoggingConfig { level: LogLevel::Info },
+            LoggingConfig {
+                level: LogLevel::Info,
+            },
             OtelConfig {
                 traces_exporter: traces,
                 metrics_exporter: metrics,
@@ -326,40 +363,75 @@ pub(crate) mod tests {
     /// `GET /metrics` on the application's Prometheus router.
     pub(crate) async fn scrape(telemetry: &Telemetry) -> String {
         let router = telemetry.prometheus_router().expect("prometheus exporter");
-        let response =
-            router.oneshot(Request::builder().uri("/metrics").body(Body::empty()).unwrap()).await.unwrap();
+        let response = router
+            .oneshot(
+                Request::builder()
+                    .uri("/metrics")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["content-type"], prometheus::TEXT_FORMAT);
-        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
         String::from_utf8(body.to_vec()).unwrap()
     }
 
     /// A thread-local subscriber with only the OpenTelemetry bridge.
     pub(crate) fn otel_only_subscriber() -> impl tracing::Subscriber + Send + Sync {
-        tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(tracer::AppTracer))
+        tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(tracer::AppTracer))
     }
 
     #[tokio::test]
     async fn the_prometheus_router_serves_http_requests_total() {
         let (logging, otel) = prometheus_settings();
         let telemetry = Telemetry::init_with(&logging, &otel).unwrap();
-        telemetry.metrics().http().record("public", "GET", "/api/v1/public/x", 200, Duration::from_millis(3));
+        telemetry.metrics().http().record(
+            "public",
+            "GET",
+            "/api/v1/public/x",
+            200,
+            Duration::from_millis(3),
+        );
         let text = scrape(&telemetry).await;
-        assert!(text.contains("# TYPE http_requests_total counter"), "{text}");
-        assert!(text.contains("# TYPE http_request_duration_seconds histogram"), "{text}");
         assert!(
-            text.lines().any(|l| l.starts_with("http_requests_total{") && l.contains("group=\"public\"") && l.ends_with(" 1")),
+            text.contains("# TYPE http_requests_total counter"),
             "{text}"
         );
-        assert!(text.contains("service_name=\"galaxy-backend-test\""), "target_info carries service.name:\n{text}");
+        assert!(
+            text.contains("# TYPE http_request_duration_seconds histogram"),
+            "{text}"
+        );
+        assert!(
+            text.lines().any(|l| l.starts_with("http_requests_total{")
+                && l.contains("group=\"public\"")
+                && l.ends_with(" 1")),
+            "{text}"
+        );
+        assert!(
+            text.contains("service_name=\"galaxy-backend-test\""),
+            "target_info carries service.name:\n{text}"
+        );
         assert!(!text.contains("otel_scope_name"), "{text}");
         telemetry.shutdown(Duration::from_secs(1)).await;
     }
 
     #[tokio::test]
     async fn only_the_prometheus_exporter_has_a_router_and_every_exporter_builds() {
-        for metrics in [MetricsExporter::None, MetricsExporter::Stdout, MetricsExporter::Otlp] {
-            for traces in [TracesExporter::None, TracesExporter::Stdout, TracesExporter::Otlp] {
+        for metrics in [
+            MetricsExporter::None,
+            MetricsExporter::Stdout,
+            MetricsExporter::Otlp,
+        ] {
+            for traces in [
+                TracesExporter::None,
+                TracesExporter::Stdout,
+                TracesExporter::Otlp,
+            ] {
                 for protocol in [OtelProtocol::Grpc, OtelProtocol::HttpProtobuf] {
                     let (logging, mut otel) = settings(traces, metrics);
                     otel.protocol = protocol;
@@ -421,14 +493,22 @@ pub(crate) mod tests {
 
     #[test]
     fn the_http_endpoint_gets_the_signal_path() {
-        assert_eq!(signal_url("http://collector:4318", "v1/traces"), "http://collector:4318/v1/traces");
-        assert_eq!(signal_url("http://collector:4318/", "v1/metrics"), "http://collector:4318/v1/metrics");
+        assert_eq!(
+            signal_url("http://collector:4318", "v1/traces"),
+            "http://collector:4318/v1/traces"
+        );
+        assert_eq!(
+            signal_url("http://collector:4318/", "v1/metrics"),
+            "http://collector:4318/v1/metrics"
+        );
     }
 
     #[test]
     fn metrics_noop_records_nothing_and_does_not_panic() {
         let metrics = Metrics::noop();
-        metrics.http().record("other", "GET", UNMATCHED, 404, Duration::ZERO);
+        metrics
+            .http()
+            .record("other", "GET", UNMATCHED, 404, Duration::ZERO);
         metrics.db_pool().record_acquire();
         metrics.db_pool().record_new_connection();
     }

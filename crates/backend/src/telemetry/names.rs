@@ -51,5 +51,6 @@ pub mod label {
 }
 
 /// Bucket boundaries (seconds) for latency histograms: 5 ms … 10 s.
-pub const LATENCY_BUCKETS_SECONDS: &[f64] =
-    &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+pub const LATENCY_BUCKETS_SECONDS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];

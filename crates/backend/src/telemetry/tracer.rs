@@ -26,7 +26,9 @@ static IDS_ONLY: LazyLock<SdkTracer> = LazyLock::new(|| ids_only_provider().trac
 /// A provider with no exporter that never samples: spans get ids (so logs
 /// carry `otel_trace_id`/`otel_span_id`) and cost almost nothing.
 pub(crate) fn ids_only_provider() -> SdkTracerProvider {
-    SdkTracerProvider::builder().with_sampler(Sampler::AlwaysOff).build()
+    SdkTracerProvider::builder()
+        .with_sampler(Sampler::AlwaysOff)
+        .build()
 }
 
 /// Makes `tracer` receive new spans until [`release`] with the same `id`.
@@ -37,7 +39,10 @@ pub(crate) fn activate(id: u64, tracer: SdkTracer) {
 /// Stops routing spans to application `id`, if it is still the current one.
 pub(crate) fn release(id: u64) {
     let mut current = CURRENT.write().unwrap_or_else(|e| e.into_inner());
-    if current.as_ref().is_some_and(|(current_id, _)| *current_id == id) {
+    if current
+        .as_ref()
+        .is_some_and(|(current_id, _)| *current_id == id)
+    {
         *current = None;
     }
 }
