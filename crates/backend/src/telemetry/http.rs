@@ -189,6 +189,7 @@ mod tests {
 
     use super::*;
     use crate::telemetry::Telemetry;
+    use crate::telemetry::logging::tests::Buffer;
     use crate::telemetry::tests::{prometheus_settings, scrape};
 
     fn app(metrics: Metrics) -> Router {
@@ -275,6 +276,43 @@ mod tests {
         );
         assert!(text.contains("le=\"0.005\""), "{text}");
         telemetry.shutdown(std::time::Duration::from_secs(1)).await;
+    }
+
+    #[tokio::test]
+    async fn log_lines_written_while_serving_carry_the_request_id_and_trace_ids() {
+        let buffer = Buffer::default();
+        let subscriber =
+            crate::telemetry::subscriber("galaxy-test", "info", buffer.clone()).unwrap();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let router = http_layers(Router::new().route(
+            "/api/v1/user/games/{id}",
+            get(|| async {
+                tracing::warn!(reason = "test", "inside handler");
+                "ok"
+            }),
+        ));
+
+        let response = call(&router, "/api/v1/user/games/5", Some("rid-77")).await;
+        assert_eq!(response.status(), 200);
+
+        let lines = buffer.lines();
+        let find = |msg: &str| {
+            lines
+                .iter()
+                .find(|l| l["msg"] == msg)
+                .unwrap_or_else(|| panic!("no {msg:?} in {}", buffer.raw()))
+        };
+        let inside = find("inside handler");
+        assert_eq!(inside["request_id"], "rid-77");
+        assert_eq!(inside["route"], "/api/v1/user/games/{id}");
+        assert_eq!(inside["method"], "GET");
+        assert_eq!(inside["reason"], "test");
+        assert_eq!(inside["otel_trace_id"].as_str().map(str::len), Some(32));
+        let served = find("request served");
+        assert_eq!(served["status"], 200);
+        assert_eq!(served["request_id"], "rid-77");
+        assert_eq!(served["otel_trace_id"], inside["otel_trace_id"]);
+        assert_eq!(served["otel_span_id"], inside["otel_span_id"]);
     }
 
     #[tokio::test]

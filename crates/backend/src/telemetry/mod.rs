@@ -193,20 +193,11 @@ fn install_global_subscriber(service: &str, level: LogLevel) -> anyhow::Result<(
     INSTALLED
         .get_or_init(|| {
             let directives = logging::directives(level, std::env::var("RUST_LOG").ok().as_deref());
-            let filter = || logging::LogFilter::new(&directives).map_err(|e| e.to_string());
             #[cfg(not(test))]
             let writer = std::io::stdout;
             #[cfg(test)]
             let writer = tracing_subscriber::fmt::TestWriter::new();
-            let subscriber = tracing_subscriber::registry()
-                .with(
-                    tracing_opentelemetry::layer()
-                        .with_tracer(tracer::AppTracer)
-                        .with_tracked_inactivity(false)
-                        .with_threads(false)
-                        .with_filter(filter()?),
-                )
-                .with(logging::JsonLogLayer::new(service, writer).with_filter(filter()?));
+            let subscriber = subscriber(service, &directives, writer).map_err(|e| e.to_string())?;
             // Another global subscriber (e.g. a test harness's) keeps priority.
             let _ = subscriber.try_init();
             opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
@@ -214,6 +205,29 @@ fn install_global_subscriber(service: &str, level: LogLevel) -> anyhow::Result<(
         })
         .clone()
         .map_err(anyhow::Error::msg)
+}
+
+/// The subscriber [`Telemetry::init`] installs, writing log lines to `writer`.
+fn subscriber<W>(
+    service: &str,
+    directives: &str,
+    writer: W,
+) -> anyhow::Result<impl tracing::Subscriber + Send + Sync + 'static>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    Ok(tracing_subscriber::registry()
+        .with(
+            tracing_opentelemetry::layer()
+                .with_tracer(tracer::AppTracer)
+                .with_tracked_inactivity(false)
+                .with_threads(false)
+                .with_filter(logging::LogFilter::new(directives)?),
+        )
+        .with(
+            logging::JsonLogLayer::new(service, writer)
+                .with_filter(logging::LogFilter::new(directives)?),
+        ))
 }
 
 fn build_tracer_provider(
