@@ -409,11 +409,15 @@ impl Loader {
             self.fail(NAME, "is required but not set");
             return None;
         };
+        if !(dsn.starts_with("postgres://") || dsn.starts_with("postgresql://")) {
+            // The connector reads URLs only; libpq key=value conninfo would pass here and fail at connect.
+            self.fail(NAME, "must be a postgres:// URL (key=value conninfo is not supported)");
+            return None;
+        }
         if !search_path_ok(&dsn) {
             self.fail(
                 NAME,
-                "must set search_path=backend (URL: ?options=-c%20search_path%3Dbackend or \
-                 ?search_path=backend; key=value: search_path=backend)",
+                "must set search_path=backend (?search_path=backend or ?options=-c%20search_path%3Dbackend)",
             );
             return None;
         }
@@ -1322,6 +1326,15 @@ mod tests {
         ] {
             assert!(!search_path_ok(dsn), "{dsn} should be refused");
         }
+    }
+
+    #[test]
+    fn a_key_value_dsn_is_refused_because_the_connector_reads_urls_only() {
+        let why = refused_for(
+            "BACKEND_POSTGRES_DSN",
+            &[("BACKEND_POSTGRES_DSN", "host=db dbname=galaxy search_path=backend")],
+        );
+        assert!(why.contains("postgres:// URL"), "{why}");
     }
 
     #[test]
