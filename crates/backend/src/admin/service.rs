@@ -78,7 +78,14 @@ struct AccountCache {
 }
 
 impl AdminService {
+    /// A service with an empty, cold cache (run [`warmup`](Self::warmup)).
+    /// Call inside a Tokio runtime.
     pub fn new(db: PgPool, settings: &AdminSettings) -> Self {
+        // Compute the dummy hash once per process in the background, so the
+        // first unknown-username attempt costs one bcrypt like any other.
+        tokio::task::spawn_blocking(|| {
+            let _ = super::password::dummy_hash();
+        });
         Self {
             inner: Arc::new(Inner {
                 db,
@@ -102,6 +109,7 @@ impl AdminService {
 
     /// Loads every account into the cache. Until it has run, reads go to
     /// the database.
+    #[tracing::instrument(name = "admin.warm_up", skip_all)]
     pub async fn warm_up(&self) -> Result<(), sqlx::Error> {
         let _writes = self.inner.writes.lock().await;
         let mut conn = self.inner.db.acquire().await?;
@@ -124,6 +132,7 @@ impl AdminService {
     /// succeeds. An unknown username is verified against a dummy hash and a
     /// disabled account against its own, so every "no" costs the same and
     /// looks the same.
+    #[tracing::instrument(name = "admin.authenticate", skip_all)]
     pub async fn authenticate(
         &self,
         username: &str,
@@ -257,6 +266,7 @@ impl AdminService {
     }
 
     /// Creates an enabled account.
+    #[tracing::instrument(name = "admin.create_account", skip_all)]
     pub async fn create(
         &self,
         actor: &AdminPrincipal,
@@ -289,6 +299,7 @@ impl AdminService {
 
     /// Sets a new password (the actor's own or another admin's). Every
     /// credential cached for the account stops working at once.
+    #[tracing::instrument(name = "admin.change_password", skip_all)]
     pub async fn change_password(
         &self,
         actor: &AdminPrincipal,
@@ -320,6 +331,7 @@ impl AdminService {
 
     /// Enables or disables an account; disabling the last enabled admin is
     /// refused. Setting the current state again changes (and records) nothing.
+    #[tracing::instrument(name = "admin.set_enabled", skip_all)]
     pub async fn set_enabled(
         &self,
         actor: &AdminPrincipal,
@@ -365,6 +377,7 @@ impl AdminService {
     }
 
     /// Deletes an account; deleting the last enabled admin is refused.
+    #[tracing::instrument(name = "admin.delete_account", skip_all)]
     pub async fn delete(
         &self,
         actor: &AdminPrincipal,
@@ -396,6 +409,7 @@ impl AdminService {
     }
 
     /// A page of the audit trail, newest first, and the total count.
+    #[tracing::instrument(name = "admin.audit_log", skip_all)]
     pub async fn audit_log(
         &self,
         offset: u64,
@@ -411,6 +425,7 @@ impl AdminService {
     /// exists (an existing row, its password and state, are never touched).
     /// Both values must meet the username and password rules even when the
     /// account exists, so a bad configuration fails on every start.
+    #[tracing::instrument(name = "admin.bootstrap", skip_all)]
     pub async fn bootstrap(
         &self,
         username: &str,

@@ -780,3 +780,65 @@ async fn a_failed_commit_leaves_the_cache_unchanged() {
         "nothing uncommitted reached the trail: {trail:?}"
     );
 }
+
+#[tokio::test]
+async fn accounts_are_served_from_the_cache_warmed_at_startup() {
+    let app = spawn().await;
+    // A row written behind the service's back (a copy of root's hash) is not
+    // seen: reads come from the cache …
+    sqlx::query(
+        "INSERT INTO admin_accounts (id, username, password_hash)
+         SELECT gen_random_uuid(), 'ghost', password_hash FROM admin_accounts WHERE username = 'root'",
+    )
+    .execute(app.db())
+    .await
+    .unwrap();
+    let r = app
+        .api
+        .get(&format!("{ACCOUNTS}/ghost"))
+        .basic_auth(ROOT, ROOT_PASSWORD)
+        .send()
+        .await;
+    r.assert_status(404);
+    assert_eq!(status_as(&app, "ghost", ROOT_PASSWORD).await, 401);
+
+    // … until the next start warms it from the table.
+    let restarted = with_bootstrap(TestApp::builder())
+        .database(app.into_database().await)
+        .spawn()
+        .await;
+    let r = restarted
+        .api
+        .get(&format!("{ACCOUNTS}/ghost"))
+        .basic_auth(ROOT, ROOT_PASSWORD)
+        .send()
+        .await;
+    r.assert_status(200);
+    assert_eq!(status_as(&restarted, "ghost", ROOT_PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn a_burst_of_parallel_guesses_runs_no_more_checks_than_the_limit() {
+    let app = with_bootstrap(TestApp::builder())
+        .var("BACKEND_ADMIN_AUTH_FAILURE_LIMIT", 3)
+        .var("BACKEND_ADMIN_AUTH_FAILURE_WINDOW", "60s")
+        .spawn()
+        .await;
+    let guesses = (0..12).map(|i| {
+        app.api
+            .get(ACCOUNTS)
+            .basic_auth(ROOT, &format!("parallel-guess-{i:02}"))
+            .header("x-forwarded-for", &format!("198.51.100.{i}"))
+            .send()
+    });
+    let mut statuses: Vec<u16> = futures::future::join_all(guesses)
+        .await
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses,
+        [[401; 3].as_slice(), [429; 9].as_slice()].concat()
+    );
+}
