@@ -101,3 +101,29 @@ fn operations_are_complete_and_ids_unique() {
         }
     }
 }
+
+/// YAML parsers keep the last of two equal keys silently; a duplicated
+/// component or path would hide half of the contract.
+#[test]
+fn no_mapping_has_a_duplicate_key() {
+    let mut stack: Vec<(usize, BTreeSet<String>)> = Vec::new();
+    for (number, line) in galaxy_backend::server::OPENAPI_YAML.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with('-') {
+            continue;
+        }
+        let indent = line.len() - trimmed.len();
+        let Some((key, _)) = trimmed.split_once(':') else { continue };
+        if key.contains(' ') && !key.starts_with('\'') && !key.starts_with('"') {
+            continue; // prose inside a block scalar
+        }
+        while stack.last().is_some_and(|(i, _)| *i > indent) {
+            stack.pop();
+        }
+        if stack.last().is_none_or(|(i, _)| *i < indent) {
+            stack.push((indent, BTreeSet::new()));
+        }
+        let (_, keys) = stack.last_mut().expect("a level");
+        assert!(keys.insert(key.to_owned()), "openapi.yaml line {}: duplicate key `{key}`", number + 1);
+    }
+}

@@ -50,3 +50,53 @@ async fn an_oversized_body_is_413() {
     r.assert_status(413);
     assert_eq!(r.error_code(), "payload_too_large");
 }
+
+/// A JSON route to send bad bodies to: creating an admin account.
+async fn app_with_admin() -> TestApp {
+    TestApp::builder()
+        .var("BACKEND_ADMIN_BOOTSTRAP_USER", "root")
+        .var("BACKEND_ADMIN_BOOTSTRAP_PASSWORD", "correct-horse-battery")
+        .spawn()
+        .await
+}
+
+const JSON_ROUTE: &str = "/api/v1/admin/admin-accounts";
+
+#[tokio::test]
+async fn malformed_json_is_400_and_a_wrong_shape_is_422() {
+    let app = app_with_admin().await;
+    let malformed = app
+        .api
+        .post(JSON_ROUTE)
+        .basic_auth("root", "correct-horse-battery")
+        .raw_body(Some("application/json"), r#"{"username": "x", "#)
+        .send()
+        .await;
+    malformed.assert_status(400);
+    assert_eq!(malformed.error_code(), "malformed_json");
+    let wrong_shape = app
+        .api
+        .post(JSON_ROUTE)
+        .basic_auth("root", "correct-horse-battery")
+        .raw_body(Some("application/json"), r#"{"username": 42}"#)
+        .send()
+        .await;
+    wrong_shape.assert_status(422);
+    assert_eq!(wrong_shape.error_code(), "invalid_body");
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_415() {
+    let app = app_with_admin().await;
+    for content_type in [Some("text/plain"), None] {
+        let r = app
+            .api
+            .post(JSON_ROUTE)
+            .basic_auth("root", "correct-horse-battery")
+            .raw_body(content_type, "username=x")
+            .send()
+            .await;
+        r.assert_status(415);
+        assert_eq!(r.error_code(), "unsupported_media_type");
+    }
+}

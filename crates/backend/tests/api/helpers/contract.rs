@@ -7,7 +7,8 @@
 //! - if the request breaks the contract (a missing or malformed documented
 //!   header or parameter, a body that fails its schema), the response must be a
 //!   documented 4xx — the server must not accept what the contract forbids;
-//! - the response status must be documented for the operation (or `default`),
+//! - the response status must be documented for the operation (or `default`,
+//!   or the document's `x-common-responses` that the HTTP edge may add anywhere),
 //!   its content type must match, and its body must validate against the schema.
 
 use std::sync::OnceLock;
@@ -51,7 +52,10 @@ pub fn check(ex: &Exchange<'_>) -> Result<(), String> {
     let request_problems = request_violations(doc, template, path_item, operation, ex);
     let responses = operation.get("responses").and_then(Value::as_object).cloned().unwrap_or_default();
     let status_key = ex.status.to_string();
-    let response = responses.get(&status_key).or_else(|| responses.get("default"));
+    let response = responses
+        .get(&status_key)
+        .or_else(|| responses.get("default"))
+        .or_else(|| doc.get("x-common-responses").and_then(|c| c.get(&status_key)));
     let Some(response) = response.map(|r| resolve(doc, r)) else {
         return Err(format!(
             "{} {} ({template}): status {} is not documented (documented: {:?}){}",

@@ -1,0 +1,191 @@
+//! The real `galaxy-backend` binary: `config check`, startup with bad
+//! configuration, and graceful shutdown on SIGTERM with a request in flight.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::helpers::TestDb;
+
+const BIN: &str = env!("CARGO_BIN_EXE_galaxy-backend");
+
+/// A minimal valid environment for the binary.
+fn base_env(dsn: &str, dir: &std::path::Path) -> Vec<(String, String)> {
+    let geoip = dir.join("geo.mmdb");
+    galaxy_devstack::geoip::write_fixture(&geoip).expect("fixture");
+    [
+        ("BACKEND_HTTP_LISTEN_ADDR", "127.0.0.1:0".to_owned()),
+        ("BACKEND_GRPC_PUSH_LISTEN_ADDR", "127.0.0.1:0".to_owned()),
+        ("BACKEND_OTEL_TRACES_EXPORTER", "none".to_owned()),
+        ("BACKEND_OTEL_METRICS_EXPORTER", "none".to_owned()),
+        ("BACKEND_LOGGING_LEVEL", "info".to_owned()),
+        ("BACKEND_POSTGRES_DSN", dsn.to_owned()),
+        ("BACKEND_SMTP_HOST", "127.0.0.1".to_owned()),
+        ("BACKEND_SMTP_PORT", "9".to_owned()),
+        ("BACKEND_SMTP_FROM", "galaxy@test.invalid".to_owned()),
+        ("BACKEND_SMTP_TLS_MODE", "none".to_owned()),
+        ("BACKEND_DOCKER_NETWORK", "galaxy-test".to_owned()),
+        ("BACKEND_GAME_STATE_ROOT", dir.join("state").display().to_string()),
+        ("BACKEND_GEOIP_DB_PATH", geoip.display().to_string()),
+        ("BACKEND_ADMIN_BOOTSTRAP_USER", "root".to_owned()),
+        ("BACKEND_ADMIN_BOOTSTRAP_PASSWORD", "correct-horse-battery".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+fn command(env: &[(String, String)]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).envs(env.iter().cloned());
+    cmd
+}
+
+#[test]
+fn config_check_accepts_a_valid_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    // `config check` validates without connecting, so the database need not exist.
+    let dsn = crate::helpers::db::database_url("not_connected_by_config_check");
+    let out = command(&base_env(&dsn, dir.path())).args(["config", "check"]).output().unwrap();
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("configuration OK"));
+}
+
+#[test]
+fn bad_configuration_fails_once_naming_every_variable() {
+    let env = vec![
+        ("BACKEND_HTTP_READ_TIMEOUT".to_owned(), "soon".to_owned()),
+        ("BACKEND_SMTP_TLS_MODE".to_owned(), "maybe".to_owned()),
+        ("BACKEND_POSTGRES_DSN".to_owned(), "postgres://secret-password@127.0.0.1/galaxy".to_owned()),
+        ("BACKEND_ADMIN_BOOTSTRAP_USER".to_owned(), "root".to_owned()),
+    ];
+    for args in [&["config", "check"][..], &[][..]] {
+        let out = command(&env).args(args).output().unwrap();
+        assert!(!out.status.success(), "must fail with {args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        for variable in [
+            "BACKEND_HTTP_READ_TIMEOUT",
+            "BACKEND_SMTP_TLS_MODE",
+            "BACKEND_POSTGRES_DSN",
+            "BACKEND_ADMIN_BOOTSTRAP_PASSWORD",
+            "BACKEND_SMTP_HOST",
+            "BACKEND_SMTP_FROM",
+            "BACKEND_DOCKER_NETWORK",
+            "BACKEND_GAME_STATE_ROOT",
+            "BACKEND_GEOIP_DB_PATH",
+        ] {
+            assert!(stderr.contains(variable), "{variable} not named in:\n{stderr}");
+        }
+        assert!(!stderr.contains("secret-password"), "secrets never appear:\n{stderr}");
+    }
+}
+
+/// The running binary, with its log lines streamed to a channel.
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    http: SocketAddr,
+}
+
+impl Running {
+    fn start(env: &[(String, String)]) -> Running {
+        let mut child = command(env).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut running = Running { child, lines, http: "0.0.0.0:0".parse().unwrap() };
+        let listening = running.wait_for_log("galaxy-backend listening");
+        let value: serde_json::Value = serde_json::from_str(&listening).expect("JSON log line");
+        running.http = value["http"].as_str().expect("http address field").parse().unwrap();
+        running
+    }
+
+    fn wait_for_log(&mut self, needle: &str) -> String {
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(30)) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(e) => panic!("no log line containing {needle:?}: {e}"),
+            }
+        }
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill").args([&format!("-{signal}"), &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+
+    fn wait(mut self) -> std::process::ExitStatus {
+        for _ in 0..300 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        panic!("the process did not exit within 30 s");
+    }
+}
+
+fn http_get(addr: SocketAddr, path: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_drains_a_request_in_flight_and_exits_zero() {
+    let db = TestDb::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = Running::start(&base_env(&db.url(), dir.path()));
+    let addr = app.http;
+    let ready = tokio::task::spawn_blocking(move || {
+        (0..200).any(|_| {
+            let ok = http_get(addr, "/readyz").starts_with("HTTP/1.1 200");
+            if !ok {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            ok
+        })
+    })
+    .await
+    .unwrap();
+    assert!(ready, "the binary became ready");
+
+    // A request whose body is still arriving when SIGTERM lands.
+    let body = br#"{"username":"drained-admin","password":"a-long-enough-password"}"#;
+    let (head, tail) = body.split_at(10);
+    let mut slow = TcpStream::connect(addr).unwrap();
+    use base64::Engine as _;
+    let auth = base64::engine::general_purpose::STANDARD.encode("root:correct-horse-battery");
+    write!(
+        slow,
+        "POST /api/v1/admin/admin-accounts HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {auth}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    slow.write_all(head).unwrap();
+    slow.flush().unwrap();
+
+    app.signal("TERM");
+    app.wait_for_log("shutdown: stopped accepting");
+    assert!(TcpStream::connect(addr).is_err(), "no new connections after SIGTERM");
+
+    slow.write_all(tail).unwrap();
+    let mut response = String::new();
+    slow.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 201"), "the in-flight request completed: {response}");
+
+    let status = app.wait();
+    assert!(status.success(), "exit status {status:?}");
+}
