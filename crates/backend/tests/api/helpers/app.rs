@@ -22,7 +22,8 @@ pub struct TestApp {
     pub state: AppState,
     shutdown: CancellationToken,
     task: Option<JoinHandle<anyhow::Result<()>>>,
-    pub dir: tempfile::TempDir,
+    /// Scratch space (GeoIP fixture, game state root) removed with the app.
+    _dir: tempfile::TempDir,
     db_handle: Option<TestDb>,
 }
 
@@ -132,7 +133,7 @@ impl TestAppBuilder {
             state,
             shutdown,
             task: Some(task),
-            dir,
+            _dir: dir,
             db_handle: Some(db),
         };
         test_app.wait_until_ready().await;

@@ -22,10 +22,6 @@ impl ApiClient {
         Self { base, http }
     }
 
-    pub fn base(&self) -> &str {
-        &self.base
-    }
-
     pub fn request(&self, method: Method, path: &str) -> Call {
         Call {
             client: self.clone(),
@@ -43,14 +39,6 @@ impl ApiClient {
 
     pub fn post(&self, path: &str) -> Call {
         self.request(Method::POST, path)
-    }
-
-    pub fn put(&self, path: &str) -> Call {
-        self.request(Method::PUT, path)
-    }
-
-    pub fn patch(&self, path: &str) -> Call {
-        self.request(Method::PATCH, path)
     }
 
     pub fn delete(&self, path: &str) -> Call {
