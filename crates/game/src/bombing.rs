@@ -13,15 +13,18 @@ use std::collections::{BTreeMap, BTreeSet};
 pub fn bomb(game: &mut Game, claims: &[(RaceId, PlanetId)]) -> Vec<Bombing> {
     let mut present: BTreeMap<PlanetId, Vec<usize>> = BTreeMap::new();
     for (i, g) in game.groups.iter().enumerate() {
-        if let Location::At(p) = location(game, g) {
-            if game.planets[p.0].owner.is_some() && game.group_type(g).armed() {
-                present.entry(p).or_default().push(i);
-            }
+        if let Location::At(p) = location(game, g)
+            && game.planets[p.0].owner.is_some()
+            && game.group_type(g).armed()
+        {
+            present.entry(p).or_default().push(i);
         }
     }
     let mut out = Vec::new();
     for (pid, idxs) in present {
-        let Some(owner) = game.planets[pid.0].owner else { continue };
+        let Some(owner) = game.planets[pid.0].owner else {
+            continue;
+        };
         let bombers: BTreeSet<RaceId> = idxs
             .iter()
             .map(|&i| game.groups[i].owner)
@@ -36,9 +39,16 @@ pub fn bomb(game: &mut Game, claims: &[(RaceId, PlanetId)]) -> Vec<Bombing> {
         } else if bombers.len() == 1 {
             bombers.first().copied()
         } else {
-            let claimants: BTreeSet<RaceId> =
-                claims.iter().filter(|(r, p)| *p == pid && bombers.contains(r)).map(|(r, _)| *r).collect();
-            if claimants.len() == 1 { claimants.first().copied() } else { None }
+            let claimants: BTreeSet<RaceId> = claims
+                .iter()
+                .filter(|(r, p)| *p == pid && bombers.contains(r))
+                .map(|(r, _)| *r)
+                .collect();
+            if claimants.len() == 1 {
+                claimants.first().copied()
+            } else {
+                None
+            }
         };
         let name = game.planets[pid.0].name.clone();
         let p = &mut game.planets[pid.0];

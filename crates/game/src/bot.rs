@@ -30,17 +30,44 @@ pub fn orders(game: &Game, r: RaceId) -> Vec<OrderLine> {
         return Vec::new();
     }
     if game.turn == 0 {
-        out.push(Order::DesignShip { name: FIGHTER.into(), drive: 6.0, attacks: 1, weapons: 4.0, shields: 3.0, cargo: 0.0 });
-        out.push(Order::DesignShip { name: COLONY.into(), drive: 2.0, attacks: 0, weapons: 0.0, shields: 0.0, cargo: 3.0 });
-        out.push(Order::SetOption { option: "AutoUnload".into(), on: Some(true) });
+        out.push(Order::DesignShip {
+            name: FIGHTER.into(),
+            drive: 6.0,
+            attacks: 1,
+            weapons: 4.0,
+            shields: 3.0,
+            cargo: 0.0,
+        });
+        out.push(Order::DesignShip {
+            name: COLONY.into(),
+            drive: 2.0,
+            attacks: 0,
+            weapons: 0.0,
+            shields: 0.0,
+            cargo: 3.0,
+        });
+        out.push(Order::SetOption {
+            option: "AutoUnload".into(),
+            on: Some(true),
+        });
     }
-    let mut own: Vec<PlanetId> =
-        (0..game.planets.len()).map(PlanetId).filter(|p| game.planets[p.0].owner == Some(r)).collect();
-    own.sort_by(|a, b| game.planets[b.0].size.total_cmp(&game.planets[a.0].size).then(a.cmp(b)));
+    let mut own: Vec<PlanetId> = (0..game.planets.len())
+        .map(PlanetId)
+        .filter(|p| game.planets[p.0].owner == Some(r))
+        .collect();
+    own.sort_by(|a, b| {
+        game.planets[b.0]
+            .size
+            .total_cmp(&game.planets[a.0].size)
+            .then(a.cmp(b))
+    });
     let core = own.first().copied();
     let second = own.get(1).copied();
     if let Some(c) = core {
-        out.push(Order::Produce { planet: pref(c), product: Product::Ship(FIGHTER.into()) });
+        out.push(Order::Produce {
+            planet: pref(c),
+            product: Product::Ship(FIGHTER.into()),
+        });
     }
     if let Some(s) = second {
         let product = if game.turn < 4 {
@@ -53,15 +80,32 @@ pub fn orders(game: &Game, r: RaceId) -> Vec<OrderLine> {
                 _ => Product::Cargo,
             }
         };
-        out.push(Order::Produce { planet: pref(s), product });
+        out.push(Order::Produce {
+            planet: pref(s),
+            product,
+        });
     }
     for &p in own.iter().skip(2) {
         let pl = &game.planets[p.0];
-        let product = if pl.ind < pl.pop { Product::Cap } else { Product::Mat };
-        out.push(Order::Produce { planet: pref(p), product });
+        let product = if pl.ind < pl.pop {
+            Product::Cap
+        } else {
+            Product::Mat
+        };
+        out.push(Order::Produce {
+            planet: pref(p),
+            product,
+        });
     }
 
-    let mut next_number = game.groups.iter().filter(|g| g.owner == r).map(|g| g.number).max().unwrap_or(0) + 1;
+    let mut next_number = game
+        .groups
+        .iter()
+        .filter(|g| g.owner == r)
+        .map(|g| g.number)
+        .max()
+        .unwrap_or(0)
+        + 1;
     // Planets already targeted by own colony ships.
     let mut targeted: BTreeSet<PlanetId> = game
         .groups
@@ -73,16 +117,26 @@ pub fn orders(game: &Game, r: RaceId) -> Vec<OrderLine> {
         (0..game.planets.len())
             .map(PlanetId)
             .filter(|&p| p != from && pred(p))
-            .min_by(|&a, &b| game.distance(from, a).total_cmp(&game.distance(from, b)).then(a.cmp(&b)))
+            .min_by(|&a, &b| {
+                game.distance(from, a)
+                    .total_cmp(&game.distance(from, b))
+                    .then(a.cmp(&b))
+            })
     };
     for g in game.groups.iter().filter(|g| g.owner == r && g.dist == 0.0) {
-        let Location::At(here) = location(game, g) else { continue };
+        let Location::At(here) = location(game, g) else {
+            continue;
+        };
         let pl = &game.planets[here.0];
         if g.ship_type == COLONY {
             if pl.owner != Some(r) {
                 // Arrived somewhere not ours (taken by someone else): go home.
                 if let Some(c) = core {
-                    out.push(Order::Send { unit: Unit::Group(g.number), planet: pref(c), ships: None });
+                    out.push(Order::Send {
+                        unit: Unit::Group(g.number),
+                        planet: pref(c),
+                        ships: None,
+                    });
                 }
                 continue;
             }
@@ -92,14 +146,20 @@ pub fn orders(game: &Game, r: RaceId) -> Vec<OrderLine> {
             let per_ship = 3.0 * (1.0 + 0.3) * g.tech.cargo;
             let usable = (pl.col / per_ship).floor() as u32;
             if usable == 0 {
-                if Some(here) != core {
-                    if let Some(c) = core {
-                        out.push(Order::Send { unit: Unit::Group(g.number), planet: pref(c), ships: None });
-                    }
+                if Some(here) != core
+                    && let Some(c) = core
+                {
+                    out.push(Order::Send {
+                        unit: Unit::Group(g.number),
+                        planet: pref(c),
+                        ships: None,
+                    });
                 }
                 continue;
             }
-            let Some(target) = nearest(here, &|p| game.planets[p.0].owner.is_none() && !targeted.contains(&p)) else {
+            let Some(target) = nearest(here, &|p| {
+                game.planets[p.0].owner.is_none() && !targeted.contains(&p)
+            }) else {
                 continue;
             };
             targeted.insert(target);
@@ -107,31 +167,62 @@ pub fn orders(game: &Game, r: RaceId) -> Vec<OrderLine> {
             let number = if n < g.ships {
                 let id = next_number;
                 next_number += 1;
-                out.push(Order::Load { group: g.number, cargo: Cargo::Col, ships: Some(n), amount: None });
+                out.push(Order::Load {
+                    group: g.number,
+                    cargo: Cargo::Col,
+                    ships: Some(n),
+                    amount: None,
+                });
                 id
             } else {
-                out.push(Order::Load { group: g.number, cargo: Cargo::Col, ships: None, amount: None });
+                out.push(Order::Load {
+                    group: g.number,
+                    cargo: Cargo::Col,
+                    ships: None,
+                    amount: None,
+                });
                 g.number
             };
-            out.push(Order::Send { unit: Unit::Group(number), planet: pref(target), ships: None });
+            out.push(Order::Send {
+                unit: Unit::Group(number),
+                planet: pref(target),
+                ships: None,
+            });
         } else if g.ship_type == FIGHTER {
             let at_own = pl.owner == Some(r);
             if at_own && g.tech.weapons + 0.05 < race.tech.weapons && Some(here) == core {
-                out.push(Order::Upgrade { group: g.number, ships: None });
+                out.push(Order::Upgrade {
+                    group: g.number,
+                    ships: None,
+                });
             }
             if at_own && g.ships < ATTACK_SIZE {
                 continue;
             }
-            let enemy = |p: PlanetId| game.planets[p.0].owner.is_some_and(|o| o != r && !game.races[o.0].dead);
+            let enemy = |p: PlanetId| {
+                game.planets[p.0]
+                    .owner
+                    .is_some_and(|o| o != r && !game.races[o.0].dead)
+            };
             if !at_own && pl.owner.is_some() {
                 continue; // still fighting for this planet
             }
             if let Some(target) = nearest(here, &enemy) {
-                out.push(Order::Send { unit: Unit::Group(g.number), planet: pref(target), ships: None });
+                out.push(Order::Send {
+                    unit: Unit::Group(g.number),
+                    planet: pref(target),
+                    ships: None,
+                });
             }
         }
     }
-    out.into_iter().enumerate().map(|(i, order)| OrderLine { id: (i + 1).to_string(), order }).collect()
+    out.into_iter()
+        .enumerate()
+        .map(|(i, order)| OrderLine {
+            id: (i + 1).to_string(),
+            order,
+        })
+        .collect()
 }
 
 /// Every living race's bot orders, keyed by race key, ready for a turn.
@@ -140,6 +231,14 @@ pub fn all_orders(game: &Game) -> std::collections::BTreeMap<String, crate::orde
         .iter()
         .enumerate()
         .filter(|(_, r)| !r.dead)
-        .map(|(i, r)| (r.key.clone(), crate::order::RaceOrders { lines: orders(game, RaceId(i)), mistakes: Vec::new() }))
+        .map(|(i, r)| {
+            (
+                r.key.clone(),
+                crate::order::RaceOrders {
+                    lines: orders(game, RaceId(i)),
+                    mistakes: Vec::new(),
+                },
+            )
+        })
         .collect()
 }

@@ -10,17 +10,24 @@ pub const AMOUNTMIN: f64 = 0.01;
 /// Loads group `idx` at planet `pid` with up to `amount` (default: the free
 /// space) of `cargo`; a short stockpile is shared evenly. Returns the total
 /// loaded.
-pub fn load(game: &mut Game, idx: usize, pid: PlanetId, cargo: Cargo, amount: Option<f64>) -> Result<f64, String> {
+pub fn load(
+    game: &mut Game,
+    idx: usize,
+    pid: PlanetId,
+    cargo: Cargo,
+    amount: Option<f64>,
+) -> Result<f64, String> {
     let g = &game.groups[idx];
     let st = game.group_type(g);
     let cap = st.capacity(g.tech.cargo);
     if cap <= 0.0 {
         return Err("the group's ships carry no cargo".into());
     }
-    if let Some(c) = g.cargo {
-        if c != cargo && g.load > 0.0 {
-            return Err(format!("the group already carries {}", c.keyword()));
-        }
+    if let Some(c) = g.cargo
+        && c != cargo
+        && g.load > 0.0
+    {
+        return Err(format!("the group already carries {}", c.keyword()));
     }
     let ships = g.ships as f64;
     let free = (cap - g.load).max(0.0) * ships;
@@ -63,9 +70,16 @@ pub fn may_unload(game: &Game, r: RaceId, pid: PlanetId, cargo: Cargo) -> bool {
 
 /// Unloads up to `amount` (default: all) from group `idx` onto planet
 /// `pid`. Returns the amount unloaded.
-pub fn unload(game: &mut Game, idx: usize, pid: PlanetId, amount: Option<f64>) -> Result<f64, String> {
+pub fn unload(
+    game: &mut Game,
+    idx: usize,
+    pid: PlanetId,
+    amount: Option<f64>,
+) -> Result<f64, String> {
     let g = &game.groups[idx];
-    let Some(cargo) = g.cargo else { return Err("the group carries nothing".into()) };
+    let Some(cargo) = g.cargo else {
+        return Err("the group carries nothing".into());
+    };
     if g.load <= 0.0 {
         return Err("the group carries nothing".into());
     }

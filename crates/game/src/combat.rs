@@ -50,15 +50,24 @@ fn battle_at(game: &mut Game, pid: PlanetId, idxs: &[usize], phase: u8) -> Optio
     if races.len() < 2 {
         return None;
     }
-    let armed = |r: RaceId| idxs.iter().any(|&i| game.groups[i].owner == r && game.group_type(&game.groups[i]).armed());
+    let armed = |r: RaceId| {
+        idxs.iter()
+            .any(|&i| game.groups[i].owner == r && game.group_type(&game.groups[i]).armed())
+    };
     // Enemies: at war either way (a side always shoots back).
     let enemy = |a: RaceId, b: RaceId| game.at_war(a, b) || game.at_war(b, a);
-    let starts = races.iter().any(|&a| armed(a) && races.iter().any(|&b| game.at_war(a, b)));
+    let starts = races
+        .iter()
+        .any(|&a| armed(a) && races.iter().any(|&b| game.at_war(a, b)));
     if !starts {
         return None;
     }
     // Races involved: those with an enemy present.
-    let involved: Vec<RaceId> = races.iter().copied().filter(|&a| races.iter().any(|&b| enemy(a, b))).collect();
+    let involved: Vec<RaceId> = races
+        .iter()
+        .copied()
+        .filter(|&a| races.iter().any(|&b| enemy(a, b)))
+        .collect();
     let mut fighters: Vec<Fighter> = idxs
         .iter()
         .filter(|&&i| involved.contains(&game.groups[i].owner))
@@ -145,11 +154,24 @@ fn battle_at(game: &mut Game, pid: PlanetId, idxs: &[usize], phase: u8) -> Optio
     let mut groups = Vec::new();
     for (f, b) in fighters.iter().zip(before) {
         let g = &mut game.groups[f.idx];
-        groups.push(BattleGroup { owner: g.owner, ship_type: g.ship_type.clone(), tech: g.tech, before: b, after: f.alive });
+        groups.push(BattleGroup {
+            owner: g.owner,
+            ship_type: g.ship_type.clone(),
+            tech: g.tech,
+            before: b,
+            after: f.alive,
+        });
         game.log.ships_destroyed += (b - f.alive) as u64;
         g.ships = f.alive;
     }
-    Some(Battle { planet: pid, phase, races: involved, groups, rounds, shots })
+    Some(Battle {
+        planet: pid,
+        phase,
+        races: involved,
+        groups,
+        rounds,
+        shots,
+    })
 }
 
 /// Whether a battle is over: no armed ship has a living enemy, or a draw

@@ -82,14 +82,25 @@ impl Engine {
 
     /// Wraps a loaded state and pending orders; rebuilds the reports.
     pub fn resume(game: Game, pending: BTreeMap<String, RaceOrders>) -> Engine {
-        let mut e = Engine { game, pending, reports: BTreeMap::new() };
+        let mut e = Engine {
+            game,
+            pending,
+            reports: BTreeMap::new(),
+        };
         e.reports = e.build_reports();
         e
     }
 
     /// All races' reports for the current state.
     pub fn build_reports(&self) -> BTreeMap<String, Report> {
-        (0..self.game.races.len()).map(|i| (self.game.races[i].key.clone(), build_report(&self.game, RaceId(i)))).collect()
+        (0..self.game.races.len())
+            .map(|i| {
+                (
+                    self.game.races[i].key.clone(),
+                    build_report(&self.game, RaceId(i)),
+                )
+            })
+            .collect()
     }
 
     /// The status table.
@@ -109,7 +120,12 @@ impl Engine {
                     state: race_state(&self.game, RaceId(i)),
                     orders_in: self.pending.contains_key(&r.key),
                     industry: crate::report::t2(self.game.effective_industry(RaceId(i))),
-                    planets: self.game.planets.iter().filter(|p| p.owner == Some(RaceId(i))).count() as u32,
+                    planets: self
+                        .game
+                        .planets
+                        .iter()
+                        .filter(|p| p.owner == Some(RaceId(i)))
+                        .count() as u32,
                 })
                 .collect(),
         }
@@ -130,7 +146,10 @@ impl Engine {
             return Err(EngineError::RaceNotAlive(key.to_string()));
         }
         if turn != self.game.turn {
-            return Err(EngineError::TurnMismatch { requested: turn, current: self.game.turn });
+            return Err(EngineError::TurnMismatch {
+                requested: turn,
+                current: self.game.turn,
+            });
         }
         Ok(r)
     }
@@ -141,25 +160,41 @@ impl Engine {
         let set = match &req.text {
             Some(text) => {
                 if !req.orders.is_empty() {
-                    return Err(EngineError::Invalid("give either orders or text, not both".into()));
+                    return Err(EngineError::Invalid(
+                        "give either orders or text, not both".into(),
+                    ));
                 }
                 let parsed = parse_orders(text);
                 if let Some(h) = &parsed.header {
                     let race = &self.game.races[r.0];
-                    if !h.race.eq_ignore_ascii_case(&race.key) && !h.race.eq_ignore_ascii_case(&race.name) {
-                        return Err(EngineError::Invalid(format!("the #GALAXY header names race {}", h.race)));
+                    if !h.race.eq_ignore_ascii_case(&race.key)
+                        && !h.race.eq_ignore_ascii_case(&race.name)
+                    {
+                        return Err(EngineError::Invalid(format!(
+                            "the #GALAXY header names race {}",
+                            h.race
+                        )));
                     }
-                    if let Some(t) = h.turn {
-                        if t != self.game.turn {
-                            return Err(EngineError::TurnMismatch { requested: t, current: self.game.turn });
-                        }
+                    if let Some(t) = h.turn
+                        && t != self.game.turn
+                    {
+                        return Err(EngineError::TurnMismatch {
+                            requested: t,
+                            current: self.game.turn,
+                        });
                     }
                 }
-                RaceOrders { lines: parsed.lines, mistakes: parsed.mistakes }
+                RaceOrders {
+                    lines: parsed.lines,
+                    mistakes: parsed.mistakes,
+                }
             }
             None => {
                 check_ids(&req.orders)?;
-                RaceOrders { lines: req.orders.clone(), mistakes: Vec::new() }
+                RaceOrders {
+                    lines: req.orders.clone(),
+                    mistakes: Vec::new(),
+                }
             }
         };
         let resp = PutOrdersResponse {
@@ -173,7 +208,10 @@ impl Engine {
     }
 
     /// Adds, replaces or deletes one order line.
-    pub fn put_command(&mut self, req: &PutCommandRequest) -> Result<PutCommandResponse, EngineError> {
+    pub fn put_command(
+        &mut self,
+        req: &PutCommandRequest,
+    ) -> Result<PutCommandResponse, EngineError> {
         self.acting_race(&req.race, req.turn)?;
         if req.id.is_empty() {
             return Err(EngineError::Invalid("the line id must not be empty".into()));
@@ -186,7 +224,10 @@ impl Engine {
                 CommandOutcome::Replaced
             }
             (Some(o), None) => {
-                set.lines.push(OrderLine { id: req.id.clone(), order: o.clone() });
+                set.lines.push(OrderLine {
+                    id: req.id.clone(),
+                    order: o.clone(),
+                });
                 CommandOutcome::Added
             }
             (None, Some(p)) => {
@@ -195,7 +236,10 @@ impl Engine {
             }
             (None, None) => return Err(EngineError::OrderNotFound(req.id.clone())),
         };
-        Ok(PutCommandResponse { outcome, orders: set.lines.clone() })
+        Ok(PutCommandResponse {
+            outcome,
+            orders: set.lines.clone(),
+        })
     }
 
     /// Runs the current turn; pending orders are consumed and reports rebuilt.
@@ -221,7 +265,10 @@ fn check_ids(lines: &[OrderLine]) -> Result<(), EngineError> {
     let mut seen = std::collections::BTreeSet::new();
     for l in lines {
         if l.id.is_empty() || !seen.insert(l.id.as_str()) {
-            return Err(EngineError::Invalid(format!("order line ids must be unique and non-empty ({:?})", l.id)));
+            return Err(EngineError::Invalid(format!(
+                "order line ids must be unique and non-empty ({:?})",
+                l.id
+            )));
         }
     }
     Ok(())

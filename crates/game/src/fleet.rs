@@ -5,13 +5,22 @@ use std::collections::BTreeSet;
 
 /// Removes every fleet without groups.
 pub fn fleet_phase(game: &mut Game) {
-    let used: BTreeSet<(usize, &str)> =
-        game.groups.iter().filter_map(|g| g.fleet.as_deref().map(|f| (g.owner.0, f))).collect();
+    let used: BTreeSet<(usize, &str)> = game
+        .groups
+        .iter()
+        .filter_map(|g| g.fleet.as_deref().map(|f| (g.owner.0, f)))
+        .collect();
     let keep: Vec<Vec<String>> = game
         .races
         .iter()
         .enumerate()
-        .map(|(i, r)| r.fleets.iter().filter(|f| used.contains(&(i, f.as_str()))).cloned().collect())
+        .map(|(i, r)| {
+            r.fleets
+                .iter()
+                .filter(|f| used.contains(&(i, f.as_str())))
+                .cloned()
+                .collect()
+        })
         .collect();
     for (r, k) in game.races.iter_mut().zip(keep) {
         r.fleets = k;

@@ -317,7 +317,10 @@ impl Game {
             let n: usize = n.parse().ok()?;
             return (n >= 1 && n <= self.planets.len()).then(|| PlanetId(n - 1));
         }
-        self.planets.iter().position(|p| p.name == name).map(PlanetId)
+        self.planets
+            .iter()
+            .position(|p| p.name == name)
+            .map(PlanetId)
     }
 
     /// The ship type of a group.

@@ -30,18 +30,28 @@ pub fn at_rest(g: &Group) -> Option<PlanetId> {
 
 /// The next free group number of a race: highest + 1.
 pub fn next_group_number(game: &Game, owner: RaceId) -> u32 {
-    game.groups.iter().filter(|g| g.owner == owner).map(|g| g.number).max().unwrap_or(0) + 1
+    game.groups
+        .iter()
+        .filter(|g| g.owner == owner)
+        .map(|g| g.number)
+        .max()
+        .unwrap_or(0)
+        + 1
 }
 
 /// Inserts a group keeping the list sorted by (owner, number).
 pub fn insert_group(game: &mut Game, g: Group) {
-    let pos = game.groups.partition_point(|x| (x.owner, x.number) < (g.owner, g.number));
+    let pos = game
+        .groups
+        .partition_point(|x| (x.owner, x.number) < (g.owner, g.number));
     game.groups.insert(pos, g);
 }
 
 /// Index of a race's group by number.
 pub fn find_group(game: &Game, owner: RaceId, number: u32) -> Option<usize> {
-    game.groups.binary_search_by(|x| (x.owner, x.number).cmp(&(owner, number))).ok()
+    game.groups
+        .binary_search_by(|x| (x.owner, x.number).cmp(&(owner, number)))
+        .ok()
 }
 
 /// Splits `ships` ships off group `idx` into a new group (outside any

@@ -30,11 +30,19 @@ impl AppState {
         if let Some(e) = &engine {
             tracing::info!(game_id = %e.game.game_id, turn = e.game.turn, "resumed game");
         }
-        Ok(Arc::new(AppState { engine: Mutex::new(engine), store, generating: AtomicBool::new(false) }))
+        Ok(Arc::new(AppState {
+            engine: Mutex::new(engine),
+            store,
+            generating: AtomicBool::new(false),
+        }))
     }
 
     fn generation(&self) -> GenerationState {
-        if self.generating.load(Ordering::SeqCst) { GenerationState::InProgress } else { GenerationState::Idle }
+        if self.generating.load(Ordering::SeqCst) {
+            GenerationState::InProgress
+        } else {
+            GenerationState::Idle
+        }
     }
 }
 
@@ -48,14 +56,25 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
-        ApiError { code, message: message.into(), current_turn: None }
+        ApiError {
+            code,
+            message: message.into(),
+            current_turn: None,
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = ErrorBody { error: ErrorDetail { code: self.code, message: self.message, current_turn: self.current_turn } };
+        let status = StatusCode::from_u16(self.code.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+                current_turn: self.current_turn,
+            },
+        };
         (status, Json(body)).into_response()
     }
 }
@@ -66,7 +85,11 @@ impl From<EngineError> for ApiError {
             EngineError::TurnMismatch { current, .. } => Some(*current),
             _ => None,
         };
-        ApiError { code: e.code(), message: e.to_string(), current_turn }
+        ApiError {
+            code: e.code(),
+            message: e.to_string(),
+            current_turn,
+        }
     }
 }
 
@@ -112,7 +135,11 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 async fn get_health(State(s): State<Arc<AppState>>) -> Json<Health> {
     let initialised = s.engine.lock().await.is_some();
-    Json(Health { status: "ok".into(), version: crate::VERSION.into(), initialised })
+    Json(Health {
+        status: "ok".into(),
+        version: crate::VERSION.into(),
+        initialised,
+    })
 }
 
 async fn post_init(
@@ -122,7 +149,10 @@ async fn post_init(
     let Json(req) = body?;
     let mut guard = s.engine.lock().await;
     if guard.is_some() {
-        return Err(ApiError::new(ErrorCode::AlreadyInitialised, "a game is already initialised"));
+        return Err(ApiError::new(
+            ErrorCode::AlreadyInitialised,
+            "a game is already initialised",
+        ));
     }
     let engine = Engine::init(&req)?;
     s.store.save_turn(&engine)?;
@@ -148,10 +178,18 @@ async fn put_turn(
     let current = e.game.turn;
     if req.turn + 1 == current {
         // A retry of the turn just run.
-        return Ok(Json(RunTurnResponse { ran: false, elapsed_ms: 0, status: e.status(GenerationState::Idle) }));
+        return Ok(Json(RunTurnResponse {
+            ran: false,
+            elapsed_ms: 0,
+            status: e.status(GenerationState::Idle),
+        }));
     }
     if req.turn != current {
-        return Err(EngineError::TurnMismatch { requested: req.turn, current }.into());
+        return Err(EngineError::TurnMismatch {
+            requested: req.turn,
+            current,
+        }
+        .into());
     }
     s.generating.store(true, Ordering::SeqCst);
     let started = Instant::now();
@@ -163,7 +201,11 @@ async fn put_turn(
     let elapsed_ms = started.elapsed().as_millis() as u64;
     *e = next;
     tracing::info!(game_id = %e.game.game_id, turn = e.game.turn, elapsed_ms, "turn generated");
-    Ok(Json(RunTurnResponse { ran: true, elapsed_ms, status: e.status(GenerationState::Idle) }))
+    Ok(Json(RunTurnResponse {
+        ran: true,
+        elapsed_ms,
+        status: e.status(GenerationState::Idle),
+    }))
 }
 
 async fn post_banish(
@@ -210,7 +252,12 @@ async fn get_order(
         return Err(EngineError::UnknownRace(q.race).into());
     }
     let set = e.pending.get(&q.race).cloned().unwrap_or_default();
-    Ok(Json(PutOrdersResponse { race: q.race, turn: e.game.turn, orders: set.lines, mistakes: set.mistakes }))
+    Ok(Json(PutOrdersResponse {
+        race: q.race,
+        turn: e.game.turn,
+        orders: set.lines,
+        mistakes: set.mistakes,
+    }))
 }
 
 /// Query of `GET /api/v1/order`.
@@ -253,8 +300,12 @@ async fn get_report(
     } else {
         None
     };
-    let report =
-        report.ok_or_else(|| ApiError::new(ErrorCode::ReportNotFound, format!("no report for turn {turn}")))?;
+    let report = report.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::ReportNotFound,
+            format!("no report for turn {turn}"),
+        )
+    })?;
     match q.format.as_deref() {
         None | Some("json") => Ok(Json(report).into_response()),
         Some("text") => Ok((
@@ -262,7 +313,10 @@ async fn get_report(
             crate::text_report::render(&report),
         )
             .into_response()),
-        Some(other) => Err(ApiError::new(ErrorCode::InvalidRequest, format!("unknown format {other}"))),
+        Some(other) => Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!("unknown format {other}"),
+        )),
     }
 }
 
@@ -272,5 +326,7 @@ pub async fn serve(
     state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }

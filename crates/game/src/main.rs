@@ -13,11 +13,14 @@ async fn main() -> anyhow::Result<()> {
     let filter = std::env::var("GALAXY_GAME_LOG").unwrap_or_else(|_| "info".into());
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "info".into()),
+        )
         .with_current_span(false)
         .init();
     let addr = std::env::var("GALAXY_GAME_LISTEN_ADDR").unwrap_or_else(|_| "0.0.0.0:8080".into());
-    let dir = std::env::var("GALAXY_GAME_STATE_DIR").unwrap_or_else(|_| "/var/lib/galaxy-game".into());
+    let dir =
+        std::env::var("GALAXY_GAME_STATE_DIR").unwrap_or_else(|_| "/var/lib/galaxy-game".into());
     let store = Store::open(&dir)?;
     let state = AppState::open(store)?;
     let listener = tokio::net::TcpListener::bind(&addr).await?;

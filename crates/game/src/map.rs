@@ -41,7 +41,12 @@ fn taken(drafts: &[Draft], x: f64, y: f64) -> bool {
 }
 
 /// Creates turn 0 of a new game.
-pub fn new_game(game_id: &str, seed: u64, settings: GameSettings, races: &[String]) -> Result<Game, MapError> {
+pub fn new_game(
+    game_id: &str,
+    seed: u64,
+    settings: GameSettings,
+    races: &[String],
+) -> Result<Game, MapError> {
     if races.is_empty() {
         return Err(MapError::NoRaces);
     }
@@ -54,16 +59,28 @@ pub fn new_game(game_id: &str, seed: u64, settings: GameSettings, races: &[Strin
             return Err(MapError::BadRaceName(r.clone()));
         }
     }
-    if settings.home_planets.is_empty() || settings.home_planets.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
-        return Err(MapError::BadSettings("home_planets must be positive sizes".into()));
+    if settings.home_planets.is_empty()
+        || settings
+            .home_planets
+            .iter()
+            .any(|s| !(s.is_finite() && *s > 0.0))
+    {
+        return Err(MapError::BadSettings(
+            "home_planets must be positive sizes".into(),
+        ));
     }
-    if settings.empty_planets > 50 || settings.stuff_planets > 50 || settings.home_planets.len() > 10 {
+    if settings.empty_planets > 50
+        || settings.stuff_planets > 50
+        || settings.home_planets.len() > 10
+    {
         return Err(MapError::BadSettings("too many planets per race".into()));
     }
     let n = races.len();
     let size = settings.size.unwrap_or_else(|| default_size(n));
     if !(size.is_finite() && (20.0..=10_000.0).contains(&size)) {
-        return Err(MapError::BadSettings("size must be within 20..10000".into()));
+        return Err(MapError::BadSettings(
+            "size must be within 20..10000".into(),
+        ));
     }
     let mut rng = GameRng::new(seed);
     let mut drafts: Vec<Draft> = Vec::new();
@@ -79,7 +96,9 @@ pub fn new_game(game_id: &str, seed: u64, settings: GameSettings, races: &[Strin
         let a = rng.range(0.0, std::f64::consts::TAU);
         let x = round2(centre + r * a.cos());
         let y = round2(centre + r * a.sin());
-        let ok = cores.iter().all(|&(cx, cy)| ((cx - x).powi(2) + (cy - y).powi(2)).sqrt() > spacing);
+        let ok = cores
+            .iter()
+            .all(|&(cx, cy)| ((cx - x).powi(2) + (cy - y).powi(2)).sqrt() > spacing);
         if ok && !cores.contains(&(x, y)) {
             cores.push((x, y));
             attempts = 0;
@@ -107,7 +126,13 @@ pub fn new_game(game_id: &str, seed: u64, settings: GameSettings, races: &[Strin
                     }
                 }
             };
-            drafts.push(Draft { x, y, size: hs, resources: 10.0, owner });
+            drafts.push(Draft {
+                x,
+                y,
+                size: hs,
+                resources: 10.0,
+                owner,
+            });
         }
         // Empty planets, nudged so the race's total lies in [600n, 700n].
         let first_empty = drafts.len();
@@ -122,7 +147,13 @@ pub fn new_game(game_id: &str, seed: u64, settings: GameSettings, races: &[Strin
             };
             let s = 80.0 + rng.below(920) as f64;
             let u = rng.range(-1.0, 1.0);
-            drafts.push(Draft { x, y, size: s, resources: round2(0.3 + 8f64.powf(u)), owner: None });
+            drafts.push(Draft {
+                x,
+                y,
+                size: s,
+                resources: round2(0.3 + 8f64.powf(u)),
+                owner: None,
+            });
         }
         let k = settings.empty_planets as f64;
         if k > 0.0 {
@@ -146,7 +177,13 @@ pub fn new_game(game_id: &str, seed: u64, settings: GameSettings, races: &[Strin
             };
             let s = 2.0 + rng.below(170) as f64;
             let u = rng.range(-1.0, 1.0);
-            drafts.push(Draft { x, y, size: s, resources: round2(2f64.powf(u)), owner: None });
+            drafts.push(Draft {
+                x,
+                y,
+                size: s,
+                resources: round2(2f64.powf(u)),
+                owner: None,
+            });
         }
     }
     // Numbers are shuffled so they reveal nothing.
@@ -181,7 +218,10 @@ pub fn new_game(game_id: &str, seed: u64, settings: GameSettings, races: &[Strin
 
 /// Planets owned by a race, in number order.
 pub fn owned_planets(game: &Game, race: RaceId) -> Vec<PlanetId> {
-    (0..game.planets.len()).filter(|&i| game.planets[i].owner == Some(race)).map(PlanetId).collect()
+    (0..game.planets.len())
+        .filter(|&i| game.planets[i].owner == Some(race))
+        .map(PlanetId)
+        .collect()
 }
 
 #[cfg(test)]
@@ -216,8 +256,11 @@ mod tests {
             assert!(p.x >= 0.0 && p.x < g.size && p.y >= 0.0 && p.y < g.size);
             assert!(p.pop <= p.size && p.ind <= p.pop);
         }
-        let mut coords: Vec<(i64, i64)> =
-            g.planets.iter().map(|p| ((p.x * 100.0).round() as i64, (p.y * 100.0).round() as i64)).collect();
+        let mut coords: Vec<(i64, i64)> = g
+            .planets
+            .iter()
+            .map(|p| ((p.x * 100.0).round() as i64, (p.y * 100.0).round() as i64))
+            .collect();
         coords.sort();
         coords.dedup();
         assert_eq!(coords.len(), g.planets.len());

@@ -50,7 +50,10 @@ pub fn apply(game: &mut Game, ctx: &mut OrderContext, race: RaceId, order: &Orde
         Order::Message { to, text } => {
             let mut ids = Vec::new();
             for name in to {
-                ids.push(game.find_race(name).ok_or_else(|| format!("unknown race {name}"))?);
+                ids.push(
+                    game.find_race(name)
+                        .ok_or_else(|| format!("unknown race {name}"))?,
+                );
             }
             if text.trim().is_empty() {
                 return Err("empty message".into());
@@ -97,16 +100,25 @@ pub fn apply(game: &mut Game, ctx: &mut OrderContext, race: RaceId, order: &Orde
         Order::RenameRace { name } => {
             check_name(name)?;
             if game.races.iter().enumerate().any(|(i, r)| {
-                i != race.0 && (r.name.eq_ignore_ascii_case(name) || r.key.eq_ignore_ascii_case(name))
+                i != race.0
+                    && (r.name.eq_ignore_ascii_case(name) || r.key.eq_ignore_ascii_case(name))
             }) {
                 return Err(format!("the name {name} is taken"));
             }
             game.races[race.0].name = name.clone();
             ok()
         }
-        Order::DesignShip { name, drive, attacks, weapons, shields, cargo } => {
+        Order::DesignShip {
+            name,
+            drive,
+            attacks,
+            weapons,
+            shields,
+            cargo,
+        } => {
             check_unit_name(game, race, name)?;
-            let (st, warnings) = ShipType::design(name, *drive, *attacks, *weapons, *shields, *cargo)?;
+            let (st, warnings) =
+                ShipType::design(name, *drive, *attacks, *weapons, *shields, *cargo)?;
             game.races[race.0].ship_types.push(st);
             Ok(warnings)
         }
@@ -118,7 +130,11 @@ pub fn apply(game: &mut Game, ctx: &mut OrderContext, race: RaceId, order: &Orde
         Order::Eliminate { name } => {
             let r = &game.races[race.0];
             if r.fleets.contains(name) {
-                for g in game.groups.iter_mut().filter(|g| g.owner == race && g.fleet.as_ref() == Some(name)) {
+                for g in game
+                    .groups
+                    .iter_mut()
+                    .filter(|g| g.owner == race && g.fleet.as_ref() == Some(name))
+                {
                     g.fleet = None;
                 }
                 game.races[race.0].fleets.retain(|f| f != name);
@@ -127,11 +143,19 @@ pub fn apply(game: &mut Game, ctx: &mut OrderContext, race: RaceId, order: &Orde
             if r.ship_type(name).is_none() {
                 return Err(format!("no ship type or fleet {name}"));
             }
-            if game.groups.iter().any(|g| g.owner == race && &g.ship_type == name) {
+            if game
+                .groups
+                .iter()
+                .any(|g| g.owner == race && &g.ship_type == name)
+            {
                 return Err(format!("ships of type {name} still exist"));
             }
             let product = Product::Ship(name.clone());
-            if game.planets.iter().any(|p| p.owner == Some(race) && p.product == product) {
+            if game
+                .planets
+                .iter()
+                .any(|p| p.owner == Some(race) && p.product == product)
+            {
                 return Err(format!("a planet is producing {name}"));
             }
             game.races[race.0].ship_types.retain(|t| &t.name != name);
@@ -169,7 +193,12 @@ pub fn apply(game: &mut Game, ctx: &mut OrderContext, race: RaceId, order: &Orde
             ok()
         }
         Order::Join { unit, fleet, ships } => join(game, race, unit, fleet, *ships),
-        Order::Load { group, cargo: kind, ships, amount } => {
+        Order::Load {
+            group,
+            cargo: kind,
+            ships,
+            amount,
+        } => {
             let idx = own_group(game, race, *group)?;
             let Location::At(p) = location(game, &game.groups[idx]) else {
                 return Err("the group is in hyperspace".into());
@@ -177,14 +206,22 @@ pub fn apply(game: &mut Game, ctx: &mut OrderContext, race: RaceId, order: &Orde
             if game.planets[p.0].owner != Some(race) {
                 return Err("cargo is loaded only at own planets".into());
             }
-            if game.group_type(&game.groups[idx]).capacity(game.groups[idx].tech.cargo) <= 0.0 {
+            if game
+                .group_type(&game.groups[idx])
+                .capacity(game.groups[idx].tech.cargo)
+                <= 0.0
+            {
                 return Err("the group's ships carry no cargo".into());
             }
             let idx = take(game, idx, *ships)?;
             cargo::load(game, idx, p, *kind, *amount)?;
             ok()
         }
-        Order::Unload { group, ships, amount } => {
+        Order::Unload {
+            group,
+            ships,
+            amount,
+        } => {
             let idx = own_group(game, race, *group)?;
             let Location::At(p) = location(game, &game.groups[idx]) else {
                 return Err("the group is in hyperspace".into());
@@ -234,7 +271,12 @@ pub fn apply(game: &mut Game, ctx: &mut OrderContext, race: RaceId, order: &Orde
             if name.chars().all(|c| c.is_ascii_digit()) && name != &pid.number().to_string() {
                 return Err("a planet name cannot be another planet's number".into());
             }
-            if game.planets.iter().enumerate().any(|(i, p)| i != pid.0 && p.name == *name) {
+            if game
+                .planets
+                .iter()
+                .enumerate()
+                .any(|(i, p)| i != pid.0 && p.name == *name)
+            {
                 return Err(format!("a planet is already named {name}"));
             }
             game.planets[pid.0].name = name.clone();
@@ -271,7 +313,11 @@ pub fn apply(game: &mut Game, ctx: &mut OrderContext, race: RaceId, order: &Orde
             game.races[race.0].dead = true;
             ok()
         }
-        Order::Route { planet, cargo: kind, destination } => {
+        Order::Route {
+            planet,
+            cargo: kind,
+            destination,
+        } => {
             let pid = own_planet(game, race, planet)?;
             match destination {
                 Some(d) => {
@@ -289,7 +335,11 @@ pub fn apply(game: &mut Game, ctx: &mut OrderContext, race: RaceId, order: &Orde
             }
             ok()
         }
-        Order::Send { unit, planet, ships } => {
+        Order::Send {
+            unit,
+            planet,
+            ships,
+        } => {
             let dest = planet_ref(game, planet)?;
             let idxs = movable(game, race, unit, *ships)?;
             let mut keys: Vec<u32> = idxs.iter().map(|&i| game.groups[i].number).collect();
@@ -316,7 +366,11 @@ pub fn apply(game: &mut Game, ctx: &mut OrderContext, race: RaceId, order: &Orde
             let r = &mut game.races[race.0];
             if let Some(pos) = r.fleets.iter().position(|f| f == old) {
                 r.fleets[pos] = new.clone();
-                for g in game.groups.iter_mut().filter(|g| g.owner == race && g.fleet.as_ref() == Some(old)) {
+                for g in game
+                    .groups
+                    .iter_mut()
+                    .filter(|g| g.owner == race && g.fleet.as_ref() == Some(old))
+                {
                     g.fleet = Some(new.clone());
                 }
                 return ok();
@@ -325,11 +379,19 @@ pub fn apply(game: &mut Game, ctx: &mut OrderContext, race: RaceId, order: &Orde
                 return Err(format!("no ship type or fleet {old}"));
             };
             t.name = new.clone();
-            for g in game.groups.iter_mut().filter(|g| g.owner == race && &g.ship_type == old) {
+            for g in game
+                .groups
+                .iter_mut()
+                .filter(|g| g.owner == race && &g.ship_type == old)
+            {
                 g.ship_type = new.clone();
             }
             let before = Product::Ship(old.clone());
-            for p in game.planets.iter_mut().filter(|p| p.owner == Some(race) && p.product == before) {
+            for p in game
+                .planets
+                .iter_mut()
+                .filter(|p| p.owner == Some(race) && p.product == before)
+            {
                 p.product = Product::Ship(new.clone());
             }
             ok()
@@ -352,7 +414,9 @@ pub fn apply(game: &mut Game, ctx: &mut OrderContext, race: RaceId, order: &Orde
 
 /// Sends group `i` from where it is to `dest`.
 pub fn send(game: &mut Game, i: usize, dest: PlanetId) {
-    let Location::At(here) = location(game, &game.groups[i]) else { return };
+    let Location::At(here) = location(game, &game.groups[i]) else {
+        return;
+    };
     let d = game.distance(here, dest);
     let g = &mut game.groups[i];
     g.intercept = None;
@@ -366,7 +430,9 @@ pub fn send(game: &mut Game, i: usize, dest: PlanetId) {
 }
 
 fn other_race(game: &Game, race: RaceId, name: &str) -> Result<RaceId, String> {
-    let o = game.find_race(name).ok_or_else(|| format!("unknown race {name}"))?;
+    let o = game
+        .find_race(name)
+        .ok_or_else(|| format!("unknown race {name}"))?;
     if o == race {
         return Err("that is the race itself".into());
     }
@@ -391,7 +457,9 @@ fn check_unit_name(game: &Game, race: RaceId, name: &str) -> Result<(), String> 
         return Err(format!("{name} is a reserved word"));
     }
     let r = &game.races[race.0];
-    if r.ship_types.iter().any(|t| t.name.eq_ignore_ascii_case(name))
+    if r.ship_types
+        .iter()
+        .any(|t| t.name.eq_ignore_ascii_case(name))
         || r.fleets.iter().any(|f| f.eq_ignore_ascii_case(name))
     {
         return Err(format!("a ship type or fleet is already named {name}"));
@@ -400,7 +468,8 @@ fn check_unit_name(game: &Game, race: RaceId, name: &str) -> Result<(), String> 
 }
 
 fn planet_ref(game: &Game, name: &str) -> Result<PlanetId, String> {
-    game.find_planet(name).ok_or_else(|| format!("unknown planet {name}"))
+    game.find_planet(name)
+        .ok_or_else(|| format!("unknown planet {name}"))
 }
 
 fn own_planet(game: &Game, race: RaceId, name: &str) -> Result<PlanetId, String> {
@@ -449,7 +518,12 @@ fn unit_groups(game: &Game, race: RaceId, unit: &Unit) -> Result<Vec<usize>, Str
 }
 
 /// Groups of a unit that can be sent: with drives, at one planet.
-fn movable(game: &Game, race: RaceId, unit: &Unit, ships: Option<u32>) -> Result<Vec<usize>, String> {
+fn movable(
+    game: &Game,
+    race: RaceId,
+    unit: &Unit,
+    ships: Option<u32>,
+) -> Result<Vec<usize>, String> {
     if ships.is_some() && matches!(unit, Unit::Fleet(_)) {
         return Err("a ship count applies to groups only".into());
     }
@@ -467,10 +541,10 @@ fn movable(game: &Game, race: RaceId, unit: &Unit, ships: Option<u32>) -> Result
         if group::speed(game, g) <= 0.0 {
             return Err(format!("group {} has no drive", g.number));
         }
-        if let Some(n) = ships {
-            if n == 0 || n > g.ships {
-                return Err(format!("group {} has {} ships", g.number, g.ships));
-            }
+        if let Some(n) = ships
+            && (n == 0 || n > g.ships)
+        {
+            return Err(format!("group {} has {} ships", g.number, g.ships));
         }
     }
     Ok(idxs)

@@ -75,7 +75,11 @@ pub fn tokenize(line: &str) -> Vec<String> {
 pub fn parse_orders(text: &str) -> Parsed {
     let mut parsed = Parsed::default();
     let lines: Vec<&str> = text.lines().collect();
-    let has_header = lines.iter().any(|l| tokenize(l).first().is_some_and(|t| t.eq_ignore_ascii_case("#galaxy")));
+    let has_header = lines.iter().any(|l| {
+        tokenize(l)
+            .first()
+            .is_some_and(|t| t.eq_ignore_ascii_case("#galaxy"))
+    });
     let mut inside = !has_header;
     let mut i = 0;
     while i < lines.len() {
@@ -104,8 +108,8 @@ pub fn parse_orders(text: &str) -> Parsed {
         let result = if first.starts_with('@') {
             // A message block: recipients on this line, text until a lone "@".
             let mut to: Vec<String> = toks[1..].to_vec();
-            if first.len() > 1 {
-                to.insert(0, first[1..].to_string());
+            if let Some(name) = first.strip_prefix('@').filter(|n| !n.is_empty()) {
+                to.insert(0, name.to_string());
             }
             let mut text = Vec::new();
             let mut closed = false;
@@ -118,7 +122,14 @@ pub fn parse_orders(text: &str) -> Parsed {
                 }
                 text.push(l.to_string());
             }
-            if closed { Ok(Order::Message { to, text: text.join("\n") }) } else { Err("message not ended by a lone @".to_string()) }
+            if closed {
+                Ok(Order::Message {
+                    to,
+                    text: text.join("\n"),
+                })
+            } else {
+                Err("message not ended by a lone @".to_string())
+            }
         } else {
             parse_line(&toks)
         };
@@ -127,19 +138,27 @@ pub fn parse_orders(text: &str) -> Parsed {
                 let id = (parsed.lines.len() + 1).to_string();
                 parsed.lines.push(OrderLine { id, order });
             }
-            Err(reason) => parsed.mistakes.push(Mistake { id: String::new(), order: raw.trim().to_string(), reason }),
+            Err(reason) => parsed.mistakes.push(Mistake {
+                id: String::new(),
+                order: raw.trim().to_string(),
+                reason,
+            }),
         }
     }
     parsed
 }
 
 fn arg<'a>(t: &'a [String], i: usize, what: &str) -> Result<&'a str, String> {
-    t.get(i).map(String::as_str).ok_or_else(|| format!("missing {what}"))
+    t.get(i)
+        .map(String::as_str)
+        .ok_or_else(|| format!("missing {what}"))
 }
 
 fn num(t: &[String], i: usize, what: &str) -> Result<f64, String> {
     let s = arg(t, i, what)?;
-    let v: f64 = s.parse().map_err(|_| format!("{what} must be a number, not {s:?}"))?;
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("{what} must be a number, not {s:?}"))?;
     if !v.is_finite() {
         return Err(format!("{what} must be a finite number"));
     }
@@ -148,15 +167,24 @@ fn num(t: &[String], i: usize, what: &str) -> Result<f64, String> {
 
 fn int(t: &[String], i: usize, what: &str) -> Result<u32, String> {
     let s = arg(t, i, what)?;
-    s.parse().map_err(|_| format!("{what} must be a whole number, not {s:?}"))
+    s.parse()
+        .map_err(|_| format!("{what} must be a whole number, not {s:?}"))
 }
 
 fn opt_int(t: &[String], i: usize, what: &str) -> Result<Option<u32>, String> {
-    if t.len() > i { int(t, i, what).map(Some) } else { Ok(None) }
+    if t.len() > i {
+        int(t, i, what).map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
 fn opt_num(t: &[String], i: usize, what: &str) -> Result<Option<f64>, String> {
-    if t.len() > i { num(t, i, what).map(Some) } else { Ok(None) }
+    if t.len() > i {
+        num(t, i, what).map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
 /// `[ships] [amount]` where a ship count of 0 means "all".
@@ -167,12 +195,20 @@ fn ships_amount(t: &[String], i: usize) -> Result<(Option<u32>, Option<f64>), St
 }
 
 fn too_many(t: &[String], max: usize) -> Result<(), String> {
-    if t.len() > max { Err(format!("too many arguments ({})", t.len() - 1)) } else { Ok(()) }
+    if t.len() > max {
+        Err(format!("too many arguments ({})", t.len() - 1))
+    } else {
+        Ok(())
+    }
 }
 
 /// Parses one (non-message) order line already split into tokens.
 pub fn parse_line(t: &[String]) -> Result<Order, String> {
-    let Some(letter) = t.first().and_then(|w| w.chars().next()).map(|c| c.to_ascii_lowercase()) else {
+    let Some(letter) = t
+        .first()
+        .and_then(|w| w.chars().next())
+        .map(|c| c.to_ascii_lowercase())
+    else {
         return Err("empty order".into());
     };
     let rest_text = || t[1..].join(" ");
@@ -180,15 +216,22 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
         '=' => Order::RealName { name: rest_text() },
         'a' => {
             too_many(t, 2)?;
-            Order::Ally { race: arg(t, 1, "race")?.into() }
+            Order::Ally {
+                race: arg(t, 1, "race")?.into(),
+            }
         }
         'b' => {
             too_many(t, 3)?;
-            Order::Break { group: int(t, 1, "group")?, ships: opt_int(t, 2, "ship count")? }
+            Order::Break {
+                group: int(t, 1, "group")?,
+                ships: opt_int(t, 2, "ship count")?,
+            }
         }
         'c' => {
             too_many(t, 2)?;
-            Order::RenameRace { name: arg(t, 1, "name")?.into() }
+            Order::RenameRace {
+                name: arg(t, 1, "name")?.into(),
+            }
         }
         'd' => match t.len() {
             2 => Order::DesignFleet { name: t[1].clone() },
@@ -203,24 +246,41 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
                 shields: num(t, 5, "shields")?,
                 cargo: num(t, 6, "cargo")?,
             },
-            _ => return Err("design needs: name drive attacks weapons shields cargo (or a fleet name)".into()),
+            _ => {
+                return Err(
+                    "design needs: name drive attacks weapons shields cargo (or a fleet name)"
+                        .into(),
+                );
+            }
         },
         'e' => {
             too_many(t, 2)?;
-            Order::Eliminate { name: arg(t, 1, "name")?.into() }
+            Order::Eliminate {
+                name: arg(t, 1, "name")?.into(),
+            }
         }
-        'f' => Order::RequestAddress { race: t.get(1).cloned().unwrap_or_default() },
+        'f' => Order::RequestAddress {
+            race: t.get(1).cloned().unwrap_or_default(),
+        },
         'g' => {
             too_many(t, 3)?;
-            Order::Upgrade { group: int(t, 1, "group")?, ships: opt_int(t, 2, "ship count")? }
+            Order::Upgrade {
+                group: int(t, 1, "group")?,
+                ships: opt_int(t, 2, "ship count")?,
+            }
         }
         'h' => {
             too_many(t, 2)?;
-            Order::Reverse { unit: Unit::parse(arg(t, 1, "group or fleet")?) }
+            Order::Reverse {
+                unit: Unit::parse(arg(t, 1, "group or fleet")?),
+            }
         }
         'i' => {
             too_many(t, 3)?;
-            Order::Intercept { unit: Unit::parse(arg(t, 1, "group or fleet")?), planet: arg(t, 2, "planet")?.into() }
+            Order::Intercept {
+                unit: Unit::parse(arg(t, 1, "group or fleet")?),
+                planet: arg(t, 2, "planet")?.into(),
+            }
         }
         'j' => {
             too_many(t, 4)?;
@@ -236,15 +296,27 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
             let c = arg(t, 2, "cargo type")?;
             let cargo = Cargo::parse(c).ok_or_else(|| format!("unknown cargo {c}"))?;
             let (ships, amount) = ships_amount(t, 3)?;
-            Order::Load { group, cargo, ships, amount }
+            Order::Load {
+                group,
+                cargo,
+                ships,
+                amount,
+            }
         }
         'm' => {
             too_many(t, 4)?;
-            Order::MapWindow { x: num(t, 1, "x")?, y: num(t, 2, "y")?, size: num(t, 3, "size")? }
+            Order::MapWindow {
+                x: num(t, 1, "x")?,
+                y: num(t, 2, "y")?,
+                size: num(t, 3, "size")?,
+            }
         }
         'n' => {
             too_many(t, 3)?;
-            Order::RenamePlanet { planet: arg(t, 1, "planet")?.into(), name: arg(t, 2, "name")?.into() }
+            Order::RenamePlanet {
+                planet: arg(t, 1, "planet")?.into(),
+                name: arg(t, 2, "name")?.into(),
+            }
         }
         'o' => {
             too_many(t, 3)?;
@@ -254,11 +326,17 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
                 Some(s) if s == "off" || s == "no" || s == "0" => Some(false),
                 Some(s) => return Err(format!("option value must be on or off, not {s}")),
             };
-            Order::SetOption { option: arg(t, 1, "option")?.into(), on }
+            Order::SetOption {
+                option: arg(t, 1, "option")?.into(),
+                on,
+            }
         }
         'p' => {
             too_many(t, 3)?;
-            Order::Produce { planet: arg(t, 1, "planet")?.into(), product: Product::parse(arg(t, 2, "product")?) }
+            Order::Produce {
+                planet: arg(t, 1, "planet")?.into(),
+                product: Product::parse(arg(t, 2, "product")?),
+            }
         }
         'q' => Order::Quit,
         'r' => {
@@ -280,28 +358,46 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
         }
         't' => {
             too_many(t, 3)?;
-            Order::Rename { old: arg(t, 1, "name")?.into(), new: arg(t, 2, "new name")?.into() }
+            Order::Rename {
+                old: arg(t, 1, "name")?.into(),
+                new: arg(t, 2, "new name")?.into(),
+            }
         }
         'u' => {
             too_many(t, 4)?;
             let group = int(t, 1, "group")?;
             let (ships, amount) = ships_amount(t, 2)?;
-            Order::Unload { group, ships, amount }
+            Order::Unload {
+                group,
+                ships,
+                amount,
+            }
         }
         'v' => {
             too_many(t, 2)?;
-            Order::Claim { planet: arg(t, 1, "planet")?.into() }
+            Order::Claim {
+                planet: arg(t, 1, "planet")?.into(),
+            }
         }
         'w' => {
             too_many(t, 2)?;
-            Order::War { race: arg(t, 1, "race")?.into() }
+            Order::War {
+                race: arg(t, 1, "race")?.into(),
+            }
         }
         'x' => {
             too_many(t, 3)?;
-            Order::Scrap { group: int(t, 1, "group")?, ships: opt_int(t, 2, "ship count")? }
+            Order::Scrap {
+                group: int(t, 1, "group")?,
+                ships: opt_int(t, 2, "ship count")?,
+            }
         }
-        'y' => Order::Password { password: arg(t, 1, "password")?.into() },
-        'z' => Order::Email { address: arg(t, 1, "address")?.into() },
+        'y' => Order::Password {
+            password: arg(t, 1, "password")?.into(),
+        },
+        'z' => Order::Email {
+            address: arg(t, 1, "address")?.into(),
+        },
         other => return Err(format!("unknown order {other:?}")),
     };
     Ok(order)
@@ -316,11 +412,33 @@ mod tests {
         let text = "junk before\n#GALAXY g1 Zorg pw 3\nsend 5 #12 2 ; comment\nP 1 \"Big Ship\"\nd Drone 1 0 0 0 0\n@ Vogons\nhello\nthere\n@\nk\n#END\ns 1 2\n";
         let p = parse_orders(text);
         let h = p.header.unwrap();
-        assert_eq!((h.game.as_str(), h.race.as_str(), h.turn), ("g1", "Zorg", Some(3)));
+        assert_eq!(
+            (h.game.as_str(), h.race.as_str(), h.turn),
+            ("g1", "Zorg", Some(3))
+        );
         assert_eq!(p.lines.len(), 4);
-        assert_eq!(p.lines[0].order, Order::Send { unit: Unit::Group(5), planet: "#12".into(), ships: Some(2) });
-        assert_eq!(p.lines[1].order, Order::Produce { planet: "1".into(), product: Product::Ship("Big Ship".into()) });
-        assert_eq!(p.lines[3].order, Order::Message { to: vec!["Vogons".into()], text: "hello\nthere".into() });
+        assert_eq!(
+            p.lines[0].order,
+            Order::Send {
+                unit: Unit::Group(5),
+                planet: "#12".into(),
+                ships: Some(2)
+            }
+        );
+        assert_eq!(
+            p.lines[1].order,
+            Order::Produce {
+                planet: "1".into(),
+                product: Product::Ship("Big Ship".into())
+            }
+        );
+        assert_eq!(
+            p.lines[3].order,
+            Order::Message {
+                to: vec!["Vogons".into()],
+                text: "hello\nthere".into()
+            }
+        );
         assert_eq!(p.lines[3].id, "4");
         assert_eq!(p.mistakes.len(), 1);
         assert_eq!(p.mistakes[0].order, "k");
@@ -329,37 +447,128 @@ mod tests {
     #[test]
     fn every_order_round_trips_through_text() {
         let orders = vec![
-            Order::Message { to: vec![], text: "to all".into() },
-            Order::RealName { name: "Jane Doe".into() },
+            Order::Message {
+                to: vec![],
+                text: "to all".into(),
+            },
+            Order::RealName {
+                name: "Jane Doe".into(),
+            },
             Order::Ally { race: "B".into() },
-            Order::Break { group: 3, ships: Some(2) },
-            Order::Break { group: 3, ships: None },
-            Order::RenameRace { name: "Zorgons".into() },
-            Order::DesignShip { name: "Gun Ship".into(), drive: 4.0, attacks: 2, weapons: 2.0, shields: 4.0, cargo: 0.0 },
-            Order::DesignFleet { name: "Alpha".into() },
-            Order::Eliminate { name: "Alpha".into() },
-            Order::RequestAddress { race: String::new() },
-            Order::Upgrade { group: 1, ships: None },
-            Order::Reverse { unit: Unit::Fleet("Alpha".into()) },
-            Order::Intercept { unit: Unit::Group(2), planet: "#7".into() },
-            Order::Join { unit: Unit::Group(2), fleet: "Alpha".into(), ships: Some(1) },
-            Order::Load { group: 4, cargo: Cargo::Col, ships: None, amount: Some(2.5) },
-            Order::Load { group: 4, cargo: Cargo::Cap, ships: Some(3), amount: None },
-            Order::MapWindow { x: 1.5, y: 2.0, size: 50.0 },
-            Order::RenamePlanet { planet: "#3".into(), name: "New Home".into() },
-            Order::SetOption { option: "AutoUnload".into(), on: Some(true) },
-            Order::Produce { planet: "Home".into(), product: Product::Weapons },
+            Order::Break {
+                group: 3,
+                ships: Some(2),
+            },
+            Order::Break {
+                group: 3,
+                ships: None,
+            },
+            Order::RenameRace {
+                name: "Zorgons".into(),
+            },
+            Order::DesignShip {
+                name: "Gun Ship".into(),
+                drive: 4.0,
+                attacks: 2,
+                weapons: 2.0,
+                shields: 4.0,
+                cargo: 0.0,
+            },
+            Order::DesignFleet {
+                name: "Alpha".into(),
+            },
+            Order::Eliminate {
+                name: "Alpha".into(),
+            },
+            Order::RequestAddress {
+                race: String::new(),
+            },
+            Order::Upgrade {
+                group: 1,
+                ships: None,
+            },
+            Order::Reverse {
+                unit: Unit::Fleet("Alpha".into()),
+            },
+            Order::Intercept {
+                unit: Unit::Group(2),
+                planet: "#7".into(),
+            },
+            Order::Join {
+                unit: Unit::Group(2),
+                fleet: "Alpha".into(),
+                ships: Some(1),
+            },
+            Order::Load {
+                group: 4,
+                cargo: Cargo::Col,
+                ships: None,
+                amount: Some(2.5),
+            },
+            Order::Load {
+                group: 4,
+                cargo: Cargo::Cap,
+                ships: Some(3),
+                amount: None,
+            },
+            Order::MapWindow {
+                x: 1.5,
+                y: 2.0,
+                size: 50.0,
+            },
+            Order::RenamePlanet {
+                planet: "#3".into(),
+                name: "New Home".into(),
+            },
+            Order::SetOption {
+                option: "AutoUnload".into(),
+                on: Some(true),
+            },
+            Order::Produce {
+                planet: "Home".into(),
+                product: Product::Weapons,
+            },
             Order::Quit,
-            Order::Route { planet: "#1".into(), cargo: RouteCargo::Emp, destination: Some("#4".into()) },
-            Order::Route { planet: "#1".into(), cargo: RouteCargo::Mat, destination: None },
-            Order::Send { unit: Unit::Group(9), planet: "17".into(), ships: None },
-            Order::Rename { old: "A".into(), new: "B".into() },
-            Order::Unload { group: 4, ships: Some(1), amount: Some(0.5) },
-            Order::Claim { planet: "#9".into() },
-            Order::War { race: "Vogon Empire".into() },
-            Order::Scrap { group: 5, ships: Some(1) },
-            Order::Password { password: "secret".into() },
-            Order::Email { address: "a@b.c".into() },
+            Order::Route {
+                planet: "#1".into(),
+                cargo: RouteCargo::Emp,
+                destination: Some("#4".into()),
+            },
+            Order::Route {
+                planet: "#1".into(),
+                cargo: RouteCargo::Mat,
+                destination: None,
+            },
+            Order::Send {
+                unit: Unit::Group(9),
+                planet: "17".into(),
+                ships: None,
+            },
+            Order::Rename {
+                old: "A".into(),
+                new: "B".into(),
+            },
+            Order::Unload {
+                group: 4,
+                ships: Some(1),
+                amount: Some(0.5),
+            },
+            Order::Claim {
+                planet: "#9".into(),
+            },
+            Order::War {
+                race: "Vogon Empire".into(),
+            },
+            Order::Scrap {
+                group: 5,
+                ships: Some(1),
+            },
+            Order::Password {
+                password: "secret".into(),
+            },
+            Order::Email {
+                address: "a@b.c".into(),
+            },
         ];
         let text: String = orders.iter().map(|o| o.to_text() + "\n").collect();
         let parsed = parse_orders(&text);

@@ -31,7 +31,15 @@ pub fn ships_buildable(tm: f64, points: f64, mat: f64, resources: f64) -> (u32, 
     }
     let cost = |n: f64| {
         let short = (n * tm - mat).max(0.0);
-        let extra = if short > 0.0 { if resources > 0.0 { short / resources } else { f64::INFINITY } } else { 0.0 };
+        let extra = if short > 0.0 {
+            if resources > 0.0 {
+                short / resources
+            } else {
+                f64::INFINITY
+            }
+        } else {
+            0.0
+        };
         n * tm * INDPERSHIP + extra
     };
     // Closed-form estimate, then correct for rounding.
@@ -59,7 +67,12 @@ pub fn ship_refund(tm: f64, inprogress: f64, mat: f64, resources: f64) -> f64 {
         return 0.0;
     }
     let short = (tm - mat).max(0.0);
-    let denom = INDPERSHIP * tm + if short > 0.0 && resources > 0.0 { short / resources } else { 0.0 };
+    let denom = INDPERSHIP * tm
+        + if short > 0.0 && resources > 0.0 {
+            short / resources
+        } else {
+            0.0
+        };
     tm * inprogress / denom
 }
 
@@ -71,7 +84,10 @@ pub fn set_product(game: &mut Game, pid: PlanetId, product: Product) {
         return;
     }
     if let (Product::Ship(name), Some(owner)) = (&p.product, p.owner) {
-        let tm = game.races[owner.0].ship_type(name).map(ShipType::cost_mass).unwrap_or(0.0);
+        let tm = game.races[owner.0]
+            .ship_type(name)
+            .map(ShipType::cost_mass)
+            .unwrap_or(0.0);
         let refund = ship_refund(tm, p.inprogress, p.mat, p.resources);
         let p = &mut game.planets[pid.0];
         p.mat += refund;
@@ -84,7 +100,9 @@ pub fn set_product(game: &mut Game, pid: PlanetId, product: Product) {
 /// First pass: ships, CAP and MAT on every owned planet.
 pub fn produce_goods(game: &mut Game) {
     for i in 0..game.planets.len() {
-        let Some(owner) = game.planets[i].owner else { continue };
+        let Some(owner) = game.planets[i].owner else {
+            continue;
+        };
         let points = production_points(&game.planets[i]);
         match game.planets[i].product.clone() {
             Product::Mat => {
@@ -147,7 +165,9 @@ fn build_ships(game: &mut Game, pid: PlanetId, owner: RaceId, name: &str, points
 /// resets.
 pub fn research_and_grow(game: &mut Game) {
     for i in 0..game.planets.len() {
-        let Some(owner) = game.planets[i].owner else { continue };
+        let Some(owner) = game.planets[i].owner else {
+            continue;
+        };
         let points = production_points(&game.planets[i]).max(0.0);
         let tech = &mut game.races[owner.0].tech;
         let researched = match game.planets[i].product {

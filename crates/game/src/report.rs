@@ -48,7 +48,10 @@ fn planet_view(game: &Game, p: PlanetId) -> PlanetView {
     PlanetView {
         number: p.number(),
         name: pl.name.clone(),
-        owner: pl.owner.map(|o| game.races[o.0].name.clone()).unwrap_or_default(),
+        owner: pl
+            .owner
+            .map(|o| game.races[o.0].name.clone())
+            .unwrap_or_default(),
         x: pl.x,
         y: pl.y,
         size: t2(pl.size),
@@ -114,8 +117,14 @@ pub fn build_report(game: &Game, r: RaceId) -> Report {
         .log
         .messages
         .iter()
-        .filter(|m| m.to.as_ref().is_none_or(|to| to.contains(&r) || m.from == Some(r)))
-        .map(|m| MessageView { from: m.from.map(name_of), text: m.text.clone() })
+        .filter(|m| {
+            m.to.as_ref()
+                .is_none_or(|to| to.contains(&r) || m.from == Some(r))
+        })
+        .map(|m| MessageView {
+            from: m.from.map(name_of),
+            text: m.text.clone(),
+        })
         .collect();
 
     // Status of players, ranked by effective industry.
@@ -125,7 +134,11 @@ pub fn build_report(game: &Game, r: RaceId) -> Report {
         .enumerate()
         .map(|(i, o)| {
             let oid = RaceId(i);
-            let owned: Vec<&crate::game::Planet> = game.planets.iter().filter(|p| p.owner == Some(oid)).collect();
+            let owned: Vec<&crate::game::Planet> = game
+                .planets
+                .iter()
+                .filter(|p| p.owner == Some(oid))
+                .collect();
             PlayerView {
                 rank: 0,
                 name: o.name.clone(),
@@ -148,13 +161,22 @@ pub fn build_report(game: &Game, r: RaceId) -> Report {
         })
         .collect();
     let mut order: Vec<usize> = (0..players.len()).collect();
-    order.sort_by(|&a, &b| players[b].industry.total_cmp(&players[a].industry).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        players[b]
+            .industry
+            .total_cmp(&players[a].industry)
+            .then(a.cmp(&b))
+    });
     for (rank, &i) in order.iter().enumerate() {
         players[i].rank = rank as u32 + 1;
     }
     let players = order.iter().map(|&i| players[i].clone()).collect();
 
-    let ship_types = race.ship_types.iter().filter_map(|t| type_view(game, r, &t.name)).collect();
+    let ship_types = race
+        .ship_types
+        .iter()
+        .filter_map(|t| type_view(game, r, &t.name))
+        .collect();
 
     // Battles the race took part in; alien types seen there or at visible planets.
     let mut seen_types: BTreeSet<(RaceId, String)> = BTreeSet::new();
@@ -228,14 +250,17 @@ pub fn build_report(game: &Game, r: RaceId) -> Report {
                 mass: t2(st.ship_mass(g.load, g.tech.cargo) * g.ships as f64),
             });
         }
-        if let Some(p) = group::at_rest(g) {
-            if vis[p.0] {
-                seen_types.insert((g.owner, g.ship_type.clone()));
-                alien_groups.push(group_view(game, g, false));
-            }
+        if let Some(p) = group::at_rest(g)
+            && vis[p.0]
+        {
+            seen_types.insert((g.owner, g.ship_type.clone()));
+            alien_groups.push(group_view(game, g, false));
         }
     }
-    let alien_ship_types = seen_types.iter().filter_map(|(o, n)| type_view(game, *o, n)).collect();
+    let alien_ship_types = seen_types
+        .iter()
+        .filter_map(|(o, n)| type_view(game, *o, n))
+        .collect();
 
     let mut planets = Vec::new();
     let mut production = Vec::new();
@@ -249,7 +274,10 @@ pub fn build_report(game: &Game, r: RaceId) -> Report {
             Some(o) if o == r => {
                 planets.push(planet_view(game, pid));
                 if let Product::Ship(t) = &p.product {
-                    let cost = race.ship_type(t).map(|s| s.cost_mass() * 10.0).unwrap_or(0.0);
+                    let cost = race
+                        .ship_type(t)
+                        .map(|s| s.cost_mass() * 10.0)
+                        .unwrap_or(0.0);
                     production.push(ProductionView {
                         planet: pid.number(),
                         planet_name: p.name.clone(),
@@ -260,11 +288,19 @@ pub fn build_report(game: &Game, r: RaceId) -> Report {
                     });
                 }
                 for (k, d) in &p.routes {
-                    routes.push(RouteView { planet: p.name.clone(), cargo: *k, destination: pname(game, *d) });
+                    routes.push(RouteView {
+                        planet: p.name.clone(),
+                        cargo: *k,
+                        destination: pname(game, *d),
+                    });
                 }
             }
             Some(_) if vis[i] => alien_planets.push(planet_view(game, pid)),
-            Some(_) => unidentified_planets.push(PlanetPosition { number: pid.number(), x: p.x, y: p.y }),
+            Some(_) => unidentified_planets.push(PlanetPosition {
+                number: pid.number(),
+                x: p.x,
+                y: p.y,
+            }),
             None => uninhabited_planets.push(UninhabitedView {
                 number: pid.number(),
                 name: p.name.clone(),
@@ -281,12 +317,20 @@ pub fn build_report(game: &Game, r: RaceId) -> Report {
         .fleets
         .iter()
         .map(|f| {
-            let members: Vec<&Group> = game.groups.iter().filter(|g| g.owner == r && g.fleet.as_ref() == Some(f)).collect();
+            let members: Vec<&Group> = game
+                .groups
+                .iter()
+                .filter(|g| g.owner == r && g.fleet.as_ref() == Some(f))
+                .collect();
             let first = members.first();
             FleetView {
                 name: f.clone(),
                 groups: members.iter().map(|g| g.number).collect(),
-                speed: if members.is_empty() { 0.0 } else { t2(group::fleet_speed(game, r, f)) },
+                speed: if members.is_empty() {
+                    0.0
+                } else {
+                    t2(group::fleet_speed(game, r, f))
+                },
                 at: first.map(|g| match location(game, g) {
                     Location::At(p) => pname(game, p),
                     Location::Hyperspace => pname(game, g.from),

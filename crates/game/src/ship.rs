@@ -23,7 +23,12 @@ pub struct Tech {
 
 impl Tech {
     /// Starting techs: 1 each.
-    pub const START: Tech = Tech { drive: 1.0, weapons: 1.0, shields: 1.0, cargo: 1.0 };
+    pub const START: Tech = Tech {
+        drive: 1.0,
+        weapons: 1.0,
+        shields: 1.0,
+        cargo: 1.0,
+    };
 }
 
 /// Rounds to two decimals.
@@ -60,7 +65,12 @@ impl ShipType {
         cargo: f64,
     ) -> Result<(ShipType, Vec<String>), String> {
         let mut warnings = Vec::new();
-        for (what, v) in [("drive", drive), ("weapons", weapons), ("shields", shields), ("cargo", cargo)] {
+        for (what, v) in [
+            ("drive", drive),
+            ("weapons", weapons),
+            ("shields", shields),
+            ("cargo", cargo),
+        ] {
             if !v.is_finite() || v < 0.0 {
                 return Err(format!("{what} mass must be a non-negative number"));
             }
@@ -88,14 +98,28 @@ impl ShipType {
         if drive == 0.0 && attacks == 0 && shields == 0.0 && cargo == 0.0 {
             return Err("a ship type needs at least one non-zero component".to_string());
         }
-        Ok((ShipType { name: name.to_string(), drive, attacks, weapons, shields, cargo }, warnings))
+        Ok((
+            ShipType {
+                name: name.to_string(),
+                drive,
+                attacks,
+                weapons,
+                shields,
+                cargo,
+            },
+            warnings,
+        ))
     }
 
     /// Weapon mass `wm`: the first gun full, every further gun half.
     pub fn weapon_mass(&self) -> f64 {
         let a = self.attacks as f64;
         let first = if self.attacks > 0 { self.weapons } else { 0.0 };
-        let rest = if self.attacks > 1 { (a - 1.0) * self.weapons / 2.0 } else { 0.0 };
+        let rest = if self.attacks > 1 {
+            (a - 1.0) * self.weapons / 2.0
+        } else {
+            0.0
+        };
         first + rest
     }
 
@@ -122,35 +146,67 @@ impl ShipType {
 
     /// Mass of one ship carrying `load` at cargo tech `ct`.
     pub fn ship_mass(&self, load: f64, ct: f64) -> f64 {
-        let carried = if load > 0.0 && ct > 0.0 { load / ct } else { 0.0 };
+        let carried = if load > 0.0 && ct > 0.0 {
+            load / ct
+        } else {
+            0.0
+        };
         self.mass() + carried
     }
 
     /// Speed of one ship: `20·dt·D / shipmass`.
     pub fn speed(&self, tech: &Tech, load: f64) -> f64 {
         let m = self.ship_mass(load, tech.cargo);
-        if m <= 0.0 { 0.0 } else { DRIVEMAGIC * tech.drive * self.drive / m }
+        if m <= 0.0 {
+            0.0
+        } else {
+            DRIVEMAGIC * tech.drive * self.drive / m
+        }
     }
 
     /// Attack of one gun: `W·wt`.
     pub fn attack(&self, tech: &Tech) -> f64 {
-        if self.armed() { self.weapons * tech.weapons } else { 0.0 }
+        if self.armed() {
+            self.weapons * tech.weapons
+        } else {
+            0.0
+        }
     }
 
     /// Defence: `S·st·30^(1/3) / shipmass^(1/3)`.
     pub fn defence(&self, tech: &Tech, load: f64) -> f64 {
         let m = self.ship_mass(load, tech.cargo);
-        if m <= 0.0 { 0.0 } else { self.shields * tech.shields * BATTLEMAGIC / m.cbrt() }
+        if m <= 0.0 {
+            0.0
+        } else {
+            self.shields * tech.shields * BATTLEMAGIC / m.cbrt()
+        }
     }
 
     /// Techs carried by new ships: the race's techs rounded to 2 decimals,
     /// 0 for components of zero mass.
     pub fn build_tech(&self, race: &Tech) -> Tech {
         Tech {
-            drive: if self.drive > 0.0 { round2(race.drive) } else { 0.0 },
-            weapons: if self.weapon_mass() > 0.0 { round2(race.weapons) } else { 0.0 },
-            shields: if self.shields > 0.0 { round2(race.shields) } else { 0.0 },
-            cargo: if self.cargo > 0.0 { round2(race.cargo) } else { 0.0 },
+            drive: if self.drive > 0.0 {
+                round2(race.drive)
+            } else {
+                0.0
+            },
+            weapons: if self.weapon_mass() > 0.0 {
+                round2(race.weapons)
+            } else {
+                0.0
+            },
+            shields: if self.shields > 0.0 {
+                round2(race.shields)
+            } else {
+                0.0
+            },
+            cargo: if self.cargo > 0.0 {
+                round2(race.cargo)
+            } else {
+                0.0
+            },
         }
     }
 
@@ -158,7 +214,11 @@ impl ShipType {
     /// weapons term uses `wm`).
     pub fn upgrade_cost(&self, ship: &Tech, race: &Tech) -> f64 {
         let term = |mass: f64, st: f64, rt: f64| {
-            if mass > 0.0 && rt > 0.0 && st < rt { (1.0 - st / rt) * mass } else { 0.0 }
+            if mass > 0.0 && rt > 0.0 && st < rt {
+                (1.0 - st / rt) * mass
+            } else {
+                0.0
+            }
         };
         10.0 * (term(self.drive, ship.drive, race.drive)
             + term(self.weapon_mass(), ship.weapons, race.weapons)
@@ -186,7 +246,12 @@ mod tests {
         ShipType::design("T", d, a, w, s, c).unwrap().0
     }
     fn tech(d: f64, w: f64, s: f64, c: f64) -> Tech {
-        Tech { drive: d, weapons: w, shields: s, cargo: c }
+        Tech {
+            drive: d,
+            weapons: w,
+            shields: s,
+            cargo: c,
+        }
     }
     fn r2(x: f64) -> f64 {
         round2(x)
@@ -254,7 +319,10 @@ mod tests {
     #[test]
     fn design_rules_correct_small_components() {
         let (s, w) = ShipType::design("X", 0.5, 3, 0.5, 0.5, 2.0).unwrap();
-        assert_eq!((s.drive, s.attacks, s.weapons, s.shields, s.cargo), (0.0, 0, 0.0, 0.0, 2.0));
+        assert_eq!(
+            (s.drive, s.attacks, s.weapons, s.shields, s.cargo),
+            (0.0, 0, 0.0, 0.0, 2.0)
+        );
         assert_eq!(w.len(), 2);
         assert!(ShipType::design("X", 0.0, 0, 0.0, 0.0, 0.0).is_err());
         assert!(ShipType::design("X", -1.0, 0, 0.0, 0.0, 1.0).is_err());

@@ -55,7 +55,10 @@ pub struct Store {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io { path: path.to_path_buf(), source }
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 impl Store {
@@ -83,7 +86,10 @@ impl Store {
     fn write_json<T: Serialize>(&self, path: &Path, value: &T) -> Result<(), StoreError> {
         let parent = path.parent().unwrap_or(&self.dir);
         fs::create_dir_all(parent).map_err(io(parent))?;
-        let bytes = serde_json::to_vec(value).map_err(|source| StoreError::Corrupt { path: path.to_path_buf(), source })?;
+        let bytes = serde_json::to_vec(value).map_err(|source| StoreError::Corrupt {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let tmp = path.with_extension("json.tmp");
         {
             let mut f = fs::File::create(&tmp).map_err(io(&tmp))?;
@@ -99,11 +105,19 @@ impl Store {
 
     fn read_json<T: DeserializeOwned>(&self, path: &Path) -> Result<Option<T>, StoreError> {
         match fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|source| StoreError::Corrupt { path: path.to_path_buf(), source }),
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|source| StoreError::Corrupt {
+                        path: path.to_path_buf(),
+                        source,
+                    })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(StoreError::Io { path: path.to_path_buf(), source: e }),
+            Err(e) => Err(StoreError::Io {
+                path: path.to_path_buf(),
+                source: e,
+            }),
         }
     }
 
@@ -113,10 +127,13 @@ impl Store {
             return Ok(None);
         };
         let state_path = self.turn_dir(cur.turn).join("state.json");
-        let game: Game = self
-            .read_json(&state_path)?
-            .ok_or_else(|| StoreError::Io { path: state_path.clone(), source: std::io::ErrorKind::NotFound.into() })?;
-        let pending: BTreeMap<String, RaceOrders> = self.read_json(&self.orders_path(cur.turn))?.unwrap_or_default();
+        let game: Game = self.read_json(&state_path)?.ok_or_else(|| StoreError::Io {
+            path: state_path.clone(),
+            source: std::io::ErrorKind::NotFound.into(),
+        })?;
+        let pending: BTreeMap<String, RaceOrders> = self
+            .read_json(&self.orders_path(cur.turn))?
+            .unwrap_or_default();
         Ok(Some(Engine::resume(game, pending)))
     }
 
@@ -138,7 +155,8 @@ impl Store {
 
     /// Reads a race's stored report of a turn.
     pub fn read_report(&self, turn: u32, race: &str) -> Result<Option<Report>, StoreError> {
-        let all: Option<BTreeMap<String, Report>> = self.read_json(&self.turn_dir(turn).join("reports.json"))?;
+        let all: Option<BTreeMap<String, Report>> =
+            self.read_json(&self.turn_dir(turn).join("reports.json"))?;
         Ok(all.and_then(|mut m| m.remove(race)))
     }
 

@@ -15,8 +15,17 @@ fn title(out: &mut String, t: &str) {
 /// The plain-text report.
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "\t\t{} Report for Galaxy Game {} Turn {}", r.race_name, r.game_id, r.turn);
-    let _ = writeln!(o, "\t\tGalaxy size {} with {} planets", n(r.galaxy_size), r.planet_count);
+    let _ = writeln!(
+        o,
+        "\t\t{} Report for Galaxy Game {} Turn {}",
+        r.race_name, r.game_id, r.turn
+    );
+    let _ = writeln!(
+        o,
+        "\t\tGalaxy size {} with {} planets",
+        n(r.galaxy_size),
+        r.planet_count
+    );
 
     if !r.messages.is_empty() {
         title(&mut o, "Messages");
@@ -27,7 +36,11 @@ pub fn render(r: &Report) -> String {
     }
 
     title(&mut o, "Options");
-    let _ = writeln!(o, "AutoUnload {}", if r.options.auto_unload { "ON" } else { "OFF" });
+    let _ = writeln!(
+        o,
+        "AutoUnload {}",
+        if r.options.auto_unload { "ON" } else { "OFF" }
+    );
     if let Some([x, y, s]) = r.options.map_window {
         let _ = writeln!(o, "Map window {} {} {}", n(x), n(y), n(s));
     }
@@ -46,7 +59,11 @@ pub fn render(r: &Report) -> String {
     }
 
     title(&mut o, "Status of Players");
-    let _ = writeln!(o, "{:<4} {:<20} {:>7} {:>7} {:>7} {:>7} {:>10} {:>10} {:>4} {:<6} {}", "#", "N", "D", "W", "S", "C", "P", "I", "#", "R", "");
+    let _ = writeln!(
+        o,
+        "{:<4} {:<20} {:>7} {:>7} {:>7} {:>7} {:>10} {:>10} {:>4} {:<6} ",
+        "#", "N", "D", "W", "S", "C", "P", "I", "#", "R"
+    );
     for p in &r.players {
         let state = match p.state {
             galaxy_model::api::RaceState::Alive => "",
@@ -70,38 +87,81 @@ pub fn render(r: &Report) -> String {
         );
     }
 
-    let types = |o: &mut String, t: &str, list: &[galaxy_model::report::ShipTypeView], race: bool| {
-        if list.is_empty() {
-            return;
-        }
-        title(o, t);
-        let _ = writeln!(o, "{:<20} {:>7} {:>4} {:>7} {:>7} {:>7} {:>8}{}", "N", "D", "A", "W", "S", "C", "M", if race { "  R" } else { "" });
-        for s in list {
-            let _ = write!(o, "{:<20} {:>7} {:>4} {:>7} {:>7} {:>7} {:>8}", s.name, n(s.drive), s.attacks, n(s.weapons), n(s.shields), n(s.cargo), n(s.mass));
-            if race {
-                let _ = write!(o, "  {}", s.race);
+    let types =
+        |o: &mut String, t: &str, list: &[galaxy_model::report::ShipTypeView], race: bool| {
+            if list.is_empty() {
+                return;
             }
-            o.push('\n');
-        }
-    };
+            title(o, t);
+            let _ = writeln!(
+                o,
+                "{:<20} {:>7} {:>4} {:>7} {:>7} {:>7} {:>8}{}",
+                "N",
+                "D",
+                "A",
+                "W",
+                "S",
+                "C",
+                "M",
+                if race { "  R" } else { "" }
+            );
+            for s in list {
+                let _ = write!(
+                    o,
+                    "{:<20} {:>7} {:>4} {:>7} {:>7} {:>7} {:>8}",
+                    s.name,
+                    n(s.drive),
+                    s.attacks,
+                    n(s.weapons),
+                    n(s.shields),
+                    n(s.cargo),
+                    n(s.mass)
+                );
+                if race {
+                    let _ = write!(o, "  {}", s.race);
+                }
+                o.push('\n');
+            }
+        };
     types(&mut o, "Your Ship Types", &r.ship_types, false);
     types(&mut o, "Alien Ship Types", &r.alien_ship_types, true);
 
     for b in &r.battles {
-        title(&mut o, &format!("Battle at {} (#{}), phase {}", b.planet_name, b.planet, b.phase));
-        let _ = writeln!(o, "{:<20} {:<20} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}", "R", "T", "D", "W", "S", "C", "#", "L");
+        title(
+            &mut o,
+            &format!(
+                "Battle at {} (#{}), phase {}",
+                b.planet_name, b.planet, b.phase
+            ),
+        );
+        let _ = writeln!(
+            o,
+            "{:<20} {:<20} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}",
+            "R", "T", "D", "W", "S", "C", "#", "L"
+        );
         for g in &b.groups {
             let _ = writeln!(
                 o,
                 "{:<20} {:<20} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6}",
-                g.race, g.ship_type, n(g.drive), n(g.weapons), n(g.shields), n(g.cargo), g.before, g.after
+                g.race,
+                g.ship_type,
+                n(g.drive),
+                n(g.weapons),
+                n(g.shields),
+                n(g.cargo),
+                g.before,
+                g.after
             );
         }
         let _ = writeln!(o, "{} rounds, {} shots", b.rounds, b.shots);
     }
     if !r.bombings.is_empty() {
         title(&mut o, "Bombings");
-        let _ = writeln!(o, "{:<20} {:<10} {:<20} {:<20} {:>10} {:>10}", "W", "#", "N", "O", "P", "I");
+        let _ = writeln!(
+            o,
+            "{:<20} {:<10} {:<20} {:<20} {:>10} {:>10}",
+            "W", "#", "N", "O", "P", "I"
+        );
         for b in &r.bombings {
             let _ = writeln!(
                 o,
@@ -117,13 +177,28 @@ pub fn render(r: &Report) -> String {
     }
     if !r.incoming.is_empty() {
         title(&mut o, "Incoming Groups");
-        let _ = writeln!(o, "{:<12} {:<12} {:>8} {:>8} {:>10}", "O", "D", "R", "S", "M");
+        let _ = writeln!(
+            o,
+            "{:<12} {:<12} {:>8} {:>8} {:>10}",
+            "O", "D", "R", "S", "M"
+        );
         for g in &r.incoming {
-            let _ = writeln!(o, "{:<12} {:<12} {:>8} {:>8} {:>10}", g.origin, g.destination, n(g.distance), n(g.speed), n(g.mass));
+            let _ = writeln!(
+                o,
+                "{:<12} {:<12} {:>8} {:>8} {:>10}",
+                g.origin,
+                g.destination,
+                n(g.distance),
+                n(g.speed),
+                n(g.mass)
+            );
         }
     }
 
-    let planet_table = |o: &mut String, t: &str, list: &[galaxy_model::report::PlanetView], owner: bool| {
+    let planet_table = |o: &mut String,
+                        t: &str,
+                        list: &[galaxy_model::report::PlanetView],
+                        owner: bool| {
         if list.is_empty() {
             return;
         }
@@ -131,7 +206,19 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(
             o,
             "{:<6} {:<12} {:>7} {:>7} {:>8} {:>8} {:>8} {:>6} {:<12} {:>8} {:>8} {:>8} {:>8}{}",
-            "#", "N", "X", "Y", "S", "P", "I", "R", "P", "$", "M", "C", "L",
+            "#",
+            "N",
+            "X",
+            "Y",
+            "S",
+            "P",
+            "I",
+            "R",
+            "P",
+            "$",
+            "M",
+            "C",
+            "L",
             if owner { "  O" } else { "" }
         );
         for p in list {
@@ -162,15 +249,34 @@ pub fn render(r: &Report) -> String {
 
     if !r.production.is_empty() {
         title(&mut o, "Ships In Production");
-        let _ = writeln!(o, "{:<6} {:<12} {:<20} {:>8} {:>10} {:>10}", "#", "N", "T", "C", "S", "P");
+        let _ = writeln!(
+            o,
+            "{:<6} {:<12} {:<20} {:>8} {:>10} {:>10}",
+            "#", "N", "T", "C", "S", "P"
+        );
         for p in &r.production {
-            let _ = writeln!(o, "{:<6} {:<12} {:<20} {:>8} {:>10} {:>10}", p.planet, p.planet_name, p.ship_type, n(p.cost), n(p.in_progress), n(p.production));
+            let _ = writeln!(
+                o,
+                "{:<6} {:<12} {:<20} {:>8} {:>10} {:>10}",
+                p.planet,
+                p.planet_name,
+                p.ship_type,
+                n(p.cost),
+                n(p.in_progress),
+                n(p.production)
+            );
         }
     }
     if !r.routes.is_empty() {
         title(&mut o, "Your Routes");
         for rt in &r.routes {
-            let _ = writeln!(o, "{:<12} {:<4} {}", rt.planet, rt.cargo.keyword(), rt.destination);
+            let _ = writeln!(
+                o,
+                "{:<12} {:<4} {}",
+                rt.planet,
+                rt.cargo.keyword(),
+                rt.destination
+            );
         }
     }
     planet_table(&mut o, "Alien Planets", &r.alien_planets, true);
@@ -183,31 +289,49 @@ pub fn render(r: &Report) -> String {
     }
     if !r.uninhabited_planets.is_empty() {
         title(&mut o, "Uninhabited Planets");
-        let _ = writeln!(o, "{:<6} {:<12} {:>7} {:>7} {:>8} {:>6} {:>8} {:>8}", "#", "N", "X", "Y", "S", "R", "$", "M");
+        let _ = writeln!(
+            o,
+            "{:<6} {:<12} {:>7} {:>7} {:>8} {:>6} {:>8} {:>8}",
+            "#", "N", "X", "Y", "S", "R", "$", "M"
+        );
         for p in &r.uninhabited_planets {
             let opt = |v: Option<f64>| v.map(n).unwrap_or_else(|| "-".into());
             let _ = writeln!(
                 o,
                 "{:<6} {:<12} {:>7} {:>7} {:>8} {:>6} {:>8} {:>8}",
-                p.number, p.name, n(p.x), n(p.y), opt(p.size), opt(p.resources), opt(p.cap), opt(p.mat)
+                p.number,
+                p.name,
+                n(p.x),
+                n(p.y),
+                opt(p.size),
+                opt(p.resources),
+                opt(p.cap),
+                opt(p.mat)
             );
         }
     }
-    let group_table = |o: &mut String, t: &str, list: &[galaxy_model::report::GroupView], own: bool| {
+    let group_table = |o: &mut String,
+                       t: &str,
+                       list: &[galaxy_model::report::GroupView],
+                       own: bool| {
         if list.is_empty() {
             return;
         }
         title(o, t);
         let _ = writeln!(
             o,
-            "{:<5} {:<16} {:>5} {:<16} {:>6} {:>6} {:>6} {:>6} {:<4} {:>7} {:<10} {:<10} {:>7} {:>7} {:>8} {}",
-            "G", "R", "#", "T", "D", "W", "S", "C", "T", "Q", "P", "D", "R", "S", "M", "F"
+            "{:<5} {:<16} {:>5} {:<16} {:>6} {:>6} {:>6} {:>6} {:<4} {:>7} {:<10} {:<10} {:>7} {:>7} {:>8} F",
+            "G", "R", "#", "T", "D", "W", "S", "C", "T", "Q", "P", "D", "R", "S", "M"
         );
         for g in list {
             let _ = writeln!(
                 o,
                 "{:<5} {:<16} {:>5} {:<16} {:>6} {:>6} {:>6} {:>6} {:<4} {:>7} {:<10} {:<10} {:>7} {:>7} {:>8} {}",
-                if own { g.number.to_string() } else { "-".into() },
+                if own {
+                    g.number.to_string()
+                } else {
+                    "-".into()
+                },
                 g.race,
                 g.ships,
                 g.ship_type,
@@ -238,7 +362,10 @@ pub fn render(r: &Report) -> String {
                 groups.join(","),
                 n(f.speed),
                 f.at.as_deref().unwrap_or("-"),
-                f.destination.as_deref().map(|d| format!("-> {d}")).unwrap_or_default()
+                f.destination
+                    .as_deref()
+                    .map(|d| format!("-> {d}"))
+                    .unwrap_or_default()
             );
         }
     }

@@ -2,9 +2,9 @@
 //! Fight I and Bomb I, routes, fleets and intercepts, movement, Fight II and
 //! Bomb II, production, unloading, idle drop. Also obliteration.
 
+use crate::bombing::bomb;
 use crate::cargo::{self, AMOUNTMIN};
 use crate::combat::fight;
-use crate::bombing::bomb;
 use crate::fleet::fleet_phase;
 use crate::game::{Game, Message, PlanetId, RaceId, TurnLog};
 use crate::group::{self, Location, find_group, location, merge, moving_speed};
@@ -18,7 +18,10 @@ use std::collections::{BTreeMap, BTreeSet};
 pub fn run_turn(game: &mut Game, orders: &BTreeMap<String, RaceOrders>) {
     // 1. turn += 1
     game.turn += 1;
-    game.log = TurnLog { messages: std::mem::take(&mut game.outbox), ..TurnLog::default() };
+    game.log = TurnLog {
+        messages: std::mem::take(&mut game.outbox),
+        ..TurnLog::default()
+    };
     let mut mistakes = BTreeMap::new();
     let mut sets: Vec<(RaceId, Vec<galaxy_model::OrderLine>)> = Vec::new();
     for (i, race) in game.races.iter_mut().enumerate() {
@@ -29,7 +32,9 @@ pub fn run_turn(game: &mut Game, orders: &BTreeMap<String, RaceOrders>) {
         match orders.get(&race.key) {
             Some(o) => {
                 race.idle_turns = 0;
-                game.log.orders.insert(rid, o.lines.iter().map(|l| l.order.to_text()).collect());
+                game.log
+                    .orders
+                    .insert(rid, o.lines.iter().map(|l| l.order.to_text()).collect());
                 if !o.mistakes.is_empty() {
                     mistakes.insert(rid, o.mistakes.clone());
                 }
@@ -89,12 +94,16 @@ fn route_candidate(game: &Game, g: &crate::game::Group, owner: RaceId, pid: Plan
 fn route_dispatch(game: &mut Game) {
     for pi in 0..game.planets.len() {
         let pid = PlanetId(pi);
-        let Some(owner) = game.planets[pi].owner else { continue };
+        let Some(owner) = game.planets[pi].owner else {
+            continue;
+        };
         if game.planets[pi].routes.is_empty() {
             continue;
         }
         for kind in RouteCargo::ALL {
-            let Some(&dest) = game.planets[pi].routes.get(&kind) else { continue };
+            let Some(&dest) = game.planets[pi].routes.get(&kind) else {
+                continue;
+            };
             let numbers: Vec<u32> = game
                 .groups
                 .iter()
@@ -102,7 +111,9 @@ fn route_dispatch(game: &mut Game) {
                 .map(|g| g.number)
                 .collect();
             for number in numbers {
-                let Some(idx) = find_group(game, owner, number) else { continue };
+                let Some(idx) = find_group(game, owner, number) else {
+                    continue;
+                };
                 match kind.cargo() {
                     None => send(game, idx, dest),
                     Some(c) => {
@@ -140,18 +151,28 @@ fn load_for_route(game: &mut Game, idx: usize, pid: PlanetId, c: Cargo) -> bool 
         let number = g.number;
         // The split-off ships stay; the original number carries the load.
         let _ = group::split(game, idx, spare);
-        let Some(i) = find_group(game, owner, number) else { return false };
+        let Some(i) = find_group(game, owner, number) else {
+            return false;
+        };
         return cargo::load(game, i, pid, c, None).is_ok();
     }
     cargo::load(game, idx, pid, c, None).is_ok()
 }
 
 fn intercepts(game: &mut Game) {
-    let watchers: Vec<(RaceId, u32)> =
-        game.groups.iter().filter(|g| g.intercept.is_some()).map(|g| (g.owner, g.number)).collect();
+    let watchers: Vec<(RaceId, u32)> = game
+        .groups
+        .iter()
+        .filter(|g| g.intercept.is_some())
+        .map(|g| (g.owner, g.number))
+        .collect();
     for (owner, number) in watchers {
-        let Some(i) = find_group(game, owner, number) else { continue };
-        let Some(target) = game.groups[i].intercept else { continue };
+        let Some(i) = find_group(game, owner, number) else {
+            continue;
+        };
+        let Some(target) = game.groups[i].intercept else {
+            continue;
+        };
         let Location::At(here) = location(game, &game.groups[i]) else {
             game.groups[i].intercept = None;
             continue;
@@ -159,10 +180,14 @@ fn intercepts(game: &mut Game) {
         let reach = 2.0 * moving_speed(game, &game.groups[i]);
         let mut mass: BTreeMap<PlanetId, f64> = BTreeMap::new();
         for g in &game.groups {
-            let leaving = g.owner != owner && g.from == target && g.dist > 0.0 && g.dist == game.distance(g.from, g.to);
+            let leaving = g.owner != owner
+                && g.from == target
+                && g.dist > 0.0
+                && g.dist == game.distance(g.from, g.to);
             if leaving {
                 let st = game.group_type(g);
-                *mass.entry(g.to).or_default() += st.ship_mass(g.load, g.tech.cargo) * g.ships as f64;
+                *mass.entry(g.to).or_default() +=
+                    st.ship_mass(g.load, g.tech.cargo) * g.ships as f64;
             }
         }
         let best = mass
@@ -178,7 +203,17 @@ fn intercepts(game: &mut Game) {
 }
 
 fn move_groups(game: &mut Game) {
-    let speeds: Vec<f64> = game.groups.iter().map(|g| if g.dist > 0.0 { moving_speed(game, g) } else { 0.0 }).collect();
+    let speeds: Vec<f64> = game
+        .groups
+        .iter()
+        .map(|g| {
+            if g.dist > 0.0 {
+                moving_speed(game, g)
+            } else {
+                0.0
+            }
+        })
+        .collect();
     for (g, s) in game.groups.iter_mut().zip(speeds) {
         if g.dist > 0.0 {
             g.dist -= s;
@@ -194,8 +229,13 @@ fn unload_phase(game: &mut Game) {
     // AutoUnload.
     for i in 0..game.groups.len() {
         let g = &game.groups[i];
-        let (Some(c), Some(p)) = (g.cargo, group::at_rest(g)) else { continue };
-        if g.load > 0.0 && game.races[g.owner.0].auto_unload && cargo::may_unload(game, g.owner, p, c) {
+        let (Some(c), Some(p)) = (g.cargo, group::at_rest(g)) else {
+            continue;
+        };
+        if g.load > 0.0
+            && game.races[g.owner.0].auto_unload
+            && cargo::may_unload(game, g.owner, p, c)
+        {
             let _ = cargo::unload(game, i, p, None);
         }
     }
@@ -212,8 +252,13 @@ fn unload_phase(game: &mut Game) {
     }
     for i in 0..game.groups.len() {
         let g = &game.groups[i];
-        let (Some(c), Some(p)) = (g.cargo, group::at_rest(g)) else { continue };
-        if g.load > 0.0 && dests.contains(&(g.owner, c, p)) && cargo::may_unload(game, g.owner, p, c) {
+        let (Some(c), Some(p)) = (g.cargo, group::at_rest(g)) else {
+            continue;
+        };
+        if g.load > 0.0
+            && dests.contains(&(g.owner, c, p))
+            && cargo::may_unload(game, g.owner, p, c)
+        {
             let _ = cargo::unload(game, i, p, None);
         }
     }
@@ -233,8 +278,15 @@ fn drop_idle(game: &mut Game) {
         .collect();
     for r in idle {
         obliterate(game, r, "dropped for sending no orders");
-        let text = format!("{} was dropped for sending no orders.", game.races[r.0].name);
-        game.log.messages.push(Message { from: None, to: None, text });
+        let text = format!(
+            "{} was dropped for sending no orders.",
+            game.races[r.0].name
+        );
+        game.log.messages.push(Message {
+            from: None,
+            to: None,
+            text,
+        });
     }
 }
 
@@ -242,7 +294,12 @@ fn drop_idle(game: &mut Game) {
 /// The global message is queued for the next reports by the caller.
 pub fn obliterate(game: &mut Game, race: RaceId, _why: &str) {
     game.races[race.0].dead = true;
-    let lost: u64 = game.groups.iter().filter(|g| g.owner == race).map(|g| g.ships as u64).sum();
+    let lost: u64 = game
+        .groups
+        .iter()
+        .filter(|g| g.owner == race)
+        .map(|g| g.ships as u64)
+        .sum();
     game.log.ships_obliterated += lost;
     game.groups.retain(|g| g.owner != race);
     game.races[race.0].fleets.clear();
@@ -264,6 +321,13 @@ pub fn obliterate(game: &mut Game, race: RaceId, _why: &str) {
 pub fn banish(game: &mut Game, race: RaceId) {
     obliterate(game, race, "banished");
     game.races[race.0].banished = true;
-    let text = format!("{} has been banished from the galaxy.", game.races[race.0].name);
-    game.outbox.push(Message { from: None, to: None, text });
+    let text = format!(
+        "{} has been banished from the galaxy.",
+        game.races[race.0].name
+    );
+    game.outbox.push(Message {
+        from: None,
+        to: None,
+        text,
+    });
 }

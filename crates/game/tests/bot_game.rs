@@ -15,7 +15,11 @@ fn init(races: usize, seed: u64) -> Engine {
         game_id: "bot-game".into(),
         seed,
         settings: GameSettings::default(),
-        races: (0..races).map(|i| InitRace { name: format!("Race{i}") }).collect(),
+        races: (0..races)
+            .map(|i| InitRace {
+                name: format!("Race{i}"),
+            })
+            .collect(),
     })
     .expect("init")
 }
@@ -26,17 +30,29 @@ pub fn check_invariants(g: &Game, ships_before: u64) {
         assert!(p.pop <= p.size + 1e-9, "pop {} > size {}", p.pop, p.size);
         assert!(p.ind <= p.pop + 1e-9, "ind {} > pop {}", p.ind, p.pop);
         for v in [p.pop, p.ind, p.cap, p.mat, p.col, p.inprogress, p.spent] {
-            assert!(v >= -1e-9 && v.is_finite(), "negative or non-finite planet quantity {v}");
+            assert!(
+                v >= -1e-9 && v.is_finite(),
+                "negative or non-finite planet quantity {v}"
+            );
         }
         if p.owner.is_none() {
-            assert_eq!((p.pop, p.ind, p.col), (0.0, 0.0, 0.0), "unowned planet with people");
+            assert_eq!(
+                (p.pop, p.ind, p.col),
+                (0.0, 0.0, 0.0),
+                "unowned planet with people"
+            );
         }
     }
     for gr in &g.groups {
         assert!(gr.ships > 0);
         assert!(gr.load >= 0.0 && gr.dist >= 0.0);
         let cap = g.group_type(gr).capacity(gr.tech.cargo);
-        assert!(gr.load <= cap + 1e-9, "load {} above capacity {}", gr.load, cap);
+        assert!(
+            gr.load <= cap + 1e-9,
+            "load {} above capacity {}",
+            gr.load,
+            cap
+        );
     }
     let l = &g.log;
     assert_eq!(
@@ -68,11 +84,24 @@ fn ten_races_fifty_turns_end_with_combat_and_bombing() {
     assert!(bombings > 0, "no bombings in 50 turns");
     // Colonisation happened: some race owns more than its two homes.
     assert!(e.game.races.iter().enumerate().any(|(i, _)| {
-        e.game.planets.iter().filter(|p| p.owner == Some(galaxy_game::game::RaceId(i))).count() > 2
+        e.game
+            .planets
+            .iter()
+            .filter(|p| p.owner == Some(galaxy_game::game::RaceId(i)))
+            .count()
+            > 2
     }));
     // Bot orders are (nearly) always valid.
     let mistakes: usize = e.reports.values().map(|r| r.mistakes.len()).sum();
-    assert!(mistakes < 10, "bot made {mistakes} mistakes: {:?}", e.reports.values().flat_map(|r| r.mistakes.clone()).take(5).collect::<Vec<_>>());
+    assert!(
+        mistakes < 10,
+        "bot made {mistakes} mistakes: {:?}",
+        e.reports
+            .values()
+            .flat_map(|r| r.mistakes.clone())
+            .take(5)
+            .collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -84,13 +113,19 @@ fn same_state_and_orders_give_byte_identical_reports() {
     let ja = serde_json::to_string(&a.reports).unwrap();
     let jb = serde_json::to_string(&b.reports).unwrap();
     assert_eq!(ja, jb);
-    assert_eq!(serde_json::to_string(&a.game).unwrap(), serde_json::to_string(&b.game).unwrap());
+    assert_eq!(
+        serde_json::to_string(&a.game).unwrap(),
+        serde_json::to_string(&b.game).unwrap()
+    );
     // A state restored from JSON continues identically.
     let restored: Game = serde_json::from_str(&serde_json::to_string(&a.game).unwrap()).unwrap();
     let mut c = Engine::resume(restored, BTreeMap::new());
     play(&mut a, 5);
     play(&mut c, 5);
-    assert_eq!(serde_json::to_string(&a.reports).unwrap(), serde_json::to_string(&c.reports).unwrap());
+    assert_eq!(
+        serde_json::to_string(&a.reports).unwrap(),
+        serde_json::to_string(&c.reports).unwrap()
+    );
 }
 
 #[test]
@@ -109,13 +144,25 @@ fn text_and_json_orders_give_identical_turns() {
             text.push_str("#END\n");
             let parsed = parse_orders(&text);
             assert!(parsed.mistakes.is_empty(), "{:?}", parsed.mistakes);
-            text_sets.insert(race.clone(), RaceOrders { lines: parsed.lines, mistakes: parsed.mistakes });
+            text_sets.insert(
+                race.clone(),
+                RaceOrders {
+                    lines: parsed.lines,
+                    mistakes: parsed.mistakes,
+                },
+            );
         }
         a.pending = json;
         b.pending = text_sets;
         a.run_turn();
         b.run_turn();
-        assert_eq!(serde_json::to_string(&a.game).unwrap(), serde_json::to_string(&b.game).unwrap());
-        assert_eq!(serde_json::to_string(&a.reports).unwrap(), serde_json::to_string(&b.reports).unwrap());
+        assert_eq!(
+            serde_json::to_string(&a.game).unwrap(),
+            serde_json::to_string(&b.game).unwrap()
+        );
+        assert_eq!(
+            serde_json::to_string(&a.reports).unwrap(),
+            serde_json::to_string(&b.reports).unwrap()
+        );
     }
 }

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 fn docker(args: &[&str]) -> Option<String> {
     let out = Command::new("docker").args(args).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 fn skip(why: &str) {
@@ -34,19 +36,25 @@ impl Drop for Container {
 async fn wait_healthy(c: &reqwest::Client, base: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Ok(r) = c.get(format!("{base}/healthz")).send().await {
-            if r.status().is_success() {
-                return;
-            }
+        if let Ok(r) = c.get(format!("{base}/healthz")).send().await
+            && r.status().is_success()
+        {
+            return;
         }
-        assert!(Instant::now() < deadline, "engine container did not become healthy");
+        assert!(
+            Instant::now() < deadline,
+            "engine container did not become healthy"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
 fn published_port(name: &str) -> String {
     let out = docker(&["port", name, "8080/tcp"]).expect("docker port");
-    let line = out.lines().find(|l| l.starts_with("127.0.0.1:")).expect("port published on loopback");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("127.0.0.1:"))
+        .expect("port published on loopback");
     line.rsplit(':').next().expect("port").to_string()
 }
 
@@ -57,12 +65,17 @@ async fn image_runs_a_game_and_keeps_state_across_a_restart() {
     }
     let tag = format!("galaxy/game:{}", galaxy_game::VERSION);
     if docker(&["image", "inspect", &tag]).is_none() {
-        return skip(&format!("image {tag} not built; run `make engine-image` (scripts/engine-image.sh)"));
+        return skip(&format!(
+            "image {tag} not built; run `make engine-image` (scripts/engine-image.sh)"
+        ));
     }
     let dir = std::env::temp_dir().join(format!("galaxy-image-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     // The container runs as 65532: give it the directory.
-    let chowned = Command::new("chown").args(["65532:65532", dir.to_str().unwrap()]).status().is_ok_and(|s| s.success());
+    let chowned = Command::new("chown")
+        .args(["65532:65532", dir.to_str().unwrap()])
+        .status()
+        .is_ok_and(|s| s.success());
     if !chowned {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
@@ -70,7 +83,18 @@ async fn image_runs_a_game_and_keeps_state_across_a_restart() {
     let name = format!("galaxy-game-image-test-{}", std::process::id());
     let _ = docker(&["rm", "-f", &name]);
     let mount = format!("{}:/var/lib/galaxy-game", dir.display());
-    docker(&["run", "-d", "--name", &name, "-p", "127.0.0.1::8080", "-v", &mount, &tag]).expect("docker run");
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "-p",
+        "127.0.0.1::8080",
+        "-v",
+        &mount,
+        &tag,
+    ])
+    .expect("docker run");
     let container = Container(name.clone());
     let c = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{}", published_port(&name));
@@ -83,8 +107,15 @@ async fn image_runs_a_game_and_keeps_state_across_a_restart() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 201);
-    let r: RunTurnResponse =
-        c.put(format!("{base}/api/v1/admin/turn")).json(&json!({"turn": 0})).send().await.unwrap().json().await.unwrap();
+    let r: RunTurnResponse = c
+        .put(format!("{base}/api/v1/admin/turn"))
+        .json(&json!({"turn": 0}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(r.status.turn, 1);
     let cfg = docker(&["inspect", "--format", "{{.Config.User}}", &name]).unwrap();
     assert_eq!(cfg, "65532:65532");
@@ -92,7 +123,14 @@ async fn image_runs_a_game_and_keeps_state_across_a_restart() {
     docker(&["restart", &name]).expect("docker restart");
     let base = format!("http://127.0.0.1:{}", published_port(&name));
     wait_healthy(&c, &base).await;
-    let st: StatusResponse = c.get(format!("{base}/api/v1/admin/status")).send().await.unwrap().json().await.unwrap();
+    let st: StatusResponse = c
+        .get(format!("{base}/api/v1/admin/status"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!((st.game_id.as_str(), st.turn), ("img", 1));
     assert!(dir.join("current.json").exists());
     drop(container);

@@ -279,7 +279,10 @@ impl ErrorCode {
             | ErrorCode::AlreadyInitialised
             | ErrorCode::TurnMismatch
             | ErrorCode::RaceNotAlive => 409,
-            ErrorCode::UnknownRace | ErrorCode::ReportNotFound | ErrorCode::OrderNotFound | ErrorCode::NotFound => 404,
+            ErrorCode::UnknownRace
+            | ErrorCode::ReportNotFound
+            | ErrorCode::OrderNotFound
+            | ErrorCode::NotFound => 404,
             ErrorCode::Internal => 500,
         }
     }

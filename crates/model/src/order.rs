@@ -58,7 +58,12 @@ pub enum RouteCargo {
 
 impl RouteCargo {
     /// All route kinds in the order the route phase handles them.
-    pub const ALL: [RouteCargo; 4] = [RouteCargo::Col, RouteCargo::Cap, RouteCargo::Mat, RouteCargo::Emp];
+    pub const ALL: [RouteCargo; 4] = [
+        RouteCargo::Col,
+        RouteCargo::Cap,
+        RouteCargo::Mat,
+        RouteCargo::Emp,
+    ];
 
     /// The classic keyword.
     pub fn keyword(self) -> &'static str {
@@ -393,8 +398,13 @@ pub struct OrderLine {
 /// Quotes a name when the text parser would not read it back as one token.
 pub fn quote(s: &str) -> String {
     let plain = !s.is_empty()
-        && s.chars().all(|c| !c.is_whitespace() && c != '"' && c != ';');
-    if plain { s.to_string() } else { format!("\"{}\"", s.replace('"', "'")) }
+        && s.chars()
+            .all(|c| !c.is_whitespace() && c != '"' && c != ';');
+    if plain {
+        s.to_string()
+    } else {
+        format!("\"{}\"", s.replace('"', "'"))
+    }
 }
 
 /// Formats a number the way the parser reads it back exactly.
@@ -473,7 +483,14 @@ impl Order {
                 opt_u32(&mut s, *ships);
             }
             Order::RenameRace { name } => s = format!("c {}", quote(name)),
-            Order::DesignShip { name, drive, attacks, weapons, shields, cargo } => {
+            Order::DesignShip {
+                name,
+                drive,
+                attacks,
+                weapons,
+                shields,
+                cargo,
+            } => {
                 s = format!(
                     "d {} {} {} {} {} {}",
                     quote(name),
@@ -497,12 +514,19 @@ impl Order {
                 opt_u32(&mut s, *ships);
             }
             Order::Reverse { unit } => s = format!("h {}", unit_text(unit)),
-            Order::Intercept { unit, planet } => s = format!("i {} {}", unit_text(unit), quote(planet)),
+            Order::Intercept { unit, planet } => {
+                s = format!("i {} {}", unit_text(unit), quote(planet))
+            }
             Order::Join { unit, fleet, ships } => {
                 s = format!("j {} {}", unit_text(unit), quote(fleet));
                 opt_u32(&mut s, *ships);
             }
-            Order::Load { group, cargo, ships, amount } => {
+            Order::Load {
+                group,
+                cargo,
+                ships,
+                amount,
+            } => {
                 s = format!("l {group} {}", cargo.keyword());
                 // The amount is positional after the ship count.
                 match (ships, amount) {
@@ -518,28 +542,46 @@ impl Order {
                     (None, None) => {}
                 }
             }
-            Order::MapWindow { x, y, size } => s = format!("m {} {} {}", num(*x), num(*y), num(*size)),
-            Order::RenamePlanet { planet, name } => s = format!("n {} {}", quote(planet), quote(name)),
+            Order::MapWindow { x, y, size } => {
+                s = format!("m {} {} {}", num(*x), num(*y), num(*size))
+            }
+            Order::RenamePlanet { planet, name } => {
+                s = format!("n {} {}", quote(planet), quote(name))
+            }
             Order::SetOption { option, on } => {
                 s = format!("o {}", quote(option));
                 if let Some(on) = on {
                     s.push_str(if *on { " on" } else { " off" });
                 }
             }
-            Order::Produce { planet, product } => s = format!("p {} {}", quote(planet), quote(product.keyword())),
+            Order::Produce { planet, product } => {
+                s = format!("p {} {}", quote(planet), quote(product.keyword()))
+            }
             Order::Quit => s = "q".to_string(),
-            Order::Route { planet, cargo, destination } => {
+            Order::Route {
+                planet,
+                cargo,
+                destination,
+            } => {
                 s = format!("r {} {}", quote(planet), cargo.keyword());
                 if let Some(d) = destination {
                     let _ = write!(s, " {}", quote(d));
                 }
             }
-            Order::Send { unit, planet, ships } => {
+            Order::Send {
+                unit,
+                planet,
+                ships,
+            } => {
                 s = format!("s {} {}", unit_text(unit), quote(planet));
                 opt_u32(&mut s, *ships);
             }
             Order::Rename { old, new } => s = format!("t {} {}", quote(old), quote(new)),
-            Order::Unload { group, ships, amount } => {
+            Order::Unload {
+                group,
+                ships,
+                amount,
+            } => {
                 s = format!("u {group}");
                 match (ships, amount) {
                     (Some(n), Some(a)) => {
@@ -573,14 +615,27 @@ mod tests {
 
     #[test]
     fn orders_serialise_with_a_kind_tag() {
-        let o = Order::Send { unit: Unit::Group(3), planet: "#12".into(), ships: Some(2) };
+        let o = Order::Send {
+            unit: Unit::Group(3),
+            planet: "#12".into(),
+            ships: Some(2),
+        };
         let j = serde_json::to_string(&o).unwrap();
-        assert_eq!(j, r##"{"kind":"send","unit":{"group":3},"planet":"#12","ships":2}"##);
+        assert_eq!(
+            j,
+            r##"{"kind":"send","unit":{"group":3},"planet":"#12","ships":2}"##
+        );
         let back: Order = serde_json::from_str(&j).unwrap();
         assert_eq!(back, o);
-        let p = Order::Produce { planet: "1".into(), product: Product::Ship("Drone".into()) };
+        let p = Order::Produce {
+            planet: "1".into(),
+            product: Product::Ship("Drone".into()),
+        };
         let j = serde_json::to_string(&p).unwrap();
-        assert_eq!(j, r#"{"kind":"produce","planet":"1","product":{"ship":"Drone"}}"#);
+        assert_eq!(
+            j,
+            r#"{"kind":"produce","planet":"1","product":{"ship":"Drone"}}"#
+        );
     }
 
     #[test]

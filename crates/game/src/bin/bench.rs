@@ -24,7 +24,11 @@ fn main() -> anyhow::Result<()> {
         game_id: "bench".into(),
         seed,
         settings: GameSettings::default(),
-        races: (0..races).map(|i| InitRace { name: format!("Race{i}") }).collect(),
+        races: (0..races)
+            .map(|i| InitRace {
+                name: format!("Race{i}"),
+            })
+            .collect(),
     })?;
     let mut times = Vec::with_capacity(turns as usize);
     let (mut battles, mut bombings) = (0usize, 0usize);
@@ -38,11 +42,23 @@ fn main() -> anyhow::Result<()> {
     }
     let mut sorted = times.clone();
     sorted.sort_by(f64::total_cmp);
-    let median = if sorted.is_empty() { 0.0 } else { sorted[sorted.len() / 2] };
+    let median = if sorted.is_empty() {
+        0.0
+    } else {
+        sorted[sorted.len() / 2]
+    };
     let max = sorted.last().copied().unwrap_or(0.0);
-    println!("engine turn time: {races} races, galaxy {} with {} planets, {turns} turns", engine.game.size, engine.game.planets.len());
+    println!(
+        "engine turn time: {races} races, galaxy {} with {} planets, {turns} turns",
+        engine.game.size,
+        engine.game.planets.len()
+    );
     println!("  median {median:.2} ms, max {max:.2} ms (target: median < 100 ms)");
-    println!("  final: {} groups, {} ships; {battles} battles, {bombings} bombings", engine.game.groups.len(), engine.game.total_ships());
+    println!(
+        "  final: {} groups, {} ships; {battles} battles, {bombings} bombings",
+        engine.game.groups.len(),
+        engine.game.total_ships()
+    );
     match peak_rss_kib() {
         Some(k) => println!("  peak RSS {:.1} MiB", k as f64 / 1024.0),
         None => println!("  peak RSS unavailable"),
