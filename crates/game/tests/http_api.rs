@@ -533,6 +533,9 @@ async fn every_endpoint_behaves_and_state_survives_a_restart() {
     let r = c.get(srv.url("/nope")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert_eq!(error_code(r).await, ErrorCode::NotFound);
+    let r = c.delete(srv.url("/api/v1/report")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(error_code(r).await, ErrorCode::MethodNotAllowed);
     srv.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -266,6 +266,8 @@ pub enum ErrorCode {
     OrderNotFound,
     /// Unknown route (404).
     NotFound,
+    /// The route exists but not with this method (405).
+    MethodNotAllowed,
     /// Something failed inside the engine (500).
     Internal,
 }
@@ -283,6 +285,7 @@ impl ErrorCode {
             | ErrorCode::ReportNotFound
             | ErrorCode::OrderNotFound
             | ErrorCode::NotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
             ErrorCode::Internal => 500,
         }
     }
