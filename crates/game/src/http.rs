@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use galaxy_model::api::*;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use tokio::sync::Mutex;
@@ -21,6 +21,8 @@ pub struct AppState {
     engine: Mutex<Option<Engine>>,
     store: Store,
     generating: AtomicBool,
+    /// The last published status, readable while a turn holds the engine.
+    status: RwLock<Option<StatusResponse>>,
 }
 
 impl AppState {
@@ -30,11 +32,33 @@ impl AppState {
         if let Some(e) = &engine {
             tracing::info!(game_id = %e.game.game_id, turn = e.game.turn, "resumed game");
         }
+        let status = engine.as_ref().map(|e| e.status(GenerationState::Idle));
         Ok(Arc::new(AppState {
             engine: Mutex::new(engine),
             store,
             generating: AtomicBool::new(false),
+            status: RwLock::new(status),
         }))
+    }
+
+    /// Publishes the engine's status for readers that must not wait for a turn.
+    fn publish(&self, e: &Engine) {
+        let st = e.status(GenerationState::Idle);
+        match self.status.write() {
+            Ok(mut g) => *g = Some(st),
+            Err(poisoned) => *poisoned.into_inner() = Some(st),
+        }
+    }
+
+    fn cached_status(&self) -> Option<StatusResponse> {
+        let guard = match self.status.read() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        guard.clone().map(|mut st| {
+            st.generation = self.generation();
+            st
+        })
     }
 
     fn generation(&self) -> GenerationState {
@@ -135,7 +159,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 async fn get_health(State(s): State<Arc<AppState>>) -> Json<Health> {
-    let initialised = s.engine.lock().await.is_some();
+    let initialised = s.cached_status().is_some();
     Json(Health {
         status: "ok".into(),
         version: crate::VERSION.into(),
@@ -159,14 +183,13 @@ async fn post_init(
     s.store.save_turn(&engine)?;
     tracing::info!(game_id = %req.game_id, races = req.races.len(), planets = engine.game.planets.len(), "game initialised");
     let status = engine.status(GenerationState::Idle);
+    s.publish(&engine);
     *guard = Some(engine);
     Ok((StatusCode::CREATED, Json(status)))
 }
 
 async fn get_status(State(s): State<Arc<AppState>>) -> ApiResult<Json<StatusResponse>> {
-    let guard = s.engine.lock().await;
-    let e = guard.as_ref().ok_or_else(not_initialised)?;
-    Ok(Json(e.status(s.generation())))
+    s.cached_status().map(Json).ok_or_else(not_initialised)
 }
 
 async fn put_turn(
@@ -195,12 +218,24 @@ async fn put_turn(
     s.generating.store(true, Ordering::SeqCst);
     let started = Instant::now();
     let mut next = e.clone();
-    next.run_turn();
-    let saved = s.store.save_turn(&next);
+    let store = s.store.clone();
+    // The turn is CPU work: run it off the async workers.
+    let done = tokio::task::spawn_blocking(move || {
+        next.run_turn();
+        store.save_turn(&next).map(|()| next)
+    })
+    .await;
     s.generating.store(false, Ordering::SeqCst);
-    saved?;
+    let next = match done {
+        Ok(r) => r?,
+        Err(join) => {
+            tracing::error!(error = %join, "turn generation panicked");
+            return Err(ApiError::new(ErrorCode::Internal, "turn generation failed"));
+        }
+    };
     let elapsed_ms = started.elapsed().as_millis() as u64;
     *e = next;
+    s.publish(e);
     tracing::info!(game_id = %e.game.game_id, turn = e.game.turn, elapsed_ms, "turn generated");
     Ok(Json(RunTurnResponse {
         ran: true,
@@ -221,6 +256,7 @@ async fn post_banish(
     next.reports = next.build_reports();
     s.store.save_turn(&next)?;
     *e = next;
+    s.publish(e);
     tracing::info!(game_id = %e.game.game_id, race = %req.race, "race banished");
     Ok(Json(e.status(GenerationState::Idle)))
 }
@@ -238,6 +274,7 @@ async fn put_order(
         e.pending = before;
         return Err(err.into());
     }
+    s.publish(e);
     Ok(Json(resp))
 }
 
@@ -275,11 +312,18 @@ async fn put_command(
     let mut guard = s.engine.lock().await;
     let e = guard.as_mut().ok_or_else(not_initialised)?;
     let before = e.pending.clone();
-    let resp = e.put_command(&req)?;
+    let resp = match e.put_command(&req) {
+        Ok(r) => r,
+        Err(err) => {
+            e.pending = before;
+            return Err(err.into());
+        }
+    };
     if let Err(err) = s.store.save_orders(e) {
         e.pending = before;
         return Err(err.into());
     }
+    s.publish(e);
     Ok(Json(resp))
 }
 
