@@ -175,6 +175,7 @@ pub fn render(r: &Report) -> String {
             );
         }
     }
+    map(&mut o, r);
     if !r.incoming.is_empty() {
         title(&mut o, "Incoming Groups");
         let _ = writeln!(
@@ -371,4 +372,88 @@ pub fn render(r: &Report) -> String {
     }
     group_table(&mut o, "Alien Groups", &r.alien_groups, false);
     o
+}
+
+/// Draws the map window (default: the whole galaxy) as characters:
+/// `*` own planet, `+` alien planet seen, `o` unidentified, `.` uninhabited.
+fn map(o: &mut String, r: &Report) {
+    const W: usize = 64;
+    const H: usize = 32;
+    let [wx, wy, ws] = r.options.map_window.unwrap_or([0.0, 0.0, r.galaxy_size]);
+    if ws <= 0.0 {
+        return;
+    }
+    let mut grid = vec![vec![' '; W]; H];
+    let rank = |c: char| match c {
+        '*' => 4,
+        '+' => 3,
+        'o' => 2,
+        '.' => 1,
+        _ => 0,
+    };
+    let mut put = |x: f64, y: f64, c: char| {
+        let (fx, fy) = ((x - wx) / ws, (y - wy) / ws);
+        if !(0.0..1.0).contains(&fx) || !(0.0..1.0).contains(&fy) {
+            return;
+        }
+        let (col, row) = ((fx * W as f64) as usize, (fy * H as f64) as usize);
+        if rank(c) > rank(grid[row][col]) {
+            grid[row][col] = c;
+        }
+    };
+    for p in &r.uninhabited_planets {
+        put(p.x, p.y, '.');
+    }
+    for p in &r.unidentified_planets {
+        put(p.x, p.y, 'o');
+    }
+    for p in &r.alien_planets {
+        put(p.x, p.y, '+');
+    }
+    for p in &r.planets {
+        put(p.x, p.y, '*');
+    }
+    title(o, &format!("Map ({} {} {})", n(wx), n(wy), n(ws)));
+    let border: String = std::iter::repeat_n('-', W).collect();
+    let _ = writeln!(o, "+{border}+");
+    for row in grid {
+        let line: String = row.into_iter().collect();
+        let _ = writeln!(o, "|{line}|");
+    }
+    let _ = writeln!(o, "+{border}+");
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::map::new_game;
+    use crate::report::build_report;
+    use galaxy_model::api::GameSettings;
+
+    #[test]
+    fn text_report_has_the_classic_sections_in_order() {
+        let g = new_game(
+            "g",
+            3,
+            GameSettings::default(),
+            &["Alpha".into(), "Beta".into()],
+        )
+        .unwrap();
+        let text = super::render(&build_report(&g, crate::game::RaceId(0)));
+        let order = [
+            "Alpha Report for Galaxy Game g Turn 0",
+            "Status of Players",
+            "Map (",
+            "Your Planets",
+            "Unidentified Planets",
+            "Uninhabited Planets",
+        ];
+        let mut at = 0;
+        for s in order {
+            let pos = text[at..]
+                .find(s)
+                .unwrap_or_else(|| panic!("missing or out of order: {s}\n{text}"));
+            at += pos;
+        }
+        assert_eq!(text.matches('*').count(), 2, "two own planets on the map");
+    }
 }
