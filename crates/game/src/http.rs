@@ -199,6 +199,18 @@ async fn put_turn(
     body: Result<Json<RunTurnRequest>, JsonRejection>,
 ) -> ApiResult<Json<RunTurnResponse>> {
     let Json(req) = body?;
+    // Run in its own task: a client that disconnects mid-turn must not leave
+    // the stored turn and the engine in memory apart.
+    match tokio::spawn(run_turn(s, req)).await {
+        Ok(r) => r,
+        Err(join) => {
+            tracing::error!(error = %join, "turn task failed");
+            Err(ApiError::new(ErrorCode::Internal, "turn generation failed"))
+        }
+    }
+}
+
+async fn run_turn(s: Arc<AppState>, req: RunTurnRequest) -> ApiResult<Json<RunTurnResponse>> {
     let mut guard = s.engine.lock().await;
     let e = guard.as_mut().ok_or_else(not_initialised)?;
     let current = e.game.turn;

@@ -614,6 +614,9 @@ fn upgrade(game: &mut Game, race: RaceId, number: u32, ships: Option<u32>) -> R 
         return Err("the group already has the race's techs".into());
     }
     let cost = per_ship * g.ships as f64;
+    if !cost.is_finite() {
+        return Err("the upgrade cost is out of range".into());
+    }
     let avail = upgrade_points(&game.planets[p.0]);
     if avail <= 0.0 {
         return Err("no production left on the planet for upgrades".into());

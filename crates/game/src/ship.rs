@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 pub const BATTLEMAGIC: f64 = 3.107232506;
 /// Speed factor.
 pub const DRIVEMAGIC: f64 = 20.0;
+/// Largest component mass a design may have (keeps every figure finite).
+pub const MAX_COMPONENT: f64 = 1.0e6;
 
 /// The four technology levels (of a race, or carried by a group's ships).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -74,6 +76,12 @@ impl ShipType {
             if !v.is_finite() || v < 0.0 {
                 return Err(format!("{what} mass must be a non-negative number"));
             }
+            if v > MAX_COMPONENT {
+                return Err(format!("{what} mass above {MAX_COMPONENT}"));
+            }
+        }
+        if attacks as f64 > MAX_COMPONENT {
+            return Err(format!("more than {MAX_COMPONENT} attacks"));
         }
         let drive = if drive < 1.0 { 0.0 } else { drive };
         let mut attacks = attacks;
@@ -318,6 +326,7 @@ mod tests {
 
     #[test]
     fn design_rules_correct_small_components() {
+        assert!(ShipType::design("X", 1.0e7, 0, 0.0, 0.0, 0.0).is_err());
         let (s, w) = ShipType::design("X", 0.5, 3, 0.5, 0.5, 2.0).unwrap();
         assert_eq!(
             (s.drive, s.attacks, s.weapons, s.shields, s.cargo),
