@@ -145,14 +145,14 @@ fn not_initialised() -> ApiError {
 /// The API router.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/healthz", get(get_health))
-        .route("/api/v1/admin/init", post(post_init))
-        .route("/api/v1/admin/status", get(get_status))
-        .route("/api/v1/admin/turn", put(put_turn))
-        .route("/api/v1/admin/race/banish", post(post_banish))
-        .route("/api/v1/order", put(put_order).get(get_order))
-        .route("/api/v1/command", put(put_command))
-        .route("/api/v1/report", get(get_report))
+        .route(paths::HEALTHZ, get(get_health))
+        .route(paths::INIT, post(post_init))
+        .route(paths::STATUS, get(get_status))
+        .route(paths::TURN, put(put_turn))
+        .route(paths::BANISH, post(post_banish))
+        .route(paths::ORDER, put(put_order).get(get_order))
+        .route(paths::COMMAND, put(put_command))
+        .route(paths::REPORT, get(get_report))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed")

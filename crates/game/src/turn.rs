@@ -220,6 +220,7 @@ fn move_groups(game: &mut Game) {
             if g.dist < 0.01 {
                 g.dist = 0.0;
                 g.from = g.to;
+                g.arrived = true;
             }
         }
     }

@@ -555,3 +555,28 @@ fn every_rejected_order_gets_a_reason_and_the_others_still_run() {
     assert_eq!(g.planets[0].name, "Home");
     assert_eq!(g.find_planet("Home"), Some(PlanetId(0)));
 }
+
+#[test]
+fn auto_unload_leaves_cargo_loaded_at_home_alone() {
+    let mut g = scenario(&[(0.0, 0.0, 1000.0, Some(0))]);
+    design(&mut g, 0, "Ark", 10.0, 0, 0.0, 0.0, 10.0);
+    let n = place(&mut g, 0, "Ark", 1, 0);
+    g.planets[0].col = 50.0;
+    g.races[0].auto_unload = true;
+    turn(
+        &mut g,
+        &[(
+            "A",
+            vec![Order::Load {
+                group: n,
+                cargo: Cargo::Col,
+                ships: None,
+                amount: Some(5.0),
+            }],
+        )],
+    );
+    assert_eq!(
+        (g.groups[0].cargo, g.groups[0].load),
+        (Some(Cargo::Col), 5.0)
+    );
+}

@@ -309,3 +309,23 @@ pub struct ErrorDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_turn: Option<u32>,
 }
+
+/// The engine's endpoint paths, for clients.
+pub mod paths {
+    /// `GET`: liveness and version.
+    pub const HEALTHZ: &str = "/healthz";
+    /// `POST` [`super::InitRequest`].
+    pub const INIT: &str = "/api/v1/admin/init";
+    /// `GET` → [`super::StatusResponse`].
+    pub const STATUS: &str = "/api/v1/admin/status";
+    /// `PUT` [`super::RunTurnRequest`].
+    pub const TURN: &str = "/api/v1/admin/turn";
+    /// `POST` [`super::BanishRequest`].
+    pub const BANISH: &str = "/api/v1/admin/race/banish";
+    /// `PUT` [`super::PutOrdersRequest`]; `GET ?race=` the pending set.
+    pub const ORDER: &str = "/api/v1/order";
+    /// `PUT` [`super::PutCommandRequest`].
+    pub const COMMAND: &str = "/api/v1/command";
+    /// `GET ?race=&turn=&format=` → [`crate::report::Report`] or text.
+    pub const REPORT: &str = "/api/v1/report";
+}
