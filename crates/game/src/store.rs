@@ -134,7 +134,12 @@ impl Store {
         let pending: BTreeMap<String, RaceOrders> = self
             .read_json(&self.orders_path(cur.turn))?
             .unwrap_or_default();
-        Ok(Some(Engine::resume(game, pending)))
+        let mut engine = Engine::resume(game, pending);
+        // Serve the reports exactly as they were stored with the turn.
+        if let Some(reports) = self.read_json(&self.turn_dir(cur.turn).join("reports.json"))? {
+            engine.reports = reports;
+        }
+        Ok(Some(engine))
     }
 
     /// Persists the engine's current turn (state, reports, pending orders)

@@ -22,6 +22,9 @@ pub fn run_turn(game: &mut Game, orders: &BTreeMap<String, RaceOrders>) {
         messages: std::mem::take(&mut game.outbox),
         ..TurnLog::default()
     };
+    for g in &mut game.groups {
+        g.arrived = false;
+    }
     let mut mistakes = BTreeMap::new();
     let mut sets: Vec<(RaceId, Vec<galaxy_model::OrderLine>)> = Vec::new();
     for (i, race) in game.races.iter_mut().enumerate() {
@@ -227,13 +230,14 @@ fn move_groups(game: &mut Game) {
 }
 
 fn unload_phase(game: &mut Game) {
-    // AutoUnload.
+    // AutoUnload: groups that arrived this turn.
     for i in 0..game.groups.len() {
         let g = &game.groups[i];
         let (Some(c), Some(p)) = (g.cargo, group::at_rest(g)) else {
             continue;
         };
-        if g.load > 0.0
+        if g.arrived
+            && g.load > 0.0
             && game.races[g.owner.0].auto_unload
             && cargo::may_unload(game, g.owner, p, c)
         {
