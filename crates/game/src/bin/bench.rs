@@ -59,6 +59,15 @@ fn main() -> anyhow::Result<()> {
         engine.game.groups.len(),
         engine.game.total_ships()
     );
+    let t = Instant::now();
+    let state = serde_json::to_vec(&engine.game)?;
+    let reports = serde_json::to_vec(&engine.reports)?;
+    println!(
+        "  stored per turn: state {:.0} KiB, reports {:.0} KiB (serialised in {:.1} ms)",
+        state.len() as f64 / 1024.0,
+        reports.len() as f64 / 1024.0,
+        t.elapsed().as_secs_f64() * 1000.0
+    );
     match peak_rss_kib() {
         Some(k) => println!("  peak RSS {:.1} MiB", k as f64 / 1024.0),
         None => println!("  peak RSS unavailable"),
