@@ -141,7 +141,10 @@ fn record(range: &FixtureRange) -> Value {
             Value::map([
                 ("code", Value::from(range.continent_code)),
                 ("geoname_id", Value::from(range.continent_geoname_id)),
-                ("names", Value::map([("en", Value::from(range.continent_name))])),
+                (
+                    "names",
+                    Value::map([("en", Value::from(range.continent_name))]),
+                ),
             ]),
         ),
         ("country", country()),

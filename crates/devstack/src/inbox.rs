@@ -37,7 +37,9 @@ impl MessageView {
     pub fn new(id: usize, message: &ReceivedMessage) -> Self {
         Self {
             id,
-            received_at: message.received_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            received_at: message
+                .received_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             envelope_from: message.from.clone(),
             envelope_to: message.to.clone(),
             from: message.header("From"),

@@ -39,7 +39,12 @@ fn every_fixture_range_resolves_to_its_country() {
             .decode()
             .unwrap()
             .unwrap_or_else(|| panic!("{} has no record", range.sample_ip));
-        assert_eq!(record.country.iso_code, Some(range.iso_code), "{}", range.network);
+        assert_eq!(
+            record.country.iso_code,
+            Some(range.iso_code),
+            "{}",
+            range.network
+        );
         assert_eq!(record.country.names.english, Some(range.name));
         assert_eq!(record.country.geoname_id, Some(range.geoname_id));
         assert_eq!(record.registered_country.iso_code, Some(range.iso_code));
@@ -77,7 +82,11 @@ fn write_fixture_is_idempotent_and_creates_parents() {
 
     geoip::write_fixture(&path).unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), first);
-    assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), modified, "untouched");
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+        modified,
+        "untouched"
+    );
 
     std::fs::write(&path, b"corrupt").unwrap();
     geoip::write_fixture(&path).unwrap();
@@ -109,13 +118,20 @@ fn the_reference_c_reader_agrees() {
     geoip::write_fixture(&path).unwrap();
 
     if mmdblookup(&path, "192.0.2.10").is_none() {
-        eprintln!("SKIPPED: mmdblookup not installed (Debian mmdb-bin; run scripts/ensure-packages.sh)");
+        eprintln!(
+            "SKIPPED: mmdblookup not installed (Debian mmdb-bin; run scripts/ensure-packages.sh)"
+        );
         return;
     }
     for range in FIXTURE_RANGES {
         let output = mmdblookup(&path, range.sample_ip).unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success(), "{}: {}", range.sample_ip, String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}: {}",
+            range.sample_ip,
+            String::from_utf8_lossy(&output.stderr)
+        );
         assert!(
             stdout.contains(&format!("\"{}\" <utf8_string>", range.iso_code)),
             "{} → {stdout}",
@@ -123,7 +139,14 @@ fn the_reference_c_reader_agrees() {
         );
     }
     let output = mmdblookup(&path, "127.0.0.1").unwrap();
-    let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(all.contains("Could not find an entry"), "loopback must not resolve: {all}");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        all.contains("Could not find an entry"),
+        "loopback must not resolve: {all}"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -24,11 +24,18 @@ async fn get(server: &Arc<SmtpServer>, uri: &str) -> (StatusCode, String) {
 
 #[tokio::test]
 async fn inbox_lists_messages_newest_first_as_html_and_json() {
-    let server = Arc::new(SmtpServer::start(SmtpServerOptions::default()).await.unwrap());
+    let server = Arc::new(
+        SmtpServer::start(SmtpServerOptions::default())
+            .await
+            .unwrap(),
+    );
     let mailer = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
         .port(server.port())
         .build();
-    for (to, code) in [("first@example.com", "111111"), ("second@example.com", "222222")] {
+    for (to, code) in [
+        ("first@example.com", "111111"),
+        ("second@example.com", "222222"),
+    ] {
         let email = Message::builder()
             .from("galaxy@localhost".parse::<Mailbox>().unwrap())
             .to(to.parse::<Mailbox>().unwrap())
@@ -37,7 +44,10 @@ async fn inbox_lists_messages_newest_first_as_html_and_json() {
             .unwrap();
         mailer.send(email).await.unwrap();
     }
-    server.wait_for_messages(2, Duration::from_secs(10)).await.unwrap();
+    server
+        .wait_for_messages(2, Duration::from_secs(10))
+        .await
+        .unwrap();
 
     let (status, json) = get(&server, "/api/messages").await;
     assert_eq!(status, StatusCode::OK);

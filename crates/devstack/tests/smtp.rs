@@ -36,7 +36,9 @@ fn mailer(server: &SmtpServer) -> Mailer {
 
 /// TLS parameters that trust only the server's generated certificate.
 fn trusting(server: &SmtpServer) -> TlsParameters {
-    let pem = server.certificate_pem().expect("TLS server has a certificate");
+    let pem = server
+        .certificate_pem()
+        .expect("TLS server has a certificate");
     TlsParameters::builder("localhost".to_owned())
         .certificate_store(CertificateStore::None)
         .add_root_certificate(Certificate::from_pem(pem.as_bytes()).expect("valid PEM"))
@@ -55,7 +57,9 @@ fn login_code_email(to: &str) -> Message {
 }
 
 async fn plain_server() -> SmtpServer {
-    SmtpServer::start(SmtpServerOptions::default()).await.expect("server starts")
+    SmtpServer::start(SmtpServerOptions::default())
+        .await
+        .expect("server starts")
 }
 
 #[tokio::test]
@@ -74,13 +78,22 @@ async fn accepted_message_keeps_envelope_headers_and_body() {
 
     mailer(&server).send(email).await.expect("accepted");
 
-    let messages = server.wait_for_messages(1, WAIT).await.expect("one message");
+    let messages = server
+        .wait_for_messages(1, WAIT)
+        .await
+        .expect("one message");
     let m = &messages[0];
     assert_eq!(m.from, "galaxy@localhost");
     assert_eq!(m.to, vec!["pilot@example.com", "copilot@example.com"]);
     assert_eq!(m.subject().as_deref(), Some("Ваш код входа ☄"));
-    assert_eq!(m.header("from").as_deref(), Some("Galaxy <galaxy@localhost>"));
-    assert_eq!(m.body_text().as_deref().map(str::trim_end), Some("Code: 123456"));
+    assert_eq!(
+        m.header("from").as_deref(),
+        Some("Galaxy <galaxy@localhost>")
+    );
+    assert_eq!(
+        m.body_text().as_deref().map(str::trim_end),
+        Some("Code: 123456")
+    );
     assert!(m.body_html().unwrap().contains("<b>123456</b>"));
     assert!(m.raw_text().contains("\r\n\r\n"), "raw RFC 5322 with CRLF");
     assert!(!m.tls);
@@ -104,10 +117,14 @@ async fn several_messages_are_stored_in_arrival_order() {
 
 #[tokio::test]
 async fn transient_reject_is_a_4xx_and_stores_nothing() {
-    let server = SmtpServer::start(SmtpServerOptions::default().with_behaviour(Behaviour::TransientReject))
+    let server =
+        SmtpServer::start(SmtpServerOptions::default().with_behaviour(Behaviour::TransientReject))
+            .await
+            .unwrap();
+    let err = mailer(&server)
+        .send(login_code_email("p@example.com"))
         .await
-        .unwrap();
-    let err = mailer(&server).send(login_code_email("p@example.com")).await.unwrap_err();
+        .unwrap_err();
     assert!(err.is_transient(), "{err}");
     assert_eq!(err.status().map(u16::from), Some(451));
     assert!(server.messages().is_empty());
@@ -116,8 +133,14 @@ async fn transient_reject_is_a_4xx_and_stores_nothing() {
 #[tokio::test]
 async fn permanent_reject_is_a_5xx_and_stores_nothing() {
     let server = plain_server().await;
-    server.set_behaviour(Behaviour::PermanentReject).await.unwrap();
-    let err = mailer(&server).send(login_code_email("p@example.com")).await.unwrap_err();
+    server
+        .set_behaviour(Behaviour::PermanentReject)
+        .await
+        .unwrap();
+    let err = mailer(&server)
+        .send(login_code_email("p@example.com"))
+        .await
+        .unwrap_err();
     assert!(err.is_permanent(), "{err}");
     assert_eq!(err.status().map(u16::from), Some(550));
     assert!(server.messages().is_empty());
@@ -126,28 +149,46 @@ async fn permanent_reject_is_a_5xx_and_stores_nothing() {
 #[tokio::test]
 async fn dropped_connection_fails_the_send_without_a_reply_code() {
     let server = plain_server().await;
-    server.set_behaviour(Behaviour::DropConnection).await.unwrap();
-    let err = mailer(&server).send(login_code_email("p@example.com")).await.unwrap_err();
+    server
+        .set_behaviour(Behaviour::DropConnection)
+        .await
+        .unwrap();
+    let err = mailer(&server)
+        .send(login_code_email("p@example.com"))
+        .await
+        .unwrap_err();
     assert_no_reply(&err);
     assert!(server.messages().is_empty());
 }
 
 fn assert_no_reply(err: &SmtpError) {
-    assert!(!err.is_transient() && !err.is_permanent(), "expected an I/O failure, got {err}");
+    assert!(
+        !err.is_transient() && !err.is_permanent(),
+        "expected an I/O failure, got {err}"
+    );
     assert_eq!(err.status(), None);
 }
 
 #[tokio::test]
 async fn transient_reject_times_fails_n_sends_then_accepts() {
     let server = plain_server().await;
-    server.set_behaviour(Behaviour::TransientRejectTimes(2)).await.unwrap();
+    server
+        .set_behaviour(Behaviour::TransientRejectTimes(2))
+        .await
+        .unwrap();
     let mailer = mailer(&server);
 
     for attempt in 1..=2 {
-        let err = mailer.send(login_code_email("p@example.com")).await.unwrap_err();
+        let err = mailer
+            .send(login_code_email("p@example.com"))
+            .await
+            .unwrap_err();
         assert!(err.is_transient(), "attempt {attempt}: {err}");
     }
-    mailer.send(login_code_email("p@example.com")).await.expect("third attempt accepted");
+    mailer
+        .send(login_code_email("p@example.com"))
+        .await
+        .expect("third attempt accepted");
 
     assert_eq!(server.wait_for_messages(1, WAIT).await.unwrap().len(), 1);
     assert_eq!(server.behaviour(), Behaviour::Accept);
@@ -156,12 +197,21 @@ async fn transient_reject_times_fails_n_sends_then_accepts() {
 #[tokio::test]
 async fn drop_connection_times_fails_n_sends_then_accepts() {
     let server = plain_server().await;
-    server.set_behaviour(Behaviour::DropConnectionTimes(1)).await.unwrap();
+    server
+        .set_behaviour(Behaviour::DropConnectionTimes(1))
+        .await
+        .unwrap();
     let mailer = mailer(&server);
 
-    let err = mailer.send(login_code_email("p@example.com")).await.unwrap_err();
+    let err = mailer
+        .send(login_code_email("p@example.com"))
+        .await
+        .unwrap_err();
     assert_no_reply(&err);
-    mailer.send(login_code_email("p@example.com")).await.expect("accepted after the drop");
+    mailer
+        .send(login_code_email("p@example.com"))
+        .await
+        .expect("accepted after the drop");
     assert_eq!(server.messages().len(), 1);
 }
 
@@ -173,12 +223,18 @@ async fn down_refuses_connections_and_up_listens_again_on_the_same_port() {
     server.set_behaviour(Behaviour::Down).await.unwrap();
     let refused = tokio::net::TcpStream::connect(addr).await.unwrap_err();
     assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
-    let err = mailer(&server).send(login_code_email("p@example.com")).await.unwrap_err();
+    let err = mailer(&server)
+        .send(login_code_email("p@example.com"))
+        .await
+        .unwrap_err();
     assert_no_reply(&err);
 
     server.set_behaviour(Behaviour::Accept).await.unwrap();
     assert_eq!(server.addr(), addr);
-    mailer(&server).send(login_code_email("p@example.com")).await.expect("accepted when up");
+    mailer(&server)
+        .send(login_code_email("p@example.com"))
+        .await
+        .expect("accepted when up");
     assert_eq!(server.messages().len(), 1);
 }
 
@@ -189,7 +245,10 @@ async fn a_server_started_down_listens_once_told_to() {
         .unwrap();
     assert!(tokio::net::TcpStream::connect(server.addr()).await.is_err());
     server.set_behaviour(Behaviour::Accept).await.unwrap();
-    mailer(&server).send(login_code_email("p@example.com")).await.expect("accepted");
+    mailer(&server)
+        .send(login_code_email("p@example.com"))
+        .await
+        .expect("accepted");
 }
 
 #[tokio::test]
@@ -220,9 +279,17 @@ async fn starttls_with_the_generated_certificate() {
     let server = SmtpServer::start(SmtpServerOptions::default().with_tls(TlsMode::StartTls))
         .await
         .unwrap();
-    assert!(server.certificate_pem().unwrap().starts_with("-----BEGIN CERTIFICATE-----"));
+    assert!(
+        server
+            .certificate_pem()
+            .unwrap()
+            .starts_with("-----BEGIN CERTIFICATE-----")
+    );
 
-    mailer(&server).send(login_code_email("p@example.com")).await.expect("accepted over STARTTLS");
+    mailer(&server)
+        .send(login_code_email("p@example.com"))
+        .await
+        .expect("accepted over STARTTLS");
     let m = &server.wait_for_messages(1, WAIT).await.unwrap()[0];
     assert!(m.tls);
     assert_eq!(m.subject().as_deref(), Some("Your login code"));
@@ -243,7 +310,10 @@ async fn starttls_fails_when_the_client_does_not_trust_the_certificate() {
         .send(login_code_email("p@example.com"))
         .await
         .unwrap_err();
-    assert!(err.is_tls() || err.to_string().to_lowercase().contains("certificate"), "{err}");
+    assert!(
+        err.is_tls() || err.to_string().to_lowercase().contains("certificate"),
+        "{err}"
+    );
     assert!(server.messages().is_empty());
 }
 
@@ -252,16 +322,20 @@ async fn implicit_tls_with_the_generated_certificate() {
     let server = SmtpServer::start(SmtpServerOptions::default().with_tls(TlsMode::Implicit))
         .await
         .unwrap();
-    mailer(&server).send(login_code_email("p@example.com")).await.expect("accepted over TLS");
+    mailer(&server)
+        .send(login_code_email("p@example.com"))
+        .await
+        .expect("accepted over TLS");
     let m = &server.wait_for_messages(1, WAIT).await.unwrap()[0];
     assert!(m.tls);
 }
 
 #[tokio::test]
 async fn auth_plain_and_login_accept_the_configured_credentials() {
-    let server = SmtpServer::start(SmtpServerOptions::default().with_credentials("galaxy", "s3cret"))
-        .await
-        .unwrap();
+    let server =
+        SmtpServer::start(SmtpServerOptions::default().with_credentials("galaxy", "s3cret"))
+            .await
+            .unwrap();
     for mechanism in [Mechanism::Plain, Mechanism::Login] {
         mailer_builder(&server)
             .credentials(Credentials::new("galaxy".into(), "s3cret".into()))
@@ -272,14 +346,19 @@ async fn auth_plain_and_login_accept_the_configured_credentials() {
             .unwrap_or_else(|e| panic!("{mechanism:?}: {e}"));
     }
     let messages = server.wait_for_messages(2, WAIT).await.unwrap();
-    assert!(messages.iter().all(|m| m.authenticated_as.as_deref() == Some("galaxy")));
+    assert!(
+        messages
+            .iter()
+            .all(|m| m.authenticated_as.as_deref() == Some("galaxy"))
+    );
 }
 
 #[tokio::test]
 async fn auth_rejects_a_wrong_password_and_a_missing_login() {
-    let server = SmtpServer::start(SmtpServerOptions::default().with_credentials("galaxy", "s3cret"))
-        .await
-        .unwrap();
+    let server =
+        SmtpServer::start(SmtpServerOptions::default().with_credentials("galaxy", "s3cret"))
+            .await
+            .unwrap();
     let err = mailer_builder(&server)
         .credentials(Credentials::new("galaxy".into(), "wrong".into()))
         .build()
@@ -289,9 +368,15 @@ async fn auth_rejects_a_wrong_password_and_a_missing_login() {
     assert!(err.is_permanent(), "{err}");
     assert_eq!(err.status().map(u16::from), Some(535));
 
-    let err = mailer(&server).send(login_code_email("p@example.com")).await.unwrap_err();
+    let err = mailer(&server)
+        .send(login_code_email("p@example.com"))
+        .await
+        .unwrap_err();
     // mailin answers MAIL FROM before AUTH with 503 (bad sequence), some relays with 530.
-    assert!(matches!(err.status().map(u16::from), Some(503 | 530)), "{err}");
+    assert!(
+        matches!(err.status().map(u16::from), Some(503 | 530)),
+        "{err}"
+    );
     assert!(server.messages().is_empty());
 }
 
@@ -318,7 +403,10 @@ async fn auth_over_starttls() {
 #[tokio::test]
 async fn wait_for_messages_gives_up_with_what_arrived() {
     let server = plain_server().await;
-    mailer(&server).send(login_code_email("p@example.com")).await.unwrap();
+    mailer(&server)
+        .send(login_code_email("p@example.com"))
+        .await
+        .unwrap();
     let timeout = server
         .wait_for_messages(2, Duration::from_millis(100))
         .await
@@ -335,7 +423,10 @@ async fn wait_for_messages_wakes_on_a_later_delivery() {
         tokio::spawn(async move { server.wait_for_messages(1, WAIT).await })
     };
     tokio::task::yield_now().await;
-    mailer(&server).send(login_code_email("p@example.com")).await.unwrap();
+    mailer(&server)
+        .send(login_code_email("p@example.com"))
+        .await
+        .unwrap();
     assert_eq!(waiter.await.unwrap().unwrap().len(), 1);
 }
 
@@ -343,8 +434,14 @@ async fn wait_for_messages_wakes_on_a_later_delivery() {
 async fn subscribers_see_each_accepted_message() {
     let server = plain_server().await;
     let mut events = server.subscribe();
-    mailer(&server).send(login_code_email("p@example.com")).await.unwrap();
-    let m = tokio::time::timeout(WAIT, events.recv()).await.unwrap().unwrap();
+    mailer(&server)
+        .send(login_code_email("p@example.com"))
+        .await
+        .unwrap();
+    let m = tokio::time::timeout(WAIT, events.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(m.to, vec!["p@example.com"]);
 }
 
@@ -380,7 +477,10 @@ async fn bare_lf_sessions_from_hand_typed_clients_work() {
 async fn a_rejected_message_leaves_the_session_usable() {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let server = plain_server().await;
-    server.set_behaviour(Behaviour::TransientRejectTimes(1)).await.unwrap();
+    server
+        .set_behaviour(Behaviour::TransientRejectTimes(1))
+        .await
+        .unwrap();
     let stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();

@@ -71,11 +71,21 @@ async fn main() -> ExitCode {
 async fn run(args: Args) -> std::io::Result<()> {
     let server = SmtpServer::start(SmtpServerOptions::default().with_addr(args.smtp_addr))
         .await
-        .map_err(|e| std::io::Error::new(e.kind(), format!("SMTP on {}: {e}", args.smtp_addr)))?;
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot listen for SMTP on {}: {e}", args.smtp_addr),
+            )
+        })?;
     let server = Arc::new(server);
     let http = tokio::net::TcpListener::bind(args.http_addr)
         .await
-        .map_err(|e| std::io::Error::new(e.kind(), format!("inbox on {}: {e}", args.http_addr)))?;
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot listen for the inbox on {}: {e}", args.http_addr),
+            )
+        })?;
     println!(
         "galaxy-dev-smtp: SMTP on {}, inbox on http://{}/",
         server.addr(),
@@ -110,13 +120,17 @@ async fn run(args: Args) -> std::io::Result<()> {
 }
 
 fn print_message(n: usize, message: &ReceivedMessage) {
-    let subject = message.subject().unwrap_or_else(|| "(no subject)".to_owned());
+    let subject = message
+        .subject()
+        .unwrap_or_else(|| "(no subject)".to_owned());
     let body = message
         .body_text()
         .unwrap_or_else(|| "(no text body)".to_owned());
     println!(
         "──── message #{n} · {} ────\nFrom:    {}\nTo:      {}\nSubject: {subject}\n\n{}\n",
-        message.received_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        message
+            .received_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         message.from,
         message.to.join(", "),
         body.trim_end(),
@@ -127,13 +141,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

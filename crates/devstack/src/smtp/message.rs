@@ -42,10 +42,10 @@ impl ReceivedMessage {
     }
 
     /// The first text body (the `text/plain` part of a multipart message),
-    /// with its transfer encoding and charset decoded.
+    /// with its transfer encoding and charset decoded and `\n` line ends.
     pub fn body_text(&self) -> Option<String> {
         let message = MessageParser::default().parse(&self.data)?;
-        message.body_text(0).map(Cow::into_owned)
+        message.body_text(0).map(|text| text.replace("\r\n", "\n"))
     }
 
     /// The first HTML body, if the message has one.
@@ -92,7 +92,10 @@ mod tests {
         );
         assert_eq!(m.header("subject").as_deref(), Some("☺ code"));
         assert_eq!(m.header("x-custom").as_deref(), Some("one two"));
-        assert_eq!(m.header("From").as_deref(), Some("Galaxy <galaxy@localhost>"));
+        assert_eq!(
+            m.header("From").as_deref(),
+            Some("Galaxy <galaxy@localhost>")
+        );
         assert_eq!(m.header("Missing"), None);
     }
 

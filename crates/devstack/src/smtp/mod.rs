@@ -125,7 +125,11 @@ impl SmtpServerOptions {
     }
 
     /// Require AUTH with these credentials.
-    pub fn with_credentials(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
+    pub fn with_credentials(
+        mut self,
+        username: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
         self.credentials = Some(Credentials {
             username: username.into(),
             password: password.into(),
@@ -293,7 +297,10 @@ impl SmtpServer {
             (Behaviour::Down, false) | (_, true) => {}
             (_, false) => {
                 let listener = bind(self.addr)?;
-                *acceptor = Some(tokio::spawn(accept_loop(Arc::clone(&self.shared), listener)));
+                *acceptor = Some(tokio::spawn(accept_loop(
+                    Arc::clone(&self.shared),
+                    listener,
+                )));
             }
         }
         Ok(())
@@ -375,7 +382,9 @@ struct State {
 impl Shared {
     fn state(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave State half-updated.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn tls_acceptor(&self) -> io::Result<TlsAcceptor> {
@@ -420,5 +429,9 @@ impl Shared {
 }
 
 fn countdown(n: u32, same: fn(u32) -> Behaviour) -> Behaviour {
-    if n <= 1 { Behaviour::Accept } else { same(n - 1) }
+    if n <= 1 {
+        Behaviour::Accept
+    } else {
+        same(n - 1)
+    }
 }

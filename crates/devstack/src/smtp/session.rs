@@ -7,8 +7,8 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mailin::response::{AUTH_OK, INVALID_CREDENTIALS, OK};
@@ -41,12 +41,18 @@ struct ConnectionFlags {
 
 impl ConnectionFlags {
     fn override_reply(&self, response: Response) -> Response {
-        *self.reply_override.lock().unwrap_or_else(|p| p.into_inner()) = Some(response);
+        *self
+            .reply_override
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(response);
         OK
     }
 
     fn take_override(&self) -> Option<Response> {
-        self.reply_override.lock().unwrap_or_else(|p| p.into_inner()).take()
+        self.reply_override
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 }
 
@@ -263,7 +269,12 @@ impl Handler for TransactionHandler {
         }
     }
 
-    fn auth_plain(&mut self, _authorization_id: &str, authentication_id: &str, password: &str) -> Response {
+    fn auth_plain(
+        &mut self,
+        _authorization_id: &str,
+        authentication_id: &str,
+        password: &str,
+    ) -> Response {
         self.authenticate(authentication_id, password)
     }
 
