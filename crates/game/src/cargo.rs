@@ -7,9 +7,9 @@ use galaxy_model::order::Cargo;
 /// Smallest cargo amount.
 pub const AMOUNTMIN: f64 = 0.01;
 
-/// Loads group `idx` at planet `pid` with up to `amount` (default: the free
-/// space) of `cargo`; a short stockpile is shared evenly. Returns the total
-/// loaded.
+/// Loads group `idx` at planet `pid` with `amount` per ship (default: the
+/// free space) of `cargo`; a short stockpile is shared evenly. Returns the
+/// total loaded.
 pub fn load(
     game: &mut Game,
     idx: usize,
@@ -30,20 +30,26 @@ pub fn load(
         return Err(format!("the group already carries {}", c.keyword()));
     }
     let ships = g.ships as f64;
-    let free = (cap - g.load).max(0.0) * ships;
+    let free_per_ship = (cap - g.load).max(0.0);
+    let mut per_ship = free_per_ship;
+    if let Some(a) = amount {
+        if !(a.is_finite() && a > 0.0) {
+            return Err("the amount must be positive".into());
+        }
+        if a > free_per_ship + 1e-9 {
+            return Err(format!(
+                "not enough cargo space for {a} per ship ({free_per_ship:.2} free)"
+            ));
+        }
+        per_ship = a;
+    }
     let p = &game.planets[pid.0];
     let stock = match cargo {
         Cargo::Cap => p.cap,
         Cargo::Mat => p.mat,
         Cargo::Col => p.col,
     };
-    let mut total = free.min(stock);
-    if let Some(a) = amount {
-        if !(a.is_finite() && a > 0.0) {
-            return Err("the amount must be positive".into());
-        }
-        total = total.min(a);
-    }
+    let total = (per_ship * ships).min(stock);
     if total / ships < AMOUNTMIN {
         return Err("nothing to load (less than 0.01 per ship)".into());
     }
@@ -68,8 +74,8 @@ pub fn may_unload(game: &Game, r: RaceId, pid: PlanetId, cargo: Cargo) -> bool {
     }
 }
 
-/// Unloads up to `amount` (default: all) from group `idx` onto planet
-/// `pid`. Returns the amount unloaded.
+/// Unloads `amount` per ship (default: all; at most the load) from group
+/// `idx` onto planet `pid`. Returns the total unloaded.
 pub fn unload(
     game: &mut Game,
     idx: usize,
@@ -89,10 +95,10 @@ pub fn unload(
     let ships = g.ships as f64;
     let mut total = g.load * ships;
     if let Some(a) = amount {
-        if !(a.is_finite() && a > 0.0) {
-            return Err("the amount must be positive".into());
+        if !(a.is_finite() && a >= AMOUNTMIN) {
+            return Err("unload at least 0.01 per ship".into());
         }
-        total = total.min(a);
+        total = total.min(a * ships);
     }
     let owner = g.owner;
     let g = &mut game.groups[idx];

@@ -200,12 +200,9 @@ pub fn apply(game: &mut Game, ctx: &mut OrderContext, race: RaceId, order: &Orde
             amount,
         } => {
             let idx = own_group(game, race, *group)?;
-            let Location::At(p) = location(game, &game.groups[idx]) else {
+            let Some(p) = at_rest(&game.groups[idx]) else {
                 return Err("the group is in hyperspace".into());
             };
-            if game.planets[p.0].owner != Some(race) {
-                return Err("cargo is loaded only at own planets".into());
-            }
             if game
                 .group_type(&game.groups[idx])
                 .capacity(game.groups[idx].tech.cargo)
@@ -223,7 +220,7 @@ pub fn apply(game: &mut Game, ctx: &mut OrderContext, race: RaceId, order: &Orde
             amount,
         } => {
             let idx = own_group(game, race, *group)?;
-            let Location::At(p) = location(game, &game.groups[idx]) else {
+            let Some(p) = at_rest(&game.groups[idx]) else {
                 return Err("the group is in hyperspace".into());
             };
             let g = &game.groups[idx];
@@ -241,7 +238,7 @@ pub fn apply(game: &mut Game, ctx: &mut OrderContext, race: RaceId, order: &Orde
         }
         Order::Scrap { group, ships } => {
             let idx = own_group(game, race, *group)?;
-            let Location::At(p) = location(game, &game.groups[idx]) else {
+            let Some(p) = at_rest(&game.groups[idx]) else {
                 return Err("the group is in hyperspace".into());
             };
             if game.planets[p.0].owner != Some(race) {

@@ -187,10 +187,31 @@ fn opt_num(t: &[String], i: usize, what: &str) -> Result<Option<f64>, String> {
     }
 }
 
-/// `[ships] [amount]` where a ship count of 0 means "all".
+/// `[ships] [[amount] per-ship-amount]` where a ship count of 0 means
+/// "all" and the GalaxyNG keyword `amount` is optional.
 fn ships_amount(t: &[String], i: usize) -> Result<(Option<u32>, Option<f64>), String> {
-    let ships = opt_int(t, i, "ship count")?.filter(|&n| n > 0);
-    let amount = opt_num(t, i + 1, "amount")?;
+    let rest: Vec<String> = t[i.min(t.len())..].to_vec();
+    let (ships_tok, amount_toks): (Option<&String>, &[String]) = match rest.first() {
+        Some(w) if w.eq_ignore_ascii_case("amount") => (None, &rest[1..]),
+        Some(w) => (Some(w), &rest[1..]),
+        None => (None, &[]),
+    };
+    let ships = match ships_tok {
+        Some(s) => Some(
+            s.parse::<u32>()
+                .map_err(|_| format!("ship count must be a whole number, not {s:?}"))?,
+        ),
+        None => None,
+    }
+    .filter(|&n| n > 0);
+    let amount_toks = match amount_toks.first() {
+        Some(w) if w.eq_ignore_ascii_case("amount") => &amount_toks[1..],
+        _ => amount_toks,
+    };
+    if amount_toks.len() > 1 {
+        return Err("too many arguments".into());
+    }
+    let amount = opt_num(amount_toks, 0, "amount")?;
     Ok((ships, amount))
 }
 
@@ -291,7 +312,7 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
             }
         }
         'l' => {
-            too_many(t, 5)?;
+            too_many(t, 6)?;
             let group = int(t, 1, "group")?;
             let c = arg(t, 2, "cargo type")?;
             let cargo = Cargo::parse(c).ok_or_else(|| format!("unknown cargo {c}"))?;
@@ -364,7 +385,7 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
             }
         }
         'u' => {
-            too_many(t, 4)?;
+            too_many(t, 5)?;
             let group = int(t, 1, "group")?;
             let (ships, amount) = ships_amount(t, 2)?;
             Order::Unload {
@@ -442,6 +463,48 @@ mod tests {
         assert_eq!(p.lines[3].id, "4");
         assert_eq!(p.mistakes.len(), 1);
         assert_eq!(p.mistakes[0].order, "k");
+    }
+
+    #[test]
+    fn load_and_unload_take_the_galaxyng_amount_keyword() {
+        let p =
+            parse_orders("l 4 COL amount 2.5\nl 4 cap 3 AMOUNT 1\nu 4 0 0.5\nu 4 2\nl 4 mat 1 2 3");
+        let orders: Vec<Order> = p.lines.into_iter().map(|l| l.order).collect();
+        assert_eq!(
+            orders[0],
+            Order::Load {
+                group: 4,
+                cargo: Cargo::Col,
+                ships: None,
+                amount: Some(2.5)
+            }
+        );
+        assert_eq!(
+            orders[1],
+            Order::Load {
+                group: 4,
+                cargo: Cargo::Cap,
+                ships: Some(3),
+                amount: Some(1.0)
+            }
+        );
+        assert_eq!(
+            orders[2],
+            Order::Unload {
+                group: 4,
+                ships: None,
+                amount: Some(0.5)
+            }
+        );
+        assert_eq!(
+            orders[3],
+            Order::Unload {
+                group: 4,
+                ships: Some(2),
+                amount: None
+            }
+        );
+        assert_eq!(p.mistakes.len(), 1);
     }
 
     #[test]

@@ -280,7 +280,7 @@ pub enum Order {
         /// Ships to split off first.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ships: Option<u32>,
-        /// Total amount (default: the free space).
+        /// Amount per ship (default: the free space).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         amount: Option<f64>,
     },
@@ -352,7 +352,7 @@ pub enum Order {
         /// Ships to split off first.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ships: Option<u32>,
-        /// Total amount (default: everything).
+        /// Amount per ship (default: everything).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         amount: Option<f64>,
     },
