@@ -1,0 +1,149 @@
+//! Shared pieces of the benchmark drivers: a scratch database, the backend
+//! started in-process on loopback, and `wrk` runs parsed into figures.
+//!
+//! Benchmarks print figures; they never assert timings.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::process::Command;
+
+use anyhow::{Context, bail};
+use galaxy_backend::app::Application;
+use galaxy_backend::config::Config;
+use sqlx::{Connection, Executor, PgConnection};
+
+/// PostgreSQL server used by benchmarks (maintenance database).
+pub fn postgres_url() -> String {
+    std::env::var("GALAXY_BENCH_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Recreates database `name` (dropping any previous run's) and returns its DSN.
+pub async fn fresh_database(name: &str) -> anyhow::Result<String> {
+    let mut conn = PgConnection::connect(&postgres_url()).await.context("connect to PostgreSQL")?;
+    conn.execute(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#))).await?;
+    conn.execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#))).await?;
+    let base = postgres_url();
+    let server = base.split('?').next().unwrap_or(&base).rsplit_once('/').map(|(s, _)| s.to_owned()).unwrap_or(base);
+    Ok(format!("{server}/{name}?search_path=backend"))
+}
+
+/// The configuration a benchmark runs the backend with: loopback, port 0,
+/// telemetry exporters off, plus `overrides`.
+pub fn bench_config(dsn: &str, scratch: &std::path::Path, overrides: &[(&str, &str)]) -> anyhow::Result<Config> {
+    let geoip = scratch.join("GeoLite2-Country-test.mmdb");
+    galaxy_devstack::geoip::write_fixture(&geoip)?;
+    let mut vars: BTreeMap<String, String> = [
+        ("BACKEND_HTTP_LISTEN_ADDR", "127.0.0.1:0"),
+        ("BACKEND_GRPC_PUSH_LISTEN_ADDR", "127.0.0.1:0"),
+        ("BACKEND_OTEL_TRACES_EXPORTER", "none"),
+        ("BACKEND_OTEL_METRICS_EXPORTER", "none"),
+        ("BACKEND_LOGGING_LEVEL", "error"),
+        ("BACKEND_SMTP_HOST", "127.0.0.1"),
+        ("BACKEND_SMTP_PORT", "9"),
+        ("BACKEND_SMTP_FROM", "galaxy@bench.invalid"),
+        ("BACKEND_SMTP_TLS_MODE", "none"),
+        ("BACKEND_DOCKER_NETWORK", "galaxy-bench"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    vars.insert("BACKEND_POSTGRES_DSN".into(), dsn.to_owned());
+    vars.insert("BACKEND_GAME_STATE_ROOT".into(), scratch.join("game-state").display().to_string());
+    vars.insert("BACKEND_GEOIP_DB_PATH".into(), geoip.display().to_string());
+    for (k, v) in overrides {
+        vars.insert((*k).to_owned(), (*v).to_owned());
+    }
+    Config::from_vars(vars).map_err(|e| anyhow::anyhow!("bench configuration is invalid:\n{e}"))
+}
+
+/// Builds and serves the backend in this process; returns its HTTP address
+/// and the running application's shutdown token.
+pub async fn start_backend(config: Config) -> anyhow::Result<(SocketAddr, Application)> {
+    let app = Application::build(config).await?;
+    Ok((app.http_addr(), app))
+}
+
+/// Figures from one `wrk` run.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadFigures {
+    pub requests_per_second: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub non_2xx: u64,
+}
+
+/// Runs `wrk --latency` for `seconds` with `connections` against `url`,
+/// optionally with headers, and parses its report.
+pub fn wrk(url: &str, seconds: u32, connections: u32, headers: &[(&str, &str)]) -> anyhow::Result<LoadFigures> {
+    let mut cmd = Command::new("wrk");
+    cmd.args(["--latency", "-t", "1", "-c", &connections.to_string(), "-d", &format!("{seconds}s")]);
+    for (k, v) in headers {
+        cmd.args(["-H", &format!("{k}: {v}")]);
+    }
+    cmd.arg(url);
+    let out = cmd.output().context("run wrk (Debian package `wrk`; `make bench` installs it)")?;
+    if !out.status.success() {
+        bail!("wrk failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    parse_wrk(&String::from_utf8_lossy(&out.stdout))
+}
+
+fn parse_wrk(report: &str) -> anyhow::Result<LoadFigures> {
+    let mut rps = None;
+    let mut p50 = None;
+    let mut p99 = None;
+    let mut non_2xx = 0;
+    for line in report.lines().map(str::trim) {
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next()) {
+            (Some("Requests/sec:"), Some(v)) => rps = v.parse().ok(),
+            (Some("50%"), Some(v)) => p50 = Some(duration_ms(v)?),
+            (Some("99%"), Some(v)) => p99 = Some(duration_ms(v)?),
+            (Some("Non-2xx"), _) => non_2xx = line.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or(0),
+            _ => {}
+        }
+    }
+    Ok(LoadFigures {
+        requests_per_second: rps.context("wrk report has no Requests/sec")?,
+        p50_ms: p50.context("wrk report has no 50% latency")?,
+        p99_ms: p99.context("wrk report has no 99% latency")?,
+        non_2xx,
+    })
+}
+
+fn duration_ms(v: &str) -> anyhow::Result<f64> {
+    let split = v.find(|c: char| c.is_ascii_alphabetic()).context("latency without unit")?;
+    let (n, unit) = v.split_at(split);
+    let n: f64 = n.parse()?;
+    Ok(match unit {
+        "us" => n / 1000.0,
+        "ms" => n,
+        "s" => n * 1000.0,
+        "m" => n * 60_000.0,
+        other => bail!("unknown wrk unit {other}"),
+    })
+}
+
+/// Peak resident set size of this process in MiB (VmHWM).
+pub fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrk_reports_are_parsed() {
+        let report = "Running 2s test @ http://127.0.0.1:1/\n  Latency Distribution\n     50%  120.00us\n     75%  1.20ms\n     90%    2.00ms\n     99%    3.50ms\n  Non-2xx or 3xx responses: 7\nRequests/sec:  41234.56\nTransfer/sec:      4.12MB\n";
+        let f = parse_wrk(report).unwrap();
+        assert_eq!(f.requests_per_second, 41234.56);
+        assert_eq!(f.p50_ms, 0.12);
+        assert_eq!(f.p99_ms, 3.5);
+        assert_eq!(f.non_2xx, 7);
+    }
+}
