@@ -1,0 +1,209 @@
+//! The SMTP boundary: [`MailTransport`] is what the worker sends through;
+//! [`SmtpTransport`] implements it with `lettre` (tokio, rustls with ring),
+//! pooling connections to the relay. Tests use the real SMTP server from
+//! `galaxy-devstack`; the trait exists so the worker does not depend on
+//! lettre's types.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::PoolConfig;
+use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
+
+use super::email_hash::redact_addresses;
+use super::model::DeliveryId;
+use crate::config::{Secret, SmtpTlsMode};
+
+/// One message ready to leave: rendered content plus envelope.
+#[derive(Debug, Clone)]
+pub struct OutgoingMail {
+    pub delivery_id: DeliveryId,
+    pub recipients: Vec<String>,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: Option<String>,
+}
+
+/// How a send failed, as far as retrying is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Connection error, timeout, TLS failure, 4xx: try again later.
+    Transient,
+    /// 5xx or a message that can never be sent: do not retry.
+    Permanent,
+}
+
+/// A failed send: its kind, the SMTP reply code when there was one, and a
+/// description safe to store and log (no addresses, no credentials).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct SendError {
+    pub kind: FailureKind,
+    pub smtp_code: Option<u16>,
+    pub message: String,
+}
+
+/// Sends one message. Implementations must be safe to call concurrently.
+pub trait MailTransport: Send + Sync + 'static {
+    fn send<'a>(&'a self, mail: &'a OutgoingMail) -> BoxFuture<'a, Result<(), SendError>>;
+}
+
+/// SMTP relay settings (`BACKEND_SMTP_*`).
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    /// The From header and envelope sender (`Name <addr>` or a bare address).
+    pub from: String,
+    pub tls_mode: SmtpTlsMode,
+    /// Extra trusted root certificates (PEM bundle) for `starttls`/`tls`.
+    pub ca_file: Option<PathBuf>,
+    /// Per-command timeout (connect, each SMTP reply).
+    pub timeout: Duration,
+    /// Pooled connections kept open to the relay.
+    pub max_connections: u32,
+}
+
+/// Why the SMTP transport could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum SmtpSetupError {
+    #[error("BACKEND_SMTP_FROM is not a valid mailbox: {0}")]
+    From(String),
+    #[error("cannot read BACKEND_SMTP_CA_FILE {path}: {source}")]
+    CaFile { path: PathBuf, source: std::io::Error },
+    #[error("BACKEND_SMTP_CA_FILE {path} holds no usable PEM certificate: {reason}")]
+    CaCertificate { path: PathBuf, reason: String },
+    #[error("cannot set up TLS for {host}: {reason}")]
+    Tls { host: String, reason: String },
+}
+
+/// The production transport: lettre's pooled async SMTP client.
+pub struct SmtpTransport {
+    mailer: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    /// Right-hand side of every `Message-ID` (the From address's domain).
+    message_id_domain: String,
+}
+
+impl SmtpTransport {
+    /// Builds the client (no connection is opened until the first send).
+    /// Needs a tokio runtime: the pool starts its idle-connection reaper.
+    pub fn new(settings: &SmtpSettings) -> Result<Self, SmtpSetupError> {
+        let from: Mailbox = settings.from.parse().map_err(|e| SmtpSetupError::From(format!("{e}")))?;
+        let message_id_domain = from.email.domain().to_owned();
+        let tls = match settings.tls_mode {
+            SmtpTlsMode::None => Tls::None,
+            SmtpTlsMode::StartTls => Tls::Required(tls_parameters(settings)?),
+            SmtpTlsMode::Tls => Tls::Wrapper(tls_parameters(settings)?),
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.host.as_str())
+            .port(settings.port)
+            .tls(tls)
+            .timeout(Some(settings.timeout))
+            .pool_config(PoolConfig::new().max_size(settings.max_connections.max(1)));
+        if let (Some(username), Some(password)) = (&settings.username, &settings.password) {
+            builder = builder.credentials(Credentials::new(username.clone(), password.expose().to_owned()));
+        }
+        Ok(Self { mailer: builder.build(), from, message_id_domain })
+    }
+
+    /// The `Message-ID` of every attempt of `delivery_id`.
+    pub fn message_id(&self, delivery_id: DeliveryId) -> String {
+        message_id(delivery_id, &self.message_id_domain)
+    }
+
+    fn build(&self, mail: &OutgoingMail) -> Result<Message, SendError> {
+        let permanent = |message: String| SendError { kind: FailureKind::Permanent, smtp_code: None, message };
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .subject(mail.subject.clone())
+            .message_id(Some(self.message_id(mail.delivery_id)))
+            .date_now();
+        for (position, recipient) in mail.recipients.iter().enumerate() {
+            // The address itself stays out of the error (it is stored and logged).
+            let mailbox: Mailbox =
+                recipient.parse().map_err(|_| permanent(format!("recipient #{} is not a valid address", position + 1)))?;
+            builder = builder.to(mailbox);
+        }
+        let message = match &mail.html_body {
+            None => builder.header(ContentType::TEXT_PLAIN).body(mail.text_body.clone()),
+            Some(html) => builder.multipart(MultiPart::alternative_plain_html(mail.text_body.clone(), html.clone())),
+        };
+        message.map_err(|e| permanent(format!("cannot build the message: {e}")))
+    }
+}
+
+impl MailTransport for SmtpTransport {
+    fn send<'a>(&'a self, mail: &'a OutgoingMail) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(async move {
+            let message = self.build(mail)?;
+            self.mailer.send(message).await.map(drop).map_err(classify)
+        })
+    }
+}
+
+/// `<{delivery_id}@{domain}>`: stable across attempts and resends, so a
+/// receiver can discard a copy sent again after a crash.
+pub fn message_id(delivery_id: DeliveryId, domain: &str) -> String {
+    format!("<{}@{domain}>", delivery_id.0)
+}
+
+/// 5xx replies are permanent; everything else (4xx, connection refused or
+/// dropped, timeouts, TLS, unparsable replies) is worth another attempt.
+fn classify(err: lettre::transport::smtp::Error) -> SendError {
+    let code = err.status().map(|code| u16::from(code));
+    let kind = if err.is_permanent() { FailureKind::Permanent } else { FailureKind::Transient };
+    let what = if err.is_permanent() || err.is_transient() {
+        "rejected"
+    } else if err.is_timeout() {
+        "timed out"
+    } else if err.is_tls() {
+        "TLS failure"
+    } else {
+        "failed"
+    };
+    // Relays often echo the recipient in their reply: keep addresses out of
+    // what is stored and logged.
+    let message = redact_addresses(&format!("SMTP {what}: {}", describe(&err)));
+    SendError { kind, smtp_code: code, message }
+}
+
+/// The error and its sources on one line.
+fn describe(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+fn tls_parameters(settings: &SmtpSettings) -> Result<TlsParameters, SmtpSetupError> {
+    let mut builder = TlsParameters::builder(settings.host.clone());
+    if let Some(path) = &settings.ca_file {
+        let pem = std::fs::read(path).map_err(|source| SmtpSetupError::CaFile { path: path.clone(), source })?;
+        if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+            return Err(SmtpSetupError::CaCertificate { path: path.clone(), reason: "no CERTIFICATE block".into() });
+        }
+        let certificate = Certificate::from_pem(&pem)
+            .map_err(|e| SmtpSetupError::CaCertificate { path: path.clone(), reason: e.to_string() })?;
+        builder = builder.add_root_certificate(certificate);
+    }
+    builder.build().map_err(|e| SmtpSetupError::Tls { host: settings.host.clone(), reason: describe(&e) })
+}
+
+/// A shared transport handle.
+pub type SharedTransport = Arc<dyn MailTransport>;

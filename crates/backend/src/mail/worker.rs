@@ -1,0 +1,272 @@
+//! The outbox worker, written as one step ([`MailWorker::tick`]) that the
+//! process runs in a loop every `BACKEND_MAIL_WORKER_INTERVAL` (and at once
+//! again while whole batches keep coming). Tests call `tick` directly.
+//!
+//! One step:
+//! 1. **claim** up to `batch_size` due rows in one short transaction
+//!    (`FOR UPDATE SKIP LOCKED`, ordered by `next_attempt_at`), stamping them
+//!    with a fresh lease token and moving `next_attempt_at` to the lease
+//!    expiry;
+//! 2. **send** them outside any transaction, up to `send_concurrency` at a
+//!    time over the pooled SMTP connections, each bounded by the lease;
+//! 3. **record** every attempt and the new states in one statement that only
+//!    touches rows still held under this step's lease token.
+//!
+//! A worker that dies between 1 and 3 leaves rows whose `next_attempt_at` is
+//! the lease expiry: any worker picks them up again after it. The resend
+//! after such a crash carries the same `Message-ID`, so the receiver can
+//! discard the duplicate.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures::StreamExt as _;
+use rand::Rng as _;
+use tracing::Instrument as _;
+use uuid::Uuid;
+
+use super::email_hash::email_hashes;
+use super::model::{AttemptOutcome, DeliveryState};
+use super::store::{self, AttemptResult, ClaimedRow};
+use super::transport::{FailureKind, OutgoingMail, SendError};
+use super::{Mail, MailError};
+use crate::worker::StepOutcome;
+
+/// Rows claimed by one step under one lease token.
+#[derive(Debug)]
+pub struct Claim {
+    pub lease_token: Uuid,
+    pub claimed_at: Instant,
+    pub deliveries: Vec<ClaimedRow>,
+}
+
+/// What one step did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TickReport {
+    pub claimed: usize,
+    pub sent: usize,
+    pub retrying: usize,
+    pub dead_lettered: usize,
+    /// Results not recorded because the lease had expired and the row had
+    /// been taken over (or resent and re-claimed) meanwhile.
+    pub lease_lost: usize,
+}
+
+/// One worker: claims, sends and records. Cheap to clone; several workers
+/// (in one process or many) may run against one database.
+#[derive(Clone)]
+pub struct MailWorker {
+    mail: Mail,
+}
+
+impl MailWorker {
+    pub(super) fn new(mail: Mail) -> Self {
+        Self { mail }
+    }
+
+    /// One step: claim a batch, send it, record the outcomes. `MoreWork`
+    /// when the batch was full (more rows may be due right now).
+    pub async fn tick(&self) -> Result<StepOutcome, MailError> {
+        let report = self.tick_report().await?;
+        let batch = self.mail.settings().batch_size as usize;
+        Ok(if report.claimed >= batch { StepOutcome::MoreWork } else { StepOutcome::Idle })
+    }
+
+    /// [`MailWorker::tick`], returning what it did.
+    pub async fn tick_report(&self) -> Result<TickReport, MailError> {
+        let claim = self.claim().await?;
+        if claim.deliveries.is_empty() {
+            self.mail.refresh_depth(true).await;
+            return Ok(TickReport::default());
+        }
+        let report = self.deliver(claim).await?;
+        self.mail.refresh_depth(false).await;
+        Ok(report)
+    }
+
+    /// The first half of a step: claims due rows under a new lease. Public so
+    /// a test can play a worker that dies right after claiming.
+    pub async fn claim(&self) -> Result<Claim, MailError> {
+        let settings = self.mail.settings();
+        let lease_token = Uuid::new_v4();
+        let claimed_at = Instant::now();
+        let deliveries = store::claim_due(
+            self.mail.db(),
+            lease_token,
+            settings.lease.as_secs_f64(),
+            i64::from(settings.batch_size),
+        )
+        .await?;
+        if !deliveries.is_empty() {
+            tracing::debug!(claimed = deliveries.len(), lease_token = %lease_token, "mail deliveries claimed");
+        }
+        Ok(Claim { lease_token, claimed_at, deliveries })
+    }
+
+    /// The second half: sends every claimed delivery and records the results.
+    pub async fn deliver(&self, claim: Claim) -> Result<TickReport, MailError> {
+        let settings = self.mail.settings();
+        // Give up on sends that would outlive the lease: past it, another
+        // worker may already be sending the same delivery.
+        let deadline = tokio::time::Instant::from_std(claim.claimed_at) + settings.lease.mul_f64(0.8);
+        let Claim { lease_token, deliveries, .. } = claim;
+        let claimed = deliveries.len();
+        // Futures collected first: a closure inside the stream's type trips
+        // the compiler's `Send` inference for the worker loop.
+        let sends: Vec<_> = deliveries.iter().map(|row| self.send_one(row, deadline)).collect();
+        let results: Vec<(AttemptResult, &ClaimedRow)> = futures::stream::iter(sends)
+            .buffer_unordered(settings.send_concurrency.max(1) as usize)
+            .collect()
+            .await;
+
+        let attempts: Vec<AttemptResult> = results.iter().map(|(result, _)| result.clone()).collect();
+        let max_attempts = i32::try_from(settings.max_attempts).unwrap_or(i32::MAX);
+        let recorded = match store::record_results(self.mail.db(), lease_token, max_attempts, &attempts).await {
+            Ok(recorded) => recorded,
+            Err(err) => {
+                // The rows stay leased and come back after the lease: the
+                // sends are retried (with the same Message-ID) rather than lost.
+                tracing::error!(error = %err, claimed, lease_token = %lease_token,
+                    "cannot record mail attempts; the deliveries will be retried after the lease");
+                return Err(err.into());
+            }
+        };
+
+        let mut report = TickReport { claimed, ..TickReport::default() };
+        let metrics = self.mail.metrics();
+        for (result, row) in &results {
+            let Some(done) = recorded.iter().find(|r| r.delivery_id == result.delivery_id) else {
+                report.lease_lost += 1;
+                tracing::warn!(
+                    delivery_id = %result.delivery_id, template_id = %row.template_id,
+                    outcome = result.outcome.as_str(),
+                    "mail attempt not recorded: the lease expired and another worker took the delivery over"
+                );
+                continue;
+            };
+            metrics.record_attempt(result.outcome);
+            let email_hash = email_hashes(row.recipients.iter().map(String::as_str));
+            match DeliveryState::parse(&done.state) {
+                Some(DeliveryState::Sent) => {
+                    report.sent += 1;
+                    tracing::debug!(delivery_id = %done.delivery_id, template_id = %done.template_id,
+                        attempt_no = done.attempt_no, email_hash = %email_hash, "mail sent");
+                }
+                Some(DeliveryState::DeadLettered) => {
+                    report.dead_lettered += 1;
+                    metrics.record_dead_letter();
+                    let reason = if result.outcome == AttemptOutcome::PermanentFailure {
+                        "permanent_failure"
+                    } else {
+                        "max_attempts"
+                    };
+                    tracing::error!(
+                        delivery_id = %done.delivery_id, template_id = %done.template_id,
+                        attempt_no = done.attempt_no, email_hash = %email_hash, reason,
+                        smtp_code = result.smtp_code, error = result.error.as_deref().unwrap_or(""),
+                        "mail delivery dead-lettered: inspect it in /api/v1/admin/mail/dead-letters and resend it once the cause is fixed"
+                    );
+                }
+                _ => {
+                    report.retrying += 1;
+                    tracing::warn!(
+                        delivery_id = %done.delivery_id, template_id = %done.template_id,
+                        attempt_no = done.attempt_no, email_hash = %email_hash,
+                        smtp_code = result.smtp_code, error = result.error.as_deref().unwrap_or(""),
+                        next_attempt_at = %done.next_attempt_at, "mail attempt failed, retrying later"
+                    );
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    async fn send_one<'r>(&self, row: &'r ClaimedRow, deadline: tokio::time::Instant) -> (AttemptResult, &'r ClaimedRow) {
+        let mail = OutgoingMail {
+            delivery_id: row.delivery_id,
+            recipients: row.recipients.clone(),
+            subject: row.subject.clone(),
+            text_body: row.text_body.clone(),
+            html_body: row.html_body.clone(),
+        };
+        let span = tracing::info_span!("mail.send", delivery_id = %row.delivery_id, template_id = %row.template_id);
+        let started_at = Utc::now();
+        let outcome = async {
+            if row.recipients.is_empty() {
+                return Err(SendError {
+                    kind: FailureKind::Permanent,
+                    smtp_code: None,
+                    message: "the delivery has no recipients".into(),
+                });
+            }
+            match tokio::time::timeout_at(deadline, self.mail.transport().send(&mail)).await {
+                Ok(result) => result,
+                Err(_) => Err(SendError {
+                    kind: FailureKind::Transient,
+                    smtp_code: None,
+                    message: "SMTP timed out: the send did not finish within the worker's lease".into(),
+                }),
+            }
+        }
+        .instrument(span)
+        .await;
+        let finished_at = Utc::now();
+        let (outcome, smtp_code, error) = match outcome {
+            Ok(()) => (AttemptOutcome::Sent, None, None),
+            Err(err) => {
+                let outcome = match err.kind {
+                    FailureKind::Transient => AttemptOutcome::TransientFailure,
+                    FailureKind::Permanent => AttemptOutcome::PermanentFailure,
+                };
+                (outcome, err.smtp_code.and_then(|c| i16::try_from(c).ok()), Some(err.message))
+            }
+        };
+        let result = AttemptResult {
+            delivery_id: row.delivery_id,
+            outcome,
+            smtp_code,
+            error,
+            started_at,
+            finished_at,
+            retry_after_seconds: self.mail.settings().backoff(row.cycle_attempts.max(0) as u32 + 1).as_secs_f64(),
+        };
+        (result, row)
+    }
+}
+
+/// Exponential backoff with jitter: the `n`-th failed attempt of a cycle
+/// (1-based) waits `base · 2^(n−1)`, capped at `max`, then drawn uniformly
+/// from its upper half so workers that failed together do not retry
+/// together.
+pub fn backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
+    let exponent = attempt.saturating_sub(1).min(30);
+    let delay = base.saturating_mul(1u32 << exponent).min(max);
+    let half = delay / 2;
+    half + half.mul_f64(rand::rng().random::<f64>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_per_attempt_within_its_jitter_band() {
+        let base = Duration::from_secs(10);
+        let max = Duration::from_secs(3600);
+        for attempt in 1..=6u32 {
+            let full = base * (1 << (attempt - 1));
+            for _ in 0..50 {
+                let d = backoff(base, max, attempt);
+                assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d:?} not in [{:?}, {full:?}]", full / 2);
+            }
+        }
+    }
+
+    #[test]
+    fn backoff_is_capped() {
+        let d = backoff(Duration::from_secs(10), Duration::from_secs(60), 20);
+        assert!(d <= Duration::from_secs(60) && d >= Duration::from_secs(30));
+        // Absurd attempt numbers do not overflow.
+        assert!(backoff(Duration::from_secs(10), Duration::from_secs(60), u32::MAX) <= Duration::from_secs(60));
+    }
+}
