@@ -224,7 +224,7 @@ pub enum Order {
         /// Cargo mass.
         cargo: f64,
     },
-    /// `d name`: create an (empty) fleet.
+    /// `d fleet name`: create an (empty) fleet.
     DesignFleet {
         /// Fleet name.
         name: String,
@@ -501,7 +501,7 @@ impl Order {
                     num(*cargo)
                 )
             }
-            Order::DesignFleet { name } => s = format!("d {}", quote(name)),
+            Order::DesignFleet { name } => s = format!("d fleet {}", quote(name)),
             Order::Eliminate { name } => s = format!("e {}", quote(name)),
             Order::RequestAddress { race } => {
                 s = "f".to_string();
