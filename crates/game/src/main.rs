@@ -10,6 +10,10 @@ use galaxy_game::store::Store;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("--version") {
+        println!("galaxy-game {}", galaxy_game::VERSION);
+        return Ok(());
+    }
     let filter = std::env::var("GALAXY_GAME_LOG").unwrap_or_else(|_| "info".into());
     tracing_subscriber::fmt()
         .json()
@@ -17,6 +21,7 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "info".into()),
         )
         .with_current_span(false)
+        .flatten_event(true)
         .init();
     let addr = std::env::var("GALAXY_GAME_LISTEN_ADDR").unwrap_or_else(|_| "0.0.0.0:8080".into());
     let dir =
