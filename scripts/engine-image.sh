@@ -44,6 +44,7 @@ if [ "$existing" = "$sha" ]; then
     exit 0
 fi
 
+old_id="$(docker image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)"
 root="$(mktemp -d)"
 trap 'rm -rf "$root"; rm -f "$log"' EXIT
 install -m 0755 "$bin" "$root/galaxy-game"
@@ -60,4 +61,8 @@ docker import \
     -c "LABEL galaxy.engine.version=$version galaxy.engine.sha256=$sha" \
     "$root.tar" "$tag" >/dev/null
 rm -f "$root.tar"
+# The image this tag held before is now dangling: drop it unless in use.
+if [ -n "$old_id" ]; then
+    docker image rm "$old_id" >/dev/null 2>&1 || true
+fi
 echo "$tag"
