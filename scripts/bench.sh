@@ -4,5 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build -q --release -p galaxy-bench --bins
+cargo build -q --release -p galaxy-bench --bins -p galaxy-game --bin galaxy-game-bench
+
+echo "== galaxy-backend: HTTP stack =="
 target/release/galaxy-bench-http
+
+echo
+echo "== galaxy-game: turn time (30-race default galaxy, bot orders, 100 turns) =="
+target/release/galaxy-game-bench 30 100 1
