@@ -50,8 +50,12 @@ impl Default for AdminSettings {
 
 impl AdminSettings {
     /// The settings the configuration selects.
-    pub fn from_config(_config: &crate::config::Config) -> Self {
-        Self::default()
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        Self {
+            credential_cache_ttl: config.admin.credential_cache_ttl,
+            failure_limit: config.admin.auth_failure_limit,
+            failure_window: config.admin.auth_failure_window,
+        }
     }
 }
 
