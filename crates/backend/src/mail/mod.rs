@@ -13,7 +13,6 @@
 //!
 //! Operator notes (states, retries, leases, resend, metrics): `docs/mail.md`.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -69,13 +68,6 @@ pub struct MailSettings {
 }
 
 impl MailSettings {
-    pub const DEFAULT_LEASE: Duration = Duration::from_secs(300);
-    pub const DEFAULT_BATCH_SIZE: u32 = 100;
-    pub const DEFAULT_SEND_CONCURRENCY: u32 = 16;
-    pub const DEFAULT_RETRY_BASE: Duration = Duration::from_secs(10);
-    pub const DEFAULT_RETRY_MAX: Duration = Duration::from_secs(30 * 60);
-    pub const DEFAULT_SMTP_TIMEOUT: Duration = Duration::from_secs(30);
-
     pub fn from_config(config: &Config) -> Self {
         let smtp = &config.smtp;
         let mail = &config.mail;
@@ -87,18 +79,18 @@ impl MailSettings {
                 password: smtp.password.clone(),
                 from: smtp.from.clone(),
                 tls_mode: smtp.tls_mode,
-                ca_file: None::<PathBuf>,
-                timeout: Self::DEFAULT_SMTP_TIMEOUT,
-                max_connections: Self::DEFAULT_SEND_CONCURRENCY,
+                ca_file: smtp.ca_file.clone(),
+                timeout: smtp.timeout,
+                max_connections: mail.send_concurrency,
             },
             worker_interval: mail.worker_interval,
-            worker_enabled: true,
+            worker_enabled: mail.worker_enabled,
             max_attempts: mail.max_attempts,
-            lease: Self::DEFAULT_LEASE,
-            batch_size: Self::DEFAULT_BATCH_SIZE,
-            send_concurrency: Self::DEFAULT_SEND_CONCURRENCY,
-            retry_base: Self::DEFAULT_RETRY_BASE,
-            retry_max: Self::DEFAULT_RETRY_MAX,
+            lease: mail.lease,
+            batch_size: mail.batch_size,
+            send_concurrency: mail.send_concurrency,
+            retry_base: mail.retry_base,
+            retry_max: mail.retry_max,
         }
     }
 

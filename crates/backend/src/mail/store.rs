@@ -2,8 +2,8 @@
 //! macros) and exercised by the integration tests (`tests/api/mail*.rs`).
 //!
 //! The worker's two statements — [`claim_due`] and [`record_results`] — are
-//! also what `make bench` runs through pgbench; keep them in step with
-//! `benches/mail_claim_and_mark.sql`.
+//! also what `make bench` runs through pgbench ([`CLAIM_DUE_SQL`],
+//! [`RECORD_RESULTS_SQL`]; see `galaxy-bench-mail`).
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Row as _};
@@ -73,6 +73,71 @@ pub async fn find_by_key(
         .await
 }
 
+/// The claim ([`claim_due`]): `$1` lease token, `$2` lease in seconds,
+/// `$3` batch size.
+pub const CLAIM_DUE_SQL: &str = "WITH due AS (
+             SELECT delivery_id
+             FROM mail_deliveries
+             WHERE state IN ('pending', 'retrying') AND next_attempt_at <= now()
+             ORDER BY next_attempt_at
+             LIMIT $3
+             FOR UPDATE SKIP LOCKED
+         )
+         UPDATE mail_deliveries d
+         SET lease_token = $1,
+             lease_until = now() + $2 * interval '1 second',
+             next_attempt_at = now() + $2 * interval '1 second',
+             updated_at = now()
+         FROM due, mail_payloads p
+         WHERE d.delivery_id = due.delivery_id AND p.payload_id = d.payload_id
+         RETURNING d.delivery_id, d.template_id, d.cycle_attempts, p.subject, p.text_body, p.html_body,
+             ARRAY(SELECT r.address FROM mail_recipients r
+                   WHERE r.delivery_id = d.delivery_id ORDER BY r.position) AS recipients";
+
+/// The record ([`record_results`]): `$1` lease token, `$2` max attempts,
+/// `$3`…`$9` the results as parallel arrays.
+pub const RECORD_RESULTS_SQL: &str = "WITH result AS (
+             SELECT * FROM unnest($3::uuid[], $4::text[], $5::int2[], $6::text[],
+                                  $7::timestamptz[], $8::timestamptz[], $9::float8[])
+                 AS r(delivery_id, outcome, smtp_code, error, started_at, finished_at, retry_seconds)
+         ), updated AS (
+             UPDATE mail_deliveries d
+             SET attempt_count = d.attempt_count + 1,
+                 cycle_attempts = d.cycle_attempts + 1,
+                 state = CASE
+                     WHEN r.outcome = 'sent' THEN 'sent'
+                     WHEN r.outcome = 'permanent_failure' OR d.cycle_attempts + 1 >= $2 THEN 'dead_lettered'
+                     ELSE 'retrying' END,
+                 next_attempt_at = CASE
+                     WHEN r.outcome = 'transient_failure' AND d.cycle_attempts + 1 < $2
+                     THEN now() + r.retry_seconds * interval '1 second'
+                     ELSE now() END,
+                 lease_token = NULL,
+                 lease_until = NULL,
+                 last_error = r.error,
+                 sent_at = CASE WHEN r.outcome = 'sent' THEN now() ELSE d.sent_at END,
+                 updated_at = now()
+             FROM result r
+             WHERE d.delivery_id = r.delivery_id
+               AND d.lease_token = $1
+               AND d.state IN ('pending', 'retrying')
+             RETURNING d.delivery_id, d.state, d.attempt_count, d.payload_id, d.template_id, d.next_attempt_at,
+                 r.outcome, r.smtp_code, r.error, r.started_at, r.finished_at
+         ), attempts AS (
+             INSERT INTO mail_attempts (delivery_id, attempt_no, outcome, smtp_code, error, started_at, finished_at)
+             SELECT delivery_id, attempt_count, outcome, smtp_code, error, started_at, finished_at FROM updated
+         ), dead AS (
+             INSERT INTO mail_dead_letters (delivery_id, payload_id, reason, last_error, attempt_count)
+             SELECT delivery_id, payload_id,
+                    CASE WHEN outcome = 'permanent_failure' THEN 'permanent_failure' ELSE 'max_attempts' END,
+                    error, attempt_count
+             FROM updated WHERE state = 'dead_lettered'
+             ON CONFLICT (delivery_id) DO UPDATE
+             SET payload_id = EXCLUDED.payload_id, reason = EXCLUDED.reason, last_error = EXCLUDED.last_error,
+                 attempt_count = EXCLUDED.attempt_count, dead_lettered_at = now()
+         )
+         SELECT delivery_id, state, attempt_count AS attempt_no, template_id, next_attempt_at FROM updated";
+
 /// A delivery claimed by a worker, with what it needs to send it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ClaimedRow {
@@ -96,26 +161,7 @@ pub async fn claim_due(
     lease_seconds: f64,
     batch: i64,
 ) -> Result<Vec<ClaimedRow>, sqlx::Error> {
-    sqlx::query_as(
-        "WITH due AS (
-             SELECT delivery_id
-             FROM mail_deliveries
-             WHERE state IN ('pending', 'retrying') AND next_attempt_at <= now()
-             ORDER BY next_attempt_at
-             LIMIT $3
-             FOR UPDATE SKIP LOCKED
-         )
-         UPDATE mail_deliveries d
-         SET lease_token = $1,
-             lease_until = now() + $2 * interval '1 second',
-             next_attempt_at = now() + $2 * interval '1 second',
-             updated_at = now()
-         FROM due, mail_payloads p
-         WHERE d.delivery_id = due.delivery_id AND p.payload_id = d.payload_id
-         RETURNING d.delivery_id, d.template_id, d.cycle_attempts, p.subject, p.text_body, p.html_body,
-             ARRAY(SELECT r.address FROM mail_recipients r
-                   WHERE r.delivery_id = d.delivery_id ORDER BY r.position) AS recipients",
-    )
+    sqlx::query_as(CLAIM_DUE_SQL)
     .bind(lease_token)
     .bind(lease_seconds)
     .bind(batch)
@@ -165,49 +211,7 @@ pub async fn record_results(
     let started: Vec<DateTime<Utc>> = results.iter().map(|r| r.started_at).collect();
     let finished: Vec<DateTime<Utc>> = results.iter().map(|r| r.finished_at).collect();
     let retry: Vec<f64> = results.iter().map(|r| r.retry_after_seconds).collect();
-    sqlx::query_as(
-        "WITH result AS (
-             SELECT * FROM unnest($3::uuid[], $4::text[], $5::int2[], $6::text[],
-                                  $7::timestamptz[], $8::timestamptz[], $9::float8[])
-                 AS r(delivery_id, outcome, smtp_code, error, started_at, finished_at, retry_seconds)
-         ), updated AS (
-             UPDATE mail_deliveries d
-             SET attempt_count = d.attempt_count + 1,
-                 cycle_attempts = d.cycle_attempts + 1,
-                 state = CASE
-                     WHEN r.outcome = 'sent' THEN 'sent'
-                     WHEN r.outcome = 'permanent_failure' OR d.cycle_attempts + 1 >= $2 THEN 'dead_lettered'
-                     ELSE 'retrying' END,
-                 next_attempt_at = CASE
-                     WHEN r.outcome = 'transient_failure' AND d.cycle_attempts + 1 < $2
-                     THEN now() + r.retry_seconds * interval '1 second'
-                     ELSE now() END,
-                 lease_token = NULL,
-                 lease_until = NULL,
-                 last_error = r.error,
-                 sent_at = CASE WHEN r.outcome = 'sent' THEN now() ELSE d.sent_at END,
-                 updated_at = now()
-             FROM result r
-             WHERE d.delivery_id = r.delivery_id
-               AND d.lease_token = $1
-               AND d.state IN ('pending', 'retrying')
-             RETURNING d.delivery_id, d.state, d.attempt_count, d.payload_id, d.template_id, d.next_attempt_at,
-                 r.outcome, r.smtp_code, r.error, r.started_at, r.finished_at
-         ), attempts AS (
-             INSERT INTO mail_attempts (delivery_id, attempt_no, outcome, smtp_code, error, started_at, finished_at)
-             SELECT delivery_id, attempt_count, outcome, smtp_code, error, started_at, finished_at FROM updated
-         ), dead AS (
-             INSERT INTO mail_dead_letters (delivery_id, payload_id, reason, last_error, attempt_count)
-             SELECT delivery_id, payload_id,
-                    CASE WHEN outcome = 'permanent_failure' THEN 'permanent_failure' ELSE 'max_attempts' END,
-                    error, attempt_count
-             FROM updated WHERE state = 'dead_lettered'
-             ON CONFLICT (delivery_id) DO UPDATE
-             SET payload_id = EXCLUDED.payload_id, reason = EXCLUDED.reason, last_error = EXCLUDED.last_error,
-                 attempt_count = EXCLUDED.attempt_count, dead_lettered_at = now()
-         )
-         SELECT delivery_id, state, attempt_count AS attempt_no, template_id, next_attempt_at FROM updated",
-    )
+    sqlx::query_as(RECORD_RESULTS_SQL)
     .bind(lease_token)
     .bind(max_attempts)
     .bind(ids)
