@@ -10,5 +10,9 @@ echo "== galaxy-backend: HTTP stack =="
 target/release/galaxy-bench-http
 
 echo
+echo "== galaxy-backend: mail outbox =="
+target/release/galaxy-bench-mail
+
+echo
 echo "== galaxy-game: turn time (30-race default galaxy, bot orders, 100 turns) =="
 target/release/galaxy-game-bench 30 100 1
