@@ -28,6 +28,7 @@ use crate::readiness::Readiness;
 use crate::telemetry::{self, Metrics};
 
 mod admin_accounts;
+mod admin_mail;
 pub mod admin_auth;
 pub mod error;
 pub mod extract;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub readiness: Readiness,
     /// Admin accounts, Basic Auth verification and the audit trail.
     pub admin: crate::admin::AdminService,
+    /// The mail outbox: admin queries, resend, and its worker.
+    pub mail: crate::mail::Mail,
 }
 
 /// The complete HTTP application: groups, probes, contract, fallbacks and
@@ -64,6 +67,7 @@ pub fn router(state: AppState) -> Router {
     // The admin group: every route behind HTTP Basic Auth. Other areas add
     // their admin routes with `.merge(…)` before the `route_layer`.
     let admin = admin_accounts::routes()
+        .merge(admin_mail::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), admin_auth::require_admin));
 
     let app = Router::new()

@@ -3,7 +3,16 @@
 
 use crate::helpers::TestApp;
 
-const EXPECTED_TABLES: &[&str] = &["_sqlx_migrations"];
+const EXPECTED_TABLES: &[&str] = &[
+    "_sqlx_migrations",
+    "admin_accounts",
+    "admin_audit_log",
+    "mail_attempts",
+    "mail_dead_letters",
+    "mail_deliveries",
+    "mail_payloads",
+    "mail_recipients",
+];
 
 #[tokio::test]
 async fn migrations_produce_exactly_the_expected_tables() {
