@@ -8,7 +8,7 @@ MAKEFLAGS += --no-print-directory
 DOCKER_NETWORK ?= galaxy-dev
 CARGO ?= cargo
 
-.PHONY: help run test bench prepare dev-stack engine-image check-generated fmt lint
+.PHONY: help run test bench prepare dev-stack dev-stop engine-image fmt lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -39,3 +39,6 @@ fmt: ## format the code
 
 lint: ## clippy on every crate
 	@$(CARGO) clippy -q --workspace --all-targets -- -D warnings
+
+dev-stop: ## stop the local SMTP server started by `make run`
+	@scripts/dev-stack.sh stop
