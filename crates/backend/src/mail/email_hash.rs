@@ -25,7 +25,11 @@ pub fn email_hash(address: &str) -> String {
 
 /// [`email_hash`] of several recipients, comma-separated, for one log field.
 pub fn email_hashes<'a>(addresses: impl IntoIterator<Item = &'a str>) -> String {
-    addresses.into_iter().map(email_hash).collect::<Vec<_>>().join(",")
+    addresses
+        .into_iter()
+        .map(email_hash)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// `text` with every email-address-looking token replaced by `[address]`,
@@ -89,6 +93,13 @@ mod tests {
     #[test]
     fn several_recipients_are_joined() {
         let joined = email_hashes(["a@example.com", "b@example.com"]);
-        assert_eq!(joined, format!("{},{}", email_hash("a@example.com"), email_hash("b@example.com")));
+        assert_eq!(
+            joined,
+            format!(
+                "{},{}",
+                email_hash("a@example.com"),
+                email_hash("b@example.com")
+            )
+        );
     }
 }

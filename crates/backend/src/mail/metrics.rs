@@ -22,8 +22,11 @@ pub const DEPTH_REFRESH: Duration = Duration::from_secs(1);
 
 /// The states the depth gauge reports: everything not yet `sent` (sent rows
 /// are history, not depth).
-pub const DEPTH_STATES: [DeliveryState; 3] =
-    [DeliveryState::Pending, DeliveryState::Retrying, DeliveryState::DeadLettered];
+pub const DEPTH_STATES: [DeliveryState; 3] = [
+    DeliveryState::Pending,
+    DeliveryState::Retrying,
+    DeliveryState::DeadLettered,
+];
 
 #[derive(Clone)]
 pub struct MailMetrics {
@@ -36,14 +39,20 @@ pub struct MailMetrics {
 impl MailMetrics {
     pub fn new(metrics: &Metrics) -> Self {
         let meter = metrics.meter();
-        let depth: Arc<[AtomicI64; 3]> = Arc::new([AtomicI64::new(0), AtomicI64::new(0), AtomicI64::new(0)]);
+        let depth: Arc<[AtomicI64; 3]> =
+            Arc::new([AtomicI64::new(0), AtomicI64::new(0), AtomicI64::new(0)]);
         let observed = Arc::clone(&depth);
         let gauge = meter
             .i64_observable_gauge(names::MAIL_OUTBOX_DEPTH)
-            .with_description("Mail deliveries not yet sent, by state (pending, retrying, dead_lettered).")
+            .with_description(
+                "Mail deliveries not yet sent, by state (pending, retrying, dead_lettered).",
+            )
             .with_callback(move |observer| {
                 for (state, count) in DEPTH_STATES.iter().zip(observed.iter()) {
-                    observer.observe(count.load(Ordering::Relaxed), &[KeyValue::new(label::STATE, state.as_str())]);
+                    observer.observe(
+                        count.load(Ordering::Relaxed),
+                        &[KeyValue::new(label::STATE, state.as_str())],
+                    );
                 }
             })
             .build();
@@ -62,7 +71,8 @@ impl MailMetrics {
     }
 
     pub fn record_attempt(&self, outcome: AttemptOutcome) {
-        self.attempts.add(1, &[KeyValue::new(label::OUTCOME, outcome.as_str())]);
+        self.attempts
+            .add(1, &[KeyValue::new(label::OUTCOME, outcome.as_str())]);
     }
 
     pub fn record_dead_letter(&self) {
@@ -72,7 +82,10 @@ impl MailMetrics {
     /// Replaces the depth snapshot; states missing from `counts` are 0.
     pub fn set_depth(&self, counts: &[(DeliveryState, i64)]) {
         for (state, slot) in DEPTH_STATES.iter().zip(self.depth.iter()) {
-            let count = counts.iter().find(|(s, _)| s == state).map_or(0, |(_, n)| *n);
+            let count = counts
+                .iter()
+                .find(|(s, _)| s == state)
+                .map_or(0, |(_, n)| *n);
             slot.store(count, Ordering::Relaxed);
         }
     }

@@ -29,7 +29,8 @@ pub mod worker;
 
 pub use email_hash::email_hash;
 pub use model::{
-    Attempt, AttemptOutcome, DeadLetter, DeadLetterReason, Delivery, DeliveryId, DeliveryState, Listing,
+    Attempt, AttemptOutcome, DeadLetter, DeadLetterReason, Delivery, DeliveryId, DeliveryState,
+    Listing,
 };
 pub use template::{Rendered, Template, TemplateError};
 pub use transport::{MailTransport, SmtpSettings, SmtpSetupError, SmtpTransport};
@@ -157,22 +158,36 @@ pub async fn enqueue(
     idempotency_key: &str,
 ) -> Result<Enqueued, MailError> {
     let to = to.trim();
-    to.parse::<lettre::Address>().map_err(|_| MailError::InvalidRecipient)?;
+    to.parse::<lettre::Address>()
+        .map_err(|_| MailError::InvalidRecipient)?;
     let rendered = template.render()?;
     let template_id = template.id();
     let payload_id = Uuid::now_v7();
     let recipients = [to.to_owned()];
-    let inserted =
-        store::insert_delivery(conn, DeliveryId::new(), payload_id, template_id, idempotency_key, &rendered, &recipients)
-            .await?;
+    let inserted = store::insert_delivery(
+        conn,
+        DeliveryId::new(),
+        payload_id,
+        template_id,
+        idempotency_key,
+        &rendered,
+        &recipients,
+    )
+    .await?;
     let enqueued = match inserted {
-        Some(delivery_id) => Enqueued { delivery_id, created: true },
+        Some(delivery_id) => Enqueued {
+            delivery_id,
+            created: true,
+        },
         None => {
             store::discard_payload(conn, payload_id).await?;
             let delivery_id = store::find_by_key(conn, template_id, idempotency_key)
                 .await?
                 .ok_or_else(|| MailError::Database(sqlx::Error::RowNotFound))?;
-            Enqueued { delivery_id, created: false }
+            Enqueued {
+                delivery_id,
+                created: false,
+            }
         }
     };
     tracing::debug!(delivery_id = %enqueued.delivery_id, template_id, created = enqueued.created,
@@ -188,8 +203,13 @@ pub async fn enqueue_login_code(
     code: &str,
     ttl: Duration,
 ) -> Result<DeliveryId, MailError> {
-    let template = Template::LoginCode { code: code.to_owned(), ttl };
-    Ok(enqueue(conn, to, &template, &Uuid::new_v4().to_string()).await?.delivery_id)
+    let template = Template::LoginCode {
+        code: code.to_owned(),
+        ttl,
+    };
+    Ok(enqueue(conn, to, &template, &Uuid::new_v4().to_string())
+        .await?
+        .delivery_id)
 }
 
 /// The outbox service: the worker's dependencies and the operators' queries.
@@ -209,13 +229,27 @@ struct Inner {
 
 impl Mail {
     /// The outbox sending through SMTP as configured.
-    pub fn new(db: PgPool, settings: MailSettings, metrics: &Metrics) -> Result<Self, SmtpSetupError> {
+    pub fn new(
+        db: PgPool,
+        settings: MailSettings,
+        metrics: &Metrics,
+    ) -> Result<Self, SmtpSetupError> {
         let transport = SmtpTransport::new(&settings.smtp)?;
-        Ok(Self::with_transport(db, settings, metrics, Arc::new(transport)))
+        Ok(Self::with_transport(
+            db,
+            settings,
+            metrics,
+            Arc::new(transport),
+        ))
     }
 
     /// The outbox sending through `transport`.
-    pub fn with_transport(db: PgPool, settings: MailSettings, metrics: &Metrics, transport: SharedTransport) -> Self {
+    pub fn with_transport(
+        db: PgPool,
+        settings: MailSettings,
+        metrics: &Metrics,
+        transport: SharedTransport,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 db,
@@ -252,7 +286,11 @@ impl Mail {
     /// A failure only leaves the gauge stale.
     pub async fn refresh_depth(&self, force: bool) {
         {
-            let mut last = self.inner.depth_refreshed.lock().unwrap_or_else(|e| e.into_inner());
+            let mut last = self
+                .inner
+                .depth_refreshed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             if !force && last.is_some_and(|at| at.elapsed() < metrics::DEPTH_REFRESH) {
                 return;
             }
@@ -277,16 +315,24 @@ impl Mail {
 
     pub async fn delivery(&self, delivery_id: DeliveryId) -> Result<Delivery, MailError> {
         let mut conn = self.inner.db.acquire().await?;
-        store::get_delivery(&mut conn, delivery_id).await?.ok_or(MailError::NotFound(delivery_id))
+        store::get_delivery(&mut conn, delivery_id)
+            .await?
+            .ok_or(MailError::NotFound(delivery_id))
     }
 
     /// The attempt log, oldest first.
     pub async fn attempts(&self, delivery_id: DeliveryId) -> Result<Vec<Attempt>, MailError> {
-        store::attempts(&self.inner.db, delivery_id).await?.ok_or(MailError::NotFound(delivery_id))
+        store::attempts(&self.inner.db, delivery_id)
+            .await?
+            .ok_or(MailError::NotFound(delivery_id))
     }
 
     /// Current dead letters, most recent first.
-    pub async fn dead_letters(&self, offset: u64, limit: u32) -> Result<Listing<DeadLetter>, MailError> {
+    pub async fn dead_letters(
+        &self,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Listing<DeadLetter>, MailError> {
         Ok(store::list_dead_letters(&self.inner.db, clamp(offset), i64::from(limit)).await?)
     }
 
@@ -294,7 +340,11 @@ impl Mail {
     /// attempt cycle (the attempt counter continues), recording `actor` (an
     /// admin username) in the audit trail. A `sent` delivery is refused: it
     /// already left the relay.
-    pub async fn resend(&self, actor: &str, delivery_id: DeliveryId) -> Result<Delivery, MailError> {
+    pub async fn resend(
+        &self,
+        actor: &str,
+        delivery_id: DeliveryId,
+    ) -> Result<Delivery, MailError> {
         let mut tx = self.inner.db.begin().await?;
         let previous = match store::lock_state(&mut tx, delivery_id).await? {
             None => return Err(MailError::NotFound(delivery_id)),
@@ -302,7 +352,9 @@ impl Mail {
             Some(state) => state,
         };
         store::rearm(&mut tx, delivery_id).await?;
-        let delivery = store::get_delivery(&mut tx, delivery_id).await?.ok_or(MailError::NotFound(delivery_id))?;
+        let delivery = store::get_delivery(&mut tx, delivery_id)
+            .await?
+            .ok_or(MailError::NotFound(delivery_id))?;
         crate::admin::audit::record(
             &mut tx,
             actor,

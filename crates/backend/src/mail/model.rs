@@ -8,7 +8,19 @@ use uuid::Uuid;
 /// Identifies one logical delivery (`mail_deliveries.delivery_id`). The
 /// message's `Message-ID` derives from it, so every attempt of a delivery
 /// carries the same one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize, sqlx::Type)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    serde::Deserialize,
+    sqlx::Type,
+)]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct DeliveryId(pub Uuid);
@@ -50,7 +62,12 @@ pub enum DeliveryState {
 }
 
 impl DeliveryState {
-    pub const ALL: [DeliveryState; 4] = [Self::Pending, Self::Retrying, Self::Sent, Self::DeadLettered];
+    pub const ALL: [DeliveryState; 4] = [
+        Self::Pending,
+        Self::Retrying,
+        Self::Sent,
+        Self::DeadLettered,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -95,7 +112,9 @@ impl AttemptOutcome {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Sent, Self::TransientFailure, Self::PermanentFailure].into_iter().find(|o| o.as_str() == s)
+        [Self::Sent, Self::TransientFailure, Self::PermanentFailure]
+            .into_iter()
+            .find(|o| o.as_str() == s)
     }
 }
 
@@ -116,7 +135,9 @@ impl DeadLetterReason {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::PermanentFailure, Self::MaxAttempts].into_iter().find(|r| r.as_str() == s)
+        [Self::PermanentFailure, Self::MaxAttempts]
+            .into_iter()
+            .find(|r| r.as_str() == s)
     }
 }
 

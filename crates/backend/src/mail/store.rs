@@ -10,7 +10,8 @@ use sqlx::{PgConnection, PgPool, Row as _};
 use uuid::Uuid;
 
 use super::model::{
-    Attempt, AttemptOutcome, DeadLetter, DeadLetterReason, Delivery, DeliveryId, DeliveryState, Listing,
+    Attempt, AttemptOutcome, DeadLetter, DeadLetterReason, Delivery, DeliveryId, DeliveryState,
+    Listing,
 };
 use super::template::Rendered;
 
@@ -57,7 +58,10 @@ pub async fn insert_delivery(
 
 /// Removes the payload an idempotent re-enqueue inserted for nothing.
 pub async fn discard_payload(conn: &mut PgConnection, payload_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM mail_payloads WHERE payload_id = $1").bind(payload_id).execute(conn).await?;
+    sqlx::query("DELETE FROM mail_payloads WHERE payload_id = $1")
+        .bind(payload_id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -66,11 +70,13 @@ pub async fn find_by_key(
     template_id: &str,
     idempotency_key: &str,
 ) -> Result<Option<DeliveryId>, sqlx::Error> {
-    sqlx::query_scalar("SELECT delivery_id FROM mail_deliveries WHERE template_id = $1 AND idempotency_key = $2")
-        .bind(template_id)
-        .bind(idempotency_key)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_scalar(
+        "SELECT delivery_id FROM mail_deliveries WHERE template_id = $1 AND idempotency_key = $2",
+    )
+    .bind(template_id)
+    .bind(idempotency_key)
+    .fetch_optional(conn)
+    .await
 }
 
 /// The claim ([`claim_due`]): `$1` lease token, `$2` lease in seconds,
@@ -162,11 +168,11 @@ pub async fn claim_due(
     batch: i64,
 ) -> Result<Vec<ClaimedRow>, sqlx::Error> {
     sqlx::query_as(CLAIM_DUE_SQL)
-    .bind(lease_token)
-    .bind(lease_seconds)
-    .bind(batch)
-    .fetch_all(pool)
-    .await
+        .bind(lease_token)
+        .bind(lease_seconds)
+        .bind(batch)
+        .fetch_all(pool)
+        .await
 }
 
 /// The result of one attempt, ready to record.
@@ -212,17 +218,17 @@ pub async fn record_results(
     let finished: Vec<DateTime<Utc>> = results.iter().map(|r| r.finished_at).collect();
     let retry: Vec<f64> = results.iter().map(|r| r.retry_after_seconds).collect();
     sqlx::query_as(RECORD_RESULTS_SQL)
-    .bind(lease_token)
-    .bind(max_attempts)
-    .bind(ids)
-    .bind(outcomes)
-    .bind(codes)
-    .bind(errors)
-    .bind(started)
-    .bind(finished)
-    .bind(retry)
-    .fetch_all(pool)
-    .await
+        .bind(lease_token)
+        .bind(max_attempts)
+        .bind(ids)
+        .bind(outcomes)
+        .bind(codes)
+        .bind(errors)
+        .bind(started)
+        .bind(finished)
+        .bind(retry)
+        .fetch_all(pool)
+        .await
 }
 
 /// Non-`sent` deliveries per state, for `mail_outbox_depth`.
@@ -236,7 +242,8 @@ pub async fn depth(pool: &PgPool) -> Result<Vec<(DeliveryState, i64)>, sqlx::Err
     rows.iter()
         .map(|row| {
             let state: String = row.try_get("state")?;
-            let state = DeliveryState::parse(&state).ok_or_else(|| decode_error("state", &state))?;
+            let state =
+                DeliveryState::parse(&state).ok_or_else(|| decode_error("state", &state))?;
             Ok((state, row.try_get("n")?))
         })
         .collect()
@@ -264,7 +271,8 @@ impl TryFrom<DeliveryRow> for Delivery {
     type Error = sqlx::Error;
 
     fn try_from(row: DeliveryRow) -> Result<Self, Self::Error> {
-        let state = DeliveryState::parse(&row.state).ok_or_else(|| decode_error("state", &row.state))?;
+        let state =
+            DeliveryState::parse(&row.state).ok_or_else(|| decode_error("state", &row.state))?;
         let unfinished = matches!(state, DeliveryState::Pending | DeliveryState::Retrying);
         Ok(Delivery {
             delivery_id: row.delivery_id,
@@ -305,43 +313,52 @@ pub async fn list_deliveries(
     limit: i64,
 ) -> Result<Listing<Delivery>, sqlx::Error> {
     let state = state.map(DeliveryState::as_str);
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM mail_deliveries WHERE ($1::text IS NULL OR state = $1)")
-        .bind(state)
-        .fetch_one(pool)
-        .await?;
-    let rows: Vec<DeliveryRow> = sqlx::query_as(
-        concat!(
-            select_delivery!(),
-            " WHERE ($1::text IS NULL OR d.state = $1)
+    let total: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM mail_deliveries WHERE ($1::text IS NULL OR state = $1)",
+    )
+    .bind(state)
+    .fetch_one(pool)
+    .await?;
+    let rows: Vec<DeliveryRow> = sqlx::query_as(concat!(
+        select_delivery!(),
+        " WHERE ($1::text IS NULL OR d.state = $1)
               ORDER BY d.created_at DESC, d.delivery_id DESC
               LIMIT $2 OFFSET $3"
-        ),
-    )
+    ))
     .bind(state)
     .bind(limit)
     .bind(offset)
     .fetch_all(pool)
     .await?;
-    let items = rows.into_iter().map(Delivery::try_from).collect::<Result<_, _>>()?;
+    let items = rows
+        .into_iter()
+        .map(Delivery::try_from)
+        .collect::<Result<_, _>>()?;
     Ok(Listing { items, total })
 }
 
-pub async fn get_delivery(conn: &mut PgConnection, delivery_id: DeliveryId) -> Result<Option<Delivery>, sqlx::Error> {
-    let row: Option<DeliveryRow> = sqlx::query_as(
-        concat!(select_delivery!(), " WHERE d.delivery_id = $1"),
-    )
-    .bind(delivery_id)
-    .fetch_optional(conn)
-    .await?;
+pub async fn get_delivery(
+    conn: &mut PgConnection,
+    delivery_id: DeliveryId,
+) -> Result<Option<Delivery>, sqlx::Error> {
+    let row: Option<DeliveryRow> =
+        sqlx::query_as(concat!(select_delivery!(), " WHERE d.delivery_id = $1"))
+            .bind(delivery_id)
+            .fetch_optional(conn)
+            .await?;
     row.map(Delivery::try_from).transpose()
 }
 
 /// The attempt log of a delivery, oldest first; `None` if it does not exist.
-pub async fn attempts(pool: &PgPool, delivery_id: DeliveryId) -> Result<Option<Vec<Attempt>>, sqlx::Error> {
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM mail_deliveries WHERE delivery_id = $1)")
-        .bind(delivery_id)
-        .fetch_one(pool)
-        .await?;
+pub async fn attempts(
+    pool: &PgPool,
+    delivery_id: DeliveryId,
+) -> Result<Option<Vec<Attempt>>, sqlx::Error> {
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM mail_deliveries WHERE delivery_id = $1)")
+            .bind(delivery_id)
+            .fetch_one(pool)
+            .await?;
     if !exists {
         return Ok(None);
     }
@@ -357,7 +374,8 @@ pub async fn attempts(pool: &PgPool, delivery_id: DeliveryId) -> Result<Option<V
             let outcome: String = row.try_get("outcome")?;
             Ok(Attempt {
                 attempt_no: row.try_get("attempt_no")?,
-                outcome: AttemptOutcome::parse(&outcome).ok_or_else(|| decode_error("outcome", &outcome))?,
+                outcome: AttemptOutcome::parse(&outcome)
+                    .ok_or_else(|| decode_error("outcome", &outcome))?,
                 smtp_code: row.try_get("smtp_code")?,
                 error: row.try_get("error")?,
                 started_at: row.try_get("started_at")?,
@@ -369,8 +387,14 @@ pub async fn attempts(pool: &PgPool, delivery_id: DeliveryId) -> Result<Option<V
 }
 
 /// Current dead letters, most recent first.
-pub async fn list_dead_letters(pool: &PgPool, offset: i64, limit: i64) -> Result<Listing<DeadLetter>, sqlx::Error> {
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM mail_dead_letters").fetch_one(pool).await?;
+pub async fn list_dead_letters(
+    pool: &PgPool,
+    offset: i64,
+    limit: i64,
+) -> Result<Listing<DeadLetter>, sqlx::Error> {
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM mail_dead_letters")
+        .fetch_one(pool)
+        .await?;
     let rows = sqlx::query(
         "SELECT l.delivery_id, d.template_id, l.payload_id, l.reason, l.last_error, l.attempt_count,
                 l.dead_lettered_at
@@ -390,7 +414,8 @@ pub async fn list_dead_letters(pool: &PgPool, offset: i64, limit: i64) -> Result
                 delivery_id: row.try_get("delivery_id")?,
                 template_id: row.try_get("template_id")?,
                 payload_id: row.try_get("payload_id")?,
-                reason: DeadLetterReason::parse(&reason).ok_or_else(|| decode_error("reason", &reason))?,
+                reason: DeadLetterReason::parse(&reason)
+                    .ok_or_else(|| decode_error("reason", &reason))?,
                 last_error: row.try_get("last_error")?,
                 attempt_count: row.try_get("attempt_count")?,
                 dead_lettered_at: row.try_get("dead_lettered_at")?,
@@ -401,13 +426,18 @@ pub async fn list_dead_letters(pool: &PgPool, offset: i64, limit: i64) -> Result
 }
 
 /// The state of a delivery, locked for the rest of the transaction.
-pub async fn lock_state(conn: &mut PgConnection, delivery_id: DeliveryId) -> Result<Option<DeliveryState>, sqlx::Error> {
+pub async fn lock_state(
+    conn: &mut PgConnection,
+    delivery_id: DeliveryId,
+) -> Result<Option<DeliveryState>, sqlx::Error> {
     let state: Option<String> =
         sqlx::query_scalar("SELECT state FROM mail_deliveries WHERE delivery_id = $1 FOR UPDATE")
             .bind(delivery_id)
             .fetch_optional(conn)
             .await?;
-    state.map(|s| DeliveryState::parse(&s).ok_or_else(|| decode_error("state", &s))).transpose()
+    state
+        .map(|s| DeliveryState::parse(&s).ok_or_else(|| decode_error("state", &s)))
+        .transpose()
 }
 
 /// Re-arms an unsent delivery: back to `pending` with a fresh attempt cycle,
@@ -427,7 +457,10 @@ pub async fn rearm(conn: &mut PgConnection, delivery_id: DeliveryId) -> Result<(
     .bind(delivery_id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("DELETE FROM mail_dead_letters WHERE delivery_id = $1").bind(delivery_id).execute(conn).await?;
+    sqlx::query("DELETE FROM mail_dead_letters WHERE delivery_id = $1")
+        .bind(delivery_id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -42,7 +42,10 @@ pub enum TemplateError {
     #[error("template {template}: missing `Subject:` line or `---` separator")]
     Malformed { template: &'static str },
     #[error("template {template}: placeholder `{{{{{name}}}}}` has no value")]
-    UnknownPlaceholder { template: &'static str, name: String },
+    UnknownPlaceholder {
+        template: &'static str,
+        name: String,
+    },
     #[error("template {template}: unterminated placeholder")]
     Unterminated { template: &'static str },
 }
@@ -59,37 +62,66 @@ impl Template {
         match self {
             Self::LoginCode { code, ttl } => {
                 let minutes = (ttl.as_secs() / 60).max(1);
-                let ttl = if minutes == 1 { "1 minute".to_owned() } else { format!("{minutes} minutes") };
-                render(LOGIN_CODE, LOGIN_CODE_SOURCE, &[("code", code), ("ttl", &ttl)])
+                let ttl = if minutes == 1 {
+                    "1 minute".to_owned()
+                } else {
+                    format!("{minutes} minutes")
+                };
+                render(
+                    LOGIN_CODE,
+                    LOGIN_CODE_SOURCE,
+                    &[("code", code), ("ttl", &ttl)],
+                )
             }
         }
     }
 }
 
 /// Splits `source` into subject and body and fills the placeholders.
-pub fn render(template: &'static str, source: &str, values: &[(&str, &str)]) -> Result<Rendered, TemplateError> {
+pub fn render(
+    template: &'static str,
+    source: &str,
+    values: &[(&str, &str)],
+) -> Result<Rendered, TemplateError> {
     let malformed = || TemplateError::Malformed { template };
     let (head, body) = source.split_once("\n---\n").ok_or_else(malformed)?;
-    let subject = head.trim().strip_prefix("Subject:").ok_or_else(malformed)?.trim();
+    let subject = head
+        .trim()
+        .strip_prefix("Subject:")
+        .ok_or_else(malformed)?
+        .trim();
     let subject = fill(template, subject, values)?;
     // Mail bodies use CRLF line ends on the wire; lettre normalises them.
     let text_body = fill(template, body, values)?;
-    Ok(Rendered { subject, text_body, html_body: None })
+    Ok(Rendered {
+        subject,
+        text_body,
+        html_body: None,
+    })
 }
 
-fn fill(template: &'static str, text: &str, values: &[(&str, &str)]) -> Result<String, TemplateError> {
+fn fill(
+    template: &'static str,
+    text: &str,
+    values: &[(&str, &str)],
+) -> Result<String, TemplateError> {
     let mut out = String::with_capacity(text.len() + 32);
     let mut rest = text;
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let end = after.find("}}").ok_or(TemplateError::Unterminated { template })?;
+        let end = after
+            .find("}}")
+            .ok_or(TemplateError::Unterminated { template })?;
         let name = after[..end].trim();
         let value = values
             .iter()
             .find(|(key, _)| *key == name)
             .map(|(_, value)| *value)
-            .ok_or_else(|| TemplateError::UnknownPlaceholder { template, name: name.to_owned() })?;
+            .ok_or_else(|| TemplateError::UnknownPlaceholder {
+                template,
+                name: name.to_owned(),
+            })?;
         out.push_str(value);
         rest = &after[end + 2..];
     }
@@ -103,25 +135,50 @@ mod tests {
 
     #[test]
     fn login_code_renders_the_code_and_the_lifetime_in_minutes() {
-        let rendered =
-            Template::LoginCode { code: "123456".into(), ttl: Duration::from_secs(600) }.render().unwrap();
+        let rendered = Template::LoginCode {
+            code: "123456".into(),
+            ttl: Duration::from_secs(600),
+        }
+        .render()
+        .unwrap();
         assert_eq!(rendered.subject, "Your Galaxy login code");
-        assert!(rendered.text_body.contains("Your Galaxy login code is 123456"), "{}", rendered.text_body);
-        assert!(rendered.text_body.contains("expires in 10 minutes"), "{}", rendered.text_body);
+        assert!(
+            rendered
+                .text_body
+                .contains("Your Galaxy login code is 123456"),
+            "{}",
+            rendered.text_body
+        );
+        assert!(
+            rendered.text_body.contains("expires in 10 minutes"),
+            "{}",
+            rendered.text_body
+        );
         assert!(!rendered.text_body.contains("{{"));
         assert!(rendered.text_body.is_ascii(), "templates are English");
     }
 
     #[test]
     fn a_lifetime_under_a_minute_is_shown_as_one_minute() {
-        let rendered = Template::LoginCode { code: "1".into(), ttl: Duration::from_secs(20) }.render().unwrap();
-        assert!(rendered.text_body.contains("expires in 1 minute and"), "{}", rendered.text_body);
+        let rendered = Template::LoginCode {
+            code: "1".into(),
+            ttl: Duration::from_secs(20),
+        }
+        .render()
+        .unwrap();
+        assert!(
+            rendered.text_body.contains("expires in 1 minute and"),
+            "{}",
+            rendered.text_body
+        );
     }
 
     #[test]
     fn every_template_has_a_subject_and_a_body() {
         for (id, source) in SOURCES {
-            let (head, body) = source.split_once("\n---\n").unwrap_or_else(|| panic!("{id}: no separator"));
+            let (head, body) = source
+                .split_once("\n---\n")
+                .unwrap_or_else(|| panic!("{id}: no separator"));
             assert!(head.starts_with("Subject: "), "{id}");
             assert!(!body.trim().is_empty(), "{id}");
         }
@@ -130,8 +187,20 @@ mod tests {
     #[test]
     fn an_unknown_placeholder_is_an_error_not_an_empty_string() {
         let err = render("t", "Subject: Hi {{who}}\n---\nbody\n", &[]).unwrap_err();
-        assert_eq!(err, TemplateError::UnknownPlaceholder { template: "t", name: "who".into() });
-        assert_eq!(render("t", "Subject: x\n---\n{{open\n", &[]).unwrap_err(), TemplateError::Unterminated { template: "t" });
-        assert_eq!(render("t", "no separator", &[]).unwrap_err(), TemplateError::Malformed { template: "t" });
+        assert_eq!(
+            err,
+            TemplateError::UnknownPlaceholder {
+                template: "t",
+                name: "who".into()
+            }
+        );
+        assert_eq!(
+            render("t", "Subject: x\n---\n{{open\n", &[]).unwrap_err(),
+            TemplateError::Unterminated { template: "t" }
+        );
+        assert_eq!(
+            render("t", "no separator", &[]).unwrap_err(),
+            TemplateError::Malformed { template: "t" }
+        );
     }
 }

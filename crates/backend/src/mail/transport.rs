@@ -15,8 +15,8 @@ use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
-use tokio::net::TcpStream;
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
+use tokio::net::TcpStream;
 
 use super::email_hash::redact_addresses;
 use super::model::DeliveryId;
@@ -80,7 +80,10 @@ pub enum SmtpSetupError {
     #[error("BACKEND_SMTP_FROM is not a valid mailbox: {0}")]
     From(String),
     #[error("cannot read BACKEND_SMTP_CA_FILE {path}: {source}")]
-    CaFile { path: PathBuf, source: std::io::Error },
+    CaFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("BACKEND_SMTP_CA_FILE {path} holds no usable PEM certificate: {reason}")]
     CaCertificate { path: PathBuf, reason: String },
     #[error("cannot set up TLS for {host}: {reason}")]
@@ -106,7 +109,10 @@ impl SmtpTransport {
     /// Builds the client (no connection is opened until the first send).
     /// Needs a tokio runtime: the pool starts its idle-connection reaper.
     pub fn new(settings: &SmtpSettings) -> Result<Self, SmtpSetupError> {
-        let from: Mailbox = settings.from.parse().map_err(|e| SmtpSetupError::From(format!("{e}")))?;
+        let from: Mailbox = settings
+            .from
+            .parse()
+            .map_err(|e| SmtpSetupError::From(format!("{e}")))?;
         let message_id_domain = from.email.domain().to_owned();
         let tls = match settings.tls_mode {
             SmtpTlsMode::None => Tls::None,
@@ -114,25 +120,35 @@ impl SmtpTransport {
             SmtpTlsMode::Tls => Tls::Wrapper(tls_parameters(settings)?),
         };
         let credentials = match (&settings.username, &settings.password) {
-            (Some(username), Some(password)) => Some(Credentials::new(username.clone(), password.expose().to_owned())),
+            (Some(username), Some(password)) => Some(Credentials::new(
+                username.clone(),
+                password.expose().to_owned(),
+            )),
             _ => None,
         };
         let mailer = match tls {
             Tls::Wrapper(_) => {
-                let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.host.as_str())
-                    .port(settings.port)
-                    .tls(tls)
-                    .timeout(Some(settings.timeout))
-                    .pool_config(PoolConfig::new().max_size(settings.max_connections.max(1)));
+                let mut builder =
+                    AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.host.as_str())
+                        .port(settings.port)
+                        .tls(tls)
+                        .timeout(Some(settings.timeout))
+                        .pool_config(PoolConfig::new().max_size(settings.max_connections.max(1)));
                 if let Some(credentials) = credentials {
                     builder = builder.credentials(credentials);
                 }
                 Mailer::Lettre(builder.build())
             }
-            Tls::Required(params) => Mailer::Direct(DirectPool::new(settings, Some(params), credentials)),
+            Tls::Required(params) => {
+                Mailer::Direct(DirectPool::new(settings, Some(params), credentials))
+            }
             _ => Mailer::Direct(DirectPool::new(settings, None, credentials)),
         };
-        Ok(Self { mailer, from, message_id_domain })
+        Ok(Self {
+            mailer,
+            from,
+            message_id_domain,
+        })
     }
 
     /// The `Message-ID` of every attempt of `delivery_id`.
@@ -141,7 +157,11 @@ impl SmtpTransport {
     }
 
     fn build(&self, mail: &OutgoingMail) -> Result<Message, SendError> {
-        let permanent = |message: String| SendError { kind: FailureKind::Permanent, smtp_code: None, message };
+        let permanent = |message: String| SendError {
+            kind: FailureKind::Permanent,
+            smtp_code: None,
+            message,
+        };
         let mut builder = Message::builder()
             .from(self.from.clone())
             .subject(mail.subject.clone())
@@ -149,13 +169,22 @@ impl SmtpTransport {
             .date_now();
         for (position, recipient) in mail.recipients.iter().enumerate() {
             // The address itself stays out of the error (it is stored and logged).
-            let mailbox: Mailbox =
-                recipient.parse().map_err(|_| permanent(format!("recipient #{} is not a valid address", position + 1)))?;
+            let mailbox: Mailbox = recipient.parse().map_err(|_| {
+                permanent(format!(
+                    "recipient #{} is not a valid address",
+                    position + 1
+                ))
+            })?;
             builder = builder.to(mailbox);
         }
         let message = match &mail.html_body {
-            None => builder.header(ContentType::TEXT_PLAIN).body(mail.text_body.clone()),
-            Some(html) => builder.multipart(MultiPart::alternative_plain_html(mail.text_body.clone(), html.clone())),
+            None => builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(mail.text_body.clone()),
+            Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+                mail.text_body.clone(),
+                html.clone(),
+            )),
         };
         message.map_err(|e| permanent(format!("cannot build the message: {e}")))
     }
@@ -191,7 +220,11 @@ struct DirectPool {
 }
 
 impl DirectPool {
-    fn new(settings: &SmtpSettings, starttls: Option<TlsParameters>, credentials: Option<Credentials>) -> Self {
+    fn new(
+        settings: &SmtpSettings,
+        starttls: Option<TlsParameters>,
+        credentials: Option<Credentials>,
+    ) -> Self {
         Self {
             host: settings.host.clone(),
             port: settings.port,
@@ -226,8 +259,13 @@ impl DirectPool {
     async fn checkout(&self) -> Result<AsyncSmtpConnection, SendError> {
         loop {
             let parked = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-            let Some(mut conn) = parked else { return self.connect().await };
-            if tokio::time::timeout(self.timeout, conn.test_connected()).await.unwrap_or(false) {
+            let Some(mut conn) = parked else {
+                return self.connect().await;
+            };
+            if tokio::time::timeout(self.timeout, conn.test_connected())
+                .await
+                .unwrap_or(false)
+            {
                 return Ok(conn);
             }
             conn.abort().await;
@@ -236,20 +274,29 @@ impl DirectPool {
 
     async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
         let timed_out = || transient("SMTP timed out connecting to the relay");
-        let stream = tokio::time::timeout(self.timeout, TcpStream::connect((self.host.as_str(), self.port)))
-            .await
-            .map_err(|_| timed_out())?
+        let stream = tokio::time::timeout(
+            self.timeout,
+            TcpStream::connect((self.host.as_str(), self.port)),
+        )
+        .await
+        .map_err(|_| timed_out())?
+        .map_err(|e| transient(format!("SMTP connection failed: {e}")))?;
+        stream
+            .set_nodelay(true)
             .map_err(|e| transient(format!("SMTP connection failed: {e}")))?;
-        stream.set_nodelay(true).map_err(|e| transient(format!("SMTP connection failed: {e}")))?;
-        let mut conn =
-            tokio::time::timeout(self.timeout, AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello))
-                .await
-                .map_err(|_| timed_out())?
-                .map_err(classify)?;
+        let mut conn = tokio::time::timeout(
+            self.timeout,
+            AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello),
+        )
+        .await
+        .map_err(|_| timed_out())?
+        .map_err(classify)?;
         if let Some(tls) = &self.starttls {
             if !conn.can_starttls() {
                 conn.abort().await;
-                return Err(transient("SMTP TLS failure: the relay does not offer STARTTLS"));
+                return Err(transient(
+                    "SMTP TLS failure: the relay does not offer STARTTLS",
+                ));
             }
             tokio::time::timeout(self.timeout, conn.starttls(tls.clone(), &self.hello))
                 .await
@@ -257,17 +304,24 @@ impl DirectPool {
                 .map_err(classify)?;
         }
         if let Some(credentials) = &self.credentials {
-            tokio::time::timeout(self.timeout, conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials))
-                .await
-                .map_err(|_| timed_out())?
-                .map_err(classify)?;
+            tokio::time::timeout(
+                self.timeout,
+                conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials),
+            )
+            .await
+            .map_err(|_| timed_out())?
+            .map_err(classify)?;
         }
         Ok(conn)
     }
 }
 
 fn transient(message: impl Into<String>) -> SendError {
-    SendError { kind: FailureKind::Transient, smtp_code: None, message: message.into() }
+    SendError {
+        kind: FailureKind::Transient,
+        smtp_code: None,
+        message: message.into(),
+    }
 }
 
 /// `<{delivery_id}@{domain}>`: stable across attempts and resends, so a
@@ -279,8 +333,12 @@ pub fn message_id(delivery_id: DeliveryId, domain: &str) -> String {
 /// 5xx replies are permanent; everything else (4xx, connection refused or
 /// dropped, timeouts, TLS, unparsable replies) is worth another attempt.
 fn classify(err: lettre::transport::smtp::Error) -> SendError {
-    let code = err.status().map(|code| u16::from(code));
-    let kind = if err.is_permanent() { FailureKind::Permanent } else { FailureKind::Transient };
+    let code = err.status().map(u16::from);
+    let kind = if err.is_permanent() {
+        FailureKind::Permanent
+    } else {
+        FailureKind::Transient
+    };
     let what = if err.is_permanent() || err.is_transient() {
         "rejected"
     } else if err.is_timeout() {
@@ -293,7 +351,11 @@ fn classify(err: lettre::transport::smtp::Error) -> SendError {
     // Relays often echo the recipient in their reply: keep addresses out of
     // what is stored and logged.
     let message = redact_addresses(&format!("SMTP {what}: {}", describe(&err)));
-    SendError { kind, smtp_code: code, message }
+    SendError {
+        kind,
+        smtp_code: code,
+        message,
+    }
 }
 
 /// The error and its sources on one line.
@@ -314,15 +376,27 @@ fn describe(err: &(dyn std::error::Error + 'static)) -> String {
 fn tls_parameters(settings: &SmtpSettings) -> Result<TlsParameters, SmtpSetupError> {
     let mut builder = TlsParameters::builder(settings.host.clone());
     if let Some(path) = &settings.ca_file {
-        let pem = std::fs::read(path).map_err(|source| SmtpSetupError::CaFile { path: path.clone(), source })?;
+        let pem = std::fs::read(path).map_err(|source| SmtpSetupError::CaFile {
+            path: path.clone(),
+            source,
+        })?;
         if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
-            return Err(SmtpSetupError::CaCertificate { path: path.clone(), reason: "no CERTIFICATE block".into() });
+            return Err(SmtpSetupError::CaCertificate {
+                path: path.clone(),
+                reason: "no CERTIFICATE block".into(),
+            });
         }
-        let certificate = Certificate::from_pem(&pem)
-            .map_err(|e| SmtpSetupError::CaCertificate { path: path.clone(), reason: e.to_string() })?;
+        let certificate =
+            Certificate::from_pem(&pem).map_err(|e| SmtpSetupError::CaCertificate {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
         builder = builder.add_root_certificate(certificate);
     }
-    builder.build().map_err(|e| SmtpSetupError::Tls { host: settings.host.clone(), reason: describe(&e) })
+    builder.build().map_err(|e| SmtpSetupError::Tls {
+        host: settings.host.clone(),
+        reason: describe(&e),
+    })
 }
 
 /// A shared transport handle.

@@ -70,7 +70,11 @@ impl MailWorker {
     pub async fn tick(&self) -> Result<StepOutcome, MailError> {
         let report = self.tick_report().await?;
         let batch = self.mail.settings().batch_size as usize;
-        Ok(if report.claimed >= batch { StepOutcome::MoreWork } else { StepOutcome::Idle })
+        Ok(if report.claimed >= batch {
+            StepOutcome::MoreWork
+        } else {
+            StepOutcome::Idle
+        })
     }
 
     /// The worker loop: steps until `stop` fires, again at once after a full
@@ -79,7 +83,11 @@ impl MailWorker {
     /// (spec §16: outbox writes that have started are flushed), so a
     /// shutdown does not leave leased rows to wait out their lease.
     pub async fn run(self, interval: Duration, stop: CancellationToken) {
-        tracing::info!(worker = "mail", interval_ms = interval.as_millis() as u64, "worker started");
+        tracing::info!(
+            worker = "mail",
+            interval_ms = interval.as_millis() as u64,
+            "worker started"
+        );
         while !stop.is_cancelled() {
             let wait = match self.tick().await {
                 Ok(StepOutcome::MoreWork) => continue,
@@ -125,7 +133,11 @@ impl MailWorker {
         if !deliveries.is_empty() {
             tracing::debug!(claimed = deliveries.len(), lease_token = %lease_token, "mail deliveries claimed");
         }
-        Ok(Claim { lease_token, claimed_at, deliveries })
+        Ok(Claim {
+            lease_token,
+            claimed_at,
+            deliveries,
+        })
     }
 
     /// The second half: sends every claimed delivery and records the results.
@@ -133,34 +145,51 @@ impl MailWorker {
         let settings = self.mail.settings();
         // Give up on sends that would outlive the lease: past it, another
         // worker may already be sending the same delivery.
-        let deadline = tokio::time::Instant::from_std(claim.claimed_at) + settings.lease.mul_f64(0.8);
-        let Claim { lease_token, deliveries, .. } = claim;
+        let deadline =
+            tokio::time::Instant::from_std(claim.claimed_at) + settings.lease.mul_f64(0.8);
+        let Claim {
+            lease_token,
+            deliveries,
+            ..
+        } = claim;
         let claimed = deliveries.len();
         // Futures collected first: a closure inside the stream's type trips
         // the compiler's `Send` inference for the worker loop.
-        let sends: Vec<_> = deliveries.iter().map(|row| self.send_one(row, deadline)).collect();
+        let sends: Vec<_> = deliveries
+            .iter()
+            .map(|row| self.send_one(row, deadline))
+            .collect();
         let results: Vec<(AttemptResult, &ClaimedRow)> = futures::stream::iter(sends)
             .buffer_unordered(settings.send_concurrency.max(1) as usize)
             .collect()
             .await;
 
-        let attempts: Vec<AttemptResult> = results.iter().map(|(result, _)| result.clone()).collect();
+        let attempts: Vec<AttemptResult> =
+            results.iter().map(|(result, _)| result.clone()).collect();
         let max_attempts = i32::try_from(settings.max_attempts).unwrap_or(i32::MAX);
-        let recorded = match store::record_results(self.mail.db(), lease_token, max_attempts, &attempts).await {
-            Ok(recorded) => recorded,
-            Err(err) => {
-                // The rows stay leased and come back after the lease: the
-                // sends are retried (with the same Message-ID) rather than lost.
-                tracing::error!(error = %err, claimed, lease_token = %lease_token,
+        let recorded =
+            match store::record_results(self.mail.db(), lease_token, max_attempts, &attempts).await
+            {
+                Ok(recorded) => recorded,
+                Err(err) => {
+                    // The rows stay leased and come back after the lease: the
+                    // sends are retried (with the same Message-ID) rather than lost.
+                    tracing::error!(error = %err, claimed, lease_token = %lease_token,
                     "cannot record mail attempts; the deliveries will be retried after the lease");
-                return Err(err.into());
-            }
-        };
+                    return Err(err.into());
+                }
+            };
 
-        let mut report = TickReport { claimed, ..TickReport::default() };
+        let mut report = TickReport {
+            claimed,
+            ..TickReport::default()
+        };
         let metrics = self.mail.metrics();
         for (result, row) in &results {
-            let Some(done) = recorded.iter().find(|r| r.delivery_id == result.delivery_id) else {
+            let Some(done) = recorded
+                .iter()
+                .find(|r| r.delivery_id == result.delivery_id)
+            else {
                 report.lease_lost += 1;
                 tracing::warn!(
                     delivery_id = %result.delivery_id, template_id = %row.template_id,
@@ -206,7 +235,11 @@ impl MailWorker {
         Ok(report)
     }
 
-    async fn send_one<'r>(&self, row: &'r ClaimedRow, deadline: tokio::time::Instant) -> (AttemptResult, &'r ClaimedRow) {
+    async fn send_one<'r>(
+        &self,
+        row: &'r ClaimedRow,
+        deadline: tokio::time::Instant,
+    ) -> (AttemptResult, &'r ClaimedRow) {
         let mail = OutgoingMail {
             delivery_id: row.delivery_id,
             recipients: row.recipients.clone(),
@@ -229,7 +262,8 @@ impl MailWorker {
                 Err(_) => Err(SendError {
                     kind: FailureKind::Transient,
                     smtp_code: None,
-                    message: "SMTP timed out: the send did not finish within the worker's lease".into(),
+                    message: "SMTP timed out: the send did not finish within the worker's lease"
+                        .into(),
                 }),
             }
         }
@@ -243,7 +277,11 @@ impl MailWorker {
                     FailureKind::Transient => AttemptOutcome::TransientFailure,
                     FailureKind::Permanent => AttemptOutcome::PermanentFailure,
                 };
-                (outcome, err.smtp_code.and_then(|c| i16::try_from(c).ok()), Some(err.message))
+                (
+                    outcome,
+                    err.smtp_code.and_then(|c| i16::try_from(c).ok()),
+                    Some(err.message),
+                )
             }
         };
         let result = AttemptResult {
@@ -253,7 +291,11 @@ impl MailWorker {
             error,
             started_at,
             finished_at,
-            retry_after_seconds: self.mail.settings().backoff(row.cycle_attempts.max(0) as u32 + 1).as_secs_f64(),
+            retry_after_seconds: self
+                .mail
+                .settings()
+                .backoff(row.cycle_attempts.max(0) as u32 + 1)
+                .as_secs_f64(),
         };
         (result, row)
     }
@@ -282,7 +324,11 @@ mod tests {
             let full = base * (1 << (attempt - 1));
             for _ in 0..50 {
                 let d = backoff(base, max, attempt);
-                assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d:?} not in [{:?}, {full:?}]", full / 2);
+                assert!(
+                    d >= full / 2 && d <= full,
+                    "attempt {attempt}: {d:?} not in [{:?}, {full:?}]",
+                    full / 2
+                );
             }
         }
     }
@@ -292,6 +338,9 @@ mod tests {
         let d = backoff(Duration::from_secs(10), Duration::from_secs(60), 20);
         assert!(d <= Duration::from_secs(60) && d >= Duration::from_secs(30));
         // Absurd attempt numbers do not overflow.
-        assert!(backoff(Duration::from_secs(10), Duration::from_secs(60), u32::MAX) <= Duration::from_secs(60));
+        assert!(
+            backoff(Duration::from_secs(10), Duration::from_secs(60), u32::MAX)
+                <= Duration::from_secs(60)
+        );
     }
 }

@@ -16,8 +16,14 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/mail/deliveries", get(list_mail_deliveries))
         .route("/mail/deliveries/{delivery_id}", get(get_mail_delivery))
-        .route("/mail/deliveries/{delivery_id}/attempts", get(list_mail_attempts))
-        .route("/mail/deliveries/{delivery_id}/resend", post(resend_mail_delivery))
+        .route(
+            "/mail/deliveries/{delivery_id}/attempts",
+            get(list_mail_attempts),
+        )
+        .route(
+            "/mail/deliveries/{delivery_id}/resend",
+            post(resend_mail_delivery),
+        )
         .route("/mail/dead-letters", get(list_mail_dead_letters))
 }
 
@@ -45,7 +51,10 @@ async fn list_mail_deliveries(
     Query(filter): Query<DeliveryFilter>,
     page: PageRequest,
 ) -> Result<Json<Page<Delivery>>, ApiError> {
-    let listing = state.mail.list_deliveries(filter.state, page.offset(), page.limit()).await?;
+    let listing = state
+        .mail
+        .list_deliveries(filter.state, page.offset(), page.limit())
+        .await?;
     Ok(Json(page.page(listing.items, listing.total.max(0) as u64)))
 }
 
@@ -65,7 +74,10 @@ async fn list_mail_attempts(
 ) -> Result<Json<AttemptList>, ApiError> {
     let id = delivery_id(&raw)?;
     let items = state.mail.attempts(id).await?;
-    Ok(Json(AttemptList { delivery_id: id, items }))
+    Ok(Json(AttemptList {
+        delivery_id: id,
+        items,
+    }))
 }
 
 /// `POST /mail/deliveries/{delivery_id}/resend`: a new attempt cycle for a
@@ -76,7 +88,10 @@ async fn resend_mail_delivery(
     Path(raw): Path<String>,
 ) -> Result<Json<Delivery>, ApiError> {
     let id = delivery_id(&raw)?;
-    let delivery = state.mail.resend(admin.principal().username.as_str(), id).await?;
+    let delivery = state
+        .mail
+        .resend(admin.principal().username.as_str(), id)
+        .await?;
     Ok(Json(delivery))
 }
 

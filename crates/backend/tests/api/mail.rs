@@ -17,8 +17,8 @@ use galaxy_backend::telemetry::Metrics;
 use galaxy_devstack::smtp::{Behaviour, SmtpServer, SmtpServerOptions, TlsMode};
 use uuid::Uuid;
 
-use crate::helpers::app::TestAppBuilder;
 use crate::helpers::TestApp;
+use crate::helpers::app::TestAppBuilder;
 
 pub const FROM: &str = "galaxy@test.invalid";
 pub const ROOT: &str = "root";
@@ -42,7 +42,9 @@ pub fn mail_app(server: &SmtpServer) -> TestAppBuilder {
 }
 
 pub async fn smtp_server() -> SmtpServer {
-    SmtpServer::start(SmtpServerOptions::default()).await.expect("SMTP server starts")
+    SmtpServer::start(SmtpServerOptions::default())
+        .await
+        .expect("SMTP server starts")
 }
 
 pub fn mail(app: &TestApp) -> &Mail {
@@ -52,7 +54,9 @@ pub fn mail(app: &TestApp) -> &Mail {
 /// Enqueues a login code in its own committed transaction.
 pub async fn enqueue_login_code(app: &TestApp, to: &str, code: &str) -> DeliveryId {
     let mut tx = app.db().begin().await.expect("begin");
-    let id = mail::enqueue_login_code(&mut tx, to, code, Duration::from_secs(600)).await.expect("enqueue");
+    let id = mail::enqueue_login_code(&mut tx, to, code, Duration::from_secs(600))
+        .await
+        .expect("enqueue");
     tx.commit().await.expect("commit");
     id
 }
@@ -63,10 +67,12 @@ pub async fn tick(app: &TestApp) -> TickReport {
 
 /// Makes every unfinished delivery due now, as if its backoff had elapsed.
 pub async fn make_due(app: &TestApp) {
-    sqlx::query("UPDATE mail_deliveries SET next_attempt_at = now() WHERE state IN ('pending', 'retrying')")
-        .execute(app.db())
-        .await
-        .expect("make due");
+    sqlx::query(
+        "UPDATE mail_deliveries SET next_attempt_at = now() WHERE state IN ('pending', 'retrying')",
+    )
+    .execute(app.db())
+    .await
+    .expect("make due");
 }
 
 pub async fn state_of(app: &TestApp, id: DeliveryId) -> String {
@@ -87,7 +93,10 @@ pub async fn attempts_of(app: &TestApp, id: DeliveryId) -> Vec<(i32, String, Opt
 }
 
 async fn count(app: &TestApp, sql: &'static str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(app.db()).await.expect("count")
+    sqlx::query_scalar(sql)
+        .fetch_one(app.db())
+        .await
+        .expect("count")
 }
 
 /// The Message-ID the relay sees for delivery `id` (the parser drops the `<>`).
@@ -97,7 +106,12 @@ pub fn message_id(id: DeliveryId) -> String {
 
 /// The Message-ID header of a received message.
 pub fn received_id(m: &galaxy_devstack::smtp::ReceivedMessage) -> String {
-    m.header("Message-ID").expect("Message-ID").trim().trim_start_matches('<').trim_end_matches('>').to_owned()
+    m.header("Message-ID")
+        .expect("Message-ID")
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_owned()
 }
 
 #[tokio::test]
@@ -111,7 +125,10 @@ async fn an_enqueued_login_code_is_delivered_with_its_headers_body_and_message_i
     let report = tick(&app).await;
     assert_eq!((report.claimed, report.sent), (1, 1));
 
-    let messages = server.wait_for_messages(1, WAIT).await.expect("one message");
+    let messages = server
+        .wait_for_messages(1, WAIT)
+        .await
+        .expect("one message");
     let m = &messages[0];
     assert_eq!(m.from, FROM);
     assert_eq!(m.to, vec!["pilot@example.com"]);
@@ -124,7 +141,10 @@ async fn an_enqueued_login_code_is_delivered_with_its_headers_body_and_message_i
     assert!(!m.tls);
 
     assert_eq!(state_of(&app, id).await, "sent");
-    assert_eq!(attempts_of(&app, id).await, vec![(1, "sent".to_owned(), None)]);
+    assert_eq!(
+        attempts_of(&app, id).await,
+        vec![(1, "sent".to_owned(), None)]
+    );
     let (lease, sent_at): (Option<Uuid>, Option<chrono::DateTime<chrono::Utc>>) =
         sqlx::query_as("SELECT lease_token, sent_at FROM mail_deliveries WHERE delivery_id = $1")
             .bind(id.0)
@@ -144,7 +164,14 @@ async fn enqueue_commits_and_rolls_back_with_the_producers_transaction() {
     let app = mail_app(&server).spawn().await;
 
     let mut tx = app.db().begin().await.unwrap();
-    mail::enqueue_login_code(&mut tx, "pilot@example.com", "111111", Duration::from_secs(600)).await.unwrap();
+    mail::enqueue_login_code(
+        &mut tx,
+        "pilot@example.com",
+        "111111",
+        Duration::from_secs(600),
+    )
+    .await
+    .unwrap();
     tx.rollback().await.unwrap();
     assert_eq!(count(&app, "SELECT count(*) FROM mail_deliveries").await, 0);
     assert_eq!(count(&app, "SELECT count(*) FROM mail_payloads").await, 0);
@@ -152,7 +179,14 @@ async fn enqueue_commits_and_rolls_back_with_the_producers_transaction() {
 
     // Outside any transaction, enqueue commits on its own.
     let mut conn = app.db().acquire().await.unwrap();
-    let id = mail::enqueue_login_code(&mut conn, "pilot@example.com", "222222", Duration::from_secs(600)).await.unwrap();
+    let id = mail::enqueue_login_code(
+        &mut conn,
+        "pilot@example.com",
+        "222222",
+        Duration::from_secs(600),
+    )
+    .await
+    .unwrap();
     drop(conn);
     assert_eq!(state_of(&app, id).await, "pending");
     assert_eq!(count(&app, "SELECT count(*) FROM mail_recipients").await, 1);
@@ -162,23 +196,42 @@ async fn enqueue_commits_and_rolls_back_with_the_producers_transaction() {
 async fn enqueueing_the_same_template_and_key_twice_yields_one_delivery() {
     let server = smtp_server().await;
     let app = mail_app(&server).spawn().await;
-    let template = Template::LoginCode { code: "123456".into(), ttl: Duration::from_secs(300) };
+    let template = Template::LoginCode {
+        code: "123456".into(),
+        ttl: Duration::from_secs(300),
+    };
 
     let mut tx = app.db().begin().await.unwrap();
-    let first = mail::enqueue(&mut tx, "pilot@example.com", &template, "challenge-1").await.unwrap();
+    let first = mail::enqueue(&mut tx, "pilot@example.com", &template, "challenge-1")
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     let mut tx = app.db().begin().await.unwrap();
-    let second = mail::enqueue(&mut tx, "pilot@example.com", &template, "challenge-1").await.unwrap();
+    let second = mail::enqueue(&mut tx, "pilot@example.com", &template, "challenge-1")
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     assert!(first.created);
-    assert_eq!(second, Enqueued { delivery_id: first.delivery_id, created: false });
+    assert_eq!(
+        second,
+        Enqueued {
+            delivery_id: first.delivery_id,
+            created: false
+        }
+    );
     assert_eq!(count(&app, "SELECT count(*) FROM mail_deliveries").await, 1);
-    assert_eq!(count(&app, "SELECT count(*) FROM mail_payloads").await, 1, "the duplicate's payload is discarded");
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM mail_payloads").await,
+        1,
+        "the duplicate's payload is discarded"
+    );
 
     // Another key is another delivery.
     let mut conn = app.db().acquire().await.unwrap();
-    let third = mail::enqueue(&mut conn, "pilot@example.com", &template, "challenge-2").await.unwrap();
+    let third = mail::enqueue(&mut conn, "pilot@example.com", &template, "challenge-2")
+        .await
+        .unwrap();
     assert!(third.created);
     assert_ne!(third.delivery_id, first.delivery_id);
 }
@@ -188,25 +241,38 @@ async fn an_invalid_recipient_is_refused_at_enqueue() {
     let server = smtp_server().await;
     let app = mail_app(&server).spawn().await;
     let mut conn = app.db().acquire().await.unwrap();
-    let err = mail::enqueue_login_code(&mut conn, "not an address", "1", Duration::from_secs(60)).await.unwrap_err();
+    let err = mail::enqueue_login_code(&mut conn, "not an address", "1", Duration::from_secs(60))
+        .await
+        .unwrap_err();
     assert!(matches!(err, MailError::InvalidRecipient), "{err:?}");
-    assert!(!err.to_string().contains("not an address"), "the address stays out of the error");
+    assert!(
+        !err.to_string().contains("not an address"),
+        "the address stays out of the error"
+    );
     drop(conn);
     assert_eq!(count(&app, "SELECT count(*) FROM mail_deliveries").await, 0);
 }
 
 #[tokio::test]
 async fn a_4xx_reply_is_retried_with_backoff_and_then_succeeds() {
-    let server = SmtpServer::start(SmtpServerOptions::default().with_behaviour(Behaviour::TransientRejectTimes(1)))
-        .await
-        .unwrap();
-    let app = mail_app(&server).var("BACKEND_MAIL_RETRY_BASE", "60s").spawn().await;
+    let server = SmtpServer::start(
+        SmtpServerOptions::default().with_behaviour(Behaviour::TransientRejectTimes(1)),
+    )
+    .await
+    .unwrap();
+    let app = mail_app(&server)
+        .var("BACKEND_MAIL_RETRY_BASE", "60s")
+        .spawn()
+        .await;
     let id = enqueue_login_code(&app, "pilot@example.com", "424242").await;
 
     let report = tick(&app).await;
     assert_eq!((report.claimed, report.retrying), (1, 1));
     assert_eq!(state_of(&app, id).await, "retrying");
-    assert_eq!(attempts_of(&app, id).await, vec![(1, "transient_failure".to_owned(), Some(451))]);
+    assert_eq!(
+        attempts_of(&app, id).await,
+        vec![(1, "transient_failure".to_owned(), Some(451))]
+    );
     // First retry waits base/2 … base (jitter): between 30 s and 60 s from now.
     let wait: f64 = sqlx::query_scalar(
         "SELECT extract(epoch FROM next_attempt_at - now())::float8 FROM mail_deliveries WHERE delivery_id = $1",
@@ -217,7 +283,11 @@ async fn a_4xx_reply_is_retried_with_backoff_and_then_succeeds() {
     .unwrap();
     assert!((29.0..=60.5).contains(&wait), "next attempt in {wait} s");
     let last_error: Option<String> =
-        sqlx::query_scalar("SELECT last_error FROM mail_deliveries WHERE delivery_id = $1").bind(id.0).fetch_one(app.db()).await.unwrap();
+        sqlx::query_scalar("SELECT last_error FROM mail_deliveries WHERE delivery_id = $1")
+            .bind(id.0)
+            .fetch_one(app.db())
+            .await
+            .unwrap();
     assert!(last_error.is_some_and(|e| e.contains("451")));
 
     // Not due yet: the worker leaves it alone.
@@ -229,7 +299,10 @@ async fn a_4xx_reply_is_retried_with_backoff_and_then_succeeds() {
     assert_eq!(state_of(&app, id).await, "sent");
     assert_eq!(
         attempts_of(&app, id).await,
-        vec![(1, "transient_failure".to_owned(), Some(451)), (2, "sent".to_owned(), None)]
+        vec![
+            (1, "transient_failure".to_owned(), Some(451)),
+            (2, "sent".to_owned(), None)
+        ]
     );
     let messages = server.wait_for_messages(1, WAIT).await.unwrap();
     assert_eq!(messages.len(), 1);
@@ -238,9 +311,11 @@ async fn a_4xx_reply_is_retried_with_backoff_and_then_succeeds() {
 
 #[tokio::test]
 async fn a_dropped_connection_is_a_transient_failure() {
-    let server = SmtpServer::start(SmtpServerOptions::default().with_behaviour(Behaviour::DropConnectionTimes(1)))
-        .await
-        .unwrap();
+    let server = SmtpServer::start(
+        SmtpServerOptions::default().with_behaviour(Behaviour::DropConnectionTimes(1)),
+    )
+    .await
+    .unwrap();
     let app = mail_app(&server).spawn().await;
     let id = enqueue_login_code(&app, "pilot@example.com", "424242").await;
 
@@ -255,38 +330,54 @@ async fn a_dropped_connection_is_a_transient_failure() {
 
 #[tokio::test]
 async fn a_5xx_reply_dead_letters_at_once_without_a_retry() {
-    let server = SmtpServer::start(SmtpServerOptions::default().with_behaviour(Behaviour::PermanentReject))
-        .await
-        .unwrap();
+    let server =
+        SmtpServer::start(SmtpServerOptions::default().with_behaviour(Behaviour::PermanentReject))
+            .await
+            .unwrap();
     let app = mail_app(&server).spawn().await;
     let id = enqueue_login_code(&app, "pilot@example.com", "424242").await;
 
     let report = tick(&app).await;
     assert_eq!((report.claimed, report.dead_lettered), (1, 1));
     assert_eq!(state_of(&app, id).await, "dead_lettered");
-    assert_eq!(attempts_of(&app, id).await, vec![(1, "permanent_failure".to_owned(), Some(550))]);
-    let (reason, attempt_count, last_error): (String, i32, Option<String>) =
-        sqlx::query_as("SELECT reason, attempt_count, last_error FROM mail_dead_letters WHERE delivery_id = $1")
-            .bind(id.0)
-            .fetch_one(app.db())
-            .await
-            .unwrap();
+    assert_eq!(
+        attempts_of(&app, id).await,
+        vec![(1, "permanent_failure".to_owned(), Some(550))]
+    );
+    let (reason, attempt_count, last_error): (String, i32, Option<String>) = sqlx::query_as(
+        "SELECT reason, attempt_count, last_error FROM mail_dead_letters WHERE delivery_id = $1",
+    )
+    .bind(id.0)
+    .fetch_one(app.db())
+    .await
+    .unwrap();
     assert_eq!((reason.as_str(), attempt_count), ("permanent_failure", 1));
     let last_error = last_error.unwrap();
     assert!(last_error.contains("550"), "{last_error}");
-    assert!(!last_error.contains("pilot@example.com"), "addresses are redacted: {last_error}");
+    assert!(
+        !last_error.contains("pilot@example.com"),
+        "addresses are redacted: {last_error}"
+    );
 
     // Never retried, however long we wait.
     make_due(&app).await;
-    sqlx::query("UPDATE mail_deliveries SET next_attempt_at = now() - interval '1 day'").execute(app.db()).await.unwrap();
+    sqlx::query("UPDATE mail_deliveries SET next_attempt_at = now() - interval '1 day'")
+        .execute(app.db())
+        .await
+        .unwrap();
     assert_eq!(tick(&app).await.claimed, 0);
     assert!(server.messages().is_empty());
 }
 
 #[tokio::test]
 async fn running_out_of_attempts_dead_letters_the_delivery() {
-    let server = SmtpServer::start(SmtpServerOptions::default().with_behaviour(Behaviour::Down)).await.unwrap();
-    let app = mail_app(&server).var("BACKEND_MAIL_MAX_ATTEMPTS", "3").spawn().await;
+    let server = SmtpServer::start(SmtpServerOptions::default().with_behaviour(Behaviour::Down))
+        .await
+        .unwrap();
+    let app = mail_app(&server)
+        .var("BACKEND_MAIL_MAX_ATTEMPTS", "3")
+        .spawn()
+        .await;
     let id = enqueue_login_code(&app, "pilot@example.com", "424242").await;
 
     for attempt in 1..=3 {
@@ -296,23 +387,39 @@ async fn running_out_of_attempts_dead_letters_the_delivery() {
     }
     assert_eq!(state_of(&app, id).await, "dead_lettered");
     let attempts = attempts_of(&app, id).await;
-    assert_eq!(attempts.iter().map(|a| a.0).collect::<Vec<_>>(), vec![1, 2, 3]);
-    assert!(attempts.iter().all(|a| a.1 == "transient_failure"), "{attempts:?}");
-    let reason: String = sqlx::query_scalar("SELECT reason FROM mail_dead_letters WHERE delivery_id = $1")
-        .bind(id.0)
-        .fetch_one(app.db())
-        .await
-        .unwrap();
+    assert_eq!(
+        attempts.iter().map(|a| a.0).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    assert!(
+        attempts.iter().all(|a| a.1 == "transient_failure"),
+        "{attempts:?}"
+    );
+    let reason: String =
+        sqlx::query_scalar("SELECT reason FROM mail_dead_letters WHERE delivery_id = $1")
+            .bind(id.0)
+            .fetch_one(app.db())
+            .await
+            .unwrap();
     assert_eq!(reason, "max_attempts");
-    assert_eq!(tick(&app).await.claimed, 0, "a dead letter is not picked up again");
+    assert_eq!(
+        tick(&app).await.claimed,
+        0,
+        "a dead letter is not picked up again"
+    );
 }
 
 async fn tls_round_trip(mode: TlsMode) {
-    let server = SmtpServer::start(SmtpServerOptions::default().with_tls(mode)).await.unwrap();
+    let server = SmtpServer::start(SmtpServerOptions::default().with_tls(mode))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("relay-ca.pem");
     std::fs::write(&ca, server.certificate_pem().unwrap()).unwrap();
-    let app = mail_app(&server).var("BACKEND_SMTP_CA_FILE", ca.display()).spawn().await;
+    let app = mail_app(&server)
+        .var("BACKEND_SMTP_CA_FILE", ca.display())
+        .spawn()
+        .await;
     let id = enqueue_login_code(&app, "pilot@example.com", "424242").await;
 
     let report = tick(&app).await;
@@ -334,7 +441,9 @@ async fn implicit_tls_works_with_the_relays_self_signed_certificate() {
 
 #[tokio::test]
 async fn an_untrusted_certificate_is_a_transient_failure() {
-    let server = SmtpServer::start(SmtpServerOptions::default().with_tls(TlsMode::StartTls)).await.unwrap();
+    let server = SmtpServer::start(SmtpServerOptions::default().with_tls(TlsMode::StartTls))
+        .await
+        .unwrap();
     // No BACKEND_SMTP_CA_FILE: the self-signed certificate is not trusted.
     let app = mail_app(&server).spawn().await;
     let id = enqueue_login_code(&app, "pilot@example.com", "424242").await;
@@ -345,9 +454,10 @@ async fn an_untrusted_certificate_is_a_transient_failure() {
 
 #[tokio::test]
 async fn smtp_auth_credentials_are_used() {
-    let server = SmtpServer::start(SmtpServerOptions::default().with_credentials("galaxy", "relay-secret"))
-        .await
-        .unwrap();
+    let server =
+        SmtpServer::start(SmtpServerOptions::default().with_credentials("galaxy", "relay-secret"))
+            .await
+            .unwrap();
     let app = mail_app(&server)
         .var("BACKEND_SMTP_USERNAME", "galaxy")
         .var("BACKEND_SMTP_PASSWORD", "relay-secret")
@@ -369,14 +479,22 @@ fn second_process(app: &TestApp, tweak: impl FnOnce(&mut MailSettings)) -> Mail 
 #[tokio::test]
 async fn two_worker_loops_on_one_database_never_send_the_same_delivery_twice() {
     let server = smtp_server().await;
-    let app = mail_app(&server).var("BACKEND_MAIL_BATCH_SIZE", "7").spawn().await;
+    let app = mail_app(&server)
+        .var("BACKEND_MAIL_BATCH_SIZE", "7")
+        .spawn()
+        .await;
     let total = 120;
     let mut ids = BTreeSet::new();
     let mut tx = app.db().begin().await.unwrap();
     for n in 0..total {
-        let id = mail::enqueue_login_code(&mut tx, &format!("pilot{n}@example.com"), &format!("{n:06}"), Duration::from_secs(600))
-            .await
-            .unwrap();
+        let id = mail::enqueue_login_code(
+            &mut tx,
+            &format!("pilot{n}@example.com"),
+            &format!("{n:06}"),
+            Duration::from_secs(600),
+        )
+        .await
+        .unwrap();
         ids.insert(id);
     }
     tx.commit().await.unwrap();
@@ -403,34 +521,57 @@ async fn two_worker_loops_on_one_database_never_send_the_same_delivery_twice() {
 
     let messages = server.wait_for_messages(total, WAIT).await.unwrap();
     assert_eq!(messages.len(), total, "no duplicates reached the relay");
-    let message_ids: BTreeSet<String> =
-        messages.iter().map(received_id).collect();
+    let message_ids: BTreeSet<String> = messages.iter().map(received_id).collect();
     let expected: BTreeSet<String> = ids.iter().map(|id| message_id(*id)).collect();
     assert_eq!(message_ids, expected);
-    assert_eq!(count(&app, "SELECT count(*) FROM mail_attempts").await, total as i64);
-    assert_eq!(count(&app, "SELECT count(*) FROM mail_deliveries WHERE state = 'sent'").await, total as i64);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM mail_attempts").await,
+        total as i64
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM mail_deliveries WHERE state = 'sent'"
+        )
+        .await,
+        total as i64
+    );
 }
 
 #[tokio::test]
 async fn a_worker_killed_after_claiming_leaves_the_delivery_to_be_retried_after_the_lease() {
     let server = smtp_server().await;
-    let app = mail_app(&server).var("BACKEND_MAIL_LEASE", "2m").spawn().await;
+    let app = mail_app(&server)
+        .var("BACKEND_MAIL_LEASE", "2m")
+        .spawn()
+        .await;
     let id = enqueue_login_code(&app, "pilot@example.com", "424242").await;
 
     // Worker A claims the delivery, then "dies" before sending.
     let dead = second_process(&app, |_| {});
     let claim = dead.worker().claim().await.unwrap();
     assert_eq!(claim.deliveries.len(), 1);
-    let (lease_until, next_attempt_at, state): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>, String) =
-        sqlx::query_as("SELECT lease_until, next_attempt_at, state FROM mail_deliveries WHERE delivery_id = $1")
-            .bind(id.0)
-            .fetch_one(app.db())
-            .await
-            .unwrap();
-    assert_eq!(lease_until, next_attempt_at, "the row is due again exactly when the lease expires");
+    let (lease_until, next_attempt_at, state): (
+        chrono::DateTime<chrono::Utc>,
+        chrono::DateTime<chrono::Utc>,
+        String,
+    ) = sqlx::query_as(
+        "SELECT lease_until, next_attempt_at, state FROM mail_deliveries WHERE delivery_id = $1",
+    )
+    .bind(id.0)
+    .fetch_one(app.db())
+    .await
+    .unwrap();
+    assert_eq!(
+        lease_until, next_attempt_at,
+        "the row is due again exactly when the lease expires"
+    );
     assert_eq!(state, "pending");
     let remaining = (lease_until - chrono::Utc::now()).num_seconds();
-    assert!((100..=120).contains(&remaining), "lease of 2m, {remaining} s left");
+    assert!(
+        (100..=120).contains(&remaining),
+        "lease of 2m, {remaining} s left"
+    );
 
     // While the lease holds, nobody else takes it.
     assert_eq!(tick(&app).await.claimed, 0);
@@ -444,7 +585,10 @@ async fn a_worker_killed_after_claiming_leaves_the_delivery_to_be_retried_after_
     let report = tick(&app).await;
     assert_eq!((report.claimed, report.sent), (1, 1));
     assert_eq!(state_of(&app, id).await, "sent");
-    assert_eq!(attempts_of(&app, id).await, vec![(1, "sent".to_owned(), None)]);
+    assert_eq!(
+        attempts_of(&app, id).await,
+        vec![(1, "sent".to_owned(), None)]
+    );
 
     // If worker A was only slow, not dead, its late result changes nothing;
     // the copy it sends carries the same Message-ID for the receiver to drop.
@@ -473,23 +617,47 @@ async fn startup_drains_pending_and_retrying_deliveries() {
     };
 
     // A restart with the worker loop on: nobody calls the step.
-    let app: TestApp =
-        mail_app(&server).var("BACKEND_MAIL_WORKER_ENABLED", "true").var("BACKEND_MAIL_WORKER_INTERVAL", "1h").database(db).spawn().await;
-    let messages = server.wait_for_messages(2, WAIT).await.expect("both delivered at startup");
+    let app: TestApp = mail_app(&server)
+        .var("BACKEND_MAIL_WORKER_ENABLED", "true")
+        .var("BACKEND_MAIL_WORKER_INTERVAL", "1h")
+        .database(db)
+        .spawn()
+        .await;
+    let messages = server
+        .wait_for_messages(2, WAIT)
+        .await
+        .expect("both delivered at startup");
     let mut codes: Vec<bool> = vec![
-        messages.iter().any(|m| m.body_text().unwrap_or_default().contains("111111")),
-        messages.iter().any(|m| m.body_text().unwrap_or_default().contains("222222")),
+        messages
+            .iter()
+            .any(|m| m.body_text().unwrap_or_default().contains("111111")),
+        messages
+            .iter()
+            .any(|m| m.body_text().unwrap_or_default().contains("222222")),
     ];
     codes.dedup();
     assert_eq!(codes, vec![true]);
     // The attempts are recorded just after the relay accepted the messages.
     for _ in 0..200 {
-        if count(&app, "SELECT count(*) FROM mail_deliveries WHERE state = 'sent'").await == 2 {
+        if count(
+            &app,
+            "SELECT count(*) FROM mail_deliveries WHERE state = 'sent'",
+        )
+        .await
+            == 2
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(count(&app, "SELECT count(*) FROM mail_deliveries WHERE state = 'sent'").await, 2);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM mail_deliveries WHERE state = 'sent'"
+        )
+        .await,
+        2
+    );
     let retried: Vec<(i32, String, Option<i16>)> = sqlx::query_as(
         "SELECT a.attempt_no, a.outcome, a.smtp_code FROM mail_attempts a
          JOIN mail_recipients r USING (delivery_id) WHERE r.address = 'pilot2@example.com'",
@@ -497,33 +665,47 @@ async fn startup_drains_pending_and_retrying_deliveries() {
     .fetch_all(app.db())
     .await
     .unwrap();
-    assert_eq!(retried, vec![(2, "sent".to_owned(), None)], "the attempt counter continues");
+    assert_eq!(
+        retried,
+        vec![(2, "sent".to_owned(), None)],
+        "the attempt counter continues"
+    );
 }
 
 /// The value of the sample of `name` whose labels contain every `labels` pair.
 pub fn sample(scrape: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    scrape.lines().filter(|l| !l.starts_with('#')).find_map(|line| {
-        let (series, value) = line.rsplit_once(' ')?;
-        let (metric, rest) = series.split_once('{').unwrap_or((series, ""));
-        if metric != name {
-            return None;
-        }
-        let all = labels.iter().all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")));
-        all.then(|| value.parse().ok()).flatten()
-    })
+    scrape
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (metric, rest) = series.split_once('{').unwrap_or((series, ""));
+            if metric != name {
+                return None;
+            }
+            let all = labels
+                .iter()
+                .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")));
+            all.then(|| value.parse().ok()).flatten()
+        })
 }
 
 #[tokio::test]
 async fn metrics_count_attempts_dead_letters_and_the_outbox_depth() {
-    let server = SmtpServer::start(SmtpServerOptions::default().with_behaviour(Behaviour::TransientRejectTimes(1)))
-        .await
-        .unwrap();
+    let server = SmtpServer::start(
+        SmtpServerOptions::default().with_behaviour(Behaviour::TransientRejectTimes(1)),
+    )
+    .await
+    .unwrap();
     let app = mail_app(&server).spawn().await;
     let first = enqueue_login_code(&app, "pilot1@example.com", "111111").await;
     assert_eq!(tick(&app).await.retrying, 1);
     make_due(&app).await;
     assert_eq!(tick(&app).await.sent, 1);
-    server.set_behaviour(Behaviour::PermanentReject).await.unwrap();
+    server
+        .set_behaviour(Behaviour::PermanentReject)
+        .await
+        .unwrap();
     let second = enqueue_login_code(&app, "pilot2@example.com", "222222").await;
     enqueue_login_code(&app, "pilot3@example.com", "333333").await;
     sqlx::query("UPDATE mail_deliveries SET next_attempt_at = now() + interval '1 hour' WHERE delivery_id NOT IN ($1, $2)")
@@ -541,11 +723,16 @@ async fn metrics_count_attempts_dead_letters_and_the_outbox_depth() {
         sample(&scrape, name, labels).unwrap_or_else(|| panic!("no {name}{labels:?} in\n{scrape}"))
     };
     assert_eq!(get("mail_attempts_total", &[("outcome", "sent")]), 1.0);
-    assert_eq!(get("mail_attempts_total", &[("outcome", "transient_failure")]), 1.0);
-    assert_eq!(get("mail_attempts_total", &[("outcome", "permanent_failure")]), 1.0);
+    assert_eq!(
+        get("mail_attempts_total", &[("outcome", "transient_failure")]),
+        1.0
+    );
+    assert_eq!(
+        get("mail_attempts_total", &[("outcome", "permanent_failure")]),
+        1.0
+    );
     assert_eq!(get("mail_dead_letters_total", &[]), 1.0);
     assert_eq!(get("mail_outbox_depth", &[("state", "pending")]), 1.0);
     assert_eq!(get("mail_outbox_depth", &[("state", "retrying")]), 0.0);
     assert_eq!(get("mail_outbox_depth", &[("state", "dead_lettered")]), 1.0);
 }
-

@@ -50,8 +50,13 @@ async fn main() -> anyhow::Result<()> {
         let mut tx = db.begin().await?;
         for n in 0..ENQUEUE_CHUNK {
             let i = chunk * ENQUEUE_CHUNK + n;
-            mail::enqueue_login_code(&mut tx, &format!("pilot{i}@bench.invalid"), &format!("{:06}", i % 1_000_000), Duration::from_secs(600))
-                .await?;
+            mail::enqueue_login_code(
+                &mut tx,
+                &format!("pilot{i}@bench.invalid"),
+                &format!("{:06}", i % 1_000_000),
+                Duration::from_secs(600),
+            )
+            .await?;
         }
         tx.commit().await?;
     }
@@ -74,47 +79,85 @@ async fn main() -> anyhow::Result<()> {
         sent += report.sent;
     }
     let drained = started.elapsed();
-    let messages = server.wait_for_messages(DELIVERIES, Duration::from_secs(30)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let messages = server
+        .wait_for_messages(DELIVERIES, Duration::from_secs(30))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
 
     // Enqueue → accepted by the relay, per delivery (Message-ID = delivery id).
-    let created: Vec<(uuid::Uuid, f64)> =
-        sqlx::query_as("SELECT delivery_id, extract(epoch FROM created_at)::float8 FROM mail_deliveries")
-            .fetch_all(&db)
-            .await?;
-    let created: HashMap<String, f64> = created.into_iter().map(|(id, at)| (id.to_string(), at)).collect();
+    let created: Vec<(uuid::Uuid, f64)> = sqlx::query_as(
+        "SELECT delivery_id, extract(epoch FROM created_at)::float8 FROM mail_deliveries",
+    )
+    .fetch_all(&db)
+    .await?;
+    let created: HashMap<String, f64> = created
+        .into_iter()
+        .map(|(id, at)| (id.to_string(), at))
+        .collect();
     let mut latencies_ms: Vec<f64> = messages
         .iter()
         .filter_map(|m| {
             let id = m.header("Message-ID")?;
-            let id = id.trim().trim_start_matches('<').split('@').next()?.to_owned();
+            let id = id
+                .trim()
+                .trim_start_matches('<')
+                .split('@')
+                .next()?
+                .to_owned();
             let enqueued = created.get(&id)?;
             Some((m.received_at.timestamp_micros() as f64 / 1e6 - enqueued) * 1000.0)
         })
         .collect();
     if latencies_ms.len() != DELIVERIES {
-        bail!("matched {} of {DELIVERIES} messages to deliveries", latencies_ms.len());
+        bail!(
+            "matched {} of {DELIVERIES} messages to deliveries",
+            latencies_ms.len()
+        );
     }
     latencies_ms.sort_by(f64::total_cmp);
     let pct = |p: f64| latencies_ms[((latencies_ms.len() as f64 - 1.0) * p).round() as usize];
 
-    println!("mail outbox ({DELIVERIES} deliveries, batch {}, {} concurrent sends, 1 worker loop)", settings.batch_size, settings.send_concurrency);
-    println!("  enqueue (500 per transaction)  {:>9.0} deliveries/s  ({:.2} s)", DELIVERIES as f64 / seeded.as_secs_f64(), seeded.as_secs_f64());
-    println!("  drain into SMTP                {:>9.0} deliveries/s  ({:.2} s, {steps} steps)  target ≥ 2000", DELIVERIES as f64 / drained.as_secs_f64(), drained.as_secs_f64());
-    println!("  enqueue → accepted             p50 {:.0} ms   p99 {:.0} ms   (all {DELIVERIES} enqueued up front: queueing dominates)", pct(0.50), pct(0.99));
+    println!(
+        "mail outbox ({DELIVERIES} deliveries, batch {}, {} concurrent sends, 1 worker loop)",
+        settings.batch_size, settings.send_concurrency
+    );
+    println!(
+        "  enqueue (500 per transaction)  {:>9.0} deliveries/s  ({:.2} s)",
+        DELIVERIES as f64 / seeded.as_secs_f64(),
+        seeded.as_secs_f64()
+    );
+    println!(
+        "  drain into SMTP                {:>9.0} deliveries/s  ({:.2} s, {steps} steps)  target ≥ 2000",
+        DELIVERIES as f64 / drained.as_secs_f64(),
+        drained.as_secs_f64()
+    );
+    println!(
+        "  enqueue → accepted             p50 {:.0} ms   p99 {:.0} ms   (all {DELIVERIES} enqueued up front: queueing dominates)",
+        pct(0.50),
+        pct(0.99)
+    );
 
     // The same SQL through pgbench, on the same rows made due again.
     sqlx::query("UPDATE mail_deliveries SET state = 'pending', cycle_attempts = 0, next_attempt_at = now(), sent_at = NULL")
         .execute(&db)
         .await?;
     // As autovacuum would after such a mass update; keeps runs comparable.
-    sqlx::query("VACUUM ANALYZE mail_deliveries").execute(&db).await?;
+    sqlx::query("VACUUM ANALYZE mail_deliveries")
+        .execute(&db)
+        .await?;
     let batch = settings.batch_size as usize;
     let script = scratch.join("claim_and_mark.sql");
-    std::fs::write(&script, pgbench_script(batch, settings.lease.as_secs(), settings.max_attempts))?;
+    std::fs::write(
+        &script,
+        pgbench_script(batch, settings.lease.as_secs(), settings.max_attempts),
+    )?;
     let clients = 2;
     let transactions = DELIVERIES / batch / clients;
     let pgbench = run_pgbench(&script, clients, transactions)?;
-    let marked: i64 = sqlx::query_scalar("SELECT count(*) FROM mail_deliveries WHERE state = 'sent'").fetch_one(&db).await?;
+    let marked: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM mail_deliveries WHERE state = 'sent'")
+            .fetch_one(&db)
+            .await?;
     println!(
         "  pgbench claim+mark SQL         {:>9.0} deliveries/s  ({:.0} tps × {batch} rows, {clients} clients, {:.1} ms/transaction, {marked} rows marked)",
         pgbench.tps * batch as f64,
@@ -142,7 +185,10 @@ fn pgbench_script(batch: usize, lease_seconds: u64, max_attempts: u32) -> String
         .replace("$6", &format!("array_fill(NULL::text, ARRAY[{batch}])"))
         .replace("$5", &format!("array_fill(NULL::int2, ARRAY[{batch}])"))
         .replace("$4", &format!("array_fill('sent'::text, ARRAY[{batch}])"))
-        .replace("$3", "ARRAY(SELECT delivery_id FROM mail_deliveries WHERE lease_token = :token)")
+        .replace(
+            "$3",
+            "ARRAY(SELECT delivery_id FROM mail_deliveries WHERE lease_token = :token)",
+        )
         .replace("$2", &max_attempts.to_string())
         .replace("$1", ":token");
     format!("SELECT gen_random_uuid() AS token \\gset\n{claim};\n{record};\n")
@@ -153,12 +199,30 @@ struct PgbenchFigures {
     latency_ms: f64,
 }
 
-fn run_pgbench(script: &std::path::Path, clients: usize, transactions: usize) -> anyhow::Result<PgbenchFigures> {
+fn run_pgbench(
+    script: &std::path::Path,
+    clients: usize,
+    transactions: usize,
+) -> anyhow::Result<PgbenchFigures> {
     let base = postgres_url();
-    let server = base.split('?').next().unwrap_or(&base).rsplit_once('/').map(|(s, _)| s.to_owned()).unwrap_or(base);
+    let server = base
+        .split('?')
+        .next()
+        .unwrap_or(&base)
+        .rsplit_once('/')
+        .map(|(s, _)| s.to_owned())
+        .unwrap_or(base);
     let out = Command::new("pgbench")
         .env("PGOPTIONS", "-c search_path=backend")
-        .args(["-n", "-M", "prepared", "-c", &clients.to_string(), "-j", &clients.to_string()])
+        .args([
+            "-n",
+            "-M",
+            "prepared",
+            "-c",
+            &clients.to_string(),
+            "-j",
+            &clients.to_string(),
+        ])
         .args(["-t", &transactions.to_string(), "-f"])
         .arg(script)
         .arg(format!("{server}/{DATABASE}"))
@@ -166,7 +230,10 @@ fn run_pgbench(script: &std::path::Path, clients: usize, transactions: usize) ->
         .context("run pgbench (Debian package postgresql-client)")?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
-        bail!("pgbench failed: {}{stdout}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "pgbench failed: {}{stdout}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let figure = |prefix: &str| -> anyhow::Result<f64> {
         stdout
@@ -176,5 +243,8 @@ fn run_pgbench(script: &std::path::Path, clients: usize, transactions: usize) ->
             .and_then(|v| v.parse().ok())
             .with_context(|| format!("no `{prefix}` in pgbench output:\n{stdout}"))
     };
-    Ok(PgbenchFigures { tps: figure("tps =")?, latency_ms: figure("latency average =")? })
+    Ok(PgbenchFigures {
+        tps: figure("tps =")?,
+        latency_ms: figure("latency average =")?,
+    })
 }
