@@ -88,17 +88,19 @@ pub const CLAIM_DUE_SQL: &str = "WITH due AS (
              ORDER BY next_attempt_at
              LIMIT $3
              FOR UPDATE SKIP LOCKED
+         ), claimed AS (
+             UPDATE mail_deliveries d
+             SET lease_token = $1,
+                 lease_until = now() + $2 * interval '1 second',
+                 next_attempt_at = now() + $2 * interval '1 second',
+                 updated_at = now()
+             FROM due, mail_payloads p
+             WHERE d.delivery_id = due.delivery_id AND p.payload_id = d.payload_id
+             RETURNING d.delivery_id, d.template_id, d.cycle_attempts, p.subject, p.text_body, p.html_body,
+                 ARRAY(SELECT r.address FROM mail_recipients r
+                       WHERE r.delivery_id = d.delivery_id ORDER BY r.position) AS recipients
          )
-         UPDATE mail_deliveries d
-         SET lease_token = $1,
-             lease_until = now() + $2 * interval '1 second',
-             next_attempt_at = now() + $2 * interval '1 second',
-             updated_at = now()
-         FROM due, mail_payloads p
-         WHERE d.delivery_id = due.delivery_id AND p.payload_id = d.payload_id
-         RETURNING d.delivery_id, d.template_id, d.cycle_attempts, p.subject, p.text_body, p.html_body,
-             ARRAY(SELECT r.address FROM mail_recipients r
-                   WHERE r.delivery_id = d.delivery_id ORDER BY r.position) AS recipients";
+         SELECT * FROM claimed";
 
 /// The record ([`record_results`]): `$1` lease token, `$2` max attempts,
 /// `$3`…`$9` the results as parallel arrays.

@@ -329,3 +329,45 @@ async fn resend_of_a_retrying_delivery_starts_a_new_cycle_now() {
     r.assert_status(200);
     assert_eq!(r.value()["state"], "pending");
 }
+
+#[tokio::test]
+async fn resend_while_a_worker_holds_the_delivery_waits_for_that_worker() {
+    let server = smtp_server().await;
+    let app = mail_app(&server).spawn().await;
+    let id = enqueue_login_code(&app, "pilot@example.com", "424242").await;
+    let worker = crate::mail::mail(&app).worker();
+    let claim = worker.claim().await.unwrap();
+    assert_eq!(claim.deliveries.len(), 1);
+
+    // The operator resends while the worker is (about to be) sending.
+    let r = resend(&app, id).await;
+    r.assert_status(200);
+    let rearmed = r.value();
+    assert_eq!(rearmed["state"], "pending");
+    assert_eq!(
+        rearmed["next_attempt_at"], rearmed["lease_until"],
+        "still due only at the lease expiry"
+    );
+    assert_eq!(
+        tick(&app).await.claimed,
+        0,
+        "no second worker sends it meanwhile"
+    );
+
+    // The holder's result counts: sent once, attempt 1.
+    let report = worker.deliver(claim).await.unwrap();
+    assert_eq!((report.sent, report.lease_lost), (1, 0));
+    assert_eq!(state_of(&app, id).await, "sent");
+    assert_eq!(
+        attempts_of(&app, id).await,
+        vec![(1, "sent".to_owned(), None)]
+    );
+    assert_eq!(
+        server
+            .wait_for_messages(1, std::time::Duration::from_secs(10))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -149,7 +149,7 @@ async fn main() -> anyhow::Result<()> {
     let script = scratch.join("claim_and_mark.sql");
     std::fs::write(
         &script,
-        pgbench_script(batch, settings.lease.as_secs(), settings.max_attempts),
+        pgbench_script(batch, settings.lease.as_secs(), settings.max_attempts)?,
     )?;
     let clients = 2;
     let transactions = DELIVERIES / batch / clients;
@@ -170,28 +170,32 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// The worker's two statements as a pgbench script: the claim with a fresh
-/// lease token, then the record marking every claimed row `sent`. (The
-/// worker passes the claimed ids; here the record finds them by lease token,
-/// a scan the worker does not pay.)
-fn pgbench_script(batch: usize, lease_seconds: u64, max_attempts: u32) -> String {
+/// lease token (its result reduced to the claimed ids, as the worker keeps
+/// them), then the record marking every claimed row `sent`.
+fn pgbench_script(batch: usize, lease_seconds: u64, max_attempts: u32) -> anyhow::Result<String> {
+    const CLAIM_RESULT: &str = "SELECT * FROM claimed";
+    if !store::CLAIM_DUE_SQL.ends_with(CLAIM_RESULT) {
+        bail!("CLAIM_DUE_SQL no longer ends with `{CLAIM_RESULT}`: update the pgbench script");
+    }
     let claim = store::CLAIM_DUE_SQL
+        .trim_end_matches(CLAIM_RESULT)
         .replace("$1", ":token")
         .replace("$2", &lease_seconds.to_string())
         .replace("$3", &batch.to_string());
+    let filled = |sql: &str| format!("array_fill({sql}, ARRAY[{batch}])");
     let record = store::RECORD_RESULTS_SQL
-        .replace("$9", &format!("array_fill(0::float8, ARRAY[{batch}])"))
-        .replace("$8", &format!("array_fill(now(), ARRAY[{batch}])"))
-        .replace("$7", &format!("array_fill(now(), ARRAY[{batch}])"))
-        .replace("$6", &format!("array_fill(NULL::text, ARRAY[{batch}])"))
-        .replace("$5", &format!("array_fill(NULL::int2, ARRAY[{batch}])"))
-        .replace("$4", &format!("array_fill('sent'::text, ARRAY[{batch}])"))
-        .replace(
-            "$3",
-            "ARRAY(SELECT delivery_id FROM mail_deliveries WHERE lease_token = :token)",
-        )
+        .replace("$9", &filled("0::float8"))
+        .replace("$8", &filled("now()"))
+        .replace("$7", &filled("now()"))
+        .replace("$6", &filled("NULL::text"))
+        .replace("$5", &filled("NULL::int2"))
+        .replace("$4", &filled("'sent'::text"))
+        .replace("$3", ":ids")
         .replace("$2", &max_attempts.to_string())
         .replace("$1", ":token");
-    format!("SELECT gen_random_uuid() AS token \\gset\n{claim};\n{record};\n")
+    Ok(format!(
+        "SELECT gen_random_uuid() AS token \\gset\n{claim}SELECT coalesce(array_agg(delivery_id), '{{}}')::text AS ids FROM claimed \\gset\n{record};\n"
+    ))
 }
 
 struct PgbenchFigures {
