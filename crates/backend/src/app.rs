@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::admin::{AdminService, AdminSettings};
 use crate::config::Config;
+use crate::mail::{Mail, MailSettings};
 use crate::readiness::Readiness;
 use crate::server::{self, AppState};
 use crate::telemetry::Telemetry;
@@ -72,9 +73,18 @@ impl Application {
             tracing::info!(outcome = ?outcome, "admin bootstrap");
         }
         let warmups = vec![admin.warmup()];
+        let mail = Mail::new(db.clone(), MailSettings::from_config(&config), &metrics)
+            .context("cannot set up the SMTP client (BACKEND_SMTP_*)")?;
 
-        let state = AppState { config: Arc::new(config), db, metrics, readiness, admin };
-        let workers = Workers::new();
+        let state = AppState { config: Arc::new(config), db, metrics, readiness, admin, mail: mail.clone() };
+        let mut workers = Workers::new();
+        if mail.settings().worker_enabled {
+            // The first step runs at once: startup drains every due
+            // `pending` / `retrying` delivery (spec §9, no separate recovery).
+            // Its own loop rather than `spawn_loop`: on shutdown it finishes
+            // the step in progress instead of dropping it mid-send (§16).
+            workers.spawn(mail.worker().run(mail.settings().worker_interval, workers.stop_token()));
+        }
         for warmup in &warmups {
             let Warmup { name, .. } = warmup;
             state.readiness.register_cache(name);
