@@ -290,7 +290,7 @@ impl Loader {
         let logging = self.logging();
         let postgres = self.postgres();
         let smtp = self.smtp();
-        let mail = self.mail();
+        let mail = self.mail(smtp.as_ref().map(|s| s.timeout));
         let docker = self.docker();
         let game_state_root = self.value("BACKEND_GAME_STATE_ROOT", absolute_host_path);
         let admin = self.admin();
@@ -436,6 +436,8 @@ impl Loader {
         let password = self.raw("BACKEND_SMTP_PASSWORD").map(Secret::new);
         let from = self.value("BACKEND_SMTP_FROM", email_address);
         let tls_mode = self.value("BACKEND_SMTP_TLS_MODE", one_of(TLS_MODES));
+        let ca_file = self.optional("BACKEND_SMTP_CA_FILE", readable_file);
+        let timeout = self.value("BACKEND_SMTP_TIMEOUT", positive_duration);
         if let Some(username) = &username {
             // AUTH needs both halves; one alone is a half-finished setup.
             self.both_or_neither(
@@ -450,6 +452,8 @@ impl Loader {
             password,
             from: from?,
             tls_mode: tls_mode?,
+            ca_file: ca_file?,
+            timeout: timeout?,
         })
     }
 
@@ -461,12 +465,37 @@ impl Loader {
         }
     }
 
-    fn mail(&mut self) -> Option<MailConfig> {
+    fn mail(&mut self, smtp_timeout: Option<Duration>) -> Option<MailConfig> {
+        const BOOLEANS: &[(&str, bool)] = &[("true", true), ("false", false)];
         let worker_interval = self.value("BACKEND_MAIL_WORKER_INTERVAL", positive_duration);
         let max_attempts = self.value("BACKEND_MAIL_MAX_ATTEMPTS", positive_u32);
+        let worker_enabled = self.value("BACKEND_MAIL_WORKER_ENABLED", one_of(BOOLEANS));
+        let lease = self.value("BACKEND_MAIL_LEASE", positive_duration);
+        let batch_size = self.value("BACKEND_MAIL_BATCH_SIZE", |s| u32_in(s, 1, 10_000));
+        let send_concurrency = self.value("BACKEND_MAIL_SEND_CONCURRENCY", |s| u32_in(s, 1, 256));
+        let retry_base = self.value("BACKEND_MAIL_RETRY_BASE", positive_duration);
+        let retry_max = self.value("BACKEND_MAIL_RETRY_MAX", positive_duration);
+        // A send waits for several replies; a lease shorter than that would
+        // hand a delivery to a second worker while the first still sends.
+        if let (Some(lease), Some(timeout)) = (lease, smtp_timeout)
+            && lease < timeout * 2
+        {
+            self.fail("BACKEND_MAIL_LEASE", "must be at least twice BACKEND_SMTP_TIMEOUT");
+        }
+        if let (Some(base), Some(max)) = (retry_base, retry_max)
+            && max < base
+        {
+            self.fail("BACKEND_MAIL_RETRY_MAX", "must be at least BACKEND_MAIL_RETRY_BASE");
+        }
         Some(MailConfig {
             worker_interval: worker_interval?,
             max_attempts: max_attempts?,
+            worker_enabled: worker_enabled?,
+            lease: lease?,
+            batch_size: batch_size?,
+            send_concurrency: send_concurrency?,
+            retry_base: retry_base?,
+            retry_max: retry_max?,
         })
     }
 
@@ -493,9 +522,16 @@ impl Loader {
                 ),
             );
         }
+        let credential_cache_ttl = self.value("BACKEND_ADMIN_CREDENTIAL_CACHE_TTL", duration);
+        let auth_failure_limit = self.value("BACKEND_ADMIN_AUTH_FAILURE_LIMIT", any_u32);
+        let auth_failure_window =
+            self.value("BACKEND_ADMIN_AUTH_FAILURE_WINDOW", positive_duration);
         Some(AdminConfig {
             bootstrap_user: bootstrap_user?,
             bootstrap_password,
+            credential_cache_ttl: credential_cache_ttl?,
+            auth_failure_limit: auth_failure_limit?,
+            auth_failure_window: auth_failure_window?,
         })
     }
 
@@ -695,6 +731,13 @@ fn positive_duration(s: &str) -> Result<Duration, String> {
 fn any_u32(s: &str) -> Result<u32, String> {
     s.parse()
         .map_err(|_| format!("{s:?} is not a whole number from 0 to {}", u32::MAX))
+}
+
+fn u32_in(s: &str, min: u32, max: u32) -> Result<u32, String> {
+    match any_u32(s)? {
+        n if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!("{s:?} must be from {min} to {max}")),
+    }
 }
 
 fn positive_u32(s: &str) -> Result<u32, String> {
@@ -1216,6 +1259,28 @@ mod tests {
     }
 
     #[test]
+    fn mail_outbox_settings_have_defaults_and_are_checked() {
+        let secs = Duration::from_secs;
+        let c = load(&[]);
+        assert!(c.mail.worker_enabled);
+        assert_eq!((c.mail.lease, c.mail.retry_base, c.mail.retry_max), (secs(300), secs(10), secs(1800)));
+        assert_eq!((c.mail.batch_size, c.mail.send_concurrency), (100, 16));
+        assert_eq!((c.smtp.timeout, c.smtp.ca_file.as_deref()), (secs(30), None));
+        let c = load(&[("BACKEND_MAIL_WORKER_ENABLED", "false"), ("BACKEND_SMTP_CA_FILE", &readable_path())]);
+        assert!(!c.mail.worker_enabled);
+        assert!(c.smtp.ca_file.is_some());
+        refused_for("BACKEND_MAIL_WORKER_ENABLED", &[("BACKEND_MAIL_WORKER_ENABLED", "yes")]);
+        refused_for("BACKEND_MAIL_LEASE", &[("BACKEND_MAIL_LEASE", "45s")]);
+        refused_for("BACKEND_MAIL_BATCH_SIZE", &[("BACKEND_MAIL_BATCH_SIZE", "0")]);
+        refused_for("BACKEND_MAIL_SEND_CONCURRENCY", &[("BACKEND_MAIL_SEND_CONCURRENCY", "1000")]);
+        refused_for(
+            "BACKEND_MAIL_RETRY_MAX",
+            &[("BACKEND_MAIL_RETRY_BASE", "1m"), ("BACKEND_MAIL_RETRY_MAX", "30s")],
+        );
+        refused_for("BACKEND_SMTP_CA_FILE", &[("BACKEND_SMTP_CA_FILE", "/nonexistent/ca.pem")]);
+    }
+
+    #[test]
     fn geoip_path_must_be_a_readable_regular_file() {
         let text = refused_for(
             "BACKEND_GEOIP_DB_PATH",
@@ -1335,6 +1400,32 @@ mod tests {
             &[("BACKEND_POSTGRES_DSN", "host=db dbname=galaxy search_path=backend")],
         );
         assert!(why.contains("postgres:// URL"), "{why}");
+    }
+
+    #[test]
+    fn admin_sign_in_settings_have_defaults_and_are_checked() {
+        let c = load(&[]);
+        assert_eq!(c.admin.credential_cache_ttl, Duration::from_secs(60));
+        assert_eq!(c.admin.auth_failure_limit, 10);
+        assert_eq!(c.admin.auth_failure_window, Duration::from_secs(300));
+        let c = load(&[
+            ("BACKEND_ADMIN_CREDENTIAL_CACHE_TTL", "0s"),
+            ("BACKEND_ADMIN_AUTH_FAILURE_LIMIT", "0"),
+        ]);
+        assert_eq!(c.admin.credential_cache_ttl, Duration::ZERO);
+        assert_eq!(c.admin.auth_failure_limit, 0);
+        refused_for(
+            "BACKEND_ADMIN_CREDENTIAL_CACHE_TTL",
+            &[("BACKEND_ADMIN_CREDENTIAL_CACHE_TTL", "soon")],
+        );
+        refused_for(
+            "BACKEND_ADMIN_AUTH_FAILURE_LIMIT",
+            &[("BACKEND_ADMIN_AUTH_FAILURE_LIMIT", "-1")],
+        );
+        refused_for(
+            "BACKEND_ADMIN_AUTH_FAILURE_WINDOW",
+            &[("BACKEND_ADMIN_AUTH_FAILURE_WINDOW", "0s")],
+        );
     }
 
     #[test]

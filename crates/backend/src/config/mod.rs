@@ -126,12 +126,28 @@ pub struct SmtpConfig {
     /// RFC 5321 From address.
     pub from: String,
     pub tls_mode: SmtpTlsMode,
+    /// `BACKEND_SMTP_CA_FILE` (added): extra trusted root certificates (PEM).
+    pub ca_file: Option<PathBuf>,
+    /// `BACKEND_SMTP_TIMEOUT` (added): connect and per-reply timeout.
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
 pub struct MailConfig {
     pub worker_interval: Duration,
     pub max_attempts: u32,
+    /// `BACKEND_MAIL_WORKER_ENABLED` (added): run the outbox worker here.
+    pub worker_enabled: bool,
+    /// `BACKEND_MAIL_LEASE` (added): how long a claimed delivery stays reserved.
+    pub lease: Duration,
+    /// `BACKEND_MAIL_BATCH_SIZE` (added): deliveries claimed per worker step.
+    pub batch_size: u32,
+    /// `BACKEND_MAIL_SEND_CONCURRENCY` (added): parallel SMTP sends per worker.
+    pub send_concurrency: u32,
+    /// `BACKEND_MAIL_RETRY_BASE` (added): backoff after the first failure.
+    pub retry_base: Duration,
+    /// `BACKEND_MAIL_RETRY_MAX` (added): backoff cap.
+    pub retry_max: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -146,6 +162,14 @@ pub struct DockerConfig {
 pub struct AdminConfig {
     pub bootstrap_user: Option<String>,
     pub bootstrap_password: Option<Secret>,
+    /// `BACKEND_ADMIN_CREDENTIAL_CACHE_TTL` (added): how long a verified admin
+    /// credential is remembered; zero turns the cache off.
+    pub credential_cache_ttl: Duration,
+    /// `BACKEND_ADMIN_AUTH_FAILURE_LIMIT` (added): failed sign-ins allowed per
+    /// username and per source address within the window; zero turns throttling off.
+    pub auth_failure_limit: u32,
+    /// `BACKEND_ADMIN_AUTH_FAILURE_WINDOW` (added): the sliding window of that limit.
+    pub auth_failure_window: Duration,
 }
 
 #[derive(Debug, Clone)]

@@ -305,6 +305,60 @@ pub const VARIABLES: &[Variable] = &[
         "network",
         "(added) How the backend reaches engines: `network` calls `http://galaxy-game-{game_id}:8080` on the Docker network; `loopback` uses the container port published on 127.0.0.1, for a backend running on the host (development, tests).",
     ),
+    defaulted(
+        "BACKEND_ADMIN_CREDENTIAL_CACHE_TTL",
+        "60s",
+        "(added) How long a verified admin credential is remembered (as an HMAC digest, never the password) so admin requests skip the ~0.2 s bcrypt check; `0s` turns it off. Password changes, disables and deletes forget it at once.",
+    ),
+    defaulted(
+        "BACKEND_ADMIN_AUTH_FAILURE_LIMIT",
+        "10",
+        "(added) Failed admin sign-ins allowed per username and per source address within `BACKEND_ADMIN_AUTH_FAILURE_WINDOW`; beyond it the answer is 429 with `Retry-After`, before any bcrypt work. `0` turns throttling off.",
+    ),
+    defaulted(
+        "BACKEND_ADMIN_AUTH_FAILURE_WINDOW",
+        "5m",
+        "(added) Sliding window over which failed admin sign-ins are counted.",
+    ),
+    optional(
+        "BACKEND_SMTP_CA_FILE",
+        "(added) PEM bundle of extra root certificates trusted for the SMTP relay (`starttls`/`tls`), for relays with a private or self-signed certificate; the Mozilla roots stay trusted.",
+    ),
+    defaulted(
+        "BACKEND_SMTP_TIMEOUT",
+        "30s",
+        "(added) SMTP connect and per-reply timeout; the spec leaves it to the client library.",
+    ),
+    defaulted(
+        "BACKEND_MAIL_WORKER_ENABLED",
+        "true",
+        "(added) `true` or `false`: run the mail outbox worker in this process (off for API-only replicas, and in tests that drive the worker step themselves).",
+    ),
+    defaulted(
+        "BACKEND_MAIL_LEASE",
+        "5m",
+        "(added) How long a claimed mail delivery is reserved for the worker that claimed it; a delivery whose worker died is retried after it. At least twice `BACKEND_SMTP_TIMEOUT`.",
+    ),
+    defaulted(
+        "BACKEND_MAIL_BATCH_SIZE",
+        "100",
+        "(added) Mail deliveries claimed per worker step (1–10000).",
+    ),
+    defaulted(
+        "BACKEND_MAIL_SEND_CONCURRENCY",
+        "16",
+        "(added) Parallel SMTP sends (and pooled relay connections) per worker (1–256).",
+    ),
+    defaulted(
+        "BACKEND_MAIL_RETRY_BASE",
+        "10s",
+        "(added) Mail retry backoff after the first failure; doubles per attempt, with jitter. The spec asks for exponential backoff without fixing it.",
+    ),
+    defaulted(
+        "BACKEND_MAIL_RETRY_MAX",
+        "30m",
+        "(added) Cap of the mail retry backoff; at least `BACKEND_MAIL_RETRY_BASE`.",
+    ),
 ];
 
 /// The table entry for `name`, if the backend reads such a variable.
@@ -410,7 +464,18 @@ mod tests {
             [
                 "BACKEND_HTTP_MAX_BODY_SIZE",
                 "BACKEND_RUNTIME_DRIVER",
-                "BACKEND_RUNTIME_ENGINE_ADDRESSING"
+                "BACKEND_RUNTIME_ENGINE_ADDRESSING",
+                "BACKEND_ADMIN_CREDENTIAL_CACHE_TTL",
+                "BACKEND_ADMIN_AUTH_FAILURE_LIMIT",
+                "BACKEND_ADMIN_AUTH_FAILURE_WINDOW",
+                "BACKEND_SMTP_CA_FILE",
+                "BACKEND_SMTP_TIMEOUT",
+                "BACKEND_MAIL_WORKER_ENABLED",
+                "BACKEND_MAIL_LEASE",
+                "BACKEND_MAIL_BATCH_SIZE",
+                "BACKEND_MAIL_SEND_CONCURRENCY",
+                "BACKEND_MAIL_RETRY_BASE",
+                "BACKEND_MAIL_RETRY_MAX",
             ]
         );
         assert_eq!(VARIABLES.len(), 57 + added.len());

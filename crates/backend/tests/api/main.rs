@@ -4,7 +4,12 @@
 
 mod helpers;
 
+mod admin_accounts;
 mod contract_document;
 mod errors;
+mod grpc;
+mod mail;
+mod mail_admin;
 mod migrations;
 mod probes;
+mod process;
