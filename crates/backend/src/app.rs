@@ -81,9 +81,12 @@ impl Application {
         if mail.settings().worker_enabled {
             // The first step runs at once: startup drains every due
             // `pending` / `retrying` delivery (spec §9, no separate recovery).
-            // Its own loop rather than `spawn_loop`: on shutdown it finishes
-            // the step in progress instead of dropping it mid-send (§16).
-            workers.spawn(mail.worker().run(mail.settings().worker_interval, workers.stop_token()));
+            // On shutdown the step in progress finishes its sends (§16).
+            let worker = mail.worker();
+            workers.spawn_loop("mail", mail.settings().worker_interval, move || {
+                let worker = worker.clone();
+                async move { worker.tick().await }
+            });
         }
         for warmup in &warmups {
             let Warmup { name, .. } = warmup;
@@ -124,7 +127,10 @@ impl Application {
 
         tracing::info!(
             http = %http.local_addr()?, grpc = %grpc.local_addr()?,
-            prometheus = ?prometheus.as_ref().and_then(|(l, _)| l.local_addr().ok()),
+            prometheus = %prometheus
+                .as_ref()
+                .and_then(|(l, _)| l.local_addr().ok())
+                .map_or_else(|| "disabled".to_owned(), |a| a.to_string()),
             "galaxy-backend listening"
         );
 

@@ -41,7 +41,8 @@ impl Workers {
     }
 
     /// Runs `step` every `interval` until shutdown; a failing step is logged
-    /// and retried on the next interval.
+    /// and retried on the next interval. Shutdown waits for the step in
+    /// progress to finish (bounded by the budget given to [`Workers::shutdown`]).
     pub fn spawn_loop<F, Fut, E>(&mut self, name: &'static str, interval: Duration, mut step: F)
     where
         F: FnMut() -> Fut + Send + 'static,
@@ -51,11 +52,10 @@ impl Workers {
         let stop = self.stop.clone();
         self.tasks.spawn(async move {
             tracing::info!(worker = name, interval_ms = interval.as_millis() as u64, "worker started");
-            loop {
-                let outcome = tokio::select! {
-                    () = stop.cancelled() => break,
-                    outcome = step() => outcome,
-                };
+            while !stop.is_cancelled() {
+                // A step is never cancelled half-way: work already under way
+                // (a send, a transaction) finishes before the loop stops.
+                let outcome = step().await;
                 let wait = match outcome {
                     Ok(StepOutcome::MoreWork) => continue,
                     Ok(StepOutcome::Idle) => interval,

@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use futures::StreamExt as _;
 use rand::Rng as _;
-use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 use uuid::Uuid;
 
@@ -75,34 +74,6 @@ impl MailWorker {
         } else {
             StepOutcome::Idle
         })
-    }
-
-    /// The worker loop: steps until `stop` fires, again at once after a full
-    /// batch, otherwise every `interval`. A step in progress when `stop`
-    /// fires is finished — its sends recorded — before the loop returns
-    /// (spec §16: outbox writes that have started are flushed), so a
-    /// shutdown does not leave leased rows to wait out their lease.
-    pub async fn run(self, interval: Duration, stop: CancellationToken) {
-        tracing::info!(
-            worker = "mail",
-            interval_ms = interval.as_millis() as u64,
-            "worker started"
-        );
-        while !stop.is_cancelled() {
-            let wait = match self.tick().await {
-                Ok(StepOutcome::MoreWork) => continue,
-                Ok(StepOutcome::Idle) => interval,
-                Err(err) => {
-                    tracing::error!(worker = "mail", error = %err, "worker step failed");
-                    interval
-                }
-            };
-            tokio::select! {
-                () = stop.cancelled() => break,
-                () = tokio::time::sleep(wait) => {}
-            }
-        }
-        tracing::info!(worker = "mail", "worker stopped");
     }
 
     /// [`MailWorker::tick`], returning what it did.

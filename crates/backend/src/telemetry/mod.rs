@@ -274,7 +274,12 @@ fn build_meter_provider(
 ) -> anyhow::Result<(SdkMeterProvider, Option<prometheus::Registry>)> {
     let builder = SdkMeterProvider::builder().with_resource(resource);
     Ok(match otel.metrics_exporter {
-        MetricsExporter::None => (builder.build(), None),
+        // A reader that is never collected: instruments (observable gauges
+        // included) register as usual and nothing is exported.
+        MetricsExporter::None => (
+            builder.with_reader(opentelemetry_sdk::metrics::ManualReader::builder().build()).build(),
+            None,
+        ),
         MetricsExporter::Stdout => (
             builder
                 .with_periodic_exporter(opentelemetry_stdout::MetricExporter::default())
