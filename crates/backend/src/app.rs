@@ -54,29 +54,46 @@ impl Application {
         readiness.mark_migrations_applied();
 
         let http = bind(config.http.listen_addr, "BACKEND_HTTP_LISTEN_ADDR").await?;
-        let grpc = bind(config.grpc.push_listen_addr, "BACKEND_GRPC_PUSH_LISTEN_ADDR").await?;
+        let grpc = bind(
+            config.grpc.push_listen_addr,
+            "BACKEND_GRPC_PUSH_LISTEN_ADDR",
+        )
+        .await?;
         readiness.mark_grpc_bound();
         let prometheus = match telemetry.prometheus_router() {
             Some(router) => Some((
-                bind(config.otel.prometheus_listen_addr, "BACKEND_OTEL_PROMETHEUS_LISTEN_ADDR").await?,
+                bind(
+                    config.otel.prometheus_listen_addr,
+                    "BACKEND_OTEL_PROMETHEUS_LISTEN_ADDR",
+                )
+                .await?,
                 router,
             )),
             None => None,
         };
 
         let admin = AdminService::new(db.clone(), &AdminSettings::from_config(&config));
-        if let (Some(user), Some(password)) = (&config.admin.bootstrap_user, &config.admin.bootstrap_password) {
-            let outcome = admin
-                .bootstrap(user, password.expose())
-                .await
-                .context("cannot bootstrap the admin account (BACKEND_ADMIN_BOOTSTRAP_USER / _PASSWORD)")?;
+        if let (Some(user), Some(password)) = (
+            &config.admin.bootstrap_user,
+            &config.admin.bootstrap_password,
+        ) {
+            let outcome = admin.bootstrap(user, password.expose()).await.context(
+                "cannot bootstrap the admin account (BACKEND_ADMIN_BOOTSTRAP_USER / _PASSWORD)",
+            )?;
             tracing::info!(outcome = ?outcome, "admin bootstrap");
         }
         let warmups = vec![admin.warmup()];
         let mail = Mail::new(db.clone(), MailSettings::from_config(&config), &metrics)
             .context("cannot set up the SMTP client (BACKEND_SMTP_*)")?;
 
-        let state = AppState { config: Arc::new(config), db, metrics, readiness, admin, mail: mail.clone() };
+        let state = AppState {
+            config: Arc::new(config),
+            db,
+            metrics,
+            readiness,
+            admin,
+            mail: mail.clone(),
+        };
         let mut workers = Workers::new();
         if mail.settings().worker_enabled {
             // The first step runs at once: startup drains every due
@@ -92,19 +109,34 @@ impl Application {
             let Warmup { name, .. } = warmup;
             state.readiness.register_cache(name);
         }
-        Ok(Self { state, telemetry, http, grpc, prometheus, workers, warmups, shutdown: CancellationToken::new() })
+        Ok(Self {
+            state,
+            telemetry,
+            http,
+            grpc,
+            prometheus,
+            workers,
+            warmups,
+            shutdown: CancellationToken::new(),
+        })
     }
 
     pub fn http_addr(&self) -> SocketAddr {
-        self.http.local_addr().expect("bound listener has an address")
+        self.http
+            .local_addr()
+            .expect("bound listener has an address")
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
-        self.grpc.local_addr().expect("bound listener has an address")
+        self.grpc
+            .local_addr()
+            .expect("bound listener has an address")
     }
 
     pub fn prometheus_addr(&self) -> Option<SocketAddr> {
-        self.prometheus.as_ref().and_then(|(l, _)| l.local_addr().ok())
+        self.prometheus
+            .as_ref()
+            .and_then(|(l, _)| l.local_addr().ok())
     }
 
     pub fn state(&self) -> &AppState {
@@ -121,7 +153,16 @@ impl Application {
     /// stop workers → close the pool → flush telemetry. Each step is capped
     /// by `BACKEND_SHUTDOWN_TIMEOUT`.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let Self { state, telemetry, http, grpc, prometheus, workers, warmups, shutdown } = self;
+        let Self {
+            state,
+            telemetry,
+            http,
+            grpc,
+            prometheus,
+            workers,
+            warmups,
+            shutdown,
+        } = self;
         let config = state.config.clone();
         let cap = config.shutdown_timeout;
 
@@ -150,7 +191,13 @@ impl Application {
 
         let metrics_task = prometheus.map(|(listener, router)| {
             let stop = shutdown.clone();
-            tokio::spawn(server::serve::serve(listener, router, config.http.read_timeout, stop, Duration::from_secs(1)))
+            tokio::spawn(server::serve::serve(
+                listener,
+                router,
+                config.http.read_timeout,
+                stop,
+                Duration::from_secs(1),
+            ))
         });
         let http_task = tokio::spawn(server::serve::serve(
             http,
@@ -197,19 +244,22 @@ impl Application {
 }
 
 async fn bind(addr: SocketAddr, variable: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} ({variable})"))
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} ({variable})"))
 }
 
 /// Cancels `token` on the first SIGTERM or SIGINT.
 pub fn cancel_on_signals(token: CancellationToken) {
     tokio::spawn(async move {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(err) => {
-                tracing::error!(error = %err, "cannot install the SIGTERM handler");
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(err) => {
+                    tracing::error!(error = %err, "cannot install the SIGTERM handler");
+                    return;
+                }
+            };
         tokio::select! {
             _ = term.recv() => tracing::info!(signal = "SIGTERM", "shutdown requested"),
             _ = tokio::signal::ctrl_c() => tracing::info!(signal = "SIGINT", "shutdown requested"),

@@ -10,7 +10,12 @@ const USAGE: &str = "usage: galaxy-backend [config check]\n\nConfiguration comes
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let check_only = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    let check_only = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         [] => false,
         ["config", "check"] => true,
         ["-h" | "--help" | "help"] => {

@@ -64,7 +64,10 @@ impl Readiness {
 
     fn pending(&self) -> std::sync::MutexGuard<'_, BTreeSet<&'static str>> {
         // A poisoned set is still a valid set of names.
-        self.0.caches_pending.lock().unwrap_or_else(|e| e.into_inner())
+        self.0
+            .caches_pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -82,6 +85,9 @@ mod tests {
         assert!(!r.report(true).ready(), "a pending cache keeps it unready");
         r.mark_cache_warm("sessions");
         assert!(r.report(true).ready());
-        assert!(!r.report(false).ready(), "an unreachable database makes it unready again");
+        assert!(
+            !r.report(false).ready(),
+            "an unreachable database makes it unready again"
+        );
     }
 }

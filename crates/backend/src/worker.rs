@@ -32,7 +32,10 @@ impl Default for Workers {
 
 impl Workers {
     pub fn new() -> Self {
-        Self { stop: CancellationToken::new(), tasks: JoinSet::new() }
+        Self {
+            stop: CancellationToken::new(),
+            tasks: JoinSet::new(),
+        }
     }
 
     /// The token a worker watches to know it must stop.
@@ -51,7 +54,11 @@ impl Workers {
     {
         let stop = self.stop.clone();
         self.tasks.spawn(async move {
-            tracing::info!(worker = name, interval_ms = interval.as_millis() as u64, "worker started");
+            tracing::info!(
+                worker = name,
+                interval_ms = interval.as_millis() as u64,
+                "worker started"
+            );
             while !stop.is_cancelled() {
                 // A step is never cancelled half-way: work already under way
                 // (a send, a transaction) finishes before the loop stops.

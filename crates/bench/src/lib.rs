@@ -14,22 +14,39 @@ use sqlx::{Connection, Executor, PgConnection};
 
 /// PostgreSQL server used by benchmarks (maintenance database).
 pub fn postgres_url() -> String {
-    std::env::var("GALAXY_BENCH_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("GALAXY_BENCH_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// Recreates database `name` (dropping any previous run's) and returns its DSN.
 pub async fn fresh_database(name: &str) -> anyhow::Result<String> {
-    let mut conn = PgConnection::connect(&postgres_url()).await.context("connect to PostgreSQL")?;
-    conn.execute(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#))).await?;
-    conn.execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#))).await?;
+    let mut conn = PgConnection::connect(&postgres_url())
+        .await
+        .context("connect to PostgreSQL")?;
+    conn.execute(sqlx::AssertSqlSafe(format!(
+        r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
+    )))
+    .await?;
+    conn.execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
+        .await?;
     let base = postgres_url();
-    let server = base.split('?').next().unwrap_or(&base).rsplit_once('/').map(|(s, _)| s.to_owned()).unwrap_or(base);
+    let server = base
+        .split('?')
+        .next()
+        .unwrap_or(&base)
+        .rsplit_once('/')
+        .map(|(s, _)| s.to_owned())
+        .unwrap_or(base);
     Ok(format!("{server}/{name}?search_path=backend"))
 }
 
 /// The configuration a benchmark runs the backend with: loopback, port 0,
 /// telemetry exporters off, plus `overrides`.
-pub fn bench_config(dsn: &str, scratch: &std::path::Path, overrides: &[(&str, &str)]) -> anyhow::Result<Config> {
+pub fn bench_config(
+    dsn: &str,
+    scratch: &std::path::Path,
+    overrides: &[(&str, &str)],
+) -> anyhow::Result<Config> {
     let geoip = scratch.join("GeoLite2-Country-test.mmdb");
     galaxy_devstack::geoip::write_fixture(&geoip)?;
     let mut vars: BTreeMap<String, String> = [
@@ -48,7 +65,10 @@ pub fn bench_config(dsn: &str, scratch: &std::path::Path, overrides: &[(&str, &s
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     vars.insert("BACKEND_POSTGRES_DSN".into(), dsn.to_owned());
-    vars.insert("BACKEND_GAME_STATE_ROOT".into(), scratch.join("game-state").display().to_string());
+    vars.insert(
+        "BACKEND_GAME_STATE_ROOT".into(),
+        scratch.join("game-state").display().to_string(),
+    );
     vars.insert("BACKEND_GEOIP_DB_PATH".into(), geoip.display().to_string());
     for (k, v) in overrides {
         vars.insert((*k).to_owned(), (*v).to_owned());
@@ -74,14 +94,29 @@ pub struct LoadFigures {
 
 /// Runs `wrk --latency` for `seconds` with `connections` against `url`,
 /// optionally with headers, and parses its report.
-pub fn wrk(url: &str, seconds: u32, connections: u32, headers: &[(&str, &str)]) -> anyhow::Result<LoadFigures> {
+pub fn wrk(
+    url: &str,
+    seconds: u32,
+    connections: u32,
+    headers: &[(&str, &str)],
+) -> anyhow::Result<LoadFigures> {
     let mut cmd = Command::new("wrk");
-    cmd.args(["--latency", "-t", "1", "-c", &connections.to_string(), "-d", &format!("{seconds}s")]);
+    cmd.args([
+        "--latency",
+        "-t",
+        "1",
+        "-c",
+        &connections.to_string(),
+        "-d",
+        &format!("{seconds}s"),
+    ]);
     for (k, v) in headers {
         cmd.args(["-H", &format!("{k}: {v}")]);
     }
     cmd.arg(url);
-    let out = cmd.output().context("run wrk (Debian package `wrk`; `make bench` installs it)")?;
+    let out = cmd
+        .output()
+        .context("run wrk (Debian package `wrk`; `make bench` installs it)")?;
     if !out.status.success() {
         bail!("wrk failed: {}", String::from_utf8_lossy(&out.stderr));
     }
@@ -99,7 +134,13 @@ fn parse_wrk(report: &str) -> anyhow::Result<LoadFigures> {
             (Some("Requests/sec:"), Some(v)) => rps = v.parse().ok(),
             (Some("50%"), Some(v)) => p50 = Some(duration_ms(v)?),
             (Some("99%"), Some(v)) => p99 = Some(duration_ms(v)?),
-            (Some("Non-2xx"), _) => non_2xx = line.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or(0),
+            (Some("Non-2xx"), _) => {
+                non_2xx = line
+                    .rsplit(' ')
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0)
+            }
             _ => {}
         }
     }
@@ -112,7 +153,9 @@ fn parse_wrk(report: &str) -> anyhow::Result<LoadFigures> {
 }
 
 fn duration_ms(v: &str) -> anyhow::Result<f64> {
-    let split = v.find(|c: char| c.is_ascii_alphabetic()).context("latency without unit")?;
+    let split = v
+        .find(|c: char| c.is_ascii_alphabetic())
+        .context("latency without unit")?;
     let (n, unit) = v.split_at(split);
     let n: f64 = n.parse()?;
     Ok(match unit {
@@ -128,8 +171,16 @@ fn duration_ms(v: &str) -> anyhow::Result<f64> {
 pub fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_owned)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
         .map_or(0.0, |kb| kb / 1024.0)
 }
 

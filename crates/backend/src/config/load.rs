@@ -411,7 +411,10 @@ impl Loader {
         };
         if !(dsn.starts_with("postgres://") || dsn.starts_with("postgresql://")) {
             // The connector reads URLs only; libpq key=value conninfo would pass here and fail at connect.
-            self.fail(NAME, "must be a postgres:// URL (key=value conninfo is not supported)");
+            self.fail(
+                NAME,
+                "must be a postgres:// URL (key=value conninfo is not supported)",
+            );
             return None;
         }
         if !search_path_ok(&dsn) {
@@ -480,12 +483,18 @@ impl Loader {
         if let (Some(lease), Some(timeout)) = (lease, smtp_timeout)
             && lease < timeout * 2
         {
-            self.fail("BACKEND_MAIL_LEASE", "must be at least twice BACKEND_SMTP_TIMEOUT");
+            self.fail(
+                "BACKEND_MAIL_LEASE",
+                "must be at least twice BACKEND_SMTP_TIMEOUT",
+            );
         }
         if let (Some(base), Some(max)) = (retry_base, retry_max)
             && max < base
         {
-            self.fail("BACKEND_MAIL_RETRY_MAX", "must be at least BACKEND_MAIL_RETRY_BASE");
+            self.fail(
+                "BACKEND_MAIL_RETRY_MAX",
+                "must be at least BACKEND_MAIL_RETRY_BASE",
+            );
         }
         Some(MailConfig {
             worker_interval: worker_interval?,
@@ -1263,21 +1272,45 @@ mod tests {
         let secs = Duration::from_secs;
         let c = load(&[]);
         assert!(c.mail.worker_enabled);
-        assert_eq!((c.mail.lease, c.mail.retry_base, c.mail.retry_max), (secs(300), secs(10), secs(1800)));
+        assert_eq!(
+            (c.mail.lease, c.mail.retry_base, c.mail.retry_max),
+            (secs(300), secs(10), secs(1800))
+        );
         assert_eq!((c.mail.batch_size, c.mail.send_concurrency), (100, 16));
-        assert_eq!((c.smtp.timeout, c.smtp.ca_file.as_deref()), (secs(30), None));
-        let c = load(&[("BACKEND_MAIL_WORKER_ENABLED", "false"), ("BACKEND_SMTP_CA_FILE", &readable_path())]);
+        assert_eq!(
+            (c.smtp.timeout, c.smtp.ca_file.as_deref()),
+            (secs(30), None)
+        );
+        let c = load(&[
+            ("BACKEND_MAIL_WORKER_ENABLED", "false"),
+            ("BACKEND_SMTP_CA_FILE", &readable_path()),
+        ]);
         assert!(!c.mail.worker_enabled);
         assert!(c.smtp.ca_file.is_some());
-        refused_for("BACKEND_MAIL_WORKER_ENABLED", &[("BACKEND_MAIL_WORKER_ENABLED", "yes")]);
+        refused_for(
+            "BACKEND_MAIL_WORKER_ENABLED",
+            &[("BACKEND_MAIL_WORKER_ENABLED", "yes")],
+        );
         refused_for("BACKEND_MAIL_LEASE", &[("BACKEND_MAIL_LEASE", "45s")]);
-        refused_for("BACKEND_MAIL_BATCH_SIZE", &[("BACKEND_MAIL_BATCH_SIZE", "0")]);
-        refused_for("BACKEND_MAIL_SEND_CONCURRENCY", &[("BACKEND_MAIL_SEND_CONCURRENCY", "1000")]);
+        refused_for(
+            "BACKEND_MAIL_BATCH_SIZE",
+            &[("BACKEND_MAIL_BATCH_SIZE", "0")],
+        );
+        refused_for(
+            "BACKEND_MAIL_SEND_CONCURRENCY",
+            &[("BACKEND_MAIL_SEND_CONCURRENCY", "1000")],
+        );
         refused_for(
             "BACKEND_MAIL_RETRY_MAX",
-            &[("BACKEND_MAIL_RETRY_BASE", "1m"), ("BACKEND_MAIL_RETRY_MAX", "30s")],
+            &[
+                ("BACKEND_MAIL_RETRY_BASE", "1m"),
+                ("BACKEND_MAIL_RETRY_MAX", "30s"),
+            ],
         );
-        refused_for("BACKEND_SMTP_CA_FILE", &[("BACKEND_SMTP_CA_FILE", "/nonexistent/ca.pem")]);
+        refused_for(
+            "BACKEND_SMTP_CA_FILE",
+            &[("BACKEND_SMTP_CA_FILE", "/nonexistent/ca.pem")],
+        );
     }
 
     #[test]
@@ -1397,7 +1430,10 @@ mod tests {
     fn a_key_value_dsn_is_refused_because_the_connector_reads_urls_only() {
         let why = refused_for(
             "BACKEND_POSTGRES_DSN",
-            &[("BACKEND_POSTGRES_DSN", "host=db dbname=galaxy search_path=backend")],
+            &[(
+                "BACKEND_POSTGRES_DSN",
+                "host=db dbname=galaxy search_path=backend",
+            )],
         );
         assert!(why.contains("postgres:// URL"), "{why}");
     }

@@ -65,12 +65,19 @@ fn split_search_path(dsn: &str) -> (String, Option<String>) {
             _ => !pair.is_empty(),
         })
         .collect();
-    let dsn = if kept.is_empty() { base.to_owned() } else { format!("{base}?{}", kept.join("&")) };
+    let dsn = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
     (dsn, search_path)
 }
 
 /// Opens the pool, counting acquisitions for the `db_pool_*` metrics.
-pub async fn connect(config: &PostgresConfig, metrics: &DbPoolMetrics) -> Result<PgPool, StartupError> {
+pub async fn connect(
+    config: &PostgresConfig,
+    metrics: &DbPoolMetrics,
+) -> Result<PgPool, StartupError> {
     let options = connect_options(config)?;
     let pool = metrics
         .instrument(
@@ -119,7 +126,8 @@ mod tests {
 
     #[test]
     fn search_path_is_lifted_out_of_the_url() {
-        let (dsn, sp) = split_search_path("postgres://u@h:5432/db?sslmode=disable&search_path=backend");
+        let (dsn, sp) =
+            split_search_path("postgres://u@h:5432/db?sslmode=disable&search_path=backend");
         assert_eq!(dsn, "postgres://u@h:5432/db?sslmode=disable");
         assert_eq!(sp.as_deref(), Some("backend"));
     }

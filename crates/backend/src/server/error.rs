@@ -41,8 +41,18 @@ struct Inner<'a> {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        Self { status, code: code.into(), message: message.into(), details: None, headers: Vec::new() }
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            code: code.into(),
+            message: message.into(),
+            details: None,
+            headers: Vec::new(),
+        }
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
@@ -94,14 +104,22 @@ impl ApiError {
     /// A 500 whose cause is logged here, once, and never sent.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal server error",
+        )
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Body {
-            error: Inner { code: &self.code, message: &self.message, details: self.details.as_ref() },
+            error: Inner {
+                code: &self.code,
+                message: &self.message,
+                details: self.details.as_ref(),
+            },
         };
         let mut response = (self.status, Json(body)).into_response();
         for (name, value) in self.headers {
@@ -116,7 +134,10 @@ impl From<sqlx::Error> for ApiError {
         match &err {
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => {
                 tracing::warn!(error = %err, "database unavailable");
-                Self::unavailable("database_unavailable", "the database is unavailable, try again")
+                Self::unavailable(
+                    "database_unavailable",
+                    "the database is unavailable, try again",
+                )
             }
             _ => Self::internal(err),
         }
@@ -134,7 +155,11 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::JsonSyntaxError(e) => Self::bad_request("malformed_json", e.body_text()),
             JsonRejection::JsonDataError(e) => Self::unprocessable("invalid_body", e.body_text()),
             JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "request body is too large")
+                Self::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "request body is too large",
+                )
             }
             other => Self::bad_request("invalid_body", other.body_text()),
         }

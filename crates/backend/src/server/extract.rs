@@ -41,14 +41,16 @@ pub struct AuthUser {
 impl AuthUser {
     /// Parses `X-User-ID`; missing or malformed → 401 in the error shape.
     pub fn from_headers(headers: &axum::http::HeaderMap) -> Result<Self, ApiError> {
-        let raw = headers
-            .get(USER_ID_HEADER)
-            .ok_or_else(|| ApiError::unauthorized("missing_user_id", "the X-User-ID header is required"))?;
+        let raw = headers.get(USER_ID_HEADER).ok_or_else(|| {
+            ApiError::unauthorized("missing_user_id", "the X-User-ID header is required")
+        })?;
         raw.to_str()
             .ok()
             .and_then(|s| Uuid::parse_str(s.trim()).ok())
             .map(|user_id| Self { user_id })
-            .ok_or_else(|| ApiError::unauthorized("invalid_user_id", "the X-User-ID header must be a UUID"))
+            .ok_or_else(|| {
+                ApiError::unauthorized("invalid_user_id", "the X-User-ID header must be a UUID")
+            })
     }
 }
 

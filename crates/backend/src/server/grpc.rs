@@ -10,10 +10,16 @@ use tonic::transport::server::TcpIncoming;
 
 /// Serves gRPC on `listener` until `shutdown` fires; in-flight calls get up
 /// to `drain` to finish. Returns `false` if the budget ran out.
-pub async fn serve(listener: TcpListener, shutdown: CancellationToken, drain: Duration) -> anyhow::Result<bool> {
+pub async fn serve(
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    drain: Duration,
+) -> anyhow::Result<bool> {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     // The empty service name reports the server as a whole.
-    health_reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
+    health_reporter
+        .set_service_status("", tonic_health::ServingStatus::Serving)
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
@@ -24,7 +30,9 @@ pub async fn serve(listener: TcpListener, shutdown: CancellationToken, drain: Du
         .add_service(reflection)
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), async move {
             stop_accepting.cancelled().await;
-            health_reporter.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+            health_reporter
+                .set_service_status("", tonic_health::ServingStatus::NotServing)
+                .await;
         });
     tokio::pin!(server);
     tokio::select! {

@@ -28,8 +28,8 @@ use crate::readiness::Readiness;
 use crate::telemetry::{self, Metrics};
 
 mod admin_accounts;
-mod admin_mail;
 pub mod admin_auth;
+mod admin_mail;
 pub mod error;
 pub mod extract;
 pub mod grpc;
@@ -68,7 +68,10 @@ pub fn router(state: AppState) -> Router {
     // their admin routes with `.merge(…)` before the `route_layer`.
     let admin = admin_accounts::routes()
         .merge(admin_mail::routes())
-        .route_layer(middleware::from_fn_with_state(state.clone(), admin_auth::require_admin));
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            admin_auth::require_admin,
+        ));
 
     let app = Router::new()
         .route("/healthz", get(healthz))
@@ -80,8 +83,12 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1/admin", admin)
         .fallback(route_not_found)
         .with_state(state.clone())
-        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(http.read_timeout))
-        .layer(axum::extract::DefaultBodyLimit::max(usize::try_from(http.max_body_bytes).unwrap_or(usize::MAX)))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            http.read_timeout,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            usize::try_from(http.max_body_bytes).unwrap_or(usize::MAX),
+        ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             usize::try_from(http.max_body_bytes).unwrap_or(usize::MAX),
         ))
@@ -89,9 +96,14 @@ pub fn router(state: AppState) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             http.write_timeout,
         ))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(normalize::panic_response))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            normalize::panic_response,
+        ))
         .layer(middleware::from_fn(normalize::error_shape))
-        .layer(middleware::from_fn_with_state(state.metrics.clone(), telemetry::track_http));
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            telemetry::track_http,
+        ));
     telemetry::http_layers(app)
 }
 
@@ -103,7 +115,11 @@ async fn require_user(mut req: Request, next: Next) -> Result<Response, ApiError
 }
 
 async fn route_not_found(req: Request) -> ApiError {
-    ApiError::not_found(format!("no route for {} {}", req.method(), req.uri().path()))
+    ApiError::not_found(format!(
+        "no route for {} {}",
+        req.method(),
+        req.uri().path()
+    ))
 }
 
 /// Liveness: 200 whenever the process can answer.
@@ -115,14 +131,20 @@ async fn healthz() -> impl IntoResponse {
 /// registered cache has warmed and the gRPC listener is bound; otherwise
 /// 503 `not_ready` with the unmet checks in `details`.
 async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    let timeout = state.config.postgres.operation_timeout.min(Duration::from_secs(2));
+    let timeout = state
+        .config
+        .postgres
+        .operation_timeout
+        .min(Duration::from_secs(2));
     let postgres = crate::postgres::ping(&state.db, timeout).await;
     let report = state.readiness.report(postgres);
     if report.ready() {
         Ok(axum::Json(json!({ "status": "ready" })))
     } else {
-        Err(ApiError::unavailable("not_ready", "the service is not ready")
-            .with_details(serde_json::to_value(&report).unwrap_or_default()))
+        Err(
+            ApiError::unavailable("not_ready", "the service is not ready")
+                .with_details(serde_json::to_value(&report).unwrap_or_default()),
+        )
     }
 }
 

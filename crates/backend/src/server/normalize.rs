@@ -23,14 +23,30 @@ pub(super) async fn error_shape(req: Request, next: Next) -> Response {
     }
     let (parts, _) = response.into_parts();
     let (code, message) = match status {
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", format!("{method} is not allowed on {path}")),
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "request body is too large".to_owned()),
-        StatusCode::REQUEST_TIMEOUT => ("request_timeout", "the request body was not received in time".to_owned()),
-        StatusCode::SERVICE_UNAVAILABLE => ("timeout", "the request took too long to process".to_owned()),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            format!("{method} is not allowed on {path}"),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ("payload_too_large", "request body is too large".to_owned())
+        }
+        StatusCode::REQUEST_TIMEOUT => (
+            "request_timeout",
+            "the request body was not received in time".to_owned(),
+        ),
+        StatusCode::SERVICE_UNAVAILABLE => {
+            ("timeout", "the request took too long to process".to_owned())
+        }
         StatusCode::NOT_FOUND => ("not_found", format!("no route for {method} {path}")),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "unsupported content type".to_owned()),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "unsupported content type".to_owned(),
+        ),
         s if s.is_server_error() => ("internal", "internal server error".to_owned()),
-        _ => ("bad_request", "the request could not be processed".to_owned()),
+        _ => (
+            "bad_request",
+            "the request could not be processed".to_owned(),
+        ),
     };
     let mut shaped = ApiError::new(status, code, message).into_response();
     for (name, value) in parts.headers.iter() {
@@ -57,6 +73,8 @@ pub(super) fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<B
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("unknown panic");
     let mut response = ApiError::internal(format!("handler panicked: {detail}")).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }

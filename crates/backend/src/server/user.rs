@@ -19,5 +19,7 @@ struct SessionView {
 
 /// `GET /api/v1/user/session`: who the gateway says is calling.
 async fn get_session(user: AuthUser) -> Json<SessionView> {
-    Json(SessionView { user_id: user.user_id })
+    Json(SessionView {
+        user_id: user.user_id,
+    })
 }

@@ -277,7 +277,9 @@ fn build_meter_provider(
         // A reader that is never collected: instruments (observable gauges
         // included) register as usual and nothing is exported.
         MetricsExporter::None => (
-            builder.with_reader(opentelemetry_sdk::metrics::ManualReader::builder().build()).build(),
+            builder
+                .with_reader(opentelemetry_sdk::metrics::ManualReader::builder().build())
+                .build(),
             None,
         ),
         MetricsExporter::Stdout => (

@@ -19,7 +19,11 @@ async fn a_wrong_method_is_405_with_allow() {
     let r = app.api.delete("/healthz").send().await;
     r.assert_status(405);
     assert_eq!(r.error_code(), "method_not_allowed");
-    assert!(r.header("allow").is_some_and(|a| a.contains("GET")), "Allow header: {:?}", r.header("allow"));
+    assert!(
+        r.header("allow").is_some_and(|a| a.contains("GET")),
+        "Allow header: {:?}",
+        r.header("allow")
+    );
 }
 
 #[tokio::test]
@@ -28,7 +32,12 @@ async fn the_user_group_requires_x_user_id() {
     let missing = app.api.get("/api/v1/user/session").send().await;
     missing.assert_status(401);
     assert_eq!(missing.error_code(), "missing_user_id");
-    let malformed = app.api.get("/api/v1/user/session").header("x-user-id", "not-a-uuid").send().await;
+    let malformed = app
+        .api
+        .get("/api/v1/user/session")
+        .header("x-user-id", "not-a-uuid")
+        .send()
+        .await;
     malformed.assert_status(401);
     assert_eq!(malformed.error_code(), "invalid_user_id");
     let user = Uuid::new_v4();
@@ -39,7 +48,10 @@ async fn the_user_group_requires_x_user_id() {
 
 #[tokio::test]
 async fn an_oversized_body_is_413() {
-    let app = TestApp::builder().var("BACKEND_HTTP_MAX_BODY_SIZE", "1k").spawn().await;
+    let app = TestApp::builder()
+        .var("BACKEND_HTTP_MAX_BODY_SIZE", "1k")
+        .spawn()
+        .await;
     let r = app
         .api
         .get("/api/v1/user/session")

@@ -1,13 +1,13 @@
 //! The gRPC listener through a real tonic client over TCP: the standard
 //! health service and server reflection (what `grpcurl` relies on).
 
+use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::HealthCheckRequest;
+use tonic_reflection::pb::v1::ServerReflectionRequest;
 use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-use tonic_reflection::pb::v1::ServerReflectionRequest;
 
 use crate::helpers::TestApp;
 
@@ -23,7 +23,12 @@ async fn channel(app: &TestApp) -> tonic::transport::Channel {
 async fn the_health_service_reports_serving() {
     let app = TestApp::spawn().await;
     let mut client = HealthClient::new(channel(&app).await);
-    let response = client.check(HealthCheckRequest { service: String::new() }).await.expect("health check");
+    let response = client
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .expect("health check");
     assert_eq!(response.into_inner().status(), ServingStatus::Serving);
 }
 
@@ -40,10 +45,20 @@ async fn reflection_lists_the_services() {
         .await
         .expect("reflection call")
         .into_inner();
-    let response = stream.message().await.expect("stream").expect("one response");
+    let response = stream
+        .message()
+        .await
+        .expect("stream")
+        .expect("one response");
     let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
-        panic!("unexpected reflection answer: {:?}", response.message_response);
+        panic!(
+            "unexpected reflection answer: {:?}",
+            response.message_response
+        );
     };
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    assert!(names.iter().any(|n| n == "grpc.health.v1.Health"), "{names:?}");
+    assert!(
+        names.iter().any(|n| n == "grpc.health.v1.Health"),
+        "{names:?}"
+    );
 }

@@ -34,9 +34,15 @@ async fn migrations_produce_exactly_the_expected_tables() {
 #[tokio::test]
 async fn restarting_on_a_migrated_database_is_idempotent() {
     let app = TestApp::spawn().await;
-    let migrations: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(app.db()).await.unwrap();
+    let migrations: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(app.db())
+        .await
+        .unwrap();
     let db = app.into_database().await;
     let again = TestApp::builder().database(db).spawn().await;
-    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(again.db()).await.unwrap();
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(again.db())
+        .await
+        .unwrap();
     assert_eq!(migrations, after);
 }

@@ -27,10 +27,16 @@ fn base_env(dsn: &str, dir: &std::path::Path) -> Vec<(String, String)> {
         ("BACKEND_SMTP_FROM", "galaxy@test.invalid".to_owned()),
         ("BACKEND_SMTP_TLS_MODE", "none".to_owned()),
         ("BACKEND_DOCKER_NETWORK", "galaxy-test".to_owned()),
-        ("BACKEND_GAME_STATE_ROOT", dir.join("state").display().to_string()),
+        (
+            "BACKEND_GAME_STATE_ROOT",
+            dir.join("state").display().to_string(),
+        ),
         ("BACKEND_GEOIP_DB_PATH", geoip.display().to_string()),
         ("BACKEND_ADMIN_BOOTSTRAP_USER", "root".to_owned()),
-        ("BACKEND_ADMIN_BOOTSTRAP_PASSWORD", "correct-horse-battery".to_owned()),
+        (
+            "BACKEND_ADMIN_BOOTSTRAP_PASSWORD",
+            "correct-horse-battery".to_owned(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -39,7 +45,9 @@ fn base_env(dsn: &str, dir: &std::path::Path) -> Vec<(String, String)> {
 
 fn command(env: &[(String, String)]) -> Command {
     let mut cmd = Command::new(BIN);
-    cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).envs(env.iter().cloned());
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().cloned());
     cmd
 }
 
@@ -48,8 +56,15 @@ fn config_check_accepts_a_valid_environment() {
     let dir = tempfile::tempdir().unwrap();
     // `config check` validates without connecting, so the database need not exist.
     let dsn = crate::helpers::db::database_url("not_connected_by_config_check");
-    let out = command(&base_env(&dsn, dir.path())).args(["config", "check"]).output().unwrap();
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let out = command(&base_env(&dsn, dir.path()))
+        .args(["config", "check"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("configuration OK"));
 }
 
@@ -58,7 +73,10 @@ fn bad_configuration_fails_once_naming_every_variable() {
     let env = vec![
         ("BACKEND_HTTP_READ_TIMEOUT".to_owned(), "soon".to_owned()),
         ("BACKEND_SMTP_TLS_MODE".to_owned(), "maybe".to_owned()),
-        ("BACKEND_POSTGRES_DSN".to_owned(), "postgres://secret-password@127.0.0.1/galaxy".to_owned()),
+        (
+            "BACKEND_POSTGRES_DSN".to_owned(),
+            "postgres://secret-password@127.0.0.1/galaxy".to_owned(),
+        ),
         ("BACKEND_ADMIN_BOOTSTRAP_USER".to_owned(), "root".to_owned()),
     ];
     for args in [&["config", "check"][..], &[][..]] {
@@ -76,9 +94,15 @@ fn bad_configuration_fails_once_naming_every_variable() {
             "BACKEND_GAME_STATE_ROOT",
             "BACKEND_GEOIP_DB_PATH",
         ] {
-            assert!(stderr.contains(variable), "{variable} not named in:\n{stderr}");
+            assert!(
+                stderr.contains(variable),
+                "{variable} not named in:\n{stderr}"
+            );
         }
-        assert!(!stderr.contains("secret-password"), "secrets never appear:\n{stderr}");
+        assert!(
+            !stderr.contains("secret-password"),
+            "secrets never appear:\n{stderr}"
+        );
     }
 }
 
@@ -91,7 +115,11 @@ struct Running {
 
 impl Running {
     fn start(env: &[(String, String)]) -> Running {
-        let mut child = command(env).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+        let mut child = command(env)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
@@ -101,10 +129,18 @@ impl Running {
                 }
             }
         });
-        let mut running = Running { child, lines, http: "0.0.0.0:0".parse().unwrap() };
+        let mut running = Running {
+            child,
+            lines,
+            http: "0.0.0.0:0".parse().unwrap(),
+        };
         let listening = running.wait_for_log("galaxy-backend listening");
         let value: serde_json::Value = serde_json::from_str(&listening).expect("JSON log line");
-        running.http = value["http"].as_str().expect("http address field").parse().unwrap();
+        running.http = value["http"]
+            .as_str()
+            .expect("http address field")
+            .parse()
+            .unwrap();
         running
     }
 
@@ -119,7 +155,10 @@ impl Running {
     }
 
     fn signal(&self, signal: &str) {
-        let status = Command::new("kill").args([&format!("-{signal}"), &self.child.id().to_string()]).status().unwrap();
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
         assert!(status.success());
     }
 
@@ -137,7 +176,11 @@ impl Running {
 
 fn http_get(addr: SocketAddr, path: &str) -> String {
     let mut s = TcpStream::connect(addr).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     out
@@ -179,12 +222,18 @@ async fn sigterm_drains_a_request_in_flight_and_exits_zero() {
 
     app.signal("TERM");
     app.wait_for_log("shutdown: stopped accepting");
-    assert!(TcpStream::connect(addr).is_err(), "no new connections after SIGTERM");
+    assert!(
+        TcpStream::connect(addr).is_err(),
+        "no new connections after SIGTERM"
+    );
 
     slow.write_all(tail).unwrap();
     let mut response = String::new();
     slow.read_to_string(&mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.1 201"), "the in-flight request completed: {response}");
+    assert!(
+        response.starts_with("HTTP/1.1 201"),
+        "the in-flight request completed: {response}"
+    );
 
     let status = app.wait();
     assert!(status.success(), "exit status {status:?}");

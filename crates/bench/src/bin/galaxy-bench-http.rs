@@ -32,16 +32,32 @@ async fn main() -> anyhow::Result<()> {
 
     let user = uuid::Uuid::new_v4().to_string();
     let runs: Vec<(&str, LoadFigures)> = vec![
-        ("bare axum hello-world", wrk(&format!("http://{bare_addr}/"), SECONDS, CONNECTIONS, &[])?),
-        ("GET /healthz (full stack)", wrk(&format!("http://{addr}/healthz"), SECONDS, CONNECTIONS, &[])?),
+        (
+            "bare axum hello-world",
+            wrk(&format!("http://{bare_addr}/"), SECONDS, CONNECTIONS, &[])?,
+        ),
+        (
+            "GET /healthz (full stack)",
+            wrk(&format!("http://{addr}/healthz"), SECONDS, CONNECTIONS, &[])?,
+        ),
         (
             "GET /api/v1/user/session (full stack)",
-            wrk(&format!("http://{addr}/api/v1/user/session"), SECONDS, CONNECTIONS, &[("X-User-ID", &user)])?,
+            wrk(
+                &format!("http://{addr}/api/v1/user/session"),
+                SECONDS,
+                CONNECTIONS,
+                &[("X-User-ID", &user)],
+            )?,
         ),
     ];
     let baseline = runs[0].1.requests_per_second;
-    println!("\n== HTTP stack ({SECONDS}s each, {CONNECTIONS} connections, wrk on the same 2 cores) ==");
-    println!("{:<42} {:>12} {:>10} {:>10} {:>9}", "target", "req/s", "p50 ms", "p99 ms", "vs bare");
+    println!(
+        "\n== HTTP stack ({SECONDS}s each, {CONNECTIONS} connections, wrk on the same 2 cores) =="
+    );
+    println!(
+        "{:<42} {:>12} {:>10} {:>10} {:>9}",
+        "target", "req/s", "p50 ms", "p99 ms", "vs bare"
+    );
     for (name, f) in &runs {
         println!(
             "{:<42} {:>12.0} {:>10.3} {:>10.3} {:>8.1}%{}",
@@ -50,7 +66,11 @@ async fn main() -> anyhow::Result<()> {
             f.p50_ms,
             f.p99_ms,
             100.0 * f.requests_per_second / baseline,
-            if f.non_2xx > 0 { format!("  ({} non-2xx!)", f.non_2xx) } else { String::new() }
+            if f.non_2xx > 0 {
+                format!("  ({} non-2xx!)", f.non_2xx)
+            } else {
+                String::new()
+            }
         );
     }
     println!("target: full stack >= 80% of the bare server's req/s");

@@ -39,7 +39,10 @@ impl TestApp {
     }
 
     pub fn builder() -> TestAppBuilder {
-        TestAppBuilder { vars: BTreeMap::new(), db: None }
+        TestAppBuilder {
+            vars: BTreeMap::new(),
+            db: None,
+        }
     }
 
     pub fn db(&self) -> &PgPool {
@@ -48,8 +51,15 @@ impl TestApp {
 
     /// The Prometheus text exposition of this app's metrics.
     pub async fn scrape_metrics(&self) -> String {
-        let addr = self.metrics_addr.expect("metrics exporter is prometheus in tests");
-        reqwest::get(format!("http://{addr}/metrics")).await.expect("scrape").text().await.expect("text")
+        let addr = self
+            .metrics_addr
+            .expect("metrics exporter is prometheus in tests");
+        reqwest::get(format!("http://{addr}/metrics"))
+            .await
+            .expect("scrape")
+            .text()
+            .await
+            .expect("text")
     }
 
     /// Stops the app and hands back its database, e.g. to start again on it.
@@ -95,10 +105,16 @@ impl TestAppBuilder {
         let mut vars: BTreeMap<String, String> = [
             ("BACKEND_HTTP_LISTEN_ADDR", "127.0.0.1:0".to_owned()),
             ("BACKEND_GRPC_PUSH_LISTEN_ADDR", "127.0.0.1:0".to_owned()),
-            ("BACKEND_OTEL_PROMETHEUS_LISTEN_ADDR", "127.0.0.1:0".to_owned()),
+            (
+                "BACKEND_OTEL_PROMETHEUS_LISTEN_ADDR",
+                "127.0.0.1:0".to_owned(),
+            ),
             ("BACKEND_OTEL_TRACES_EXPORTER", "none".to_owned()),
             ("BACKEND_OTEL_METRICS_EXPORTER", "prometheus".to_owned()),
-            ("BACKEND_LOGGING_LEVEL", std::env::var("GALAXY_TEST_LOG").unwrap_or_else(|_| "error".into())),
+            (
+                "BACKEND_LOGGING_LEVEL",
+                std::env::var("GALAXY_TEST_LOG").unwrap_or_else(|_| "error".into()),
+            ),
             ("BACKEND_POSTGRES_DSN", db.url()),
             ("BACKEND_POSTGRES_MAX_CONNS", "8".to_owned()),
             ("BACKEND_POSTGRES_MIN_CONNS", "1".to_owned()),
@@ -108,7 +124,10 @@ impl TestAppBuilder {
             ("BACKEND_SMTP_FROM", "galaxy@test.invalid".to_owned()),
             ("BACKEND_SMTP_TLS_MODE", "none".to_owned()),
             ("BACKEND_DOCKER_NETWORK", "galaxy-test".to_owned()),
-            ("BACKEND_GAME_STATE_ROOT", dir.path().join("game-state").display().to_string()),
+            (
+                "BACKEND_GAME_STATE_ROOT",
+                dir.path().join("game-state").display().to_string(),
+            ),
             ("BACKEND_GEOIP_DB_PATH", geoip.display().to_string()),
             ("BACKEND_HTTP_SHUTDOWN_TIMEOUT", "5s".to_owned()),
             ("BACKEND_SHUTDOWN_TIMEOUT", "5s".to_owned()),
@@ -117,8 +136,11 @@ impl TestAppBuilder {
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         vars.extend(self.vars);
-        let config = Config::from_vars(vars).unwrap_or_else(|e| panic!("test configuration is invalid:\n{e}"));
-        let app = Application::build(config).await.unwrap_or_else(|e| panic!("app failed to build: {e:#}"));
+        let config = Config::from_vars(vars)
+            .unwrap_or_else(|e| panic!("test configuration is invalid:\n{e}"));
+        let app = Application::build(config)
+            .await
+            .unwrap_or_else(|e| panic!("app failed to build: {e:#}"));
         let addr = app.http_addr();
         let grpc_addr = app.grpc_addr();
         let metrics_addr = app.prometheus_addr();
@@ -147,10 +169,10 @@ impl TestApp {
         let client = reqwest::Client::new();
         let url = format!("http://{}/readyz", self.addr);
         for attempt in 0..500u64 {
-            if let Ok(r) = client.get(&url).send().await {
-                if r.status() == 200 {
-                    return;
-                }
+            if let Ok(r) = client.get(&url).send().await
+                && r.status() == 200
+            {
+                return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(2 + attempt.min(20))).await;
         }

@@ -18,7 +18,10 @@ pub struct ApiClient {
 
 impl ApiClient {
     pub fn new(base: String) -> Self {
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
         Self { base, http }
     }
 
@@ -48,7 +51,10 @@ impl ApiClient {
 
 enum Body {
     Json(Value),
-    Raw { content_type: Option<String>, bytes: Vec<u8> },
+    Raw {
+        content_type: Option<String>,
+        bytes: Vec<u8>,
+    },
 }
 
 /// One request under construction.
@@ -77,7 +83,8 @@ impl Call {
 
     pub fn basic_auth(self, username: &str, password: &str) -> Self {
         use base64::Engine as _;
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+        let token =
+            base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
         self.header("authorization", &format!("Basic {token}"))
     }
 
@@ -87,20 +94,29 @@ impl Call {
     }
 
     pub fn json(mut self, body: impl serde::Serialize) -> Self {
-        self.body = Some(Body::Json(serde_json::to_value(body).expect("serialisable body")));
+        self.body = Some(Body::Json(
+            serde_json::to_value(body).expect("serialisable body"),
+        ));
         self
     }
 
     /// A body sent as-is, for malformed-input tests.
     pub fn raw_body(mut self, content_type: Option<&str>, bytes: impl Into<Vec<u8>>) -> Self {
-        self.body = Some(Body::Raw { content_type: content_type.map(str::to_owned), bytes: bytes.into() });
+        self.body = Some(Body::Raw {
+            content_type: content_type.map(str::to_owned),
+            bytes: bytes.into(),
+        });
         self
     }
 
     /// Sends the request and validates the exchange against the contract.
     pub async fn send(self) -> TestResponse {
         let url = format!("{}{}", self.client.base, self.path);
-        let mut req = self.client.http.request(self.method.clone(), &url).headers(self.headers.clone());
+        let mut req = self
+            .client
+            .http
+            .request(self.method.clone(), &url)
+            .headers(self.headers.clone());
         if !self.query.is_empty() {
             req = req.query(&self.query);
         }
@@ -109,7 +125,10 @@ impl Call {
                 req = req.json(v);
                 (Some(v.clone()), Some("application/json".to_owned()))
             }
-            Some(Body::Raw { content_type, bytes }) => {
+            Some(Body::Raw {
+                content_type,
+                bytes,
+            }) => {
                 if let Some(ct) = content_type {
                     req = req.header(CONTENT_TYPE, ct);
                 }
@@ -119,11 +138,17 @@ impl Call {
             }
             None => (None, None),
         };
-        let response = req.send().await.unwrap_or_else(|e| panic!("{} {} failed: {e}", self.method, self.path));
+        let response = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{} {} failed: {e}", self.method, self.path));
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = response.bytes().await.expect("response body").to_vec();
-        let response_ct = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let response_ct = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let exchange = contract::Exchange {
             method: self.method.as_str(),
             path: &self.path,
@@ -138,7 +163,11 @@ impl Call {
         if let Err(violation) = contract::check(&exchange) {
             panic!("contract violation: {violation}");
         }
-        TestResponse { status, headers, body }
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
     }
 }
 
@@ -152,8 +181,12 @@ pub struct TestResponse {
 
 impl TestResponse {
     pub fn json<T: DeserializeOwned>(&self) -> T {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("body is not the expected JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not the expected JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
     }
 
     pub fn value(&self) -> Value {
@@ -162,7 +195,10 @@ impl TestResponse {
 
     /// The `error.code` of an error response.
     pub fn error_code(&self) -> String {
-        self.value()["error"]["code"].as_str().unwrap_or_else(|| panic!("not an error body: {:?}", self.value())).to_owned()
+        self.value()["error"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("not an error body: {:?}", self.value()))
+            .to_owned()
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -175,7 +211,12 @@ impl TestResponse {
 
     #[track_caller]
     pub fn assert_status(&self, expected: u16) -> &Self {
-        assert_eq!(self.status, expected, "unexpected status; body: {}", self.text());
+        assert_eq!(
+            self.status,
+            expected,
+            "unexpected status; body: {}",
+            self.text()
+        );
         self
     }
 }

@@ -18,7 +18,8 @@ use serde_json::{Map, Value};
 pub fn document() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
     DOC.get_or_init(|| {
-        serde_norway::from_str(galaxy_backend::server::OPENAPI_YAML).expect("openapi.yaml is valid YAML")
+        serde_norway::from_str(galaxy_backend::server::OPENAPI_YAML)
+            .expect("openapi.yaml is valid YAML")
     })
 }
 
@@ -46,16 +47,26 @@ pub fn check(ex: &Exchange<'_>) -> Result<(), String> {
         if ex.status == 405 {
             return error_body(ex, "405 on a documented path");
         }
-        return Err(format!("{} {} ({template}): method not documented, got {}", ex.method, ex.path, ex.status));
+        return Err(format!(
+            "{} {} ({template}): method not documented, got {}",
+            ex.method, ex.path, ex.status
+        ));
     };
 
     let request_problems = request_violations(doc, template, path_item, operation, ex);
-    let responses = operation.get("responses").and_then(Value::as_object).cloned().unwrap_or_default();
+    let responses = operation
+        .get("responses")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     let status_key = ex.status.to_string();
     let response = responses
         .get(&status_key)
         .or_else(|| responses.get("default"))
-        .or_else(|| doc.get("x-common-responses").and_then(|c| c.get(&status_key)));
+        .or_else(|| {
+            doc.get("x-common-responses")
+                .and_then(|c| c.get(&status_key))
+        });
     let Some(response) = response.map(|r| resolve(doc, r)) else {
         return Err(format!(
             "{} {} ({template}): status {} is not documented (documented: {:?}){}",
@@ -75,7 +86,12 @@ pub fn check(ex: &Exchange<'_>) -> Result<(), String> {
             ex.status
         ));
     }
-    check_response_body(doc, response, ex).map_err(|e| format!("{} {} ({template}) → {}: {e}", ex.method, ex.path, ex.status))
+    check_response_body(response, ex).map_err(|e| {
+        format!(
+            "{} {} ({template}) → {}: {e}",
+            ex.method, ex.path, ex.status
+        )
+    })
 }
 
 fn body_hint(ex: &Exchange<'_>) -> String {
@@ -87,13 +103,17 @@ fn unknown_route(ex: &Exchange<'_>) -> Result<(), String> {
     if ex.status == 404 || ex.status == 405 {
         error_body(ex, "unknown route")
     } else {
-        Err(format!("{} {}: path is not in openapi.yaml but answered {}", ex.method, ex.path, ex.status))
+        Err(format!(
+            "{} {}: path is not in openapi.yaml but answered {}",
+            ex.method, ex.path, ex.status
+        ))
     }
 }
 
 fn error_body(ex: &Exchange<'_>, what: &str) -> Result<(), String> {
     let schema = document()["components"]["schemas"]["Error"].clone();
-    validate_json(&schema, ex.response_body).map_err(|e| format!("{} {} ({what}): {e}", ex.method, ex.path))
+    validate_json(&schema, ex.response_body)
+        .map_err(|e| format!("{} {} ({what}): {e}", ex.method, ex.path))
 }
 
 /// The path template matching `path`, preferring literal segments.
@@ -126,51 +146,84 @@ fn resolve<'d>(doc: &'d Value, value: &'d Value) -> &'d Value {
     match value.get("$ref").and_then(Value::as_str) {
         Some(reference) => {
             let pointer = reference.trim_start_matches('#');
-            resolve(doc, doc.pointer(pointer).unwrap_or_else(|| panic!("unresolvable $ref {reference}")))
+            resolve(
+                doc,
+                doc.pointer(pointer)
+                    .unwrap_or_else(|| panic!("unresolvable $ref {reference}")),
+            )
         }
         None => value,
     }
 }
 
-fn request_violations(doc: &Value, template: &str, path_item: &Value, operation: &Value, ex: &Exchange<'_>) -> Vec<String> {
+fn request_violations(
+    doc: &Value,
+    template: &str,
+    path_item: &Value,
+    operation: &Value,
+    ex: &Exchange<'_>,
+) -> Vec<String> {
     let mut problems = Vec::new();
     let params = path_item
         .get("parameters")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .chain(operation.get("parameters").and_then(Value::as_array).into_iter().flatten());
+        .chain(
+            operation
+                .get("parameters")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten(),
+        );
     let path_values = path_params(template, ex.path);
     for param in params {
         let param = resolve(doc, param);
         let name = param["name"].as_str().unwrap_or_default();
-        let required = param.get("required").and_then(Value::as_bool).unwrap_or(false);
+        let required = param
+            .get("required")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let value: Option<String> = match param["in"].as_str() {
-            Some("header") => ex.request_headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned),
-            Some("query") => ex.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
-            Some("path") => path_values.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
+            Some("header") => ex
+                .request_headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            Some("query") => ex
+                .query
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone()),
+            Some("path") => path_values
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone()),
             _ => None,
         };
         match value {
             None if required => problems.push(format!("missing required {} `{name}`", param["in"])),
             None => {}
             Some(raw) => {
-                if let Some(schema) = param.get("schema") {
-                    if let Err(e) = validate_value(schema, &coerce(schema, &raw)) {
-                        problems.push(format!("{} `{name}`: {e}", param["in"]));
-                    }
+                if let Some(schema) = param.get("schema")
+                    && let Err(e) = validate_value(schema, &coerce(schema, &raw))
+                {
+                    problems.push(format!("{} `{name}`: {e}", param["in"]));
                 }
             }
         }
     }
     if let Some(body_spec) = operation.get("requestBody").map(|b| resolve(doc, b)) {
-        let required = body_spec.get("required").and_then(Value::as_bool).unwrap_or(false);
+        let required = body_spec
+            .get("required")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         match (ex.request_body, ex.request_content_type) {
             (Some(body), Some(ct)) if ct.starts_with("application/json") => {
-                if let Some(schema) = body_spec.pointer("/content/application~1json/schema") {
-                    if let Err(e) = validate_value(schema, body) {
-                        problems.push(format!("body: {e}"));
-                    }
+                if let Some(schema) = body_spec.pointer("/content/application~1json/schema")
+                    && let Err(e) = validate_value(schema, body)
+                {
+                    problems.push(format!("body: {e}"));
                 }
             }
             (None, _) if required => problems.push("missing required body".into()),
@@ -185,36 +238,54 @@ fn path_params(template: &str, path: &str) -> Vec<(String, String)> {
     template
         .split('/')
         .zip(path.split('/'))
-        .filter_map(|(t, s)| t.strip_prefix('{').and_then(|t| t.strip_suffix('}')).map(|n| (n.to_owned(), s.to_owned())))
+        .filter_map(|(t, s)| {
+            t.strip_prefix('{')
+                .and_then(|t| t.strip_suffix('}'))
+                .map(|n| (n.to_owned(), s.to_owned()))
+        })
         .collect()
 }
 
 /// Query/path/header values arrive as text; give them the schema's type.
 fn coerce(schema: &Value, raw: &str) -> Value {
     match schema.get("type").and_then(Value::as_str) {
-        Some("integer") => raw.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::String(raw.into())),
-        Some("number") => raw.parse::<f64>().map(Value::from).unwrap_or_else(|_| Value::String(raw.into())),
-        Some("boolean") => raw.parse::<bool>().map(Value::from).unwrap_or_else(|_| Value::String(raw.into())),
+        Some("integer") => raw
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::String(raw.into())),
+        Some("number") => raw
+            .parse::<f64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::String(raw.into())),
+        Some("boolean") => raw
+            .parse::<bool>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::String(raw.into())),
         _ => Value::String(raw.into()),
     }
 }
 
-fn check_response_body(doc: &Value, response: &Value, ex: &Exchange<'_>) -> Result<(), String> {
+fn check_response_body(response: &Value, ex: &Exchange<'_>) -> Result<(), String> {
     let Some(content) = response.get("content").and_then(Value::as_object) else {
-        return if ex.response_body.is_empty() { Ok(()) } else { Err("undocumented response body".into()) };
+        return if ex.response_body.is_empty() {
+            Ok(())
+        } else {
+            Err("undocumented response body".into())
+        };
     };
     let ct = ex.response_content_type.unwrap_or_default();
     let media = ct.split(';').next().unwrap_or_default().trim();
     let Some(spec) = content.get(media) else {
-        return Err(format!("content type `{ct}` not documented (documented: {:?}){}", content.keys().collect::<Vec<_>>(), body_hint(ex)));
+        return Err(format!(
+            "content type `{ct}` not documented (documented: {:?}){}",
+            content.keys().collect::<Vec<_>>(),
+            body_hint(ex)
+        ));
     };
-    if media == "application/json" {
-        if let Some(schema) = spec.get("schema") {
-            let _ = doc;
-            return validate_json(schema, ex.response_body);
-        }
+    match spec.get("schema") {
+        Some(schema) if media == "application/json" => validate_json(schema, ex.response_body),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 fn validate_json(schema: &Value, body: &[u8]) -> Result<(), String> {
@@ -227,14 +298,20 @@ fn validate_json(schema: &Value, body: &[u8]) -> Result<(), String> {
 /// `$ref`s into `#/components` resolved against the whole document).
 pub fn validate_value(schema: &Value, value: &Value) -> Result<(), String> {
     let mut root = Map::new();
-    root.insert("$schema".into(), Value::String("https://json-schema.org/draft/2020-12/schema".into()));
+    root.insert(
+        "$schema".into(),
+        Value::String("https://json-schema.org/draft/2020-12/schema".into()),
+    );
     root.insert("components".into(), document()["components"].clone());
     root.insert("allOf".into(), Value::Array(vec![schema.clone()]));
     let validator = jsonschema::options()
         .should_validate_formats(true)
         .build(&Value::Object(root))
         .map_err(|e| format!("schema does not compile: {e}"))?;
-    let errors: Vec<String> = validator.iter_errors(value).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
     if errors.is_empty() {
         Ok(())
     } else {

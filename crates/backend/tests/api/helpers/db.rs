@@ -19,14 +19,18 @@ static TEMPLATE: OnceCell<String> = OnceCell::const_new();
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 pub fn maintenance_url() -> String {
-    std::env::var("GALAXY_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("GALAXY_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// URL of database `name` on the same server, with the service's search path.
 pub fn database_url(name: &str) -> String {
     let base = maintenance_url();
     let (without_query, _) = base.split_once('?').unwrap_or((&base, ""));
-    let server = without_query.rsplit_once('/').map(|(s, _)| s).unwrap_or(without_query);
+    let server = without_query
+        .rsplit_once('/')
+        .map(|(s, _)| s)
+        .unwrap_or(without_query);
     format!("{server}/{name}?search_path=backend")
 }
 
@@ -45,9 +49,11 @@ impl TestDb {
             rand::random::<u32>()
         );
         let mut conn = maintenance().await;
-        conn.execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}" TEMPLATE "{template}""#)))
-            .await
-            .expect("create test database from template");
+        conn.execute(sqlx::AssertSqlSafe(format!(
+            r#"CREATE DATABASE "{name}" TEMPLATE "{template}""#
+        )))
+        .await
+        .expect("create test database from template");
         TestDb { name }
     }
 
@@ -61,10 +67,17 @@ impl Drop for TestDb {
         let name = self.name.clone();
         // Drop runs inside or outside a runtime; a plain thread works in both.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             rt.block_on(async {
                 let mut conn = PgConnection::connect(&maintenance_url()).await.ok()?;
-                conn.execute(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#))).await.ok()
+                conn.execute(sqlx::AssertSqlSafe(format!(
+                    r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
+                )))
+                .await
+                .ok()
             })
         })
         .join();
@@ -80,24 +93,40 @@ async fn maintenance() -> PgConnection {
 /// The migrated template for the current migration set, built once per run
 /// under an advisory lock; stale leftovers are cleaned at the same time.
 async fn prepare_template() -> String {
-    let fingerprint = galaxy_backend::postgres::MIGRATOR
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, m| {
-            m.checksum.iter().fold(h ^ m.version as u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
-        });
+    let fingerprint =
+        galaxy_backend::postgres::MIGRATOR
+            .iter()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |h, m| {
+                m.checksum.iter().fold(h ^ m.version as u64, |h, b| {
+                    (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+                })
+            });
     let template = format!("{TEMPLATE_PREFIX}{fingerprint:016x}");
     let mut conn = maintenance().await;
-    sqlx::query("SELECT pg_advisory_lock($1)").bind(TEMPLATE_LOCK).execute(&mut conn).await.expect("lock");
-    drop_leftovers(&mut conn, &template).await;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(&template)
-        .fetch_one(&mut conn)
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(TEMPLATE_LOCK)
+        .execute(&mut conn)
         .await
-        .expect("query pg_database");
+        .expect("lock");
+    drop_leftovers(&mut conn, &template).await;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&template)
+            .fetch_one(&mut conn)
+            .await
+            .expect("query pg_database");
     if !exists {
         let building = format!("{template}_building");
-        conn.execute(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{building}" WITH (FORCE)"#))).await.expect("drop");
-        conn.execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{building}""#))).await.expect("create template");
+        conn.execute(sqlx::AssertSqlSafe(format!(
+            r#"DROP DATABASE IF EXISTS "{building}" WITH (FORCE)"#
+        )))
+        .await
+        .expect("drop");
+        conn.execute(sqlx::AssertSqlSafe(format!(
+            r#"CREATE DATABASE "{building}""#
+        )))
+        .await
+        .expect("create template");
         {
             let config = galaxy_backend::config::PostgresConfig {
                 dsn: galaxy_backend::config::Secret::new(database_url(&building)),
@@ -105,20 +134,29 @@ async fn prepare_template() -> String {
                 min_conns: 0,
                 operation_timeout: std::time::Duration::from_secs(60),
             };
-            let options = galaxy_backend::postgres::connect_options(&config).expect("template options");
+            let options =
+                galaxy_backend::postgres::connect_options(&config).expect("template options");
             let pool = sqlx::postgres::PgPoolOptions::new()
                 .max_connections(1)
                 .connect_with(options)
                 .await
                 .expect("connect to template");
-            galaxy_backend::postgres::migrate(&pool).await.expect("migrate template");
+            galaxy_backend::postgres::migrate(&pool)
+                .await
+                .expect("migrate template");
             pool.close().await;
         }
-        conn.execute(sqlx::AssertSqlSafe(format!(r#"ALTER DATABASE "{building}" RENAME TO "{template}""#)))
-            .await
-            .expect("publish template");
+        conn.execute(sqlx::AssertSqlSafe(format!(
+            r#"ALTER DATABASE "{building}" RENAME TO "{template}""#
+        )))
+        .await
+        .expect("publish template");
     }
-    sqlx::query("SELECT pg_advisory_unlock($1)").bind(TEMPLATE_LOCK).execute(&mut conn).await.expect("unlock");
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(TEMPLATE_LOCK)
+        .execute(&mut conn)
+        .await
+        .expect("unlock");
     template
 }
 
@@ -136,7 +174,11 @@ async fn drop_leftovers(conn: &mut PgConnection, current_template: &str) {
             name != current_template
         };
         if stale {
-            let _ = conn.execute(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#))).await;
+            let _ = conn
+                .execute(sqlx::AssertSqlSafe(format!(
+                    r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
+                )))
+                .await;
         }
     }
 }
