@@ -213,7 +213,7 @@ impl Application {
         ));
 
         shutdown.cancelled().await;
-        tracing::info!("shutdown: stopped accepting HTTP and gRPC, draining in-flight requests");
+        tracing::info!("shutdown: stopping HTTP and gRPC intake");
         let (http_drained, grpc_result) = tokio::join!(http_task, grpc_task);
         if !http_drained.unwrap_or(false) {
             tracing::warn!("shutdown: HTTP drain budget ran out with requests in flight");

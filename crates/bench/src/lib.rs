@@ -18,6 +18,15 @@ pub fn postgres_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
+/// The server part of [`postgres_url`] (without database and parameters).
+pub fn server_url() -> String {
+    let base = postgres_url();
+    let without_query = base.split('?').next().unwrap_or(&base);
+    without_query
+        .rsplit_once('/')
+        .map_or_else(|| without_query.to_owned(), |(s, _)| s.to_owned())
+}
+
 /// Recreates database `name` (dropping any previous run's) and returns its DSN.
 pub async fn fresh_database(name: &str) -> anyhow::Result<String> {
     let mut conn = PgConnection::connect(&postgres_url())
@@ -29,14 +38,7 @@ pub async fn fresh_database(name: &str) -> anyhow::Result<String> {
     .await?;
     conn.execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
         .await?;
-    let base = postgres_url();
-    let server = base
-        .split('?')
-        .next()
-        .unwrap_or(&base)
-        .rsplit_once('/')
-        .map(|(s, _)| s.to_owned())
-        .unwrap_or(base);
+    let server = server_url();
     Ok(format!("{server}/{name}?search_path=backend"))
 }
 

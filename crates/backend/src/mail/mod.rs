@@ -33,10 +33,10 @@ pub use model::{
     Listing,
 };
 pub use template::{Rendered, Template, TemplateError};
-pub use transport::{MailTransport, SmtpSettings, SmtpSetupError, SmtpTransport};
+pub use transport::{MailTransport, SmtpSetupError, SmtpTransport};
 pub use worker::{MailWorker, TickReport};
 
-use crate::config::Config;
+use crate::config::{Config, SmtpConfig};
 use crate::server::ApiError;
 use crate::telemetry::Metrics;
 use metrics::MailMetrics;
@@ -46,7 +46,8 @@ use transport::SharedTransport;
 /// ([`MailSettings::from_config`]).
 #[derive(Debug, Clone)]
 pub struct MailSettings {
-    pub smtp: SmtpSettings,
+    /// `BACKEND_SMTP_*`: the relay.
+    pub smtp: SmtpConfig,
     /// `BACKEND_MAIL_WORKER_INTERVAL`: pause between steps when idle.
     pub worker_interval: Duration,
     /// `BACKEND_MAIL_WORKER_ENABLED` (added): run the worker loop in this process.
@@ -70,20 +71,9 @@ pub struct MailSettings {
 
 impl MailSettings {
     pub fn from_config(config: &Config) -> Self {
-        let smtp = &config.smtp;
         let mail = &config.mail;
         Self {
-            smtp: SmtpSettings {
-                host: smtp.host.clone(),
-                port: smtp.port,
-                username: smtp.username.clone(),
-                password: smtp.password.clone(),
-                from: smtp.from.clone(),
-                tls_mode: smtp.tls_mode,
-                ca_file: smtp.ca_file.clone(),
-                timeout: smtp.timeout,
-                max_connections: mail.send_concurrency,
-            },
+            smtp: config.smtp.clone(),
             worker_interval: mail.worker_interval,
             worker_enabled: mail.worker_enabled,
             max_attempts: mail.max_attempts,
@@ -234,7 +224,7 @@ impl Mail {
         settings: MailSettings,
         metrics: &Metrics,
     ) -> Result<Self, SmtpSetupError> {
-        let transport = SmtpTransport::new(&settings.smtp)?;
+        let transport = SmtpTransport::new(&settings.smtp, settings.send_concurrency)?;
         Ok(Self::with_transport(
             db,
             settings,

@@ -20,7 +20,7 @@ use tokio::net::TcpStream;
 
 use super::email_hash::redact_addresses;
 use super::model::DeliveryId;
-use crate::config::{Secret, SmtpTlsMode};
+use crate::config::{SmtpConfig, SmtpTlsMode};
 
 /// One message ready to leave: rendered content plus envelope.
 #[derive(Debug, Clone)]
@@ -56,24 +56,6 @@ pub trait MailTransport: Send + Sync + 'static {
     fn send<'a>(&'a self, mail: &'a OutgoingMail) -> BoxFuture<'a, Result<(), SendError>>;
 }
 
-/// SMTP relay settings (`BACKEND_SMTP_*`).
-#[derive(Debug, Clone)]
-pub struct SmtpSettings {
-    pub host: String,
-    pub port: u16,
-    pub username: Option<String>,
-    pub password: Option<Secret>,
-    /// The From header and envelope sender (`Name <addr>` or a bare address).
-    pub from: String,
-    pub tls_mode: SmtpTlsMode,
-    /// Extra trusted root certificates (PEM bundle) for `starttls`/`tls`.
-    pub ca_file: Option<PathBuf>,
-    /// Per-command timeout (connect, each SMTP reply).
-    pub timeout: Duration,
-    /// Pooled connections kept open to the relay.
-    pub max_connections: u32,
-}
-
 /// Why the SMTP transport could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum SmtpSetupError {
@@ -106,9 +88,11 @@ pub struct SmtpTransport {
 }
 
 impl SmtpTransport {
-    /// Builds the client (no connection is opened until the first send).
-    /// Needs a tokio runtime: the pool starts its idle-connection reaper.
-    pub fn new(settings: &SmtpSettings) -> Result<Self, SmtpSetupError> {
+    /// Builds the client for the relay `settings` (`BACKEND_SMTP_*`), keeping
+    /// up to `max_connections` pooled connections. No connection is opened
+    /// until the first send. Needs a tokio runtime: the pool starts its
+    /// idle-connection reaper.
+    pub fn new(settings: &SmtpConfig, max_connections: u32) -> Result<Self, SmtpSetupError> {
         let from: Mailbox = settings
             .from
             .parse()
@@ -133,16 +117,24 @@ impl SmtpTransport {
                         .port(settings.port)
                         .tls(tls)
                         .timeout(Some(settings.timeout))
-                        .pool_config(PoolConfig::new().max_size(settings.max_connections.max(1)));
+                        .pool_config(PoolConfig::new().max_size(max_connections.max(1)));
                 if let Some(credentials) = credentials {
                     builder = builder.credentials(credentials);
                 }
                 Mailer::Lettre(builder.build())
             }
-            Tls::Required(params) => {
-                Mailer::Direct(DirectPool::new(settings, Some(params), credentials))
-            }
-            _ => Mailer::Direct(DirectPool::new(settings, None, credentials)),
+            Tls::Required(params) => Mailer::Direct(DirectPool::new(
+                settings,
+                max_connections,
+                Some(params),
+                credentials,
+            )),
+            _ => Mailer::Direct(DirectPool::new(
+                settings,
+                max_connections,
+                None,
+                credentials,
+            )),
         };
         Ok(Self {
             mailer,
@@ -221,7 +213,8 @@ struct DirectPool {
 
 impl DirectPool {
     fn new(
-        settings: &SmtpSettings,
+        settings: &SmtpConfig,
+        max_connections: u32,
         starttls: Option<TlsParameters>,
         credentials: Option<Credentials>,
     ) -> Self {
@@ -233,7 +226,7 @@ impl DirectPool {
             credentials,
             hello: ClientId::default(),
             idle: Mutex::new(Vec::new()),
-            max_idle: settings.max_connections.max(1) as usize,
+            max_idle: max_connections.max(1) as usize,
         }
     }
 
@@ -373,7 +366,7 @@ fn describe(err: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-fn tls_parameters(settings: &SmtpSettings) -> Result<TlsParameters, SmtpSetupError> {
+fn tls_parameters(settings: &SmtpConfig) -> Result<TlsParameters, SmtpSetupError> {
     let mut builder = TlsParameters::builder(settings.host.clone());
     if let Some(path) = &settings.ca_file {
         let pem = std::fs::read(path).map_err(|source| SmtpSetupError::CaFile {

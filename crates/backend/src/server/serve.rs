@@ -61,6 +61,7 @@ pub async fn serve(
         });
     }
     drop(listener);
+    tracing::info!("shutdown: HTTP listener closed, draining in-flight requests");
     tokio::time::timeout(drain, graceful.shutdown())
         .await
         .is_ok()

@@ -221,7 +221,7 @@ async fn sigterm_drains_a_request_in_flight_and_exits_zero() {
     slow.flush().unwrap();
 
     app.signal("TERM");
-    app.wait_for_log("shutdown: stopped accepting");
+    app.wait_for_log("HTTP listener closed");
     assert!(
         TcpStream::connect(addr).is_err(),
         "no new connections after SIGTERM"

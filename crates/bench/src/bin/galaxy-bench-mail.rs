@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use galaxy_backend::app::Application;
 use galaxy_backend::mail::{self, Mail, store};
-use galaxy_bench::{bench_config, fresh_database, postgres_url};
+use galaxy_bench::{bench_config, fresh_database, server_url};
 use galaxy_devstack::smtp::{SmtpServer, SmtpServerOptions};
 
 const DELIVERIES: usize = 10_000;
@@ -208,14 +208,7 @@ fn run_pgbench(
     clients: usize,
     transactions: usize,
 ) -> anyhow::Result<PgbenchFigures> {
-    let base = postgres_url();
-    let server = base
-        .split('?')
-        .next()
-        .unwrap_or(&base)
-        .rsplit_once('/')
-        .map(|(s, _)| s.to_owned())
-        .unwrap_or(base);
+    let server = server_url();
     let out = Command::new("pgbench")
         .env("PGOPTIONS", "-c search_path=backend")
         .args([
