@@ -10,6 +10,10 @@ echo "== galaxy-backend: HTTP stack =="
 target/release/galaxy-bench-http
 
 echo
+echo "== galaxy-backend: admin Basic Auth =="
+target/release/galaxy-bench-admin
+
+echo
 echo "== galaxy-backend: mail outbox =="
 target/release/galaxy-bench-mail
 
