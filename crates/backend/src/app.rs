@@ -106,8 +106,7 @@ impl Application {
             });
         }
         for warmup in &warmups {
-            let Warmup { name, .. } = warmup;
-            state.readiness.register_cache(name);
+            state.readiness.register_cache(warmup.name);
         }
         Ok(Self {
             state,
@@ -159,7 +158,7 @@ impl Application {
             http,
             grpc,
             prometheus,
-            workers,
+            mut workers,
             warmups,
             shutdown,
         } = self;
@@ -175,6 +174,7 @@ impl Application {
             "galaxy-backend listening"
         );
 
+        workers.start();
         for Warmup { name, run } in warmups {
             let readiness = state.readiness.clone();
             tokio::spawn(async move {

@@ -21,6 +21,8 @@ pub enum StepOutcome {
 /// The process's background tasks, stopped together at shutdown.
 pub struct Workers {
     stop: CancellationToken,
+    /// Registered during `Application::build`, started by [`Workers::start`].
+    pending: Vec<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>,
     tasks: JoinSet<()>,
 }
 
@@ -34,6 +36,7 @@ impl Workers {
     pub fn new() -> Self {
         Self {
             stop: CancellationToken::new(),
+            pending: Vec::new(),
             tasks: JoinSet::new(),
         }
     }
@@ -53,7 +56,7 @@ impl Workers {
         E: std::fmt::Display + Send,
     {
         let stop = self.stop.clone();
-        self.tasks.spawn(async move {
+        self.pending.push(Box::pin(async move {
             tracing::info!(
                 worker = name,
                 interval_ms = interval.as_millis() as u64,
@@ -77,15 +80,22 @@ impl Workers {
                 }
             }
             tracing::info!(worker = name, "worker stopped");
-        });
+        }));
     }
 
-    /// Spawns a long-running task that watches [`Workers::stop_token`] itself.
+    /// Registers a long-running task that watches [`Workers::stop_token`] itself.
     pub fn spawn<Fut>(&mut self, task: Fut)
     where
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.tasks.spawn(task);
+        self.pending.push(Box::pin(task));
+    }
+
+    /// Starts every registered worker; called once serving begins.
+    pub fn start(&mut self) {
+        for task in self.pending.drain(..) {
+            self.tasks.spawn(task);
+        }
     }
 
     /// Signals every worker and waits up to `budget` for them to finish

@@ -14,8 +14,9 @@ use super::error::ApiError;
 
 /// Rewrites any non-JSON 4xx/5xx response into the error shape.
 pub(super) async fn error_shape(req: Request, next: Next) -> Response {
+    // Only error responses need these; a Uri clone shares its buffer.
     let method = req.method().clone();
-    let path = req.uri().path().to_owned();
+    let uri = req.uri().clone();
     let response = next.run(req).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) || is_json(&response) {
@@ -25,7 +26,7 @@ pub(super) async fn error_shape(req: Request, next: Next) -> Response {
     let (code, message) = match status {
         StatusCode::METHOD_NOT_ALLOWED => (
             "method_not_allowed",
-            format!("{method} is not allowed on {path}"),
+            format!("{method} is not allowed on {}", uri.path()),
         ),
         StatusCode::PAYLOAD_TOO_LARGE => {
             ("payload_too_large", "request body is too large".to_owned())
@@ -37,7 +38,7 @@ pub(super) async fn error_shape(req: Request, next: Next) -> Response {
         StatusCode::SERVICE_UNAVAILABLE => {
             ("timeout", "the request took too long to process".to_owned())
         }
-        StatusCode::NOT_FOUND => ("not_found", format!("no route for {method} {path}")),
+        StatusCode::NOT_FOUND => ("not_found", format!("no route for {method} {}", uri.path())),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => (
             "unsupported_media_type",
             "unsupported content type".to_owned(),

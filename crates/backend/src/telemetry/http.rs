@@ -70,10 +70,13 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-fn route_of(req: &Request) -> String {
-    req.extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| UNMATCHED.to_owned(), |path| path.as_str().to_owned())
+/// The matched route template (a cheap `Arc` clone), if any.
+fn route_of(req: &Request) -> Option<MatchedPath> {
+    req.extensions().get::<MatchedPath>().cloned()
+}
+
+fn route_label(route: &Option<MatchedPath>) -> &str {
+    route.as_ref().map_or(UNMATCHED, MatchedPath::as_str)
 }
 
 /// axum middleware (`axum::middleware::from_fn_with_state(metrics, track_http)`)
@@ -86,12 +89,12 @@ pub async fn track_http(State(metrics): State<Metrics>, req: Request, next: Next
     let started = Instant::now();
     let method = method_label(req.method());
     let group = route_group(req.uri().path());
-    let path = route_of(&req);
+    let route = route_of(&req);
     let response = next.run(req).await;
     metrics.http().record(
         group,
         method,
-        &path,
+        route_label(&route),
         response.status().as_u16(),
         started.elapsed(),
     );
@@ -133,7 +136,8 @@ async fn request_context(mut req: Request, next: Next) -> Response {
     let header = HeaderValue::from_str(&request_id).expect("request id is printable ASCII");
 
     let method = req.method().clone();
-    let route = route_of(&req);
+    let matched = route_of(&req);
+    let route = route_label(&matched);
     let group = route_group(req.uri().path());
     let span = tracing::info_span!(
         "http.request",

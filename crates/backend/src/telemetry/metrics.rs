@@ -95,14 +95,14 @@ impl HttpMetrics {
     pub fn record(
         &self,
         group: &'static str,
-        method: &str,
+        method: &'static str,
         path: &str,
         status: u16,
         elapsed: Duration,
     ) {
         let attributes = [
             KeyValue::new(label::GROUP, group),
-            KeyValue::new(label::METHOD, method.to_owned()),
+            KeyValue::new(label::METHOD, method),
             KeyValue::new(label::PATH, path.to_owned()),
             KeyValue::new(label::STATUS, i64::from(status)),
         ];
