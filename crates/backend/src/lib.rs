@@ -7,10 +7,13 @@
 
 pub mod admin;
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod mail;
 pub mod postgres;
+pub mod push;
 pub mod readiness;
 pub mod server;
 pub mod telemetry;
+pub mod user;
 pub mod worker;

@@ -1,0 +1,61 @@
+//! The soft-delete hook. When an account is soft-deleted, every registered
+//! [`OnUserDeleted`] runs **inside the deleting transaction**, so a domain's
+//! reaction (notifications skip pending routes, lobby releases memberships)
+//! commits or rolls back together with the delete. A hook error aborts the
+//! delete.
+
+use std::sync::{Arc, RwLock};
+
+use futures::future::BoxFuture;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// A domain's reaction to a soft delete.
+pub trait OnUserDeleted: Send + Sync {
+    /// A short name for logs.
+    fn name(&self) -> &'static str;
+
+    /// Runs in the deleting transaction (`conn`); must only touch the
+    /// domain's own tables.
+    fn on_user_deleted<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        user_id: Uuid,
+    ) -> BoxFuture<'a, anyhow::Result<()>>;
+}
+
+/// The registry of hooks. Cheap to clone; clones share hooks.
+#[derive(Clone, Default)]
+pub struct UserDeletedHooks {
+    hooks: Arc<RwLock<Vec<Arc<dyn OnUserDeleted>>>>,
+}
+
+impl UserDeletedHooks {
+    pub fn register(&self, hook: Arc<dyn OnUserDeleted>) {
+        self.hooks
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(hook);
+    }
+
+    /// Runs every hook in registration order inside `conn`'s transaction.
+    pub async fn run(&self, conn: &mut PgConnection, user_id: Uuid) -> anyhow::Result<()> {
+        let hooks = self
+            .hooks
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        for hook in hooks {
+            hook.on_user_deleted(&mut *conn, user_id)
+                .await
+                .map_err(|err| err.context(format!("OnUserDeleted hook {}", hook.name())))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for UserDeletedHooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserDeletedHooks").finish_non_exhaustive()
+    }
+}
