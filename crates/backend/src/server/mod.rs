@@ -17,8 +17,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::middleware;
+use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use serde_json::json;
 use sqlx::PgPool;
@@ -33,6 +33,7 @@ mod admin_mail;
 pub mod error;
 pub mod extract;
 pub mod grpc;
+pub mod guard;
 mod normalize;
 pub mod paging;
 pub mod serve;
@@ -58,12 +59,13 @@ pub struct AppState {
 }
 
 /// The complete HTTP application: groups, probes, contract, fallbacks and
-/// the middleware stack (outermost first: request id + trace span, metrics,
-/// error normalisation, write timeout, body limits).
+/// the middleware stack (outermost first: the HTTP edge — request id, trace
+/// span, metrics, error normalisation — then panics, write timeout, body
+/// limits).
 pub fn router(state: AppState) -> Router {
     let http = &state.config.http;
     let public = Router::new();
-    let user = user::routes().route_layer(middleware::from_fn(require_user));
+    let user = user::routes().route_layer(guard::GuardLayer::new(require_user));
     // The admin group: every route behind HTTP Basic Auth. Other areas add
     // their admin routes with `.merge(…)` before the `route_layer`.
     let admin = admin_accounts::routes()
@@ -98,20 +100,15 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             normalize::panic_response,
-        ))
-        .layer(middleware::from_fn(normalize::error_shape))
-        .layer(middleware::from_fn_with_state(
-            state.metrics.clone(),
-            telemetry::track_http,
         ));
-    telemetry::http_layers(app)
+    telemetry::http_layers(app, state.metrics.clone(), Some(normalize::error_shape))
 }
 
 /// User-group guard: a valid `X-User-ID` or 401 in the error shape.
-async fn require_user(mut req: Request, next: Next) -> Result<Response, ApiError> {
+fn require_user(req: &mut Request) -> Result<(), ApiError> {
     let user = AuthUser::from_headers(req.headers())?;
     req.extensions_mut().insert(user);
-    Ok(next.run(req).await)
+    Ok(())
 }
 
 async fn route_not_found(req: Request) -> ApiError {

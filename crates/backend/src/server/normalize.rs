@@ -5,19 +5,14 @@
 use std::any::Any;
 
 use axum::body::Body;
-use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 
-/// Rewrites any non-JSON 4xx/5xx response into the error shape.
-pub(super) async fn error_shape(req: Request, next: Next) -> Response {
-    // Only error responses need these; a Uri clone shares its buffer.
-    let method = req.method().clone();
-    let uri = req.uri().clone();
-    let response = next.run(req).await;
+/// Rewrites any non-JSON 4xx/5xx response into the error shape (the HTTP
+/// edge layer's response hook).
+pub(super) fn error_shape(method: &Method, uri: &Uri, response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) || is_json(&response) {
         return response;

@@ -1,18 +1,23 @@
 //! HTTP edge instrumentation: request ids, one trace span per request, and
 //! the `http_*` metrics.
 //!
-//! Both pieces are applied with `Router::layer` on the *complete* router (after
-//! every `route`/`nest`/`fallback`), so they run after routing and see the
-//! matched route template ([`MatchedPath`]); requests no route matched reach
-//! them through the fallback and are labelled `unmatched`.
+//! All of it is one layer ([`http_layers`]) applied with `Router::layer` on
+//! the *complete* router (after every `route`/`nest`/`fallback`), so it runs
+//! after routing and sees the matched route template ([`MatchedPath`]);
+//! requests no route matched reach it through the fallback and are labelled
+//! `unmatched`.
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::{self, Next};
+use axum::extract::{MatchedPath, Request};
 use axum::response::Response;
-use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
+use tower::{Layer, Service};
 use opentelemetry::propagation::{Extractor, TextMapPropagator as _};
 use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
@@ -35,7 +40,14 @@ const MAX_REQUEST_ID_LEN: usize = 128;
 /// The request's id, in the request extensions for handlers
 /// (`Extension<RequestId>`), e.g. to put it in an error body.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestId(pub String);
+pub struct RequestId(pub HeaderValue);
+
+impl RequestId {
+    pub fn as_str(&self) -> &str {
+        // Only printable ASCII ids are kept (see `request_id_header`).
+        self.0.to_str().unwrap_or_default()
+    }
+}
 
 /// The route group (metric label) of a request path.
 pub fn route_group(path: &str) -> &'static str {
@@ -70,40 +82,21 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// The matched route template (a cheap `Arc` clone), if any.
-fn route_of(req: &Request) -> Option<MatchedPath> {
-    req.extensions().get::<MatchedPath>().cloned()
-}
-
 fn route_label(route: &Option<MatchedPath>) -> &str {
     route.as_ref().map_or(UNMATCHED, MatchedPath::as_str)
 }
 
-/// axum middleware (`axum::middleware::from_fn_with_state(metrics, track_http)`)
-/// recording `http_requests_total` and `http_request_duration_seconds` with
-/// `{group, method, path, status}`: `path` is the matched route template
-/// (e.g. `/api/v1/user/games/{id}`) or `unmatched`, never the raw URL; the
-/// duration runs until the response head is ready. Add it with
-/// `Router::layer` on the complete router so it sees [`MatchedPath`].
-pub async fn track_http(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = method_label(req.method());
-    let group = route_group(req.uri().path());
-    let route = route_of(&req);
-    let response = next.run(req).await;
-    metrics.http().record(
-        group,
-        method,
-        route_label(&route),
-        response.status().as_u16(),
-        started.elapsed(),
-    );
+/// Rewrites a response on its way out (the server passes its error-shape
+/// normaliser); sees the request's method and URI.
+pub type ResponseHook = fn(&Method, &Uri, Response) -> Response;
+
+fn keep_response(_: &Method, _: &Uri, response: Response) -> Response {
     response
 }
 
-/// Applies the request-id and tracing middleware to the complete `router`
-/// (call it last, after every route, nest, fallback and other layer, so it
-/// is the outermost layer):
+/// Applies the HTTP edge to the complete `router` (call it last, after every
+/// route, nest, fallback and other layer): one hand-written layer (one boxed
+/// future per request, no boxed inner service) that
 ///
 /// * takes `X-Request-ID` from the request, or generates a UUID v4 when it is
 ///   absent (or longer than 128 bytes / not printable ASCII), sets it on the
@@ -113,64 +106,146 @@ pub async fn track_http(State(metrics): State<Metrics>, req: Request, next: Next
 ///   and `status` once known) around the rest of the stack, continuing an
 ///   incoming W3C `traceparent` when there is one, so every log line written
 ///   while serving carries `request_id`, `otel_trace_id` and `otel_span_id`;
+/// * passes the response through `finish` (the server's error-shape
+///   normaliser);
+/// * records `http_requests_total` and `http_request_duration_seconds` with
+///   `{group, method, path, status}`: `path` is the matched route template
+///   (e.g. `/api/v1/user/games/{id}`) or `unmatched`, never the raw URL; the
+///   duration runs until the response head is ready;
 /// * logs one `request served` line (`debug` for probes, `info` otherwise).
-pub fn http_layers<S>(router: Router<S>) -> Router<S>
+///
+/// `Router::layer` wraps every route (and the fallback) after routing, so
+/// the layer sees the matched route template ([`MatchedPath`]).
+pub fn http_layers<S>(router: Router<S>, metrics: Metrics, finish: Option<ResponseHook>) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    router.layer(middleware::from_fn(request_context))
+    router.layer(HttpEdgeLayer {
+        metrics,
+        finish: finish.unwrap_or(keep_response),
+    })
 }
 
-async fn request_context(mut req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let request_id = req
-        .headers()
-        .get(&REQUEST_ID_HEADER)
-        .and_then(|value| value.to_str().ok())
-        .filter(|id| {
-            !id.is_empty()
-                && id.len() <= MAX_REQUEST_ID_LEN
-                && id.bytes().all(|b| b.is_ascii_graphic())
-        })
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
-    let header = HeaderValue::from_str(&request_id).expect("request id is printable ASCII");
+/// See [`http_layers`].
+#[derive(Clone)]
+pub struct HttpEdgeLayer {
+    metrics: Metrics,
+    finish: ResponseHook,
+}
 
-    let method = req.method().clone();
-    let matched = route_of(&req);
-    let route = route_label(&matched);
-    let group = route_group(req.uri().path());
-    let span = tracing::info_span!(
-        "http.request",
-        otel.name = %format_args!("{method} {route}"),
-        otel.kind = "server",
-        method = %method,
-        route = %route,
-        request_id = %request_id,
-        status = tracing::field::Empty,
-    );
-    let parent = TraceContextPropagator::new().extract(&HeaderExtractor(req.headers()));
-    if parent.span().span_context().is_valid() {
-        // Only fails once the span has started, which it has not yet.
-        let _ = span.set_parent(parent);
+impl<S> Layer<S> for HttpEdgeLayer {
+    type Service = HttpEdge<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        HttpEdge {
+            inner,
+            metrics: self.metrics.clone(),
+            finish: self.finish,
+        }
+    }
+}
+
+/// The service of [`HttpEdgeLayer`].
+#[derive(Clone)]
+pub struct HttpEdge<S> {
+    inner: S,
+    metrics: Metrics,
+    finish: ResponseHook,
+}
+
+impl<S> Service<Request> for HttpEdge<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
     }
 
-    req.headers_mut().insert(REQUEST_ID_HEADER, header.clone());
-    req.extensions_mut().insert(RequestId(request_id));
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        // The clone that was polled ready serves this request.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let metrics = self.metrics.clone();
+        let finish = self.finish;
 
-    let mut response = next.run(req).instrument(span.clone()).await;
-    let status = response.status().as_u16();
-    span.record("status", status);
-    span.in_scope(|| {
-        let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-        if group == "probe" {
-            tracing::debug!(status, duration_ms, "request served");
-        } else {
-            tracing::info!(status, duration_ms, "request served");
+        let started = Instant::now();
+        let header = request_id_header(req.headers());
+        let request_id = header.to_str().unwrap_or_default();
+        let method = req.method().clone();
+        let uri = req.uri().clone();
+        let matched = req.extensions().get::<MatchedPath>().cloned();
+        let group = route_group(uri.path());
+        let route = route_label(&matched);
+        let span = tracing::info_span!(
+            "http.request",
+            otel.name = %format_args!("{method} {route}"),
+            otel.kind = "server",
+            method = method.as_str(),
+            route = route,
+            request_id = request_id,
+            status = tracing::field::Empty,
+        );
+        if req.headers().contains_key(TRACEPARENT) {
+            let parent = TraceContextPropagator::new().extract(&HeaderExtractor(req.headers()));
+            if parent.span().span_context().is_valid() {
+                // Only fails once the span has started, which it has not yet.
+                let _ = span.set_parent(parent);
+            }
         }
-    });
-    response.headers_mut().insert(REQUEST_ID_HEADER, header);
-    response
+        req.extensions_mut().insert(RequestId(header.clone()));
+        req.headers_mut().insert(REQUEST_ID_HEADER, header.clone());
+
+        Box::pin(async move {
+            let Ok(response) = inner.call(req).instrument(span.clone()).await;
+            let mut response = finish(&method, &uri, response);
+            let status = response.status().as_u16();
+            let elapsed = started.elapsed();
+            metrics.http().record(
+                group,
+                method_label(&method),
+                route_label(&matched),
+                status,
+                elapsed,
+            );
+            span.record("status", status);
+            span.in_scope(|| {
+                let duration_ms = elapsed.as_secs_f64() * 1000.0;
+                if group == "probe" {
+                    tracing::debug!(status, duration_ms, "request served");
+                } else {
+                    tracing::info!(status, duration_ms, "request served");
+                }
+            });
+            response.headers_mut().insert(REQUEST_ID_HEADER, header);
+            Ok(response)
+        })
+    }
 }
+
+/// The caller's usable `X-Request-ID`, or a fresh UUID v4.
+fn request_id_header(headers: &HeaderMap) -> HeaderValue {
+    headers
+        .get(&REQUEST_ID_HEADER)
+        .filter(|value| {
+            let id = value.as_bytes();
+            !id.is_empty()
+                && id.len() <= MAX_REQUEST_ID_LEN
+                && id.iter().all(u8::is_ascii_graphic)
+        })
+        .cloned()
+        .unwrap_or_else(|| {
+            let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];
+            let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+            HeaderValue::from_str(id).expect("a UUID is printable ASCII")
+        })
+}
+
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 /// Reads W3C trace-context headers from an `http::HeaderMap`.
 struct HeaderExtractor<'a>(&'a HeaderMap);
@@ -200,9 +275,8 @@ mod tests {
         let user = Router::new().route("/games/{id}", get(|| async { "game" }));
         let router = Router::new()
             .route("/healthz", get(|| async { "ok" }))
-            .nest("/api/v1/user", user)
-            .layer(middleware::from_fn_with_state(metrics, track_http));
-        http_layers(router)
+            .nest("/api/v1/user", user);
+        http_layers(router, metrics, None)
     }
 
     async fn call(router: &Router, uri: &str, request_id: Option<&str>) -> Response {
@@ -288,13 +362,17 @@ mod tests {
         let subscriber =
             crate::telemetry::subscriber("galaxy-test", "info", buffer.clone()).unwrap();
         let _guard = tracing::subscriber::set_default(subscriber);
-        let router = http_layers(Router::new().route(
-            "/api/v1/user/games/{id}",
-            get(|| async {
-                tracing::warn!(reason = "test", "inside handler");
-                "ok"
-            }),
-        ));
+        let router = http_layers(
+            Router::new().route(
+                "/api/v1/user/games/{id}",
+                get(|| async {
+                    tracing::warn!(reason = "test", "inside handler");
+                    "ok"
+                }),
+            ),
+            Metrics::noop(),
+            None,
+        );
 
         let response = call(&router, "/api/v1/user/games/5", Some("rid-77")).await;
         assert_eq!(response.status(), 200);
@@ -342,15 +420,17 @@ mod tests {
 
     #[tokio::test]
     async fn handlers_see_the_request_id_and_an_incoming_traceparent_is_continued() {
-        let router = http_layers(Router::new().route(
-            "/echo",
-            get(
-                |axum::Extension(RequestId(id)): axum::Extension<RequestId>| async move {
+        let router = http_layers(
+            Router::new().route(
+                "/echo",
+                get(|axum::Extension(id): axum::Extension<RequestId>| async move {
                     let cx = tracing::Span::current().context();
-                    format!("{id} {}", cx.span().span_context().trace_id())
-                },
+                    format!("{} {}", id.as_str(), cx.span().span_context().trace_id())
+                }),
             ),
-        ));
+            Metrics::noop(),
+            None,
+        );
         let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
         let request = Request::builder()
             .uri("/echo")

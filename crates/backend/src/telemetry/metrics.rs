@@ -1,7 +1,8 @@
 //! The instruments: one [`Metrics`] handle per application, built from that
 //! application's meter provider, grouped by the module that records them.
 
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
@@ -65,12 +66,17 @@ impl Metrics {
 }
 
 /// `http_requests_total` and `http_request_duration_seconds`, both labelled
-/// `{group, method, path, status}`. Recorded by [`super::track_http`].
+/// `{group, method, path, status}`. Recorded by the HTTP edge layer
+/// ([`super::http_layers`]).
 #[derive(Clone)]
 pub struct HttpMetrics {
     requests: Counter<u64>,
     duration: Histogram<f64>,
+    /// Attribute sets already built, so a request allocates none.
+    attributes: Arc<RwLock<HashMap<AttributeKey, HashMap<Box<str>, [KeyValue; 4]>>>>,
 }
+
+type AttributeKey = (&'static str, &'static str, u16);
 
 impl HttpMetrics {
     fn new(meter: &Meter) -> Self {
@@ -87,6 +93,7 @@ impl HttpMetrics {
                 .with_unit("s")
                 .with_boundaries(names::LATENCY_BUCKETS_SECONDS.to_vec())
                 .build(),
+            attributes: Arc::default(),
         }
     }
 
@@ -100,6 +107,15 @@ impl HttpMetrics {
         status: u16,
         elapsed: Duration,
     ) {
+        let key = (group, method, status);
+        {
+            let known = self.attributes.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(attributes) = known.get(&key).and_then(|paths| paths.get(path)) {
+                self.requests.add(1, attributes);
+                self.duration.record(elapsed.as_secs_f64(), attributes);
+                return;
+            }
+        }
         let attributes = [
             KeyValue::new(label::GROUP, group),
             KeyValue::new(label::METHOD, method),
@@ -108,6 +124,12 @@ impl HttpMetrics {
         ];
         self.requests.add(1, &attributes);
         self.duration.record(elapsed.as_secs_f64(), &attributes);
+        self.attributes
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key)
+            .or_default()
+            .insert(path.into(), attributes);
     }
 }
 

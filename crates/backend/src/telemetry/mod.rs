@@ -8,8 +8,8 @@
 //!   Tokio runtime (the gRPC exporter needs one), before anything logs.
 //! * [`Metrics`] is the cheap handle with every instrument; hand it to whatever
 //!   records metrics. [`Metrics::noop`] is for unit tests.
-//! * [`http_layers`] (request id + `http.request` span) and [`track_http`]
-//!   (`http_*` metrics) instrument the axum router; [`DbPoolMetrics`] the sqlx
+//! * [`http_layers`] (request id, `http.request` span, `http_*` metrics, one
+//!   access-log line) instruments the axum router; [`DbPoolMetrics`] the sqlx
 //!   pool; [`Telemetry::prometheus_router`] serves `GET /metrics` when the
 //!   metrics exporter is `prometheus`.
 //! * [`Telemetry::shutdown`] flushes the exporters at the end of shutdown.
@@ -70,7 +70,9 @@ mod metrics;
 pub mod names;
 mod tracer;
 
-pub use http::{REQUEST_ID_HEADER, RequestId, UNMATCHED, http_layers, route_group, track_http};
+pub use http::{
+    HttpEdgeLayer, REQUEST_ID_HEADER, RequestId, ResponseHook, UNMATCHED, http_layers, route_group,
+};
 pub use metrics::{DEFAULT_POOL, DbPoolMetrics, HttpMetrics, Metrics};
 
 /// This application's telemetry: its tracer and meter providers and its
