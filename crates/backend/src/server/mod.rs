@@ -23,7 +23,7 @@ use axum::routing::get;
 use serde_json::json;
 use sqlx::PgPool;
 
-use crate::config::Config;
+use crate::config::{Config, TracesExporter};
 use crate::readiness::Readiness;
 use crate::telemetry::{self, Metrics};
 
@@ -60,10 +60,11 @@ pub struct AppState {
 
 /// The complete HTTP application: groups, probes, contract, fallbacks and
 /// the middleware stack (outermost first: the HTTP edge — request id, trace
-/// span, metrics, error normalisation — then panics, write timeout, body
+/// span, panics, error normalisation, metrics — then write timeout, body
 /// limits).
 pub fn router(state: AppState) -> Router {
     let http = &state.config.http;
+    let body_limit = usize::try_from(http.max_body_bytes).unwrap_or(usize::MAX);
     let public = Router::new();
     let user = user::routes().route_layer(guard::GuardLayer::new(require_user));
     // The admin group: every route behind HTTP Basic Auth. Other areas add
@@ -75,7 +76,7 @@ pub fn router(state: AppState) -> Router {
             admin_auth::require_admin,
         ));
 
-    let app = Router::new()
+    Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/openapi.yaml", get(openapi_yaml))
@@ -85,23 +86,32 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1/admin", admin)
         .fallback(route_not_found)
         .with_state(state.clone())
-        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-            http.read_timeout,
-        ))
-        .layer(axum::extract::DefaultBodyLimit::max(
-            usize::try_from(http.max_body_bytes).unwrap_or(usize::MAX),
-        ))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            usize::try_from(http.max_body_bytes).unwrap_or(usize::MAX),
-        ))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            http.write_timeout,
-        ))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            normalize::panic_response,
-        ));
-    telemetry::http_layers(app, state.metrics.clone(), Some(normalize::error_shape))
+        // One `layer` call for the whole stack: every `Router::layer` wraps
+        // each route in another boxed `Route` that is cloned per request.
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(telemetry::HttpEdgeLayer::new(
+                    state.metrics.clone(),
+                    telemetry::EdgeHooks {
+                        finish: normalize::error_shape,
+                        panic: normalize::panic_response,
+                    },
+                    if state.config.otel.traces_exporter == TracesExporter::None {
+                        telemetry::RequestSpans::LogContextOnly
+                    } else {
+                        telemetry::RequestSpans::Open
+                    },
+                ))
+                .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    http.write_timeout,
+                ))
+                .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit))
+                .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+                .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+                    http.read_timeout,
+                )),
+        )
 }
 
 /// User-group guard: a valid `X-User-ID` or 401 in the error shape.

@@ -1,10 +1,9 @@
 //! The safety net that keeps every error in the JSON error shape, whoever
 //! produced it: axum's 405 (its `Allow` header is kept), tower-http's 408 /
-//! 413 / 503 timeouts, and panics caught by `CatchPanicLayer`.
+//! 413 / 503 timeouts, and panics caught by the HTTP edge layer.
 
 use std::any::Any;
 
-use axum::body::Body;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
@@ -62,7 +61,7 @@ fn is_json(response: &Response) -> bool {
 }
 
 /// A panic becomes a 500 in the error shape; the panic message is logged, never sent.
-pub(super) fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
+pub(super) fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
     let detail = panic
         .downcast_ref::<String>()
         .map(String::as_str)

@@ -7,15 +7,18 @@
 //! requests no route matched reach it through the fallback and are labelled
 //! `unmatched`.
 
+use std::any::Any;
 use std::convert::Infallible;
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
+use futures::FutureExt as _;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use tower::{Layer, Service};
 use opentelemetry::propagation::{Extractor, TextMapPropagator as _};
@@ -25,6 +28,7 @@ use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use super::Metrics;
+use super::context::{self, RequestContext};
 
 /// `X-Request-ID`: accepted from the caller, generated when absent, echoed on
 /// every response.
@@ -90,8 +94,32 @@ fn route_label(route: &Option<MatchedPath>) -> &str {
 /// normaliser); sees the request's method and URI.
 pub type ResponseHook = fn(&Method, &Uri, Response) -> Response;
 
+/// Turns a panic of the inner service into a response (a 500).
+pub type PanicHook = fn(Box<dyn Any + Send + 'static>) -> Response;
+
 fn keep_response(_: &Method, _: &Uri, response: Response) -> Response {
     response
+}
+
+fn plain_500(_: Box<dyn Any + Send + 'static>) -> Response {
+    http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+}
+
+/// How the server shapes what leaves the edge: `finish` rewrites every
+/// response, `panic` answers for a handler that panicked.
+#[derive(Clone, Copy)]
+pub struct EdgeHooks {
+    pub finish: ResponseHook,
+    pub panic: PanicHook,
+}
+
+impl Default for EdgeHooks {
+    fn default() -> Self {
+        Self {
+            finish: keep_response,
+            panic: plain_500,
+        }
+    }
 }
 
 /// Applies the HTTP edge to the complete `router` (call it last, after every
@@ -106,8 +134,9 @@ fn keep_response(_: &Method, _: &Uri, response: Response) -> Response {
 ///   and `status` once known) around the rest of the stack, continuing an
 ///   incoming W3C `traceparent` when there is one, so every log line written
 ///   while serving carries `request_id`, `otel_trace_id` and `otel_span_id`;
-/// * passes the response through `finish` (the server's error-shape
-///   normaliser);
+/// * catches a panic of the rest of the stack (answered by `hooks.panic`)
+///   and passes every response through `hooks.finish` (the server's
+///   error-shape normaliser);
 /// * records `http_requests_total` and `http_request_duration_seconds` with
 ///   `{group, method, path, status}`: `path` is the matched route template
 ///   (e.g. `/api/v1/user/games/{id}`) or `unmatched`, never the raw URL; the
@@ -116,21 +145,45 @@ fn keep_response(_: &Method, _: &Uri, response: Response) -> Response {
 ///
 /// `Router::layer` wraps every route (and the fallback) after routing, so
 /// the layer sees the matched route template ([`MatchedPath`]).
-pub fn http_layers<S>(router: Router<S>, metrics: Metrics, finish: Option<ResponseHook>) -> Router<S>
+pub fn http_layers<S>(
+    router: Router<S>,
+    metrics: Metrics,
+    hooks: EdgeHooks,
+    spans: RequestSpans,
+) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    router.layer(HttpEdgeLayer {
-        metrics,
-        finish: finish.unwrap_or(keep_response),
-    })
+    router.layer(HttpEdgeLayer::new(metrics, hooks, spans))
 }
 
-/// See [`http_layers`].
+/// See [`http_layers`]; to be the outermost layer of a `ServiceBuilder`
+/// stack given to one `Router::layer` call.
 #[derive(Clone)]
 pub struct HttpEdgeLayer {
     metrics: Metrics,
-    finish: ResponseHook,
+    hooks: EdgeHooks,
+    spans: RequestSpans,
+}
+
+/// Whether the edge opens an `http.request` span per request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestSpans {
+    /// Traces are exported: every request gets its span.
+    Open,
+    /// Traces are not exported: a task-local [`RequestContext`] gives log
+    /// lines the same fields and ids at a fraction of the cost.
+    LogContextOnly,
+}
+
+impl HttpEdgeLayer {
+    pub fn new(metrics: Metrics, hooks: EdgeHooks, spans: RequestSpans) -> Self {
+        Self {
+            metrics,
+            hooks,
+            spans,
+        }
+    }
 }
 
 impl<S> Layer<S> for HttpEdgeLayer {
@@ -140,7 +193,8 @@ impl<S> Layer<S> for HttpEdgeLayer {
         HttpEdge {
             inner,
             metrics: self.metrics.clone(),
-            finish: self.finish,
+            hooks: self.hooks,
+            spans: self.spans,
         }
     }
 }
@@ -150,13 +204,16 @@ impl<S> Layer<S> for HttpEdgeLayer {
 pub struct HttpEdge<S> {
     inner: S,
     metrics: Metrics,
-    finish: ResponseHook,
+    hooks: EdgeHooks,
+    spans: RequestSpans,
 }
 
-impl<S> Service<Request> for HttpEdge<S>
+impl<S, B> Service<Request> for HttpEdge<S>
 where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S: Service<Request, Response = http::Response<B>, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
 {
     type Response = Response;
     type Error = Infallible;
@@ -171,38 +228,34 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let metrics = self.metrics.clone();
-        let finish = self.finish;
+        let hooks = self.hooks;
 
         let started = Instant::now();
         let header = request_id_header(req.headers());
-        let request_id = header.to_str().unwrap_or_default();
         let method = req.method().clone();
         let uri = req.uri().clone();
         let matched = req.extensions().get::<MatchedPath>().cloned();
         let group = route_group(uri.path());
-        let route = route_label(&matched);
-        let span = tracing::info_span!(
-            "http.request",
-            otel.name = %format_args!("{method} {route}"),
-            otel.kind = "server",
-            method = method.as_str(),
-            route = route,
-            request_id = request_id,
-            status = tracing::field::Empty,
-        );
-        if req.headers().contains_key(TRACEPARENT) {
-            let parent = TraceContextPropagator::new().extract(&HeaderExtractor(req.headers()));
-            if parent.span().span_context().is_valid() {
-                // Only fails once the span has started, which it has not yet.
-                let _ = span.set_parent(parent);
-            }
-        }
+        let parent = req
+            .headers()
+            .contains_key(TRACEPARENT)
+            .then(|| TraceContextPropagator::new().extract(&HeaderExtractor(req.headers())))
+            .filter(|parent| parent.span().span_context().is_valid());
         req.extensions_mut().insert(RequestId(header.clone()));
         req.headers_mut().insert(REQUEST_ID_HEADER, header.clone());
+        let method_for_span = method.clone();
+        let matched_for_span = matched.clone();
+        let request_id_for_span = header.clone();
 
-        Box::pin(async move {
-            let Ok(response) = inner.call(req).instrument(span.clone()).await;
-            let mut response = finish(&method, &uri, response);
+        let exchange = async move {
+            let response = match catch_unwind(AssertUnwindSafe(|| inner.call(req))) {
+                Ok(future) => match AssertUnwindSafe(future).catch_unwind().await {
+                    Ok(Ok(response)) => response.map(axum::body::Body::new),
+                    Err(panic) => (hooks.panic)(panic),
+                },
+                Err(panic) => (hooks.panic)(panic),
+            };
+            let mut response = (hooks.finish)(&method, &uri, response);
             let status = response.status().as_u16();
             let elapsed = started.elapsed();
             metrics.http().record(
@@ -212,18 +265,53 @@ where
                 status,
                 elapsed,
             );
-            span.record("status", status);
-            span.in_scope(|| {
-                let duration_ms = elapsed.as_secs_f64() * 1000.0;
-                if group == "probe" {
-                    tracing::debug!(status, duration_ms, "request served");
-                } else {
-                    tracing::info!(status, duration_ms, "request served");
-                }
-            });
+            tracing::Span::current().record("status", status);
+            let duration_ms = elapsed.as_secs_f64() * 1000.0;
+            if group == "probe" {
+                tracing::debug!(status, duration_ms, "request served");
+            } else {
+                tracing::info!(status, duration_ms, "request served");
+            }
             response.headers_mut().insert(REQUEST_ID_HEADER, header);
             Ok(response)
-        })
+        };
+
+        match self.spans {
+            RequestSpans::Open => {
+                let route = route_label(&matched_for_span);
+                let span = tracing::info_span!(
+                    "http.request",
+                    otel.name = %format_args!("{method_for_span} {route}"),
+                    otel.kind = "server",
+                    method = method_for_span.as_str(),
+                    route = route,
+                    request_id = request_id_for_span.to_str().unwrap_or_default(),
+                    status = tracing::field::Empty,
+                );
+                if let Some(parent) = parent {
+                    // Only fails once the span has started, which it has not yet.
+                    let _ = span.set_parent(parent);
+                }
+                Box::pin(exchange.instrument(span))
+            }
+            RequestSpans::LogContextOnly => {
+                let (trace_id, span_id) = match parent {
+                    Some(parent) => {
+                        let ids = parent.span().span_context().clone();
+                        (ids.trace_id(), context::random_ids().1)
+                    }
+                    None => context::random_ids(),
+                };
+                let request = RequestContext {
+                    request_id: request_id_for_span,
+                    method: method_label(&method_for_span),
+                    route: matched_for_span,
+                    trace_id,
+                    span_id,
+                };
+                Box::pin(context::scope(request, exchange))
+            }
+        }
     }
 }
 
@@ -276,7 +364,7 @@ mod tests {
         let router = Router::new()
             .route("/healthz", get(|| async { "ok" }))
             .nest("/api/v1/user", user);
-        http_layers(router, metrics, None)
+        http_layers(router, metrics, EdgeHooks::default(), RequestSpans::Open)
     }
 
     async fn call(router: &Router, uri: &str, request_id: Option<&str>) -> Response {
@@ -358,43 +446,75 @@ mod tests {
 
     #[tokio::test]
     async fn log_lines_written_while_serving_carry_the_request_id_and_trace_ids() {
+        for spans in [RequestSpans::Open, RequestSpans::LogContextOnly] {
+            let buffer = Buffer::default();
+            let subscriber =
+                crate::telemetry::subscriber("galaxy-test", "info", buffer.clone()).unwrap();
+            let _guard = tracing::subscriber::set_default(subscriber);
+            let router = http_layers(
+                Router::new().route(
+                    "/api/v1/user/games/{id}",
+                    get(|| async {
+                        tracing::warn!(reason = "test", "inside handler");
+                        "ok"
+                    }),
+                ),
+                Metrics::noop(),
+                EdgeHooks::default(),
+                spans,
+            );
+
+            let response = call(&router, "/api/v1/user/games/5", Some("rid-77")).await;
+            assert_eq!(response.status(), 200);
+
+            let lines = buffer.lines();
+            let find = |msg: &str| {
+                lines
+                    .iter()
+                    .find(|l| l["msg"] == msg)
+                    .unwrap_or_else(|| panic!("{spans:?}: no {msg:?} in {}", buffer.raw()))
+            };
+            let inside = find("inside handler");
+            assert_eq!(inside["request_id"], "rid-77", "{spans:?}");
+            assert_eq!(inside["route"], "/api/v1/user/games/{id}", "{spans:?}");
+            assert_eq!(inside["method"], "GET", "{spans:?}");
+            assert_eq!(inside["reason"], "test", "{spans:?}");
+            assert_eq!(inside["otel_trace_id"].as_str().map(str::len), Some(32));
+            assert_eq!(inside["otel_span_id"].as_str().map(str::len), Some(16));
+            let served = find("request served");
+            assert_eq!(served["status"], 200, "{spans:?}");
+            assert_eq!(served["request_id"], "rid-77", "{spans:?}");
+            assert_eq!(served["otel_trace_id"], inside["otel_trace_id"]);
+            assert_eq!(served["otel_span_id"], inside["otel_span_id"]);
+        }
+    }
+
+    #[tokio::test]
+    async fn without_request_spans_an_incoming_traceparent_is_continued_in_the_logs() {
         let buffer = Buffer::default();
         let subscriber =
             crate::telemetry::subscriber("galaxy-test", "info", buffer.clone()).unwrap();
         let _guard = tracing::subscriber::set_default(subscriber);
         let router = http_layers(
-            Router::new().route(
-                "/api/v1/user/games/{id}",
-                get(|| async {
-                    tracing::warn!(reason = "test", "inside handler");
-                    "ok"
-                }),
-            ),
+            Router::new().route("/echo", get(|| async { "ok" })),
             Metrics::noop(),
-            None,
+            EdgeHooks::default(),
+            RequestSpans::LogContextOnly,
         );
-
-        let response = call(&router, "/api/v1/user/games/5", Some("rid-77")).await;
-        assert_eq!(response.status(), 200);
-
+        let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+        let request = Request::builder()
+            .uri("/echo")
+            .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(router.oneshot(request).await.unwrap().status(), 200);
         let lines = buffer.lines();
-        let find = |msg: &str| {
-            lines
-                .iter()
-                .find(|l| l["msg"] == msg)
-                .unwrap_or_else(|| panic!("no {msg:?} in {}", buffer.raw()))
-        };
-        let inside = find("inside handler");
-        assert_eq!(inside["request_id"], "rid-77");
-        assert_eq!(inside["route"], "/api/v1/user/games/{id}");
-        assert_eq!(inside["method"], "GET");
-        assert_eq!(inside["reason"], "test");
-        assert_eq!(inside["otel_trace_id"].as_str().map(str::len), Some(32));
-        let served = find("request served");
-        assert_eq!(served["status"], 200);
-        assert_eq!(served["request_id"], "rid-77");
-        assert_eq!(served["otel_trace_id"], inside["otel_trace_id"]);
-        assert_eq!(served["otel_span_id"], inside["otel_span_id"]);
+        let served = lines
+            .iter()
+            .find(|l| l["msg"] == "request served")
+            .unwrap_or_else(|| panic!("{}", buffer.raw()));
+        assert_eq!(served["otel_trace_id"], trace_id);
+        assert_ne!(served["otel_span_id"], "00f067aa0ba902b7");
     }
 
     #[tokio::test]
@@ -429,7 +549,8 @@ mod tests {
                 }),
             ),
             Metrics::noop(),
-            None,
+            EdgeHooks::default(),
+            RequestSpans::Open,
         );
         let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
         let request = Request::builder()

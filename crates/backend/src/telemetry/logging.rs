@@ -5,7 +5,9 @@
 //! `msg`, then the fields of the enclosing spans (outermost first, e.g.
 //! `request_id`), then the event's own fields, and finally `otel_trace_id` /
 //! `otel_span_id` (lowercase hex) when the event happens inside a span with an
-//! OpenTelemetry context. A later field replaces an earlier one of the same
+//! OpenTelemetry context or while a request is served (the HTTP edge's
+//! request context stands in for the request span when traces are not
+//! exported). A later field replaces an earlier one of the same
 //! name; a field named like one of the five leading keys is written as
 //! `field.<name>`. `otel.*` span fields (span name/kind hints) and `log.*`
 //! fields (the `log`-crate bridge) are not repeated.
@@ -185,6 +187,18 @@ where
         let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
 
         let mut entries: Vec<(String, Value)> = Vec::new();
+        // Served without a request span (traces not exported): the request
+        // context stands in for the span's fields and ids.
+        let request = super::context::with_current(|cx| {
+            upsert(&mut entries, "method".to_owned(), Value::from(cx.method));
+            upsert(&mut entries, "route".to_owned(), Value::from(cx.route()));
+            upsert(
+                &mut entries,
+                "request_id".to_owned(),
+                Value::from(cx.request_id()),
+            );
+            (cx.trace_id.to_string(), cx.span_id.to_string())
+        });
         if let Some(scope) = ctx.event_scope(event) {
             for span in scope.from_root() {
                 if let Some(SpanFields(fields)) = span.extensions().get::<SpanFields>() {
@@ -232,7 +246,7 @@ where
             };
             push_entry(&mut line, &key, value, false);
         }
-        if let Some((trace_id, span_id)) = current_otel_ids() {
+        if let Some((trace_id, span_id)) = request.or_else(current_otel_ids) {
             push_entry(&mut line, "otel_trace_id", &Value::String(trace_id), false);
             push_entry(&mut line, "otel_span_id", &Value::String(span_id), false);
         }

@@ -64,14 +64,17 @@ use crate::config::{
     Config, LogLevel, LoggingConfig, MetricsExporter, OtelConfig, OtelProtocol, TracesExporter,
 };
 
+mod context;
 mod http;
 pub mod logging;
 mod metrics;
 pub mod names;
 mod tracer;
 
+pub use context::{RequestContext, current_trace_id};
 pub use http::{
-    HttpEdgeLayer, REQUEST_ID_HEADER, RequestId, ResponseHook, UNMATCHED, http_layers, route_group,
+    EdgeHooks, HttpEdgeLayer, PanicHook, REQUEST_ID_HEADER, RequestId, RequestSpans, ResponseHook,
+    UNMATCHED, http_layers, route_group,
 };
 pub use metrics::{DEFAULT_POOL, DbPoolMetrics, HttpMetrics, Metrics};
 
