@@ -15,8 +15,10 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::admin::{AdminService, AdminSettings};
+use crate::auth::SessionEvents;
 use crate::config::Config;
 use crate::mail::{Mail, MailSettings};
+use crate::push::{PushService, PushSettings};
 use crate::readiness::Readiness;
 use crate::server::{self, AppState};
 use crate::telemetry::Telemetry;
@@ -86,6 +88,17 @@ impl Application {
         let mail = Mail::new(db.clone(), MailSettings::from_config(&config), &metrics)
             .context("cannot set up the SMTP client (BACKEND_SMTP_*)")?;
 
+        let push = PushService::start(&db, PushSettings::from_config(&config), &metrics).await?;
+        let session_events = SessionEvents::default();
+        {
+            // Every revocation reaches the gateway as a SessionInvalidation
+            // (publishing never blocks the revoking request).
+            let push = push.clone();
+            session_events.subscribe(move |revoked| {
+                push.publish_session_invalidation(revoked);
+            });
+        }
+
         let state = AppState {
             config: Arc::new(config),
             db,
@@ -93,6 +106,8 @@ impl Application {
             readiness,
             admin,
             mail: mail.clone(),
+            session_events,
+            push,
         };
         let mut workers = Workers::new();
         if mail.settings().worker_enabled {
@@ -208,6 +223,7 @@ impl Application {
         ));
         let grpc_task = tokio::spawn(server::grpc::serve(
             grpc,
+            state.push.clone(),
             shutdown.clone(),
             config.grpc.push_shutdown_timeout.min(cap),
         ));

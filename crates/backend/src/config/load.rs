@@ -362,9 +362,15 @@ impl Loader {
         let push_listen_addr = self.value("BACKEND_GRPC_PUSH_LISTEN_ADDR", parse_listen_addr);
         let push_shutdown_timeout =
             self.value("BACKEND_GRPC_PUSH_SHUTDOWN_TIMEOUT", positive_duration);
+        let push_buffer_capacity =
+            self.value("BACKEND_PUSH_BUFFER_CAPACITY", |s| u32_in(s, 1, 10_000_000));
+        let push_subscriber_queue =
+            self.value("BACKEND_PUSH_SUBSCRIBER_QUEUE", |s| u32_in(s, 1, 1_000_000));
         Some(GrpcConfig {
             push_listen_addr: push_listen_addr?,
             push_shutdown_timeout: push_shutdown_timeout?,
+            push_buffer_capacity: push_buffer_capacity?,
+            push_subscriber_queue: push_subscriber_queue?,
         })
     }
 

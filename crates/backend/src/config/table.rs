@@ -359,6 +359,16 @@ pub const VARIABLES: &[Variable] = &[
         "30m",
         "(added) Cap of the mail retry backoff; at least `BACKEND_MAIL_RETRY_BASE`.",
     ),
+    defaulted(
+        "BACKEND_PUSH_BUFFER_CAPACITY",
+        "65536",
+        "(added) Most events the push ring buffer keeps for resuming gateways (1–10000000), besides the `BACKEND_FRESHNESS_WINDOW` TTL; the spec asks for a fixed ceiling without a value.",
+    ),
+    defaulted(
+        "BACKEND_PUSH_SUBSCRIBER_QUEUE",
+        "4096",
+        "(added) Events queued per connected gateway (1–1000000); beyond it the oldest queued event for that gateway is dropped (spec §7 back-pressure).",
+    ),
 ];
 
 /// The table entry for `name`, if the backend reads such a variable.
@@ -476,6 +486,8 @@ mod tests {
                 "BACKEND_MAIL_SEND_CONCURRENCY",
                 "BACKEND_MAIL_RETRY_BASE",
                 "BACKEND_MAIL_RETRY_MAX",
+                "BACKEND_PUSH_BUFFER_CAPACITY",
+                "BACKEND_PUSH_SUBSCRIBER_QUEUE",
             ]
         );
         assert_eq!(VARIABLES.len(), 57 + added.len());

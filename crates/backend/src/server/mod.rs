@@ -55,6 +55,10 @@ pub struct AppState {
     pub admin: crate::admin::AdminService,
     /// The mail outbox: admin queries, resend, and its worker.
     pub mail: crate::mail::Mail,
+    /// Device-session revocations; push turns each into a `SessionInvalidation`.
+    pub session_events: crate::auth::SessionEvents,
+    /// The gRPC push stream to the gateway (producers publish here).
+    pub push: crate::push::PushService,
 }
 
 /// The complete HTTP application: groups, probes, contract, fallbacks and

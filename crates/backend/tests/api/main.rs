@@ -12,4 +12,5 @@ mod mail;
 mod mail_admin;
 mod migrations;
 mod probes;
+mod push;
 mod process;
