@@ -290,4 +290,6 @@ pub struct NotificationConfig {
     pub admin_email: Option<String>,
     pub worker_interval: Duration,
     pub max_attempts: u32,
+    /// `BACKEND_NOTIFICATION_WORKER_ENABLED` (added): run the route worker here.
+    pub worker_enabled: bool,
 }

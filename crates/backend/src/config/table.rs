@@ -369,6 +369,11 @@ pub const VARIABLES: &[Variable] = &[
         "4096",
         "(added) Events queued per connected gateway (1–1000000); beyond it the oldest queued event for that gateway is dropped (spec §7 back-pressure).",
     ),
+    defaulted(
+        "BACKEND_NOTIFICATION_WORKER_ENABLED",
+        "true",
+        "(added) `true` or `false`: run the notification route worker in this process (off for API-only replicas, and in tests that drive the worker step themselves).",
+    ),
 ];
 
 /// The table entry for `name`, if the backend reads such a variable.
@@ -488,6 +493,7 @@ mod tests {
                 "BACKEND_MAIL_RETRY_MAX",
                 "BACKEND_PUSH_BUFFER_CAPACITY",
                 "BACKEND_PUSH_SUBSCRIBER_QUEUE",
+                "BACKEND_NOTIFICATION_WORKER_ENABLED",
             ]
         );
         assert_eq!(VARIABLES.len(), 57 + added.len());

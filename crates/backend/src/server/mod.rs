@@ -30,10 +30,12 @@ use crate::telemetry::{self, Metrics};
 mod admin_accounts;
 pub mod admin_auth;
 mod admin_mail;
+mod admin_notifications;
 pub mod error;
 pub mod extract;
 pub mod grpc;
 mod normalize;
+mod notification_prefs;
 pub mod paging;
 pub mod serve;
 mod user;
@@ -59,6 +61,10 @@ pub struct AppState {
     pub session_events: crate::auth::SessionEvents,
     /// The gRPC push stream to the gateway (producers publish here).
     pub push: crate::push::PushService,
+    /// The notification pipeline: submit, preferences, admin queries, worker.
+    pub notification: crate::notification::NotificationService,
+    /// Soft-delete hooks (notification skips the user's open routes).
+    pub user_deleted_hooks: crate::user::UserDeletedHooks,
 }
 
 /// The complete HTTP application: groups, probes, contract, fallbacks and
@@ -67,11 +73,14 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let http = &state.config.http;
     let public = Router::new();
-    let user = user::routes().route_layer(middleware::from_fn(require_user));
+    let user = user::routes()
+        .merge(notification_prefs::routes())
+        .route_layer(middleware::from_fn(require_user));
     // The admin group: every route behind HTTP Basic Auth. Other areas add
     // their admin routes with `.merge(…)` before the `route_layer`.
     let admin = admin_accounts::routes()
         .merge(admin_mail::routes())
+        .merge(admin_notifications::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             admin_auth::require_admin,
