@@ -24,7 +24,9 @@ flatc --rust -o "$fresh" "$SCHEMA"
 if ! diff -ru "$fresh" "$OUT" >"$fresh.diff" 2>&1; then
   head -40 "$fresh.diff" >&2
   rm -f "$fresh.diff"
-  echo "check-fbs: $OUT is stale against $SCHEMA; run \`make fbs\` and commit the result" >&2
+  echo "check-fbs: $OUT differs from what $(flatc --version) generates from $SCHEMA;" \
+    "run \`make fbs\` and commit the result (a different flatc version also shows up here:" \
+    "the flatbuffers crate must move with it, see docs/notifications.md)" >&2
   exit 1
 fi
 rm -f "$fresh.diff"
