@@ -1277,6 +1277,31 @@ mod tests {
     }
 
     #[test]
+    fn push_buffer_settings_have_defaults_and_are_checked() {
+        let c = load(&[]);
+        assert_eq!(
+            (c.grpc.push_buffer_capacity, c.grpc.push_subscriber_queue),
+            (65_536, 4_096)
+        );
+        let c = load(&[
+            ("BACKEND_PUSH_BUFFER_CAPACITY", "10"),
+            ("BACKEND_PUSH_SUBSCRIBER_QUEUE", "1"),
+        ]);
+        assert_eq!(
+            (c.grpc.push_buffer_capacity, c.grpc.push_subscriber_queue),
+            (10, 1)
+        );
+        refused_for(
+            "BACKEND_PUSH_BUFFER_CAPACITY",
+            &[("BACKEND_PUSH_BUFFER_CAPACITY", "0")],
+        );
+        refused_for(
+            "BACKEND_PUSH_SUBSCRIBER_QUEUE",
+            &[("BACKEND_PUSH_SUBSCRIBER_QUEUE", "2000000")],
+        );
+    }
+
+    #[test]
     fn mail_outbox_settings_have_defaults_and_are_checked() {
         let secs = Duration::from_secs;
         let c = load(&[]);
