@@ -8,7 +8,7 @@ MAKEFLAGS += --no-print-directory
 DOCKER_NETWORK ?= galaxy-dev
 CARGO ?= cargo
 
-.PHONY: help run test bench prepare dev-stack dev-stop engine-image fmt lint
+.PHONY: help run test bench prepare dev-stack dev-stop engine-image fmt lint fbs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -29,10 +29,14 @@ run: dev-stack engine-image ## run galaxy-backend against the local stack
 	@source scripts/dev-env.sh && scripts/print-surfaces.sh && exec target/debug/galaxy-backend
 
 test: prepare engine-image ## every test of the workspace (unit, integration, contract)
+	@scripts/check-fbs.sh --check
 	@scripts/run-tests.sh
 
 bench: prepare engine-image ## print the benchmark figures
 	@scripts/bench.sh
+
+fbs: ## regenerate the FlatBuffers Rust code from schema/fbs (flatc --rust)
+	@scripts/check-fbs.sh
 
 fmt: ## format the code
 	@$(CARGO) fmt --all

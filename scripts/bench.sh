@@ -18,5 +18,9 @@ echo "== galaxy-backend: mail outbox =="
 target/release/galaxy-bench-mail
 
 echo
+echo "== galaxy-backend: push fan-out (100 gateways over gRPC) =="
+target/release/galaxy-bench-push
+
+echo
 echo "== galaxy-game: turn time (30-race default galaxy, bot orders, 100 turns) =="
 target/release/galaxy-game-bench 30 100 1

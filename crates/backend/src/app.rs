@@ -15,11 +15,15 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::admin::{AdminService, AdminSettings};
+use crate::auth::SessionEvents;
 use crate::config::Config;
 use crate::mail::{Mail, MailSettings};
+use crate::notification::{NotificationService, NotificationSettings, UserDeletedHook};
+use crate::push::{PushService, PushSettings};
 use crate::readiness::Readiness;
 use crate::server::{self, AppState};
 use crate::telemetry::Telemetry;
+use crate::user::UserDeletedHooks;
 use crate::worker::Workers;
 
 /// A cache warm-up run once at startup; `/readyz` waits for all of them.
@@ -86,6 +90,26 @@ impl Application {
         let mail = Mail::new(db.clone(), MailSettings::from_config(&config), &metrics)
             .context("cannot set up the SMTP client (BACKEND_SMTP_*)")?;
 
+        let push = PushService::start(&db, PushSettings::from_config(&config), &metrics).await?;
+        let session_events = SessionEvents::default();
+        {
+            // Every revocation reaches the gateway as a SessionInvalidation
+            // (publishing never blocks the revoking request).
+            let push = push.clone();
+            session_events.subscribe(move |revoked| {
+                push.publish_session_invalidation(revoked);
+            });
+        }
+
+        let notification = NotificationService::new(
+            db.clone(),
+            NotificationSettings::from_config(&config),
+            push.clone(),
+            &metrics,
+        );
+        let user_deleted_hooks = UserDeletedHooks::default();
+        user_deleted_hooks.register(Arc::new(UserDeletedHook));
+
         let state = AppState {
             config: Arc::new(config),
             db,
@@ -93,6 +117,10 @@ impl Application {
             readiness,
             admin,
             mail: mail.clone(),
+            session_events,
+            push,
+            notification: notification.clone(),
+            user_deleted_hooks,
         };
         let mut workers = Workers::new();
         if mail.settings().worker_enabled {
@@ -104,6 +132,25 @@ impl Application {
                 let worker = worker.clone();
                 async move { worker.tick().await }
             });
+        }
+        if state.config.notification.worker_enabled {
+            // Routes wait for the interval at most: a committed submit wakes
+            // the worker at once (PostgreSQL LISTEN/NOTIFY).
+            let worker = notification.worker();
+            workers.spawn(
+                notification
+                    .clone()
+                    .listen_for_commits(workers.stop_token()),
+            );
+            workers.spawn_loop_with_wake(
+                "notification",
+                notification.settings().worker_interval,
+                notification.wake(),
+                move || {
+                    let worker = worker.clone();
+                    async move { worker.tick().await }
+                },
+            );
         }
         for warmup in &warmups {
             state.readiness.register_cache(warmup.name);
@@ -208,6 +255,7 @@ impl Application {
         ));
         let grpc_task = tokio::spawn(server::grpc::serve(
             grpc,
+            state.push.clone(),
             shutdown.clone(),
             config.grpc.push_shutdown_timeout.min(cap),
         ));

@@ -10,6 +10,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod mail;
+pub mod notification;
 pub mod postgres;
 pub mod push;
 pub mod readiness;

@@ -4,8 +4,10 @@
 //! interval.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -49,8 +51,25 @@ impl Workers {
     /// Runs `step` every `interval` until shutdown; a failing step is logged
     /// and retried on the next interval. Shutdown waits for the step in
     /// progress to finish (bounded by the budget given to [`Workers::shutdown`]).
-    pub fn spawn_loop<F, Fut, E>(&mut self, name: &'static str, interval: Duration, mut step: F)
+    pub fn spawn_loop<F, Fut, E>(&mut self, name: &'static str, interval: Duration, step: F)
     where
+        F: FnMut() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<StepOutcome, E>> + Send,
+        E: std::fmt::Display + Send,
+    {
+        self.spawn_loop_with_wake(name, interval, Arc::new(Notify::new()), step);
+    }
+
+    /// [`Workers::spawn_loop`] whose idle wait also ends when `wake` is
+    /// notified (e.g. new work was committed), so latency does not depend
+    /// on the interval.
+    pub fn spawn_loop_with_wake<F, Fut, E>(
+        &mut self,
+        name: &'static str,
+        interval: Duration,
+        wake: Arc<Notify>,
+        mut step: F,
+    ) where
         F: FnMut() -> Fut + Send + 'static,
         Fut: Future<Output = Result<StepOutcome, E>> + Send,
         E: std::fmt::Display + Send,
@@ -77,6 +96,7 @@ impl Workers {
                 tokio::select! {
                     () = stop.cancelled() => break,
                     () = tokio::time::sleep(wait) => {}
+                    () = wake.notified() => {}
                 }
             }
             tracing::info!(worker = name, "worker stopped");

@@ -362,9 +362,15 @@ impl Loader {
         let push_listen_addr = self.value("BACKEND_GRPC_PUSH_LISTEN_ADDR", parse_listen_addr);
         let push_shutdown_timeout =
             self.value("BACKEND_GRPC_PUSH_SHUTDOWN_TIMEOUT", positive_duration);
+        let push_buffer_capacity =
+            self.value("BACKEND_PUSH_BUFFER_CAPACITY", |s| u32_in(s, 1, 10_000_000));
+        let push_subscriber_queue =
+            self.value("BACKEND_PUSH_SUBSCRIBER_QUEUE", |s| u32_in(s, 1, 1_000_000));
         Some(GrpcConfig {
             push_listen_addr: push_listen_addr?,
             push_shutdown_timeout: push_shutdown_timeout?,
+            push_buffer_capacity: push_buffer_capacity?,
+            push_subscriber_queue: push_subscriber_queue?,
         })
     }
 
@@ -675,13 +681,16 @@ impl Loader {
     }
 
     fn notification(&mut self) -> Option<NotificationConfig> {
+        const BOOLEANS: &[(&str, bool)] = &[("true", true), ("false", false)];
         let admin_email = self.optional("BACKEND_NOTIFICATION_ADMIN_EMAIL", email_address);
         let worker_interval = self.value("BACKEND_NOTIFICATION_WORKER_INTERVAL", positive_duration);
         let max_attempts = self.value("BACKEND_NOTIFICATION_MAX_ATTEMPTS", positive_u32);
+        let worker_enabled = self.value("BACKEND_NOTIFICATION_WORKER_ENABLED", one_of(BOOLEANS));
         Some(NotificationConfig {
             admin_email: admin_email?,
             worker_interval: worker_interval?,
             max_attempts: max_attempts?,
+            worker_enabled: worker_enabled?,
         })
     }
 
@@ -1265,6 +1274,31 @@ mod tests {
             ("BACKEND_SMTP_PASSWORD", "pw"),
         ]);
         assert_eq!(c.smtp.username.as_deref(), Some("mailer"));
+    }
+
+    #[test]
+    fn push_buffer_settings_have_defaults_and_are_checked() {
+        let c = load(&[]);
+        assert_eq!(
+            (c.grpc.push_buffer_capacity, c.grpc.push_subscriber_queue),
+            (65_536, 4_096)
+        );
+        let c = load(&[
+            ("BACKEND_PUSH_BUFFER_CAPACITY", "10"),
+            ("BACKEND_PUSH_SUBSCRIBER_QUEUE", "1"),
+        ]);
+        assert_eq!(
+            (c.grpc.push_buffer_capacity, c.grpc.push_subscriber_queue),
+            (10, 1)
+        );
+        refused_for(
+            "BACKEND_PUSH_BUFFER_CAPACITY",
+            &[("BACKEND_PUSH_BUFFER_CAPACITY", "0")],
+        );
+        refused_for(
+            "BACKEND_PUSH_SUBSCRIBER_QUEUE",
+            &[("BACKEND_PUSH_SUBSCRIBER_QUEUE", "2000000")],
+        );
     }
 
     #[test]

@@ -84,6 +84,10 @@ pub struct GrpcConfig {
     pub push_listen_addr: SocketAddr,
     /// `BACKEND_GRPC_PUSH_SHUTDOWN_TIMEOUT`.
     pub push_shutdown_timeout: Duration,
+    /// `BACKEND_PUSH_BUFFER_CAPACITY` (added): ring-buffer ceiling in events.
+    pub push_buffer_capacity: u32,
+    /// `BACKEND_PUSH_SUBSCRIBER_QUEUE` (added): per-gateway queue in events.
+    pub push_subscriber_queue: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -286,4 +290,6 @@ pub struct NotificationConfig {
     pub admin_email: Option<String>,
     pub worker_interval: Duration,
     pub max_attempts: u32,
+    /// `BACKEND_NOTIFICATION_WORKER_ENABLED` (added): run the route worker here.
+    pub worker_enabled: bool,
 }

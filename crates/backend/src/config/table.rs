@@ -359,6 +359,21 @@ pub const VARIABLES: &[Variable] = &[
         "30m",
         "(added) Cap of the mail retry backoff; at least `BACKEND_MAIL_RETRY_BASE`.",
     ),
+    defaulted(
+        "BACKEND_PUSH_BUFFER_CAPACITY",
+        "65536",
+        "(added) Most events the push ring buffer keeps for resuming gateways (1–10000000), besides the `BACKEND_FRESHNESS_WINDOW` TTL; the spec asks for a fixed ceiling without a value.",
+    ),
+    defaulted(
+        "BACKEND_PUSH_SUBSCRIBER_QUEUE",
+        "4096",
+        "(added) Events queued per connected gateway (1–1000000); beyond it the oldest queued event for that gateway is dropped (spec §7 back-pressure).",
+    ),
+    defaulted(
+        "BACKEND_NOTIFICATION_WORKER_ENABLED",
+        "true",
+        "(added) `true` or `false`: run the notification route worker in this process (off for API-only replicas, and in tests that drive the worker step themselves).",
+    ),
 ];
 
 /// The table entry for `name`, if the backend reads such a variable.
@@ -476,6 +491,9 @@ mod tests {
                 "BACKEND_MAIL_SEND_CONCURRENCY",
                 "BACKEND_MAIL_RETRY_BASE",
                 "BACKEND_MAIL_RETRY_MAX",
+                "BACKEND_PUSH_BUFFER_CAPACITY",
+                "BACKEND_PUSH_SUBSCRIBER_QUEUE",
+                "BACKEND_NOTIFICATION_WORKER_ENABLED",
             ]
         );
         assert_eq!(VARIABLES.len(), 57 + added.len());

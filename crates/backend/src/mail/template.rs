@@ -26,6 +26,13 @@ pub enum Template {
         /// How long the code stays valid (shown in whole minutes, at least one).
         ttl: Duration,
     },
+    /// A notification kind's email (`notification` domain). The template id
+    /// is the kind (a key of [`NOTIFICATION_SOURCES`]); `values` fill its
+    /// placeholders (the intent's payload fields).
+    Notification {
+        kind: &'static str,
+        values: Vec<(String, String)>,
+    },
 }
 
 /// `mail_deliveries.template_id` of [`Template::LoginCode`].
@@ -33,8 +40,37 @@ pub const LOGIN_CODE: &str = "auth.login_code";
 
 const LOGIN_CODE_SOURCE: &str = include_str!("templates/auth.login_code.txt");
 
+macro_rules! notification_template {
+    ($kind:literal) => {
+        ($kind, include_str!(concat!("templates/", $kind, ".txt")))
+    };
+}
+
+/// The emails of the notification catalog, keyed by kind.
+pub const NOTIFICATION_SOURCES: &[(&str, &str)] = &[
+    notification_template!("lobby.invite.received"),
+    notification_template!("lobby.application.approved"),
+    notification_template!("lobby.application.rejected"),
+    notification_template!("lobby.membership.removed"),
+    notification_template!("lobby.membership.blocked"),
+    notification_template!("lobby.race_name.pending"),
+    notification_template!("runtime.image_pull_failed"),
+    notification_template!("runtime.container_start_failed"),
+    notification_template!("runtime.start_config_invalid"),
+];
+
 /// Every template id with its source, for tests and documentation.
-pub const SOURCES: &[(&str, &str)] = &[(LOGIN_CODE, LOGIN_CODE_SOURCE)];
+pub fn sources() -> impl Iterator<Item = (&'static str, &'static str)> {
+    std::iter::once((LOGIN_CODE, LOGIN_CODE_SOURCE)).chain(NOTIFICATION_SOURCES.iter().copied())
+}
+
+/// The `(template id, source)` of a notification kind's email.
+pub fn notification_source(kind: &str) -> Option<(&'static str, &'static str)> {
+    NOTIFICATION_SOURCES
+        .iter()
+        .copied()
+        .find(|(id, _)| *id == kind)
+}
 
 /// A template source that does not fit its data.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -48,6 +84,8 @@ pub enum TemplateError {
     },
     #[error("template {template}: unterminated placeholder")]
     Unterminated { template: &'static str },
+    #[error("no mail template for {template}")]
+    Unknown { template: &'static str },
 }
 
 impl Template {
@@ -55,6 +93,7 @@ impl Template {
     pub fn id(&self) -> &'static str {
         match self {
             Self::LoginCode { .. } => LOGIN_CODE,
+            Self::Notification { kind, .. } => kind,
         }
     }
 
@@ -72,6 +111,15 @@ impl Template {
                     LOGIN_CODE_SOURCE,
                     &[("code", code), ("ttl", &ttl)],
                 )
+            }
+            Self::Notification { kind, values } => {
+                let (id, source) =
+                    notification_source(kind).ok_or(TemplateError::Unknown { template: kind })?;
+                let values: Vec<(&str, &str)> = values
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                render(id, source, &values)
             }
         }
     }
@@ -175,7 +223,7 @@ mod tests {
 
     #[test]
     fn every_template_has_a_subject_and_a_body() {
-        for (id, source) in SOURCES {
+        for (id, source) in sources() {
             let (head, body) = source
                 .split_once("\n---\n")
                 .unwrap_or_else(|| panic!("{id}: no separator"));

@@ -1,17 +1,39 @@
-//! The gRPC listener (`BACKEND_GRPC_PUSH_LISTEN_ADDR`): the standard
-//! `grpc.health.v1` service and server reflection, so `grpcurl` can talk to
-//! it without local proto files.
+//! The gRPC listener (`BACKEND_GRPC_PUSH_LISTEN_ADDR`): the push stream
+//! (`galaxy.push.v1.Push`, spec §7), the standard `grpc.health.v1` service
+//! and server reflection, so `grpcurl` can talk to it without local proto
+//! files.
+//!
+//! `SubscribePush` is a thin handler: it parses the request, opens a
+//! [`Subscription`] and streams its frames. The resume point goes out as
+//! response metadata (`push-resume`, `push-resume-reason`; see
+//! `proto/push/v1/push.proto`). A replaced stream ends with `ABORTED`, a
+//! subscription during shutdown gets `UNAVAILABLE`.
 
+use std::pin::Pin;
 use std::time::Duration;
 
+use futures::Stream;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tonic::metadata::MetadataValue;
 use tonic::transport::server::TcpIncoming;
+use tonic::{Request, Response, Status};
 
-/// Serves gRPC on `listener` until `shutdown` fires; in-flight calls get up
-/// to `drain` to finish. Returns `false` if the budget ran out.
+use crate::push::wire::EncodedPushEvent;
+use crate::push::{Cursor, Delivery, Push, PushServer, PushService, SubscribeError, Subscription};
+
+/// Response metadata naming where the stream starts: `live`, `replay`, `reset`.
+pub const RESUME_METADATA: &str = "push-resume";
+/// With `push-resume: reset`: `aged_out`, `other_process` or `unknown`.
+pub const RESUME_REASON_METADATA: &str = "push-resume-reason";
+
+/// Serves gRPC on `listener` until `shutdown` fires. Then it stops
+/// accepting, lets every push stream deliver what is queued for it and end,
+/// and gives in-flight calls up to `drain` in all. Returns `false` if the
+/// budget ran out.
 pub async fn serve(
     listener: TcpListener,
+    push: PushService,
     shutdown: CancellationToken,
     drain: Duration,
 ) -> anyhow::Result<bool> {
@@ -22,14 +44,20 @@ pub async fn serve(
         .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(crate::push::FILE_DESCRIPTOR_SET)
         .build_v1()?;
 
     let stop_accepting = shutdown.clone();
+    let push_on_stop = push.clone();
     let server = tonic::transport::Server::builder()
+        .add_service(PushServer::new(PushGrpc { push }))
         .add_service(health_service)
         .add_service(reflection)
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), async move {
             stop_accepting.cancelled().await;
+            // Open streams send what is queued, then end; the server's
+            // graceful shutdown waits for them.
+            push_on_stop.close();
             health_reporter
                 .set_service_status("", tonic_health::ServingStatus::NotServing)
                 .await;
@@ -40,4 +68,58 @@ pub async fn serve(
         () = shutdown.cancelled() => {}
     }
     Ok(tokio::time::timeout(drain, server).await.is_ok())
+}
+
+struct PushGrpc {
+    push: PushService,
+}
+
+type EventStream = Pin<Box<dyn Stream<Item = Result<EncodedPushEvent, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Push for PushGrpc {
+    type SubscribePushStream = EventStream;
+
+    async fn subscribe_push(
+        &self,
+        request: Request<crate::push::server_pb::GatewaySubscribeRequest>,
+    ) -> Result<Response<EventStream>, Status> {
+        let request = request.into_inner();
+        let cursor = match request.cursor.as_str() {
+            "" => None,
+            text => Some(text.parse::<Cursor>().map_err(|_| {
+                Status::invalid_argument("cursor must be empty or a decimal uint64")
+            })?),
+        };
+        let subscription = self
+            .push
+            .subscribe(&request.gateway_client_id, cursor)
+            .map_err(|err| match err {
+                SubscribeError::MissingClientId => Status::invalid_argument(err.to_string()),
+                SubscribeError::ShuttingDown => Status::unavailable(err.to_string()),
+            })?;
+        let resume = subscription.resume();
+        let mut response = Response::new(Box::pin(events(subscription)) as EventStream);
+        let metadata = response.metadata_mut();
+        metadata.insert(RESUME_METADATA, MetadataValue::from_static(resume.as_str()));
+        if let Some(reason) = resume.reason() {
+            metadata.insert(RESUME_REASON_METADATA, MetadataValue::from_static(reason));
+        }
+        Ok(response)
+    }
+}
+
+fn events(subscription: Subscription) -> impl Stream<Item = Result<EncodedPushEvent, Status>> {
+    futures::stream::unfold(subscription, |mut subscription| async move {
+        match subscription.next().await {
+            Delivery::Event(bytes) => Some((Ok(EncodedPushEvent(bytes)), subscription)),
+            Delivery::Replaced => Some((
+                Err(Status::aborted(
+                    "replaced by a newer stream with the same gateway_client_id",
+                )),
+                subscription,
+            )),
+            Delivery::Ended => None,
+        }
+    })
 }

@@ -30,11 +30,13 @@ use crate::telemetry::{self, Metrics};
 mod admin_accounts;
 pub mod admin_auth;
 mod admin_mail;
+mod admin_notifications;
 pub mod error;
 pub mod extract;
 pub mod grpc;
 pub mod guard;
 mod normalize;
+mod notification_prefs;
 pub mod paging;
 pub mod serve;
 mod user;
@@ -56,6 +58,14 @@ pub struct AppState {
     pub admin: crate::admin::AdminService,
     /// The mail outbox: admin queries, resend, and its worker.
     pub mail: crate::mail::Mail,
+    /// Device-session revocations; push turns each into a `SessionInvalidation`.
+    pub session_events: crate::auth::SessionEvents,
+    /// The gRPC push stream to the gateway (producers publish here).
+    pub push: crate::push::PushService,
+    /// The notification pipeline: submit, preferences, admin queries, worker.
+    pub notification: crate::notification::NotificationService,
+    /// Soft-delete hooks (notification skips the user's open routes).
+    pub user_deleted_hooks: crate::user::UserDeletedHooks,
 }
 
 /// The complete HTTP application: groups, probes, contract, fallbacks and
@@ -66,11 +76,14 @@ pub fn router(state: AppState) -> Router {
     let http = &state.config.http;
     let body_limit = usize::try_from(http.max_body_bytes).unwrap_or(usize::MAX);
     let public = Router::new();
-    let user = user::routes().route_layer(guard::GuardLayer::new(require_user));
+    let user = user::routes()
+        .merge(notification_prefs::routes())
+        .route_layer(guard::GuardLayer::new(require_user));
     // The admin group: every route behind HTTP Basic Auth. Other areas add
     // their admin routes with `.merge(…)` before the `route_layer`.
     let admin = admin_accounts::routes()
         .merge(admin_mail::routes())
+        .merge(admin_notifications::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             admin_auth::require_admin,

@@ -11,5 +11,8 @@ mod grpc;
 mod mail;
 mod mail_admin;
 mod migrations;
+mod notification;
+mod notification_fbs;
 mod probes;
 mod process;
+mod push;

@@ -12,6 +12,9 @@ const EXPECTED_TABLES: &[&str] = &[
     "mail_deliveries",
     "mail_payloads",
     "mail_recipients",
+    "notification_intents",
+    "notification_preferences",
+    "notification_routes",
 ];
 
 #[tokio::test]

@@ -4,6 +4,7 @@ pub mod app;
 pub mod client;
 pub mod contract;
 pub mod db;
+pub mod push;
 
 pub use app::TestApp;
 pub use db::TestDb;

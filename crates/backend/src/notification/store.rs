@@ -1,0 +1,486 @@
+//! The pipeline's SQL. Plain `sqlx` queries, each exercised by the
+//! integration tests (`tests/api/notification*.rs`).
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::catalog::Channel;
+use super::model::{
+    DeadLetter, IntentFilter, IntentView, Listing, Preference, Route, RouteStatus, SkipReason,
+};
+
+/// The channel `LISTEN`ed to by workers; submit notifies it, so workers wake
+/// when (and only if) the producer's transaction commits.
+pub const WAKE_CHANNEL: &str = "notification_routes";
+
+/// Inserts the intent; `None` when `(kind, idempotency_key)` exists.
+pub async fn insert_intent(
+    conn: &mut PgConnection,
+    intent_id: Uuid,
+    kind: &str,
+    idempotency_key: &str,
+    user_id: Option<Uuid>,
+    payload: &Value,
+    trace_id: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO notification_intents (intent_id, kind, idempotency_key, user_id, payload, trace_id)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (kind, idempotency_key) DO NOTHING
+         RETURNING intent_id",
+    )
+    .bind(intent_id)
+    .bind(kind)
+    .bind(idempotency_key)
+    .bind(user_id)
+    .bind(payload)
+    .bind(trace_id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn find_intent(
+    conn: &mut PgConnection,
+    kind: &str,
+    idempotency_key: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT intent_id FROM notification_intents WHERE kind = $1 AND idempotency_key = $2",
+    )
+    .bind(kind)
+    .bind(idempotency_key)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Inserts one route: `pending` and due now, or `skipped` with `skip`.
+pub async fn insert_route(
+    conn: &mut PgConnection,
+    route_id: Uuid,
+    intent_id: Uuid,
+    channel: Channel,
+    user_id: Option<Uuid>,
+    skip: Option<SkipReason>,
+) -> Result<(), sqlx::Error> {
+    let status = if skip.is_some() {
+        RouteStatus::Skipped
+    } else {
+        RouteStatus::Pending
+    };
+    sqlx::query(
+        "INSERT INTO notification_routes (route_id, intent_id, channel, user_id, status, skip_reason)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(route_id)
+    .bind(intent_id)
+    .bind(channel.as_str())
+    .bind(user_id)
+    .bind(status.as_str())
+    .bind(skip.map(SkipReason::as_str))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Queues a wake-up for workers; PostgreSQL delivers it at commit.
+pub async fn wake_workers(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(WAKE_CHANNEL)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether `user_id` switched the email of `kind` off.
+pub async fn email_disabled(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    kind: &str,
+) -> Result<bool, sqlx::Error> {
+    let enabled: Option<bool> = sqlx::query_scalar(
+        "SELECT email_enabled FROM notification_preferences WHERE user_id = $1 AND kind = $2",
+    )
+    .bind(user_id)
+    .bind(kind)
+    .fetch_optional(conn)
+    .await?;
+    Ok(enabled == Some(false))
+}
+
+/// A due route claimed by the worker (locked until its transaction ends).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DueRoute {
+    pub route_id: Uuid,
+    pub intent_id: Uuid,
+    pub channel: String,
+    pub user_id: Option<Uuid>,
+    pub attempts: i32,
+    pub kind: String,
+    pub idempotency_key: String,
+    pub payload: Value,
+    pub trace_id: String,
+}
+
+/// Locks up to `batch` due routes, skipping rows other workers hold.
+pub async fn claim_due(conn: &mut PgConnection, batch: i64) -> Result<Vec<DueRoute>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT r.route_id, r.intent_id, r.channel, r.user_id, r.attempts,
+                i.kind, i.idempotency_key, i.payload, i.trace_id
+         FROM notification_routes r JOIN notification_intents i ON i.intent_id = r.intent_id
+         WHERE r.status IN ('pending', 'retrying') AND r.next_attempt_at <= now()
+         ORDER BY r.next_attempt_at
+         LIMIT $1
+         FOR UPDATE OF r SKIP LOCKED",
+    )
+    .bind(batch)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn mark_sent(
+    conn: &mut PgConnection,
+    route_id: Uuid,
+    mail_delivery_id: Option<Uuid>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE notification_routes
+         SET status = 'sent', attempts = attempts + 1, mail_delivery_id = $2, last_error = NULL,
+             sent_at = now(), updated_at = now()
+         WHERE route_id = $1",
+    )
+    .bind(route_id)
+    .bind(mail_delivery_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn mark_skipped(
+    conn: &mut PgConnection,
+    route_id: Uuid,
+    reason: SkipReason,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE notification_routes
+         SET status = 'skipped', skip_reason = $2, attempts = attempts + 1, updated_at = now()
+         WHERE route_id = $1",
+    )
+    .bind(route_id)
+    .bind(reason.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records a failed attempt: `retrying` after `retry_seconds`, or
+/// `dead_lettered` once `max_attempts` are used up. Returns the new status.
+pub async fn mark_failed(
+    conn: &mut PgConnection,
+    route_id: Uuid,
+    error: &str,
+    retry_seconds: f64,
+    max_attempts: i32,
+) -> Result<RouteStatus, sqlx::Error> {
+    let status: String = sqlx::query_scalar(
+        "UPDATE notification_routes
+         SET attempts = attempts + 1,
+             status = CASE WHEN attempts + 1 >= $4 THEN 'dead_lettered' ELSE 'retrying' END,
+             next_attempt_at = CASE WHEN attempts + 1 >= $4 THEN next_attempt_at
+                                    ELSE now() + $3 * interval '1 second' END,
+             dead_lettered_at = CASE WHEN attempts + 1 >= $4 THEN now() ELSE NULL END,
+             last_error = $2,
+             updated_at = now()
+         WHERE route_id = $1
+         RETURNING status",
+    )
+    .bind(route_id)
+    .bind(error)
+    .bind(retry_seconds)
+    .bind(max_attempts)
+    .fetch_one(conn)
+    .await?;
+    RouteStatus::parse(&status).ok_or_else(|| decode_error("status", &status))
+}
+
+/// Marks the user's unfinished routes `skipped` (`user_deleted`).
+pub async fn skip_user_routes(conn: &mut PgConnection, user_id: Uuid) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE notification_routes
+         SET status = 'skipped', skip_reason = 'user_deleted', updated_at = now()
+         WHERE user_id = $1 AND status IN ('pending', 'retrying')",
+    )
+    .bind(user_id)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
+/// The user's explicit preferences (kinds without a row are email-on).
+pub async fn preferences(pool: &PgPool, user_id: Uuid) -> Result<Vec<Preference>, sqlx::Error> {
+    let rows: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT kind, email_enabled FROM notification_preferences WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(kind, email_enabled)| Preference {
+            kind,
+            email_enabled,
+        })
+        .collect())
+}
+
+/// Upserts every preference of `changes` in one statement.
+pub async fn set_preferences(
+    pool: &PgPool,
+    user_id: Uuid,
+    changes: &[Preference],
+) -> Result<(), sqlx::Error> {
+    let kinds: Vec<&str> = changes.iter().map(|p| p.kind.as_str()).collect();
+    let enabled: Vec<bool> = changes.iter().map(|p| p.email_enabled).collect();
+    sqlx::query(
+        "INSERT INTO notification_preferences (user_id, kind, email_enabled)
+         SELECT $1, c.kind, c.enabled FROM unnest($2::text[], $3::bool[]) AS c(kind, enabled)
+         ON CONFLICT (user_id, kind)
+         DO UPDATE SET email_enabled = EXCLUDED.email_enabled, updated_at = now()",
+    )
+    .bind(user_id)
+    .bind(kinds)
+    .bind(enabled)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct IntentRow {
+    intent_id: Uuid,
+    kind: String,
+    idempotency_key: String,
+    user_id: Option<Uuid>,
+    payload: Value,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct RouteRow {
+    route_id: Uuid,
+    intent_id: Uuid,
+    channel: String,
+    user_id: Option<Uuid>,
+    status: String,
+    skip_reason: Option<String>,
+    attempts: i32,
+    next_attempt_at: DateTime<Utc>,
+    last_error: Option<String>,
+    mail_delivery_id: Option<Uuid>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    sent_at: Option<DateTime<Utc>>,
+    dead_lettered_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<RouteRow> for Route {
+    type Error = sqlx::Error;
+
+    fn try_from(row: RouteRow) -> Result<Self, Self::Error> {
+        let status =
+            RouteStatus::parse(&row.status).ok_or_else(|| decode_error("status", &row.status))?;
+        let skip_reason = row
+            .skip_reason
+            .map(|r| SkipReason::parse(&r).ok_or_else(|| decode_error("skip_reason", &r)))
+            .transpose()?;
+        let unfinished = matches!(status, RouteStatus::Pending | RouteStatus::Retrying);
+        Ok(Route {
+            route_id: row.route_id,
+            intent_id: row.intent_id,
+            channel: Channel::parse(&row.channel)
+                .ok_or_else(|| decode_error("channel", &row.channel))?,
+            user_id: row.user_id,
+            status,
+            skip_reason,
+            attempts: row.attempts,
+            next_attempt_at: unfinished.then_some(row.next_attempt_at),
+            last_error: row.last_error,
+            mail_delivery_id: row.mail_delivery_id,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            sent_at: row.sent_at,
+            dead_lettered_at: row.dead_lettered_at,
+        })
+    }
+}
+
+/// The admin read model's columns (macros so `concat!` keeps the SQL static).
+macro_rules! select_route {
+    () => {
+        "SELECT route_id, intent_id, channel, user_id, status, skip_reason, attempts,
+                next_attempt_at, last_error, mail_delivery_id, created_at, updated_at, sent_at,
+                dead_lettered_at
+         FROM notification_routes"
+    };
+}
+
+macro_rules! intent_filter {
+    () => {
+        " WHERE ($1::text IS NULL OR i.kind = $1)
+           AND ($2::uuid IS NULL OR i.user_id = $2)
+           AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM notification_routes r
+                                            WHERE r.intent_id = i.intent_id AND r.status = $3))"
+    };
+}
+
+async fn routes_of(pool: &PgPool, intent_ids: &[Uuid]) -> Result<Vec<Route>, sqlx::Error> {
+    let rows: Vec<RouteRow> = sqlx::query_as(concat!(
+        select_route!(),
+        " WHERE intent_id = ANY($1) ORDER BY created_at, channel"
+    ))
+    .bind(intent_ids)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter().map(Route::try_from).collect()
+}
+
+fn attach(rows: Vec<IntentRow>, mut routes: Vec<Route>) -> Vec<IntentView> {
+    rows.into_iter()
+        .map(|row| {
+            let (mine, rest): (Vec<Route>, Vec<Route>) = std::mem::take(&mut routes)
+                .into_iter()
+                .partition(|r| r.intent_id == row.intent_id);
+            routes = rest;
+            IntentView {
+                intent_id: row.intent_id,
+                kind: row.kind,
+                idempotency_key: row.idempotency_key,
+                user_id: row.user_id,
+                payload: row.payload,
+                created_at: row.created_at,
+                routes: mine,
+            }
+        })
+        .collect()
+}
+
+/// Intents, newest first, with their routes.
+pub async fn list_intents(
+    pool: &PgPool,
+    filter: &IntentFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<Listing<IntentView>, sqlx::Error> {
+    let status = filter.status.map(RouteStatus::as_str);
+    let total: i64 = sqlx::query_scalar(concat!(
+        "SELECT count(*) FROM notification_intents i",
+        intent_filter!()
+    ))
+    .bind(filter.kind.as_deref())
+    .bind(filter.user_id)
+    .bind(status)
+    .fetch_one(pool)
+    .await?;
+    let rows: Vec<IntentRow> = sqlx::query_as(concat!(
+        "SELECT i.intent_id, i.kind, i.idempotency_key, i.user_id, i.payload, i.created_at
+         FROM notification_intents i",
+        intent_filter!(),
+        " ORDER BY i.created_at DESC, i.intent_id DESC LIMIT $4 OFFSET $5"
+    ))
+    .bind(filter.kind.as_deref())
+    .bind(filter.user_id)
+    .bind(status)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.intent_id).collect();
+    let routes = routes_of(pool, &ids).await?;
+    Ok(Listing {
+        items: attach(rows, routes),
+        total,
+    })
+}
+
+pub async fn get_intent(pool: &PgPool, intent_id: Uuid) -> Result<Option<IntentView>, sqlx::Error> {
+    let row: Option<IntentRow> = sqlx::query_as(
+        "SELECT intent_id, kind, idempotency_key, user_id, payload, created_at
+         FROM notification_intents WHERE intent_id = $1",
+    )
+    .bind(intent_id)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let routes = routes_of(pool, &[intent_id]).await?;
+    Ok(attach(vec![row], routes).pop())
+}
+
+/// Dead-lettered routes, most recent first.
+pub async fn dead_letters(
+    pool: &PgPool,
+    offset: i64,
+    limit: i64,
+) -> Result<Listing<DeadLetter>, sqlx::Error> {
+    let total: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM notification_routes WHERE status = 'dead_lettered'",
+    )
+    .fetch_one(pool)
+    .await?;
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(
+        Uuid,
+        Uuid,
+        String,
+        String,
+        String,
+        Option<Uuid>,
+        i32,
+        Option<String>,
+        Option<DateTime<Utc>>,
+    )> = sqlx::query_as(
+        "SELECT r.route_id, r.intent_id, i.kind, i.idempotency_key, r.channel, r.user_id, r.attempts,
+                r.last_error, r.dead_lettered_at
+         FROM notification_routes r JOIN notification_intents i ON i.intent_id = r.intent_id
+         WHERE r.status = 'dead_lettered'
+         ORDER BY r.dead_lettered_at DESC, r.route_id DESC LIMIT $1 OFFSET $2",
+    )
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    let items = rows
+        .into_iter()
+        .map(
+            |(
+                route_id,
+                intent_id,
+                kind,
+                idempotency_key,
+                channel,
+                user_id,
+                attempts,
+                last_error,
+                at,
+            )| {
+                Ok(DeadLetter {
+                    route_id,
+                    intent_id,
+                    kind,
+                    idempotency_key,
+                    channel: Channel::parse(&channel)
+                        .ok_or_else(|| decode_error("channel", &channel))?,
+                    user_id,
+                    attempts,
+                    last_error,
+                    dead_lettered_at: at.unwrap_or_default(),
+                })
+            },
+        )
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok(Listing { items, total })
+}
+
+fn decode_error(column: &str, value: &str) -> sqlx::Error {
+    sqlx::Error::Decode(format!("unexpected {column} `{value}` in notification_routes").into())
+}

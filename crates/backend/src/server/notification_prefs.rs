@@ -1,0 +1,46 @@
+//! `/api/v1/user/notification-preferences`: a user switches the email
+//! channel off (or on again) per notification kind; push stays on.
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, AppState, AuthUser, Json};
+use crate::notification::Preference;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new().route(
+        "/notification-preferences",
+        get(get_notification_preferences).put(put_notification_preferences),
+    )
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Preferences {
+    items: Vec<Preference>,
+}
+
+/// `GET /notification-preferences`: every kind with an email channel.
+async fn get_notification_preferences(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Preferences>, ApiError> {
+    let items = state.notification.preferences(user.user_id).await?;
+    Ok(Json(Preferences { items }))
+}
+
+/// `PUT /notification-preferences`: changes the listed kinds only; answers
+/// the full list. An unknown kind (422 `unknown_notification_kind`) or one
+/// without email (422 `email_not_configurable`) changes nothing.
+async fn put_notification_preferences(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(body): Json<Preferences>,
+) -> Result<Json<Preferences>, ApiError> {
+    let items = state
+        .notification
+        .set_preferences(user.user_id, &body.items)
+        .await?;
+    Ok(Json(Preferences { items }))
+}
