@@ -5,13 +5,18 @@ use crate::helpers::TestApp;
 
 const EXPECTED_TABLES: &[&str] = &[
     "_sqlx_migrations",
+    "accounts",
     "admin_accounts",
     "admin_audit_log",
+    "auth_challenges",
+    "auth_failed_confirmations",
+    "device_sessions",
     "mail_attempts",
     "mail_dead_letters",
     "mail_deliveries",
     "mail_payloads",
     "mail_recipients",
+    "user_country_counters",
 ];
 
 #[tokio::test]
