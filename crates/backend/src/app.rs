@@ -20,6 +20,7 @@ use crate::mail::{Mail, MailSettings};
 use crate::readiness::Readiness;
 use crate::server::{self, AppState};
 use crate::telemetry::Telemetry;
+use crate::user::{UserDeletedHooks, UserService};
 use crate::worker::Workers;
 
 /// A cache warm-up run once at startup; `/readyz` waits for all of them.
@@ -82,7 +83,24 @@ impl Application {
             )?;
             tracing::info!(outcome = ?outcome, "admin bootstrap");
         }
-        let warmups = vec![admin.warmup()];
+        let mut warmups = vec![admin.warmup()];
+        // Device sessions (auth) are revoked inside user transactions (login
+        // ban, soft delete), so the user domain holds the session service.
+        let session_events = crate::auth::SessionEvents::default();
+        let sessions = crate::auth::SessionService::new(db.clone(), session_events.clone());
+        let user_deleted_hooks = UserDeletedHooks::default();
+        let users = UserService::new(db.clone(), sessions.clone(), user_deleted_hooks.clone());
+        warmups.push(users.warmup());
+        warmups.push(sessions.warmup());
+        let geo = crate::geo::Geo::open(&config.geoip.db_path, db.clone(), &metrics)
+            .context("cannot open the GeoIP database (BACKEND_GEOIP_DB_PATH)")?;
+        let auth = crate::auth::AuthService::new(
+            db.clone(),
+            crate::auth::AuthSettings::from_config(&config),
+            sessions.clone(),
+            geo.clone(),
+            users.clone(),
+        );
         let mail = Mail::new(db.clone(), MailSettings::from_config(&config), &metrics)
             .context("cannot set up the SMTP client (BACKEND_SMTP_*)")?;
 
@@ -93,6 +111,12 @@ impl Application {
             readiness,
             admin,
             mail: mail.clone(),
+            users,
+            user_deleted_hooks,
+            sessions,
+            auth,
+            geo: geo.clone(),
+            session_events,
         };
         let mut workers = Workers::new();
         if mail.settings().worker_enabled {
@@ -103,6 +127,14 @@ impl Application {
             workers.spawn_loop("mail", mail.settings().worker_interval, move || {
                 let worker = worker.clone();
                 async move { worker.tick().await }
+            });
+        }
+        {
+            // Per-country counters of authenticated requests (spec §11).
+            let geo = geo.clone();
+            workers.spawn_loop("geo_counters", crate::geo::FLUSH_INTERVAL, move || {
+                let geo = geo.clone();
+                async move { geo.flush().await }
             });
         }
         for warmup in &warmups {

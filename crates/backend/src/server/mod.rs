@@ -7,6 +7,7 @@
 //! | `/api/v1/public/*` | none |
 //! | `/api/v1/user/*` | `X-User-ID` injected by the gateway ([`extract::AuthUser`]) |
 //! | `/api/v1/admin/*` | HTTP Basic Auth against `admin_accounts` |
+//! | `/api/v1/internal/*` | none: trusted network only (the gateway's device-session lookup) |
 //! | `/healthz`, `/readyz` | none |
 //!
 //! Every error, whatever produced it, leaves in the shape of [`error::ApiError`].
@@ -27,15 +28,21 @@ use crate::config::Config;
 use crate::readiness::Readiness;
 use crate::telemetry::{self, Metrics};
 
+mod account;
 mod admin_accounts;
 pub mod admin_auth;
 mod admin_mail;
+mod admin_users;
+mod auth;
 pub mod error;
 pub mod extract;
+mod gateway;
 pub mod grpc;
 mod normalize;
 pub mod paging;
 pub mod serve;
+mod sessions;
+pub mod source_ip;
 mod user;
 
 pub use error::ApiError;
@@ -55,6 +62,18 @@ pub struct AppState {
     pub admin: crate::admin::AdminService,
     /// The mail outbox: admin queries, resend, and its worker.
     pub mail: crate::mail::Mail,
+    /// Accounts, settings, entitlements, sanctions, soft delete (cached).
+    pub users: crate::user::UserService,
+    /// What other domains registered to run inside a soft delete.
+    pub user_deleted_hooks: crate::user::UserDeletedHooks,
+    /// Device sessions and the active-session cache (gateway lookup).
+    pub sessions: crate::auth::SessionService,
+    /// Login by email code.
+    pub auth: crate::auth::AuthService,
+    /// GeoIP lookups and per-user country counters.
+    pub geo: crate::geo::Geo,
+    /// Session revocation listeners (push subscribes here).
+    pub session_events: crate::auth::SessionEvents,
 }
 
 /// The complete HTTP application: groups, probes, contract, fallbacks and
@@ -62,12 +81,18 @@ pub struct AppState {
 /// error normalisation, write timeout, body limits).
 pub fn router(state: AppState) -> Router {
     let http = &state.config.http;
-    let public = Router::new();
-    let user = user::routes().route_layer(middleware::from_fn(require_user));
+    let public = auth::routes();
+    // Trusted network only (the gateway): no authentication.
+    let internal = gateway::routes();
+    let user = user::routes()
+        .merge(account::routes())
+        .merge(sessions::routes())
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_user));
     // The admin group: every route behind HTTP Basic Auth. Other areas add
     // their admin routes with `.merge(…)` before the `route_layer`.
     let admin = admin_accounts::routes()
         .merge(admin_mail::routes())
+        .merge(admin_users::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             admin_auth::require_admin,
@@ -81,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1/public", public)
         .nest("/api/v1/user", user)
         .nest("/api/v1/admin", admin)
+        .nest("/api/v1/internal", internal)
         .fallback(route_not_found)
         .with_state(state.clone())
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
@@ -107,9 +133,23 @@ pub fn router(state: AppState) -> Router {
     telemetry::http_layers(app)
 }
 
-/// User-group guard: a valid `X-User-ID` or 401 in the error shape.
-async fn require_user(mut req: Request, next: Next) -> Result<Response, ApiError> {
+/// User-group guard: a valid `X-User-ID` (else 401), then from the accounts
+/// cache: a soft-deleted account → 403 `account_deleted`, an active login
+/// ban → 403 `login_banned`. The caller's cached record (when the id has an
+/// account) goes into the request extensions for the handlers.
+async fn require_user(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
     let user = AuthUser::from_headers(req.headers())?;
+    if let Some(record) = state.users.authorize(user.user_id).await? {
+        req.extensions_mut().insert(record);
+    }
+    // Geo counters: fire-and-forget, never blocks or fails the request.
+    if let Some(ip) = source_ip::source_ip(req.headers(), source_ip::peer(req.extensions())) {
+        state.geo.count_request(user.user_id, ip);
+    }
     req.extensions_mut().insert(user);
     Ok(next.run(req).await)
 }

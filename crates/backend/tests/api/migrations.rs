@@ -17,6 +17,9 @@ const EXPECTED_TABLES: &[&str] = &[
     "mail_payloads",
     "mail_recipients",
     "user_country_counters",
+    "user_entitlements",
+    "user_sanctions",
+    "user_settings",
 ];
 
 #[tokio::test]
