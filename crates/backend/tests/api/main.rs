@@ -5,11 +5,17 @@
 mod helpers;
 
 mod admin_accounts;
+mod admin_users;
+mod auth;
 mod contract_document;
 mod errors;
+mod geo;
 mod grpc;
 mod mail;
 mod mail_admin;
 mod migrations;
 mod probes;
 mod process;
+mod sanctions;
+mod sessions;
+mod users;
