@@ -72,13 +72,8 @@ impl From<AuthError> for ApiError {
                     .with_details(json!({ "retry_after_seconds": seconds }))
                     .with_header(header::RETRY_AFTER, HeaderValue::from(seconds))
             }
-            AuthError::LoginBanned { until } => {
-                let e = ApiError::forbidden("login_banned", message);
-                match until {
-                    Some(until) => e.with_details(json!({ "until": until })),
-                    None => e,
-                }
-            }
+            AuthError::LoginBanned { until } => ApiError::forbidden("login_banned", message)
+                .with_details(json!({ "expires_at": until })),
             AuthError::AccountDeleted => ApiError::forbidden("account_deleted", message),
             AuthError::UserNameExhausted(_) => ApiError::internal(message),
             AuthError::Mail(e) => ApiError::internal(e),

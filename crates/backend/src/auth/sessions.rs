@@ -308,3 +308,98 @@ impl SessionService {
         store::active_of_user(&mut conn, user_id).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service() -> SessionService {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .connect_lazy("postgres://nobody@127.0.0.1:1/none")
+            .expect("lazy pool");
+        SessionService::new(pool, SessionEvents::default())
+    }
+
+    fn session(user_id: Uuid, seed: u8) -> DeviceSession {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]).verifying_key();
+        DeviceSession {
+            id: Uuid::new_v4(),
+            user_id,
+            public_key: DevicePublicKey::from_slice(key.as_bytes()).unwrap(),
+            device_name: "d".into(),
+            platform: "p".into(),
+            created_at: chrono::Utc::now(),
+            revoked_at: None,
+            revoke_reason: None,
+        }
+    }
+
+    fn revoked(user_id: Uuid, ids: Vec<Uuid>) -> SessionsRevoked {
+        SessionsRevoked {
+            user_id,
+            device_session_ids: ids,
+            reason: RevocationReason::UserRevoked,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_lookup_body_is_rendered_once_and_matches_the_contract() {
+        let service = service();
+        let s = session(Uuid::new_v4(), 3);
+        service.after_commit_created(&s);
+        let body = service.lookup_body(&s.id).expect("cached");
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["device_session_id"], s.id.to_string());
+        assert_eq!(v["user_id"], s.user_id.to_string());
+        assert_eq!(v["public_key"], s.public_key.to_base64());
+        assert_eq!(v["status"], "active");
+        assert_eq!(v.as_object().unwrap().len(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_cold_cache_says_so_instead_of_missing() {
+        let service = service();
+        assert!(matches!(service.lookup(Uuid::new_v4()), Lookup::NotWarm));
+        assert_eq!(service.lookup_body(&Uuid::new_v4()), Err(false));
+        service.write().warm = true;
+        assert!(matches!(service.lookup(Uuid::new_v4()), Lookup::Miss));
+        assert_eq!(service.lookup_body(&Uuid::new_v4()), Err(true));
+    }
+
+    #[tokio::test]
+    async fn a_revocation_that_overtakes_the_cache_insert_keeps_the_session_out() {
+        let service = service();
+        let user = Uuid::new_v4();
+        let s = session(user, 1);
+        // The revoking transaction committed before the creating request
+        // reached its cache insert.
+        service.after_commit_revoked(revoked(user, vec![s.id]));
+        service.after_commit_created(&s);
+        assert!(service.lookup_body(&s.id).is_err());
+        assert_eq!(service.cached_count(), 0);
+        assert!(service.read().tombstones.is_empty(), "the tombstone is used up");
+    }
+
+    #[tokio::test]
+    async fn revocations_leave_the_cache_before_listeners_hear_of_them() {
+        let service = service();
+        let user = Uuid::new_v4();
+        let (a, b) = (session(user, 1), session(user, 2));
+        service.after_commit_created(&a);
+        service.after_commit_created(&b);
+        let observer = service.clone();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        service.events().subscribe(move |e| {
+            // The cache already agrees with the event.
+            for id in &e.device_session_ids {
+                assert!(observer.lookup_body(id).is_err());
+            }
+            sink.lock().unwrap().push(e.clone());
+        });
+        service.after_commit_revoked(revoked(user, vec![a.id]));
+        assert!(service.lookup_body(&b.id).is_ok());
+        assert_eq!(seen.lock().unwrap().len(), 1);
+        assert!(service.read().tombstones.is_empty());
+    }
+}

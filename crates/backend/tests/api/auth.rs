@@ -435,3 +435,39 @@ async fn malformed_emails_keys_and_devices_are_refused() {
     r.assert_status(404);
     assert_eq!(r.error_code(), "challenge_not_found");
 }
+
+#[tokio::test]
+async fn a_login_ban_refuses_confirm_and_consumes_the_code() {
+    let server = smtp_server().await;
+    let app = identity_app(&server).spawn().await;
+    let me = login(&app, &server, "banned@example.com", 1, None).await;
+    crate::sanctions::apply(
+        &app,
+        me.user_id,
+        json!({ "kind": "login_ban", "reason": "spam" }),
+    )
+    .await
+    .assert_status(201);
+    app.api
+        .get(&format!("/api/v1/internal/device-sessions/{}", me.device_session_id))
+        .send()
+        .await
+        .assert_status(404);
+
+    let challenge = request_code(&app, "banned@example.com").await;
+    let code = read_code(&app, &server, "banned@example.com").await;
+    let r = confirm(&app, &challenge, &code, 2, None).await;
+    r.assert_status(403);
+    assert_eq!(r.error_code(), "login_banned");
+    assert_eq!(r.value()["error"]["details"]["expires_at"], Value::Null);
+    let again = confirm(&app, &challenge, &code, 2, None).await;
+    again.assert_status(409);
+    let active: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM device_sessions WHERE user_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(me.user_id)
+    .fetch_one(app.db())
+    .await
+    .unwrap();
+    assert_eq!(active, 0);
+}
