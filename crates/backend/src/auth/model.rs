@@ -46,9 +46,7 @@ impl EmailAddress {
                     && label.len() <= 63
                     && !label.starts_with('-')
                     && !label.ends_with('-')
-                    && label
-                        .chars()
-                        .all(|c| c.is_alphanumeric() || c == '-')
+                    && label.chars().all(|c| c.is_alphanumeric() || c == '-')
             });
         if local_ok && domain_ok {
             Ok(Self(email))
@@ -239,7 +237,9 @@ mod tests {
     #[test]
     fn emails_are_normalised_and_malformed_ones_refused() {
         assert_eq!(
-            EmailAddress::parse("  Alice@Example.COM ").unwrap().as_str(),
+            EmailAddress::parse("  Alice@Example.COM ")
+                .unwrap()
+                .as_str(),
             "alice@example.com"
         );
         for bad in [

@@ -18,9 +18,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::error::AuthError;
-use super::model::{
-    self, DeviceInfo, DevicePublicKey, EmailAddress, LoginCode, UserNameGenerator,
-};
+use super::model::{self, DeviceInfo, DevicePublicKey, EmailAddress, LoginCode, UserNameGenerator};
 use super::sessions::SessionService;
 use super::store::{self, AccountByEmail, InsertAccount};
 use crate::geo::Geo;
@@ -193,9 +191,13 @@ impl AuthService {
             settings.challenge_ttl,
         )
         .await?;
-        let delivery =
-            crate::mail::enqueue_login_code(&mut tx, email.as_str(), code.as_str(), settings.challenge_ttl)
-                .await?;
+        let delivery = crate::mail::enqueue_login_code(
+            &mut tx,
+            email.as_str(),
+            code.as_str(),
+            settings.challenge_ttl,
+        )
+        .await?;
         store::set_challenge_delivery(&mut tx, challenge_id, delivery.0).await?;
         tx.commit().await?;
         tracing::info!(
@@ -261,28 +263,29 @@ impl AuthService {
         }
         store::consume(&mut tx, challenge.id).await?;
 
-        let (user_id, account_created) = match store::account_by_email(&mut tx, &challenge.email)
-            .await?
-        {
-            AccountByEmail::Live(user_id) => {
-                if let Some(ban) = self.inner.users.active_login_ban(user_id) {
-                    tx.commit().await?;
-                    tracing::info!(%user_id, "login refused: login ban");
-                    return Err(AuthError::LoginBanned { until: ban.expires_at });
+        let (user_id, account_created) =
+            match store::account_by_email(&mut tx, &challenge.email).await? {
+                AccountByEmail::Live(user_id) => {
+                    if let Some(ban) = self.inner.users.active_login_ban(user_id) {
+                        tx.commit().await?;
+                        tracing::info!(%user_id, "login refused: login ban");
+                        return Err(AuthError::LoginBanned {
+                            until: ban.expires_at,
+                        });
+                    }
+                    (user_id, false)
                 }
-                (user_id, false)
-            }
-            AccountByEmail::DeletedOnly => {
-                tx.commit().await?;
-                tracing::info!("login refused: account deleted");
-                return Err(AuthError::AccountDeleted);
-            }
-            AccountByEmail::None => {
-                let country = request.source_ip.and_then(|ip| self.inner.geo.lookup(ip));
-                self.create_account(&mut tx, &challenge.email, country.as_deref())
-                    .await?
-            }
-        };
+                AccountByEmail::DeletedOnly => {
+                    tx.commit().await?;
+                    tracing::info!("login refused: account deleted");
+                    return Err(AuthError::AccountDeleted);
+                }
+                AccountByEmail::None => {
+                    let country = request.source_ip.and_then(|ip| self.inner.geo.lookup(ip));
+                    self.create_account(&mut tx, &challenge.email, country.as_deref())
+                        .await?
+                }
+            };
 
         let session = self
             .inner

@@ -377,7 +377,10 @@ mod tests {
         service.after_commit_created(&s);
         assert!(service.lookup_body(&s.id).is_err());
         assert_eq!(service.cached_count(), 0);
-        assert!(service.read().tombstones.is_empty(), "the tombstone is used up");
+        assert!(
+            service.read().tombstones.is_empty(),
+            "the tombstone is used up"
+        );
     }
 
     #[tokio::test]

@@ -78,10 +78,7 @@ mod tests {
             source_ip(&headers("[2001:db8::1]:443"), None),
             ip("2001:db8::1")
         );
-        assert_eq!(
-            source_ip(&headers("2001:db8::2"), None),
-            ip("2001:db8::2")
-        );
+        assert_eq!(source_ip(&headers("2001:db8::2"), None), ip("2001:db8::2"));
         assert_eq!(source_ip(&headers("unknown"), Some(peer)), ip("127.0.0.1"));
         assert_eq!(source_ip(&HeaderMap::new(), Some(peer)), ip("127.0.0.1"));
         assert_eq!(source_ip(&HeaderMap::new(), None), None);

@@ -344,15 +344,13 @@ async fn placeholder_user_name_collisions_are_retried() {
         .spawn()
         .await;
     for n in 0..3 {
-        sqlx::query(
-            "INSERT INTO accounts (user_id, email, user_name) VALUES ($1, $2, $3)",
-        )
-        .bind(Uuid::new_v4())
-        .bind(format!("seed{n}@example.com"))
-        .bind(format!("Player-Taken-{n}"))
-        .execute(app.db())
-        .await
-        .unwrap();
+        sqlx::query("INSERT INTO accounts (user_id, email, user_name) VALUES ($1, $2, $3)")
+            .bind(Uuid::new_v4())
+            .bind(format!("seed{n}@example.com"))
+            .bind(format!("Player-Taken-{n}"))
+            .execute(app.db())
+            .await
+            .unwrap();
     }
     app.state
         .auth
@@ -363,7 +361,10 @@ async fn placeholder_user_name_collisions_are_retried() {
         .fetch_one(app.db())
         .await
         .unwrap();
-    assert_eq!(name, "player-taken-3", "three case-insensitive collisions, then a free name");
+    assert_eq!(
+        name, "player-taken-3",
+        "three case-insensitive collisions, then a free name"
+    );
 
     // With every name of the budget taken, registration fails cleanly and
     // the code stays usable (nothing was committed).
@@ -387,7 +388,13 @@ async fn placeholder_user_name_collisions_are_retried() {
 async fn malformed_emails_keys_and_devices_are_refused() {
     let server = smtp_server().await;
     let app = identity_app(&server).spawn().await;
-    for email in ["", "no-at-sign", "a@b", "two@@example.com", "sp ace@example.com"] {
+    for email in [
+        "",
+        "no-at-sign",
+        "a@b",
+        "two@@example.com",
+        "sp ace@example.com",
+    ] {
         let r = app
             .api
             .post(CHALLENGES)
@@ -449,7 +456,10 @@ async fn a_login_ban_refuses_confirm_and_consumes_the_code() {
     .await
     .assert_status(201);
     app.api
-        .get(&format!("/api/v1/internal/device-sessions/{}", me.device_session_id))
+        .get(&format!(
+            "/api/v1/internal/device-sessions/{}",
+            me.device_session_id
+        ))
         .send()
         .await
         .assert_status(404);

@@ -55,7 +55,10 @@ async fn the_declared_country_comes_from_the_forwarded_address_and_is_set_once()
     )
     .await;
     assert!(me.account_created);
-    assert_eq!(declared_country(&app, me.user_id).await.as_deref(), Some("JP"));
+    assert_eq!(
+        declared_country(&app, me.user_id).await.as_deref(),
+        Some("JP")
+    );
 
     let again = login(&app, &server, "tokyo@example.com", 2, Some("192.0.2.1")).await;
     assert_eq!(again.user_id, me.user_id);

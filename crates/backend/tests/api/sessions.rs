@@ -74,17 +74,31 @@ async fn sessions_are_listed_revoked_one_or_all_and_logging_in_again_works() {
         .collect();
     assert_eq!(
         ids,
-        [c.device_session_id, b.device_session_id, a.device_session_id]
-            .map(|id| id.to_string()),
+        [
+            c.device_session_id,
+            b.device_session_id,
+            a.device_session_id
+        ]
+        .map(|id| id.to_string()),
         "newest first"
     );
 
     let path = format!("/api/v1/user/sessions/{}/revoke", a.device_session_id);
-    app.api.post(&path).user(user).send().await.assert_status(204);
+    app.api
+        .post(&path)
+        .user(user)
+        .send()
+        .await
+        .assert_status(204);
     lookup(&app, a.device_session_id).await.assert_status(404);
     lookup(&app, b.device_session_id).await.assert_status(200);
     // Revoking again changes nothing and announces nothing.
-    app.api.post(&path).user(user).send().await.assert_status(204);
+    app.api
+        .post(&path)
+        .user(user)
+        .send()
+        .await
+        .assert_status(204);
     // Another user cannot see or revoke it.
     let r = app.api.post(&path).user(Uuid::new_v4()).send().await;
     r.assert_status(404);
@@ -104,7 +118,10 @@ async fn sessions_are_listed_revoked_one_or_all_and_logging_in_again_works() {
         .map(|v| v.as_str().unwrap().to_owned())
         .collect();
     revoked.sort();
-    let mut expected = vec![b.device_session_id.to_string(), c.device_session_id.to_string()];
+    let mut expected = vec![
+        b.device_session_id.to_string(),
+        c.device_session_id.to_string(),
+    ];
     expected.sort();
     assert_eq!(revoked, expected);
     lookup(&app, b.device_session_id).await.assert_status(404);
@@ -123,7 +140,9 @@ async fn sessions_are_listed_revoked_one_or_all_and_logging_in_again_works() {
 
     let again = login(&app, &server, "devices@example.com", 4, None).await;
     assert_eq!(again.user_id, user);
-    lookup(&app, again.device_session_id).await.assert_status(200);
+    lookup(&app, again.device_session_id)
+        .await
+        .assert_status(200);
 }
 
 #[tokio::test]
