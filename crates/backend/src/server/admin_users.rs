@@ -41,7 +41,10 @@ pub(super) fn routes() -> Router<AppState> {
             get(get_user_entitlements).post(set_user_entitlements),
         )
         .route("/users/{user_id}/delete", post(delete_user))
-        .route("/users/{user_id}/revoke-sessions", post(revoke_user_sessions))
+        .route(
+            "/users/{user_id}/revoke-sessions",
+            post(revoke_user_sessions),
+        )
 }
 
 /// `active` or `deleted`.

@@ -421,7 +421,10 @@ mod tests {
 
     #[test]
     fn user_names_follow_the_rule_and_keep_their_case() {
-        assert_eq!(UserName::parse("Alice_B-1.x").unwrap().as_str(), "Alice_B-1.x");
+        assert_eq!(
+            UserName::parse("Alice_B-1.x").unwrap().as_str(),
+            "Alice_B-1.x"
+        );
         assert_eq!(UserName::parse("ab"), Err(UserNameError::Length));
         assert_eq!(UserName::parse(&"a".repeat(33)), Err(UserNameError::Length));
         assert!(UserName::parse(&"a".repeat(32)).is_ok());
@@ -443,14 +446,27 @@ mod tests {
         ] {
             assert_eq!(Locale::parse(raw).unwrap().as_str(), norm, "{raw}");
         }
-        for bad in ["", "e", "english", "en_US", "en-", "en--US", "en-US-x", "12", "en-US-Latn"] {
+        for bad in [
+            "",
+            "e",
+            "english",
+            "en_US",
+            "en-",
+            "en--US",
+            "en-US-x",
+            "12",
+            "en-US-Latn",
+        ] {
             assert!(Locale::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn time_zones_come_from_the_iana_database() {
-        assert_eq!(TimeZone::parse("Europe/Berlin").unwrap().as_str(), "Europe/Berlin");
+        assert_eq!(
+            TimeZone::parse("Europe/Berlin").unwrap().as_str(),
+            "Europe/Berlin"
+        );
         assert_eq!(TimeZone::parse("UTC").unwrap().as_str(), "UTC");
         assert!(TimeZone::parse("Mars/Olympus_Mons").is_err());
         assert!(TimeZone::parse("").is_err());
@@ -460,7 +476,10 @@ mod tests {
     fn overrides_replace_tier_defaults() {
         let id = Uuid::nil();
         let s = EntitlementSnapshot::from_row(id, &EntitlementRow::default());
-        assert_eq!((s.max_concurrent_games, s.max_registered_race_names), (3, 1));
+        assert_eq!(
+            (s.max_concurrent_games, s.max_registered_race_names),
+            (3, 1)
+        );
         assert!(s.overridden.is_empty());
         let s = EntitlementSnapshot::from_row(
             id,
@@ -470,7 +489,10 @@ mod tests {
                 max_registered_race_names: None,
             },
         );
-        assert_eq!((s.max_concurrent_games, s.max_registered_race_names), (42, 5));
+        assert_eq!(
+            (s.max_concurrent_games, s.max_registered_race_names),
+            (42, 5)
+        );
         assert_eq!(s.overridden, vec!["max_concurrent_games"]);
     }
 

@@ -138,10 +138,7 @@ impl UserService {
     /// its sessions, and routes that need an account answer 404). From
     /// memory once warm; before that from the database.
     pub async fn authorize(&self, user_id: Uuid) -> Result<Option<Arc<UserRecord>>, UserError> {
-        let record = match self.lookup_cached(user_id) {
-            Ok(found) => found,
-            Err(Cold) => self.load(user_id).await?.map(Arc::new),
-        };
+        let record = self.lookup(user_id).await?;
         if let Some(record) = &record {
             if record.is_deleted() {
                 return Err(UserError::AccountDeleted);
@@ -184,11 +181,9 @@ impl UserService {
 
     /// The user's record, from memory once warm.
     pub async fn get(&self, user_id: Uuid) -> Result<Arc<UserRecord>, UserError> {
-        let found = match self.lookup_cached(user_id) {
-            Ok(found) => found,
-            Err(Cold) => self.load(user_id).await?.map(Arc::new),
-        };
-        found.ok_or_else(|| UserError::NotFound(user_id.to_string()))
+        self.lookup(user_id)
+            .await?
+            .ok_or_else(|| UserError::NotFound(user_id.to_string()))
     }
 
     // ---- writes by the user ----------------------------------------------
@@ -312,7 +307,9 @@ impl UserService {
             ));
         }
         if expires_at.is_some_and(|e| e <= Utc::now()) {
-            return Err(UserError::InvalidSanction("`expires_at` must be in the future"));
+            return Err(UserError::InvalidSanction(
+                "`expires_at` must be in the future",
+            ));
         }
         let _writes = self.inner.writes.lock().await;
         let mut tx = self.inner.db.begin().await?;
@@ -387,10 +384,13 @@ impl UserService {
         user_id: Uuid,
         change: EntitlementChange,
     ) -> Result<EntitlementSnapshot, UserError> {
-        for limit in [change.max_concurrent_games, change.max_registered_race_names]
-            .into_iter()
-            .flatten()
-            .flatten()
+        for limit in [
+            change.max_concurrent_games,
+            change.max_registered_race_names,
+        ]
+        .into_iter()
+        .flatten()
+        .flatten()
         {
             if !(0..=LIMIT_MAX).contains(&limit) {
                 return Err(UserError::InvalidLimits("a limit is between 0 and 10000"));
@@ -547,18 +547,29 @@ impl UserService {
         });
     }
 
-    fn lookup_cached(&self, user_id: Uuid) -> Result<Option<Arc<UserRecord>>, Cold> {
-        let cache = self.read_cache();
-        if cache.warm {
-            Ok(cache.by_id.get(&user_id).cloned())
-        } else {
-            Err(Cold)
-        }
-    }
-
-    async fn load(&self, user_id: Uuid) -> Result<Option<UserRecord>, UserError> {
+    /// The record from memory; on a miss (or before the warm-up) from
+    /// PostgreSQL. A record found there while the cache is warm is added
+    /// only if still absent, so it never replaces a newer write-through
+    /// (this heals an account whose `refresh_account` was lost).
+    async fn lookup(&self, user_id: Uuid) -> Result<Option<Arc<UserRecord>>, UserError> {
+        let warm = {
+            let cache = self.read_cache();
+            if let Some(found) = cache.by_id.get(&user_id) {
+                return Ok(Some(found.clone()));
+            }
+            cache.warm
+        };
         let mut conn = self.inner.db.acquire().await?;
-        Ok(store::load(&mut conn, user_id).await?.map(record))
+        let Some(loaded) = store::load(&mut conn, user_id).await? else {
+            return Ok(None);
+        };
+        drop(conn);
+        let record = Arc::new(record(loaded));
+        if !warm {
+            return Ok(Some(record));
+        }
+        let mut cache = self.write_cache();
+        Ok(Some(cache.by_id.entry(user_id).or_insert(record).clone()))
     }
 
     /// Write-through after commit (callers hold `writes`).
@@ -593,9 +604,6 @@ impl DeletedBy<'_> {
         }
     }
 }
-
-/// The cache is not warm yet.
-struct Cold;
 
 fn record(l: Loaded) -> UserRecord {
     UserRecord::new(l.account, l.settings, l.entitlements, l.sanctions)

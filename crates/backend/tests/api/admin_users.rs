@@ -74,17 +74,30 @@ async fn users_are_listed_newest_first_with_paging_and_filters() {
     assert_eq!(names(&all), vec!["gone", "berta", "Bert", "anna"]);
     let gone_item = &all["items"][0];
     assert_eq!(gone_item["status"], "deleted");
-    assert_eq!(gone_item["email"], Value::Null, "a deleted email is never listed");
+    assert_eq!(
+        gone_item["email"],
+        Value::Null,
+        "a deleted email is never listed"
+    );
     assert_eq!(all["items"][3]["email"], email_of("anna"));
 
-    let page = get(&app, USERS, &[("per_page", "2"), ("page", "2")]).await.value();
-    assert_eq!((page["page"].clone(), page["per_page"].clone()), (json!(2), json!(2)));
+    let page = get(&app, USERS, &[("per_page", "2"), ("page", "2")])
+        .await
+        .value();
+    assert_eq!(
+        (page["page"].clone(), page["per_page"].clone()),
+        (json!(2), json!(2))
+    );
     assert_eq!(page["total"], 4);
     assert_eq!(names(&page), vec!["Bert", "anna"]);
 
-    let active_de = get(&app, USERS, &[("status", "active"), ("declared_country", "de")])
-        .await
-        .value();
+    let active_de = get(
+        &app,
+        USERS,
+        &[("status", "active"), ("declared_country", "de")],
+    )
+    .await
+    .value();
     assert_eq!(names(&active_de), vec!["berta", "anna"]);
     let deleted = get(&app, USERS, &[("status", "deleted")]).await.value();
     assert_eq!(names(&deleted), vec!["gone"]);
@@ -133,7 +146,12 @@ async fn an_account_is_found_by_id_email_or_user_name_with_its_counters() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| (c["country"].as_str().unwrap().to_owned(), c["count"].as_i64().unwrap()))
+        .map(|c| {
+            (
+                c["country"].as_str().unwrap().to_owned(),
+                c["count"].as_i64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(counters, vec![("SE".into(), 5), ("NO".into(), 2)]);
 
@@ -147,10 +165,7 @@ async fn an_account_is_found_by_id_email_or_user_name_with_its_counters() {
         r.assert_status(200);
         assert_eq!(r.value()["user_id"], id.to_string(), "{key}");
     }
-    for query in [
-        vec![],
-        vec![("email", "a@b.c"), ("user_name", "quentin")],
-    ] {
+    for query in [vec![], vec![("email", "a@b.c"), ("user_name", "quentin")]] {
         let r = get(&app, &lookup, &query).await;
         r.assert_status(400);
         assert_eq!(r.error_code(), "invalid_query");
@@ -185,7 +200,10 @@ async fn entitlements_default_by_tier_and_admins_override_them() {
     let r = post(&app, &path, Some(json!({ "tier": "premium" }))).await;
     r.assert_status(200);
     assert_eq!(
-        (r.value()["max_concurrent_games"].clone(), r.value()["max_registered_race_names"].clone()),
+        (
+            r.value()["max_concurrent_games"].clone(),
+            r.value()["max_registered_race_names"].clone()
+        ),
         (json!(10), json!(5))
     );
     let r = post(&app, &path, Some(json!({ "max_concurrent_games": 25 }))).await;
@@ -263,5 +281,8 @@ async fn an_admin_soft_deletes_an_account_and_revokes_sessions() {
     r.assert_status(404);
 
     assert_eq!(audit_actions(&app, id).await, vec!["user.soft_delete"]);
-    assert_eq!(audit_actions(&app, other).await, vec!["user.sessions_revoke"]);
+    assert_eq!(
+        audit_actions(&app, other).await,
+        vec!["user.sessions_revoke"]
+    );
 }

@@ -180,7 +180,10 @@ async fn bad_sanctions_are_refused_with_stable_codes() {
     let app = spawn().await;
     let id = create_account(&app, "victor", None).await;
     for (body, code) in [
-        (json!({ "kind": "login_ban", "reason": "  " }), "invalid_sanction"),
+        (
+            json!({ "kind": "login_ban", "reason": "  " }),
+            "invalid_sanction",
+        ),
         (
             json!({ "kind": "login_ban", "reason": "x".repeat(501) }),
             "invalid_sanction",
@@ -196,7 +199,12 @@ async fn bad_sanctions_are_refused_with_stable_codes() {
         r.assert_status(422);
         assert_eq!(r.error_code(), code, "{body}");
     }
-    let r = apply(&app, Uuid::new_v4(), json!({ "kind": "login_ban", "reason": "r" })).await;
+    let r = apply(
+        &app,
+        Uuid::new_v4(),
+        json!({ "kind": "login_ban", "reason": "r" }),
+    )
+    .await;
     r.assert_status(404);
     assert!(list(&app, id).await.is_empty());
     get_account(&app, id).await.assert_status(200);

@@ -165,9 +165,15 @@ async fn the_own_account_is_served_with_default_settings_and_entitlements() {
         .execute(app.db())
         .await
         .unwrap();
-    assert_eq!(get_account(&app, id).await.value()["declared_country"], "DE");
+    assert_eq!(
+        get_account(&app, id).await.value()["declared_country"],
+        "DE"
+    );
     app.state.users.refresh_account(id).await.unwrap();
-    assert_eq!(get_account(&app, id).await.value()["declared_country"], "FR");
+    assert_eq!(
+        get_account(&app, id).await.value()["declared_country"],
+        "FR"
+    );
 }
 
 #[tokio::test]
@@ -187,7 +193,14 @@ async fn user_names_are_validated_and_unique_case_insensitively() {
     let alice = create_account(&app, "alice", None).await;
     let bob = create_account(&app, "bob", None).await;
 
-    for bad in ["ab", "has space", "_edge", "edge-", "ünïcode", &"x".repeat(33)] {
+    for bad in [
+        "ab",
+        "has space",
+        "_edge",
+        "edge-",
+        "ünïcode",
+        &"x".repeat(33),
+    ] {
         let r = patch(&app, ACCOUNT, bob, json!({ "user_name": bad })).await;
         r.assert_status(422);
         assert_eq!(r.error_code(), "invalid_user_name", "{bad}");
@@ -197,7 +210,13 @@ async fn user_names_are_validated_and_unique_case_insensitively() {
     assert_eq!(r.error_code(), "user_name_taken");
     assert_eq!(get_account(&app, bob).await.value()["user_name"], "bob");
 
-    let r = patch(&app, ACCOUNT, bob, json!({ "user_name": "Bob.the-Builder_2" })).await;
+    let r = patch(
+        &app,
+        ACCOUNT,
+        bob,
+        json!({ "user_name": "Bob.the-Builder_2" }),
+    )
+    .await;
     r.assert_status(200);
     assert_eq!(r.value()["user_name"], "Bob.the-Builder_2");
     assert_eq!(
@@ -232,7 +251,13 @@ async fn settings_are_validated_and_stored_in_canonical_form() {
         r.value()["settings"],
         json!({ "locale": "pt-BR", "time_zone": "UTC" })
     );
-    let r = patch(&app, SETTINGS, id, json!({ "time_zone": "America/Sao_Paulo" })).await;
+    let r = patch(
+        &app,
+        SETTINGS,
+        id,
+        json!({ "time_zone": "America/Sao_Paulo" }),
+    )
+    .await;
     r.assert_status(200);
     assert_eq!(
         r.value()["settings"],
@@ -242,7 +267,10 @@ async fn settings_are_validated_and_stored_in_canonical_form() {
     for (body, code) in [
         (json!({ "locale": "portuguese" }), "invalid_locale"),
         (json!({ "locale": "en_US" }), "invalid_locale"),
-        (json!({ "time_zone": "Mars/Olympus_Mons" }), "invalid_time_zone"),
+        (
+            json!({ "time_zone": "Mars/Olympus_Mons" }),
+            "invalid_time_zone",
+        ),
         (json!({ "time_zone": "europe/berlin" }), "invalid_time_zone"),
         (json!({ "colour": "blue" }), "invalid_body"),
     ] {
@@ -261,7 +289,10 @@ async fn settings_are_validated_and_stored_in_canonical_form() {
             .fetch_one(app.db())
             .await
             .unwrap();
-    assert_eq!((locale.as_str(), tz.as_str()), ("pt-BR", "America/Sao_Paulo"));
+    assert_eq!(
+        (locale.as_str(), tz.as_str()),
+        ("pt-BR", "America/Sao_Paulo")
+    );
 }
 
 /// Records the users it saw and whether the account was already marked
@@ -329,7 +360,11 @@ async fn a_user_soft_deletes_their_account_sessions_are_revoked_and_hooks_run() 
         .send()
         .await;
     r.assert_status(204);
-    assert_eq!(hook.seen(), vec![(id, true)], "the hook ran inside the delete");
+    assert_eq!(
+        hook.seen(),
+        vec![(id, true)],
+        "the hook ran inside the delete"
+    );
     assert_eq!(active_sessions(&app, id).await, 0);
     assert_eq!(active_sessions(&app, other).await, 1);
     let reason: Vec<String> =
@@ -353,13 +388,12 @@ async fn a_user_soft_deletes_their_account_sessions_are_revoked_and_hooks_run() 
         .await;
     r.assert_status(403);
     // The data is kept for audit.
-    let (email, deleted): (String, bool) = sqlx::query_as(
-        "SELECT email, deleted_at IS NOT NULL FROM accounts WHERE user_id = $1",
-    )
-    .bind(id)
-    .fetch_one(app.db())
-    .await
-    .unwrap();
+    let (email, deleted): (String, bool) =
+        sqlx::query_as("SELECT email, deleted_at IS NOT NULL FROM accounts WHERE user_id = $1")
+            .bind(id)
+            .fetch_one(app.db())
+            .await
+            .unwrap();
     assert_eq!((email.as_str(), deleted), ("dave@example.test", true));
     get_account(&app, other).await.assert_status(200);
 }
@@ -404,7 +438,10 @@ async fn a_failed_user_name_change_leaves_the_cache_as_it_was() {
     insert_account(&app, "Heidi", None).await;
     let r = patch(&app, ACCOUNT, id, json!({ "user_name": "heidi" })).await;
     r.assert_status(409);
-    assert_eq!(app.state.users.cached(id).unwrap().account.user_name, "grace");
+    assert_eq!(
+        app.state.users.cached(id).unwrap().account.user_name,
+        "grace"
+    );
     assert_eq!(get_account(&app, id).await.value()["user_name"], "grace");
 }
 
