@@ -1,6 +1,7 @@
 //! A fresh database per test, cloned from a migrated template on the
 //! machine's PostgreSQL, dropped when the test ends. Databases left behind by
-//! crashed runs (their process is gone) are dropped on first use.
+//! crashed runs (their process is gone) are dropped on first use, and so are
+//! templates of other migration sets that no run has used for six hours.
 //!
 //! `GALAXY_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`)
 //! names the maintenance connection.
@@ -152,6 +153,14 @@ async fn prepare_template() -> String {
         .await
         .expect("publish template");
     }
+    // Mark the template as in use, so runs of other checkouts on the same
+    // server (other migration sets) leave it alone for a while.
+    conn.execute(sqlx::AssertSqlSafe(format!(
+        r#"COMMENT ON DATABASE "{template}" IS '{}'"#,
+        unix_now()
+    )))
+    .await
+    .expect("mark template in use");
     sqlx::query("SELECT pg_advisory_unlock($1)")
         .bind(TEMPLATE_LOCK)
         .execute(&mut conn)
@@ -160,18 +169,32 @@ async fn prepare_template() -> String {
     template
 }
 
+/// A template of another migration set is dropped once no run has used it
+/// for this long (another checkout may be testing with it right now).
+const TEMPLATE_IDLE_LIMIT_SECS: u64 = 6 * 3600;
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 async fn drop_leftovers(conn: &mut PgConnection, current_template: &str) {
-    let names: Vec<String> =
-        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'galaxy\\_test\\_%' OR datname LIKE 'galaxy\\_tpl\\_%'")
-            .fetch_all(&mut *conn)
-            .await
-            .unwrap_or_default();
-    for name in names {
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database \
+         WHERE datname LIKE 'galaxy\\_test\\_%' OR datname LIKE 'galaxy\\_tpl\\_%'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap_or_default();
+    for (name, comment) in rows {
         let stale = if let Some(rest) = name.strip_prefix(TEST_PREFIX) {
             let pid = rest.split('_').next().and_then(|p| p.parse::<u32>().ok());
             pid.is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
         } else {
+            let last_used = comment.and_then(|c| c.parse::<u64>().ok()).unwrap_or(0);
             name != current_template
+                && unix_now().saturating_sub(last_used) > TEMPLATE_IDLE_LIMIT_SECS
         };
         if stale {
             let _ = conn
