@@ -5,6 +5,8 @@
 //! `active_game_join_ban` without blocking user requests; bad input is
 //! refused with stable codes; every action is in the audit trail.
 
+use std::sync::{Arc, Mutex};
+
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -208,4 +210,46 @@ async fn bad_sanctions_are_refused_with_stable_codes() {
     r.assert_status(404);
     assert!(list(&app, id).await.is_empty());
     get_account(&app, id).await.assert_status(200);
+}
+
+/// Every `SessionsRevoked` the app announces, as (user, sessions, reason).
+pub fn record_revocations(app: &TestApp) -> Arc<Mutex<Vec<(Uuid, Vec<Uuid>, String)>>> {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    app.state.session_events.subscribe(move |e| {
+        sink.lock().unwrap().push((
+            e.user_id,
+            e.device_session_ids.clone(),
+            e.reason.as_str().to_owned(),
+        ));
+    });
+    seen
+}
+
+#[tokio::test]
+async fn a_login_ban_after_a_real_login_is_announced_and_lifting_it_lets_the_user_back() {
+    let server = crate::mail::smtp_server().await;
+    let app = crate::auth::identity_app(&server).spawn().await;
+    let revocations = record_revocations(&app);
+    let me = crate::auth::login(&app, &server, "Ban.Me@example.com", 1, None).await;
+    assert!(me.account_created);
+    // The account reached the cache when auth created it.
+    get_account(&app, me.user_id).await.assert_status(200);
+
+    let r = apply(&app, me.user_id, json!({ "kind": "login_ban", "reason": "abuse" })).await;
+    r.assert_status(201);
+    let ban_id = r.value()["sanction_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        *revocations.lock().unwrap(),
+        vec![(me.user_id, vec![me.device_session_id], "login_ban".to_owned())]
+    );
+    let r = get_account(&app, me.user_id).await;
+    r.assert_status(403);
+    assert_eq!(r.error_code(), "login_banned");
+
+    lift(&app, me.user_id, &ban_id).await.assert_status(200);
+    let again = crate::auth::login(&app, &server, "ban.me@example.com", 2, None).await;
+    assert_eq!(again.user_id, me.user_id);
+    assert!(!again.account_created);
+    get_account(&app, me.user_id).await.assert_status(200);
 }

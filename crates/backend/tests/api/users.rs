@@ -474,3 +474,42 @@ async fn the_accounts_cache_is_warm_after_a_restart() {
     r.assert_status(403);
     assert_eq!(r.error_code(), "account_deleted");
 }
+
+#[tokio::test]
+async fn deleting_an_account_after_a_real_login_revokes_and_announces_its_sessions() {
+    let server = crate::mail::smtp_server().await;
+    let app = crate::auth::identity_app(&server).spawn().await;
+    let revocations = crate::sanctions::record_revocations(&app);
+    let hook = register_hook(&app, false);
+    let one = crate::auth::login(&app, &server, "leaving@example.com", 1, None).await;
+    let two = crate::auth::login(&app, &server, "leaving@example.com", 2, None).await;
+    assert_eq!(one.user_id, two.user_id);
+
+    app.api
+        .post("/api/v1/user/account/delete")
+        .user(one.user_id)
+        .send()
+        .await
+        .assert_status(204);
+    assert_eq!(hook.seen(), vec![(one.user_id, true)]);
+    let events = revocations.lock().unwrap().clone();
+    assert_eq!(events.len(), 1);
+    let (user, mut ids, reason) = events[0].clone();
+    ids.sort();
+    let mut expected = vec![one.device_session_id, two.device_session_id];
+    expected.sort();
+    assert_eq!((user, ids, reason.as_str()), (one.user_id, expected, "user_deleted"));
+    for session in [one.device_session_id, two.device_session_id] {
+        app.api
+            .get(&format!("/api/v1/internal/device-sessions/{session}"))
+            .send()
+            .await
+            .assert_status(404);
+    }
+    // The address no longer logs in to the deleted account.
+    let challenge = crate::auth::request_code(&app, "leaving@example.com").await;
+    let code = crate::auth::read_code(&app, &server, "leaving@example.com").await;
+    let r = crate::auth::confirm(&app, &challenge, &code, 3, None).await;
+    r.assert_status(403);
+    assert_eq!(r.error_code(), "account_deleted");
+}
