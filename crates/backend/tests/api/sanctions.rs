@@ -236,12 +236,21 @@ async fn a_login_ban_after_a_real_login_is_announced_and_lifting_it_lets_the_use
     // The account reached the cache when auth created it.
     get_account(&app, me.user_id).await.assert_status(200);
 
-    let r = apply(&app, me.user_id, json!({ "kind": "login_ban", "reason": "abuse" })).await;
+    let r = apply(
+        &app,
+        me.user_id,
+        json!({ "kind": "login_ban", "reason": "abuse" }),
+    )
+    .await;
     r.assert_status(201);
     let ban_id = r.value()["sanction_id"].as_str().unwrap().to_owned();
     assert_eq!(
         *revocations.lock().unwrap(),
-        vec![(me.user_id, vec![me.device_session_id], "login_ban".to_owned())]
+        vec![(
+            me.user_id,
+            vec![me.device_session_id],
+            "login_ban".to_owned()
+        )]
     );
     let r = get_account(&app, me.user_id).await;
     r.assert_status(403);

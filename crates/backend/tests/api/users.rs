@@ -498,7 +498,10 @@ async fn deleting_an_account_after_a_real_login_revokes_and_announces_its_sessio
     ids.sort();
     let mut expected = vec![one.device_session_id, two.device_session_id];
     expected.sort();
-    assert_eq!((user, ids, reason.as_str()), (one.user_id, expected, "user_deleted"));
+    assert_eq!(
+        (user, ids, reason.as_str()),
+        (one.user_id, expected, "user_deleted")
+    );
     for session in [one.device_session_id, two.device_session_id] {
         app.api
             .get(&format!("/api/v1/internal/device-sessions/{session}"))
