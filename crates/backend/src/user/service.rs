@@ -143,7 +143,10 @@ impl UserService {
             if record.is_deleted() {
                 return Err(UserError::AccountDeleted);
             }
-            if let Some(ban) = record.active_sanction(SanctionKind::LoginBan, Utc::now()) {
+            // Most accounts have no sanction: no clock read on that path.
+            if !record.sanctions.is_empty()
+                && let Some(ban) = record.active_sanction(SanctionKind::LoginBan, Utc::now())
+            {
                 return Err(UserError::LoginBanned {
                     expires_at: ban.expires_at,
                 });
@@ -241,6 +244,8 @@ impl UserService {
     /// Soft-deletes the account: in one transaction `deleted_at` is set,
     /// every device session revoked and every [`OnUserDeleted`] hook run;
     /// after commit the cache is updated and the revocation emitted.
+    /// Hooks run while this service's write lock is held: they must not
+    /// call back into [`UserService`] writes (or `refresh_account`).
     ///
     /// [`OnUserDeleted`]: super::OnUserDeleted
     #[tracing::instrument(name = "user.soft_delete", skip_all)]

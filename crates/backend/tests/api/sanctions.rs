@@ -212,8 +212,11 @@ async fn bad_sanctions_are_refused_with_stable_codes() {
     get_account(&app, id).await.assert_status(200);
 }
 
-/// Every `SessionsRevoked` the app announces, as (user, sessions, reason).
-pub fn record_revocations(app: &TestApp) -> Arc<Mutex<Vec<(Uuid, Vec<Uuid>, String)>>> {
+/// One announced revocation: (user, sessions, reason).
+pub type Revocation = (Uuid, Vec<Uuid>, String);
+
+/// Every `SessionsRevoked` the app announces.
+pub fn record_revocations(app: &TestApp) -> Arc<Mutex<Vec<Revocation>>> {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = seen.clone();
     app.state.session_events.subscribe(move |e| {
