@@ -105,6 +105,16 @@ impl DevicePublicKey {
         Ok(Self(bytes))
     }
 
+    /// A key read back from `device_sessions`: it was validated when the
+    /// session was created, so only the length is checked (decompressing
+    /// the point again would dominate the startup warm-up).
+    pub fn from_stored(bytes: &[u8]) -> Result<Self, InvalidPublicKey> {
+        bytes
+            .try_into()
+            .map(Self)
+            .map_err(|_| InvalidPublicKey::WrongLength(bytes.len()))
+    }
+
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }

@@ -252,7 +252,7 @@ fn session(row: &sqlx::postgres::PgRow) -> Result<DeviceSession, sqlx::Error> {
     Ok(DeviceSession {
         id: row.try_get("id")?,
         user_id: row.try_get("user_id")?,
-        public_key: DevicePublicKey::from_slice(&key)
+        public_key: DevicePublicKey::from_stored(&key)
             .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         device_name: row.try_get("device_name")?,
         platform: row.try_get("platform")?,
@@ -296,7 +296,7 @@ pub async fn all_active(
     .await?;
     rows.into_iter()
         .map(|(id, user_id, key)| {
-            DevicePublicKey::from_slice(&key)
+            DevicePublicKey::from_stored(&key)
                 .map(|key| (id, user_id, key))
                 .map_err(|e| sqlx::Error::Decode(Box::new(e)))
         })
