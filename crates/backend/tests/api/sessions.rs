@@ -212,3 +212,42 @@ async fn the_session_cache_is_warmed_again_after_a_restart() {
         .await
         .assert_status(404);
 }
+
+#[tokio::test]
+async fn a_login_whose_commit_fails_caches_nothing() {
+    let server = smtp_server().await;
+    let app = identity_app(&server).spawn().await;
+    sqlx::raw_sql(
+        "CREATE FUNCTION refuse_commit() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN RAISE EXCEPTION 'commit refused by the test'; END $$;
+         CREATE CONSTRAINT TRIGGER refuse_new_session AFTER INSERT ON device_sessions
+           DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_commit();",
+    )
+    .execute(app.db())
+    .await
+    .unwrap();
+    let challenge = crate::auth::request_code(&app, "doomed@example.com").await;
+    let code = crate::auth::read_code(&app, &server, "doomed@example.com").await;
+    let r = crate::auth::confirm(&app, &challenge, &code, 1, None).await;
+    r.assert_status(500);
+    assert_eq!(app.state.sessions.cached_count(), 0);
+    let accounts: i64 = sqlx::query_scalar("SELECT count(*) FROM accounts")
+        .fetch_one(app.db())
+        .await
+        .unwrap();
+    assert_eq!(accounts, 0, "the account rolled back with the session");
+
+    // Once the database accepts it, the same code logs in.
+    sqlx::raw_sql("DROP TRIGGER refuse_new_session ON device_sessions")
+        .execute(app.db())
+        .await
+        .unwrap();
+    let r = crate::auth::confirm(&app, &challenge, &code, 1, None).await;
+    r.assert_status(201);
+    let id: Uuid = r.value()["device_session_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    lookup(&app, id).await.assert_status(200);
+}
