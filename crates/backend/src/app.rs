@@ -137,6 +137,18 @@ impl Application {
                 async move { geo.flush().await }
             });
         }
+        {
+            // Old login challenges and failed confirmations (docs/auth.md).
+            let auth = state.auth.clone();
+            workers.spawn_loop(
+                "auth_prune",
+                crate::auth::service::PRUNE_INTERVAL,
+                move || {
+                    let auth = auth.clone();
+                    async move { auth.prune().await }
+                },
+            );
+        }
         for warmup in &warmups {
             state.readiness.register_cache(warmup.name);
         }

@@ -23,6 +23,14 @@ use super::sessions::SessionService;
 use super::store::{self, AccountByEmail, InsertAccount};
 use crate::geo::Geo;
 use crate::user::UserService;
+use crate::worker::StepOutcome;
+
+/// How long an expired challenge is kept (for operators) before pruning.
+pub const CHALLENGE_RETENTION: Duration = Duration::from_secs(24 * 3600);
+/// Rows of each kind one prune step deletes at most.
+pub const PRUNE_BATCH: i64 = 10_000;
+/// Pause of the prune loop when nothing was left to delete.
+pub const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// Tunables of the login flow (`BACKEND_AUTH_*`, see `docs/auth.md`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -309,6 +317,30 @@ impl AuthService {
             user_id,
             device_session_id: session.id,
             account_created,
+        })
+    }
+
+    /// The housekeeping step (`auth_prune` worker): removes challenges that
+    /// expired more than [`CHALLENGE_RETENTION`] ago and failed
+    /// confirmations that left the hourly window, [`PRUNE_BATCH`] rows of
+    /// each per step.
+    #[tracing::instrument(name = "auth.prune", skip_all)]
+    pub async fn prune(&self) -> Result<StepOutcome, sqlx::Error> {
+        let mut conn = self.inner.db.acquire().await?;
+        let removed = store::prune(
+            &mut conn,
+            CHALLENGE_RETENTION,
+            self.inner.settings.failure_window,
+            PRUNE_BATCH,
+        )
+        .await?;
+        if removed > 0 {
+            tracing::info!(removed, "old login challenges pruned");
+        }
+        Ok(if removed >= PRUNE_BATCH as u64 {
+            StepOutcome::MoreWork
+        } else {
+            StepOutcome::Idle
         })
     }
 

@@ -376,3 +376,34 @@ pub async fn revoke_all(
     .fetch_all(conn)
     .await
 }
+
+/// Deletes up to `limit` challenges that expired more than `keep` ago
+/// (their failure rows go with them) and up to `limit` failure rows older
+/// than `failure_window`; returns how many rows went.
+pub async fn prune(
+    conn: &mut PgConnection,
+    keep: Duration,
+    failure_window: Duration,
+    limit: i64,
+) -> Result<u64, sqlx::Error> {
+    let failures = sqlx::query(
+        "DELETE FROM auth_failed_confirmations WHERE id IN (
+           SELECT id FROM auth_failed_confirmations
+           WHERE failed_at < now() - $1::interval LIMIT $2)",
+    )
+    .bind(interval(failure_window))
+    .bind(limit)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let challenges = sqlx::query(
+        "DELETE FROM auth_challenges WHERE id IN (
+           SELECT id FROM auth_challenges WHERE expires_at < now() - $1::interval LIMIT $2)",
+    )
+    .bind(interval(keep))
+    .bind(limit)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(failures + challenges)
+}

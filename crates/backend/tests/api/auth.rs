@@ -481,3 +481,42 @@ async fn a_login_ban_refuses_confirm_and_consumes_the_code() {
     .unwrap();
     assert_eq!(active, 0);
 }
+
+#[tokio::test]
+async fn old_challenges_and_failures_are_pruned() {
+    let server = smtp_server().await;
+    let app = identity_app(&server).spawn().await;
+    let old = request_code(&app, "old@example.com").await;
+    let fresh = request_code(&app, "fresh@example.com").await;
+    let code = read_code(&app, &server, "fresh@example.com").await;
+    confirm(&app, &fresh, &wrong(&code), 1, None)
+        .await
+        .assert_status(400);
+    sqlx::query(
+        "UPDATE auth_challenges SET expires_at = now() - interval '25 hours' WHERE id = $1",
+    )
+    .bind(Uuid::parse_str(&old).unwrap())
+    .execute(app.db())
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO auth_failed_confirmations (email, challenge_id, failed_at)
+         VALUES ('fresh@example.com', $1, now() - interval '2 hours')",
+    )
+    .bind(Uuid::parse_str(&fresh).unwrap())
+    .execute(app.db())
+    .await
+    .unwrap();
+
+    app.state.auth.prune().await.unwrap();
+    let challenges: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM auth_challenges")
+        .fetch_all(app.db())
+        .await
+        .unwrap();
+    assert_eq!(challenges, vec![Uuid::parse_str(&fresh).unwrap()]);
+    let failures: i64 = sqlx::query_scalar("SELECT count(*) FROM auth_failed_confirmations")
+        .fetch_one(app.db())
+        .await
+        .unwrap();
+    assert_eq!(failures, 1, "the failure within the hour stays");
+}
