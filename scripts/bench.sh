@@ -22,5 +22,9 @@ echo "== galaxy-backend: push fan-out (100 gateways over gRPC) =="
 target/release/galaxy-bench-push
 
 echo
+echo "== galaxy-backend: identity (100k accounts, 200k sessions: startup, gateway lookup, own account) =="
+target/release/galaxy-bench-identity
+
+echo
 echo "== galaxy-game: turn time (30-race default galaxy, bot orders, 100 turns) =="
 target/release/galaxy-game-bench 30 100 1

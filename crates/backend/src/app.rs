@@ -23,7 +23,7 @@ use crate::push::{PushService, PushSettings};
 use crate::readiness::Readiness;
 use crate::server::{self, AppState};
 use crate::telemetry::Telemetry;
-use crate::user::UserDeletedHooks;
+use crate::user::{AccountEmails, UserDeletedHooks, UserService};
 use crate::worker::Workers;
 
 /// A cache warm-up run once at startup; `/readyz` waits for all of them.
@@ -86,12 +86,28 @@ impl Application {
             )?;
             tracing::info!(outcome = ?outcome, "admin bootstrap");
         }
-        let warmups = vec![admin.warmup()];
+        let mut warmups = vec![admin.warmup()];
+        // Device sessions (auth) are revoked inside user transactions (login
+        // ban, soft delete), so the user domain holds the session service.
+        let session_events = SessionEvents::default();
+        let sessions = crate::auth::SessionService::new(db.clone(), session_events.clone());
+        let user_deleted_hooks = UserDeletedHooks::default();
+        let users = UserService::new(db.clone(), sessions.clone(), user_deleted_hooks.clone());
+        warmups.push(users.warmup());
+        warmups.push(sessions.warmup());
+        let geo = crate::geo::Geo::open(&config.geoip.db_path, db.clone(), &metrics)
+            .context("cannot open the GeoIP database (BACKEND_GEOIP_DB_PATH)")?;
+        let auth = crate::auth::AuthService::new(
+            db.clone(),
+            crate::auth::AuthSettings::from_config(&config),
+            sessions.clone(),
+            geo.clone(),
+            users.clone(),
+        );
         let mail = Mail::new(db.clone(), MailSettings::from_config(&config), &metrics)
             .context("cannot set up the SMTP client (BACKEND_SMTP_*)")?;
 
         let push = PushService::start(&db, PushSettings::from_config(&config), &metrics).await?;
-        let session_events = SessionEvents::default();
         {
             // Every revocation reaches the gateway as a SessionInvalidation
             // (publishing never blocks the revoking request).
@@ -107,8 +123,8 @@ impl Application {
             push.clone(),
             &metrics,
         );
-        let user_deleted_hooks = UserDeletedHooks::default();
         user_deleted_hooks.register(Arc::new(UserDeletedHook));
+        notification.set_user_emails(Arc::new(AccountEmails));
 
         let state = AppState {
             config: Arc::new(config),
@@ -117,10 +133,14 @@ impl Application {
             readiness,
             admin,
             mail: mail.clone(),
+            users,
+            user_deleted_hooks,
+            sessions,
+            auth,
+            geo: geo.clone(),
             session_events,
             push,
             notification: notification.clone(),
-            user_deleted_hooks,
         };
         let mut workers = Workers::new();
         if mail.settings().worker_enabled {
@@ -132,6 +152,26 @@ impl Application {
                 let worker = worker.clone();
                 async move { worker.tick().await }
             });
+        }
+        {
+            // Per-country counters of authenticated requests (spec §11).
+            let geo = geo.clone();
+            workers.spawn_loop("geo_counters", crate::geo::FLUSH_INTERVAL, move || {
+                let geo = geo.clone();
+                async move { geo.flush().await }
+            });
+        }
+        {
+            // Old login challenges and failed confirmations (docs/auth.md).
+            let auth = state.auth.clone();
+            workers.spawn_loop(
+                "auth_prune",
+                crate::auth::service::PRUNE_INTERVAL,
+                move || {
+                    let auth = auth.clone();
+                    async move { auth.prune().await }
+                },
+            );
         }
         if state.config.notification.worker_enabled {
             // Routes wait for the interval at most: a committed submit wakes

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod geo;
 pub mod mail;
 pub mod notification;
 pub mod postgres;

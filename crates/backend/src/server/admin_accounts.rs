@@ -19,26 +19,26 @@ use crate::admin::{AdminAccount, AdminError, AuditEntry, Password, Username};
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route(
-            "/admin-accounts",
+            "/api/v1/admin/admin-accounts",
             get(list_admin_accounts).post(create_admin_account),
         )
         .route(
-            "/admin-accounts/{username}",
+            "/api/v1/admin/admin-accounts/{username}",
             get(get_admin_account).delete(delete_admin_account),
         )
         .route(
-            "/admin-accounts/{username}/password",
+            "/api/v1/admin/admin-accounts/{username}/password",
             post(change_admin_password),
         )
         .route(
-            "/admin-accounts/{username}/disable",
+            "/api/v1/admin/admin-accounts/{username}/disable",
             post(disable_admin_account),
         )
         .route(
-            "/admin-accounts/{username}/enable",
+            "/api/v1/admin/admin-accounts/{username}/enable",
             post(enable_admin_account),
         )
-        .route("/audit", get(list_audit_entries))
+        .route("/api/v1/admin/audit", get(list_audit_entries))
 }
 
 /// An admin account as the API shows it (never the hash).

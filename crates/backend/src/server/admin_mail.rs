@@ -14,17 +14,17 @@ use crate::mail::{Attempt, DeadLetter, Delivery, DeliveryId, DeliveryState};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/mail/deliveries", get(list_mail_deliveries))
-        .route("/mail/deliveries/{delivery_id}", get(get_mail_delivery))
+        .route("/api/v1/admin/mail/deliveries", get(list_mail_deliveries))
+        .route("/api/v1/admin/mail/deliveries/{delivery_id}", get(get_mail_delivery))
         .route(
-            "/mail/deliveries/{delivery_id}/attempts",
+            "/api/v1/admin/mail/deliveries/{delivery_id}/attempts",
             get(list_mail_attempts),
         )
         .route(
-            "/mail/deliveries/{delivery_id}/resend",
+            "/api/v1/admin/mail/deliveries/{delivery_id}/resend",
             post(resend_mail_delivery),
         )
-        .route("/mail/dead-letters", get(list_mail_dead_letters))
+        .route("/api/v1/admin/mail/dead-letters", get(list_mail_dead_letters))
 }
 
 #[derive(Debug, Deserialize)]

@@ -14,13 +14,13 @@ use crate::notification::{DeadLetter, IntentFilter, IntentView, RouteStatus};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/notifications/intents", get(list_notification_intents))
+        .route("/api/v1/admin/notifications/intents", get(list_notification_intents))
         .route(
-            "/notifications/intents/{intent_id}",
+            "/api/v1/admin/notifications/intents/{intent_id}",
             get(get_notification_intent),
         )
         .route(
-            "/notifications/dead-letters",
+            "/api/v1/admin/notifications/dead-letters",
             get(list_notification_dead_letters),
         )
 }

@@ -7,6 +7,7 @@
 //! | `/api/v1/public/*` | none |
 //! | `/api/v1/user/*` | `X-User-ID` injected by the gateway ([`extract::AuthUser`]) |
 //! | `/api/v1/admin/*` | HTTP Basic Auth against `admin_accounts` |
+//! | `/api/v1/internal/*` | none: trusted network only (the gateway's device-session lookup) |
 //! | `/healthz`, `/readyz` | none |
 //!
 //! Every error, whatever produced it, leaves in the shape of [`error::ApiError`].
@@ -27,20 +28,27 @@ use crate::config::{Config, TracesExporter};
 use crate::readiness::Readiness;
 use crate::telemetry::{self, Metrics};
 
+mod account;
 mod admin_accounts;
 pub mod admin_auth;
 mod admin_mail;
 mod admin_notifications;
+mod admin_users;
+mod auth;
 pub mod error;
 pub mod extract;
+mod gateway;
 pub mod grpc;
 pub mod guard;
 mod normalize;
 mod notification_prefs;
 pub mod paging;
 pub mod serve;
+mod sessions;
+pub mod source_ip;
 mod user;
 
+use guard::Verdict;
 pub use error::ApiError;
 pub use extract::{AuthUser, Json, Path, Query};
 
@@ -58,14 +66,22 @@ pub struct AppState {
     pub admin: crate::admin::AdminService,
     /// The mail outbox: admin queries, resend, and its worker.
     pub mail: crate::mail::Mail,
+    /// Accounts, settings, entitlements, sanctions, soft delete (cached).
+    pub users: crate::user::UserService,
+    /// Soft-delete hooks (notification skips the user's open routes).
+    pub user_deleted_hooks: crate::user::UserDeletedHooks,
+    /// Device sessions and the active-session cache (gateway lookup).
+    pub sessions: crate::auth::SessionService,
+    /// Login by email code.
+    pub auth: crate::auth::AuthService,
+    /// GeoIP lookups and per-user country counters.
+    pub geo: crate::geo::Geo,
     /// Device-session revocations; push turns each into a `SessionInvalidation`.
     pub session_events: crate::auth::SessionEvents,
     /// The gRPC push stream to the gateway (producers publish here).
     pub push: crate::push::PushService,
     /// The notification pipeline: submit, preferences, admin queries, worker.
     pub notification: crate::notification::NotificationService,
-    /// Soft-delete hooks (notification skips the user's open routes).
-    pub user_deleted_hooks: crate::user::UserDeletedHooks,
 }
 
 /// The complete HTTP application: groups, probes, contract, fallbacks and
@@ -75,15 +91,22 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let http = &state.config.http;
     let body_limit = usize::try_from(http.max_body_bytes).unwrap_or(usize::MAX);
-    let public = Router::new();
+    // Routes carry their full paths and groups are merged, not nested:
+    // `nest` strips the prefix (a new URI) and adds a router level per request.
+    let guard_state = state.clone();
     let user = user::routes()
+        .merge(account::routes())
+        .merge(sessions::routes())
         .merge(notification_prefs::routes())
-        .route_layer(guard::GuardLayer::new(require_user));
+        .route_layer(guard::GuardLayer::new(move |req| {
+            require_user(&guard_state, req)
+        }));
     // The admin group: every route behind HTTP Basic Auth. Other areas add
     // their admin routes with `.merge(…)` before the `route_layer`.
     let admin = admin_accounts::routes()
         .merge(admin_mail::routes())
         .merge(admin_notifications::routes())
+        .merge(admin_users::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             admin_auth::require_admin,
@@ -94,9 +117,11 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/openapi.yaml", get(openapi_yaml))
         .route("/docs", get(docs_page))
-        .nest("/api/v1/public", public)
-        .nest("/api/v1/user", user)
-        .nest("/api/v1/admin", admin)
+        .merge(auth::routes())
+        .merge(user)
+        .merge(admin)
+        // Trusted network only (the gateway): no authentication.
+        .merge(gateway::routes())
         .fallback(route_not_found)
         .with_state(state.clone())
         // One `layer` call for the whole stack: every `Router::layer` wraps
@@ -127,11 +152,38 @@ pub fn router(state: AppState) -> Router {
         )
 }
 
-/// User-group guard: a valid `X-User-ID` or 401 in the error shape.
-fn require_user(req: &mut Request) -> Result<(), ApiError> {
-    let user = AuthUser::from_headers(req.headers())?;
-    req.extensions_mut().insert(user);
-    Ok(())
+/// User-group guard: a valid `X-User-ID` (else 401), then from the accounts
+/// cache: a soft-deleted account → 403 `account_deleted`, an active login
+/// ban → 403 `login_banned`. The caller's cached record (when the id has an
+/// account) goes into the request extensions for the handlers. Decided from
+/// memory; only an id the cache does not know is looked up in PostgreSQL.
+/// Every admitted request is counted per country (fire-and-forget).
+fn require_user(state: &AppState, req: Request) -> Verdict {
+    let user = match AuthUser::from_headers(req.headers()) {
+        Ok(user) => user,
+        Err(err) => return Verdict::Reject(err),
+    };
+    let admit = move |state: &AppState, mut req: Request, record: Option<_>| {
+        if let Some(record) = record {
+            req.extensions_mut().insert(record);
+        }
+        if let Some(ip) = source_ip::source_ip(req.headers(), source_ip::peer(req.extensions())) {
+            state.geo.count_request(user.user_id, ip);
+        }
+        req.extensions_mut().insert(user);
+        req
+    };
+    match state.users.authorize_cached(user.user_id) {
+        Some(Ok(record)) => Verdict::Pass(admit(state, req, record)),
+        Some(Err(err)) => Verdict::Reject(err.into()),
+        None => {
+            let state = state.clone();
+            Verdict::Pending(Box::pin(async move {
+                let record = state.users.authorize(user.user_id).await?;
+                Ok(admit(&state, req, record))
+            }))
+        }
+    }
 }
 
 async fn route_not_found(req: Request) -> ApiError {

@@ -11,7 +11,7 @@ use crate::notification::Preference;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new().route(
-        "/notification-preferences",
+        "/api/v1/user/notification-preferences",
         get(get_notification_preferences).put(put_notification_preferences),
     )
 }

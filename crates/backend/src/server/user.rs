@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{AppState, AuthUser, Json};
 
 pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/session", get(get_session))
+    Router::new().route("/api/v1/user/session", get(get_session))
 }
 
 #[derive(Serialize)]

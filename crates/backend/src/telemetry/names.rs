@@ -27,6 +27,8 @@ pub const RUNTIME_HEALTH_PROBES_TOTAL: &str = "runtime_health_probes_total";
 
 // GeoIP.
 pub const GEO_LOOKUPS_TOTAL: &str = "geo_lookups_total";
+/// Added: request hits dropped because the geo counting channel was full.
+pub const GEO_COUNTER_DROPPED_TOTAL: &str = "geo_counter_dropped_total";
 
 // PostgreSQL pool (recorded by [`super::DbPoolMetrics`]).
 pub const DB_POOL_ACQUIRES_TOTAL: &str = "db_pool_acquires_total";

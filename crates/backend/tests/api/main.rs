@@ -5,8 +5,11 @@
 mod helpers;
 
 mod admin_accounts;
+mod admin_users;
+mod auth;
 mod contract_document;
 mod errors;
+mod geo;
 mod grpc;
 mod mail;
 mod mail_admin;
@@ -16,3 +19,6 @@ mod notification_fbs;
 mod probes;
 mod process;
 mod push;
+mod sanctions;
+mod sessions;
+mod users;

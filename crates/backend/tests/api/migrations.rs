@@ -5,8 +5,12 @@ use crate::helpers::TestApp;
 
 const EXPECTED_TABLES: &[&str] = &[
     "_sqlx_migrations",
+    "accounts",
     "admin_accounts",
     "admin_audit_log",
+    "auth_challenges",
+    "auth_failed_confirmations",
+    "device_sessions",
     "mail_attempts",
     "mail_dead_letters",
     "mail_deliveries",
@@ -15,6 +19,10 @@ const EXPECTED_TABLES: &[&str] = &[
     "notification_intents",
     "notification_preferences",
     "notification_routes",
+    "user_country_counters",
+    "user_entitlements",
+    "user_sanctions",
+    "user_settings",
 ];
 
 #[tokio::test]

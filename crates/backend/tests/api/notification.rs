@@ -426,33 +426,16 @@ async fn an_email_route_reaches_the_smtp_server_exactly_once() {
 }
 
 #[tokio::test]
-async fn an_email_route_without_an_address_is_skipped_and_without_a_directory_retried() {
+async fn email_routes_go_to_the_account_address_and_are_skipped_without_one() {
     let server = smtp_server().await;
     let app = notification_app(&server).spawn().await;
-    let stranger = Uuid::new_v4();
 
-    // No directory installed yet: the email route fails and is retried.
+    // The identity domain's directory (installed by the app): a user with no
+    // live account has no address, so the email route is skipped.
+    let stranger = Uuid::new_v4();
     let first = submit(&app, &sample("lobby.application.approved", stranger))
         .await
         .unwrap();
-    let report = tick(&app).await;
-    assert_eq!((report.sent, report.retrying), (1, 1));
-    let (attempts, error): (i32, Option<String>) = sqlx::query_as(
-        "SELECT attempts, last_error FROM notification_routes WHERE intent_id = $1 AND channel = 'email'",
-    )
-    .bind(first.intent_id)
-    .fetch_one(app.db())
-    .await
-    .unwrap();
-    assert_eq!(attempts, 1);
-    assert_eq!(
-        error.as_deref(),
-        Some("no user email directory is configured")
-    );
-
-    // With a directory that does not know the user: skipped.
-    user_with_email(&app, "someone-else@example.com");
-    make_due(&app).await;
     assert_eq!(tick(&app).await.skipped, 1);
     assert_eq!(
         routes_of(&app, first.intent_id).await,
@@ -461,6 +444,26 @@ async fn an_email_route_without_an_address_is_skipped_and_without_a_directory_re
             ("push", "sent", None)
         ])
     );
+
+    // A real account: the mail goes to its address.
+    let member = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO accounts (user_id, email, user_name) VALUES ($1, 'member@example.com', 'member-1')",
+    )
+    .bind(member)
+    .execute(app.db())
+    .await
+    .unwrap();
+    submit(&app, &sample("lobby.application.approved", member))
+        .await
+        .unwrap();
+    assert_eq!(tick(&app).await.sent, 2);
+    assert_eq!(crate::mail::tick(&app).await.sent, 1);
+    let messages = server
+        .wait_for_messages(1, WAIT)
+        .await
+        .expect("one message");
+    assert_eq!(messages[0].to, vec!["member@example.com"]);
 }
 
 #[tokio::test]

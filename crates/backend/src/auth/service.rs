@@ -1,0 +1,378 @@
+//! [`AuthService`]: login by email code.
+//!
+//! - [`AuthService::request_code`] opens a challenge (or reuses one when the
+//!   address is throttled) and enqueues the `auth.login_code` mail in the
+//!   same transaction. It never looks at accounts, so its answer cannot tell
+//!   a registered address from an unknown one.
+//! - [`AuthService::confirm`] checks the code (constant time, counted,
+//!   burned after `BACKEND_AUTH_CHALLENGE_MAX_ATTEMPTS`, single use, at most
+//!   [`AuthSettings::failure_cap`] failures per address per rolling hour),
+//!   finds or creates the account, and creates the device session.
+
+use std::net::IpAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::error::AuthError;
+use super::model::{self, DeviceInfo, DevicePublicKey, EmailAddress, LoginCode, UserNameGenerator};
+use super::sessions::SessionService;
+use super::store::{self, AccountByEmail, InsertAccount};
+use crate::geo::Geo;
+use crate::user::UserService;
+use crate::worker::StepOutcome;
+
+/// How long an expired challenge is kept (for operators) before pruning.
+pub const CHALLENGE_RETENTION: Duration = Duration::from_secs(24 * 3600);
+/// Rows of each kind one prune step deletes at most.
+pub const PRUNE_BATCH: i64 = 10_000;
+/// Pause of the prune loop when nothing was left to delete.
+pub const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Tunables of the login flow (`BACKEND_AUTH_*`, see `docs/auth.md`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthSettings {
+    /// `BACKEND_AUTH_CHALLENGE_TTL`.
+    pub challenge_ttl: Duration,
+    /// `BACKEND_AUTH_CHALLENGE_MAX_ATTEMPTS`: wrong codes that burn a challenge.
+    pub max_attempts: u32,
+    /// `BACKEND_AUTH_CHALLENGE_THROTTLE_WINDOW`.
+    pub throttle_window: Duration,
+    /// `BACKEND_AUTH_CHALLENGE_THROTTLE_MAX`: open challenges per address
+    /// within the window before the newest is reused.
+    pub throttle_max: u32,
+    /// `BACKEND_AUTH_USERNAME_MAX_RETRIES`.
+    pub username_max_retries: u32,
+    /// Failed confirmations per address within `failure_window`, across all
+    /// its challenges, before confirm answers 429 (OWASP ASVS 2.2.1).
+    pub failure_cap: u32,
+    pub failure_window: Duration,
+}
+
+impl AuthSettings {
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        let auth = &config.auth;
+        Self {
+            challenge_ttl: auth.challenge_ttl,
+            max_attempts: auth.challenge_max_attempts,
+            throttle_window: auth.challenge_throttle_window,
+            throttle_max: auth.challenge_throttle_max,
+            username_max_retries: auth.username_max_retries,
+            failure_cap: 100,
+            failure_window: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// What the caller of "request a code" learns: the challenge to confirm
+/// and until when. Identical in shape for every address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChallengeIssued {
+    pub challenge_id: Uuid,
+    pub expires_at: DateTime<Utc>,
+    /// `true` when a throttled address got its newest open challenge back
+    /// (no mail was sent). Not shown to the caller.
+    pub reused: bool,
+}
+
+/// A confirm request, validated by [`AuthService::confirm`].
+#[derive(Debug, Clone)]
+pub struct ConfirmRequest<'a> {
+    pub challenge_id: Uuid,
+    pub code: &'a str,
+    pub public_key: &'a str,
+    pub device_name: &'a str,
+    pub platform: &'a str,
+    /// The caller's source address (for `declared_country` of a new account).
+    pub source_ip: Option<IpAddr>,
+}
+
+/// A successful confirmation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoggedIn {
+    pub user_id: Uuid,
+    pub device_session_id: Uuid,
+    pub account_created: bool,
+}
+
+struct Inner {
+    db: PgPool,
+    settings: AuthSettings,
+    sessions: SessionService,
+    geo: Geo,
+    users: UserService,
+    user_names: RwLock<UserNameGenerator>,
+}
+
+/// The login flow. Cheap to clone.
+#[derive(Clone)]
+pub struct AuthService {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for AuthService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthService").finish_non_exhaustive()
+    }
+}
+
+impl AuthService {
+    pub fn new(
+        db: PgPool,
+        settings: AuthSettings,
+        sessions: SessionService,
+        geo: Geo,
+        users: UserService,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                settings,
+                sessions,
+                geo,
+                users,
+                user_names: RwLock::new(Arc::new(model::random_user_name)),
+            }),
+        }
+    }
+
+    pub fn settings(&self) -> &AuthSettings {
+        &self.inner.settings
+    }
+
+    /// Replaces the placeholder user-name generator (tests force collisions
+    /// with it).
+    pub fn set_user_name_generator(&self, generator: UserNameGenerator) {
+        *self
+            .inner
+            .user_names
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = generator;
+    }
+
+    fn user_name_generator(&self) -> UserNameGenerator {
+        self.inner
+            .user_names
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Opens a login challenge for `email` and enqueues its code mail in the
+    /// same transaction. When the address already has `throttle_max` open
+    /// challenges created within the throttle window, the newest one is
+    /// returned instead and no mail is sent.
+    #[tracing::instrument(name = "auth.request_code", skip_all)]
+    pub async fn request_code(&self, email: &str) -> Result<ChallengeIssued, AuthError> {
+        let email = EmailAddress::parse(email)?;
+        let settings = &self.inner.settings;
+        let mut tx = self.inner.db.begin().await?;
+        store::lock_address(&mut tx, email.as_str()).await?;
+        let (open, newest) =
+            store::open_challenges(&mut tx, email.as_str(), settings.throttle_window).await?;
+        if open >= i64::from(settings.throttle_max)
+            && let Some((challenge_id, expires_at)) = newest
+        {
+            tx.commit().await?;
+            tracing::info!(
+                email_hash = %crate::mail::email_hash(email.as_str()),
+                %challenge_id,
+                "login challenge reused (throttled)"
+            );
+            return Ok(ChallengeIssued {
+                challenge_id,
+                expires_at,
+                reused: true,
+            });
+        }
+        let challenge_id = Uuid::new_v4();
+        let code = LoginCode::generate();
+        let hash = model::code_hash(challenge_id, code.as_str());
+        let expires_at = store::insert_challenge(
+            &mut tx,
+            challenge_id,
+            email.as_str(),
+            &hash,
+            settings.challenge_ttl,
+        )
+        .await?;
+        let delivery = crate::mail::enqueue_login_code(
+            &mut tx,
+            email.as_str(),
+            code.as_str(),
+            settings.challenge_ttl,
+        )
+        .await?;
+        store::set_challenge_delivery(&mut tx, challenge_id, delivery.0).await?;
+        tx.commit().await?;
+        tracing::info!(
+            email_hash = %crate::mail::email_hash(email.as_str()),
+            %challenge_id,
+            "login challenge opened"
+        );
+        Ok(ChallengeIssued {
+            challenge_id,
+            expires_at,
+            reused: false,
+        })
+    }
+
+    /// Confirms a challenge's code and logs the device in.
+    ///
+    /// Order of checks: input (key, device) → challenge exists → consumed /
+    /// burned / expired → the address's hourly failure cap → the code. A
+    /// correct code consumes the challenge even when the login is then
+    /// refused (deleted account, login ban).
+    #[tracing::instrument(name = "auth.confirm", skip_all, fields(challenge_id = %request.challenge_id))]
+    pub async fn confirm(&self, request: ConfirmRequest<'_>) -> Result<LoggedIn, AuthError> {
+        let public_key = DevicePublicKey::parse_base64(request.public_key)?;
+        let device = DeviceInfo::parse(request.device_name, request.platform)?;
+        let settings = &self.inner.settings;
+
+        let mut tx = self.inner.db.begin().await?;
+        let challenge = store::challenge_for_update(&mut tx, request.challenge_id)
+            .await?
+            .ok_or(AuthError::ChallengeNotFound)?;
+        store::lock_address(&mut tx, &challenge.email).await?;
+        if challenge.consumed {
+            return Err(AuthError::ChallengeConsumed);
+        }
+        if challenge.burned {
+            return Err(AuthError::ChallengeBurned);
+        }
+        if challenge.expired {
+            return Err(AuthError::ChallengeExpired);
+        }
+        let (failures, frees_at, now) =
+            store::recent_failures(&mut tx, &challenge.email, settings.failure_window).await?;
+        if failures >= i64::from(settings.failure_cap) {
+            let retry_after = frees_at
+                .and_then(|at| (at - now).to_std().ok())
+                .unwrap_or(Duration::from_secs(1));
+            tracing::warn!(
+                email_hash = %crate::mail::email_hash(&challenge.email),
+                "login confirmations throttled (hourly cap)"
+            );
+            return Err(AuthError::TooManyAttempts { retry_after });
+        }
+
+        if !model::code_matches(challenge.id, request.code, &challenge.code_hash) {
+            let used = u32::try_from(challenge.attempts).unwrap_or(0) + 1;
+            let burn = used >= settings.max_attempts;
+            store::record_failure(&mut tx, challenge.id, &challenge.email, burn).await?;
+            tx.commit().await?;
+            tracing::info!(attempts = used, burned = burn, "wrong login code");
+            return Err(AuthError::WrongCode {
+                attempts_left: settings.max_attempts.saturating_sub(used),
+            });
+        }
+        store::consume(&mut tx, challenge.id).await?;
+
+        let (user_id, account_created) =
+            match store::account_by_email(&mut tx, &challenge.email).await? {
+                AccountByEmail::Live(user_id) => {
+                    if let Some(ban) = self.inner.users.active_login_ban(user_id) {
+                        tx.commit().await?;
+                        tracing::info!(%user_id, "login refused: login ban");
+                        return Err(AuthError::LoginBanned {
+                            until: ban.expires_at,
+                        });
+                    }
+                    (user_id, false)
+                }
+                AccountByEmail::DeletedOnly => {
+                    tx.commit().await?;
+                    tracing::info!("login refused: account deleted");
+                    return Err(AuthError::AccountDeleted);
+                }
+                AccountByEmail::None => {
+                    let country = request.source_ip.and_then(|ip| self.inner.geo.lookup(ip));
+                    self.create_account(&mut tx, &challenge.email, country.as_deref())
+                        .await?
+                }
+            };
+
+        let session = self
+            .inner
+            .sessions
+            .create_in_tx(
+                &mut tx,
+                user_id,
+                &public_key,
+                &device.name,
+                &device.platform,
+            )
+            .await?;
+        tx.commit().await?;
+        self.inner.sessions.after_commit_created(&session);
+        if account_created && let Err(err) = self.inner.users.refresh_account(user_id).await {
+            // The account is committed; the user cache catches up on its next miss.
+            tracing::error!(%user_id, error = %err, "cannot refresh the new account in the user cache");
+        }
+        tracing::info!(%user_id, device_session_id = %session.id, account_created, "device logged in");
+        Ok(LoggedIn {
+            user_id,
+            device_session_id: session.id,
+            account_created,
+        })
+    }
+
+    /// The housekeeping step (`auth_prune` worker): removes challenges that
+    /// expired more than [`CHALLENGE_RETENTION`] ago and failed
+    /// confirmations that left the hourly window, [`PRUNE_BATCH`] rows of
+    /// each per step.
+    #[tracing::instrument(name = "auth.prune", skip_all)]
+    pub async fn prune(&self) -> Result<StepOutcome, sqlx::Error> {
+        let mut conn = self.inner.db.acquire().await?;
+        let removed = store::prune(
+            &mut conn,
+            CHALLENGE_RETENTION,
+            self.inner.settings.failure_window,
+            PRUNE_BATCH,
+        )
+        .await?;
+        if removed > 0 {
+            tracing::info!(removed, "old login challenges pruned");
+        }
+        Ok(if removed >= PRUNE_BATCH as u64 {
+            StepOutcome::MoreWork
+        } else {
+            StepOutcome::Idle
+        })
+    }
+
+    /// Inserts the account with a synthesised placeholder user name, trying
+    /// `1 + username_max_retries` names before giving up. Returns the user
+    /// id and whether the account is new.
+    async fn create_account(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        email: &str,
+        declared_country: Option<&str>,
+    ) -> Result<(Uuid, bool), AuthError> {
+        let generate = self.user_name_generator();
+        let retries = self.inner.settings.username_max_retries;
+        let user_id = Uuid::new_v4();
+        for attempt in 0..=retries {
+            let user_name = generate(attempt);
+            match store::insert_account(conn, user_id, email, &user_name, declared_country).await? {
+                InsertAccount::Inserted => return Ok((user_id, true)),
+                InsertAccount::UserNameTaken => {
+                    tracing::debug!(attempt, "placeholder user name taken; retrying");
+                }
+                InsertAccount::EmailTaken => {
+                    // Another registration of this address won; log in to it.
+                    if let AccountByEmail::Live(existing) =
+                        store::account_by_email(conn, email).await?
+                    {
+                        return Ok((existing, false));
+                    }
+                }
+            }
+        }
+        Err(AuthError::UserNameExhausted(retries + 1))
+    }
+}

@@ -1,0 +1,408 @@
+//! [`SessionService`]: device sessions and the in-memory cache of the
+//! ACTIVE ones, by id — what the gateway lookup is served from.
+//!
+//! The cache is warmed once at startup (`/readyz` waits for it) and
+//! updated only after the writing transaction committed, so a failed
+//! commit leaves it as the database is. Revocations are durable first,
+//! then removed from the cache, then announced as [`SessionsRevoked`].
+//!
+//! Races between a committed write and its cache update are closed with
+//! tombstones: a revocation that finds its session absent from the cache
+//! (its creation committed but was not cached yet, or the warm-up is still
+//! loading it) leaves a tombstone, and neither the late insert nor the
+//! warm-up brings the session back.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use axum::body::Bytes;
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::events::{RevocationReason, SessionEvents, SessionsRevoked};
+use super::model::{DevicePublicKey, DeviceSession};
+use super::store::{self, RevokeOne};
+
+/// The name `/readyz` reports while the session cache warms.
+pub const CACHE_NAME: &str = "device_sessions";
+
+/// An active session as the cache holds it.
+#[derive(Debug, Clone)]
+pub struct ActiveSession {
+    pub user_id: Uuid,
+    pub public_key: DevicePublicKey,
+    /// The gateway lookup's JSON body, rendered once when cached so a
+    /// lookup only clones a reference-counted buffer.
+    pub lookup_body: Bytes,
+}
+
+/// The gateway lookup's body (see `openapi.yaml`, `DeviceSessionLookup`).
+#[derive(Serialize)]
+struct LookupBody<'a> {
+    device_session_id: Uuid,
+    user_id: Uuid,
+    public_key: &'a str,
+    status: &'static str,
+}
+
+impl ActiveSession {
+    fn new(id: Uuid, user_id: Uuid, public_key: DevicePublicKey) -> Self {
+        let body = LookupBody {
+            device_session_id: id,
+            user_id,
+            public_key: &public_key.to_base64(),
+            status: "active",
+        };
+        let lookup_body = Bytes::from(serde_json::to_vec(&body).expect("plain struct serialises"));
+        Self {
+            user_id,
+            public_key,
+            lookup_body,
+        }
+    }
+}
+
+/// The answer of [`SessionService::lookup`].
+#[derive(Debug, Clone)]
+pub enum Lookup {
+    /// The cache has not finished warming: no answer can be trusted yet.
+    NotWarm,
+    /// Unknown or revoked.
+    Miss,
+    Active(ActiveSession),
+}
+
+/// What revoking one session did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeOutcome {
+    Revoked,
+    /// It was revoked before; nothing changed and nothing was announced.
+    AlreadyRevoked,
+    /// No such session of this user.
+    NotFound,
+}
+
+#[derive(Default)]
+struct Cache {
+    warm: bool,
+    active: HashMap<Uuid, ActiveSession>,
+    tombstones: HashSet<Uuid>,
+}
+
+struct Inner {
+    db: PgPool,
+    events: SessionEvents,
+    cache: RwLock<Cache>,
+}
+
+/// Device sessions and their cache. Cheap to clone.
+#[derive(Clone)]
+pub struct SessionService {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for SessionService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionService").finish_non_exhaustive()
+    }
+}
+
+impl SessionService {
+    /// A service with a cold cache (run [`warmup`](Self::warmup)).
+    pub fn new(db: PgPool, events: SessionEvents) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                events,
+                cache: RwLock::new(Cache::default()),
+            }),
+        }
+    }
+
+    pub fn events(&self) -> &SessionEvents {
+        &self.inner.events
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Cache> {
+        self.inner
+            .cache
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Cache> {
+        self.inner
+            .cache
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The startup warm-up of the cache, for `/readyz` to wait on.
+    pub fn warmup(&self) -> crate::app::Warmup {
+        let service = self.clone();
+        crate::app::Warmup {
+            name: CACHE_NAME,
+            run: Box::pin(async move { service.warm_up().await.map_err(anyhow::Error::from) }),
+        }
+    }
+
+    /// Loads every active session. Merges with what was cached meanwhile
+    /// (sessions created while warming stay; tombstoned ones stay out).
+    #[tracing::instrument(name = "sessions.warm_up", skip_all)]
+    pub async fn warm_up(&self) -> Result<(), sqlx::Error> {
+        let mut conn = self.inner.db.acquire().await?;
+        let loaded = store::all_active(&mut conn).await?;
+        drop(conn);
+        let entries: Vec<(Uuid, ActiveSession)> = loaded
+            .into_iter()
+            .map(|(id, user_id, key)| (id, ActiveSession::new(id, user_id, key)))
+            .collect();
+        let mut cache = self.write();
+        cache.active.reserve(entries.len());
+        for (id, session) in entries {
+            if cache.tombstones.remove(&id) {
+                continue;
+            }
+            cache.active.entry(id).or_insert(session);
+        }
+        cache.warm = true;
+        tracing::info!(active_sessions = cache.active.len(), "session cache warmed");
+        Ok(())
+    }
+
+    /// The gateway's question: is `id` an active session, whose, with which
+    /// key? Never touches PostgreSQL.
+    pub fn lookup(&self, id: Uuid) -> Lookup {
+        let cache = self.read();
+        match cache.active.get(&id) {
+            Some(session) => Lookup::Active(session.clone()),
+            None if !cache.warm => Lookup::NotWarm,
+            None => Lookup::Miss,
+        }
+    }
+
+    /// The cached lookup body of an active session (the gateway route's
+    /// hot path: one read lock, one reference-count increment).
+    pub fn lookup_body(&self, id: &Uuid) -> Result<Bytes, bool> {
+        let cache = self.read();
+        match cache.active.get(id) {
+            Some(session) => Ok(session.lookup_body.clone()),
+            None => Err(cache.warm),
+        }
+    }
+
+    /// How many sessions the cache holds.
+    pub fn cached_count(&self) -> usize {
+        self.read().active.len()
+    }
+
+    /// Caches a session whose creating transaction has committed.
+    pub fn after_commit_created(&self, session: &DeviceSession) {
+        if session.revoked_at.is_some() {
+            return;
+        }
+        let entry = ActiveSession::new(session.id, session.user_id, session.public_key);
+        let mut cache = self.write();
+        if cache.tombstones.remove(&session.id) {
+            return;
+        }
+        cache.active.insert(session.id, entry);
+    }
+
+    /// Creates a session on `conn` (the caller's transaction); call
+    /// [`after_commit_created`](Self::after_commit_created) once it commits.
+    pub async fn create_in_tx(
+        &self,
+        conn: &mut PgConnection,
+        user_id: Uuid,
+        public_key: &DevicePublicKey,
+        device_name: &str,
+        platform: &str,
+    ) -> Result<DeviceSession, sqlx::Error> {
+        store::insert_session(
+            conn,
+            Uuid::new_v4(),
+            user_id,
+            public_key,
+            device_name,
+            platform,
+        )
+        .await
+    }
+
+    /// Marks every active session of `user_id` revoked inside the caller's
+    /// transaction and returns their ids. The cache is not touched: after
+    /// the commit, call [`after_commit_revoked`](Self::after_commit_revoked).
+    pub async fn revoke_all_in_tx(
+        &self,
+        conn: &mut PgConnection,
+        user_id: Uuid,
+        reason: RevocationReason,
+    ) -> Result<Vec<Uuid>, sqlx::Error> {
+        store::revoke_all(conn, user_id, reason).await
+    }
+
+    /// Removes committed revocations from the cache, then announces them
+    /// ([`SessionEvents::emit`]; nothing is emitted for an empty list).
+    pub fn after_commit_revoked(&self, event: SessionsRevoked) {
+        {
+            let mut cache = self.write();
+            for id in &event.device_session_ids {
+                if cache.active.remove(id).is_none() {
+                    cache.tombstones.insert(*id);
+                }
+            }
+        }
+        self.inner.events.emit(&event);
+    }
+
+    /// Revokes every active session of `user_id` in its own transaction,
+    /// then updates the cache and announces it. Returns the revoked ids.
+    #[tracing::instrument(name = "sessions.revoke_all", skip(self))]
+    pub async fn revoke_all(
+        &self,
+        user_id: Uuid,
+        reason: RevocationReason,
+    ) -> Result<Vec<Uuid>, sqlx::Error> {
+        let mut tx = self.inner.db.begin().await?;
+        let ids = self.revoke_all_in_tx(&mut tx, user_id, reason).await?;
+        tx.commit().await?;
+        self.after_commit_revoked(SessionsRevoked {
+            user_id,
+            device_session_ids: ids.clone(),
+            reason,
+        });
+        Ok(ids)
+    }
+
+    /// Revokes one session of `user_id`.
+    #[tracing::instrument(name = "sessions.revoke", skip(self))]
+    pub async fn revoke(
+        &self,
+        user_id: Uuid,
+        device_session_id: Uuid,
+        reason: RevocationReason,
+    ) -> Result<RevokeOutcome, sqlx::Error> {
+        let mut tx = self.inner.db.begin().await?;
+        let outcome = store::revoke_one(&mut tx, user_id, device_session_id, reason).await?;
+        tx.commit().await?;
+        Ok(match outcome {
+            RevokeOne::Revoked => {
+                self.after_commit_revoked(SessionsRevoked {
+                    user_id,
+                    device_session_ids: vec![device_session_id],
+                    reason,
+                });
+                RevokeOutcome::Revoked
+            }
+            RevokeOne::AlreadyRevoked => RevokeOutcome::AlreadyRevoked,
+            RevokeOne::NotFound => RevokeOutcome::NotFound,
+        })
+    }
+
+    /// The user's active sessions, newest first (from PostgreSQL: the list
+    /// shows device names and dates the cache does not hold).
+    pub async fn list_active(&self, user_id: Uuid) -> Result<Vec<DeviceSession>, sqlx::Error> {
+        let mut conn = self.inner.db.acquire().await?;
+        store::active_of_user(&mut conn, user_id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service() -> SessionService {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .connect_lazy("postgres://nobody@127.0.0.1:1/none")
+            .expect("lazy pool");
+        SessionService::new(pool, SessionEvents::default())
+    }
+
+    fn session(user_id: Uuid, seed: u8) -> DeviceSession {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]).verifying_key();
+        DeviceSession {
+            id: Uuid::new_v4(),
+            user_id,
+            public_key: DevicePublicKey::from_slice(key.as_bytes()).unwrap(),
+            device_name: "d".into(),
+            platform: "p".into(),
+            created_at: chrono::Utc::now(),
+            revoked_at: None,
+            revoke_reason: None,
+        }
+    }
+
+    fn revoked(user_id: Uuid, ids: Vec<Uuid>) -> SessionsRevoked {
+        SessionsRevoked {
+            user_id,
+            device_session_ids: ids,
+            reason: RevocationReason::UserRevoked,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_lookup_body_is_rendered_once_and_matches_the_contract() {
+        let service = service();
+        let s = session(Uuid::new_v4(), 3);
+        service.after_commit_created(&s);
+        let body = service.lookup_body(&s.id).expect("cached");
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["device_session_id"], s.id.to_string());
+        assert_eq!(v["user_id"], s.user_id.to_string());
+        assert_eq!(v["public_key"], s.public_key.to_base64());
+        assert_eq!(v["status"], "active");
+        assert_eq!(v.as_object().unwrap().len(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_cold_cache_says_so_instead_of_missing() {
+        let service = service();
+        assert!(matches!(service.lookup(Uuid::new_v4()), Lookup::NotWarm));
+        assert_eq!(service.lookup_body(&Uuid::new_v4()), Err(false));
+        service.write().warm = true;
+        assert!(matches!(service.lookup(Uuid::new_v4()), Lookup::Miss));
+        assert_eq!(service.lookup_body(&Uuid::new_v4()), Err(true));
+    }
+
+    #[tokio::test]
+    async fn a_revocation_that_overtakes_the_cache_insert_keeps_the_session_out() {
+        let service = service();
+        let user = Uuid::new_v4();
+        let s = session(user, 1);
+        // The revoking transaction committed before the creating request
+        // reached its cache insert.
+        service.after_commit_revoked(revoked(user, vec![s.id]));
+        service.after_commit_created(&s);
+        assert!(service.lookup_body(&s.id).is_err());
+        assert_eq!(service.cached_count(), 0);
+        assert!(
+            service.read().tombstones.is_empty(),
+            "the tombstone is used up"
+        );
+    }
+
+    #[tokio::test]
+    async fn revocations_leave_the_cache_before_listeners_hear_of_them() {
+        let service = service();
+        let user = Uuid::new_v4();
+        let (a, b) = (session(user, 1), session(user, 2));
+        service.after_commit_created(&a);
+        service.after_commit_created(&b);
+        let observer = service.clone();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        service.events().subscribe(move |e| {
+            // The cache already agrees with the event.
+            for id in &e.device_session_ids {
+                assert!(observer.lookup_body(id).is_err());
+            }
+            sink.lock().unwrap().push(e.clone());
+        });
+        service.after_commit_revoked(revoked(user, vec![a.id]));
+        assert!(service.lookup_body(&b.id).is_ok());
+        assert_eq!(seen.lock().unwrap().len(), 1);
+        assert!(service.read().tombstones.is_empty());
+    }
+}

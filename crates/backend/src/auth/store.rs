@@ -1,0 +1,409 @@
+//! The identity domain's SQL: `accounts` (creation only — the user domain
+//! owns the rest), `auth_challenges`, `auth_failed_confirmations` and
+//! `device_sessions`. Every function takes a connection so the caller
+//! decides the transaction.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::types::PgInterval;
+use sqlx::{PgConnection, Row as _};
+use uuid::Uuid;
+
+use super::RevocationReason;
+use super::model::{DevicePublicKey, DeviceSession};
+
+fn interval(d: Duration) -> PgInterval {
+    PgInterval {
+        months: 0,
+        days: 0,
+        microseconds: i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
+    }
+}
+
+/// Serialises challenge decisions for one address until the transaction
+/// ends (throttle counting, the hourly failure cap).
+pub async fn lock_address(conn: &mut PgConnection, email: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('auth.address:' || $1, 0))")
+        .bind(email)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The open (un-consumed, un-burned, unexpired) challenges of `email`
+/// created within `window`: how many, and the newest one's id and expiry.
+pub async fn open_challenges(
+    conn: &mut PgConnection,
+    email: &str,
+    window: Duration,
+) -> Result<(i64, Option<(Uuid, DateTime<Utc>)>), sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, expires_at FROM auth_challenges
+         WHERE email = $1 AND consumed_at IS NULL AND burned_at IS NULL
+           AND expires_at > now() AND created_at > now() - $2::interval
+         ORDER BY created_at DESC, id",
+    )
+    .bind(email)
+    .bind(interval(window))
+    .fetch_all(conn)
+    .await?;
+    let newest = rows
+        .first()
+        .map(|r| (r.get::<Uuid, _>("id"), r.get("expires_at")));
+    Ok((rows.len() as i64, newest))
+}
+
+/// Inserts a challenge valid for `ttl`; returns its expiry.
+pub async fn insert_challenge(
+    conn: &mut PgConnection,
+    id: Uuid,
+    email: &str,
+    code_hash: &[u8; 32],
+    ttl: Duration,
+) -> Result<DateTime<Utc>, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO auth_challenges (id, email, code_hash, expires_at)
+         VALUES ($1, $2, $3, now() + $4::interval)
+         RETURNING expires_at",
+    )
+    .bind(id)
+    .bind(email)
+    .bind(code_hash.as_slice())
+    .bind(interval(ttl))
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn set_challenge_delivery(
+    conn: &mut PgConnection,
+    id: Uuid,
+    delivery_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE auth_challenges SET mail_delivery_id = $2 WHERE id = $1")
+        .bind(id)
+        .bind(delivery_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A challenge as confirm sees it (row locked).
+#[derive(Debug, Clone)]
+pub struct ChallengeRow {
+    pub id: Uuid,
+    pub email: String,
+    pub code_hash: Vec<u8>,
+    pub attempts: i32,
+    pub expired: bool,
+    pub consumed: bool,
+    pub burned: bool,
+}
+
+pub async fn challenge_for_update(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<ChallengeRow>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, email, code_hash, attempts, expires_at <= now() AS expired,
+                consumed_at IS NOT NULL AS consumed, burned_at IS NOT NULL AS burned
+         FROM auth_challenges WHERE id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| ChallengeRow {
+        id: r.get("id"),
+        email: r.get("email"),
+        code_hash: r.get("code_hash"),
+        attempts: r.get("attempts"),
+        expired: r.get("expired"),
+        consumed: r.get("consumed"),
+        burned: r.get("burned"),
+    }))
+}
+
+/// Failed confirmations of `email` within the last `window`: how many, and
+/// when the oldest of them stops counting.
+pub async fn recent_failures(
+    conn: &mut PgConnection,
+    email: &str,
+    window: Duration,
+) -> Result<(i64, Option<DateTime<Utc>>, DateTime<Utc>), sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT count(*) AS n, min(failed_at) + $2::interval AS frees_at, now() AS now
+         FROM auth_failed_confirmations
+         WHERE email = $1 AND failed_at > now() - $2::interval",
+    )
+    .bind(email)
+    .bind(interval(window))
+    .fetch_one(conn)
+    .await?;
+    Ok((row.get("n"), row.get("frees_at"), row.get("now")))
+}
+
+/// Counts one wrong code against the challenge (burning it when `burn`)
+/// and against the address; returns the challenge's attempt count.
+pub async fn record_failure(
+    conn: &mut PgConnection,
+    challenge_id: Uuid,
+    email: &str,
+    burn: bool,
+) -> Result<i32, sqlx::Error> {
+    let attempts = sqlx::query_scalar(
+        "UPDATE auth_challenges SET attempts = attempts + 1,
+                burned_at = CASE WHEN $2 THEN now() ELSE burned_at END
+         WHERE id = $1 RETURNING attempts",
+    )
+    .bind(challenge_id)
+    .bind(burn)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query("INSERT INTO auth_failed_confirmations (email, challenge_id) VALUES ($1, $2)")
+        .bind(email)
+        .bind(challenge_id)
+        .execute(conn)
+        .await?;
+    Ok(attempts)
+}
+
+pub async fn consume(conn: &mut PgConnection, challenge_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE auth_challenges SET consumed_at = now() WHERE id = $1")
+        .bind(challenge_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether an address belongs to a live account, only to deleted ones, or
+/// to none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountByEmail {
+    Live(Uuid),
+    DeletedOnly,
+    None,
+}
+
+pub async fn account_by_email(
+    conn: &mut PgConnection,
+    email: &str,
+) -> Result<AccountByEmail, sqlx::Error> {
+    let row: Option<(Uuid, bool)> = sqlx::query_as(
+        "SELECT user_id, deleted_at IS NOT NULL FROM accounts WHERE email = $1
+         ORDER BY (deleted_at IS NULL) DESC LIMIT 1",
+    )
+    .bind(email)
+    .fetch_optional(conn)
+    .await?;
+    Ok(match row {
+        Some((id, false)) => AccountByEmail::Live(id),
+        Some((_, true)) => AccountByEmail::DeletedOnly,
+        None => AccountByEmail::None,
+    })
+}
+
+/// Why an account insert did not happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertAccount {
+    Inserted,
+    UserNameTaken,
+    EmailTaken,
+}
+
+/// Inserts an account unless its user name (case-insensitively) or its
+/// address (among live accounts) is taken. Uses `ON CONFLICT DO NOTHING`
+/// so a collision does not abort the caller's transaction.
+pub async fn insert_account(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    email: &str,
+    user_name: &str,
+    declared_country: Option<&str>,
+) -> Result<InsertAccount, sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO accounts (user_id, email, user_name, declared_country)
+         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(user_id)
+    .bind(email)
+    .bind(user_name)
+    .bind(declared_country)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted == 1 {
+        return Ok(InsertAccount::Inserted);
+    }
+    let email_taken: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM accounts WHERE email = $1 AND deleted_at IS NULL)",
+    )
+    .bind(email)
+    .fetch_one(conn)
+    .await?;
+    Ok(if email_taken {
+        InsertAccount::EmailTaken
+    } else {
+        InsertAccount::UserNameTaken
+    })
+}
+
+fn session(row: &sqlx::postgres::PgRow) -> Result<DeviceSession, sqlx::Error> {
+    let key: Vec<u8> = row.try_get("public_key")?;
+    Ok(DeviceSession {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        public_key: DevicePublicKey::from_stored(&key)
+            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        device_name: row.try_get("device_name")?,
+        platform: row.try_get("platform")?,
+        created_at: row.try_get("created_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+        revoke_reason: row.try_get("revoke_reason")?,
+    })
+}
+
+pub async fn insert_session(
+    conn: &mut PgConnection,
+    id: Uuid,
+    user_id: Uuid,
+    public_key: &DevicePublicKey,
+    device_name: &str,
+    platform: &str,
+) -> Result<DeviceSession, sqlx::Error> {
+    let row = sqlx::query(
+        "INSERT INTO device_sessions (id, user_id, public_key, device_name, platform)
+         VALUES ($1, $2, $3, $4, $5)
+         RETURNING id, user_id, public_key, device_name, platform, created_at, revoked_at, revoke_reason",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(public_key.as_bytes().as_slice())
+    .bind(device_name)
+    .bind(platform)
+    .fetch_one(conn)
+    .await?;
+    session(&row)
+}
+
+/// Every active session, for the cache warm-up: only what the cache holds.
+pub async fn all_active(
+    conn: &mut PgConnection,
+) -> Result<Vec<(Uuid, Uuid, DevicePublicKey)>, sqlx::Error> {
+    let rows: Vec<(Uuid, Uuid, Vec<u8>)> = sqlx::query_as(
+        "SELECT id, user_id, public_key FROM device_sessions WHERE revoked_at IS NULL",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|(id, user_id, key)| {
+            DevicePublicKey::from_stored(&key)
+                .map(|key| (id, user_id, key))
+                .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+        })
+        .collect()
+}
+
+/// A user's active sessions, newest first.
+pub async fn active_of_user(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+) -> Result<Vec<DeviceSession>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, user_id, public_key, device_name, platform, created_at, revoked_at, revoke_reason
+         FROM device_sessions
+         WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id",
+    )
+    .bind(user_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(session).collect()
+}
+
+/// What revoking one session found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeOne {
+    Revoked,
+    AlreadyRevoked,
+    NotFound,
+}
+
+/// Revokes one session of `user_id` (another user's session is NotFound).
+pub async fn revoke_one(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    id: Uuid,
+    reason: RevocationReason,
+) -> Result<RevokeOne, sqlx::Error> {
+    let revoked = sqlx::query(
+        "UPDATE device_sessions SET revoked_at = now(), revoke_reason = $3
+         WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(reason.as_str())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if revoked == 1 {
+        return Ok(RevokeOne::Revoked);
+    }
+    let exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM device_sessions WHERE id = $1 AND user_id = $2)",
+    )
+    .bind(id)
+    .bind(user_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(if exists {
+        RevokeOne::AlreadyRevoked
+    } else {
+        RevokeOne::NotFound
+    })
+}
+
+/// Revokes every active session of `user_id`; returns their ids.
+pub async fn revoke_all(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    reason: RevocationReason,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE device_sessions SET revoked_at = now(), revoke_reason = $2
+         WHERE user_id = $1 AND revoked_at IS NULL RETURNING id",
+    )
+    .bind(user_id)
+    .bind(reason.as_str())
+    .fetch_all(conn)
+    .await
+}
+
+/// Deletes up to `limit` challenges that expired more than `keep` ago
+/// (their failure rows go with them) and up to `limit` failure rows older
+/// than `failure_window`; returns how many rows went.
+pub async fn prune(
+    conn: &mut PgConnection,
+    keep: Duration,
+    failure_window: Duration,
+    limit: i64,
+) -> Result<u64, sqlx::Error> {
+    let failures = sqlx::query(
+        "DELETE FROM auth_failed_confirmations WHERE id IN (
+           SELECT id FROM auth_failed_confirmations
+           WHERE failed_at < now() - $1::interval LIMIT $2)",
+    )
+    .bind(interval(failure_window))
+    .bind(limit)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let challenges = sqlx::query(
+        "DELETE FROM auth_challenges WHERE id IN (
+           SELECT id FROM auth_challenges WHERE expires_at < now() - $1::interval LIMIT $2)",
+    )
+    .bind(interval(keep))
+    .bind(limit)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(failures + challenges)
+}

@@ -1,0 +1,125 @@
+//! `/api/v1/user/account*`: the caller's own profile, user name, settings,
+//! entitlements and soft delete. The group's guard ([`super::require_user`])
+//! has already rejected deleted and login-banned accounts and placed the
+//! caller's cached [`UserRecord`] in the request extensions.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use serde::Deserialize;
+
+use super::{ApiError, AppState, AuthUser, Json};
+use crate::user::{DeletedBy, EntitlementSnapshot, UserError, UserRecord};
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/user/account", get(get_account).patch(update_account))
+        .route("/api/v1/user/account/settings", patch(update_settings))
+        .route("/api/v1/user/account/entitlements", get(get_entitlements))
+        .route("/api/v1/user/account/delete", post(delete_account))
+}
+
+/// The caller's cached record, put in the extensions by the user guard;
+/// an `X-User-ID` with no account → 404.
+pub(super) struct Me(pub Arc<UserRecord>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Me {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Arc<UserRecord>>()
+            .cloned()
+            .map(Me)
+            .ok_or_else(|| ApiError::not_found("no account for this user"))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateAccount {
+    user_name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateSettings {
+    locale: Option<String>,
+    time_zone: Option<String>,
+}
+
+/// The serialised profile of a record, as a JSON response.
+fn profile(record: &UserRecord) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        record.profile_json(),
+    )
+        .into_response()
+}
+
+/// `GET /account`: from the accounts cache (no PostgreSQL; the body is
+/// serialised once per record version).
+async fn get_account(Me(record): Me) -> Response {
+    profile(&record)
+}
+
+/// `PATCH /account`: a new user name.
+async fn update_account(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(body): Json<UpdateAccount>,
+) -> Result<Response, ApiError> {
+    let record = state
+        .users
+        .change_user_name(user.user_id, &body.user_name)
+        .await?;
+    Ok(profile(&record))
+}
+
+/// `PATCH /account/settings`: locale and/or time zone.
+async fn update_settings(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(body): Json<UpdateSettings>,
+) -> Result<Response, ApiError> {
+    let record = state
+        .users
+        .update_settings(
+            user.user_id,
+            body.locale.as_deref(),
+            body.time_zone.as_deref(),
+        )
+        .await?;
+    Ok(profile(&record))
+}
+
+/// `GET /account/entitlements`.
+async fn get_entitlements(Me(record): Me) -> Json<EntitlementSnapshot> {
+    Json(record.entitlements.clone())
+}
+
+/// `POST /account/delete`: soft-deletes the caller's account; its sessions
+/// are revoked and later requests answer 403 `account_deleted`.
+async fn delete_account(
+    State(state): State<AppState>,
+    Me(record): Me,
+) -> Result<StatusCode, ApiError> {
+    state
+        .users
+        .soft_delete(record.account.user_id, DeletedBy::User)
+        .await
+        .map_err(|e| match e {
+            UserError::NotFound(_) => ApiError::not_found("no account for this user"),
+            other => other.into(),
+        })?;
+    Ok(StatusCode::NO_CONTENT)
+}

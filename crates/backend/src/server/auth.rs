@@ -1,0 +1,103 @@
+//! `/api/v1/public/auth/*`: request a login code, confirm it. No
+//! authentication; the answers are specified in `openapi.yaml` and
+//! `docs/auth.md`.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::post;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::source_ip::SourceIp;
+use super::{ApiError, AppState, Json, Path};
+use crate::auth::ConfirmRequest;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/public/auth/challenges", post(request_login_code))
+        .route(
+            "/api/v1/public/auth/challenges/{challenge_id}/confirm",
+            post(confirm_login_code),
+        )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestCode {
+    email: String,
+}
+
+#[derive(Serialize)]
+struct ChallengeView {
+    challenge_id: Uuid,
+    expires_at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/public/auth/challenges`: 202 with the challenge to
+/// confirm, whether or not the address has an account (and, when the
+/// address is throttled, the newest open challenge again, without mail).
+async fn request_login_code(
+    State(state): State<AppState>,
+    Json(body): Json<RequestCode>,
+) -> Result<impl IntoResponse, ApiError> {
+    let issued = state.auth.request_code(&body.email).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(ChallengeView {
+            challenge_id: issued.challenge_id,
+            expires_at: issued.expires_at,
+        }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Confirm {
+    code: String,
+    public_key: String,
+    device_name: String,
+    platform: String,
+}
+
+#[derive(Serialize)]
+struct LoggedInView {
+    user_id: Uuid,
+    device_session_id: Uuid,
+    account_created: bool,
+}
+
+/// `POST /api/v1/public/auth/challenges/{challenge_id}/confirm`.
+async fn confirm_login_code(
+    State(state): State<AppState>,
+    Path(challenge_id): Path<Uuid>,
+    SourceIp(source_ip): SourceIp,
+    Json(body): Json<Confirm>,
+) -> Result<impl IntoResponse, ApiError> {
+    let logged_in = state
+        .auth
+        .confirm(ConfirmRequest {
+            challenge_id,
+            code: &body.code,
+            public_key: &body.public_key,
+            device_name: &body.device_name,
+            platform: &body.platform,
+            source_ip,
+        })
+        .await?;
+    let status = if logged_in.account_created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(LoggedInView {
+            user_id: logged_in.user_id,
+            device_session_id: logged_in.device_session_id,
+            account_created: logged_in.account_created,
+        }),
+    ))
+}

@@ -1,0 +1,161 @@
+//! Geo with the synthetic GeoLite2 fixture (`galaxy-devstack`):
+//! 192.0.2.0/24 → DE, 198.51.100.0/24 → US, 203.0.113.0/24 → JP,
+//! 2001:db8::/32 → FR, loopback unresolved. Declared country at
+//! registration (set once), per-country request counters from
+//! `X-Forwarded-For` or the peer, the lookup metric and the drop path.
+
+use std::net::IpAddr;
+
+use galaxy_backend::geo::{self, CHANNEL_CAPACITY};
+use uuid::Uuid;
+
+use crate::auth::{identity_app, login};
+use crate::helpers::TestApp;
+use crate::mail::smtp_server;
+
+async fn declared_country(app: &TestApp, user_id: Uuid) -> Option<String> {
+    sqlx::query_scalar("SELECT declared_country FROM accounts WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_one(app.db())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_fixture_resolves_documentation_ranges_only() {
+    let app = TestApp::spawn().await;
+    let geo = &app.state.geo;
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    assert_eq!(geo.lookup(ip("192.0.2.10")).as_deref(), Some("DE"));
+    assert_eq!(geo.lookup(ip("198.51.100.10")).as_deref(), Some("US"));
+    assert_eq!(geo.lookup(ip("203.0.113.10")).as_deref(), Some("JP"));
+    assert_eq!(geo.lookup(ip("2001:db8::10")).as_deref(), Some("FR"));
+    assert_eq!(geo.lookup(ip("::ffff:192.0.2.10")).as_deref(), Some("DE"));
+    assert_eq!(geo.lookup(ip("127.0.0.1")), None);
+    let metrics = app.scrape_metrics().await;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("geo_lookups_total{") && l.contains("outcome=\"found\"")),
+        "{metrics}"
+    );
+    assert!(metrics.contains("outcome=\"not_found\""));
+}
+
+#[tokio::test]
+async fn the_declared_country_comes_from_the_forwarded_address_and_is_set_once() {
+    let server = smtp_server().await;
+    let app = identity_app(&server).spawn().await;
+    let me = login(
+        &app,
+        &server,
+        "tokyo@example.com",
+        1,
+        Some("203.0.113.5, 192.0.2.1"),
+    )
+    .await;
+    assert!(me.account_created);
+    assert_eq!(
+        declared_country(&app, me.user_id).await.as_deref(),
+        Some("JP")
+    );
+
+    let again = login(&app, &server, "tokyo@example.com", 2, Some("192.0.2.1")).await;
+    assert_eq!(again.user_id, me.user_id);
+    assert_eq!(
+        declared_country(&app, me.user_id).await.as_deref(),
+        Some("JP"),
+        "never updated after registration"
+    );
+
+    // Without X-Forwarded-For the peer (loopback, unresolved) is used.
+    let local = login(&app, &server, "local@example.com", 3, None).await;
+    assert_eq!(declared_country(&app, local.user_id).await, None);
+}
+
+#[tokio::test]
+async fn user_requests_are_counted_per_country() {
+    let server = smtp_server().await;
+    let app = identity_app(&server).spawn().await;
+    let me = login(&app, &server, "counted@example.com", 1, None).await;
+    let stranger = Uuid::new_v4();
+
+    for xff in [
+        Some("192.0.2.7"),
+        Some("192.0.2.8, 10.0.0.1"),
+        Some("198.51.100.1"),
+        Some("[2001:db8::1]:443"),
+        None,
+    ] {
+        let mut call = app.api.get("/api/v1/user/sessions").user(me.user_id);
+        if let Some(xff) = xff {
+            call = call.header("x-forwarded-for", xff);
+        }
+        call.send().await.assert_status(200);
+    }
+    // A user id without an account is not counted (and does not fail the batch).
+    app.api
+        .get("/api/v1/user/sessions")
+        .user(stranger)
+        .header("x-forwarded-for", "192.0.2.7")
+        .send()
+        .await
+        .assert_status(200);
+
+    app.state.geo.flush().await.unwrap();
+    let counters = geo::store::country_counters(app.db(), me.user_id)
+        .await
+        .unwrap();
+    let counts: Vec<(String, i64)> = counters.into_iter().map(|c| (c.country, c.count)).collect();
+    assert_eq!(
+        counts,
+        vec![("DE".into(), 2), ("FR".into(), 1), ("US".into(), 1)]
+    );
+    assert!(
+        geo::store::country_counters(app.db(), stranger)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Counts accumulate across flushes.
+    app.api
+        .get("/api/v1/user/sessions")
+        .user(me.user_id)
+        .header("x-forwarded-for", "192.0.2.9")
+        .send()
+        .await
+        .assert_status(200);
+    app.state.geo.flush().await.unwrap();
+    let de = geo::store::country_counters(app.db(), me.user_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.country == "DE")
+        .unwrap();
+    assert_eq!(de.count, 3);
+}
+
+#[tokio::test]
+async fn a_full_counting_channel_drops_hits_without_blocking() {
+    let app = TestApp::spawn().await;
+    let geo = &app.state.geo;
+    // Hold the aggregator so the channel can fill.
+    let user = Uuid::new_v4();
+    let ip: IpAddr = "192.0.2.1".parse().unwrap();
+    for _ in 0..CHANNEL_CAPACITY + 5 {
+        geo.count_request(user, ip);
+    }
+    assert!(geo.pending() <= CHANNEL_CAPACITY);
+    let metrics = app.scrape_metrics().await;
+    let dropped: f64 = metrics
+        .lines()
+        .find(|l| l.starts_with("geo_counter_dropped_total"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no drop counter in {metrics}"));
+    assert!(dropped >= 5.0, "{dropped}");
+    while geo.pending() > 0 {
+        geo.flush().await.unwrap();
+    }
+}
