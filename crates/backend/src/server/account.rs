@@ -18,7 +18,10 @@ use crate::user::{DeletedBy, EntitlementSnapshot, UserError, UserRecord};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/user/account", get(get_account).patch(update_account))
+        .route(
+            "/api/v1/user/account",
+            get(get_account).patch(update_account),
+        )
         .route("/api/v1/user/account/settings", patch(update_settings))
         .route("/api/v1/user/account/entitlements", get(get_entitlements))
         .route("/api/v1/user/account/delete", post(delete_account))

@@ -15,7 +15,10 @@ use crate::mail::{Attempt, DeadLetter, Delivery, DeliveryId, DeliveryState};
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/admin/mail/deliveries", get(list_mail_deliveries))
-        .route("/api/v1/admin/mail/deliveries/{delivery_id}", get(get_mail_delivery))
+        .route(
+            "/api/v1/admin/mail/deliveries/{delivery_id}",
+            get(get_mail_delivery),
+        )
         .route(
             "/api/v1/admin/mail/deliveries/{delivery_id}/attempts",
             get(list_mail_attempts),
@@ -24,7 +27,10 @@ pub(super) fn routes() -> Router<AppState> {
             "/api/v1/admin/mail/deliveries/{delivery_id}/resend",
             post(resend_mail_delivery),
         )
-        .route("/api/v1/admin/mail/dead-letters", get(list_mail_dead_letters))
+        .route(
+            "/api/v1/admin/mail/dead-letters",
+            get(list_mail_dead_letters),
+        )
 }
 
 #[derive(Debug, Deserialize)]

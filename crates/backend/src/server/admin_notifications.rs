@@ -14,7 +14,10 @@ use crate::notification::{DeadLetter, IntentFilter, IntentView, RouteStatus};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/admin/notifications/intents", get(list_notification_intents))
+        .route(
+            "/api/v1/admin/notifications/intents",
+            get(list_notification_intents),
+        )
         .route(
             "/api/v1/admin/notifications/intents/{intent_id}",
             get(get_notification_intent),

@@ -48,9 +48,9 @@ mod sessions;
 pub mod source_ip;
 mod user;
 
-use guard::Verdict;
 pub use error::ApiError;
 pub use extract::{AuthUser, Json, Path, Query};
+use guard::Verdict;
 
 /// The REST contract, served at `/openapi.yaml`.
 pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");

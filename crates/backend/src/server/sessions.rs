@@ -17,8 +17,14 @@ use crate::auth::{DeviceSession, RevocationReason, RevokeOutcome};
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/user/sessions", get(list_sessions))
-        .route("/api/v1/user/sessions/revoke-all", post(revoke_all_sessions))
-        .route("/api/v1/user/sessions/{device_session_id}/revoke", post(revoke_session))
+        .route(
+            "/api/v1/user/sessions/revoke-all",
+            post(revoke_all_sessions),
+        )
+        .route(
+            "/api/v1/user/sessions/{device_session_id}/revoke",
+            post(revoke_session),
+        )
 }
 
 #[derive(Serialize)]

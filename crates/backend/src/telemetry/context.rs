@@ -41,7 +41,10 @@ impl RequestContext {
 }
 
 /// Runs `future` with `context` as the current request context.
-pub(crate) fn scope<F: Future>(context: RequestContext, future: F) -> impl Future<Output = F::Output> {
+pub(crate) fn scope<F: Future>(
+    context: RequestContext,
+    future: F,
+) -> impl Future<Output = F::Output> {
     REQUEST.scope(context, future)
 }
 

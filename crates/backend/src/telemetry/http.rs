@@ -20,10 +20,10 @@ use axum::extract::{MatchedPath, Request};
 use axum::response::{IntoResponse as _, Response};
 use futures::FutureExt as _;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
-use tower::{Layer, Service};
 use opentelemetry::propagation::{Extractor, TextMapPropagator as _};
 use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
+use tower::{Layer, Service};
 use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
@@ -321,9 +321,7 @@ fn request_id_header(headers: &HeaderMap) -> HeaderValue {
         .get(&REQUEST_ID_HEADER)
         .filter(|value| {
             let id = value.as_bytes();
-            !id.is_empty()
-                && id.len() <= MAX_REQUEST_ID_LEN
-                && id.iter().all(u8::is_ascii_graphic)
+            !id.is_empty() && id.len() <= MAX_REQUEST_ID_LEN && id.iter().all(u8::is_ascii_graphic)
         })
         .cloned()
         .unwrap_or_else(|| {
@@ -543,10 +541,12 @@ mod tests {
         let router = http_layers(
             Router::new().route(
                 "/echo",
-                get(|axum::Extension(id): axum::Extension<RequestId>| async move {
-                    let cx = tracing::Span::current().context();
-                    format!("{} {}", id.as_str(), cx.span().span_context().trace_id())
-                }),
+                get(
+                    |axum::Extension(id): axum::Extension<RequestId>| async move {
+                        let cx = tracing::Span::current().context();
+                        format!("{} {}", id.as_str(), cx.span().span_context().trace_id())
+                    },
+                ),
             ),
             Metrics::noop(),
             EdgeHooks::default(),

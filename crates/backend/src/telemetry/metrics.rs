@@ -73,10 +73,11 @@ pub struct HttpMetrics {
     requests: Counter<u64>,
     duration: Histogram<f64>,
     /// Attribute sets already built, so a request allocates none.
-    attributes: Arc<RwLock<HashMap<AttributeKey, HashMap<Box<str>, [KeyValue; 4]>>>>,
+    attributes: Arc<RwLock<AttributeSets>>,
 }
 
-type AttributeKey = (&'static str, &'static str, u16);
+/// `(group, method, status)` → route template → the four attributes.
+type AttributeSets = HashMap<(&'static str, &'static str, u16), HashMap<Box<str>, [KeyValue; 4]>>;
 
 impl HttpMetrics {
     fn new(meter: &Meter) -> Self {
