@@ -11,6 +11,7 @@ mod contract_document;
 mod errors;
 mod geo;
 mod grpc;
+mod identity_push;
 mod mail;
 mod mail_admin;
 mod migrations;
