@@ -170,6 +170,33 @@ fn duration_ms(v: &str) -> anyhow::Result<f64> {
 }
 
 /// Peak resident set size of this process in MiB (VmHWM).
+/// Prints wrk runs as a table, each next to the first run (the bare
+/// server measured in the same process run).
+pub fn print_vs_bare(runs: &[(&str, LoadFigures)]) {
+    let Some(baseline) = runs.first().map(|(_, f)| f.requests_per_second) else {
+        return;
+    };
+    println!(
+        "{:<44} {:>12} {:>10} {:>10} {:>9}",
+        "target", "req/s", "p50 ms", "p99 ms", "vs bare"
+    );
+    for (name, f) in runs {
+        println!(
+            "{:<44} {:>12.0} {:>10.3} {:>10.3} {:>8.1}%{}",
+            name,
+            f.requests_per_second,
+            f.p50_ms,
+            f.p99_ms,
+            100.0 * f.requests_per_second / baseline,
+            if f.non_2xx > 0 {
+                format!("  ({} non-2xx!)", f.non_2xx)
+            } else {
+                String::new()
+            }
+        );
+    }
+}
+
 pub fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()

@@ -8,9 +8,7 @@
 //! The source address is the leftmost `X-Forwarded-For` entry (the gateway
 //! is the trust boundary), else the TCP peer.
 
-use std::net::{IpAddr, SocketAddr};
-
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
@@ -66,11 +64,8 @@ pub async fn require_admin(
     next: Next,
 ) -> Result<Response, ApiError> {
     let (username, password) = basic_credentials(req.headers())?;
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
-    let source = source_address(req.headers(), peer);
+    let source =
+        super::source_ip::source_ip(req.headers(), super::source_ip::peer(req.extensions()));
     let principal = state
         .admin
         .authenticate(&username, &password, source)
@@ -99,23 +94,6 @@ pub fn basic_credentials(headers: &HeaderMap) -> Result<(String, String), AuthEr
     let text = String::from_utf8(decoded).map_err(|_| AuthError::InvalidCredentials)?;
     let (username, password) = text.split_once(':').ok_or(AuthError::InvalidCredentials)?;
     Ok((username.to_owned(), password.to_owned()))
-}
-
-/// The leftmost `X-Forwarded-For` address, else the peer.
-pub fn source_address(headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<IpAddr> {
-    let forwarded = headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .and_then(|first| parse_ip(first.trim()));
-    forwarded.or(peer.map(|p| p.ip()))
-}
-
-/// `1.2.3.4`, `1.2.3.4:5678`, `::1` or `[::1]:5678`.
-fn parse_ip(s: &str) -> Option<IpAddr> {
-    s.parse::<IpAddr>()
-        .ok()
-        .or_else(|| s.parse::<SocketAddr>().ok().map(|a| a.ip()))
 }
 
 #[cfg(test)]
@@ -162,23 +140,5 @@ mod tests {
             basic_credentials(&no_colon),
             Err(AuthError::InvalidCredentials)
         ));
-    }
-
-    #[test]
-    fn the_source_is_the_leftmost_forwarded_address_else_the_peer() {
-        let peer: SocketAddr = "127.0.0.1:4000".parse().unwrap();
-        let h = headers(&[("x-forwarded-for", "203.0.113.7, 10.0.0.1")]);
-        assert_eq!(
-            source_address(&h, Some(peer)),
-            Some("203.0.113.7".parse().unwrap())
-        );
-        let h = headers(&[("x-forwarded-for", "[2001:db8::1]:443")]);
-        assert_eq!(
-            source_address(&h, Some(peer)),
-            Some("2001:db8::1".parse().unwrap())
-        );
-        let h = headers(&[("x-forwarded-for", "unknown")]);
-        assert_eq!(source_address(&h, Some(peer)), Some(peer.ip()));
-        assert_eq!(source_address(&HeaderMap::new(), None), None);
     }
 }

@@ -95,7 +95,11 @@ async fn a_soft_delete_over_http_skips_the_users_open_notification_routes() {
     assert_eq!(
         routes,
         vec![
-            ("email".into(), "skipped".into(), Some("user_deleted".into())),
+            (
+                "email".into(),
+                "skipped".into(),
+                Some("user_deleted".into())
+            ),
             ("push".into(), "skipped".into(), Some("user_deleted".into())),
         ]
     );

@@ -101,27 +101,8 @@ async fn main() -> anyhow::Result<()> {
             )?,
         ),
     ];
-    let baseline = runs[0].1.requests_per_second;
     println!("({SECONDS}s each, {CONNECTIONS} connections, wrk on the same cores)");
-    println!(
-        "{:<44} {:>12} {:>10} {:>10} {:>9}",
-        "target", "req/s", "p50 ms", "p99 ms", "vs bare"
-    );
-    for (name, f) in &runs {
-        println!(
-            "{:<44} {:>12.0} {:>10.3} {:>10.3} {:>8.1}%{}",
-            name,
-            f.requests_per_second,
-            f.p50_ms,
-            f.p99_ms,
-            100.0 * f.requests_per_second / baseline,
-            if f.non_2xx > 0 {
-                format!("  ({} non-2xx!)", f.non_2xx)
-            } else {
-                String::new()
-            }
-        );
-    }
+    galaxy_bench::print_vs_bare(&runs);
     println!("target: lookup and account GET >= 80% of the bare server's req/s");
     stop.cancel();
     serving.await??;
