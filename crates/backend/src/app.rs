@@ -235,8 +235,9 @@ impl Application {
     }
 
     /// Serves HTTP, gRPC and metrics, runs the warm-ups and workers, and on
-    /// shutdown: stop accepting HTTP and gRPC → drain in-flight requests →
-    /// stop workers → close the pool → flush telemetry. Each step is capped
+    /// shutdown: stop accepting HTTP and gRPC → drain in-flight HTTP requests
+    /// → stop workers (started mail sends finish) → drain push events to the
+    /// gateways → close the pool → flush telemetry. Each step is capped
     /// by `BACKEND_SHUTDOWN_TIMEOUT`.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let Self {
@@ -293,32 +294,41 @@ impl Application {
             shutdown.clone(),
             config.http.shutdown_timeout.min(cap),
         ));
-        let grpc_task = tokio::spawn(server::grpc::serve(
+        let mut grpc_task = tokio::spawn(server::grpc::serve(
             grpc,
             state.push.clone(),
             shutdown.clone(),
-            config.grpc.push_shutdown_timeout.min(cap),
         ));
 
         shutdown.cancelled().await;
+        // Both listeners react to the token: no new connections or calls.
         tracing::info!("shutdown: stopping HTTP and gRPC intake");
-        let (http_drained, grpc_result) = tokio::join!(http_task, grpc_task);
-        if !http_drained.unwrap_or(false) {
+        if !http_task.await.unwrap_or(false) {
             tracing::warn!("shutdown: HTTP drain budget ran out with requests in flight");
-        }
-        match grpc_result {
-            Ok(Ok(true)) => {}
-            Ok(Ok(false)) => tracing::warn!("shutdown: gRPC drain budget ran out"),
-            Ok(Err(err)) => tracing::error!(error = %err, "gRPC server failed"),
-            Err(err) => tracing::error!(error = %err, "gRPC task failed"),
         }
         if let Some(task) = metrics_task {
             let _ = task.await;
         }
 
+        // A step in progress finishes (mail sends already started complete;
+        // a notification step publishes what it claimed).
         tracing::info!("shutdown: stopping workers");
         if !workers.shutdown(cap).await {
             tracing::warn!("shutdown: workers did not stop within the budget");
+        }
+
+        // Only now do the push streams end, after sending what is queued.
+        tracing::info!("shutdown: draining push events to the gateways");
+        state.push.close();
+        match tokio::time::timeout(config.grpc.push_shutdown_timeout.min(cap), &mut grpc_task).await
+        {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(err))) => tracing::error!(error = %err, "gRPC server failed"),
+            Ok(Err(err)) => tracing::error!(error = %err, "gRPC task failed"),
+            Err(_) => {
+                tracing::warn!("shutdown: gRPC drain budget ran out");
+                grpc_task.abort();
+            }
         }
 
         tracing::info!("shutdown: closing the database pool");

@@ -10,7 +10,6 @@
 //! subscription during shutdown gets `UNAVAILABLE`.
 
 use std::pin::Pin;
-use std::time::Duration;
 
 use futures::Stream;
 use tokio::net::TcpListener;
@@ -27,16 +26,17 @@ pub const RESUME_METADATA: &str = "push-resume";
 /// With `push-resume: reset`: `aged_out`, `other_process` or `unknown`.
 pub const RESUME_REASON_METADATA: &str = "push-resume-reason";
 
-/// Serves gRPC on `listener` until `shutdown` fires. Then it stops
-/// accepting, lets every push stream deliver what is queued for it and end,
-/// and gives in-flight calls up to `drain` in all. Returns `false` if the
-/// budget ran out.
+/// Serves gRPC on `listener`. When `stop_accepting` fires it stops taking
+/// new connections and calls (health turns `NOT_SERVING`) but keeps the open
+/// push streams: the application drains them later in the spec §16 order
+/// ([`PushService::close`] after the workers stopped, so events their last
+/// step published still reach the gateways), bounding the wait with the
+/// gRPC shutdown budget. Returns once every call has ended.
 pub async fn serve(
     listener: TcpListener,
     push: PushService,
-    shutdown: CancellationToken,
-    drain: Duration,
-) -> anyhow::Result<bool> {
+    stop_accepting: CancellationToken,
+) -> anyhow::Result<()> {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     // The empty service name reports the server as a whole.
     health_reporter
@@ -47,27 +47,18 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(crate::push::FILE_DESCRIPTOR_SET)
         .build_v1()?;
 
-    let stop_accepting = shutdown.clone();
-    let push_on_stop = push.clone();
-    let server = tonic::transport::Server::builder()
+    tonic::transport::Server::builder()
         .add_service(PushServer::new(PushGrpc { push }))
         .add_service(health_service)
         .add_service(reflection)
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), async move {
             stop_accepting.cancelled().await;
-            // Open streams send what is queued, then end; the server's
-            // graceful shutdown waits for them.
-            push_on_stop.close();
             health_reporter
                 .set_service_status("", tonic_health::ServingStatus::NotServing)
                 .await;
-        });
-    tokio::pin!(server);
-    tokio::select! {
-        result = &mut server => { result?; return Ok(true); }
-        () = shutdown.cancelled() => {}
-    }
-    Ok(tokio::time::timeout(drain, server).await.is_ok())
+        })
+        .await?;
+    Ok(())
 }
 
 struct PushGrpc {
