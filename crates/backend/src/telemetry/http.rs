@@ -41,18 +41,6 @@ pub const UNMATCHED: &str = "unmatched";
 /// ids are replaced by a fresh one.
 const MAX_REQUEST_ID_LEN: usize = 128;
 
-/// The request's id, in the request extensions for handlers
-/// (`Extension<RequestId>`), e.g. to put it in an error body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestId(pub HeaderValue);
-
-impl RequestId {
-    pub fn as_str(&self) -> &str {
-        // Only printable ASCII ids are kept (see `request_id_header`).
-        self.0.to_str().unwrap_or_default()
-    }
-}
-
 /// The route group (metric label) of a request path.
 pub fn route_group(path: &str) -> &'static str {
     let under = |prefix: &str| {
@@ -127,9 +115,9 @@ impl Default for EdgeHooks {
 /// future per request, no boxed inner service) that
 ///
 /// * takes `X-Request-ID` from the request, or generates a UUID v4 when it is
-///   absent (or longer than 128 bytes / not printable ASCII), sets it on the
-///   request (header and [`RequestId`] extension) and echoes it on the
-///   response;
+///   absent (or longer than 128 bytes / not printable ASCII), and echoes it
+///   on the response (inside the request it is in the span's / request
+///   context's `request_id`);
 /// * opens one `http.request` span (fields `method`, `route`, `request_id`,
 ///   and `status` once known) around the rest of the stack, continuing an
 ///   incoming W3C `traceparent` when there is one, so every log line written
@@ -223,12 +211,13 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request) -> Self::Future {
+    fn call(&mut self, req: Request) -> Self::Future {
         // The clone that was polled ready serves this request.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let metrics = self.metrics.clone();
         let hooks = self.hooks;
+        let spans = self.spans;
 
         let started = Instant::now();
         let header = request_id_header(req.headers());
@@ -241,8 +230,6 @@ where
             .contains_key(TRACEPARENT)
             .then(|| TraceContextPropagator::new().extract(&HeaderExtractor(req.headers())))
             .filter(|parent| parent.span().span_context().is_valid());
-        req.extensions_mut().insert(RequestId(header.clone()));
-        req.headers_mut().insert(REQUEST_ID_HEADER, header.clone());
         let method_for_span = method.clone();
         let matched_for_span = matched.clone();
         let request_id_for_span = header.clone();
@@ -265,7 +252,9 @@ where
                 status,
                 elapsed,
             );
-            tracing::Span::current().record("status", status);
+            if spans == RequestSpans::Open {
+                tracing::Span::current().record("status", status);
+            }
             let duration_ms = elapsed.as_secs_f64() * 1000.0;
             if group == "probe" {
                 tracing::debug!(status, duration_ms, "request served");
@@ -276,7 +265,7 @@ where
             Ok(response)
         };
 
-        match self.spans {
+        match spans {
             RequestSpans::Open => {
                 let route = route_label(&matched_for_span);
                 let span = tracing::info_span!(
@@ -537,16 +526,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn handlers_see_the_request_id_and_an_incoming_traceparent_is_continued() {
+    async fn an_incoming_traceparent_is_continued_by_the_request_span() {
         let router = http_layers(
             Router::new().route(
                 "/echo",
-                get(
-                    |axum::Extension(id): axum::Extension<RequestId>| async move {
-                        let cx = tracing::Span::current().context();
-                        format!("{} {}", id.as_str(), cx.span().span_context().trace_id())
-                    },
-                ),
+                get(|| async {
+                    let cx = tracing::Span::current().context();
+                    cx.span().span_context().trace_id().to_string()
+                }),
             ),
             Metrics::noop(),
             EdgeHooks::default(),
@@ -563,12 +550,10 @@ mod tests {
         let _guard =
             tracing::subscriber::set_default(crate::telemetry::tests::otel_only_subscriber());
         let response = router.oneshot(request).await.unwrap();
+        assert_eq!(response.headers()["x-request-id"], "rid-1");
         let body = axum::body::to_bytes(response.into_body(), 1024)
             .await
             .unwrap();
-        assert_eq!(
-            std::str::from_utf8(&body).unwrap(),
-            format!("rid-1 {trace_id}")
-        );
+        assert_eq!(std::str::from_utf8(&body).unwrap(), trace_id);
     }
 }

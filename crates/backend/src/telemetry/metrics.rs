@@ -2,12 +2,15 @@
 //! application's meter provider, grouped by the module that records them.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{
-    Counter, Histogram, Meter, MeterProvider as _, NoopMeterProvider, ObservableGauge,
+    Counter, Histogram, Meter, MeterProvider as _, NoopMeterProvider, ObservableCounter,
+    ObservableGauge,
 };
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
@@ -68,25 +71,45 @@ impl Metrics {
 /// `http_requests_total` and `http_request_duration_seconds`, both labelled
 /// `{group, method, path, status}`. Recorded by the HTTP edge layer
 /// ([`super::http_layers`]).
+///
+/// Per request this costs one lookup in a small map of series (the label
+/// values are server-chosen and bounded: route templates, not raw URLs), an
+/// atomic increment and one histogram record: the attribute set of a series
+/// is built once, and the request counter is an observable counter that
+/// reads the series' atomic counts when metrics are collected.
 #[derive(Clone)]
 pub struct HttpMetrics {
-    requests: Counter<u64>,
     duration: Histogram<f64>,
-    /// Attribute sets already built, so a request allocates none.
-    attributes: Arc<RwLock<AttributeSets>>,
+    series: Arc<RwLock<HttpSeries>>,
+    /// Keeps the observable counter (and its callback) registered.
+    _requests: ObservableCounter<u64>,
 }
 
-/// `(group, method, status)` → route template → the four attributes.
-type AttributeSets = HashMap<(&'static str, &'static str, u16), HashMap<Box<str>, [KeyValue; 4]>>;
+/// `(group, method, status)` → route template → the series.
+type HttpSeries = FnvMap<(&'static str, &'static str, u16), FnvMap<Box<str>, Arc<Series>>>;
+type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+
+struct Series {
+    attributes: [KeyValue; 4],
+    requests: AtomicU64,
+}
 
 impl HttpMetrics {
     fn new(meter: &Meter) -> Self {
+        let series: Arc<RwLock<HttpSeries>> = Arc::default();
+        let observed = series.clone();
         Self {
-            requests: meter
-                .u64_counter(names::HTTP_REQUESTS_TOTAL)
+            _requests: meter
+                .u64_observable_counter(names::HTTP_REQUESTS_TOTAL)
                 .with_description(
                     "HTTP requests served, by route group, method, route template and status.",
                 )
+                .with_callback(move |observer| {
+                    let series = observed.read().unwrap_or_else(|e| e.into_inner());
+                    for one in series.values().flat_map(HashMap::values) {
+                        observer.observe(one.requests.load(Ordering::Relaxed), &one.attributes);
+                    }
+                })
                 .build(),
             duration: meter
                 .f64_histogram(names::HTTP_REQUEST_DURATION_SECONDS)
@@ -94,7 +117,7 @@ impl HttpMetrics {
                 .with_unit("s")
                 .with_boundaries(names::LATENCY_BUCKETS_SECONDS.to_vec())
                 .build(),
-            attributes: Arc::default(),
+            series,
         }
     }
 
@@ -109,28 +132,60 @@ impl HttpMetrics {
         elapsed: Duration,
     ) {
         let key = (group, method, status);
-        {
-            let known = self.attributes.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(attributes) = known.get(&key).and_then(|paths| paths.get(path)) {
-                self.requests.add(1, attributes);
-                self.duration.record(elapsed.as_secs_f64(), attributes);
-                return;
-            }
-        }
-        let attributes = [
-            KeyValue::new(label::GROUP, group),
-            KeyValue::new(label::METHOD, method),
-            KeyValue::new(label::PATH, path.to_owned()),
-            KeyValue::new(label::STATUS, i64::from(status)),
-        ];
-        self.requests.add(1, &attributes);
-        self.duration.record(elapsed.as_secs_f64(), &attributes);
-        self.attributes
-            .write()
+        let known = self
+            .series
+            .read()
             .unwrap_or_else(|e| e.into_inner())
-            .entry(key)
-            .or_default()
-            .insert(path.into(), attributes);
+            .get(&key)
+            .and_then(|paths| paths.get(path))
+            .cloned();
+        let series = known.unwrap_or_else(|| {
+            self.series
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(key)
+                .or_default()
+                .entry(path.into())
+                .or_insert_with(|| {
+                    Arc::new(Series {
+                        attributes: [
+                            KeyValue::new(label::GROUP, group),
+                            KeyValue::new(label::METHOD, method),
+                            KeyValue::new(label::PATH, path.to_owned()),
+                            KeyValue::new(label::STATUS, i64::from(status)),
+                        ],
+                        requests: AtomicU64::new(0),
+                    })
+                })
+                .clone()
+        });
+        series.requests.fetch_add(1, Ordering::Relaxed);
+        self.duration
+            .record(elapsed.as_secs_f64(), &series.attributes);
+    }
+}
+
+/// FNV-1a: the series map's keys are few, short and server-chosen, so a
+/// simple fast hash serves better than SipHash here.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for byte in bytes {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
     }
 }
 

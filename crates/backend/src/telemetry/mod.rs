@@ -73,8 +73,8 @@ mod tracer;
 
 pub use context::{RequestContext, current_trace_id};
 pub use http::{
-    EdgeHooks, HttpEdgeLayer, PanicHook, REQUEST_ID_HEADER, RequestId, RequestSpans, ResponseHook,
-    UNMATCHED, http_layers, route_group,
+    EdgeHooks, HttpEdgeLayer, PanicHook, REQUEST_ID_HEADER, RequestSpans, ResponseHook, UNMATCHED,
+    http_layers, route_group,
 };
 pub use metrics::{DEFAULT_POOL, DbPoolMetrics, HttpMetrics, Metrics};
 
