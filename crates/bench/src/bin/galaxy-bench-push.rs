@@ -35,7 +35,7 @@ const THROUGHPUT_EVENTS: u64 = 20_000;
 const WINDOW: u64 = 512;
 /// Runs 2 and 3: publish rate and duration.
 const PACED_PER_SECOND: u64 = 200;
-const PACED_SECONDS: u64 = 3;
+const PACED_SECONDS: u64 = 10;
 /// Payload size (phase, publish instant, padding): a typical FlatBuffers event.
 const PAYLOAD_BYTES: usize = 256;
 /// Upper bound of any wait.
