@@ -21,7 +21,7 @@ use crate::mail::{Mail, MailSettings};
 use crate::notification::{NotificationService, NotificationSettings, UserDeletedHook};
 use crate::push::{PushService, PushSettings};
 use crate::readiness::Readiness;
-use crate::server::{self, AppState};
+use crate::server::{self, AppContext, AppState};
 use crate::telemetry::Telemetry;
 use crate::user::{AccountEmails, UserDeletedHooks, UserService};
 use crate::worker::Workers;
@@ -126,7 +126,7 @@ impl Application {
         user_deleted_hooks.register(Arc::new(UserDeletedHook));
         notification.set_user_emails(Arc::new(AccountEmails));
 
-        let state = AppState {
+        let state = AppState::new(AppContext {
             config: Arc::new(config),
             db,
             metrics,
@@ -141,7 +141,7 @@ impl Application {
             session_events,
             push,
             notification: notification.clone(),
-        };
+        });
         let mut workers = Workers::new();
         if mail.settings().worker_enabled {
             // The first step runs at once: startup drains every due

@@ -3,12 +3,15 @@
 //! country, `accounts.declared_country` at registration (set by `auth`),
 //! and per-user country counters of authenticated requests.
 //!
-//! Counting is fire-and-forget: [`Geo::count_request`] only `try_send`s the
-//! (user, address) pair into a bounded channel — a full channel drops the
-//! hit and counts it in `geo_counter_dropped_total` — and the aggregator
-//! step ([`Geo::flush`], run by the `geo_counters` worker loop) looks the
-//! addresses up and upserts the counts in one batched statement. Lookup
-//! and database errors are logged and never reach a request.
+//! Counting is fire-and-forget: [`Geo::count_request`] only adds one to an
+//! in-memory tally of (user, address) pairs — sharded per thread, so
+//! requests on different threads share no lock — and the aggregator step
+//! ([`Geo::flush`], run by the `geo_counters` worker loop) takes the
+//! tallies, looks the addresses up and upserts the counts in one batched
+//! statement. Repeated hits of one pair cost nothing extra in memory; only
+//! when a shard already holds [`MAX_PAIRS_PER_SHARD`] distinct pairs is a
+//! hit of a new pair dropped (and counted in `geo_counter_dropped_total`).
+//! Lookup and database errors are logged and never reach a request.
 //!
 //! - [`metrics`]: `geo_lookups_total{outcome}`, `geo_counter_dropped_total`;
 //! - [`store`]: `user_country_counters` SQL, [`store::country_counters`]
@@ -22,8 +25,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use sqlx::PgPool;
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::Mutex;
 use uuid::Uuid;
 
 use crate::telemetry::Metrics;
@@ -35,11 +40,11 @@ pub mod store;
 pub use metrics::{GeoMetrics, LookupOutcome};
 pub use store::CountryCounter;
 
-/// Capacity of the counting channel (hits waiting for the aggregator).
-pub const CHANNEL_CAPACITY: usize = 16_384;
-/// Most hits one aggregator step takes off the channel.
-pub const FLUSH_BATCH: usize = 8_192;
-/// Pause of the aggregator loop when the channel was drained.
+/// Tally shards; a thread always adds to the same one.
+const SHARDS: usize = 8;
+/// Distinct (user, address) pairs one shard holds between flushes.
+pub const MAX_PAIRS_PER_SHARD: usize = 16_384;
+/// Pause of the aggregator loop between flushes.
 pub const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The GeoIP database could not be opened.
@@ -51,19 +56,34 @@ pub struct GeoOpenError {
     source: maxminddb::MaxMindDbError,
 }
 
-struct Hit {
-    user_id: Uuid,
-    ip: IpAddr,
-}
+type Tally = HashMap<(Uuid, IpAddr), i64>;
+
+/// One shard of hits not yet flushed, on its own cache line.
+#[repr(align(128))]
+#[derive(Default)]
+struct Shard(std::sync::Mutex<Tally>);
 
 struct Inner {
     reader: maxminddb::Reader<Vec<u8>>,
     metrics: GeoMetrics,
     db: PgPool,
-    hits: mpsc::Sender<Hit>,
-    /// The aggregator's end; the lock also serialises flushes, so a flush
-    /// called by a test waits for one the loop has in progress.
-    pending: Mutex<mpsc::Receiver<Hit>>,
+    shards: [Shard; SHARDS],
+    /// Serialises flushes, so a flush called by a test waits for one the
+    /// loop has in progress.
+    flushing: Mutex<()>,
+}
+
+impl Inner {
+    fn take_all(&self) -> Vec<Tally> {
+        self.shards
+            .iter()
+            .map(|shard| std::mem::take(&mut *lock(shard)))
+            .collect()
+    }
+}
+
+fn lock(shard: &Shard) -> std::sync::MutexGuard<'_, Tally> {
+    shard.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The geo domain. Cheap to clone.
@@ -85,14 +105,13 @@ impl Geo {
             path: path.display().to_string(),
             source,
         })?;
-        let (hits, pending) = mpsc::channel(CHANNEL_CAPACITY);
         Ok(Self {
             inner: Arc::new(Inner {
                 reader,
                 metrics: GeoMetrics::new(metrics),
                 db,
-                hits,
-                pending: Mutex::new(pending),
+                shards: Default::default(),
+                flushing: Mutex::new(()),
             }),
         })
     }
@@ -124,39 +143,42 @@ impl Geo {
     }
 
     /// Counts one authenticated request of `user_id` from `ip`. Never
-    /// blocks and never fails: when the channel is full the hit is dropped
-    /// (and counted).
+    /// blocks on anything shared and never fails: a hit of a new pair when
+    /// the shard is full is dropped (and counted).
     pub fn count_request(&self, user_id: Uuid, ip: IpAddr) {
-        match self.inner.hits.try_send(Hit { user_id, ip }) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => self.inner.metrics.record_dropped(),
-            // Only after shutdown: nothing left to count into.
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        thread_local! {
+            static SHARD: usize = {
+                static NEXT: AtomicUsize = AtomicUsize::new(0);
+                NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS
+            };
+        }
+        let shard = &self.inner.shards[SHARD.with(|s| *s)];
+        let mut tally = lock(shard);
+        let key = (user_id, ip.to_canonical());
+        if let Some(count) = tally.get_mut(&key) {
+            *count += 1;
+        } else if tally.len() < MAX_PAIRS_PER_SHARD {
+            tally.insert(key, 1);
+        } else {
+            drop(tally);
+            self.inner.metrics.record_dropped();
         }
     }
 
-    /// The aggregator step: takes up to [`FLUSH_BATCH`] hits off the
-    /// channel, resolves their countries and adds them to
-    /// `user_country_counters` in one statement. Hits whose country is
-    /// unknown, or whose user has no account, are not counted.
+    /// The aggregator step: takes every tally, resolves the addresses'
+    /// countries and adds the counts to `user_country_counters` in one
+    /// statement. Hits whose country is unknown, or whose user has no
+    /// account, are not counted. Tallies taken are not put back when the
+    /// statement fails (the error is returned and logged by the loop).
     #[tracing::instrument(name = "geo.flush", skip_all)]
     pub async fn flush(&self) -> Result<StepOutcome, sqlx::Error> {
-        let mut pending = self.inner.pending.lock().await;
-        let mut batch = Vec::new();
-        while batch.len() < FLUSH_BATCH {
-            match pending.try_recv() {
-                Ok(hit) => batch.push(hit),
-                Err(_) => break,
-            }
-        }
-        if batch.is_empty() {
-            return Ok(StepOutcome::Idle);
-        }
-        let full = batch.len() == FLUSH_BATCH;
+        let _flushing = self.inner.flushing.lock().await;
         let mut counts: HashMap<(Uuid, String), i64> = HashMap::new();
-        for hit in batch {
-            if let Some(country) = self.lookup(hit.ip) {
-                *counts.entry((hit.user_id, country)).or_default() += 1;
+        for tally in self.inner.take_all() {
+            for ((user_id, ip), hits) in tally {
+                if let Some(country) = self.lookup(ip) {
+                    *counts.entry((user_id, country)).or_default() += hits;
+                }
             }
         }
         if !counts.is_empty() {
@@ -166,16 +188,11 @@ impl Geo {
             let mut conn = self.inner.db.acquire().await?;
             store::add_counts(&mut conn, &rows).await?;
         }
-        drop(pending);
-        Ok(if full {
-            StepOutcome::MoreWork
-        } else {
-            StepOutcome::Idle
-        })
+        Ok(StepOutcome::Idle)
     }
 
-    /// Hits waiting for the aggregator.
+    /// Distinct (user, address) pairs waiting for the aggregator.
     pub fn pending(&self) -> usize {
-        CHANNEL_CAPACITY - self.inner.hits.capacity()
+        self.inner.shards.iter().map(|shard| lock(shard).len()).sum()
     }
 }

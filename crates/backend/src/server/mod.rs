@@ -55,9 +55,28 @@ use guard::Verdict;
 /// The REST contract, served at `/openapi.yaml`.
 pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");
 
-/// Everything handlers may reach. Cheap to clone.
+/// Everything handlers may reach: one `Arc`, so the per-request clones
+/// axum makes of routes (and their state) cost one reference count, not one
+/// per service. Fields are reached through `Deref` ([`AppContext`]).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppContext>);
+
+impl AppState {
+    pub fn new(context: AppContext) -> Self {
+        Self(Arc::new(context))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppContext;
+
+    fn deref(&self) -> &AppContext {
+        &self.0
+    }
+}
+
+/// The services behind [`AppState`].
+pub struct AppContext {
     pub config: Arc<Config>,
     pub db: PgPool,
     pub metrics: Metrics,

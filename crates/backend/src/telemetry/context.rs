@@ -10,11 +10,9 @@
 
 use std::future::Future;
 
-use axum::extract::MatchedPath;
 use http::HeaderValue;
 use opentelemetry::trace::{SpanId, TraceId};
 
-use super::http::UNMATCHED;
 
 tokio::task_local! {
     static REQUEST: RequestContext;
@@ -25,7 +23,8 @@ tokio::task_local! {
 pub struct RequestContext {
     pub request_id: HeaderValue,
     pub method: &'static str,
-    pub route: Option<MatchedPath>,
+    /// The route template, or `unmatched`.
+    pub route: &'static str,
     pub trace_id: TraceId,
     pub span_id: SpanId,
 }
@@ -36,7 +35,7 @@ impl RequestContext {
     }
 
     pub fn route(&self) -> &str {
-        self.route.as_ref().map_or(UNMATCHED, MatchedPath::as_str)
+        self.route
     }
 }
 

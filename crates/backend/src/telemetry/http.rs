@@ -74,8 +74,41 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-fn route_label(route: &Option<MatchedPath>) -> &str {
-    route.as_ref().map_or(UNMATCHED, MatchedPath::as_str)
+/// The route template as a `&'static str`: each template is interned once
+/// per process (templates are a fixed, small set), and each thread keeps its
+/// own lookup table, so a request shares no reference count or lock with
+/// other threads to name its route.
+fn route_label(route: Option<&MatchedPath>) -> &'static str {
+    use std::cell::RefCell;
+    use std::collections::{HashMap, HashSet};
+    use std::sync::{LazyLock, Mutex};
+
+    static INTERNED: LazyLock<Mutex<HashSet<&'static str>>> = LazyLock::new(Mutex::default);
+    thread_local! {
+        static LOCAL: RefCell<HashMap<Box<str>, &'static str>> = RefCell::default();
+    }
+    let Some(route) = route else {
+        return UNMATCHED;
+    };
+    let template = route.as_str();
+    LOCAL.with(|local| {
+        if let Some(interned) = local.borrow().get(template) {
+            return *interned;
+        }
+        let interned = {
+            let mut all = INTERNED.lock().unwrap_or_else(|e| e.into_inner());
+            match all.get(template) {
+                Some(interned) => *interned,
+                None => {
+                    let leaked: &'static str = Box::leak(template.into());
+                    all.insert(leaked);
+                    leaked
+                }
+            }
+        };
+        local.borrow_mut().insert(template.into(), interned);
+        interned
+    })
 }
 
 /// Rewrites a response on its way out (the server passes its error-shape
@@ -223,7 +256,7 @@ where
         let header = request_id_header(req.headers());
         let method = req.method().clone();
         let uri = req.uri().clone();
-        let matched = req.extensions().get::<MatchedPath>().cloned();
+        let route = route_label(req.extensions().get::<MatchedPath>());
         let group = route_group(uri.path());
         let parent = req
             .headers()
@@ -231,7 +264,6 @@ where
             .then(|| TraceContextPropagator::new().extract(&HeaderExtractor(req.headers())))
             .filter(|parent| parent.span().span_context().is_valid());
         let method_for_span = method.clone();
-        let matched_for_span = matched.clone();
         let request_id_for_span = header.clone();
 
         let exchange = async move {
@@ -248,7 +280,7 @@ where
             metrics.http().record(
                 group,
                 method_label(&method),
-                route_label(&matched),
+                route,
                 status,
                 elapsed,
             );
@@ -267,7 +299,6 @@ where
 
         match spans {
             RequestSpans::Open => {
-                let route = route_label(&matched_for_span);
                 let span = tracing::info_span!(
                     "http.request",
                     otel.name = %format_args!("{method_for_span} {route}"),
@@ -294,7 +325,7 @@ where
                 let request = RequestContext {
                     request_id: request_id_for_span,
                     method: method_label(&method_for_span),
-                    route: matched_for_span,
+                    route,
                     trace_id,
                     span_id,
                 };

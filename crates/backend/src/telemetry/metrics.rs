@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -79,6 +79,8 @@ impl Metrics {
 /// reads the series' atomic counts when metrics are collected.
 #[derive(Clone)]
 pub struct HttpMetrics {
+    /// Tells this application's series apart in the per-thread caches.
+    id: u64,
     duration: Histogram<f64>,
     series: Arc<RwLock<HttpSeries>>,
     /// Keeps the observable counter (and its callback) registered.
@@ -88,10 +90,44 @@ pub struct HttpMetrics {
 /// `(group, method, status)` → route template → the series.
 type HttpSeries = FnvMap<(&'static str, &'static str, u16), FnvMap<Box<str>, Arc<Series>>>;
 type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+/// Per thread: `(metrics id, group, method, status)` → path → the series.
+type LocalSeries = FnvMap<(u64, &'static str, &'static str, u16), FnvMap<Box<str>, Arc<Series>>>;
+
+thread_local! {
+    static LOCAL_SERIES: std::cell::RefCell<LocalSeries> = std::cell::RefCell::default();
+}
+
+static NEXT_HTTP_METRICS_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Counter shards: threads add to different cache lines; collection sums.
+const SHARDS: usize = 8;
+
+#[repr(align(128))]
+#[derive(Default)]
+struct Shard(AtomicU64);
 
 struct Series {
     attributes: [KeyValue; 4],
-    requests: AtomicU64,
+    requests: [Shard; SHARDS],
+}
+
+impl Series {
+    fn count(&self) -> u64 {
+        self.requests
+            .iter()
+            .map(|shard| shard.0.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    fn add_one(&self) {
+        thread_local! {
+            static SHARD: usize = {
+                static NEXT: AtomicUsize = AtomicUsize::new(0);
+                NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS
+            };
+        }
+        SHARD.with(|shard| self.requests[*shard].0.fetch_add(1, Ordering::Relaxed));
+    }
 }
 
 impl HttpMetrics {
@@ -99,6 +135,7 @@ impl HttpMetrics {
         let series: Arc<RwLock<HttpSeries>> = Arc::default();
         let observed = series.clone();
         Self {
+            id: NEXT_HTTP_METRICS_ID.fetch_add(1, Ordering::Relaxed),
             _requests: meter
                 .u64_observable_counter(names::HTTP_REQUESTS_TOTAL)
                 .with_description(
@@ -107,7 +144,7 @@ impl HttpMetrics {
                 .with_callback(move |observer| {
                     let series = observed.read().unwrap_or_else(|e| e.into_inner());
                     for one in series.values().flat_map(HashMap::values) {
-                        observer.observe(one.requests.load(Ordering::Relaxed), &one.attributes);
+                        observer.observe(one.count(), &one.attributes);
                     }
                 })
                 .build(),
@@ -131,37 +168,49 @@ impl HttpMetrics {
         status: u16,
         elapsed: Duration,
     ) {
-        let key = (group, method, status);
-        let known = self
-            .series
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-            .and_then(|paths| paths.get(path))
-            .cloned();
-        let series = known.unwrap_or_else(|| {
-            self.series
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .entry(key)
-                .or_default()
-                .entry(path.into())
-                .or_insert_with(|| {
-                    Arc::new(Series {
-                        attributes: [
-                            KeyValue::new(label::GROUP, group),
-                            KeyValue::new(label::METHOD, method),
-                            KeyValue::new(label::PATH, path.to_owned()),
-                            KeyValue::new(label::STATUS, i64::from(status)),
-                        ],
-                        requests: AtomicU64::new(0),
-                    })
-                })
-                .clone()
+        // The thread's own table: no lock and no reference count shared
+        // with other threads on the way to the series.
+        LOCAL_SERIES.with(|local| {
+            let mut local = local.borrow_mut();
+            let paths = local.entry((self.id, group, method, status)).or_default();
+            if !paths.contains_key(path) {
+                let shared = self.shared_series(group, method, path, status);
+                paths.insert(path.into(), shared);
+            }
+            if let Some(series) = paths.get(path) {
+                series.add_one();
+                self.duration
+                    .record(elapsed.as_secs_f64(), &series.attributes);
+            }
         });
-        series.requests.fetch_add(1, Ordering::Relaxed);
-        self.duration
-            .record(elapsed.as_secs_f64(), &series.attributes);
+    }
+
+    /// The process-wide series (created on first use).
+    fn shared_series(
+        &self,
+        group: &'static str,
+        method: &'static str,
+        path: &str,
+        status: u16,
+    ) -> Arc<Series> {
+        self.series
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry((group, method, status))
+            .or_default()
+            .entry(path.into())
+            .or_insert_with(|| {
+                Arc::new(Series {
+                    attributes: [
+                        KeyValue::new(label::GROUP, group),
+                        KeyValue::new(label::METHOD, method),
+                        KeyValue::new(label::PATH, path.to_owned()),
+                        KeyValue::new(label::STATUS, i64::from(status)),
+                    ],
+                    requests: Default::default(),
+                })
+            })
+            .clone()
     }
 }
 

@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use galaxy_backend::geo::{self, CHANNEL_CAPACITY};
+use galaxy_backend::geo::{self, MAX_PAIRS_PER_SHARD};
 use uuid::Uuid;
 
 use crate::auth::{identity_app, login};
@@ -137,16 +137,22 @@ async fn user_requests_are_counted_per_country() {
 }
 
 #[tokio::test]
-async fn a_full_counting_channel_drops_hits_without_blocking() {
+async fn repeated_hits_aggregate_in_memory_and_new_pairs_beyond_the_cap_are_dropped() {
     let app = TestApp::spawn().await;
     let geo = &app.state.geo;
-    // Hold the aggregator so the channel can fill.
-    let user = Uuid::new_v4();
     let ip: IpAddr = "192.0.2.1".parse().unwrap();
-    for _ in 0..CHANNEL_CAPACITY + 5 {
+    // One pair hit many times holds one entry.
+    let user = Uuid::new_v4();
+    for _ in 0..1_000 {
         geo.count_request(user, ip);
     }
-    assert!(geo.pending() <= CHANNEL_CAPACITY);
+    assert_eq!(geo.pending(), 1);
+    // This thread's shard fills with distinct pairs; hits of new pairs
+    // beyond the cap are dropped and counted, never blocking.
+    for _ in 0..MAX_PAIRS_PER_SHARD + 5 {
+        geo.count_request(Uuid::new_v4(), ip);
+    }
+    assert_eq!(geo.pending(), MAX_PAIRS_PER_SHARD);
     let metrics = app.scrape_metrics().await;
     let dropped: f64 = metrics
         .lines()
@@ -154,8 +160,7 @@ async fn a_full_counting_channel_drops_hits_without_blocking() {
         .and_then(|l| l.split_whitespace().last())
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no drop counter in {metrics}"));
-    assert!(dropped >= 5.0, "{dropped}");
-    while geo.pending() > 0 {
-        geo.flush().await.unwrap();
-    }
+    assert_eq!(dropped, 6.0);
+    geo.flush().await.unwrap();
+    assert_eq!(geo.pending(), 0);
 }
