@@ -169,7 +169,39 @@ fn duration_ms(v: &str) -> anyhow::Result<f64> {
     })
 }
 
-/// Peak resident set size of this process in MiB (VmHWM).
+/// One load target: a name, a URL and request headers.
+pub struct Target<'a> {
+    pub name: &'a str,
+    pub url: String,
+    pub headers: Vec<(&'a str, &'a str)>,
+}
+
+/// Measures every target `rounds` times, interleaved (first, second, …,
+/// first, second, …), so a slow spell of the shared machine falls on all
+/// targets alike; each target's figures are those of its run with the
+/// median req/s. The first target is the baseline (the bare server).
+pub fn interleaved<'a>(
+    targets: &[Target<'a>],
+    rounds: u32,
+    seconds: u32,
+    connections: u32,
+) -> anyhow::Result<Vec<(&'a str, LoadFigures)>> {
+    let mut runs: Vec<Vec<LoadFigures>> = vec![Vec::new(); targets.len()];
+    for _ in 0..rounds {
+        for (target, runs) in targets.iter().zip(&mut runs) {
+            runs.push(wrk(&target.url, seconds, connections, &target.headers)?);
+        }
+    }
+    Ok(targets
+        .iter()
+        .zip(runs)
+        .map(|(target, mut runs)| {
+            runs.sort_by(|a, b| a.requests_per_second.total_cmp(&b.requests_per_second));
+            (target.name, runs[runs.len() / 2])
+        })
+        .collect())
+}
+
 /// Prints wrk runs as a table, each next to the first run (the bare
 /// server measured in the same process run).
 pub fn print_vs_bare(runs: &[(&str, LoadFigures)]) {

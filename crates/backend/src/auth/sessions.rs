@@ -13,7 +13,9 @@
 //! warm-up brings the session back.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::Arc;
+
+use crossbeam_utils::sync::{ShardedLock, ShardedLockReadGuard, ShardedLockWriteGuard};
 
 use axum::body::Bytes;
 use serde::Serialize;
@@ -93,7 +95,9 @@ struct Cache {
 struct Inner {
     db: PgPool,
     events: SessionEvents,
-    cache: RwLock<Cache>,
+    /// Read on every gateway lookup: a sharded lock, so readers on
+    /// different threads touch different lock words.
+    cache: ShardedLock<Cache>,
 }
 
 /// Device sessions and their cache. Cheap to clone.
@@ -115,7 +119,7 @@ impl SessionService {
             inner: Arc::new(Inner {
                 db,
                 events,
-                cache: RwLock::new(Cache::default()),
+                cache: ShardedLock::new(Cache::default()),
             }),
         }
     }
@@ -124,14 +128,14 @@ impl SessionService {
         &self.inner.events
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, Cache> {
+    fn read(&self) -> ShardedLockReadGuard<'_, Cache> {
         self.inner
             .cache
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, Cache> {
+    fn write(&self) -> ShardedLockWriteGuard<'_, Cache> {
         self.inner
             .cache
             .write()
@@ -183,11 +187,13 @@ impl SessionService {
     }
 
     /// The cached lookup body of an active session (the gateway route's
-    /// hot path: one read lock, one reference-count increment).
+    /// hot path: one read of this thread's lock shard and a copy of ~150
+    /// bytes — a copy rather than a reference count that every thread
+    /// serving the same session would have to update).
     pub fn lookup_body(&self, id: &Uuid) -> Result<Bytes, bool> {
         let cache = self.read();
         match cache.active.get(id) {
-            Some(session) => Ok(session.lookup_body.clone()),
+            Some(session) => Ok(Bytes::copy_from_slice(&session.lookup_body)),
             None => Err(cache.warm),
         }
     }

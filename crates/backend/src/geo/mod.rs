@@ -83,7 +83,10 @@ impl Inner {
 }
 
 fn lock(shard: &Shard) -> std::sync::MutexGuard<'_, Tally> {
-    shard.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    shard
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The geo domain. Cheap to clone.
@@ -193,6 +196,10 @@ impl Geo {
 
     /// Distinct (user, address) pairs waiting for the aggregator.
     pub fn pending(&self) -> usize {
-        self.inner.shards.iter().map(|shard| lock(shard).len()).sum()
+        self.inner
+            .shards
+            .iter()
+            .map(|shard| lock(shard).len())
+            .sum()
     }
 }

@@ -35,10 +35,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Me {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        // Taken, not cloned: one less update of the record's shared count.
         parts
             .extensions
-            .get::<Arc<UserRecord>>()
-            .cloned()
+            .remove::<Arc<UserRecord>>()
             .map(Me)
             .ok_or_else(|| ApiError::not_found("no account for this user"))
     }

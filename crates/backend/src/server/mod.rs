@@ -55,15 +55,23 @@ use guard::Verdict;
 /// The REST contract, served at `/openapi.yaml`.
 pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");
 
-/// Everything handlers may reach: one `Arc`, so the per-request clones
-/// axum makes of routes (and their state) cost one reference count, not one
-/// per service. Fields are reached through `Deref` ([`AppContext`]).
-#[derive(Clone)]
-pub struct AppState(Arc<AppContext>);
+/// Everything handlers may reach. Fields are reached through `Deref`
+/// ([`AppContext`]).
+///
+/// axum clones a route's state for every request it serves (several times
+/// per request through the layers), and two threads updating one reference
+/// count keep stealing its cache line from each other — that contention was
+/// a measurable share of a request's time. So the context of an application
+/// is allocated once and never freed (an application lives as long as its
+/// process; tests run one or two per process), and a clone is a pointer
+/// copy. Shutdown does not rely on dropping it: the pool, the push streams
+/// and the workers are closed explicitly (`app.rs`).
+#[derive(Clone, Copy)]
+pub struct AppState(&'static AppContext);
 
 impl AppState {
     pub fn new(context: AppContext) -> Self {
-        Self(Arc::new(context))
+        Self(Box::leak(Box::new(context)))
     }
 }
 
@@ -71,7 +79,7 @@ impl std::ops::Deref for AppState {
     type Target = AppContext;
 
     fn deref(&self) -> &AppContext {
-        &self.0
+        self.0
     }
 }
 

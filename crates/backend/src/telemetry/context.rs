@@ -13,7 +13,6 @@ use std::future::Future;
 use http::HeaderValue;
 use opentelemetry::trace::{SpanId, TraceId};
 
-
 tokio::task_local! {
     static REQUEST: RequestContext;
 }

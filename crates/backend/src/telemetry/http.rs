@@ -277,13 +277,9 @@ where
             let mut response = (hooks.finish)(&method, &uri, response);
             let status = response.status().as_u16();
             let elapsed = started.elapsed();
-            metrics.http().record(
-                group,
-                method_label(&method),
-                route,
-                status,
-                elapsed,
-            );
+            metrics
+                .http()
+                .record(group, method_label(&method), route, status, elapsed);
             if spans == RequestSpans::Open {
                 tracing::Span::current().record("status", status);
             }

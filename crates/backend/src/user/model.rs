@@ -384,22 +384,23 @@ impl UserRecord {
             .max_by_key(|s| s.expires_at.unwrap_or(DateTime::<Utc>::MAX_UTC))
     }
 
-    /// The own-account JSON body (cached per record).
+    /// The own-account JSON body: serialised once per record, copied out
+    /// per request (a copy rather than a reference count that every thread
+    /// serving this user would have to update).
     pub fn profile_json(&self) -> Bytes {
-        self.profile_json
-            .get_or_init(|| {
-                let view = ProfileView {
-                    user_id: self.account.user_id,
-                    email: &self.account.email,
-                    user_name: &self.account.user_name,
-                    declared_country: self.account.declared_country.as_deref(),
-                    created_at: self.account.created_at,
-                    settings: &self.settings,
-                    entitlements: &self.entitlements,
-                };
-                Bytes::from(serde_json::to_vec(&view).unwrap_or_default())
-            })
-            .clone()
+        let cached = self.profile_json.get_or_init(|| {
+            let view = ProfileView {
+                user_id: self.account.user_id,
+                email: &self.account.email,
+                user_name: &self.account.user_name,
+                declared_country: self.account.declared_country.as_deref(),
+                created_at: self.account.created_at,
+                settings: &self.settings,
+                entitlements: &self.entitlements,
+            };
+            Bytes::from(serde_json::to_vec(&view).unwrap_or_default())
+        });
+        Bytes::copy_from_slice(cached)
     }
 }
 

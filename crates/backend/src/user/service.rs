@@ -10,7 +10,9 @@
 //! cache through [`UserService::refresh_account`].
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use crossbeam_utils::sync::{ShardedLock, ShardedLockReadGuard, ShardedLockWriteGuard};
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -71,7 +73,9 @@ struct Inner {
     db: PgPool,
     sessions: SessionService,
     hooks: UserDeletedHooks,
-    cache: RwLock<Cache>,
+    /// Read by the user guard on every request: a sharded lock, so readers
+    /// on different threads touch different lock words.
+    cache: ShardedLock<Cache>,
     /// Serialises writes (and the warm-up) so cache updates follow commit order.
     writes: Mutex<()>,
 }
@@ -90,7 +94,7 @@ impl UserService {
                 db,
                 sessions,
                 hooks,
-                cache: RwLock::new(Cache::default()),
+                cache: ShardedLock::new(Cache::default()),
                 writes: Mutex::new(()),
             }),
         }
@@ -593,11 +597,11 @@ impl UserService {
         record
     }
 
-    fn read_cache(&self) -> std::sync::RwLockReadGuard<'_, Cache> {
+    fn read_cache(&self) -> ShardedLockReadGuard<'_, Cache> {
         self.inner.cache.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write_cache(&self) -> std::sync::RwLockWriteGuard<'_, Cache> {
+    fn write_cache(&self) -> ShardedLockWriteGuard<'_, Cache> {
         self.inner.cache.write().unwrap_or_else(|e| e.into_inner())
     }
 }

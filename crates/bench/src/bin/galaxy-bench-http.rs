@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use galaxy_bench::{LoadFigures, bench_config, fresh_database, start_backend, wrk};
+use galaxy_bench::{Target, bench_config, fresh_database, interleaved, start_backend};
 
-const SECONDS: u32 = 5;
+const ROUNDS: u32 = 3;
+const SECONDS: u32 = 3;
 const CONNECTIONS: u32 = 32;
 
 #[tokio::main]
@@ -31,27 +32,26 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     let user = uuid::Uuid::new_v4().to_string();
-    let runs: Vec<(&str, LoadFigures)> = vec![
-        (
-            "bare axum hello-world",
-            wrk(&format!("http://{bare_addr}/"), SECONDS, CONNECTIONS, &[])?,
-        ),
-        (
-            "GET /healthz (full stack)",
-            wrk(&format!("http://{addr}/healthz"), SECONDS, CONNECTIONS, &[])?,
-        ),
-        (
-            "GET /api/v1/user/session (full stack)",
-            wrk(
-                &format!("http://{addr}/api/v1/user/session"),
-                SECONDS,
-                CONNECTIONS,
-                &[("X-User-ID", &user)],
-            )?,
-        ),
+    let targets = [
+        Target {
+            name: "bare axum hello-world",
+            url: format!("http://{bare_addr}/"),
+            headers: vec![],
+        },
+        Target {
+            name: "GET /healthz (full stack)",
+            url: format!("http://{addr}/healthz"),
+            headers: vec![],
+        },
+        Target {
+            name: "GET /api/v1/user/session (full stack)",
+            url: format!("http://{addr}/api/v1/user/session"),
+            headers: vec![("X-User-ID", &user)],
+        },
     ];
+    let runs = interleaved(&targets, ROUNDS, SECONDS, CONNECTIONS)?;
     println!(
-        "\n== HTTP stack ({SECONDS}s each, {CONNECTIONS} connections, wrk on the same 2 cores) =="
+        "\n== HTTP stack ({ROUNDS} interleaved rounds of {SECONDS}s per target, median shown; {CONNECTIONS} connections, wrk on the same 2 cores) =="
     );
     galaxy_bench::print_vs_bare(&runs);
     println!("target: full stack >= 80% of the bare server's req/s");

@@ -10,12 +10,13 @@ use axum::Router;
 use axum::routing::get;
 use galaxy_backend::app::Application;
 use galaxy_backend::config::{PostgresConfig, Secret};
-use galaxy_bench::{LoadFigures, bench_config, fresh_database, wrk};
+use galaxy_bench::{Target, bench_config, fresh_database, interleaved};
 use uuid::Uuid;
 
 const ACCOUNTS: i64 = 100_000;
 const SESSIONS_PER_ACCOUNT: i64 = 2;
-const SECONDS: u32 = 5;
+const ROUNDS: u32 = 3;
+const SECONDS: u32 = 3;
 const CONNECTIONS: u32 = 32;
 
 #[tokio::main]
@@ -73,35 +74,33 @@ async fn main() -> anyhow::Result<()> {
     });
 
     let user = user_id.to_string();
-    let runs: Vec<(&str, LoadFigures)> = vec![
-        (
-            "bare axum hello-world",
-            wrk(&format!("http://{bare_addr}/"), SECONDS, CONNECTIONS, &[])?,
-        ),
-        (
-            "GET /healthz (same stack, no domain work)",
-            wrk(&format!("http://{addr}/healthz"), SECONDS, CONNECTIONS, &[])?,
-        ),
-        (
-            "GET /api/v1/internal/device-sessions/{id}",
-            wrk(
-                &format!("http://{addr}/api/v1/internal/device-sessions/{session_id}"),
-                SECONDS,
-                CONNECTIONS,
-                &[],
-            )?,
-        ),
-        (
-            "GET /api/v1/user/account",
-            wrk(
-                &format!("http://{addr}/api/v1/user/account"),
-                SECONDS,
-                CONNECTIONS,
-                &[("X-User-ID", &user), ("X-Forwarded-For", "192.0.2.1")],
-            )?,
-        ),
+    let lookup = format!("http://{addr}/api/v1/internal/device-sessions/{session_id}");
+    let targets = [
+        Target {
+            name: "bare axum hello-world",
+            url: format!("http://{bare_addr}/"),
+            headers: vec![],
+        },
+        Target {
+            name: "GET /healthz (same stack, no domain work)",
+            url: format!("http://{addr}/healthz"),
+            headers: vec![],
+        },
+        Target {
+            name: "GET /api/v1/internal/device-sessions/{id}",
+            url: lookup,
+            headers: vec![],
+        },
+        Target {
+            name: "GET /api/v1/user/account",
+            url: format!("http://{addr}/api/v1/user/account"),
+            headers: vec![("X-User-ID", &user), ("X-Forwarded-For", "192.0.2.1")],
+        },
     ];
-    println!("({SECONDS}s each, {CONNECTIONS} connections, wrk on the same cores)");
+    let runs = interleaved(&targets, ROUNDS, SECONDS, CONNECTIONS)?;
+    println!(
+        "({ROUNDS} interleaved rounds of {SECONDS}s per target, median shown; {CONNECTIONS} connections, wrk on the same cores)"
+    );
     galaxy_bench::print_vs_bare(&runs);
     println!("target: lookup and account GET >= 80% of the bare server's req/s");
     stop.cancel();
