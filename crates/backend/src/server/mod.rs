@@ -66,7 +66,7 @@ pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");
 /// process; tests run one or two per process), and a clone is a pointer
 /// copy. Shutdown does not rely on dropping it: the pool, the push streams
 /// and the workers are closed explicitly (`app.rs`).
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct AppState(&'static AppContext);
 
 impl AppState {
