@@ -27,18 +27,21 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/api/v1/user/account/delete", post(delete_account))
 }
 
-/// The caller's cached record, put in the extensions by the user guard;
-/// an `X-User-ID` with no account → 404.
+/// The caller's cached record (the user guard has already refused deleted
+/// and banned accounts); an `X-User-ID` with no account → 404.
 pub(super) struct Me(pub Arc<UserRecord>);
 
-impl<S: Send + Sync> FromRequestParts<S> for Me {
+impl FromRequestParts<AppState> for Me {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        // Taken, not cloned: one less update of the record's shared count.
-        parts
-            .extensions
-            .remove::<Arc<UserRecord>>()
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        state
+            .users
+            .cached(user.user_id)
             .map(Me)
             .ok_or_else(|| ApiError::not_found("no account for this user"))
     }
@@ -59,20 +62,28 @@ struct UpdateSettings {
 
 /// The serialised profile of a record, as a JSON response.
 fn profile(record: &UserRecord) -> Response {
+    json_body(record.profile_json())
+}
+
+fn json_body(body: axum::body::Bytes) -> Response {
     (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        record.profile_json(),
+        body,
     )
         .into_response()
 }
 
 /// `GET /account`: from the accounts cache (no PostgreSQL; the body is
-/// serialised once per record version).
-async fn get_account(Me(record): Me) -> Response {
-    profile(&record)
+/// serialised once per record version and copied out).
+async fn get_account(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
+    let body = state
+        .users
+        .profile_json(user.user_id)
+        .ok_or_else(|| ApiError::not_found("no account for this user"))?;
+    Ok(json_body(body))
 }
 
 /// `PATCH /account`: a new user name.

@@ -181,33 +181,30 @@ pub fn router(state: AppState) -> Router {
 
 /// User-group guard: a valid `X-User-ID` (else 401), then from the accounts
 /// cache: a soft-deleted account → 403 `account_deleted`, an active login
-/// ban → 403 `login_banned`. The caller's cached record (when the id has an
-/// account) goes into the request extensions for the handlers. Decided from
-/// memory; only an id the cache does not know is looked up in PostgreSQL.
+/// ban → 403 `login_banned`. The [`AuthUser`] goes into the request
+/// extensions; handlers that need the account read it from the cache.
+/// Decided from memory; only while the cache warms is PostgreSQL asked.
 /// Every admitted request is counted per country (fire-and-forget).
 fn require_user(state: &AppState, req: Request) -> Verdict {
     let user = match AuthUser::from_headers(req.headers()) {
         Ok(user) => user,
         Err(err) => return Verdict::Reject(err),
     };
-    let admit = move |state: &AppState, mut req: Request, record: Option<_>| {
-        if let Some(record) = record {
-            req.extensions_mut().insert(record);
-        }
+    let admit = move |state: &AppState, mut req: Request| {
         if let Some(ip) = source_ip::source_ip(req.headers(), source_ip::peer(req.extensions())) {
             state.geo.count_request(user.user_id, ip);
         }
         req.extensions_mut().insert(user);
         req
     };
-    match state.users.authorize_cached(user.user_id) {
-        Some(Ok(record)) => Verdict::Pass(admit(state, req, record)),
+    match state.users.check_cached(user.user_id) {
+        Some(Ok(_)) => Verdict::Pass(admit(state, req)),
         Some(Err(err)) => Verdict::Reject(err.into()),
         None => {
             let state = state.clone();
             Verdict::Pending(Box::pin(async move {
-                let record = state.users.authorize(user.user_id).await?;
-                Ok(admit(&state, req, record))
+                state.users.authorize(user.user_id).await?;
+                Ok(admit(&state, req))
             }))
         }
     }

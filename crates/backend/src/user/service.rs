@@ -144,26 +144,33 @@ impl UserService {
     pub async fn authorize(&self, user_id: Uuid) -> Result<Option<Arc<UserRecord>>, UserError> {
         let record = self.lookup(user_id).await?;
         match record {
-            Some(record) => admit(record).map(Some),
+            Some(record) => check(&record).map(|()| Some(record)),
             None => Ok(None),
         }
     }
 
-    /// [`Self::authorize`] from memory only: `None` when the cache cannot
-    /// answer yet (still warming), so the caller awaits `authorize`. Once
-    /// warm the cache holds every account (write-through after each commit),
-    /// so an id it does not hold has no account: no PostgreSQL round trip
-    /// per request for ids the gateway vouches for without an account.
-    pub fn authorize_cached(
-        &self,
-        user_id: Uuid,
-    ) -> Option<Result<Option<Arc<UserRecord>>, UserError>> {
+    /// The guard's check from memory only: `Some(Ok(has_account))` when
+    /// the user may proceed, `Some(Err(_))` when refused, `None` when the
+    /// cache cannot answer yet (still warming), so the caller awaits
+    /// [`Self::authorize`]. Once warm the cache holds every account
+    /// (write-through after each commit), so an id it does not hold has no
+    /// account: no PostgreSQL round trip per request. Nothing is cloned: the
+    /// check runs under this thread's shard of the cache lock.
+    pub fn check_cached(&self, user_id: Uuid) -> Option<Result<bool, UserError>> {
         let cache = self.read_cache();
         match cache.by_id.get(&user_id) {
-            Some(record) => Some(admit(record.clone()).map(Some)),
-            None if cache.warm => Some(Ok(None)),
+            Some(record) => Some(check(record).map(|()| true)),
+            None if cache.warm => Some(Ok(false)),
             None => None,
         }
+    }
+
+    /// The own-account JSON body of `user_id`, copied out of the cache.
+    pub fn profile_json(&self, user_id: Uuid) -> Option<axum::body::Bytes> {
+        self.read_cache()
+            .by_id
+            .get(&user_id)
+            .map(|record| record.profile_json())
     }
 
     /// The login ban in force for `user_id` right now, from memory. An
@@ -608,7 +615,7 @@ impl UserService {
 
 /// The guard's rule: a soft-deleted account or an active login ban is
 /// refused.
-fn admit(record: Arc<UserRecord>) -> Result<Arc<UserRecord>, UserError> {
+fn check(record: &UserRecord) -> Result<(), UserError> {
     if record.is_deleted() {
         return Err(UserError::AccountDeleted);
     }
@@ -620,7 +627,7 @@ fn admit(record: Arc<UserRecord>) -> Result<Arc<UserRecord>, UserError> {
             expires_at: ban.expires_at,
         });
     }
-    Ok(record)
+    Ok(())
 }
 
 impl std::fmt::Debug for UserService {
