@@ -120,14 +120,11 @@ pub fn router(state: AppState) -> Router {
     let body_limit = usize::try_from(http.max_body_bytes).unwrap_or(usize::MAX);
     // Routes carry their full paths and groups are merged, not nested:
     // `nest` strips the prefix (a new URI) and adds a router level per request.
-    let guard_state = state.clone();
+    // The user group's guard runs in the stack below (by path prefix).
     let user = user::routes()
         .merge(account::routes())
         .merge(sessions::routes())
-        .merge(notification_prefs::routes())
-        .route_layer(guard::GuardLayer::new(move |req| {
-            require_user(&guard_state, req)
-        }));
+        .merge(notification_prefs::routes());
     // The admin group: every route behind HTTP Basic Auth. Other areas add
     // their admin routes with `.merge(…)` before the `route_layer`.
     let admin = admin_accounts::routes()
@@ -175,9 +172,16 @@ pub fn router(state: AppState) -> Router {
                 .layer(axum::extract::DefaultBodyLimit::max(body_limit))
                 .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
                     http.read_timeout,
-                )),
+                ))
+                .layer(guard::GuardLayer::for_prefix(USER_PREFIX, {
+                    let state = state.clone();
+                    move |req| require_user(&state, req)
+                })),
         )
 }
+
+/// The user group: every path below it passes [`require_user`].
+const USER_PREFIX: &str = "/api/v1/user";
 
 /// User-group guard: a valid `X-User-ID` (else 401), then from the accounts
 /// cache: a soft-deleted account → 403 `account_deleted`, an active login
@@ -185,12 +189,12 @@ pub fn router(state: AppState) -> Router {
 /// extensions; handlers that need the account read it from the cache.
 /// Decided from memory; only while the cache warms is PostgreSQL asked.
 /// Every admitted request is counted per country (fire-and-forget).
-fn require_user(state: &AppState, req: Request) -> Verdict {
+fn require_user<B: Send + 'static>(state: &AppState, req: http::Request<B>) -> Verdict<B> {
     let user = match AuthUser::from_headers(req.headers()) {
         Ok(user) => user,
         Err(err) => return Verdict::Reject(err),
     };
-    let admit = move |state: &AppState, mut req: Request| {
+    let admit = move |state: &AppState, mut req: http::Request<B>| {
         if let Some(ip) = source_ip::source_ip(req.headers(), source_ip::peer(req.extensions())) {
             state.geo.count_request(user.user_id, ip);
         }
