@@ -23,4 +23,4 @@ pub use error::AuthError;
 pub use events::{RevocationReason, SessionEvents, SessionsRevoked};
 pub use model::{DeviceInfo, DevicePublicKey, DeviceSession, EmailAddress, LoginCode};
 pub use service::{AuthService, AuthSettings, ChallengeIssued, ConfirmRequest, LoggedIn};
-pub use sessions::{ActiveSession, Lookup, RevokeOutcome, SessionService};
+pub use sessions::{RevokeOutcome, SessionService};

@@ -29,16 +29,6 @@ use super::store::{self, RevokeOne};
 /// The name `/readyz` reports while the session cache warms.
 pub const CACHE_NAME: &str = "device_sessions";
 
-/// An active session as the cache holds it.
-#[derive(Debug, Clone)]
-pub struct ActiveSession {
-    pub user_id: Uuid,
-    pub public_key: DevicePublicKey,
-    /// The gateway lookup's JSON body, rendered once when cached so a
-    /// lookup only clones a reference-counted buffer.
-    pub lookup_body: Bytes,
-}
-
 /// The gateway lookup's body (see `openapi.yaml`, `DeviceSessionLookup`).
 #[derive(Serialize)]
 struct LookupBody<'a> {
@@ -48,31 +38,16 @@ struct LookupBody<'a> {
     status: &'static str,
 }
 
-impl ActiveSession {
-    fn new(id: Uuid, user_id: Uuid, public_key: DevicePublicKey) -> Self {
-        let body = LookupBody {
-            device_session_id: id,
-            user_id,
-            public_key: &public_key.to_base64(),
-            status: "active",
-        };
-        let lookup_body = Bytes::from(serde_json::to_vec(&body).expect("plain struct serialises"));
-        Self {
-            user_id,
-            public_key,
-            lookup_body,
-        }
-    }
-}
-
-/// The answer of [`SessionService::lookup`].
-#[derive(Debug, Clone)]
-pub enum Lookup {
-    /// The cache has not finished warming: no answer can be trusted yet.
-    NotWarm,
-    /// Unknown or revoked.
-    Miss,
-    Active(ActiveSession),
+/// What the cache holds for an active session: the gateway lookup's JSON
+/// body, rendered once when cached (the only thing a lookup needs).
+fn lookup_body(id: Uuid, user_id: Uuid, public_key: DevicePublicKey) -> Bytes {
+    let body = LookupBody {
+        device_session_id: id,
+        user_id,
+        public_key: &public_key.to_base64(),
+        status: "active",
+    };
+    Bytes::from(serde_json::to_vec(&body).expect("plain struct serialises"))
 }
 
 /// What revoking one session did.
@@ -88,7 +63,8 @@ pub enum RevokeOutcome {
 #[derive(Default)]
 struct Cache {
     warm: bool,
-    active: HashMap<Uuid, ActiveSession>,
+    /// Active sessions by id → their gateway lookup body.
+    active: HashMap<Uuid, Bytes>,
     tombstones: HashSet<Uuid>,
 }
 
@@ -158,9 +134,9 @@ impl SessionService {
         let mut conn = self.inner.db.acquire().await?;
         let loaded = store::all_active(&mut conn).await?;
         drop(conn);
-        let entries: Vec<(Uuid, ActiveSession)> = loaded
+        let entries: Vec<(Uuid, Bytes)> = loaded
             .into_iter()
-            .map(|(id, user_id, key)| (id, ActiveSession::new(id, user_id, key)))
+            .map(|(id, user_id, key)| (id, lookup_body(id, user_id, key)))
             .collect();
         let mut cache = self.write();
         cache.active.reserve(entries.len());
@@ -175,25 +151,16 @@ impl SessionService {
         Ok(())
     }
 
-    /// The gateway's question: is `id` an active session, whose, with which
-    /// key? Never touches PostgreSQL.
-    pub fn lookup(&self, id: Uuid) -> Lookup {
-        let cache = self.read();
-        match cache.active.get(&id) {
-            Some(session) => Lookup::Active(session.clone()),
-            None if !cache.warm => Lookup::NotWarm,
-            None => Lookup::Miss,
-        }
-    }
-
-    /// The cached lookup body of an active session (the gateway route's
-    /// hot path: one read of this thread's lock shard and a copy of ~150
-    /// bytes — a copy rather than a reference count that every thread
-    /// serving the same session would have to update).
+    /// The gateway's question — is `id` an active session, whose, with which
+    /// key? — answered with the cached lookup body (never PostgreSQL):
+    /// `Err(false)` while the cache still warms, `Err(true)` for an unknown
+    /// or revoked session. One read of this thread's lock shard and a copy
+    /// of ~150 bytes: a copy rather than a reference count that every thread
+    /// serving the same session would have to update.
     pub fn lookup_body(&self, id: &Uuid) -> Result<Bytes, bool> {
         let cache = self.read();
         match cache.active.get(id) {
-            Some(session) => Ok(Bytes::copy_from_slice(&session.lookup_body)),
+            Some(body) => Ok(Bytes::copy_from_slice(body)),
             None => Err(cache.warm),
         }
     }
@@ -208,7 +175,7 @@ impl SessionService {
         if session.revoked_at.is_some() {
             return;
         }
-        let entry = ActiveSession::new(session.id, session.user_id, session.public_key);
+        let entry = lookup_body(session.id, session.user_id, session.public_key);
         let mut cache = self.write();
         if cache.tombstones.remove(&session.id) {
             return;
@@ -365,10 +332,8 @@ mod tests {
     #[tokio::test]
     async fn a_cold_cache_says_so_instead_of_missing() {
         let service = service();
-        assert!(matches!(service.lookup(Uuid::new_v4()), Lookup::NotWarm));
         assert_eq!(service.lookup_body(&Uuid::new_v4()), Err(false));
         service.write().warm = true;
-        assert!(matches!(service.lookup(Uuid::new_v4()), Lookup::Miss));
         assert_eq!(service.lookup_body(&Uuid::new_v4()), Err(true));
     }
 

@@ -253,7 +253,7 @@ impl NotificationService {
             &intent.idempotency_key,
             intent.user_id,
             &intent.payload,
-            &current_trace_id(),
+            &crate::telemetry::current_trace_id().unwrap_or_default(),
         )
         .await?;
         if inserted.is_none() {
@@ -412,12 +412,6 @@ fn validate(spec: &'static KindSpec, intent: &Intent) -> Result<(), Notification
             kind: spec.kind,
             source,
         })
-}
-
-/// The trace id of what is being served now (empty outside a request or
-/// trace); see [`crate::telemetry::current_trace_id`].
-pub fn current_trace_id() -> String {
-    crate::telemetry::current_trace_id().unwrap_or_default()
 }
 
 /// [`OnUserDeleted`]: the user's `pending` / `retrying` routes become
