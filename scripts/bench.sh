@@ -6,25 +6,17 @@ cd "$(dirname "$0")/.."
 
 cargo build -q --release -p galaxy-bench --bins -p galaxy-game --bin galaxy-game-bench
 
-echo "== galaxy-backend: HTTP stack =="
-target/release/galaxy-bench-http
-
-echo
-echo "== galaxy-backend: admin Basic Auth =="
-target/release/galaxy-bench-admin
-
-echo
-echo "== galaxy-backend: mail outbox =="
-target/release/galaxy-bench-mail
-
-echo
-echo "== galaxy-backend: push fan-out (100 gateways over gRPC) =="
-target/release/galaxy-bench-push
-
-echo
-echo "== galaxy-backend: identity (100k accounts, 200k sessions: startup, gateway lookup, own account) =="
-target/release/galaxy-bench-identity
-
-echo
-echo "== galaxy-game: turn time (30-race default galaxy, bot orders, 100 turns) =="
-target/release/galaxy-game-bench 30 100 1
+# title | command
+readonly BENCHES=(
+  "galaxy-backend: HTTP stack|target/release/galaxy-bench-http"
+  "galaxy-backend: admin Basic Auth|target/release/galaxy-bench-admin"
+  "galaxy-backend: mail outbox|target/release/galaxy-bench-mail"
+  "galaxy-backend: push fan-out (100 gateways over gRPC)|target/release/galaxy-bench-push"
+  "galaxy-backend: identity (100k accounts, 200k sessions: startup, gateway lookup, own account)|target/release/galaxy-bench-identity"
+  "galaxy-game: turn time (30-race default galaxy, bot orders, 100 turns)|target/release/galaxy-game-bench 30 100 1"
+)
+for bench in "${BENCHES[@]}"; do
+  echo
+  echo "== ${bench%%|*} =="
+  ${bench#*|}
+done

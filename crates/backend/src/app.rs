@@ -32,6 +32,22 @@ pub struct Warmup {
     pub run: Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>,
 }
 
+impl Warmup {
+    /// The warm-up `name` (as `/readyz` reports it) running `load`.
+    pub fn new<E>(
+        name: &'static str,
+        load: impl Future<Output = Result<(), E>> + Send + 'static,
+    ) -> Self
+    where
+        E: Into<anyhow::Error>,
+    {
+        Self {
+            name,
+            run: Box::pin(async move { load.await.map_err(Into::into) }),
+        }
+    }
+}
+
 /// A built, not yet serving, backend.
 pub struct Application {
     state: AppState,

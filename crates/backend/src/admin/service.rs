@@ -105,10 +105,7 @@ impl AdminService {
     /// The startup warm-up of the account cache, for `/readyz` to wait on.
     pub fn warmup(&self) -> crate::app::Warmup {
         let service = self.clone();
-        crate::app::Warmup {
-            name: CACHE_NAME,
-            run: Box::pin(async move { service.warm_up().await.map_err(anyhow::Error::from) }),
-        }
+        crate::app::Warmup::new(CACHE_NAME, async move { service.warm_up().await })
     }
 
     /// Loads every account into the cache. Until it has run, reads go to

@@ -1,7 +1,7 @@
 //! HTTP edge instrumentation: request ids, one trace span per request, and
 //! the `http_*` metrics.
 //!
-//! All of it is one layer ([`http_layers`]) applied with `Router::layer` on
+//! All of it is one layer ([`HttpEdgeLayer`]) applied with `Router::layer` on
 //! the *complete* router (after every `route`/`nest`/`fallback`), so it runs
 //! after routing and sees the matched route template ([`MatchedPath`]);
 //! requests no route matched reach it through the fallback and are labelled
@@ -15,7 +15,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use axum::Router;
 use axum::extract::{MatchedPath, Request};
 use axum::response::{IntoResponse as _, Response};
 use futures::FutureExt as _;
@@ -143,9 +142,9 @@ impl Default for EdgeHooks {
     }
 }
 
-/// Applies the HTTP edge to the complete `router` (call it last, after every
-/// route, nest, fallback and other layer): one hand-written layer (one boxed
-/// future per request, no boxed inner service) that
+/// The HTTP edge: one hand-written layer (one boxed future per request, no
+/// boxed inner service), the outermost layer of the `ServiceBuilder` stack
+/// given to one `Router::layer` call on the complete router, that
 ///
 /// * takes `X-Request-ID` from the request, or generates a UUID v4 when it is
 ///   absent (or longer than 128 bytes / not printable ASCII), and echoes it
@@ -166,20 +165,6 @@ impl Default for EdgeHooks {
 ///
 /// `Router::layer` wraps every route (and the fallback) after routing, so
 /// the layer sees the matched route template ([`MatchedPath`]).
-pub fn http_layers<S>(
-    router: Router<S>,
-    metrics: Metrics,
-    hooks: EdgeHooks,
-    spans: RequestSpans,
-) -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-{
-    router.layer(HttpEdgeLayer::new(metrics, hooks, spans))
-}
-
-/// See [`http_layers`]; to be the outermost layer of a `ServiceBuilder`
-/// stack given to one `Router::layer` call.
 #[derive(Clone)]
 pub struct HttpEdgeLayer {
     metrics: Metrics,
@@ -364,11 +349,21 @@ impl Extractor for HeaderExtractor<'_> {
 
 #[cfg(test)]
 mod tests {
+    use axum::Router;
     use axum::body::Body;
     use axum::routing::get;
     use tower::ServiceExt as _;
 
     use super::*;
+
+    fn http_layers(
+        router: Router,
+        metrics: Metrics,
+        hooks: EdgeHooks,
+        spans: RequestSpans,
+    ) -> Router {
+        router.layer(HttpEdgeLayer::new(metrics, hooks, spans))
+    }
     use crate::telemetry::Telemetry;
     use crate::telemetry::logging::tests::Buffer;
     use crate::telemetry::tests::{prometheus_settings, scrape};

@@ -70,7 +70,7 @@ impl Metrics {
 
 /// `http_requests_total` and `http_request_duration_seconds`, both labelled
 /// `{group, method, path, status}`. Recorded by the HTTP edge layer
-/// ([`super::http_layers`]).
+/// ([`super::HttpEdgeLayer`]).
 ///
 /// Per request this costs one lookup in a small map of series (the label
 /// values are server-chosen and bounded: route templates, not raw URLs), an

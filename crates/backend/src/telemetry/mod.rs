@@ -8,7 +8,7 @@
 //!   Tokio runtime (the gRPC exporter needs one), before anything logs.
 //! * [`Metrics`] is the cheap handle with every instrument; hand it to whatever
 //!   records metrics. [`Metrics::noop`] is for unit tests.
-//! * [`http_layers`] (request id, `http.request` span, `http_*` metrics, one
+//! * [`HttpEdgeLayer`] (request id, `http.request` span, `http_*` metrics, one
 //!   access-log line) instruments the axum router; [`DbPoolMetrics`] the sqlx
 //!   pool; [`Telemetry::prometheus_router`] serves `GET /metrics` when the
 //!   metrics exporter is `prometheus`.
@@ -74,7 +74,7 @@ mod tracer;
 pub use context::{RequestContext, current_trace_id};
 pub use http::{
     EdgeHooks, HttpEdgeLayer, PanicHook, REQUEST_ID_HEADER, RequestSpans, ResponseHook, UNMATCHED,
-    http_layers, route_group,
+    route_group,
 };
 pub use metrics::{DEFAULT_POOL, DbPoolMetrics, HttpMetrics, Metrics};
 

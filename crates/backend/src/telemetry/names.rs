@@ -3,7 +3,7 @@
 //! without unit or `_total` suffixing, so the name here is the name an
 //! operator queries, whichever exporter is configured.
 
-// HTTP (recorded by the HTTP edge layer ([`super::http_layers`])).
+// HTTP (recorded by the HTTP edge layer ([`super::HttpEdgeLayer`])).
 pub const HTTP_REQUESTS_TOTAL: &str = "http_requests_total";
 pub const HTTP_REQUEST_DURATION_SECONDS: &str = "http_request_duration_seconds";
 
