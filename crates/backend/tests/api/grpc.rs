@@ -4,20 +4,11 @@
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-use tonic_reflection::pb::v1::ServerReflectionRequest;
-use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 
 use crate::helpers::TestApp;
-
-async fn channel(app: &TestApp) -> tonic::transport::Channel {
-    tonic::transport::Endpoint::from_shared(format!("http://{}", app.grpc_addr))
-        .expect("endpoint")
-        .connect()
-        .await
-        .expect("connect to the gRPC listener")
-}
+use crate::helpers::push::{channel, reflect};
 
 #[tokio::test]
 async fn the_health_service_reports_serving() {
@@ -35,26 +26,9 @@ async fn the_health_service_reports_serving() {
 #[tokio::test]
 async fn reflection_lists_the_services() {
     let app = TestApp::spawn().await;
-    let mut client = ServerReflectionClient::new(channel(&app).await);
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
-    let mut stream = client
-        .server_reflection_info(tokio_stream::iter([request]))
-        .await
-        .expect("reflection call")
-        .into_inner();
-    let response = stream
-        .message()
-        .await
-        .expect("stream")
-        .expect("one response");
-    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
-        panic!(
-            "unexpected reflection answer: {:?}",
-            response.message_response
-        );
+    let response = reflect(&app, MessageRequest::ListServices(String::new())).await;
+    let Some(MessageResponse::ListServicesResponse(list)) = response else {
+        panic!("unexpected reflection answer: {response:?}");
     };
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
     assert!(

@@ -8,15 +8,14 @@ use std::time::Duration;
 use galaxy_backend::auth::{RevocationReason, SessionsRevoked};
 use galaxy_backend::push::pb::push_event;
 use galaxy_backend::push::{ClientTarget, Correlation, Cursor, JsonEvent};
-use tonic_reflection::pb::v1::ServerReflectionRequest;
-use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 use uuid::Uuid;
 
 use crate::helpers::TestApp;
 use crate::helpers::push::{
-    channel, client_event, cursor_of, endpoint, publish, publish_payload, subscribe, subscribe_on,
+    channel, client_event, cursor_of, endpoint, publish, publish_payload, reflect, subscribe,
+    subscribe_on,
 };
 use crate::mail::sample;
 
@@ -338,28 +337,13 @@ async fn shutdown_delivers_what_is_queued_then_ends_the_stream_cleanly() {
 #[tokio::test]
 async fn reflection_lists_the_push_service() {
     let app = TestApp::spawn().await;
-    let mut client = ServerReflectionClient::new(channel(&app).await);
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::FileContainingSymbol(
-            "galaxy.push.v1.Push".into(),
-        )),
-    };
-    let mut stream = client
-        .server_reflection_info(tokio_stream::iter([request]))
-        .await
-        .expect("reflection call")
-        .into_inner();
-    let response = stream
-        .message()
-        .await
-        .expect("stream")
-        .expect("one response");
-    let Some(MessageResponse::FileDescriptorResponse(files)) = response.message_response else {
-        panic!(
-            "unexpected reflection answer: {:?}",
-            response.message_response
-        );
+    let response = reflect(
+        &app,
+        MessageRequest::FileContainingSymbol("galaxy.push.v1.Push".into()),
+    )
+    .await;
+    let Some(MessageResponse::FileDescriptorResponse(files)) = response else {
+        panic!("unexpected reflection answer: {response:?}");
     };
     assert!(!files.file_descriptor_proto.is_empty());
 }

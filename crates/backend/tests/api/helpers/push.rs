@@ -1,4 +1,5 @@
-//! A real tonic client for `SubscribePush`, and publishing helpers.
+//! A real tonic client for `SubscribePush` (and server reflection), and
+//! publishing helpers.
 
 use std::time::Duration;
 
@@ -6,6 +7,10 @@ use galaxy_backend::push::pb::push_client::PushClient;
 use galaxy_backend::push::pb::{GatewaySubscribeRequest, PushEvent, push_event};
 use galaxy_backend::push::{ClientTarget, Correlation, Cursor, JsonEvent};
 use tonic::transport::{Channel, Endpoint};
+use tonic_reflection::pb::v1::ServerReflectionRequest;
+use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 use uuid::Uuid;
 
 use super::TestApp;
@@ -22,6 +27,26 @@ pub async fn channel(app: &TestApp) -> Channel {
 
 pub fn endpoint(app: &TestApp) -> Endpoint {
     Endpoint::from_shared(format!("http://{}", app.grpc_addr)).expect("endpoint")
+}
+
+/// One server-reflection request; its answer (fails the test without one).
+pub async fn reflect(app: &TestApp, request: MessageRequest) -> Option<MessageResponse> {
+    let mut client = ServerReflectionClient::new(channel(app).await);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(request),
+    };
+    let mut stream = client
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .expect("reflection call")
+        .into_inner();
+    let response = stream
+        .message()
+        .await
+        .expect("stream")
+        .expect("one response");
+    response.message_response
 }
 
 /// An open stream with the resume metadata it started with.
