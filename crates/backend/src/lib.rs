@@ -5,6 +5,16 @@
 //! [`app::Application`] wires them together; each domain owns its folder,
 //! its SQL and its rules, and `server` keeps the HTTP edge thin.
 
+/// The process's memory allocator: mimalloc. The HTTP hot path allocates
+/// a few dozen small blocks per request, many freed on another worker
+/// thread than the one that allocated them; glibc's allocator spent a
+/// measurable share of each request in its slow paths (`_int_free`,
+/// `malloc_consolidate`). Declared here, in the service's own library, so
+/// the binary, its tests and its benchmarks all run what ships
+/// (`docs/decisions/0007-allocator.md`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod admin;
 pub mod app;
 pub mod auth;

@@ -31,8 +31,9 @@ pub struct Path<T>(pub T);
 /// The header the gateway uses to pass the authenticated user.
 pub const USER_ID_HEADER: &str = "x-user-id";
 
-/// The end user of a `/api/v1/user/*` request, as asserted by the gateway.
-/// Placed in request extensions by the user-group middleware.
+/// The end user of a `/api/v1/user/*` request, as asserted by the gateway
+/// (the user-group guard has already refused a missing or malformed header,
+/// and a deleted or banned account).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthUser {
     pub user_id: Uuid,
@@ -58,9 +59,6 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        match parts.extensions.get::<AuthUser>() {
-            Some(user) => Ok(*user),
-            None => Self::from_headers(&parts.headers),
-        }
+        Self::from_headers(&parts.headers)
     }
 }

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::middleware;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
@@ -35,11 +35,13 @@ mod admin_mail;
 mod admin_notifications;
 mod admin_users;
 mod auth;
+mod conn_timer;
 pub mod error;
 pub mod extract;
 mod gateway;
 pub mod grpc;
 pub mod guard;
+mod limits;
 mod normalize;
 mod notification_prefs;
 pub mod paging;
@@ -72,6 +74,11 @@ pub struct AppState(&'static AppContext);
 impl AppState {
     pub fn new(context: AppContext) -> Self {
         Self(Box::leak(Box::new(context)))
+    }
+
+    /// The context itself, for what must outlive any one request (layers).
+    pub fn context(&self) -> &'static AppContext {
+        self.0
     }
 }
 
@@ -113,8 +120,8 @@ pub struct AppContext {
 
 /// The complete HTTP application: groups, probes, contract, fallbacks and
 /// the middleware stack (outermost first: the HTTP edge — request id, trace
-/// span, panics, error normalisation, metrics — then write timeout, body
-/// limits).
+/// span, panics, error normalisation, metrics — then the request limits —
+/// handler deadline, body size and body read timeout — then the user guard).
 pub fn router(state: AppState) -> Router {
     let http = &state.config.http;
     let body_limit = usize::try_from(http.max_body_bytes).unwrap_or(usize::MAX);
@@ -153,7 +160,7 @@ pub fn router(state: AppState) -> Router {
         .layer(
             tower::ServiceBuilder::new()
                 .layer(telemetry::HttpEdgeLayer::new(
-                    state.metrics.clone(),
+                    &state.context().metrics,
                     telemetry::EdgeHooks {
                         finish: normalize::error_shape,
                         panic: normalize::panic_response,
@@ -164,15 +171,11 @@ pub fn router(state: AppState) -> Router {
                         telemetry::RequestSpans::Open
                     },
                 ))
-                .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    http.write_timeout,
-                ))
-                .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit))
-                .layer(axum::extract::DefaultBodyLimit::max(body_limit))
-                .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-                    http.read_timeout,
-                ))
+                .layer(limits::RequestLimitsLayer {
+                    handler_timeout: http.write_timeout,
+                    body_timeout: http.read_timeout,
+                    max_body_bytes: body_limit,
+                })
                 .layer(guard::GuardLayer::for_prefix(USER_PREFIX, {
                     let state = state.clone();
                     move |req| require_user(&state, req)
@@ -185,8 +188,9 @@ const USER_PREFIX: &str = "/api/v1/user";
 
 /// User-group guard: a valid `X-User-ID` (else 401), then from the accounts
 /// cache: a soft-deleted account → 403 `account_deleted`, an active login
-/// ban → 403 `login_banned`. The [`AuthUser`] goes into the request
-/// extensions; handlers that need the account read it from the cache.
+/// ban → 403 `login_banned`. Handlers take the caller as [`AuthUser`]
+/// (parsed again from the checked header: cheaper than an extension) and
+/// read the account from the cache.
 /// Decided from memory; only while the cache warms is PostgreSQL asked.
 /// Every admitted request is counted per country (fire-and-forget).
 fn require_user<B: Send + 'static>(state: &AppState, req: http::Request<B>) -> Verdict<B> {
@@ -194,11 +198,10 @@ fn require_user<B: Send + 'static>(state: &AppState, req: http::Request<B>) -> V
         Ok(user) => user,
         Err(err) => return Verdict::Reject(err),
     };
-    let admit = move |state: &AppState, mut req: http::Request<B>| {
+    let admit = move |state: &AppState, req: http::Request<B>| {
         if let Some(ip) = source_ip::source_ip(req.headers(), source_ip::peer(req.extensions())) {
             state.geo.count_request(user.user_id, ip);
         }
-        req.extensions_mut().insert(user);
         req
     };
     match state.users.check_cached(user.user_id) {

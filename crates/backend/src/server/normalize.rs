@@ -1,17 +1,19 @@
 //! The safety net that keeps every error in the JSON error shape, whoever
-//! produced it: axum's 405 (its `Allow` header is kept), tower-http's 408 /
-//! 413 / 503 timeouts, and panics caught by the HTTP edge layer.
+//! produced it: axum's 405 (its `Allow` header is kept) and its extractor
+//! rejections that bypass [`ApiError`], and panics caught by the HTTP edge
+//! layer.
 
 use std::any::Any;
 
-use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 
 /// Rewrites any non-JSON 4xx/5xx response into the error shape (the HTTP
-/// edge layer's response hook).
-pub(super) fn error_shape(method: &Method, uri: &Uri, response: Response) -> Response {
+/// edge layer's response hook). Messages name the route template, never the
+/// raw path (unmatched paths are answered in the shape by the fallback).
+pub(super) fn error_shape(method: &Method, route: &'static str, response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) || is_json(&response) {
         return response;
@@ -20,7 +22,7 @@ pub(super) fn error_shape(method: &Method, uri: &Uri, response: Response) -> Res
     let (code, message) = match status {
         StatusCode::METHOD_NOT_ALLOWED => (
             "method_not_allowed",
-            format!("{method} is not allowed on {}", uri.path()),
+            format!("{method} is not allowed on {route}"),
         ),
         StatusCode::PAYLOAD_TOO_LARGE => {
             ("payload_too_large", "request body is too large".to_owned())
@@ -32,7 +34,7 @@ pub(super) fn error_shape(method: &Method, uri: &Uri, response: Response) -> Res
         StatusCode::SERVICE_UNAVAILABLE => {
             ("timeout", "the request took too long to process".to_owned())
         }
-        StatusCode::NOT_FOUND => ("not_found", format!("no route for {method} {}", uri.path())),
+        StatusCode::NOT_FOUND => ("not_found", format!("nothing found for {method} {route}")),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => (
             "unsupported_media_type",
             "unsupported content type".to_owned(),

@@ -1,5 +1,6 @@
 //! The HTTP accept loop: hyper-util with a header read timeout
-//! (`BACKEND_HTTP_READ_TIMEOUT`), the peer address available to handlers as
+//! (`BACKEND_HTTP_READ_TIMEOUT`, on each connection's own
+//! [`ConnectionTimer`]), the peer address available to handlers as
 //! `ConnectInfo<SocketAddr>`, and a graceful drain bounded by
 //! `BACKEND_HTTP_SHUTDOWN_TIMEOUT`.
 
@@ -8,12 +9,14 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
+
+use super::conn_timer::ConnectionTimer;
 
 /// Serves `router` on `listener` until `shutdown` fires, then stops
 /// accepting and waits up to `drain` for in-flight requests. Returns
@@ -27,10 +30,7 @@ pub async fn serve(
 ) -> bool {
     let graceful = GracefulShutdown::new();
     let mut builder = Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(read_timeout);
+    builder.http1().header_read_timeout(read_timeout);
     loop {
         let (stream, peer) = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -50,6 +50,8 @@ pub async fn serve(
                 req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
                 router.clone().oneshot(req.map(axum::body::Body::new))
             });
+        let mut builder = builder.clone();
+        builder.http1().timer(ConnectionTimer::new());
         let conn = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();

@@ -18,7 +18,7 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request};
 use axum::response::{IntoResponse as _, Response};
 use futures::FutureExt as _;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use opentelemetry::propagation::{Extractor, TextMapPropagator as _};
 use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
@@ -76,23 +76,32 @@ fn method_label(method: &Method) -> &'static str {
 /// The route template as a `&'static str`: each template is interned once
 /// per process (templates are a fixed, small set), and each thread keeps its
 /// own lookup table, so a request shares no reference count or lock with
-/// other threads to name its route.
+/// other threads to name its route. The table is keyed by the address of
+/// the router's template string (the same for every request of a route) and
+/// checked against its text, so a template freed and its address reused by
+/// another router is looked up afresh.
 fn route_label(route: Option<&MatchedPath>) -> &'static str {
     use std::cell::RefCell;
-    use std::collections::{HashMap, HashSet};
+    use std::collections::HashSet;
     use std::sync::{LazyLock, Mutex};
 
     static INTERNED: LazyLock<Mutex<HashSet<&'static str>>> = LazyLock::new(Mutex::default);
     thread_local! {
-        static LOCAL: RefCell<HashMap<Box<str>, &'static str>> = RefCell::default();
+        static LOCAL: RefCell<Vec<(usize, &'static str)>> = const { RefCell::new(Vec::new()) };
     }
     let Some(route) = route else {
         return UNMATCHED;
     };
     let template = route.as_str();
+    let address = template.as_ptr() as usize;
     LOCAL.with(|local| {
-        if let Some(interned) = local.borrow().get(template) {
-            return *interned;
+        let mut local = local.borrow_mut();
+        // Sorted by address: a binary search over a few dozen routes.
+        let slot = local.binary_search_by_key(&address, |(a, _)| *a);
+        if let Ok(at) = slot
+            && local[at].1 == template
+        {
+            return local[at].1;
         }
         let interned = {
             let mut all = INTERNED.lock().unwrap_or_else(|e| e.into_inner());
@@ -105,19 +114,23 @@ fn route_label(route: Option<&MatchedPath>) -> &'static str {
                 }
             }
         };
-        local.borrow_mut().insert(template.into(), interned);
+        match slot {
+            Ok(at) => local[at].1 = interned,
+            Err(at) => local.insert(at, (address, interned)),
+        }
         interned
     })
 }
 
 /// Rewrites a response on its way out (the server passes its error-shape
-/// normaliser); sees the request's method and URI.
-pub type ResponseHook = fn(&Method, &Uri, Response) -> Response;
+/// normaliser); sees the request's method and route template (`unmatched`
+/// when no route matched).
+pub type ResponseHook = fn(&Method, &'static str, Response) -> Response;
 
 /// Turns a panic of the inner service into a response (a 500).
 pub type PanicHook = fn(Box<dyn Any + Send + 'static>) -> Response;
 
-fn keep_response(_: &Method, _: &Uri, response: Response) -> Response {
+fn keep_response(_: &Method, _: &'static str, response: Response) -> Response {
     response
 }
 
@@ -167,7 +180,7 @@ impl Default for EdgeHooks {
 /// the layer sees the matched route template ([`MatchedPath`]).
 #[derive(Clone)]
 pub struct HttpEdgeLayer {
-    metrics: Metrics,
+    metrics: &'static Metrics,
     hooks: EdgeHooks,
     spans: RequestSpans,
 }
@@ -183,7 +196,10 @@ pub enum RequestSpans {
 }
 
 impl HttpEdgeLayer {
-    pub fn new(metrics: Metrics, hooks: EdgeHooks, spans: RequestSpans) -> Self {
+    /// `metrics` lives as long as the process (the application context is
+    /// never freed): the layer is cloned with every request, and a shared
+    /// reference count would be written by every worker thread.
+    pub fn new(metrics: &'static Metrics, hooks: EdgeHooks, spans: RequestSpans) -> Self {
         Self {
             metrics,
             hooks,
@@ -198,7 +214,7 @@ impl<S> Layer<S> for HttpEdgeLayer {
     fn layer(&self, inner: S) -> Self::Service {
         HttpEdge {
             inner,
-            metrics: self.metrics.clone(),
+            metrics: self.metrics,
             hooks: self.hooks,
             spans: self.spans,
         }
@@ -209,7 +225,7 @@ impl<S> Layer<S> for HttpEdgeLayer {
 #[derive(Clone)]
 pub struct HttpEdge<S> {
     inner: S,
-    metrics: Metrics,
+    metrics: &'static Metrics,
     hooks: EdgeHooks,
     spans: RequestSpans,
 }
@@ -233,16 +249,15 @@ where
         // The clone that was polled ready serves this request.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let metrics = self.metrics.clone();
+        let metrics = self.metrics;
         let hooks = self.hooks;
         let spans = self.spans;
 
         let started = Instant::now();
         let header = request_id_header(req.headers());
         let method = req.method().clone();
-        let uri = req.uri().clone();
         let route = route_label(req.extensions().get::<MatchedPath>());
-        let group = route_group(uri.path());
+        let group = route_group(req.uri().path());
         let parent = req
             .headers()
             .contains_key(TRACEPARENT)
@@ -259,7 +274,7 @@ where
                 },
                 Err(panic) => (hooks.panic)(panic),
             };
-            let mut response = (hooks.finish)(&method, &uri, response);
+            let mut response = (hooks.finish)(&method, route, response);
             let status = response.status().as_u16();
             let elapsed = started.elapsed();
             metrics
@@ -362,6 +377,7 @@ mod tests {
         hooks: EdgeHooks,
         spans: RequestSpans,
     ) -> Router {
+        let metrics: &'static Metrics = Box::leak(Box::new(metrics));
         router.layer(HttpEdgeLayer::new(metrics, hooks, spans))
     }
     use crate::telemetry::Telemetry;

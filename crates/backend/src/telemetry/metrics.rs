@@ -36,7 +36,11 @@ struct MetricsInner {
 impl Metrics {
     /// Creates every instrument on `meter`.
     pub(crate) fn new(meter: Meter) -> Self {
-        let http = HttpMetrics::new(&meter);
+        Self::build(meter, true)
+    }
+
+    fn build(meter: Meter, recording: bool) -> Self {
+        let http = HttpMetrics::new(&meter, recording);
         let db_pool = DbPoolMetrics::new(&meter);
         Self {
             inner: Arc::new(MetricsInner {
@@ -49,8 +53,10 @@ impl Metrics {
 
     /// Instruments that record nothing: for unit tests of code that takes a
     /// `Metrics`.
+    /// Also what the service records into when `BACKEND_OTEL_METRICS_EXPORTER`
+    /// is `none`: nothing would ever collect it.
     pub fn noop() -> Self {
-        Self::new(NoopMeterProvider::new().meter(METER_NAME))
+        Self::build(NoopMeterProvider::new().meter(METER_NAME), false)
     }
 
     /// The meter the instruments were created on, for observable instruments
@@ -79,6 +85,8 @@ impl Metrics {
 /// reads the series' atomic counts when metrics are collected.
 #[derive(Clone)]
 pub struct HttpMetrics {
+    /// False for [`Metrics::noop`]: `record` returns at once.
+    recording: bool,
     /// Tells this application's series apart in the per-thread caches.
     id: u64,
     duration: Histogram<f64>,
@@ -131,10 +139,11 @@ impl Series {
 }
 
 impl HttpMetrics {
-    fn new(meter: &Meter) -> Self {
+    fn new(meter: &Meter, recording: bool) -> Self {
         let series: Arc<RwLock<HttpSeries>> = Arc::default();
         let observed = series.clone();
         Self {
+            recording,
             id: NEXT_HTTP_METRICS_ID.fetch_add(1, Ordering::Relaxed),
             _requests: meter
                 .u64_observable_counter(names::HTTP_REQUESTS_TOTAL)
@@ -168,6 +177,9 @@ impl HttpMetrics {
         status: u16,
         elapsed: Duration,
     ) {
+        if !self.recording {
+            return;
+        }
         // The thread's own table: no lock and no reference count shared
         // with other threads on the way to the series.
         LOCAL_SERIES.with(|local| {

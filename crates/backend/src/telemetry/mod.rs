@@ -112,7 +112,11 @@ impl Telemetry {
             .build();
         let tracer_provider = build_tracer_provider(otel, resource.clone())?;
         let (meter_provider, prometheus) = build_meter_provider(otel, resource)?;
-        let metrics = Metrics::new(meter_provider.meter(metrics::METER_NAME));
+        // Nothing collects without an exporter: record nothing either.
+        let metrics = match otel.metrics_exporter {
+            MetricsExporter::None => Metrics::noop(),
+            _ => Metrics::new(meter_provider.meter(metrics::METER_NAME)),
+        };
 
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         tracer::activate(id, tracer_provider.tracer(tracer::TRACER_NAME));
@@ -279,14 +283,8 @@ fn build_meter_provider(
 ) -> anyhow::Result<(SdkMeterProvider, Option<prometheus::Registry>)> {
     let builder = SdkMeterProvider::builder().with_resource(resource);
     Ok(match otel.metrics_exporter {
-        // A reader that is never collected: instruments (observable gauges
-        // included) register as usual and nothing is exported.
-        MetricsExporter::None => (
-            builder
-                .with_reader(opentelemetry_sdk::metrics::ManualReader::builder().build())
-                .build(),
-            None,
-        ),
+        // No reader: the instruments are no-ops (see `Telemetry::init_with`).
+        MetricsExporter::None => (builder.build(), None),
         MetricsExporter::Stdout => (
             builder
                 .with_periodic_exporter(opentelemetry_stdout::MetricExporter::default())

@@ -112,3 +112,106 @@ async fn a_body_that_is_not_json_is_415() {
         assert_eq!(r.error_code(), "unsupported_media_type");
     }
 }
+
+/// Writes `request` on a fresh connection, then reads until the server
+/// closes it (bounded: a hang fails the test) and returns what it sent.
+async fn raw_exchange(app: &TestApp, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the server neither answered nor closed the connection")
+    .unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn a_handler_past_the_write_timeout_is_503_timeout_and_an_immediate_one_is_not() {
+    let app = TestApp::builder()
+        .var("BACKEND_ADMIN_BOOTSTRAP_USER", "root")
+        .var("BACKEND_ADMIN_BOOTSTRAP_PASSWORD", "correct-horse-battery")
+        .var("BACKEND_HTTP_WRITE_TIMEOUT", "1ms")
+        .spawn()
+        .await;
+    // A wrong password is checked with bcrypt on the blocking pool: far
+    // longer than a millisecond.
+    let slow = app
+        .api
+        .get("/api/v1/admin/admin-accounts")
+        .basic_auth("root", "wrong-password-here")
+        .send()
+        .await;
+    slow.assert_status(503);
+    assert_eq!(slow.error_code(), "timeout");
+    // Answered from memory at the first poll: the deadline never runs.
+    app.api.get("/healthz").send().await.assert_status(200);
+    app.api
+        .get("/api/v1/user/session")
+        .user(Uuid::new_v4())
+        .send()
+        .await
+        .assert_status(200);
+}
+
+#[tokio::test]
+async fn a_stalled_body_is_408_request_timeout() {
+    let app = TestApp::builder()
+        .var("BACKEND_HTTP_READ_TIMEOUT", "300ms")
+        .spawn()
+        .await;
+    // Ten of the forty declared bytes, then nothing.
+    let answer = raw_exchange(
+        &app,
+        b"POST /api/v1/public/auth/challenges HTTP/1.1\r\nHost: test\r\n\
+          Content-Type: application/json\r\nContent-Length: 40\r\nConnection: close\r\n\r\n\
+          {\"email\":",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains(r#""code":"request_timeout""#), "{answer}");
+}
+
+#[tokio::test]
+async fn a_chunked_body_past_the_size_limit_is_413() {
+    let app = TestApp::builder()
+        .var("BACKEND_HTTP_MAX_BODY_SIZE", "1k")
+        .spawn()
+        .await;
+    // No Content-Length to refuse up front: the limit stops the reading.
+    let mut request = b"POST /api/v1/public/auth/challenges HTTP/1.1\r\nHost: test\r\n\
+        Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        .to_vec();
+    let chunk = format!("{{\"email\":\"{}@example.com\"}}", "a".repeat(4000));
+    request.extend_from_slice(format!("{:x}\r\n{chunk}\r\n0\r\n\r\n", chunk.len()).as_bytes());
+    let answer = raw_exchange(&app, &request).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains(r#""code":"payload_too_large""#), "{answer}");
+}
+
+#[tokio::test]
+async fn an_incomplete_request_head_is_cut_off_after_the_read_timeout() {
+    let app = TestApp::builder()
+        .var("BACKEND_HTTP_READ_TIMEOUT", "300ms")
+        .spawn()
+        .await;
+    // Slowloris: the head never ends. The connection is closed, unanswered.
+    let answer = raw_exchange(&app, b"GET /healthz HTTP/1.1\r\nHost: test\r\n").await;
+    assert!(!answer.contains("200 OK"), "{answer}");
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_after_the_read_timeout() {
+    let app = TestApp::builder()
+        .var("BACKEND_HTTP_READ_TIMEOUT", "300ms")
+        .spawn()
+        .await;
+    // One complete request, then silence: answered, then closed.
+    let answer = raw_exchange(&app, b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n").await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(answer.matches("HTTP/1.1").count(), 1, "{answer}");
+}
