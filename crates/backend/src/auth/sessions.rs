@@ -12,7 +12,7 @@
 //! loading it) leaves a tombstone, and neither the late insert nor the
 //! warm-up brings the session back.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use crossbeam_utils::sync::{ShardedLock, ShardedLockReadGuard, ShardedLockWriteGuard};
@@ -64,7 +64,8 @@ pub enum RevokeOutcome {
 struct Cache {
     warm: bool,
     /// Active sessions by id → their gateway lookup body.
-    active: HashMap<Uuid, Bytes>,
+    /// foldhash, not SipHash: read on every gateway lookup.
+    active: foldhash::HashMap<Uuid, Bytes>,
     tombstones: HashSet<Uuid>,
 }
 

@@ -56,7 +56,8 @@ pub struct GeoOpenError {
     source: maxminddb::MaxMindDbError,
 }
 
-type Tally = HashMap<(Uuid, IpAddr), i64>;
+/// foldhash, not SipHash: counted on every user request.
+type Tally = foldhash::HashMap<(Uuid, IpAddr), i64>;
 
 /// One shard of hits not yet flushed, on its own cache line.
 #[repr(align(128))]

@@ -2,6 +2,7 @@
 //! `Path`, and the user identity injected by the gateway (`X-User-ID`).
 
 use axum::extract::FromRequestParts;
+use axum::http::HeaderName;
 use axum::http::request::Parts;
 use uuid::Uuid;
 
@@ -29,7 +30,8 @@ pub struct Query<T>(pub T);
 pub struct Path<T>(pub T);
 
 /// The header the gateway uses to pass the authenticated user.
-pub const USER_ID_HEADER: &str = "x-user-id";
+/// A `HeaderName`, not a `&str`: a lookup by string parses the name first.
+pub const USER_ID_HEADER: HeaderName = HeaderName::from_static("x-user-id");
 
 /// The end user of a `/api/v1/user/*` request, as asserted by the gateway
 /// (the user-group guard has already refused a missing or malformed header,
@@ -42,7 +44,7 @@ pub struct AuthUser {
 impl AuthUser {
     /// Parses `X-User-ID`; missing or malformed → 401 in the error shape.
     pub fn from_headers(headers: &axum::http::HeaderMap) -> Result<Self, ApiError> {
-        let raw = headers.get(USER_ID_HEADER).ok_or_else(|| {
+        let raw = headers.get(&USER_ID_HEADER).ok_or_else(|| {
             ApiError::unauthorized("missing_user_id", "the X-User-ID header is required")
         })?;
         raw.to_str()

@@ -199,7 +199,7 @@ fn require_user<B: Send + 'static>(state: &AppState, req: http::Request<B>) -> V
         Err(err) => return Verdict::Reject(err),
     };
     let admit = move |state: &AppState, req: http::Request<B>| {
-        if let Some(ip) = source_ip::source_ip(req.headers(), source_ip::peer(req.extensions())) {
+        if let Some(ip) = source_ip::source_ip(req.headers(), source_ip::peer()) {
             state.geo.count_request(user.user_id, ip);
         }
         req

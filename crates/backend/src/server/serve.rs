@@ -1,22 +1,28 @@
 //! The HTTP accept loop: hyper-util with a header read timeout
 //! (`BACKEND_HTTP_READ_TIMEOUT`, on each connection's own
-//! [`ConnectionTimer`]), the peer address available to handlers as
-//! `ConnectInfo<SocketAddr>`, and a graceful drain bounded by
+//! [`ConnectionTimer`]), the peer address available to handlers through
+//! [`source_ip::peer`], and a graceful drain bounded by
 //! `BACKEND_HTTP_SHUTDOWN_TIMEOUT`.
+//!
+//! Each connection owns a handle on the router, taken once: handing every
+//! request a fresh clone would have both worker threads write the router's
+//! one shared reference count per request.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::ConnectInfo;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tower::ServiceExt;
+use tower::Service as _;
 
 use super::conn_timer::ConnectionTimer;
+use super::source_ip;
 
 /// Serves `router` on `listener` until `shutdown` fires, then stops
 /// accepting and waits up to `drain` for in-flight requests. Returns
@@ -29,8 +35,6 @@ pub async fn serve(
     drain: Duration,
 ) -> bool {
     let graceful = GracefulShutdown::new();
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder.http1().header_read_timeout(read_timeout);
     loop {
         let (stream, peer) = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -44,27 +48,48 @@ pub async fn serve(
                 }
             },
         };
-        let router = router.clone();
-        let service =
-            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-                router.clone().oneshot(req.map(axum::body::Body::new))
-            });
-        let mut builder = builder.clone();
-        builder.http1().timer(ConnectionTimer::new());
+        // Routing is synchronous and one task drives an HTTP/1 connection:
+        // the lock is held for the routing step only and not contended.
+        let router = Mutex::new(router.clone());
+        let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+            router
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .call(req.map(axum::body::Body::new))
+        });
+        let mut builder = Builder::new(PeerExecutor(peer));
+        builder
+            .http1()
+            .timer(ConnectionTimer::new())
+            .header_read_timeout(read_timeout);
         let conn = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();
         let conn = graceful.watch(conn);
-        tokio::spawn(async move {
+        tokio::spawn(source_ip::with_peer(peer, async move {
             if let Err(err) = conn.await {
                 tracing::debug!(error = %err, "http connection ended with an error");
             }
-        });
+        }));
     }
     drop(listener);
     tracing::info!("shutdown: HTTP listener closed, draining in-flight requests");
     tokio::time::timeout(drain, graceful.shutdown())
         .await
         .is_ok()
+}
+
+/// Spawns the tasks of one connection (HTTP/2 streams) with its peer
+/// address, as the connection's own task has it.
+#[derive(Clone, Copy)]
+struct PeerExecutor(SocketAddr);
+
+impl<F> hyper::rt::Executor<F> for PeerExecutor
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn execute(&self, future: F) {
+        tokio::spawn(source_ip::with_peer(self.0, future));
+    }
 }

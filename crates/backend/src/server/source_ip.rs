@@ -1,16 +1,23 @@
 //! The caller's source address (runbook "Geo"): the leftmost
 //! `X-Forwarded-For` entry when it parses as an address (with or without a
-//! port), else the TCP peer (`ConnectInfo<SocketAddr>`). The gateway is the
-//! trust boundary, so the header is believed as sent.
+//! port), else the TCP peer of the connection serving the request. The
+//! gateway is the trust boundary, so the header is believed as sent.
+//!
+//! The peer is a task-local of the connection ([`with_peer`]), not a
+//! request extension: requests would each pay an extension insertion (an
+//! allocation, and the growth of their extension map) for an address most
+//! of them never read.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::HeaderMap;
+use axum::extract::FromRequestParts;
+use axum::http::{HeaderMap, HeaderName};
 use axum::http::request::Parts;
 
-pub const X_FORWARDED_FOR: &str = "x-forwarded-for";
+/// A `HeaderName`, not a `&str`: a lookup by string parses the name first.
+pub const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// The source address of a request, if any can be determined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,21 +27,30 @@ impl<S: Send + Sync> FromRequestParts<S> for SourceIp {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(source_ip(&parts.headers, peer(&parts.extensions))))
+        Ok(Self(source_ip(&parts.headers, peer())))
     }
 }
 
-/// The peer address the server recorded for the connection.
-pub fn peer(extensions: &axum::http::Extensions) -> Option<SocketAddr> {
-    extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| *addr)
+tokio::task_local! {
+    static PEER: SocketAddr;
+}
+
+/// Runs `future` — a connection, or a task it spawns (HTTP/2 streams) —
+/// with `peer` as the peer address of every request it serves.
+pub fn with_peer<F: Future>(peer: SocketAddr, future: F) -> impl Future<Output = F::Output> {
+    PEER.scope(peer, future)
+}
+
+/// The peer address of the connection serving the current request (`None`
+/// outside one, e.g. in a test calling the router directly).
+pub fn peer() -> Option<SocketAddr> {
+    PEER.try_with(|peer| *peer).ok()
 }
 
 /// Leftmost `X-Forwarded-For` address, else `peer`.
 pub fn source_ip(headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<IpAddr> {
     headers
-        .get(X_FORWARDED_FOR)
+        .get(&X_FORWARDED_FOR)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').next())
         .and_then(parse_forwarded)

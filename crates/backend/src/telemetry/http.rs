@@ -253,11 +253,18 @@ where
         let hooks = self.hooks;
         let spans = self.spans;
 
-        let started = Instant::now();
+        let group = route_group(req.uri().path());
+        // The clock is read only when the duration is recorded or logged.
+        let timed = metrics.http().recording()
+            || if group == "probe" {
+                tracing::enabled!(tracing::Level::DEBUG)
+            } else {
+                tracing::enabled!(tracing::Level::INFO)
+            };
+        let started = timed.then(Instant::now);
         let header = request_id_header(req.headers());
         let method = req.method().clone();
         let route = route_label(req.extensions().get::<MatchedPath>());
-        let group = route_group(req.uri().path());
         let parent = req
             .headers()
             .contains_key(TRACEPARENT)
@@ -276,7 +283,7 @@ where
             };
             let mut response = (hooks.finish)(&method, route, response);
             let status = response.status().as_u16();
-            let elapsed = started.elapsed();
+            let elapsed = started.map(|started| started.elapsed()).unwrap_or_default();
             metrics
                 .http()
                 .record(group, method_label(&method), route, status, elapsed);
@@ -342,8 +349,11 @@ fn request_id_header(headers: &HeaderMap) -> HeaderValue {
         .cloned()
         .unwrap_or_else(|| {
             let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];
-            let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
-            HeaderValue::from_str(id).expect("a UUID is printable ASCII")
+            uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+            // An owned buffer: the value is cloned (request context,
+            // response header) by a reference count, not copied.
+            HeaderValue::from_maybe_shared(axum::body::Bytes::from_owner(buf))
+                .expect("a UUID is printable ASCII")
         })
 }
 

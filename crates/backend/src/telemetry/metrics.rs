@@ -167,6 +167,11 @@ impl HttpMetrics {
         }
     }
 
+    /// Whether [`Self::record`] records anything (false without an exporter).
+    pub fn recording(&self) -> bool {
+        self.recording
+    }
+
     /// Counts one served request. `path` must be a route template (or
     /// `unmatched`), never a raw URL, to keep label cardinality bounded.
     pub fn record(

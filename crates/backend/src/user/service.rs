@@ -9,7 +9,6 @@
 //! Changes committed by other domains (a new account at login) reach the
 //! cache through [`UserService::refresh_account`].
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crossbeam_utils::sync::{ShardedLock, ShardedLockReadGuard, ShardedLockWriteGuard};
@@ -83,7 +82,8 @@ struct Inner {
 #[derive(Default)]
 struct Cache {
     warm: bool,
-    by_id: HashMap<Uuid, Arc<UserRecord>>,
+    /// foldhash, not SipHash: read on every user request.
+    by_id: foldhash::HashMap<Uuid, Arc<UserRecord>>,
 }
 
 impl UserService {
@@ -113,7 +113,7 @@ impl UserService {
         let _writes = self.inner.writes.lock().await;
         let mut conn = self.inner.db.acquire().await?;
         let loaded = store::load_all(&mut conn).await?;
-        let by_id: HashMap<Uuid, Arc<UserRecord>> = loaded
+        let by_id: foldhash::HashMap<Uuid, Arc<UserRecord>> = loaded
             .into_iter()
             .map(|l| (l.account.user_id, Arc::new(record(l))))
             .collect();
