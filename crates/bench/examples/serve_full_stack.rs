@@ -2,6 +2,8 @@
 //! profiling the HTTP stack under an external load generator. One account
 //! is seeded, user id `00000000-0000-4000-8000-000000000001`, so the
 //! own-account route (`GET /api/v1/user/account`) has something to serve.
+//! `GALAXY_PROFILE_METRICS_EXPORTER=prometheus` profiles with metrics
+//! recorded (its listener on 127.0.0.1:18090).
 use galaxy_bench::{bench_config, fresh_database, start_backend};
 
 const USER_ID: &str = "00000000-0000-4000-8000-000000000001";
@@ -11,10 +13,15 @@ async fn main() -> anyhow::Result<()> {
     let scratch = std::env::temp_dir().join("galaxy-profile-http");
     std::fs::create_dir_all(&scratch)?;
     let dsn = fresh_database("galaxy_profile_http").await?;
+    let exporter = std::env::var("GALAXY_PROFILE_METRICS_EXPORTER").unwrap_or("none".into());
     let config = bench_config(
         &dsn,
         &scratch,
-        &[("BACKEND_HTTP_LISTEN_ADDR", "127.0.0.1:18080")],
+        &[
+            ("BACKEND_HTTP_LISTEN_ADDR", "127.0.0.1:18080"),
+            ("BACKEND_OTEL_METRICS_EXPORTER", &exporter),
+            ("BACKEND_OTEL_PROMETHEUS_LISTEN_ADDR", "127.0.0.1:18090"),
+        ],
     )?;
     let pool = sqlx::PgPool::connect_with(galaxy_backend::postgres::connect_options(
         &config.postgres,

@@ -52,8 +52,16 @@ pub const VARIABLES: &[Variable] = &[
         ":8080",
         "HTTP listener for REST surfaces and probes.",
     ),
-    defaulted("BACKEND_HTTP_READ_TIMEOUT", "30s", "HTTP read timeout."),
-    defaulted("BACKEND_HTTP_WRITE_TIMEOUT", "30s", "HTTP write timeout."),
+    defaulted(
+        "BACKEND_HTTP_READ_TIMEOUT",
+        "30s",
+        "HTTP read timeout: a request head not complete in time (idle keep-alive connections included) closes the connection; a body stalled this long between chunks is answered 408 `request_timeout`.",
+    ),
+    defaulted(
+        "BACKEND_HTTP_WRITE_TIMEOUT",
+        "30s",
+        "HTTP write timeout: a handler not done in time is answered 503 `timeout`.",
+    ),
     defaulted(
         "BACKEND_HTTP_SHUTDOWN_TIMEOUT",
         "15s",
@@ -146,7 +154,7 @@ pub const VARIABLES: &[Variable] = &[
     defaulted(
         "BACKEND_OTEL_METRICS_EXPORTER",
         "otlp",
-        "`none`, `otlp`, `stdout`, `prometheus`.",
+        "`none`, `otlp`, `stdout`, `prometheus`. With `none` nothing is recorded either.",
     ),
     defaulted(
         "BACKEND_OTEL_PROTOCOL",

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 const ACCOUNTS: i64 = 100_000;
 const SESSIONS_PER_ACCOUNT: i64 = 2;
-const ROUNDS: u32 = 3;
+const ROUNDS: u32 = 5;
 const SECONDS: u32 = 3;
 const CONNECTIONS: u32 = 32;
 
