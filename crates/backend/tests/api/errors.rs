@@ -130,6 +130,23 @@ async fn raw_exchange(app: &TestApp, request: &[u8]) -> String {
     String::from_utf8_lossy(&answer).into_owned()
 }
 
+/// An app whose read timeout (head, idle keep-alive, body chunks) is short.
+async fn app_with_read_timeout() -> TestApp {
+    TestApp::builder()
+        .var("BACKEND_HTTP_READ_TIMEOUT", "300ms")
+        .spawn()
+        .await
+}
+
+/// A raw HTTP/1.1 answer with `status` and the error `code` in its body.
+fn assert_raw_error(answer: &str, status: u16, code: &str) {
+    assert!(
+        answer.starts_with(&format!("HTTP/1.1 {status}")),
+        "{answer}"
+    );
+    assert!(answer.contains(&format!(r#""code":"{code}""#)), "{answer}");
+}
+
 #[tokio::test]
 async fn a_handler_past_the_write_timeout_is_503_timeout_and_an_immediate_one_is_not() {
     let app = TestApp::builder()
@@ -160,10 +177,7 @@ async fn a_handler_past_the_write_timeout_is_503_timeout_and_an_immediate_one_is
 
 #[tokio::test]
 async fn a_stalled_body_is_408_request_timeout() {
-    let app = TestApp::builder()
-        .var("BACKEND_HTTP_READ_TIMEOUT", "300ms")
-        .spawn()
-        .await;
+    let app = app_with_read_timeout().await;
     // Ten of the forty declared bytes, then nothing.
     let answer = raw_exchange(
         &app,
@@ -172,8 +186,7 @@ async fn a_stalled_body_is_408_request_timeout() {
           {\"email\":",
     )
     .await;
-    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
-    assert!(answer.contains(r#""code":"request_timeout""#), "{answer}");
+    assert_raw_error(&answer, 408, "request_timeout");
 }
 
 #[tokio::test]
@@ -189,16 +202,12 @@ async fn a_chunked_body_past_the_size_limit_is_413() {
     let chunk = format!("{{\"email\":\"{}@example.com\"}}", "a".repeat(4000));
     request.extend_from_slice(format!("{:x}\r\n{chunk}\r\n0\r\n\r\n", chunk.len()).as_bytes());
     let answer = raw_exchange(&app, &request).await;
-    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
-    assert!(answer.contains(r#""code":"payload_too_large""#), "{answer}");
+    assert_raw_error(&answer, 413, "payload_too_large");
 }
 
 #[tokio::test]
 async fn an_incomplete_request_head_is_cut_off_after_the_read_timeout() {
-    let app = TestApp::builder()
-        .var("BACKEND_HTTP_READ_TIMEOUT", "300ms")
-        .spawn()
-        .await;
+    let app = app_with_read_timeout().await;
     // Slowloris: the head never ends. The connection is closed, unanswered.
     let answer = raw_exchange(&app, b"GET /healthz HTTP/1.1\r\nHost: test\r\n").await;
     assert!(!answer.contains("200 OK"), "{answer}");
@@ -206,10 +215,7 @@ async fn an_incomplete_request_head_is_cut_off_after_the_read_timeout() {
 
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_after_the_read_timeout() {
-    let app = TestApp::builder()
-        .var("BACKEND_HTTP_READ_TIMEOUT", "300ms")
-        .spawn()
-        .await;
+    let app = app_with_read_timeout().await;
     // One complete request, then silence: answered, then closed.
     let answer = raw_exchange(&app, b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n").await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
