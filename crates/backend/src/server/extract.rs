@@ -47,9 +47,8 @@ impl AuthUser {
         let raw = headers.get(&USER_ID_HEADER).ok_or_else(|| {
             ApiError::unauthorized("missing_user_id", "the X-User-ID header is required")
         })?;
-        raw.to_str()
+        Uuid::try_parse_ascii(raw.as_bytes().trim_ascii())
             .ok()
-            .and_then(|s| Uuid::parse_str(s.trim()).ok())
             .map(|user_id| Self { user_id })
             .ok_or_else(|| {
                 ApiError::unauthorized("invalid_user_id", "the X-User-ID header must be a UUID")

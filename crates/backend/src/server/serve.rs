@@ -93,3 +93,20 @@ where
         tokio::spawn(source_ip::with_peer(self.0, future));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use hyper::rt::Executor as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn tasks_a_connection_spawns_see_its_peer() {
+        let addr: SocketAddr = "198.51.100.7:40000".parse().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        PeerExecutor(addr).execute(async move {
+            let _ = tx.send(source_ip::peer());
+        });
+        assert_eq!(rx.await.unwrap(), Some(addr));
+    }
+}

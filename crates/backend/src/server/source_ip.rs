@@ -72,6 +72,13 @@ mod tests {
 
     use super::*;
 
+    #[tokio::test]
+    async fn the_peer_is_the_connections_inside_its_scope_only() {
+        let addr: SocketAddr = "192.0.2.44:5151".parse().unwrap();
+        assert_eq!(with_peer(addr, async { peer() }).await, Some(addr));
+        assert_eq!(peer(), None);
+    }
+
     fn headers(xff: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
         h.insert(X_FORWARDED_FOR, HeaderValue::from_str(xff).unwrap());
