@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Row as _};
 use uuid::Uuid;
 
+use crate::postgres::unexpected_value;
+
 use super::model::{
     Attempt, AttemptOutcome, DeadLetter, DeadLetterReason, Delivery, DeliveryId, DeliveryState,
     Listing,
@@ -244,8 +246,8 @@ pub async fn depth(pool: &PgPool) -> Result<Vec<(DeliveryState, i64)>, sqlx::Err
     rows.iter()
         .map(|row| {
             let state: String = row.try_get("state")?;
-            let state =
-                DeliveryState::parse(&state).ok_or_else(|| decode_error("state", &state))?;
+            let state = DeliveryState::parse(&state)
+                .ok_or_else(|| unexpected_value("mail_deliveries", "state", &state))?;
             Ok((state, row.try_get("n")?))
         })
         .collect()
@@ -273,8 +275,8 @@ impl TryFrom<DeliveryRow> for Delivery {
     type Error = sqlx::Error;
 
     fn try_from(row: DeliveryRow) -> Result<Self, Self::Error> {
-        let state =
-            DeliveryState::parse(&row.state).ok_or_else(|| decode_error("state", &row.state))?;
+        let state = DeliveryState::parse(&row.state)
+            .ok_or_else(|| unexpected_value("mail_deliveries", "state", &row.state))?;
         let unfinished = matches!(state, DeliveryState::Pending | DeliveryState::Retrying);
         Ok(Delivery {
             delivery_id: row.delivery_id,
@@ -377,7 +379,7 @@ pub async fn attempts(
             Ok(Attempt {
                 attempt_no: row.try_get("attempt_no")?,
                 outcome: AttemptOutcome::parse(&outcome)
-                    .ok_or_else(|| decode_error("outcome", &outcome))?,
+                    .ok_or_else(|| unexpected_value("mail_attempts", "outcome", &outcome))?,
                 smtp_code: row.try_get("smtp_code")?,
                 error: row.try_get("error")?,
                 started_at: row.try_get("started_at")?,
@@ -417,7 +419,7 @@ pub async fn list_dead_letters(
                 template_id: row.try_get("template_id")?,
                 payload_id: row.try_get("payload_id")?,
                 reason: DeadLetterReason::parse(&reason)
-                    .ok_or_else(|| decode_error("reason", &reason))?,
+                    .ok_or_else(|| unexpected_value("mail_dead_letters", "reason", &reason))?,
                 last_error: row.try_get("last_error")?,
                 attempt_count: row.try_get("attempt_count")?,
                 dead_lettered_at: row.try_get("dead_lettered_at")?,
@@ -438,7 +440,9 @@ pub async fn lock_state(
             .fetch_optional(conn)
             .await?;
     state
-        .map(|s| DeliveryState::parse(&s).ok_or_else(|| decode_error("state", &s)))
+        .map(|s| {
+            DeliveryState::parse(&s).ok_or_else(|| unexpected_value("mail_deliveries", "state", &s))
+        })
         .transpose()
 }
 
@@ -464,8 +468,4 @@ pub async fn rearm(conn: &mut PgConnection, delivery_id: DeliveryId) -> Result<(
         .execute(conn)
         .await?;
     Ok(())
-}
-
-fn decode_error(column: &str, value: &str) -> sqlx::Error {
-    sqlx::Error::Decode(format!("unexpected {column} {value:?} in the mail outbox").into())
 }

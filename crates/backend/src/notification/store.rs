@@ -6,6 +6,8 @@ use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::postgres::unexpected_value;
+
 use super::catalog::Channel;
 use super::model::{
     DeadLetter, IntentFilter, IntentView, Listing, Preference, Route, RouteStatus, SkipReason,
@@ -201,7 +203,8 @@ pub async fn mark_failed(
     .bind(max_attempts)
     .fetch_one(conn)
     .await?;
-    RouteStatus::parse(&status).ok_or_else(|| decode_error("status", &status))
+    RouteStatus::parse(&status)
+        .ok_or_else(|| unexpected_value("notification_routes", "status", &status))
 }
 
 /// Marks the user's unfinished routes `skipped` (`user_deleted`).
@@ -288,18 +291,21 @@ impl TryFrom<RouteRow> for Route {
     type Error = sqlx::Error;
 
     fn try_from(row: RouteRow) -> Result<Self, Self::Error> {
-        let status =
-            RouteStatus::parse(&row.status).ok_or_else(|| decode_error("status", &row.status))?;
+        let status = RouteStatus::parse(&row.status)
+            .ok_or_else(|| unexpected_value("notification_routes", "status", &row.status))?;
         let skip_reason = row
             .skip_reason
-            .map(|r| SkipReason::parse(&r).ok_or_else(|| decode_error("skip_reason", &r)))
+            .map(|r| {
+                SkipReason::parse(&r)
+                    .ok_or_else(|| unexpected_value("notification_routes", "skip_reason", &r))
+            })
             .transpose()?;
         let unfinished = matches!(status, RouteStatus::Pending | RouteStatus::Retrying);
         Ok(Route {
             route_id: row.route_id,
             intent_id: row.intent_id,
             channel: Channel::parse(&row.channel)
-                .ok_or_else(|| decode_error("channel", &row.channel))?,
+                .ok_or_else(|| unexpected_value("notification_routes", "channel", &row.channel))?,
             user_id: row.user_id,
             status,
             skip_reason,
@@ -468,8 +474,9 @@ pub async fn dead_letters(
                     intent_id,
                     kind,
                     idempotency_key,
-                    channel: Channel::parse(&channel)
-                        .ok_or_else(|| decode_error("channel", &channel))?,
+                    channel: Channel::parse(&channel).ok_or_else(|| {
+                        unexpected_value("notification_routes", "channel", &channel)
+                    })?,
                     user_id,
                     attempts,
                     last_error,
@@ -479,8 +486,4 @@ pub async fn dead_letters(
         )
         .collect::<Result<_, sqlx::Error>>()?;
     Ok(Listing { items, total })
-}
-
-fn decode_error(column: &str, value: &str) -> sqlx::Error {
-    sqlx::Error::Decode(format!("unexpected {column} `{value}` in notification_routes").into())
 }

@@ -120,6 +120,13 @@ pub fn unique_violation(err: &sqlx::Error) -> Option<&str> {
     }
 }
 
+/// A stored text column holding a value the code does not know (e.g. a
+/// state written by a newer version): a decode error naming table, column
+/// and value.
+pub fn unexpected_value(table: &str, column: &str, value: &str) -> sqlx::Error {
+    sqlx::Error::Decode(format!("unexpected {column} {value:?} in {table}").into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

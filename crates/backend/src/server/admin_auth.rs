@@ -64,8 +64,7 @@ pub async fn require_admin(
     next: Next,
 ) -> Result<Response, ApiError> {
     let (username, password) = basic_credentials(req.headers())?;
-    let source =
-        super::source_ip::source_ip(req.headers(), super::source_ip::peer());
+    let source = super::source_ip::source_ip(req.headers(), super::source_ip::peer());
     let principal = state
         .admin
         .authenticate(&username, &password, source)

@@ -12,11 +12,11 @@ use std::borrow::Cow;
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use tower_http::timeout::TimeoutError;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
+use tower_http::timeout::TimeoutError;
 
 /// An error on its way to the client.
 #[derive(Debug)]

@@ -109,8 +109,9 @@ fn with_body_limits(req: Request, limits: RequestLimitsLayer) -> Request {
     });
     // `DefaultBodyLimit` is the only way to set the extractors' limit: its
     // service stamps the request, which an identity service hands back.
-    let mut stamp = axum::extract::DefaultBodyLimit::max(limits.max_body_bytes)
-        .layer(tower::service_fn(|req: Request| async move { Ok::<_, Infallible>(req) }));
+    let mut stamp = axum::extract::DefaultBodyLimit::max(limits.max_body_bytes).layer(
+        tower::service_fn(|req: Request| async move { Ok::<_, Infallible>(req) }),
+    );
     match stamp.call(req).now_or_never() {
         Some(Ok(req)) => req,
         None => unreachable!("the identity service is ready at once"),

@@ -51,12 +51,13 @@ pub async fn serve(
         // Routing is synchronous and one task drives an HTTP/1 connection:
         // the lock is held for the routing step only and not contended.
         let router = Mutex::new(router.clone());
-        let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-            router
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .call(req.map(axum::body::Body::new))
-        });
+        let service =
+            hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                router
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .call(req.map(axum::body::Body::new))
+            });
         let mut builder = Builder::new(PeerExecutor(peer));
         builder
             .http1()

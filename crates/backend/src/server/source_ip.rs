@@ -13,8 +13,8 @@ use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::FromRequestParts;
-use axum::http::{HeaderMap, HeaderName};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName};
 
 /// A `HeaderName`, not a `&str`: a lookup by string parses the name first.
 pub const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
