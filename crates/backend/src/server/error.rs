@@ -109,6 +109,11 @@ impl ApiError {
         )
     }
 
+    /// 503 `timeout`: the handler outran `BACKEND_HTTP_WRITE_TIMEOUT`.
+    pub fn timeout() -> Self {
+        Self::unavailable("timeout", "the request took too long to process")
+    }
+
     pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
     }

@@ -27,7 +27,6 @@ use axum::body::{Body, HttpBody as _};
 use axum::extract::Request;
 use axum::response::{IntoResponse as _, Response};
 use futures::FutureExt as _;
-use http::header;
 use tower::{Layer, Service};
 
 use super::ApiError;
@@ -75,7 +74,8 @@ where
 
     fn call(&mut self, req: Request) -> Self::Future {
         let limits = self.limits;
-        if declared_length(&req).is_some_and(|length| length > limits.max_body_bytes as u64) {
+        // hyper has parsed `Content-Length` into the body's size hint.
+        if req.body().size_hint().lower() > limits.max_body_bytes as u64 {
             return Deadline::answered(ApiError::payload_too_large().into_response());
         }
         let req = if req.body().is_end_stream() {
@@ -85,16 +85,6 @@ where
         };
         Deadline::running(self.inner.call(req), limits.handler_timeout)
     }
-}
-
-/// The request's `Content-Length`, when it declares a valid one.
-fn declared_length(req: &Request) -> Option<u64> {
-    req.headers()
-        .get(header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .parse()
-        .ok()
 }
 
 /// Wraps a request body in the size limit and the read timeout, and tells
@@ -172,10 +162,6 @@ where
             .timer
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
         ready!(timer.as_mut().poll(cx));
-        Poll::Ready(Ok(ApiError::unavailable(
-            "timeout",
-            "the request took too long to process",
-        )
-        .into_response()))
+        Poll::Ready(Ok(ApiError::timeout().into_response()))
     }
 }

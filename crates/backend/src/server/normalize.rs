@@ -19,33 +19,23 @@ pub(super) fn error_shape(method: &Method, route: &'static str, response: Respon
         return response;
     }
     let (parts, _) = response.into_parts();
-    let (code, message) = match status {
-        StatusCode::METHOD_NOT_ALLOWED => (
+    let error = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
+            status,
             "method_not_allowed",
             format!("{method} is not allowed on {route}"),
         ),
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            ("payload_too_large", "request body is too large".to_owned())
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(),
+        StatusCode::REQUEST_TIMEOUT => ApiError::request_timeout(),
+        StatusCode::SERVICE_UNAVAILABLE => ApiError::timeout(),
+        StatusCode::NOT_FOUND => ApiError::not_found(format!("nothing found for {method} {route}")),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ApiError::new(status, "unsupported_media_type", "unsupported content type")
         }
-        StatusCode::REQUEST_TIMEOUT => (
-            "request_timeout",
-            "the request body was not received in time".to_owned(),
-        ),
-        StatusCode::SERVICE_UNAVAILABLE => {
-            ("timeout", "the request took too long to process".to_owned())
-        }
-        StatusCode::NOT_FOUND => ("not_found", format!("nothing found for {method} {route}")),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-            "unsupported_media_type",
-            "unsupported content type".to_owned(),
-        ),
-        s if s.is_server_error() => ("internal", "internal server error".to_owned()),
-        _ => (
-            "bad_request",
-            "the request could not be processed".to_owned(),
-        ),
+        s if s.is_server_error() => ApiError::new(s, "internal", "internal server error"),
+        s => ApiError::new(s, "bad_request", "the request could not be processed"),
     };
-    let mut shaped = ApiError::new(status, code, message).into_response();
+    let mut shaped = error.into_response();
     for (name, value) in parts.headers.iter() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             shaped.headers_mut().insert(name.clone(), value.clone());
