@@ -23,11 +23,7 @@ async fn main() -> anyhow::Result<()> {
             ("BACKEND_OTEL_PROMETHEUS_LISTEN_ADDR", "127.0.0.1:18090"),
         ],
     )?;
-    let pool = sqlx::PgPool::connect_with(galaxy_backend::postgres::connect_options(
-        &config.postgres,
-    )?)
-    .await?;
-    galaxy_backend::postgres::migrate(&pool).await?;
+    let pool = galaxy_bench::migrated_pool(&config.postgres).await?;
     sqlx::query(
         "INSERT INTO accounts (user_id, email, user_name, declared_country)
          VALUES ($1::uuid, 'profile@bench.invalid', 'profile-user', 'DE')",

@@ -85,6 +85,38 @@ pub async fn start_backend(config: Config) -> anyhow::Result<(SocketAddr, Applic
     Ok((app.http_addr(), app))
 }
 
+/// Serves the bare axum hello-world every HTTP figure is compared with, on
+/// `addr` (port 0 works), in this process; returns its address.
+pub async fn serve_bare(addr: &str) -> anyhow::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(bound)
+}
+
+/// The load target of [`serve_bare`] at `addr`: the baseline, listed first.
+pub fn bare_target<'a>(addr: SocketAddr) -> Target<'a> {
+    Target {
+        name: "bare axum hello-world",
+        url: format!("http://{addr}/"),
+        headers: vec![],
+    }
+}
+
+/// A small pool on the database of `config`, migrated as the backend
+/// migrates it at startup: for seeding before the backend starts.
+pub async fn migrated_pool(
+    config: &galaxy_backend::config::PostgresConfig,
+) -> anyhow::Result<sqlx::PgPool> {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(galaxy_backend::postgres::connect_options(config)?)
+        .await?;
+    galaxy_backend::postgres::migrate(&pool).await?;
+    Ok(pool)
+}
+
 /// Figures from one `wrk` run.
 #[derive(Debug, Clone, Copy)]
 pub struct LoadFigures {

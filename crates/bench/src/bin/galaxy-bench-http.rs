@@ -8,8 +8,6 @@
 
 use std::time::Duration;
 
-use axum::Router;
-use axum::routing::get;
 use galaxy_bench::{Target, bench_config, fresh_database, interleaved, start_backend};
 
 const ROUNDS: u32 = 5;
@@ -18,12 +16,7 @@ const CONNECTIONS: u32 = 32;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let bare = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let bare_addr = bare.local_addr()?;
-    tokio::spawn(async move {
-        let app = Router::new().route("/", get(|| async { "hello" }));
-        axum::serve(bare, app).await
-    });
+    let bare_addr = galaxy_bench::serve_bare("127.0.0.1:0").await?;
 
     let scratch = std::env::temp_dir().join("galaxy-bench-http");
     std::fs::create_dir_all(&scratch)?;
@@ -47,11 +40,7 @@ async fn main() -> anyhow::Result<()> {
 
     let user = uuid::Uuid::new_v4().to_string();
     let targets = [
-        Target {
-            name: "bare axum hello-world",
-            url: format!("http://{bare_addr}/"),
-            headers: vec![],
-        },
+        galaxy_bench::bare_target(bare_addr),
         Target {
             name: "GET /healthz (full stack)",
             url: format!("http://{addr}/healthz"),

@@ -6,8 +6,6 @@
 
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::routing::get;
 use galaxy_backend::app::Application;
 use galaxy_backend::config::{PostgresConfig, Secret};
 use galaxy_bench::{Target, bench_config, fresh_database, interleaved};
@@ -66,21 +64,12 @@ async fn main() -> anyhow::Result<()> {
         rss_mib("VmHWM:")
     );
 
-    let bare = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let bare_addr = bare.local_addr()?;
-    tokio::spawn(async move {
-        let app = Router::new().route("/", get(|| async { "hello" }));
-        axum::serve(bare, app).await
-    });
+    let bare_addr = galaxy_bench::serve_bare("127.0.0.1:0").await?;
 
     let user = user_id.to_string();
     let lookup = format!("http://{addr}/api/v1/internal/device-sessions/{session_id}");
     let targets = [
-        Target {
-            name: "bare axum hello-world",
-            url: format!("http://{bare_addr}/"),
-            headers: vec![],
-        },
+        galaxy_bench::bare_target(bare_addr),
         Target {
             name: "GET /healthz (same stack, no domain work)",
             url: format!("http://{addr}/healthz"),
@@ -117,12 +106,7 @@ async fn seed(dsn: &str) -> anyhow::Result<(Uuid, Uuid)> {
         min_conns: 0,
         operation_timeout: Duration::from_secs(600),
     };
-    let options = galaxy_backend::postgres::connect_options(&config)?;
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(2)
-        .connect_with(options)
-        .await?;
-    galaxy_backend::postgres::migrate(&pool).await?;
+    let pool = galaxy_bench::migrated_pool(&config).await?;
     let key = ed25519_public_key();
     sqlx::query(
         "INSERT INTO accounts (user_id, email, user_name, declared_country)
