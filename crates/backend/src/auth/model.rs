@@ -85,10 +85,11 @@ pub enum InvalidPublicKey {
 }
 
 impl DevicePublicKey {
-    /// Parses the base64 (standard alphabet, padded) of the 32 key bytes.
+    /// Parses the base64 (standard alphabet, padded, nothing around it) of
+    /// the 32 key bytes.
     pub fn parse_base64(raw: &str) -> Result<Self, InvalidPublicKey> {
         let bytes = BASE64
-            .decode(raw.trim())
+            .decode(raw)
             .map_err(|_| InvalidPublicKey::NotBase64)?;
         Self::from_slice(&bytes)
     }
@@ -148,27 +149,26 @@ pub struct DeviceInfo {
 pub struct InvalidDevice(pub &'static str);
 
 impl DeviceInfo {
-    /// Trims both; each must be non-empty, within its length limit and free
-    /// of control characters.
+    /// Each must be within its length limit as sent, free of control
+    /// characters and not only white space; both are stored trimmed (the
+    /// `pattern`s of `LoginConfirmation` in openapi.yaml say the same).
     pub fn parse(name: &str, platform: &str) -> Result<Self, InvalidDevice> {
-        let name = name.trim();
-        let platform = platform.trim();
         let ok = |s: &str, max: usize| {
-            !s.is_empty() && s.chars().count() <= max && !s.chars().any(char::is_control)
+            s.chars().count() <= max && !s.chars().any(char::is_control) && !s.trim().is_empty()
         };
         if !ok(name, DEVICE_NAME_MAX_CHARS) {
             return Err(InvalidDevice(
-                "device_name must be 1–100 characters without control characters",
+                "device_name must be 1–100 characters without control characters, not only white space",
             ));
         }
         if !ok(platform, PLATFORM_MAX_CHARS) {
             return Err(InvalidDevice(
-                "platform must be 1–32 characters without control characters",
+                "platform must be 1–32 characters without control characters, not only white space",
             ));
         }
         Ok(Self {
-            name: name.to_owned(),
-            platform: platform.to_owned(),
+            name: name.trim().to_owned(),
+            platform: platform.trim().to_owned(),
         })
     }
 }
@@ -282,6 +282,11 @@ mod tests {
             DevicePublicKey::parse_base64("not base64!"),
             Err(InvalidPublicKey::NotBase64)
         );
+        // Exactly the base64, as the contract's `pattern` says.
+        assert_eq!(
+            DevicePublicKey::parse_base64(&format!(" {good}")),
+            Err(InvalidPublicKey::NotBase64)
+        );
         assert_eq!(
             DevicePublicKey::parse_base64(&BASE64.encode([1u8; 31])),
             Err(InvalidPublicKey::WrongLength(31))
@@ -318,6 +323,9 @@ mod tests {
         assert!(DeviceInfo::parse("x", "").is_err());
         assert!(DeviceInfo::parse(&"x".repeat(101), "ios").is_err());
         assert!(DeviceInfo::parse("a\nb", "ios").is_err());
+        // Lengths count what was sent (openapi.yaml's maxLength), blanks are refused.
+        assert!(DeviceInfo::parse(&format!("{} ", "x".repeat(100)), "ios").is_err());
+        assert!(DeviceInfo::parse(" \u{3000} ", "ios").is_err());
     }
 
     #[test]

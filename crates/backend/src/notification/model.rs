@@ -184,9 +184,35 @@ pub struct Listing<T> {
     pub total: i64,
 }
 
-/// A user's email switch for one kind.
+/// A user's email switch for one kind. Read only from a JSON object with
+/// exactly these two fields (not from an array, as derived serde would).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(try_from = "serde_json::Map<String, serde_json::Value>")]
 pub struct Preference {
     pub kind: String,
     pub email_enabled: bool,
+}
+
+impl TryFrom<serde_json::Map<String, serde_json::Value>> for Preference {
+    type Error = String;
+
+    fn try_from(mut object: serde_json::Map<String, serde_json::Value>) -> Result<Self, String> {
+        let kind = match object.remove("kind") {
+            Some(serde_json::Value::String(kind)) => kind,
+            Some(_) => return Err("`kind` must be a string".into()),
+            None => return Err("missing field `kind`".into()),
+        };
+        let email_enabled = match object.remove("email_enabled") {
+            Some(serde_json::Value::Bool(on)) => on,
+            Some(_) => return Err("`email_enabled` must be a boolean".into()),
+            None => return Err("missing field `email_enabled`".into()),
+        };
+        match object.keys().next() {
+            Some(unknown) => Err(format!("unknown field `{unknown}`")),
+            None => Ok(Self {
+                kind,
+                email_enabled,
+            }),
+        }
+    }
 }

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use serde::Deserialize;
 
+use super::extract::non_null;
 use super::{ApiError, AppState, AuthUser, Json};
 use crate::user::{DeletedBy, EntitlementSnapshot, UserError, UserRecord};
 
@@ -56,7 +57,9 @@ struct UpdateAccount {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UpdateSettings {
+    #[serde(default, deserialize_with = "non_null")]
     locale: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
     time_zone: Option<String>,
 }
 

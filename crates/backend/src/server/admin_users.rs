@@ -14,6 +14,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
 use super::admin_auth::AdminUser;
+use super::extract::non_null;
 use super::paging::{Page, PageRequest};
 use super::{ApiError, AppState, Json, Path, Query};
 use crate::geo::CountryCounter;
@@ -73,7 +74,9 @@ struct ListQuery {
     q: Option<String>,
 }
 
+/// Exactly one key; any other query parameter is refused (400).
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct LookupQuery {
     user_id: Option<String>,
     email: Option<String>,
@@ -157,6 +160,7 @@ struct ApplySanction {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SetEntitlements {
+    #[serde(default, deserialize_with = "non_null")]
     tier: Option<Tier>,
     #[serde(default, deserialize_with = "present")]
     max_concurrent_games: Option<Option<i32>>,
@@ -165,8 +169,20 @@ struct SetEntitlements {
 }
 
 /// A field that is present (`Some`, possibly `null`) versus absent (`None`).
+/// Any JSON integer counts, `12.0` included (JSON Schema's `integer`).
 fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i32>>, D::Error> {
-    Option::<i32>::deserialize(d).map(Some)
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(Some(None));
+    };
+    n.as_i64()
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() <= f64::from(i32::MAX))
+                .map(|f| f as i64)
+        })
+        .and_then(|i| i32::try_from(i).ok())
+        .map(|i| Some(Some(i)))
+        .ok_or_else(|| serde::de::Error::custom(format!("{n} is not a limit (an integer)")))
 }
 
 #[derive(Debug, Serialize)]

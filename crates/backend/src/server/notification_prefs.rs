@@ -17,6 +17,7 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Preferences {
     items: Vec<Preference>,
 }

@@ -320,12 +320,14 @@ impl UserService {
         reason: &str,
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<Sanction, UserError> {
-        let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > REASON_MAX {
+        // The length counts what was sent (as `maxLength` in openapi.yaml);
+        // the stored reason is trimmed.
+        if reason.chars().count() > REASON_MAX || reason.trim().is_empty() {
             return Err(UserError::InvalidSanction(
-                "a reason has 1 to 500 characters",
+                "a reason has 1 to 500 characters, not only white space",
             ));
         }
+        let reason = reason.trim();
         if expires_at.is_some_and(|e| e <= Utc::now()) {
             return Err(UserError::InvalidSanction(
                 "`expires_at` must be in the future",

@@ -8,6 +8,7 @@ mod admin_accounts;
 mod admin_users;
 mod auth;
 mod contract_document;
+mod contract_rules;
 mod errors;
 mod geo;
 mod grpc;

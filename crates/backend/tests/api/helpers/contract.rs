@@ -177,13 +177,35 @@ fn request_violations(
                 .flatten(),
         );
     let path_values = path_params(template, ex.path);
-    for param in params {
-        let param = resolve(doc, param);
+    let params: Vec<&Value> = params.map(|p| resolve(doc, p)).collect();
+    for param in &params {
         let name = param["name"].as_str().unwrap_or_default();
         let required = param
             .get("required")
             .and_then(Value::as_bool)
             .unwrap_or(false);
+        if let Some(schema) = exploded_object(param) {
+            // `style: form, explode: true` object: its properties are the
+            // query keys no other parameter names.
+            let object: Map<String, Value> = ex
+                .query
+                .iter()
+                .filter(|(k, _)| {
+                    !params
+                        .iter()
+                        .any(|p| p["in"] == "query" && p["name"] == **k)
+                })
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            if object.is_empty() && required {
+                problems.push(format!("missing required query object `{name}`"));
+            } else if !object.is_empty()
+                && let Err(e) = validate_value(schema, &Value::Object(object))
+            {
+                problems.push(format!("query `{name}`: {e}"));
+            }
+            continue;
+        }
         let value: Option<String> = match param["in"].as_str() {
             Some("header") => ex
                 .request_headers
@@ -232,6 +254,20 @@ fn request_violations(
         }
     }
     problems
+}
+
+/// The schema of a query parameter serialised as an exploded form object
+/// (each property its own key), if `param` is one.
+fn exploded_object(param: &Value) -> Option<&Value> {
+    let schema = param.get("schema")?;
+    let is_object = schema.get("type").and_then(Value::as_str) == Some("object")
+        || schema.get("oneOf").is_some()
+        || schema.get("anyOf").is_some();
+    let exploded = param
+        .get("explode")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    (param["in"] == "query" && is_object && exploded).then_some(schema)
 }
 
 fn path_params(template: &str, path: &str) -> Vec<(String, String)> {
@@ -284,6 +320,11 @@ fn check_response_body(response: &Value, ex: &Exchange<'_>) -> Result<(), String
     };
     match spec.get("schema") {
         Some(schema) if media == "application/json" => validate_json(schema, ex.response_body),
+        Some(schema) if media == "application/yaml" => {
+            let value: Value = serde_norway::from_slice(ex.response_body)
+                .map_err(|e| format!("body is not YAML ({e})"))?;
+            validate_value(schema, &value)
+        }
         _ => Ok(()),
     }
 }
