@@ -1,0 +1,50 @@
+"""Schemathesis hooks of the contract run (scripts/contract-test.sh).
+
+`semantic_rejection_only`: positive_data_acceptance is configured to let a
+few operations answer a schema-valid request with 400/410/422, because some
+rules cannot be written in JSON Schema (a code that is wrong, a public key
+that is not a curve point, an expiry in the past, a password over bcrypt's
+72 bytes). This check makes sure such an answer carries one of exactly those
+error codes — any other 4xx for schema-valid data still fails the run.
+"""
+
+import schemathesis
+
+# operationId -> error codes a schema-valid request may legitimately get.
+SEMANTIC = {
+    # wrong_code: a 6-digit code that is not this challenge's; expired or
+    # burned challenges; a base64 32-byte key that is not a valid point.
+    "confirmLoginCode": {"wrong_code", "challenge_expired", "challenge_burned", "invalid_public_key"},
+    # expires_at not in the future.
+    "applyUserSanction": {"invalid_sanction"},
+    # more than 72 UTF-8 bytes in at most 72 characters.
+    "createAdminAccount": {"invalid_password"},
+    "changeAdminPassword": {"invalid_password"},
+}
+SEMANTIC_MESSAGES = {
+    "invalid_sanction": "expires_at",
+    "invalid_password": "72 bytes",
+}
+
+
+@schemathesis.check
+def semantic_rejection_only(ctx, response, case):
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive:
+        return None
+    if response.status_code not in (400, 410, 422):
+        return None
+    allowed = SEMANTIC.get(case.operation.definition.raw.get("operationId"))
+    if not allowed:
+        return None  # positive_data_acceptance reports it
+    try:
+        error = response.json()["error"]
+    except Exception:  # noqa: BLE001 - any non-error body is a failure
+        raise AssertionError("a rejection without the JSON error shape")
+    code = error.get("code")
+    if code not in allowed:
+        raise AssertionError(f"schema-valid request rejected with `{code}`: {error.get('message')}")
+    fragment = SEMANTIC_MESSAGES.get(code)
+    if fragment and fragment not in (error.get("message") or ""):
+        raise AssertionError(f"schema-valid request rejected: {error.get('message')}")
+    return None
