@@ -322,9 +322,10 @@ impl UserService {
     ) -> Result<Sanction, UserError> {
         // The length counts what was sent (as `maxLength` in openapi.yaml);
         // the stored reason is trimmed.
-        if reason.chars().count() > REASON_MAX || reason.trim().is_empty() {
+        if reason.chars().count() > REASON_MAX || reason.trim().is_empty() || reason.contains('\0')
+        {
             return Err(UserError::InvalidSanction(
-                "a reason has 1 to 500 characters, not only white space",
+                "a reason has 1 to 500 characters, not only white space, no NUL",
             ));
         }
         let reason = reason.trim();

@@ -215,6 +215,16 @@ fn the_email_kind_enum_is_the_catalogs() {
     assert_eq!(enum_of("EmailNotificationKind"), catalog);
 }
 
+/// `NotificationKindName` lists exactly the catalog's kinds.
+#[test]
+fn the_kind_enum_is_the_catalogs() {
+    let catalog: Vec<String> = galaxy_backend::notification::CATALOG
+        .iter()
+        .map(|spec| spec.kind.to_owned())
+        .collect();
+    assert_eq!(enum_of("NotificationKindName"), catalog);
+}
+
 /// Every request body is a closed object (the handlers deny unknown
 /// fields), so the contract and the server agree on extra properties.
 #[test]

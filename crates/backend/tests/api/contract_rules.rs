@@ -224,3 +224,62 @@ async fn the_served_document_matches_its_own_response_schema() {
     r.assert_status(200);
     assert!(r.text().starts_with("openapi: 3.1.0"));
 }
+
+#[tokio::test]
+async fn nul_in_search_and_lookup_keys_matches_nothing() {
+    // PostgreSQL text cannot hold NUL: these were 500s.
+    let app = spawn().await;
+    create_account(&app, "nul", None).await;
+    let r = app
+        .api
+        .get("/api/v1/admin/users")
+        .basic_auth(ROOT, ROOT_PASSWORD)
+        .query("q", "n\0")
+        .send()
+        .await;
+    r.assert_status(200);
+    assert_eq!(r.value()["total"], 0);
+    for key in ["email", "user_name"] {
+        let r = app
+            .api
+            .get(LOOKUP)
+            .basic_auth(ROOT, ROOT_PASSWORD)
+            .query(key, "nul\0")
+            .send()
+            .await;
+        r.assert_status(404);
+    }
+}
+
+#[tokio::test]
+async fn a_sanction_reason_with_nul_is_refused() {
+    let app = spawn().await;
+    let user = create_account(&app, "nulreason", None).await;
+    let r = app
+        .api
+        .post(&format!("/api/v1/admin/users/{user}/sanctions"))
+        .basic_auth(ROOT, ROOT_PASSWORD)
+        .json(json!({ "kind": "game_join_ban", "reason": "spam\u{0}" }))
+        .send()
+        .await;
+    r.assert_status(422);
+    assert_eq!(r.error_code(), "invalid_sanction");
+}
+
+#[tokio::test]
+async fn the_intent_kind_filter_is_a_catalog_kind() {
+    let app = spawn().await;
+    let list = |kind: &str| {
+        app.api
+            .get("/api/v1/admin/notifications/intents")
+            .basic_auth(ROOT, ROOT_PASSWORD)
+            .query("kind", kind)
+            .send()
+    };
+    list("game.turn.ready").await.assert_status(200);
+    for bad in ["", "game.turn", "x\0"] {
+        let r = list(bad).await;
+        r.assert_status(400);
+        assert_eq!(r.error_code(), "invalid_query");
+    }
+}

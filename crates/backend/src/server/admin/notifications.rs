@@ -40,6 +40,16 @@ async fn list_notification_intents(
     Query(query): Query<IntentQuery>,
     page: PageRequest,
 ) -> Result<Json<Page<IntentView>>, ApiError> {
+    // A kind outside the catalog (the contract's enum) is a bad query, not
+    // an empty result (PostgreSQL cannot even compare some such strings).
+    if let Some(kind) = &query.kind
+        && crate::notification::catalog::lookup(kind).is_none()
+    {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "`kind` is a notification kind of the catalog",
+        ));
+    }
     let filter = IntentFilter {
         kind: query.kind,
         user_id: query.user_id,

@@ -257,6 +257,14 @@ async fn list_users(
         sanction: query.sanction,
         user_name_contains: query.q.filter(|q| !q.is_empty()),
     };
+    // A user name never holds NUL (PostgreSQL text cannot): nothing matches.
+    if filter
+        .user_name_contains
+        .as_deref()
+        .is_some_and(|q| q.contains('\0'))
+    {
+        return Ok(Json(page.page(Vec::new(), 0)));
+    }
     let (items, total) = state
         .users
         .list(&filter, page.offset(), page.limit())
@@ -275,6 +283,10 @@ async fn lookup_user(
 ) -> Result<Response, ApiError> {
     let record = match (query.user_id, query.email, query.user_name) {
         (Some(id), None, None) => state.users.get(user_id(&id)?).await?,
+        // No address or name holds NUL (PostgreSQL text cannot).
+        (None, Some(key), None) | (None, None, Some(key)) if key.contains('\0') => {
+            return Err(ApiError::not_found("no such account"));
+        }
         (None, Some(email), None) => state.users.find_by_email(&email).await?,
         (None, None, Some(name)) => state.users.find_by_user_name(&name).await?,
         _ => {
