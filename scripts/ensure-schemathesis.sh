@@ -16,7 +16,13 @@ readonly STAMP=$VENV/.installed-$VERSION
 die() { echo "ensure-schemathesis: $*" >&2; exit 1; }
 
 if [[ ! -f $STAMP ]]; then
-  command -v python3 >/dev/null || die "python3 is required (make prepare installs it)"
+  if ! command -v python3 >/dev/null || ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+    # Debian splits venv support out of python3.
+    [[ $(id -u) -eq 0 ]] || die "python3 with venv support is required (apt-get install python3-venv)"
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get update -qq && apt-get install -y -qq python3 python3-venv; } >/dev/null 2>&1 \
+      || die "apt-get install python3-venv failed"
+  fi
   rm -rf "$VENV"
   mkdir -p "$(dirname "$VENV")"
   python3 -m venv "$VENV" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
