@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use prost::bytes::Bytes;
 use sqlx::PgPool;
-use uuid::Uuid;
+
+use crate::ids::{DeviceSessionId, UserId};
 
 use crate::config::Config;
 use crate::session::SessionsRevoked;
@@ -93,9 +94,9 @@ pub struct MarshalError(pub String);
 /// Who a client event is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientTarget {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// `None`: every device of the user.
-    pub device_session_id: Option<Uuid>,
+    pub device_session_id: Option<DeviceSessionId>,
 }
 
 /// Correlation strings the gateway re-emits unchanged.
@@ -272,7 +273,7 @@ impl PushService {
             device_session_ids: revoked
                 .device_session_ids
                 .iter()
-                .map(Uuid::to_string)
+                .map(DeviceSessionId::to_string)
                 .collect(),
             reason: revoked.reason.as_str().to_owned(),
         };
