@@ -111,8 +111,13 @@ impl Application {
         let users = UserService::new(db.clone(), sessions.clone(), user_deleted_hooks.clone());
         warmups.push(users.warmup());
         warmups.push(sessions.warmup());
-        let geo = crate::geo::Geo::open(&config.geoip.db_path, db.clone(), &metrics)
-            .context("cannot open the GeoIP database (BACKEND_GEOIP_DB_PATH)")?;
+        let geo = crate::geo::Geo::open(
+            &config.geoip.db_path,
+            db.clone(),
+            crate::geo::GeoSettings::from_config(&config),
+            &metrics,
+        )
+        .context("cannot open the GeoIP database (BACKEND_GEOIP_DB_PATH)")?;
         let auth = crate::auth::AuthService::new(
             db.clone(),
             crate::auth::AuthSettings::from_config(&config),
@@ -172,7 +177,8 @@ impl Application {
         {
             // Per-country counters of authenticated requests (spec §11).
             let geo = geo.clone();
-            workers.spawn_loop("geo_counters", crate::geo::FLUSH_INTERVAL, move || {
+            let interval = geo.settings().flush_interval;
+            workers.spawn_loop("geo_counters", interval, move || {
                 let geo = geo.clone();
                 async move { geo.flush().await }
             });
@@ -180,14 +186,11 @@ impl Application {
         {
             // Old login challenges and failed confirmations (docs/auth.md).
             let auth = state.auth.clone();
-            workers.spawn_loop(
-                "auth_prune",
-                crate::auth::service::PRUNE_INTERVAL,
-                move || {
-                    let auth = auth.clone();
-                    async move { auth.prune().await }
-                },
-            );
+            let interval = auth.settings().prune_interval;
+            workers.spawn_loop("auth_prune", interval, move || {
+                let auth = auth.clone();
+                async move { auth.prune().await }
+            });
         }
         if state.config.notification.worker_enabled {
             // Routes wait for the interval at most: a committed submit wakes
@@ -252,8 +255,8 @@ impl Application {
 
     /// Serves HTTP, gRPC and metrics, runs the warm-ups and workers, and on
     /// shutdown: stop accepting HTTP and gRPC → drain in-flight HTTP requests
-    /// → stop workers (started mail sends finish) → drain push events to the
-    /// gateways → close the pool → flush telemetry. Each step is capped
+    /// → stop workers (started mail sends finish) → flush the geo tallies
+    /// → drain push events to the gateways → close the pool → flush telemetry. Each step is capped
     /// by `BACKEND_SHUTDOWN_TIMEOUT`.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let Self {
@@ -296,6 +299,7 @@ impl Application {
         let metrics_task = prometheus.map(|(listener, router)| {
             let stop = shutdown.clone();
             tokio::spawn(server::serve::serve(
+                "metrics",
                 listener,
                 router,
                 config.http.read_timeout,
@@ -304,6 +308,7 @@ impl Application {
             ))
         });
         let http_task = tokio::spawn(server::serve::serve(
+            "HTTP",
             http,
             server::router(state.clone()),
             config.http.read_timeout,
@@ -332,6 +337,9 @@ impl Application {
         if !workers.shutdown(cap).await {
             tracing::warn!("shutdown: workers did not stop within the budget");
         }
+        // No request counts any more: what the geo tallies still hold goes
+        // out while the pool is open.
+        state.geo.flush_at_shutdown(cap).await;
 
         // Only now do the push streams end, after sending what is queued.
         tracing::info!("shutdown: draining push events to the gateways");

@@ -162,10 +162,15 @@ impl Running {
         assert!(status.success());
     }
 
-    fn wait(mut self) -> std::process::ExitStatus {
+    /// Waits for the exit, then hands back the log lines not read yet.
+    fn wait_with_rest(mut self) -> (std::process::ExitStatus, Vec<String>) {
         for _ in 0..300 {
             if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
+                // The reader thread ends at EOF, closing the channel.
+                let rest =
+                    std::iter::from_fn(|| self.lines.recv_timeout(Duration::from_secs(5)).ok())
+                        .collect();
+                return (status, rest);
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -190,7 +195,15 @@ fn http_get(addr: SocketAddr, path: &str) -> String {
 async fn sigterm_drains_a_request_in_flight_and_exits_zero() {
     let db = TestDb::create().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut app = Running::start(&base_env(&db.url(), dir.path()));
+    let mut env = base_env(&db.url(), dir.path());
+    // With the metrics listener too: two listeners close at shutdown.
+    env.retain(|(name, _)| name != "BACKEND_OTEL_METRICS_EXPORTER");
+    env.push(("BACKEND_OTEL_METRICS_EXPORTER".into(), "prometheus".into()));
+    env.push((
+        "BACKEND_OTEL_PROMETHEUS_LISTEN_ADDR".into(),
+        "127.0.0.1:0".into(),
+    ));
+    let mut app = Running::start(&env);
     let addr = app.http;
     let ready = tokio::task::spawn_blocking(move || {
         (0..200).any(|_| {
@@ -235,6 +248,11 @@ async fn sigterm_drains_a_request_in_flight_and_exits_zero() {
         "the in-flight request completed: {response}"
     );
 
-    let status = app.wait();
+    let (status, rest) = app.wait_with_rest();
     assert!(status.success(), "exit status {status:?}");
+    let again: Vec<_> = rest
+        .iter()
+        .filter(|l| l.contains("HTTP listener closed"))
+        .collect();
+    assert!(again.is_empty(), "logged once only, then again: {again:?}");
 }
