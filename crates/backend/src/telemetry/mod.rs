@@ -69,6 +69,7 @@ mod http;
 pub mod logging;
 mod metrics;
 pub mod names;
+pub mod propagation;
 mod tracer;
 
 pub use context::{RequestContext, current_trace_id};
@@ -77,6 +78,7 @@ pub use http::{
     route_group,
 };
 pub use metrics::{DEFAULT_POOL, DbPoolMetrics, HttpMetrics, Metrics};
+pub use propagation::{current_traceparent, inject_http};
 
 /// This application's telemetry: its tracer and meter providers and its
 /// instruments. Dropping it without [`Self::shutdown`] stops routing spans to
