@@ -19,7 +19,7 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware;
-use axum::response::{Html, IntoResponse};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use serde_json::json;
 use sqlx::PgPool;
@@ -36,6 +36,7 @@ mod admin_notifications;
 mod admin_users;
 mod auth;
 mod conn_timer;
+mod docs;
 pub mod error;
 pub mod extract;
 mod gateway;
@@ -147,7 +148,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/openapi.yaml", get(openapi_yaml))
-        .route("/docs", get(docs_page))
+        .merge(docs::routes())
         .merge(auth::routes())
         .merge(user)
         .merge(admin)
@@ -253,10 +254,4 @@ async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiE
 
 async fn openapi_yaml() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/yaml")], OPENAPI_YAML)
-}
-
-/// A human-readable rendering of the contract (Redoc from the document
-/// itself; the page works offline as plain YAML if the script is absent).
-async fn docs_page() -> Html<&'static str> {
-    Html(include_str!("docs.html"))
 }
