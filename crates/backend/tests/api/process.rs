@@ -69,6 +69,35 @@ fn config_check_accepts_a_valid_environment() {
 }
 
 #[test]
+fn config_check_names_the_variable_a_typo_meant() {
+    let dir = tempfile::tempdir().unwrap();
+    let dsn = crate::helpers::db::database_url("not_connected_by_config_check");
+    let mut env = base_env(&dsn, dir.path());
+    env.push(("BACKEND_HTTP_LISTEN_ADR".into(), "127.0.0.1:9999".into()));
+    let out = command(&env).args(["config", "check"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "a typo is not fatal: {stderr}");
+    assert!(
+        stderr.contains("BACKEND_HTTP_LISTEN_ADR is not a variable galaxy-backend reads; did you mean BACKEND_HTTP_LISTEN_ADDR?"),
+        "{stderr}"
+    );
+    // Also when the configuration is invalid: the typo may be why.
+    env.retain(|(name, _)| name != "BACKEND_SMTP_HOST");
+    env.push(("BACKEND_SMTP_HOTS".into(), "127.0.0.1".into()));
+    let out = command(&env).args(["config", "check"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("BACKEND_SMTP_HOST: is required but not set"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("did you mean BACKEND_SMTP_HOST?"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn bad_configuration_fails_once_naming_every_variable() {
     let env = vec![
         ("BACKEND_HTTP_READ_TIMEOUT".to_owned(), "soon".to_owned()),
