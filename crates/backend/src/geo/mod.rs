@@ -32,7 +32,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sqlx::PgPool;
 use tokio::sync::Mutex;
-use uuid::Uuid;
+
+use crate::ids::UserId;
 
 use crate::telemetry::Metrics;
 use crate::worker::StepOutcome;
@@ -81,10 +82,10 @@ pub struct GeoOpenError {
 }
 
 /// foldhash, not SipHash: counted on every user request.
-type Tally = foldhash::HashMap<(Uuid, IpAddr), i64>;
+type Tally = foldhash::HashMap<(UserId, IpAddr), i64>;
 
 /// Resolved hits: (user, country) → requests.
-type CountryRow = ((Uuid, String), i64);
+type CountryRow = ((UserId, String), i64);
 
 /// One shard of hits not yet flushed, on its own cache line.
 #[repr(align(128))]
@@ -155,6 +156,15 @@ impl Geo {
         })
     }
 
+    /// A user's per-country request counters, most requests first (the
+    /// admin user detail).
+    pub async fn country_counters(
+        &self,
+        user_id: UserId,
+    ) -> Result<Vec<CountryCounter>, sqlx::Error> {
+        store::country_counters(&self.inner.db, user_id).await
+    }
+
     /// The ISO 3166-1 alpha-2 country of `ip`, if the database knows it.
     /// Errors are logged and read as "unknown".
     pub fn lookup(&self, ip: IpAddr) -> Option<String> {
@@ -184,7 +194,7 @@ impl Geo {
     /// Counts one authenticated request of `user_id` from `ip`. Never
     /// blocks on anything shared and never fails: a hit of a new pair when
     /// the shard is full is dropped (and counted).
-    pub fn count_request(&self, user_id: Uuid, ip: IpAddr) {
+    pub fn count_request(&self, user_id: UserId, ip: IpAddr) {
         thread_local! {
             static SHARD: usize = {
                 static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -213,7 +223,7 @@ impl Geo {
     #[tracing::instrument(name = "geo.flush", skip_all)]
     pub async fn flush(&self) -> Result<StepOutcome, sqlx::Error> {
         let mut carried = self.inner.flushing.lock().await;
-        let mut counts: HashMap<(Uuid, String), i64> = carried.drain(..).collect();
+        let mut counts: HashMap<(UserId, String), i64> = carried.drain(..).collect();
         for tally in self.inner.take_all() {
             for ((user_id, ip), hits) in tally {
                 if let Some(country) = self.lookup(ip) {
@@ -298,4 +308,28 @@ impl Geo {
             .map(|shard| lock(shard).len())
             .sum()
     }
+}
+
+/// The geo domain's install step: the country database and the loop that
+/// flushes the per-country counters (spec §11).
+pub fn install(
+    asm: &mut crate::assembly::Assembly,
+    config: &crate::config::Config,
+) -> anyhow::Result<Geo> {
+    use anyhow::Context as _;
+    let settings = GeoSettings::from_config(config);
+    let geo = Geo::open(
+        &config.geoip.db_path,
+        asm.db.clone(),
+        settings,
+        &asm.metrics,
+    )
+    .context("cannot open the GeoIP database (BACKEND_GEOIP_DB_PATH)")?;
+    let flusher = geo.clone();
+    asm.workers
+        .spawn_loop("geo_counters", settings.flush_interval, move || {
+            let geo = flusher.clone();
+            async move { geo.flush().await }
+        });
+    Ok(geo)
 }

@@ -15,7 +15,7 @@
 //! - `store` — the cursor epoch taken at startup.
 //!
 //! The gRPC handler is `server::grpc`; revocations arrive through
-//! [`crate::auth::SessionEvents`] (wired in `app.rs`).
+//! [`crate::session::SessionEvents`] (wired in `app.rs`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -25,10 +25,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use prost::bytes::Bytes;
 use sqlx::PgPool;
-use uuid::Uuid;
 
-use crate::auth::SessionsRevoked;
+use crate::ids::{DeviceSessionId, UserId};
+
 use crate::config::Config;
+use crate::session::SessionsRevoked;
 use crate::telemetry::Metrics;
 
 mod hub;
@@ -93,9 +94,9 @@ pub struct MarshalError(pub String);
 /// Who a client event is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientTarget {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// `None`: every device of the user.
-    pub device_session_id: Option<Uuid>,
+    pub device_session_id: Option<DeviceSessionId>,
 }
 
 /// Correlation strings the gateway re-emits unchanged.
@@ -272,7 +273,7 @@ impl PushService {
             device_session_ids: revoked
                 .device_session_ids
                 .iter()
-                .map(Uuid::to_string)
+                .map(DeviceSessionId::to_string)
                 .collect(),
             reason: revoked.reason.as_str().to_owned(),
         };
@@ -315,3 +316,11 @@ impl fmt::Debug for PushService {
 
 #[cfg(test)]
 mod tests;
+
+/// Every revocation reaches the gateway as a `SessionInvalidation`
+/// (publishing never blocks the revoking request).
+impl crate::session::OnSessionsRevoked for PushService {
+    fn on_sessions_revoked(&self, event: &SessionsRevoked) {
+        self.publish_session_invalidation(event);
+    }
+}

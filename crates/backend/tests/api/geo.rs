@@ -103,7 +103,7 @@ async fn user_requests_are_counted_per_country() {
         .assert_status(200);
 
     app.state.geo.flush().await.unwrap();
-    let counters = geo::store::country_counters(app.db(), me.user_id)
+    let counters = geo::store::country_counters(app.db(), me.user_id.into())
         .await
         .unwrap();
     let counts: Vec<(String, i64)> = counters.into_iter().map(|c| (c.country, c.count)).collect();
@@ -112,7 +112,7 @@ async fn user_requests_are_counted_per_country() {
         vec![("DE".into(), 2), ("FR".into(), 1), ("US".into(), 1)]
     );
     assert!(
-        geo::store::country_counters(app.db(), stranger)
+        geo::store::country_counters(app.db(), stranger.into())
             .await
             .unwrap()
             .is_empty()
@@ -127,7 +127,7 @@ async fn user_requests_are_counted_per_country() {
         .await
         .assert_status(200);
     app.state.geo.flush().await.unwrap();
-    let de = geo::store::country_counters(app.db(), me.user_id)
+    let de = geo::store::country_counters(app.db(), me.user_id.into())
         .await
         .unwrap()
         .into_iter()
@@ -148,13 +148,13 @@ async fn repeated_hits_aggregate_in_memory_and_new_pairs_beyond_the_cap_are_drop
     // One pair hit many times holds one entry.
     let user = Uuid::new_v4();
     for _ in 0..1_000 {
-        geo.count_request(user, ip);
+        geo.count_request(user.into(), ip);
     }
     assert_eq!(geo.pending(), 1);
     // This thread's shard fills with distinct pairs; hits of new pairs
     // beyond the cap are dropped and counted, never blocking.
     for _ in 0..CAPACITY + 5 {
-        geo.count_request(Uuid::new_v4(), ip);
+        geo.count_request(Uuid::new_v4().into(), ip);
     }
     assert_eq!(geo.pending(), CAPACITY);
     let metrics = app.scrape_metrics().await;
@@ -170,7 +170,7 @@ async fn repeated_hits_aggregate_in_memory_and_new_pairs_beyond_the_cap_are_drop
 }
 
 async fn counted(app_db: &sqlx::PgPool, user_id: Uuid) -> Vec<(String, i64)> {
-    geo::store::country_counters(app_db, user_id)
+    geo::store::country_counters(app_db, user_id.into())
         .await
         .unwrap()
         .into_iter()
@@ -189,7 +189,7 @@ async fn a_failed_flush_keeps_its_counts_for_the_next_one() {
     let geo = &app.state.geo;
     let ip: IpAddr = "192.0.2.1".parse().unwrap();
     for _ in 0..3 {
-        geo.count_request(me.user_id, ip);
+        geo.count_request(me.user_id.into(), ip);
     }
     // The statement fails while its table is away.
     sqlx::query("ALTER TABLE user_country_counters RENAME TO user_country_counters_away")
@@ -203,7 +203,7 @@ async fn a_failed_flush_keeps_its_counts_for_the_next_one() {
         .execute(app.db())
         .await
         .unwrap();
-    geo.count_request(me.user_id, ip);
+    geo.count_request(me.user_id.into(), ip);
     geo.flush().await.unwrap();
     assert_eq!(geo.carried_over().await, 0);
     assert_eq!(counted(app.db(), me.user_id).await, vec![("DE".into(), 4)]);
