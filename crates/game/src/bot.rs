@@ -190,13 +190,17 @@ pub fn orders(game: &Game, r: RaceId) -> Vec<OrderLine> {
             });
         } else if g.ship_type == FIGHTER {
             let at_own = pl.owner == Some(r);
-            if at_own && g.tech.weapons + 0.05 < race.tech.weapons && Some(here) == core {
+            // Only a group that stays is upgraded: upgrades run after
+            // sends, so a group sent this turn cannot upgrade (the bot used
+            // to order both, a mistake every turn).
+            let stays = at_own && g.ships < ATTACK_SIZE;
+            if stays && g.tech.weapons + 0.05 < race.tech.weapons && Some(here) == core {
                 out.push(Order::Upgrade {
                     group: g.number,
                     ships: None,
                 });
             }
-            if at_own && g.ships < ATTACK_SIZE {
+            if stays {
                 continue;
             }
             let enemy = |p: PlanetId| {

@@ -76,6 +76,10 @@ pub fn check_settings(settings: &GameSettings, races: &[String]) -> Result<(), M
             format!("at most {MAX_STUFF_PLANETS}"),
         ));
     }
+    let (lo, hi) = EMPTY_RADIUS;
+    if !(lo..=hi).contains(&settings.empty_radius) {
+        return Err(bad("settings.empty_radius", format!("within {lo}..={hi}")));
+    }
     let (lo, hi) = GALAXY_SIZE;
     if let Some(size) = settings.size
         && !(lo..=hi).contains(&size)
@@ -181,7 +185,7 @@ pub fn new_game(
         let first_empty = drafts.len();
         for _ in 0..settings.empty_planets {
             let (x, y) = loop {
-                let r = rng.range(0.2, 30.0);
+                let r = rng.range(0.2, settings.empty_radius);
                 let a = rng.range(0.0, std::f64::consts::TAU);
                 let (x, y) = (round2(cx + r * a.cos()), round2(cy + r * a.sin()));
                 if in_map(x) && in_map(y) && !taken(&drafts, x, y) {
