@@ -206,7 +206,7 @@ fn big30(turns: u32, seed: u64) -> anyhow::Result<()> {
     let store = Store::open(dirs.local())?;
     let server = EngineProcess::start(dirs.served())?;
     server.call("POST", "/api/v1/admin/init", &serde_json::to_vec(&req)?)?;
-    let mut rng = GameRng::new(seed ^ 0xB16_30);
+    let mut rng = GameRng::new(seed ^ 0x000B_1630);
     let mut t = Timings::default();
     for _ in 0..turns {
         let orders = big30_orders(&engine.game, &homes, &mut rng);
