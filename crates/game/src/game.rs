@@ -187,9 +187,9 @@ pub struct Battle {
     /// (owner, type, tech, before, after) per group.
     pub groups: Vec<BattleGroup>,
     /// Rounds.
-    pub rounds: u32,
+    pub rounds: u64,
     /// Shots.
-    pub shots: u32,
+    pub shots: u64,
 }
 
 /// A group in a [`Battle`].

@@ -3,7 +3,9 @@
 //! `report.c`, `lib/util.c`). Each test states what the C code does.
 
 use galaxy_game::bombing::bomb;
+use galaxy_game::combat::fight;
 use galaxy_game::game::{Game, PlanetId, RaceId};
+use galaxy_game::rng::GameRng;
 use galaxy_game::testkit::{design, place, scenario};
 use galaxy_game::turn::run_turn;
 
@@ -68,6 +70,86 @@ fn one_valid_claimant_takes_the_planet_several_leave_it_unowned() {
     assert_eq!(bombings.len(), 1);
     assert_eq!(bombings[0].new_owner, None);
     assert_eq!(g.planets[0].owner, None);
+}
+
+/// One `Pea` of race A (1 gun) against `targets` unarmed `Rock`s of race B,
+/// the Pea's weapons tech tuned so each shot kills with chance `p`.
+fn duel(p: f64, targets: u32, seed: u64) -> Game {
+    let mut g = scenario(&[(10.0, 10.0, 100.0, None)]);
+    g.turn = 1;
+    g.rng = GameRng::new(seed);
+    design(&mut g, 0, "Pea", 1.0, 1, 1.0, 0.0, 0.0);
+    design(&mut g, 1, "Rock", 0.0, 0, 0.0, 10.0, 0.0);
+    place(&mut g, 0, "Pea", 1, 0);
+    place(&mut g, 1, "Rock", targets, 0);
+    let rock = g.races[1].ship_type("Rock").unwrap().clone();
+    let defence = rock.defence(&g.groups[1].tech, 0.0);
+    // p_kill = (log4(a/d) + 1)/2  ⇒  a = d·4^(2p − 1); weapon mass is 1.
+    g.groups[0].tech.weapons = defence * 4f64.powf(2.0 * p - 1.0);
+    g
+}
+
+#[test]
+fn a_battle_with_a_tiny_kill_chance_runs_until_it_is_won() {
+    // battle.c doBattle loops `while (!isDraw && !isWon)` with no round cap:
+    // one gun killing with chance 1e-6 per shot destroys all 10 targets
+    // (about ten million rounds), where a 10 000-round cap left 9 alive.
+    let mut g = duel(1e-6, 10, 7);
+    let battles = fight(&mut g, 1);
+    assert_eq!(battles.len(), 1);
+    let b = &battles[0];
+    assert_eq!(b.groups[1].after, 0, "every target destroyed");
+    assert_eq!(b.groups[0].after, 1);
+    assert!(b.rounds > 100_000, "{} rounds", b.rounds);
+    assert_eq!(b.shots, b.rounds, "one shot per round");
+    // Deterministic for a seed.
+    let again = fight(&mut duel(1e-6, 10, 7), 1);
+    assert_eq!(again[0].rounds, b.rounds);
+}
+
+#[test]
+fn rounds_without_kills_follow_the_shot_by_shot_distribution() {
+    // One gun, one target, kill chance p per round: the battle lasts a
+    // geometric number of rounds with mean 1/p, whether each round is
+    // fought (p = 1/20, above the skip threshold) or quiet stretches are
+    // skipped (p = 1/500).
+    for (p, samples) in [(0.05, 4000u64), (0.002, 4000)] {
+        let total: u64 = (0..samples)
+            .map(|seed| fight(&mut duel(p, 1, seed), 1)[0].rounds)
+            .sum();
+        let mean = total as f64 / samples as f64;
+        let expected = 1.0 / p;
+        assert!(
+            (mean - expected).abs() < 0.06 * expected,
+            "p = {p}: mean {mean} rounds, expected {expected}"
+        );
+    }
+}
+
+#[test]
+fn a_race_does_not_fire_on_an_unarmed_race_it_is_allied_with() {
+    // battle.c allocEnemies: B is A's enemy when A is at war with B, or B is
+    // at war with A *and B can shoot*. A lists B as an ally; B (at war with
+    // A) is unarmed: A fires only on C, its enemy.
+    let mut g = scenario(&[(10.0, 10.0, 100.0, None)]);
+    g.turn = 1;
+    design(&mut g, 0, "Gun", 1.0, 1, 10.0, 0.0, 0.0);
+    design(&mut g, 1, "Drone", 1.0, 0, 0.0, 0.0, 0.0);
+    design(&mut g, 2, "Drone", 1.0, 0, 0.0, 0.0, 0.0);
+    place(&mut g, 0, "Gun", 5, 0);
+    place(&mut g, 1, "Drone", 5, 0);
+    place(&mut g, 2, "Drone", 5, 0);
+    g.races[0].allies.insert(RaceId(1));
+    let battles = fight(&mut g, 1);
+    assert_eq!(battles.len(), 1);
+    let left = |r: usize| -> u32 {
+        g.groups
+            .iter()
+            .filter(|x| x.owner == RaceId(r))
+            .map(|x| x.ships)
+            .sum()
+    };
+    assert_eq!((left(0), left(1), left(2)), (5, 5, 0));
 }
 
 #[test]

@@ -145,9 +145,9 @@ pub struct BattleView {
     /// Groups with their ship counts before and after.
     pub groups: Vec<BattleGroupView>,
     /// Rounds fought.
-    pub rounds: u32,
+    pub rounds: u64,
     /// Shots fired.
-    pub shots: u32,
+    pub shots: u64,
 }
 
 /// A group in a battle.
