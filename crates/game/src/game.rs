@@ -169,10 +169,6 @@ pub struct Group {
     pub fleet: Option<String>,
     /// Pending intercept watch (set by `i`, resolved in the turn).
     pub intercept: Option<PlanetId>,
-    /// Arrived at its destination in this turn's movement (AutoUnload
-    /// applies to these).
-    #[serde(default)]
-    pub arrived: bool,
 }
 
 /// A planet-related event for reports: a battle.

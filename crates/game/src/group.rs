@@ -112,9 +112,7 @@ pub fn merge(game: &mut Game) {
             while j < game.groups.len() && game.groups[j].owner == game.groups[i].owner {
                 if same_kind(&game.groups[i], &game.groups[j]) {
                     let extra = game.groups[j].ships;
-                    let arrived = game.groups[j].arrived;
                     game.groups[i].ships += extra;
-                    game.groups[i].arrived |= arrived;
                     game.groups.remove(j);
                 } else {
                     j += 1;

@@ -8,6 +8,7 @@ use galaxy_game::game::{Game, PlanetId, RaceId};
 use galaxy_game::rng::GameRng;
 use galaxy_game::testkit::{design, place, scenario};
 use galaxy_game::turn::run_turn;
+use galaxy_model::order::{Cargo, Product, RouteCargo};
 
 /// A planet owned by race C (index 2) with pop = ind = 1000, races A and B
 /// each with an armed group there that neither can hurt (so the fight
@@ -159,5 +160,87 @@ fn a_whole_turn_still_runs_with_the_new_bombing() {
     run_turn(&mut g, &Default::default());
     assert_eq!(g.planets[0].owner, None);
     assert_eq!(g.log.bombings.len(), 2);
+}
+
+/// Puts `load` per ship of `cargo` on a race's group.
+fn load(g: &mut Game, race: usize, number: u32, cargo: Cargo, load: f64) {
+    let i = galaxy_game::group::find_group(g, RaceId(race), number).unwrap();
+    g.groups[i].cargo = Some(cargo);
+    g.groups[i].load = load;
+}
+
+#[test]
+fn auto_unload_empties_every_group_at_rest_at_own_or_unowned_planets() {
+    // phase.c unloadphase: with F_AUTOUNLOAD, every group at rest at a
+    // planet the race owns or nobody owns unloads its whole load, whatever
+    // the cargo and whether or not it arrived this turn; alien planets get
+    // nothing.
+    let mut g = scenario(&[
+        (0.0, 0.0, 1000.0, Some(0)),
+        (50.0, 0.0, 100.0, None),
+        (0.0, 50.0, 100.0, Some(1)),
+    ]);
+    design(&mut g, 0, "Hauler", 1.0, 0, 0.0, 0.0, 10.0);
+    let home = place(&mut g, 0, "Hauler", 2, 0);
+    let free = place(&mut g, 0, "Hauler", 2, 1);
+    let alien = place(&mut g, 0, "Hauler", 2, 2);
+    load(&mut g, 0, home, Cargo::Mat, 3.0);
+    load(&mut g, 0, free, Cargo::Cap, 4.0);
+    load(&mut g, 0, alien, Cargo::Mat, 5.0);
+    g.races[0].auto_unload = true;
+    g.planets[0].product = Product::Drive; // keeps the home's MAT untouched
+    run_turn(&mut g, &Default::default());
+    assert_eq!(g.planets[0].mat, 6.0);
+    assert_eq!(
+        (g.planets[1].cap, g.planets[1].owner),
+        (8.0, None),
+        "CAP stays on the unowned planet"
+    );
+    let carried = |n: u32| {
+        let i = galaxy_game::group::find_group(&g, RaceId(0), n).unwrap();
+        (g.groups[i].cargo, g.groups[i].load)
+    };
+    assert_eq!(carried(home), (None, 0.0));
+    assert_eq!(carried(free), (None, 0.0));
+    assert_eq!(carried(alien), (Some(Cargo::Mat), 5.0));
+}
+
+#[test]
+fn routes_send_groups_already_carrying_the_cargo_and_unload_on_any_owners_planet() {
+    // phase.c loadphase sends every group at the origin whose load type is
+    // the route's cargo (loading only the empty ones); unloadphase unloads
+    // the route's cargo at the destination whoever owns it.
+    let mut g = scenario(&[(0.0, 0.0, 1000.0, Some(0)), (0.0, 5.0, 500.0, Some(1))]);
+    design(&mut g, 0, "Hauler", 10.0, 0, 0.0, 0.0, 10.0);
+    let n = place(&mut g, 0, "Hauler", 3, 0);
+    load(&mut g, 0, n, Cargo::Mat, 10.0);
+    g.planets[0].routes.insert(RouteCargo::Mat, PlanetId(1));
+    run_turn(&mut g, &Default::default());
+    let i = galaxy_game::group::find_group(&g, RaceId(0), n).unwrap();
+    assert_eq!(g.groups[i].to, PlanetId(1), "sent along the route");
+    assert_eq!((g.groups[i].cargo, g.groups[i].load), (None, 0.0));
+    assert_eq!(g.planets[1].mat, 30.0, "unloaded on B's planet");
+}
+
+#[test]
+fn a_route_loads_any_stock_above_zero() {
+    // loadphase loads whenever the stockpile is non-zero, however small.
+    let mut g = scenario(&[(0.0, 0.0, 1000.0, Some(0)), (0.0, 5.0, 500.0, Some(0))]);
+    design(&mut g, 0, "Hauler", 10.0, 0, 0.0, 0.0, 10.0);
+    place(&mut g, 0, "Hauler", 4, 0);
+    g.planets[0].col = 0.004;
+    g.planets[0].product = Product::Drive;
+    g.planets[0].pop = 500.0; // no colonists grow this turn
+    g.planets[0].ind = 500.0;
+    g.planets[0].routes.insert(RouteCargo::Col, PlanetId(1));
+    run_turn(&mut g, &Default::default());
+    assert_eq!(g.planets[0].col, 0.0);
+    let at_dest: u32 = g
+        .groups
+        .iter()
+        .filter(|x| x.to == PlanetId(1))
+        .map(|x| x.ships)
+        .sum();
+    assert_eq!(at_dest, 1, "one ship carries it, three stay");
 }
 
