@@ -321,6 +321,7 @@ fn drop_idle(game: &mut Game) {
         return;
     }
     let limit = if game.turn < 12 { 2 } else { 5 };
+    warn_idle(game, limit);
     let idle: Vec<RaceId> = game
         .races
         .iter()
@@ -337,6 +338,34 @@ fn drop_idle(game: &mut Game) {
         game.log.messages.push(Message {
             from: None,
             to: None,
+            text,
+        });
+    }
+}
+
+/// Warns each race that sent no orders this turn, in its report, before
+/// the idle rule drops it (GalaxyNG's `removeDeadPlayer`): how many more
+/// idle turns it has, or that the next idle turn is its last.
+fn warn_idle(game: &mut Game, limit: u32) {
+    for (i, race) in game.races.iter().enumerate() {
+        if race.dead || race.idle_turns == 0 || race.idle_turns > limit {
+            continue;
+        }
+        let left = limit - race.idle_turns;
+        let text = if left == 0 {
+            "*** WARNING: you sent no orders this turn. If you send none for the next \
+             turn either, you forfeit your position in the game."
+                .to_string()
+        } else {
+            format!(
+                "*** NOTE: you sent no orders this turn. You may stay idle {left} more \
+                 turn{} before you forfeit your position.",
+                if left == 1 { "" } else { "s" }
+            )
+        };
+        game.log.messages.push(Message {
+            from: None,
+            to: Some(vec![RaceId(i)]),
             text,
         });
     }

@@ -244,3 +244,42 @@ fn a_route_loads_any_stock_above_zero() {
     assert_eq!(at_dest, 1, "one ship carries it, three stay");
 }
 
+#[test]
+fn an_idle_race_is_warned_in_its_report_before_it_is_dropped() {
+    // process.c removeDeadPlayer: idle turns below the allowed gap get a
+    // NOTE with the turns left, the last allowed one a WARNING, the next
+    // drops the race (gap 2 before turn 12).
+    let mut g = scenario(&[(0.0, 0.0, 100.0, Some(0)), (50.0, 0.0, 100.0, Some(1))]);
+    g.settings.drop_idle = true;
+    let active = || {
+        let mut m = std::collections::BTreeMap::new();
+        m.insert("A".to_string(), Default::default());
+        m.insert("C".to_string(), Default::default());
+        m
+    };
+    let texts = |g: &Game, r: usize| -> Vec<String> {
+        galaxy_game::report::build_report(g, RaceId(r))
+            .messages
+            .into_iter()
+            .map(|m| m.text)
+            .collect()
+    };
+    run_turn(&mut g, &active());
+    let b = texts(&g, 1);
+    assert_eq!(b.len(), 1, "{b:?}");
+    assert!(
+        b[0].contains("NOTE") && b[0].contains("1 more turn "),
+        "{b:?}"
+    );
+    assert!(texts(&g, 0).is_empty(), "A sent orders");
+    run_turn(&mut g, &active());
+    let b = texts(&g, 1);
+    assert!(
+        b[0].contains("WARNING") && b[0].contains("forfeit"),
+        "{b:?}"
+    );
+    assert!(!g.races[1].dead);
+    run_turn(&mut g, &active());
+    assert!(g.races[1].dead, "the third idle turn drops B");
+}
+
