@@ -24,6 +24,7 @@ pub mod production;
 pub mod report;
 pub mod rng;
 pub mod ship;
+pub mod shorthand;
 pub mod store;
 pub mod testkit;
 pub mod text_report;

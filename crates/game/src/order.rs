@@ -478,7 +478,8 @@ fn own_planet(game: &Game, race: RaceId, name: &str) -> Result<PlanetId, String>
 }
 
 fn own_group(game: &Game, race: RaceId, number: u32) -> Result<usize, String> {
-    find_group(game, race, number).ok_or_else(|| format!("no group {number}"))
+    find_group(game, race, number)
+        .ok_or_else(|| format!("no group {}", galaxy_model::order::group_text(number)))
 }
 
 /// Splits off `ships` first when given.
@@ -647,8 +648,10 @@ pub fn run_phase(
             if game.races[race.0].dead {
                 break;
             }
-            match apply(game, ctx, *race, &line.order) {
-                Ok(warnings) => {
+            let (order, mut warnings) = crate::shorthand::resolve(game, *race, &line.order);
+            match apply(game, ctx, *race, &order) {
+                Ok(more) => {
+                    warnings.extend(more);
                     for w in warnings {
                         mistakes.entry(*race).or_default().push(Mistake {
                             id: line.id.clone(),

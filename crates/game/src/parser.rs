@@ -5,7 +5,7 @@
 //! [`Order`]s as the JSON form; lines that do not parse become mistakes.
 
 use galaxy_model::api::Mistake;
-use galaxy_model::order::{Cargo, Order, OrderLine, Product, RouteCargo, Unit};
+use galaxy_model::order::{Cargo, Order, OrderLine, Product, RouteCargo, Unit, parse_group};
 
 /// The `#GALAXY` header line.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -171,6 +171,12 @@ fn int(t: &[String], i: usize, what: &str) -> Result<u32, String> {
         .map_err(|_| format!("{what} must be a whole number, not {s:?}"))
 }
 
+/// A group: its number, or `max` (the race's highest-numbered group).
+fn group(t: &[String], i: usize) -> Result<u32, String> {
+    let s = arg(t, i, "group")?;
+    parse_group(s).ok_or_else(|| format!("group must be a number or max, not {s:?}"))
+}
+
 fn opt_int(t: &[String], i: usize, what: &str) -> Result<Option<u32>, String> {
     if t.len() > i {
         int(t, i, what).map(Some)
@@ -244,7 +250,7 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
         'b' => {
             too_many(t, 3)?;
             Order::Break {
-                group: int(t, 1, "group")?,
+                group: group(t, 1)?,
                 ships: opt_int(t, 2, "ship count")?,
             }
         }
@@ -286,7 +292,7 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
         'g' => {
             too_many(t, 3)?;
             Order::Upgrade {
-                group: int(t, 1, "group")?,
+                group: group(t, 1)?,
                 ships: opt_int(t, 2, "ship count")?,
             }
         }
@@ -313,7 +319,7 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
         }
         'l' => {
             too_many(t, 6)?;
-            let group = int(t, 1, "group")?;
+            let group = group(t, 1)?;
             let c = arg(t, 2, "cargo type")?;
             let cargo = Cargo::parse(c).ok_or_else(|| format!("unknown cargo {c}"))?;
             let (ships, amount) = ships_amount(t, 3)?;
@@ -386,7 +392,7 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
         }
         'u' => {
             too_many(t, 5)?;
-            let group = int(t, 1, "group")?;
+            let group = group(t, 1)?;
             let (ships, amount) = ships_amount(t, 2)?;
             Order::Unload {
                 group,
@@ -409,7 +415,7 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
         'x' => {
             too_many(t, 3)?;
             Order::Scrap {
-                group: int(t, 1, "group")?,
+                group: group(t, 1)?,
                 ships: opt_int(t, 2, "ship count")?,
             }
         }

@@ -283,3 +283,80 @@ fn an_idle_race_is_warned_in_its_report_before_it_is_dropped() {
     assert!(g.races[1].dead, "the third idle turn drops B");
 }
 
+/// Runs a turn with race A's orders given as classic text.
+fn text_turn(g: &mut Game, text: &str) {
+    let parsed = galaxy_game::parser::parse_orders(text);
+    assert!(parsed.mistakes.is_empty(), "{:?}", parsed.mistakes);
+    let mut m = std::collections::BTreeMap::new();
+    m.insert(
+        "A".to_string(),
+        galaxy_game::order::RaceOrders {
+            lines: parsed.lines,
+            mistakes: parsed.mistakes,
+        },
+    );
+    run_turn(g, &m);
+}
+
+fn reasons(g: &Game) -> Vec<String> {
+    g.log
+        .mistakes
+        .get(&RaceId(0))
+        .map(|m| m.iter().map(|x| x.reason.clone()).collect())
+        .unwrap_or_default()
+}
+
+/// Race A's home (#1) and a planet #2 100 away; 5 Scouts of A at home.
+fn two_planets() -> Game {
+    let mut g = scenario(&[(0.0, 0.0, 1000.0, Some(0)), (0.0, 100.0, 500.0, None)]);
+    design(&mut g, 0, "Scout", 1.0, 0, 0.0, 0.0, 0.0);
+    place(&mut g, 0, "Scout", 5, 0);
+    g
+}
+
+#[test]
+fn a_ship_count_of_zero_means_all_ships() {
+    // process.c g_order: `i = atoi(ns); if (i == 0) i = g->ships;` — and
+    // s, j, l, u, x treat 0 the same way.
+    let mut g = two_planets();
+    g.races[0].tech.drive = 2.0;
+    text_turn(&mut g, "g 1 0");
+    assert!(reasons(&g).is_empty(), "{:?}", reasons(&g));
+    text_turn(&mut g, "s 1 #2 0");
+    assert!(reasons(&g).is_empty(), "{:?}", reasons(&g));
+    assert_eq!(g.groups.len(), 1, "no split");
+    assert_eq!(g.groups[0].ships, 5);
+    assert_eq!(g.groups[0].tech.drive, 2.0, "all five upgraded");
+    assert_eq!(g.groups[0].to, PlanetId(1), "all five sent");
+}
+
+#[test]
+fn too_large_a_ship_count_uses_all_ships_with_a_warning() {
+    // s_order: "Not enough ships, all available used." — the order runs.
+    let mut g = two_planets();
+    text_turn(&mut g, "s 1 #2 9");
+    assert_eq!((g.groups.len(), g.groups[0].to), (1, PlanetId(1)));
+    let r = reasons(&g);
+    assert_eq!(r.len(), 1);
+    assert!(r[0].starts_with("warning:"), "{r:?}");
+}
+
+#[test]
+fn max_names_the_races_highest_numbered_group() {
+    // lib/util.c findgroup: "MAX" is the last group of the race's list, the
+    // one created last — here the 2 ships just broken off group 1.
+    let mut g = two_planets();
+    text_turn(&mut g, "b 1 2\ns MAX #2");
+    assert!(reasons(&g).is_empty(), "{:?}", reasons(&g));
+    let sent: Vec<(u32, u32)> = g
+        .groups
+        .iter()
+        .filter(|x| x.to == PlanetId(1))
+        .map(|x| (x.number, x.ships))
+        .collect();
+    assert_eq!(sent, vec![(2, 2)]);
+    let mut g = two_planets();
+    g.groups.clear();
+    text_turn(&mut g, "x max");
+    assert_eq!(reasons(&g), vec!["no group max".to_string()]);
+}
