@@ -2,6 +2,7 @@
 //! last turn's events. One [`Game`] value is everything a turn needs; it is
 //! what the store persists per turn.
 
+use crate::names::NameList;
 use crate::rng::GameRng;
 use crate::ship::{ShipType, Tech};
 use galaxy_model::api::{GameSettings, Mistake};
@@ -43,10 +44,10 @@ pub struct Race {
     pub banished: bool,
     /// Current techs.
     pub tech: Tech,
-    /// Ship types in design order.
-    pub ship_types: Vec<ShipType>,
-    /// Fleet names in creation order.
-    pub fleets: Vec<String>,
+    /// Ship types in design order, indexed by name.
+    pub ship_types: NameList<ShipType>,
+    /// Fleet names in creation order, indexed.
+    pub fleets: NameList<String>,
     /// Races this race is not at war with (one-sided).
     pub allies: BTreeSet<RaceId>,
     /// AutoUnload option.
@@ -69,8 +70,8 @@ impl Race {
             dead: false,
             banished: false,
             tech: Tech::START,
-            ship_types: Vec::new(),
-            fleets: Vec::new(),
+            ship_types: NameList::default(),
+            fleets: NameList::default(),
             allies: BTreeSet::new(),
             auto_unload: false,
             map_window: None,
@@ -80,7 +81,7 @@ impl Race {
 
     /// The race's type with that name.
     pub fn ship_type(&self, name: &str) -> Option<&ShipType> {
-        self.ship_types.iter().find(|t| t.name == name)
+        self.ship_types.get(name)
     }
 }
 
@@ -279,6 +280,21 @@ pub struct Game {
     pub log: TurnLog,
     /// Messages for the next turn's reports.
     pub outbox: Vec<Message>,
+    /// Planet names → planets, built on first use (not stored).
+    #[serde(skip)]
+    pub planet_index: PlanetIndex,
+}
+
+/// The planet name index of a [`Game`]: built on first lookup, kept up to
+/// date by [`Game::rename_planet`], never stored (so it never makes two
+/// games compare unequal).
+#[derive(Debug, Clone, Default)]
+pub struct PlanetIndex(std::sync::OnceLock<BTreeMap<String, PlanetId>>);
+
+impl PartialEq for PlanetIndex {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl Game {
@@ -305,6 +321,7 @@ impl Game {
 
     /// Finds a race by key or displayed name (case-insensitive).
     pub fn find_race(&self, name: &str) -> Option<RaceId> {
+        crate::cost::add(self.races.len());
         self.races
             .iter()
             .position(|r| r.key.eq_ignore_ascii_case(name) || r.name.eq_ignore_ascii_case(name))
@@ -317,10 +334,25 @@ impl Game {
             let n: usize = n.parse().ok()?;
             return (n >= 1 && n <= self.planets.len()).then(|| PlanetId(n - 1));
         }
-        self.planets
-            .iter()
-            .position(|p| p.name == name)
-            .map(PlanetId)
+        crate::cost::add(1);
+        let index = self.planet_index.0.get_or_init(|| {
+            crate::cost::add(self.planets.len());
+            self.planets
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.name.clone(), PlanetId(i)))
+                .collect()
+        });
+        index.get(name).copied()
+    }
+
+    /// Renames a planet (the caller checked the name is free).
+    pub fn rename_planet(&mut self, pid: PlanetId, name: &str) {
+        let old = std::mem::replace(&mut self.planets[pid.0].name, name.to_string());
+        if let Some(index) = self.planet_index.0.get_mut() {
+            index.remove(&old);
+            index.insert(name.to_string(), pid);
+        }
     }
 
     /// The ship type of a group.

@@ -5,12 +5,13 @@
 use crate::engine::{Engine, EngineError};
 use crate::store::{Store, StoreError};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Query, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use galaxy_model::api::*;
+use galaxy_model::limits::MAX_BODY_BYTES;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
@@ -76,6 +77,7 @@ pub struct ApiError {
     code: ErrorCode,
     message: String,
     current_turn: Option<u32>,
+    field: Option<String>,
 }
 
 impl ApiError {
@@ -84,6 +86,7 @@ impl ApiError {
             code,
             message: message.into(),
             current_turn: None,
+            field: None,
         }
     }
 }
@@ -97,6 +100,7 @@ impl IntoResponse for ApiError {
                 code: self.code,
                 message: self.message,
                 current_turn: self.current_turn,
+                field: self.field,
             },
         };
         (status, Json(body)).into_response()
@@ -113,6 +117,7 @@ impl From<EngineError> for ApiError {
             code: e.code(),
             message: e.to_string(),
             current_turn,
+            field: e.field(),
         }
     }
 }
@@ -126,6 +131,12 @@ impl From<StoreError> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(e: JsonRejection) -> ApiError {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+            );
+        }
         ApiError::new(ErrorCode::InvalidRequest, e.body_text())
     }
 }
@@ -157,6 +168,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .method_not_allowed_fallback(|| async {
             ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed")
         })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 

@@ -5,21 +5,96 @@ use crate::game::{Game, Planet, PlanetId, Race, RaceId, TurnLog};
 use crate::rng::GameRng;
 use crate::ship::round2;
 use galaxy_model::api::GameSettings;
+use galaxy_model::limits::*;
 use galaxy_model::order::Product;
 use thiserror::Error;
 
 /// Why a game could not be created.
 #[derive(Debug, Error, PartialEq)]
 pub enum MapError {
-    /// No races.
-    #[error("a game needs at least one race")]
-    NoRaces,
-    /// Duplicate or empty race names.
-    #[error("race names must be non-empty and unique: {0:?}")]
-    BadRaceName(String),
-    /// Settings out of range.
-    #[error("invalid settings: {0}")]
-    BadSettings(String),
+    /// A setting (or the race list) out of its documented range.
+    #[error("{field}: {message}")]
+    BadSettings {
+        /// The request field at fault, e.g. `settings.home_planets[0]`.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn bad(field: impl Into<String>, message: impl Into<String>) -> MapError {
+    MapError::BadSettings {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// Checks the races and every setting against [`galaxy_model::limits`],
+/// naming the first field out of range.
+pub fn check_settings(settings: &GameSettings, races: &[String]) -> Result<(), MapError> {
+    if races.is_empty() || races.len() > MAX_RACES {
+        return Err(bad("races", format!("a game has 1 to {MAX_RACES} races")));
+    }
+    for (i, r) in races.iter().enumerate() {
+        let ok = !r.trim().is_empty()
+            && r.len() <= MAX_NAME_BYTES
+            && !r.starts_with('#')
+            && !r.contains('"')
+            && !races[..i].iter().any(|o| o.eq_ignore_ascii_case(r));
+        if !ok {
+            return Err(bad(
+                format!("races[{i}].name"),
+                format!(
+                    "race names are unique, 1 to {MAX_NAME_BYTES} bytes, not starting with # nor containing \""
+                ),
+            ));
+        }
+    }
+    let homes = &settings.home_planets;
+    if homes.is_empty() || homes.len() > MAX_HOME_PLANETS {
+        return Err(bad(
+            "settings.home_planets",
+            format!("1 to {MAX_HOME_PLANETS} home planets"),
+        ));
+    }
+    let (lo, hi) = HOME_PLANET_SIZE;
+    if let Some(i) = homes.iter().position(|s| !(lo..=hi).contains(s)) {
+        return Err(bad(
+            format!("settings.home_planets[{i}]"),
+            format!("home planet sizes lie within {lo}..={hi}"),
+        ));
+    }
+    if settings.empty_planets > MAX_EMPTY_PLANETS {
+        return Err(bad(
+            "settings.empty_planets",
+            format!("at most {MAX_EMPTY_PLANETS}"),
+        ));
+    }
+    if settings.stuff_planets > MAX_STUFF_PLANETS {
+        return Err(bad(
+            "settings.stuff_planets",
+            format!("at most {MAX_STUFF_PLANETS}"),
+        ));
+    }
+    let (lo, hi) = GALAXY_SIZE;
+    if let Some(size) = settings.size
+        && !(lo..=hi).contains(&size)
+    {
+        return Err(bad("settings.size", format!("within {lo}..={hi}")));
+    }
+    if !(0.0..=MAX_RACE_SPACING).contains(&settings.race_spacing) {
+        return Err(bad(
+            "settings.race_spacing",
+            format!("within 0..={MAX_RACE_SPACING}"),
+        ));
+    }
+    if settings.peace_turns > MAX_PEACE_TURNS {
+        return Err(bad(
+            "settings.peace_turns",
+            format!("at most {MAX_PEACE_TURNS}"),
+        ));
+    }
+    Ok(())
 }
 
 /// The galaxy side for `n` races: ⌊42·⌈√n⌉/10⌋·10.
@@ -47,41 +122,9 @@ pub fn new_game(
     settings: GameSettings,
     races: &[String],
 ) -> Result<Game, MapError> {
-    if races.is_empty() {
-        return Err(MapError::NoRaces);
-    }
-    for (i, r) in races.iter().enumerate() {
-        let bad = r.trim().is_empty()
-            || r.starts_with('#')
-            || r.contains('"')
-            || races[..i].iter().any(|o| o.eq_ignore_ascii_case(r));
-        if bad {
-            return Err(MapError::BadRaceName(r.clone()));
-        }
-    }
-    if settings.home_planets.is_empty()
-        || settings
-            .home_planets
-            .iter()
-            .any(|s| !(s.is_finite() && *s > 0.0))
-    {
-        return Err(MapError::BadSettings(
-            "home_planets must be positive sizes".into(),
-        ));
-    }
-    if settings.empty_planets > 50
-        || settings.stuff_planets > 50
-        || settings.home_planets.len() > 10
-    {
-        return Err(MapError::BadSettings("too many planets per race".into()));
-    }
+    check_settings(&settings, races)?;
     let n = races.len();
     let size = settings.size.unwrap_or_else(|| default_size(n));
-    if !(size.is_finite() && (20.0..=10_000.0).contains(&size)) {
-        return Err(MapError::BadSettings(
-            "size must be within 20..10000".into(),
-        ));
-    }
     let mut rng = GameRng::new(seed);
     let mut drafts: Vec<Draft> = Vec::new();
     let centre = size / 2.0;
@@ -213,6 +256,7 @@ pub fn new_game(
         groups: Vec::new(),
         log: TurnLog::default(),
         outbox: Vec::new(),
+        planet_index: Default::default(),
     })
 }
 

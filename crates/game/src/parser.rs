@@ -4,7 +4,7 @@
 //! `@ [race…]`, its text lines, then a lone `@`. Produces the same typed
 //! [`Order`]s as the JSON form; lines that do not parse become mistakes.
 
-use galaxy_model::api::Mistake;
+use galaxy_model::api::{Mistake, MistakeCode};
 use galaxy_model::order::{Cargo, Order, OrderLine, Product, RouteCargo, Unit, parse_group};
 
 /// The `#GALAXY` header line.
@@ -141,6 +141,7 @@ pub fn parse_orders(text: &str) -> Parsed {
             Err(reason) => parsed.mistakes.push(Mistake {
                 id: String::new(),
                 order: raw.trim().to_string(),
+                code: MistakeCode::Syntax,
                 reason,
             }),
         }
@@ -365,7 +366,7 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
                 product: Product::parse(arg(t, 2, "product")?),
             }
         }
-        'q' => Order::Quit,
+        'q' => Order::Quit {},
         'r' => {
             too_many(t, 4)?;
             let c = arg(t, 2, "cargo type")?;
@@ -597,7 +598,7 @@ mod tests {
                 planet: "Home".into(),
                 product: Product::Weapons,
             },
-            Order::Quit,
+            Order::Quit {},
             Order::Route {
                 planet: "#1".into(),
                 cargo: RouteCargo::Emp,

@@ -23,6 +23,7 @@ pub fn one_planet_game(pop: f64, ind: f64, resources: f64) -> Game {
         groups: Vec::new(),
         log: TurnLog::default(),
         outbox: Vec::new(),
+        planet_index: Default::default(),
     }
 }
 
@@ -57,6 +58,7 @@ pub fn scenario(planets: &[(f64, f64, f64, Option<usize>)]) -> Game {
         groups: Vec::new(),
         log: TurnLog::default(),
         outbox: Vec::new(),
+        planet_index: Default::default(),
     }
 }
 

@@ -226,17 +226,18 @@ fn intercepts(game: &mut Game) {
 }
 
 fn move_groups(game: &mut Game) {
+    // Fleet speeds once, not once per member group (that would be quadratic).
+    let fleets = group::fleet_speeds(game);
     let speeds: Vec<f64> = game
         .groups
         .iter()
-        .map(|g| {
-            if g.dist > 0.0 {
-                moving_speed(game, g)
-            } else {
-                0.0
-            }
+        .map(|g| match (&g.fleet, g.dist > 0.0) {
+            (_, false) => 0.0,
+            (Some(f), true) => fleets.get(&(g.owner, f.as_str())).copied().unwrap_or(0.0),
+            (None, true) => group::speed(game, g),
         })
         .collect();
+    drop(fleets);
     for (g, s) in game.groups.iter_mut().zip(speeds) {
         if g.dist > 0.0 {
             g.dist -= s;

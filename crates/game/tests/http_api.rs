@@ -276,7 +276,7 @@ async fn every_endpoint_behaves_and_state_survives_a_restart() {
     assert_eq!(r.orders.len(), 1);
     let r: PutCommandResponse = c
         .put(srv.url("/api/v1/command"))
-        .json(&cmd("2", Some(Order::Quit), 0))
+        .json(&cmd("2", Some(Order::Quit {}), 0))
         .send()
         .await
         .unwrap()
@@ -304,7 +304,7 @@ async fn every_endpoint_behaves_and_state_survives_a_restart() {
     assert_eq!(error_code(r).await, ErrorCode::OrderNotFound);
     let r = c
         .put(srv.url("/api/v1/command"))
-        .json(&cmd("1", Some(Order::Quit), 1))
+        .json(&cmd("1", Some(Order::Quit {}), 1))
         .send()
         .await
         .unwrap();
@@ -463,7 +463,7 @@ async fn every_endpoint_behaves_and_state_survives_a_restart() {
     assert_eq!(st.races[2].planets, 0);
     let r = c
         .put(srv.url("/api/v1/command"))
-        .json(&cmd("1", Some(Order::Quit), 1))
+        .json(&cmd("1", Some(Order::Quit {}), 1))
         .send()
         .await
         .unwrap();

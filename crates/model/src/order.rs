@@ -375,8 +375,9 @@ pub enum Order {
         /// The product.
         product: Product,
     },
-    /// `q`: quit the game.
-    Quit,
+    /// `q`: quit the game. A struct variant with no fields (not a unit
+    /// variant) so that `deny_unknown_fields` refuses `{"kind":"quit","x":1}`.
+    Quit {},
     /// `r planet cargo [destination]`: set (or, without destination, clear)
     /// a route.
     Route {
@@ -508,7 +509,7 @@ impl Order {
             Order::RenamePlanet { .. } => 'n',
             Order::SetOption { .. } => 'o',
             Order::Produce { .. } => 'p',
-            Order::Quit => 'q',
+            Order::Quit {} => 'q',
             Order::Route { .. } => 'r',
             Order::Send { .. } => 's',
             Order::Rename { .. } => 't',
@@ -619,7 +620,7 @@ impl Order {
             Order::Produce { planet, product } => {
                 s = format!("p {} {}", quote(planet), quote(product.keyword()))
             }
-            Order::Quit => s = "q".to_string(),
+            Order::Quit {} => s = "q".to_string(),
             Order::Route {
                 planet,
                 cargo,
@@ -716,6 +717,20 @@ mod tests {
         assert!(serde_json::from_str::<Order>(r#"{"kind":"scrap","group":"most"}"#).is_err());
         assert!(serde_json::from_str::<Order>(r#"{"kind":"scrap","group":4294967295}"#).is_err());
         assert_eq!(Unit::parse("Max"), Unit::Group(MAX_GROUP));
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_on_every_variant() {
+        assert_eq!(
+            serde_json::from_str::<Order>(r#"{"kind":"quit"}"#).unwrap(),
+            Order::Quit {}
+        );
+        assert_eq!(
+            serde_json::to_string(&Order::Quit {}).unwrap(),
+            r#"{"kind":"quit"}"#
+        );
+        assert!(serde_json::from_str::<Order>(r#"{"kind":"quit","x":1}"#).is_err());
+        assert!(serde_json::from_str::<Order>(r#"{"kind":"war","race":"A","x":1}"#).is_err());
     }
 
     #[test]
