@@ -10,7 +10,7 @@
 //! fighting every round, and a battle ends after at most a few dozen rounds
 //! per ship lost, however small the kill chance.
 
-use crate::game::{Battle, BattleGroup, Game, PlanetId, RaceId};
+use crate::game::{Battle, BattleGroup, Game, PROTOCOL_MAX_SHOTS, PlanetId, RaceId, Shot};
 use crate::group::{Location, location};
 use crate::rng::GameRng;
 use crate::ship::p_kill;
@@ -178,6 +178,11 @@ fn battle_at(game: &mut Game, pid: PlanetId, idxs: &[usize], phase: u8) -> Optio
         })
         .collect();
     let mut field = Field { fighters, hostile };
+    // The protocol only records: it draws nothing, so it changes no outcome.
+    let mut protocol = involved
+        .iter()
+        .any(|r| game.races[r.0].battle_protocol)
+        .then(Vec::new);
     let before: Vec<u32> = field.fighters.iter().map(|f| f.alive).collect();
     let mut rounds = 0u64;
     let mut shots = 0u64;
@@ -194,10 +199,20 @@ fn battle_at(game: &mut Game, pid: PlanetId, idxs: &[usize], phase: u8) -> Optio
             rounds = rounds.saturating_add(quiet);
             shots = shots.saturating_add(quiet.saturating_mul(round_shots));
             rounds = rounds.saturating_add(1);
-            shots = shots.saturating_add(fire_round(&mut game.rng, &mut field, true));
+            shots = shots.saturating_add(fire_round(
+                &mut game.rng,
+                &mut field,
+                true,
+                protocol.as_mut(),
+            ));
         } else {
             rounds = rounds.saturating_add(1);
-            shots = shots.saturating_add(fire_round(&mut game.rng, &mut field, false));
+            shots = shots.saturating_add(fire_round(
+                &mut game.rng,
+                &mut field,
+                false,
+                protocol.as_mut(),
+            ));
         }
     }
     let mut groups = Vec::new();
@@ -220,6 +235,7 @@ fn battle_at(game: &mut Game, pid: PlanetId, idxs: &[usize], phase: u8) -> Optio
         groups,
         rounds,
         shots,
+        protocol: protocol.unwrap_or_default(),
     })
 }
 
@@ -236,8 +252,13 @@ fn quiet_rounds(rng: &mut GameRng, log_none: f64) -> u64 {
 /// all sides; a ship destroyed before its turn does not fire. With
 /// `one_kill`, the round is drawn conditioned on at least one kill (each
 /// shot before the first kill kills with its conditional chance). Returns
-/// the shots fired.
-fn fire_round(rng: &mut GameRng, field: &mut Field, one_kill: bool) -> u64 {
+/// the shots fired; each is added to `protocol` when one is kept.
+fn fire_round(
+    rng: &mut GameRng,
+    field: &mut Field,
+    one_kill: bool,
+    mut protocol: Option<&mut Vec<Shot>>,
+) -> u64 {
     let mut order: Vec<usize> = Vec::new();
     for (fi, f) in field.fighters.iter_mut().enumerate() {
         f.unfired = f.alive;
@@ -272,6 +293,11 @@ fn fire_round(rng: &mut GameRng, field: &mut Field, one_kill: bool) -> u64 {
                     (kill, ti)
                 }
             };
+            if let Some(p) = protocol.as_deref_mut()
+                && p.len() < PROTOCOL_MAX_SHOTS
+            {
+                p.push(Shot(fi as u32, killed.1 as u32, killed.0));
+            }
             if let (true, ti) = killed {
                 pending = None;
                 destroy_one(rng, &mut field.fighters[ti]);

@@ -28,6 +28,7 @@ pub mod report;
 pub mod rng;
 pub mod ship;
 pub mod shorthand;
+pub mod sort;
 pub mod store;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;

@@ -348,15 +348,29 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
         }
         'o' => {
             too_many(t, 3)?;
-            let on = match t.get(2).map(|s| s.to_ascii_lowercase()) {
-                None => None,
-                Some(s) if s == "on" || s == "yes" || s == "1" => Some(true),
-                Some(s) if s == "off" || s == "no" || s == "0" => Some(false),
-                Some(s) => return Err(format!("option value must be on or off, not {s}")),
+            let switch = |s: &str| match s.to_ascii_lowercase().as_str() {
+                "on" | "yes" | "1" => Some(true),
+                "off" | "no" | "0" => Some(false),
+                _ => None,
             };
-            Order::SetOption {
-                option: arg(t, 1, "option")?.into(),
-                on,
+            // GalaxyNG's `o [no|off] Option`, or `o Option [on|off]`.
+            let first = arg(t, 1, "option")?;
+            match (switch(first), t.get(2)) {
+                (Some(false), Some(option)) => Order::SetOption {
+                    option: option.clone(),
+                    on: Some(false),
+                },
+                (_, Some(v)) => Order::SetOption {
+                    option: first.into(),
+                    on: Some(
+                        switch(v)
+                            .ok_or_else(|| format!("option value must be on or off, not {v}"))?,
+                    ),
+                },
+                (_, None) => Order::SetOption {
+                    option: first.into(),
+                    on: None,
+                },
             }
         }
         'p' => {

@@ -75,6 +75,7 @@ pub fn run_turn(game: &mut Game, orders: &BTreeMap<String, RaceOrders>) {
     unload_phase(game);
     merge(game);
     fleet_phase(game);
+    crate::sort::sort_phase(game);
     // 12. idle races
     drop_idle(game);
 }

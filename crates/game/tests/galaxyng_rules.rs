@@ -360,3 +360,101 @@ fn max_names_the_races_highest_numbered_group() {
     text_turn(&mut g, "x max");
     assert_eq!(reasons(&g), vec!["no group max".to_string()]);
 }
+
+#[test]
+fn options_are_set_as_by_galaxyngs_o_order() {
+    // process.c o_order: `o Option` turns it on, `o no Option` / `o off
+    // Option` off; unknown or unsupported names are mistakes.
+    let mut g = two_planets();
+    g.races[0].auto_unload = true;
+    text_turn(
+        &mut g,
+        "o BattleProtocol\no no AutoUnload\no SortGroups on\no ProdTable off\no GroupForecast",
+    );
+    let r = &g.races[0];
+    assert!(r.battle_protocol && r.sort_groups);
+    assert!(!r.auto_unload && !r.prod_table);
+    let reasons = reasons(&g);
+    assert_eq!(reasons.len(), 1);
+    assert!(reasons[0].contains("forecast"), "{reasons:?}");
+    let report = galaxy_game::report::build_report(&g, RaceId(0));
+    assert!(report.options.battle_protocol && !report.options.auto_unload);
+    let text = galaxy_game::text_report::render(&report);
+    assert!(text.contains("BattleProtocol ON") && text.contains("ProdTable OFF"));
+}
+
+#[test]
+fn prod_table_off_leaves_out_the_ships_in_production_table() {
+    // report.c reportProdTable prints only with F_PRODTABLE.
+    let mut g = two_planets();
+    g.planets[0].product = Product::Ship("Scout".into());
+    let shown = |g: &Game| {
+        galaxy_game::report::build_report(g, RaceId(0))
+            .production
+            .len()
+    };
+    assert_eq!(shown(&g), 1);
+    g.races[0].prod_table = false;
+    assert_eq!(shown(&g), 0);
+}
+
+#[test]
+fn sort_groups_renumbers_groups_by_where_they_are() {
+    // phase.c sortphase: own planets first, then other races', then
+    // unowned ones, then fleets.
+    let mut g = scenario(&[(0.0, 0.0, 1000.0, Some(0)), (0.0, 100.0, 500.0, None)]);
+    design(&mut g, 0, "Scout", 1.0, 0, 0.0, 0.0, 0.0);
+    design(&mut g, 0, "Probe", 2.0, 0, 0.0, 0.0, 0.0);
+    let away = place(&mut g, 0, "Scout", 1, 1);
+    let fleet = place(&mut g, 0, "Scout", 2, 0);
+    let home = place(&mut g, 0, "Probe", 3, 0);
+    assert_eq!((away, fleet, home), (1, 2, 3));
+    g.races[0].fleets.push("F".to_string());
+    g.groups[1].fleet = Some("F".to_string());
+    g.races[0].sort_groups = true;
+    run_turn(&mut g, &Default::default());
+    let numbers: Vec<(u32, u32, PlanetId, bool)> = g
+        .groups
+        .iter()
+        .map(|x| (x.number, x.ships, x.to, x.fleet.is_some()))
+        .collect();
+    assert_eq!(
+        numbers,
+        vec![
+            (1, 3, PlanetId(0), false),
+            (2, 1, PlanetId(1), false),
+            (3, 2, PlanetId(0), true),
+        ]
+    );
+}
+
+#[test]
+fn the_battle_protocol_lists_every_shot_without_changing_the_battle() {
+    // battle.c records every shot (addShot); report.c prints it to races
+    // with F_BATTLEPROTOCOL as "race type fires on race type : Destroyed".
+    let run = |protocol: bool| {
+        let mut g = duel(0.5, 3, 11);
+        g.races[0].battle_protocol = protocol;
+        run_turn(&mut g, &Default::default());
+        g
+    };
+    let (with, without) = (run(true), run(false));
+    let b = &with.log.battles[0];
+    assert_eq!(b.protocol.len() as u64, b.shots);
+    assert_eq!(b.protocol.iter().filter(|s| s.2).count(), 3);
+    let plain = &without.log.battles[0];
+    assert!(plain.protocol.is_empty());
+    assert_eq!((plain.rounds, plain.shots), (b.rounds, b.shots));
+    assert_eq!(with.rng, without.rng, "recording draws nothing");
+
+    let report = galaxy_game::report::build_report(&with, RaceId(0));
+    let view = &report.battles[0];
+    assert_eq!(view.protocol.len() as u64, view.shots);
+    assert_eq!(view.unlisted_shots, 0);
+    let text = galaxy_game::text_report::render(&report);
+    assert!(text.contains("Battle Protocol"));
+    assert!(text.contains("A Pea fires on B Rock : Destroyed"), "{text}");
+    // B did not ask for it.
+    let theirs = galaxy_game::report::build_report(&with, RaceId(1));
+    assert!(theirs.battles[0].protocol.is_empty());
+}

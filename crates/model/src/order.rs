@@ -360,11 +360,13 @@ pub enum Order {
         /// The new name.
         name: String,
     },
-    /// `o option [on|off]`: set (or toggle) a race option.
+    /// `o option [on|off]` (or GalaxyNG's `o [no|off] option`): set a race
+    /// option.
     SetOption {
-        /// Option name (e.g. `AutoUnload`).
+        /// Option name: `AutoUnload`, `BattleProtocol`, `ProdTable`,
+        /// `SortGroups` or `Anonymous` (any case).
         option: String,
-        /// New value; toggles when absent.
+        /// New value; on when absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         on: Option<bool>,
     },
