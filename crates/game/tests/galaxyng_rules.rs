@@ -458,3 +458,25 @@ fn the_battle_protocol_lists_every_shot_without_changing_the_battle() {
     let theirs = galaxy_game::report::build_report(&with, RaceId(1));
     assert!(theirs.battles[0].protocol.is_empty());
 }
+
+#[test]
+fn unload_and_scrap_work_at_any_planet() {
+    // process.c u_order checks no owner: cargo goes onto whichever planet
+    // the group is at. x_order scraps anywhere (only colonists may not be
+    // put onto another race's planet); the mass becomes MAT there.
+    let mut g = scenario(&[(0.0, 0.0, 1000.0, Some(0)), (0.0, 50.0, 500.0, Some(1))]);
+    design(&mut g, 0, "Hauler", 1.0, 0, 0.0, 0.0, 10.0);
+    let n = place(&mut g, 0, "Hauler", 2, 1);
+    load(&mut g, 0, n, Cargo::Cap, 2.0);
+    let colonists = place(&mut g, 0, "Hauler", 1, 1);
+    load(&mut g, 0, colonists, Cargo::Col, 1.0);
+    g.planets[1].product = Product::Drive;
+    text_turn(&mut g, &format!("u {n}\nx {colonists}\nx {n} 1"));
+    let r = reasons(&g);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(r[0].contains("colonists"), "{r:?}");
+    // 4 CAP onto B's planet (pop = ind there, so it stays CAP), then one
+    // empty Hauler (mass 11) scrapped into B's MAT.
+    assert_eq!(g.planets[1].cap, 4.0);
+    assert_eq!(g.planets[1].mat, 11.0);
+}
