@@ -32,6 +32,7 @@ pub fn bomb(game: &mut Game, claims: &[(RaceId, PlanetId)]) -> Vec<Bombing> {
         };
         let new_owner = new_owner(game, pid, bomber, claims);
         let name = game.planets[pid.0].name.clone();
+        let viewers = viewers(game, pid);
         let p = &mut game.planets[pid.0];
         p.owner = new_owner;
         bomb_planet(p);
@@ -41,6 +42,7 @@ pub fn bomb(game: &mut Game, claims: &[(RaceId, PlanetId)]) -> Vec<Bombing> {
             old_owner,
             new_owner,
             bombers: vec![bomber],
+            viewers,
             pop: p.pop,
             ind: p.ind,
         });
@@ -58,6 +60,21 @@ fn must_bomb(game: &Game, i: usize) -> Option<PlanetId> {
     };
     let owner = game.planets[pid.0].owner?;
     (g.ships > 0 && game.group_type(g).armed() && game.at_war(g.owner, owner)).then_some(pid)
+}
+
+/// The races that can see planet `pid` now (GalaxyNG's `canseeplanet`):
+/// its owner and every race with a group at rest there.
+fn viewers(game: &Game, pid: PlanetId) -> Vec<RaceId> {
+    let mut v: Vec<RaceId> = game
+        .groups
+        .iter()
+        .filter(|g| g.ships > 0 && crate::group::at_rest(g) == Some(pid))
+        .map(|g| g.owner)
+        .chain(game.planets[pid.0].owner)
+        .collect();
+    v.sort();
+    v.dedup();
+    v
 }
 
 /// Who owns planet `pid` after `bomber` bombs it (GalaxyNG's

@@ -252,6 +252,10 @@ pub struct Bombing {
     pub new_owner: Option<RaceId>,
     /// Bombing races.
     pub bombers: Vec<RaceId>,
+    /// Races that could see the planet when it was bombed (its owner and
+    /// races with a group at rest there); they see the bombing reported.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub viewers: Vec<RaceId>,
     /// Population after.
     pub pop: f64,
     /// Industry after.

@@ -359,12 +359,18 @@ fn protocol_view(game: &Game, b: &crate::game::Battle) -> Vec<ShotView> {
         .collect()
 }
 
-/// Bombings of the race's planets or by the race.
+/// Bombings the race saw (GalaxyNG: races that could see the planet), or
+/// of its planets, or by it.
 fn bombings_view(game: &Game, r: RaceId) -> Vec<BombingView> {
     game.log
         .bombings
         .iter()
-        .filter(|b| b.old_owner == r || b.bombers.contains(&r) || b.new_owner == Some(r))
+        .filter(|b| {
+            b.viewers.contains(&r)
+                || b.old_owner == r
+                || b.bombers.contains(&r)
+                || b.new_owner == Some(r)
+        })
         .map(|b| BombingView {
             planet: b.planet.number(),
             planet_name: b.planet_name.clone(),

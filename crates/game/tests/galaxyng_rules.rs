@@ -480,3 +480,19 @@ fn unload_and_scrap_work_at_any_planet() {
     assert_eq!(g.planets[1].cap, 4.0);
     assert_eq!(g.planets[1].mat, 11.0);
 }
+
+#[test]
+fn a_bombing_is_reported_to_every_race_that_can_see_the_planet() {
+    // phase.c bombphase records as viewers the races for which
+    // canseeplanet() holds: B, allied to the bomber A, does not bomb but
+    // has ships there and sees it.
+    let mut g = contested_planet();
+    g.races[1].allies.insert(RaceId(0));
+    g.log.bombings = bomb(&mut g, &[]);
+    let seen = |r: usize| {
+        galaxy_game::report::build_report(&g, RaceId(r))
+            .bombings
+            .len()
+    };
+    assert_eq!((seen(0), seen(1), seen(2)), (1, 1, 1));
+}
