@@ -184,37 +184,7 @@ fn battle_at(game: &mut Game, pid: PlanetId, idxs: &[usize], phase: u8) -> Optio
         .any(|r| game.races[r.0].battle_protocol)
         .then(Vec::new);
     let before: Vec<u32> = field.fighters.iter().map(|f| f.alive).collect();
-    let mut rounds = 0u64;
-    let mut shots = 0u64;
-    while !finished(&field) {
-        let (round_shots, log_none) = field.quiet_round();
-        let kill_chance = -log_none.exp_m1();
-        if kill_chance <= 0.0 {
-            // Unreachable: a battle not finished has a shot with a positive
-            // kill chance (at least about 1e-17), which no sum underflows.
-            break;
-        }
-        if kill_chance < QUIET_ROUND_CHANCE {
-            let quiet = quiet_rounds(&mut game.rng, log_none);
-            rounds = rounds.saturating_add(quiet);
-            shots = shots.saturating_add(quiet.saturating_mul(round_shots));
-            rounds = rounds.saturating_add(1);
-            shots = shots.saturating_add(fire_round(
-                &mut game.rng,
-                &mut field,
-                true,
-                protocol.as_mut(),
-            ));
-        } else {
-            rounds = rounds.saturating_add(1);
-            shots = shots.saturating_add(fire_round(
-                &mut game.rng,
-                &mut field,
-                false,
-                protocol.as_mut(),
-            ));
-        }
-    }
+    let (rounds, shots) = fight_until_over(&mut game.rng, &mut field, protocol.as_mut());
     let mut groups = Vec::new();
     for (f, b) in field.fighters.iter().zip(before) {
         let g = &mut game.groups[f.idx];
@@ -239,6 +209,44 @@ fn battle_at(game: &mut Game, pid: PlanetId, idxs: &[usize], phase: u8) -> Optio
     })
 }
 
+/// Fights rounds until the battle is won or drawn; returns the rounds and
+/// shots. After a round without a kill, the chance of a kill in the next
+/// one is worked out; below [`QUIET_ROUND_CHANCE`] the quiet rounds are
+/// skipped over (see the module documentation). Either way the next round
+/// has the same distribution, so which way is taken biases nothing.
+fn fight_until_over(
+    rng: &mut GameRng,
+    field: &mut Field,
+    mut protocol: Option<&mut Vec<Shot>>,
+) -> (u64, u64) {
+    let (mut rounds, mut shots) = (0u64, 0u64);
+    let mut last_round_killed = true;
+    while !finished(field) {
+        let mut one_kill = false;
+        if !last_round_killed {
+            let (round_shots, log_none) = field.quiet_round();
+            let kill_chance = -log_none.exp_m1();
+            if kill_chance <= 0.0 {
+                // Unreachable: a battle not finished has a shot with a
+                // positive kill chance (at least about 1e-17), which no sum
+                // underflows.
+                break;
+            }
+            if kill_chance < QUIET_ROUND_CHANCE {
+                let quiet = quiet_rounds(rng, log_none);
+                rounds = rounds.saturating_add(quiet);
+                shots = shots.saturating_add(quiet.saturating_mul(round_shots));
+                one_kill = true;
+            }
+        }
+        let (fired, killed) = fire_round(rng, field, one_kill, protocol.as_deref_mut());
+        rounds = rounds.saturating_add(1);
+        shots = shots.saturating_add(fired);
+        last_round_killed = killed;
+    }
+    (rounds, shots)
+}
+
 /// Draws how many rounds pass without a kill before the next round that has
 /// one, each round being quiet with probability `exp(log_none)`
 /// (geometric distribution, by inversion).
@@ -252,13 +260,14 @@ fn quiet_rounds(rng: &mut GameRng, log_none: f64) -> u64 {
 /// all sides; a ship destroyed before its turn does not fire. With
 /// `one_kill`, the round is drawn conditioned on at least one kill (each
 /// shot before the first kill kills with its conditional chance). Returns
-/// the shots fired; each is added to `protocol` when one is kept.
+/// the shots fired (each is added to `protocol` when one is kept) and
+/// whether any ship was destroyed.
 fn fire_round(
     rng: &mut GameRng,
     field: &mut Field,
     one_kill: bool,
     mut protocol: Option<&mut Vec<Shot>>,
-) -> u64 {
+) -> (u64, bool) {
     let mut order: Vec<usize> = Vec::new();
     for (fi, f) in field.fighters.iter_mut().enumerate() {
         f.unfired = f.alive;
@@ -269,6 +278,7 @@ fn fire_round(
     rng.shuffle(&mut order);
     let mut pending = one_kill.then(|| PendingKill::new(field, &order));
     let mut shots = 0u64;
+    let mut any_kill = false;
     for (slot, &fi) in order.iter().enumerate() {
         if field.fighters[fi].unfired == 0 {
             continue; // destroyed before its turn
@@ -300,11 +310,12 @@ fn fire_round(
             }
             if let (true, ti) = killed {
                 pending = None;
+                any_kill = true;
                 destroy_one(rng, &mut field.fighters[ti]);
             }
         }
     }
-    shots
+    (shots, any_kill)
 }
 
 /// Before the first kill of a round drawn with at least one kill: the log

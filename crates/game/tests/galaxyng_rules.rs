@@ -496,3 +496,17 @@ fn a_bombing_is_reported_to_every_race_that_can_see_the_planet() {
     };
     assert_eq!((seen(0), seen(1), seen(2)), (1, 1, 1));
 }
+
+#[test]
+fn a_protocol_counts_the_shots_of_skipped_quiet_rounds() {
+    let mut g = duel(1e-4, 2, 5);
+    g.races[0].battle_protocol = true;
+    let b = &fight(&mut g, 1)[0];
+    assert_eq!(b.groups[1].after, 0);
+    assert!(b.shots > b.protocol.len() as u64, "quiet rounds not listed");
+    assert_eq!(
+        b.protocol.iter().filter(|s| s.2).count(),
+        2,
+        "both kills listed"
+    );
+}
