@@ -287,6 +287,8 @@ impl Engine {
     /// Runs the current turn; pending orders are consumed and reports rebuilt.
     pub fn run_turn(&mut self) {
         let pending = std::mem::take(&mut self.pending);
+        // Rebuilt on first use, without the last turn's dead groups.
+        self.game.fleet_index = Default::default();
         run_turn(&mut self.game, &pending);
         self.reports = self.build_reports();
     }

@@ -322,6 +322,22 @@ pub struct Game {
     /// Planet names → planets, built on first use (not stored).
     #[serde(skip)]
     pub planet_index: PlanetIndex,
+    /// Fleets → their groups' numbers, built on first use (not stored).
+    #[serde(skip)]
+    pub fleet_index: FleetIndex,
+}
+
+/// The fleet membership index of a [`Game`]: (race, fleet) → group
+/// numbers. Built on first lookup; [`Game::set_fleet`] keeps it current.
+/// Lookups re-check each member, so groups removed elsewhere (battles,
+/// merging) simply drop out.
+#[derive(Debug, Clone, Default)]
+pub struct FleetIndex(std::sync::OnceLock<BTreeMap<(RaceId, String), BTreeSet<u32>>>);
+
+impl PartialEq for FleetIndex {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// The planet name index of a [`Game`]: built on first lookup, kept up to
@@ -391,6 +407,54 @@ impl Game {
         if let Some(index) = self.planet_index.0.get_mut() {
             index.remove(&old);
             index.insert(name.to_string(), pid);
+        }
+    }
+
+    /// Indices of a race's groups in a fleet, in number order
+    /// (O(members · log groups)).
+    pub fn fleet_members(&self, race: RaceId, fleet: &str) -> Vec<usize> {
+        let index = self.fleet_index.0.get_or_init(|| {
+            crate::cost::add(self.groups.len());
+            let mut index: BTreeMap<(RaceId, String), BTreeSet<u32>> = BTreeMap::new();
+            for g in &self.groups {
+                if let Some(f) = &g.fleet {
+                    index
+                        .entry((g.owner, f.clone()))
+                        .or_default()
+                        .insert(g.number);
+                }
+            }
+            index
+        });
+        let Some(numbers) = index.get(&(race, fleet.to_string())) else {
+            return Vec::new();
+        };
+        crate::cost::add(numbers.len());
+        numbers
+            .iter()
+            .filter_map(|&n| crate::group::find_group(self, race, n))
+            .filter(|&i| self.groups[i].fleet.as_deref() == Some(fleet))
+            .collect()
+    }
+
+    /// Puts group `idx` into `fleet` (or out of any), keeping the fleet
+    /// index current. Every change of a group's fleet goes through here.
+    pub fn set_fleet(&mut self, idx: usize, fleet: Option<&str>) {
+        let g = &mut self.groups[idx];
+        let old = std::mem::replace(&mut g.fleet, fleet.map(str::to_string));
+        let (owner, number) = (g.owner, g.number);
+        if let Some(index) = self.fleet_index.0.get_mut() {
+            if let Some(old) = old
+                && let Some(set) = index.get_mut(&(owner, old))
+            {
+                set.remove(&number);
+            }
+            if let Some(f) = fleet {
+                index
+                    .entry((owner, f.to_string()))
+                    .or_default()
+                    .insert(number);
+            }
         }
     }
 

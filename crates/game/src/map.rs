@@ -257,6 +257,7 @@ pub fn new_game(
         log: TurnLog::default(),
         outbox: Vec::new(),
         planet_index: Default::default(),
+        fleet_index: Default::default(),
     })
 }
 

@@ -15,7 +15,7 @@ mod race;
 
 use crate::error::OrderError;
 use crate::game::{Game, PlanetId, RaceId};
-use crate::group::{self, Location, find_group, location, race_range, split};
+use crate::group::{self, Location, find_group, location, split};
 use galaxy_model::api::{Mistake, MistakeCode};
 use galaxy_model::limits::MAX_NAME_BYTES;
 use galaxy_model::order::{Order, OrderLine, Product, Unit};
@@ -191,13 +191,9 @@ fn take(game: &mut Game, idx: usize, ships: Option<u32>) -> Result<usize, OrderE
     }
 }
 
-/// Indices of a race's groups in a fleet (O(the race's groups)).
+/// Indices of a race's groups in a fleet.
 fn fleet_members(game: &Game, race: RaceId, fleet: &str) -> Vec<usize> {
-    let range = race_range(game, race);
-    crate::cost::add(range.len());
-    range
-        .filter(|&i| game.groups[i].fleet.as_deref() == Some(fleet))
-        .collect()
+    game.fleet_members(race, fleet)
 }
 
 fn unit_groups(game: &Game, race: RaceId, unit: &Unit) -> Result<Vec<usize>, OrderError> {

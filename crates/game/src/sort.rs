@@ -18,6 +18,8 @@ pub fn sort_phase(game: &mut Game) {
     }
     if changed {
         game.groups.sort_by_key(|g| (g.owner, g.number));
+        // The fleet index is keyed by group number: rebuild it on next use.
+        game.fleet_index = Default::default();
     }
 }
 

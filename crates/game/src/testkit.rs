@@ -24,6 +24,7 @@ pub fn one_planet_game(pop: f64, ind: f64, resources: f64) -> Game {
         log: TurnLog::default(),
         outbox: Vec::new(),
         planet_index: Default::default(),
+        fleet_index: Default::default(),
     }
 }
 
@@ -59,6 +60,7 @@ pub fn scenario(planets: &[(f64, f64, f64, Option<usize>)]) -> Game {
         log: TurnLog::default(),
         outbox: Vec::new(),
         planet_index: Default::default(),
+        fleet_index: Default::default(),
     }
 }
 

@@ -412,7 +412,7 @@ fn sort_groups_renumbers_groups_by_where_they_are() {
     g.races[0].fleets.push("F".to_string());
     g.groups[1].fleet = Some("F".to_string());
     g.races[0].sort_groups = true;
-    run_turn(&mut g, &Default::default());
+    text_turn(&mut g, "s F #1"); // looks the fleet up before the renumbering
     let numbers: Vec<(u32, u32, PlanetId, bool)> = g
         .groups
         .iter()
@@ -426,6 +426,11 @@ fn sort_groups_renumbers_groups_by_where_they_are() {
             (3, 2, PlanetId(0), true),
         ]
     );
+    // The fleet still finds its (renumbered) group.
+    text_turn(&mut g, "s F #2");
+    assert!(reasons(&g).is_empty(), "{:?}", reasons(&g));
+    let fleet_group = g.groups.iter().find(|x| x.fleet.is_some()).unwrap();
+    assert_eq!(fleet_group.to, PlanetId(1));
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Orders about designs: ship types and fleets (create, eliminate, rename),
 //! within the per-race limits.
 
-use super::{OrderResult, check_unit_name, ok};
+use super::{OrderResult, check_unit_name, fleet_members, ok};
 use crate::error::OrderError;
 use crate::game::{Game, RaceId};
 use crate::group::race_range;
@@ -54,13 +54,9 @@ pub(super) fn design_fleet(game: &mut Game, race: RaceId, name: &str) -> OrderRe
 
 /// `e name`: eliminates a fleet (its groups leave it) or an unused type.
 pub(super) fn eliminate(game: &mut Game, race: RaceId, name: &str) -> OrderResult {
-    let range = race_range(game, race);
-    crate::cost::add(range.len() + game.planets.len());
     if game.races[race.0].fleets.contains(name) {
-        for g in &mut game.groups[range] {
-            if g.fleet.as_deref() == Some(name) {
-                g.fleet = None;
-            }
+        for i in fleet_members(game, race, name) {
+            game.set_fleet(i, None);
         }
         game.races[race.0].fleets.remove(name);
         return ok();
@@ -70,6 +66,8 @@ pub(super) fn eliminate(game: &mut Game, race: RaceId, name: &str) -> OrderResul
             "no ship type or fleet {name}"
         )));
     }
+    let range = race_range(game, race);
+    crate::cost::add(range.len() + game.planets.len());
     if game.groups[range].iter().any(|g| g.ship_type == name) {
         return Err(OrderError::not_allowed(format!(
             "ships of type {name} still exist"
@@ -93,13 +91,9 @@ pub(super) fn eliminate(game: &mut Game, race: RaceId, name: &str) -> OrderResul
 /// planets building it).
 pub(super) fn rename(game: &mut Game, race: RaceId, old: &str, new: &str) -> OrderResult {
     check_unit_name(game, race, new)?;
-    let range = race_range(game, race);
-    crate::cost::add(range.len() + game.planets.len());
     if game.races[race.0].fleets.rename(old, new) {
-        for g in &mut game.groups[range] {
-            if g.fleet.as_deref() == Some(old) {
-                g.fleet = Some(new.to_string());
-            }
+        for i in fleet_members(game, race, old) {
+            game.set_fleet(i, Some(new));
         }
         return ok();
     }
@@ -108,6 +102,8 @@ pub(super) fn rename(game: &mut Game, race: RaceId, old: &str, new: &str) -> Ord
             "no ship type or fleet {old}"
         )));
     }
+    let range = race_range(game, race);
+    crate::cost::add(range.len() + game.planets.len());
     for g in &mut game.groups[range] {
         if g.ship_type == old {
             g.ship_type = new.to_string();

@@ -32,7 +32,7 @@ pub(super) fn break_group(
                     "group {group} is not in a fleet"
                 )));
             }
-            game.groups[idx].fleet = None;
+            game.set_fleet(idx, None);
         }
     }
     ok()
@@ -104,7 +104,7 @@ pub(super) fn join(
                 add_fleet(game, race, fleet)?;
             }
             let idx = take(game, idx, ships)?;
-            game.groups[idx].fleet = Some(fleet.to_string());
+            game.set_fleet(idx, Some(fleet));
             ok()
         }
     }
@@ -132,7 +132,7 @@ fn merge_fleets(
         }
     }
     for i in idxs {
-        game.groups[i].fleet = Some(fleet.to_string());
+        game.set_fleet(i, Some(fleet));
     }
     game.races[race.0].fleets.remove(src);
     ok()
@@ -204,6 +204,7 @@ pub(super) fn scrap(game: &mut Game, race: RaceId, group: u32, ships: Option<u32
     game.log.ships_scrapped += g.ships as u64;
     game.planets[p.0].mat += mass;
     crate::cost::add(game.groups.len() - idx);
+    game.set_fleet(idx, None);
     game.groups.remove(idx);
     ok()
 }
@@ -222,9 +223,8 @@ pub(super) fn send_unit(
     if let Unit::Group(_) = unit {
         // Splitting shifts indices: re-find by number.
         let idx = take(game, idxs[0], ships)?;
-        let g = &mut game.groups[idx];
-        g.fleet = None;
-        keys = vec![g.number];
+        game.set_fleet(idx, None);
+        keys = vec![game.groups[idx].number];
     }
     for number in keys {
         if let Some(i) = find_group(game, race, number) {
