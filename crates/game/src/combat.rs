@@ -123,9 +123,11 @@ fn armed(game: &Game, idxs: &[usize], r: RaceId) -> bool {
         .any(|&i| game.groups[i].owner == r && game.group_type(&game.groups[i]).armed())
 }
 
-/// The races that fight at a planet, if a battle happens there: one race
-/// with armed ships at war with another present (GalaxyNG's `mustBattle`);
-/// then every race that fires on, or is fired on by, another.
+/// The races in a battle at a planet, if one happens there: it does when a
+/// race with armed ships is at war with another present (GalaxyNG's
+/// `mustBattle`), and then every race present takes part, as in
+/// GalaxyNG's `isBattle` (one with no enemy there fires on nobody and is
+/// fired on by nobody, but it is in the battle and its report).
 fn involved_races(game: &Game, idxs: &[usize]) -> Option<Vec<RaceId>> {
     let mut races: Vec<RaceId> = idxs.iter().map(|&i| game.groups[i].owner).collect();
     races.sort();
@@ -136,17 +138,7 @@ fn involved_races(game: &Game, idxs: &[usize]) -> Option<Vec<RaceId>> {
     let starts = races
         .iter()
         .any(|&a| armed(game, idxs, a) && races.iter().any(|&b| game.at_war(a, b)));
-    if !starts {
-        return None;
-    }
-    let fights = |a: RaceId, b: RaceId| hostile(game, idxs, a, b) || hostile(game, idxs, b, a);
-    Some(
-        races
-            .iter()
-            .copied()
-            .filter(|&a| races.iter().any(|&b| fights(a, b)))
-            .collect(),
-    )
+    starts.then_some(races)
 }
 
 fn battle_at(game: &mut Game, pid: PlanetId, idxs: &[usize], phase: u8) -> Option<Battle> {

@@ -353,10 +353,12 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
                 "off" | "no" | "0" => Some(false),
                 _ => None,
             };
-            // GalaxyNG's `o [no|off] Option`, or `o Option [on|off]`.
+            // GalaxyNG's `o [no|off] Option`, or `o Option [on|off]` (which
+            // wins when both read: `o no off` sets an option named `no`).
             let first = arg(t, 1, "option")?;
+            let value = t.get(2).and_then(|v| switch(v));
             match (switch(first), t.get(2)) {
-                (Some(false), Some(option)) => Order::SetOption {
+                (Some(false), Some(option)) if value.is_none() => Order::SetOption {
                     option: option.clone(),
                     on: Some(false),
                 },

@@ -515,3 +515,28 @@ fn a_protocol_counts_the_shots_of_skipped_quiet_rounds() {
         "both kills listed"
     );
 }
+
+#[test]
+fn every_race_present_takes_part_in_a_battle_even_at_peace() {
+    // battle.c isBattle makes every race with groups at the planet a
+    // participant; reportBattles shows the battle to each of them. B is at
+    // peace with A and C and nobody fires on it.
+    let mut g = scenario(&[(10.0, 10.0, 100.0, None)]);
+    design(&mut g, 0, "Gun", 1.0, 1, 10.0, 0.0, 0.0);
+    design(&mut g, 1, "Drone", 1.0, 0, 0.0, 0.0, 0.0);
+    design(&mut g, 2, "Drone", 1.0, 0, 0.0, 0.0, 0.0);
+    place(&mut g, 0, "Gun", 5, 0);
+    place(&mut g, 1, "Drone", 5, 0);
+    place(&mut g, 2, "Drone", 5, 0);
+    g.races[0].allies.insert(RaceId(1));
+    g.races[1].allies.insert(RaceId(0));
+    g.races[1].allies.insert(RaceId(2));
+    g.races[2].allies.insert(RaceId(1));
+    run_turn(&mut g, &Default::default());
+    let b = &g.log.battles[0];
+    assert_eq!(b.races, vec![RaceId(0), RaceId(1), RaceId(2)]);
+    let after: Vec<u32> = b.groups.iter().map(|x| x.after).collect();
+    assert_eq!(after, vec![5, 5, 0]);
+    let report = galaxy_game::report::build_report(&g, RaceId(1));
+    assert_eq!(report.battles.len(), 1);
+}
