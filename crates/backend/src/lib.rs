@@ -17,6 +17,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod admin;
 pub mod app;
+pub mod assembly;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod geo;
@@ -26,6 +28,7 @@ pub mod postgres;
 pub mod push;
 pub mod readiness;
 pub mod server;
+pub mod session;
 pub mod telemetry;
 pub mod user;
 pub mod worker;

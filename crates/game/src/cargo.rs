@@ -65,17 +65,9 @@ pub fn load(
     Ok(total)
 }
 
-/// Whether race `r` may unload `cargo` at planet `pid`: at its own planets,
-/// and COL onto unowned planets.
-pub fn may_unload(game: &Game, r: RaceId, pid: PlanetId, cargo: Cargo) -> bool {
-    match game.planets[pid.0].owner {
-        Some(o) => o == r,
-        None => cargo == Cargo::Col,
-    }
-}
-
 /// Unloads `amount` per ship (default: all; at most the load) from group
-/// `idx` onto planet `pid`. Returns the total unloaded.
+/// `idx` onto planet `pid`, whoever owns it (GalaxyNG's `u` order checks no
+/// owner). Returns the total unloaded.
 pub fn unload(
     game: &mut Game,
     idx: usize,
@@ -88,9 +80,6 @@ pub fn unload(
     };
     if g.load <= 0.0 {
         return Err("the group carries nothing".into());
-    }
-    if !may_unload(game, g.owner, pid, cargo) {
-        return Err("cannot unload at a planet the race does not own".into());
     }
     let ships = g.ships as f64;
     let mut total = g.load * ships;

@@ -18,7 +18,7 @@ pub enum OrderError {
     #[error("unknown planet {0}")]
     UnknownPlanet(String),
     /// The race has no group with that number.
-    #[error("no group {0}")]
+    #[error("no group {}", galaxy_model::order::group_text(*.0))]
     UnknownGroup(u32),
     /// The race has no ship type or fleet of that name.
     #[error("{0}")]

@@ -52,10 +52,27 @@ pub struct Race {
     pub allies: BTreeSet<RaceId>,
     /// AutoUnload option.
     pub auto_unload: bool,
+    /// BattleProtocol option: the report lists every shot of its battles.
+    #[serde(default)]
+    pub battle_protocol: bool,
+    /// ProdTable option: the report has the ships-in-production table.
+    #[serde(default = "yes")]
+    pub prod_table: bool,
+    /// SortGroups option: groups are renumbered by where they are at the
+    /// end of each turn.
+    #[serde(default)]
+    pub sort_groups: bool,
+    /// Anonymous option (kept; the engine never gives out addresses).
+    #[serde(default = "yes")]
+    pub anonymous: bool,
     /// Map window.
     pub map_window: Option<[f64; 3]>,
     /// Consecutive turns closed without orders.
     pub idle_turns: u32,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Race {
@@ -74,6 +91,10 @@ impl Race {
             fleets: NameList::default(),
             allies: BTreeSet::new(),
             auto_unload: false,
+            battle_protocol: false,
+            prod_table: true,
+            sort_groups: false,
+            anonymous: true,
             map_window: None,
             idle_turns: 0,
         }
@@ -170,10 +191,6 @@ pub struct Group {
     pub fleet: Option<String>,
     /// Pending intercept watch (set by `i`, resolved in the turn).
     pub intercept: Option<PlanetId>,
-    /// Arrived at its destination in this turn's movement (AutoUnload
-    /// applies to these).
-    #[serde(default)]
-    pub arrived: bool,
 }
 
 /// A planet-related event for reports: a battle.
@@ -188,10 +205,24 @@ pub struct Battle {
     /// (owner, type, tech, before, after) per group.
     pub groups: Vec<BattleGroup>,
     /// Rounds.
-    pub rounds: u32,
+    pub rounds: u64,
     /// Shots.
-    pub shots: u32,
+    pub shots: u64,
+    /// Every shot in firing order, recorded when a race in the battle has
+    /// the BattleProtocol option on (at most [`PROTOCOL_MAX_SHOTS`]; shots
+    /// of quiet stretches drawn in one step are not listed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protocol: Vec<Shot>,
 }
+
+/// The most shots a battle protocol lists (GalaxyNG lists all): a report
+/// stays readable and the stored turn small however big the battle.
+pub const PROTOCOL_MAX_SHOTS: usize = 20_000;
+
+/// One shot of a battle protocol: the firing group and the group fired on
+/// (indices into [`Battle::groups`]), and whether the target was destroyed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shot(pub u32, pub u32, pub bool);
 
 /// A group in a [`Battle`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -221,6 +252,10 @@ pub struct Bombing {
     pub new_owner: Option<RaceId>,
     /// Bombing races.
     pub bombers: Vec<RaceId>,
+    /// Races that could see the planet when it was bombed (its owner and
+    /// races with a group at rest there); they see the bombing reported.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub viewers: Vec<RaceId>,
     /// Population after.
     pub pop: f64,
     /// Industry after.

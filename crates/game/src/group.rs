@@ -173,10 +173,9 @@ pub fn merge(game: &mut Game) {
     }
     drop(survivors);
     for &(into, from) in &moves {
-        let (ships, arrived) = (game.groups[from].ships, game.groups[from].arrived);
+        let ships = game.groups[from].ships;
         let g = &mut game.groups[into];
         g.ships = g.ships.saturating_add(ships);
-        g.arrived |= arrived;
         game.groups[from].ships = 0;
     }
     if !moves.is_empty() {

@@ -27,6 +27,8 @@ pub mod production;
 pub mod report;
 pub mod rng;
 pub mod ship;
+pub mod shorthand;
+pub mod sort;
 pub mod store;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;

@@ -270,8 +270,9 @@ pub fn run_phase(
                 break;
             }
             let list = mistakes.entry(*race).or_default();
-            match apply(game, ctx, *race, &line.order) {
-                Ok(warnings) => list.extend(warnings.into_iter().map(|w| Mistake {
+            let (order, warnings) = crate::shorthand::resolve(game, *race, &line.order);
+            match apply(game, ctx, *race, &order) {
+                Ok(more) => list.extend(warnings.into_iter().chain(more).map(|w| Mistake {
                     id: line.id.clone(),
                     order: line.order.to_text(),
                     code: MistakeCode::Warning,

@@ -5,7 +5,7 @@
 //! [`Order`]s as the JSON form; lines that do not parse become mistakes.
 
 use galaxy_model::api::{Mistake, MistakeCode};
-use galaxy_model::order::{Cargo, Order, OrderLine, Product, RouteCargo, Unit};
+use galaxy_model::order::{Cargo, Order, OrderLine, Product, RouteCargo, Unit, parse_group};
 
 /// The `#GALAXY` header line.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -172,6 +172,12 @@ fn int(t: &[String], i: usize, what: &str) -> Result<u32, String> {
         .map_err(|_| format!("{what} must be a whole number, not {s:?}"))
 }
 
+/// A group: its number, or `max` (the race's highest-numbered group).
+fn group(t: &[String], i: usize) -> Result<u32, String> {
+    let s = arg(t, i, "group")?;
+    parse_group(s).ok_or_else(|| format!("group must be a number or max, not {s:?}"))
+}
+
 fn opt_int(t: &[String], i: usize, what: &str) -> Result<Option<u32>, String> {
     if t.len() > i {
         int(t, i, what).map(Some)
@@ -245,7 +251,7 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
         'b' => {
             too_many(t, 3)?;
             Order::Break {
-                group: int(t, 1, "group")?,
+                group: group(t, 1)?,
                 ships: opt_int(t, 2, "ship count")?,
             }
         }
@@ -287,7 +293,7 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
         'g' => {
             too_many(t, 3)?;
             Order::Upgrade {
-                group: int(t, 1, "group")?,
+                group: group(t, 1)?,
                 ships: opt_int(t, 2, "ship count")?,
             }
         }
@@ -314,7 +320,7 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
         }
         'l' => {
             too_many(t, 6)?;
-            let group = int(t, 1, "group")?;
+            let group = group(t, 1)?;
             let c = arg(t, 2, "cargo type")?;
             let cargo = Cargo::parse(c).ok_or_else(|| format!("unknown cargo {c}"))?;
             let (ships, amount) = ships_amount(t, 3)?;
@@ -342,15 +348,31 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
         }
         'o' => {
             too_many(t, 3)?;
-            let on = match t.get(2).map(|s| s.to_ascii_lowercase()) {
-                None => None,
-                Some(s) if s == "on" || s == "yes" || s == "1" => Some(true),
-                Some(s) if s == "off" || s == "no" || s == "0" => Some(false),
-                Some(s) => return Err(format!("option value must be on or off, not {s}")),
+            let switch = |s: &str| match s.to_ascii_lowercase().as_str() {
+                "on" | "yes" | "1" => Some(true),
+                "off" | "no" | "0" => Some(false),
+                _ => None,
             };
-            Order::SetOption {
-                option: arg(t, 1, "option")?.into(),
-                on,
+            // GalaxyNG's `o [no|off] Option`, or `o Option [on|off]` (which
+            // wins when both read: `o no off` sets an option named `no`).
+            let first = arg(t, 1, "option")?;
+            let value = t.get(2).and_then(|v| switch(v));
+            match (switch(first), t.get(2)) {
+                (Some(false), Some(option)) if value.is_none() => Order::SetOption {
+                    option: option.clone(),
+                    on: Some(false),
+                },
+                (_, Some(v)) => Order::SetOption {
+                    option: first.into(),
+                    on: Some(
+                        switch(v)
+                            .ok_or_else(|| format!("option value must be on or off, not {v}"))?,
+                    ),
+                },
+                (_, None) => Order::SetOption {
+                    option: first.into(),
+                    on: None,
+                },
             }
         }
         'p' => {
@@ -387,7 +409,7 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
         }
         'u' => {
             too_many(t, 5)?;
-            let group = int(t, 1, "group")?;
+            let group = group(t, 1)?;
             let (ships, amount) = ships_amount(t, 2)?;
             Order::Unload {
                 group,
@@ -410,7 +432,7 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
         'x' => {
             too_many(t, 3)?;
             Order::Scrap {
-                group: int(t, 1, "group")?,
+                group: group(t, 1)?,
                 ships: opt_int(t, 2, "ship count")?,
             }
         }

@@ -165,7 +165,6 @@ fn build_ships(game: &mut Game, pid: PlanetId, owner: RaceId, name: &str, points
             dist: 0.0,
             fleet: None,
             intercept: None,
-            arrived: false,
         },
     );
     game.log.ships_built += n as u64;

@@ -187,6 +187,10 @@ pub fn build_report_with(game: &Game, shared: &Shared<'_>, r: RaceId) -> Report 
         messages: messages_view(game, r),
         options: RaceOptionsView {
             auto_unload: race.auto_unload,
+            battle_protocol: race.battle_protocol,
+            prod_table: race.prod_table,
+            sort_groups: race.sort_groups,
+            anonymous: race.anonymous,
             map_window: race.map_window,
             real_name: race.real_name.clone(),
             email: race.email.clone(),
@@ -207,7 +211,11 @@ pub fn build_report_with(game: &Game, shared: &Shared<'_>, r: RaceId) -> Report 
         bombings: bombings_view(game, r),
         incoming: groups.incoming,
         planets: planets.own,
-        production: planets.production,
+        production: if race.prod_table {
+            planets.production
+        } else {
+            Vec::new()
+        },
         routes: planets.routes,
         alien_planets: planets.alien,
         unidentified_planets: planets.unidentified,
@@ -314,17 +322,55 @@ fn battles_view(
                     .collect(),
                 rounds: b.rounds,
                 shots: b.shots,
+                protocol: if game.races[r.0].battle_protocol {
+                    protocol_view(game, b)
+                } else {
+                    Vec::new()
+                },
+                unlisted_shots: if game.races[r.0].battle_protocol {
+                    b.shots.saturating_sub(b.protocol.len() as u64)
+                } else {
+                    0
+                },
             }
         })
         .collect()
 }
 
-/// Bombings of the race's planets or by the race.
+/// A battle's recorded shots, by race and ship type.
+fn protocol_view(game: &Game, b: &crate::game::Battle) -> Vec<ShotView> {
+    let side = |i: u32| {
+        let g = &b.groups[i as usize];
+        (name_of(game, g.owner), g.ship_type.clone())
+    };
+    b.protocol
+        .iter()
+        .map(|&crate::game::Shot(from, to, destroyed)| {
+            let (race, ship_type) = side(from);
+            let (target_race, target_type) = side(to);
+            ShotView {
+                race,
+                ship_type,
+                target_race,
+                target_type,
+                destroyed,
+            }
+        })
+        .collect()
+}
+
+/// Bombings the race saw (GalaxyNG: races that could see the planet), or
+/// of its planets, or by it.
 fn bombings_view(game: &Game, r: RaceId) -> Vec<BombingView> {
     game.log
         .bombings
         .iter()
-        .filter(|b| b.old_owner == r || b.bombers.contains(&r) || b.new_owner == Some(r))
+        .filter(|b| {
+            b.viewers.contains(&r)
+                || b.old_owner == r
+                || b.bombers.contains(&r)
+                || b.new_owner == Some(r)
+        })
         .map(|b| BombingView {
             planet: b.planet.number(),
             planet_name: b.planet_name.clone(),

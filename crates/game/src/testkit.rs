@@ -92,7 +92,6 @@ pub fn place(game: &mut Game, race: usize, ty: &str, ships: u32, at: usize) -> u
             dist: 0.0,
             fleet: None,
             intercept: None,
-            arrived: false,
         },
     );
     number

@@ -36,11 +36,7 @@ pub fn render(r: &Report) -> String {
     }
 
     title(&mut o, "Options");
-    let _ = writeln!(
-        o,
-        "AutoUnload {}",
-        if r.options.auto_unload { "ON" } else { "OFF" }
-    );
+    options(&mut o, &r.options);
     if let Some([x, y, s]) = r.options.map_window {
         let _ = writeln!(o, "Map window {} {} {}", n(x), n(y), n(s));
     }
@@ -154,6 +150,7 @@ pub fn render(r: &Report) -> String {
             );
         }
         let _ = writeln!(o, "{} rounds, {} shots", b.rounds, b.shots);
+        protocol(&mut o, b);
     }
     if !r.bombings.is_empty() {
         title(&mut o, "Bombings");
@@ -376,6 +373,41 @@ pub fn render(r: &Report) -> String {
 
 /// Draws the map window (default: the whole galaxy) as characters:
 /// `*` own planet, `+` alien planet seen, `o` unidentified, `.` uninhabited.
+/// The shot-by-shot protocol of a battle, in GalaxyNG's words.
+fn protocol(o: &mut String, b: &galaxy_model::report::BattleView) {
+    if b.protocol.is_empty() && b.unlisted_shots == 0 {
+        return;
+    }
+    title(o, "Battle Protocol");
+    for s in &b.protocol {
+        let _ = writeln!(
+            o,
+            "{} {} fires on {} {} : {}",
+            s.race,
+            s.ship_type,
+            s.target_race,
+            s.target_type,
+            if s.destroyed { "Destroyed" } else { "Shields" }
+        );
+    }
+    if b.unlisted_shots > 0 {
+        let _ = writeln!(o, "({} more shots, not listed)", b.unlisted_shots);
+    }
+}
+
+fn options(o: &mut String, opts: &galaxy_model::report::RaceOptionsView) {
+    let on = |b: bool| if b { "ON" } else { "OFF" };
+    for (name, value) in [
+        ("AutoUnload", opts.auto_unload),
+        ("BattleProtocol", opts.battle_protocol),
+        ("ProdTable", opts.prod_table),
+        ("SortGroups", opts.sort_groups),
+        ("Anonymous", opts.anonymous),
+    ] {
+        let _ = writeln!(o, "{name} {}", on(value));
+    }
+}
+
 fn map(o: &mut String, r: &Report) {
     const W: usize = 64;
     const H: usize = 32;

@@ -200,3 +200,13 @@ mod tests {
         assert!(!format!("{h:?}").contains("secret"));
     }
 }
+
+/// Audit actions of the admin-accounts domain (`domain.verb`, like every action).
+pub mod action {
+    pub const ACCOUNT_BOOTSTRAP: &str = "admin_account.bootstrap";
+    pub const ACCOUNT_CREATE: &str = "admin_account.create";
+    pub const ACCOUNT_PASSWORD_CHANGE: &str = "admin_account.password_change";
+    pub const ACCOUNT_DISABLE: &str = "admin_account.disable";
+    pub const ACCOUNT_ENABLE: &str = "admin_account.enable";
+    pub const ACCOUNT_DELETE: &str = "admin_account.delete";
+}

@@ -18,10 +18,10 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::error::AuthError;
-use super::model::{self, DeviceInfo, DevicePublicKey, EmailAddress, LoginCode, UserNameGenerator};
-use super::sessions::SessionService;
+use super::model::{self, EmailAddress, LoginCode, UserNameGenerator};
 use super::store::{self, AccountByEmail, InsertAccount};
 use crate::geo::Geo;
+use crate::session::{DeviceInfo, DevicePublicKey, SessionService};
 use crate::user::UserService;
 use crate::worker::StepOutcome;
 

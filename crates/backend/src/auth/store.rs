@@ -1,6 +1,5 @@
 //! The identity domain's SQL: `accounts` (creation only — the user domain
-//! owns the rest), `auth_challenges`, `auth_failed_confirmations` and
-//! `device_sessions`. Every function takes a connection so the caller
+//! owns the rest), `auth_challenges` and `auth_failed_confirmations`. Every function takes a connection so the caller
 //! decides the transaction.
 
 use std::time::Duration;
@@ -9,9 +8,6 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::types::PgInterval;
 use sqlx::{PgConnection, Row as _};
 use uuid::Uuid;
-
-use super::RevocationReason;
-use super::model::{DevicePublicKey, DeviceSession};
 
 fn interval(d: Duration) -> PgInterval {
     PgInterval {
@@ -245,136 +241,6 @@ pub async fn insert_account(
     } else {
         InsertAccount::UserNameTaken
     })
-}
-
-fn session(row: &sqlx::postgres::PgRow) -> Result<DeviceSession, sqlx::Error> {
-    let key: Vec<u8> = row.try_get("public_key")?;
-    Ok(DeviceSession {
-        id: row.try_get("id")?,
-        user_id: row.try_get("user_id")?,
-        public_key: DevicePublicKey::from_stored(&key)
-            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-        device_name: row.try_get("device_name")?,
-        platform: row.try_get("platform")?,
-        created_at: row.try_get("created_at")?,
-        revoked_at: row.try_get("revoked_at")?,
-        revoke_reason: row.try_get("revoke_reason")?,
-    })
-}
-
-pub async fn insert_session(
-    conn: &mut PgConnection,
-    id: Uuid,
-    user_id: Uuid,
-    public_key: &DevicePublicKey,
-    device_name: &str,
-    platform: &str,
-) -> Result<DeviceSession, sqlx::Error> {
-    let row = sqlx::query(
-        "INSERT INTO device_sessions (id, user_id, public_key, device_name, platform)
-         VALUES ($1, $2, $3, $4, $5)
-         RETURNING id, user_id, public_key, device_name, platform, created_at, revoked_at, revoke_reason",
-    )
-    .bind(id)
-    .bind(user_id)
-    .bind(public_key.as_bytes().as_slice())
-    .bind(device_name)
-    .bind(platform)
-    .fetch_one(conn)
-    .await?;
-    session(&row)
-}
-
-/// Every active session, for the cache warm-up: only what the cache holds.
-pub async fn all_active(
-    conn: &mut PgConnection,
-) -> Result<Vec<(Uuid, Uuid, DevicePublicKey)>, sqlx::Error> {
-    let rows: Vec<(Uuid, Uuid, Vec<u8>)> = sqlx::query_as(
-        "SELECT id, user_id, public_key FROM device_sessions WHERE revoked_at IS NULL",
-    )
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter()
-        .map(|(id, user_id, key)| {
-            DevicePublicKey::from_stored(&key)
-                .map(|key| (id, user_id, key))
-                .map_err(|e| sqlx::Error::Decode(Box::new(e)))
-        })
-        .collect()
-}
-
-/// A user's active sessions, newest first.
-pub async fn active_of_user(
-    conn: &mut PgConnection,
-    user_id: Uuid,
-) -> Result<Vec<DeviceSession>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT id, user_id, public_key, device_name, platform, created_at, revoked_at, revoke_reason
-         FROM device_sessions
-         WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id",
-    )
-    .bind(user_id)
-    .fetch_all(conn)
-    .await?;
-    rows.iter().map(session).collect()
-}
-
-/// What revoking one session found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RevokeOne {
-    Revoked,
-    AlreadyRevoked,
-    NotFound,
-}
-
-/// Revokes one session of `user_id` (another user's session is NotFound).
-pub async fn revoke_one(
-    conn: &mut PgConnection,
-    user_id: Uuid,
-    id: Uuid,
-    reason: RevocationReason,
-) -> Result<RevokeOne, sqlx::Error> {
-    let revoked = sqlx::query(
-        "UPDATE device_sessions SET revoked_at = now(), revoke_reason = $3
-         WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
-    )
-    .bind(id)
-    .bind(user_id)
-    .bind(reason.as_str())
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if revoked == 1 {
-        return Ok(RevokeOne::Revoked);
-    }
-    let exists: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM device_sessions WHERE id = $1 AND user_id = $2)",
-    )
-    .bind(id)
-    .bind(user_id)
-    .fetch_one(conn)
-    .await?;
-    Ok(if exists {
-        RevokeOne::AlreadyRevoked
-    } else {
-        RevokeOne::NotFound
-    })
-}
-
-/// Revokes every active session of `user_id`; returns their ids.
-pub async fn revoke_all(
-    conn: &mut PgConnection,
-    user_id: Uuid,
-    reason: RevocationReason,
-) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
-        "UPDATE device_sessions SET revoked_at = now(), revoke_reason = $2
-         WHERE user_id = $1 AND revoked_at IS NULL RETURNING id",
-    )
-    .bind(user_id)
-    .bind(reason.as_str())
-    .fetch_all(conn)
-    .await
 }
 
 /// Deletes up to `limit` challenges that expired more than `keep` ago

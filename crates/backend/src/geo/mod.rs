@@ -204,3 +204,21 @@ impl Geo {
             .sum()
     }
 }
+
+/// The geo domain's install step: the country database and the loop that
+/// flushes the per-country counters (spec §11).
+pub fn install(
+    asm: &mut crate::assembly::Assembly,
+    config: &crate::config::Config,
+) -> anyhow::Result<Geo> {
+    use anyhow::Context as _;
+    let geo = Geo::open(&config.geoip.db_path, asm.db.clone(), &asm.metrics)
+        .context("cannot open the GeoIP database (BACKEND_GEOIP_DB_PATH)")?;
+    let flusher = geo.clone();
+    asm.workers
+        .spawn_loop("geo_counters", FLUSH_INTERVAL, move || {
+            let geo = flusher.clone();
+            async move { geo.flush().await }
+        });
+    Ok(geo)
+}

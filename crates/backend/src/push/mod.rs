@@ -15,7 +15,7 @@
 //! - `store` — the cursor epoch taken at startup.
 //!
 //! The gRPC handler is `server::grpc`; revocations arrive through
-//! [`crate::auth::SessionEvents`] (wired in `app.rs`).
+//! [`crate::session::SessionEvents`] (wired in `app.rs`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -27,8 +27,8 @@ use prost::bytes::Bytes;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::auth::SessionsRevoked;
 use crate::config::Config;
+use crate::session::SessionsRevoked;
 use crate::telemetry::Metrics;
 
 mod hub;
@@ -315,3 +315,11 @@ impl fmt::Debug for PushService {
 
 #[cfg(test)]
 mod tests;
+
+/// Every revocation reaches the gateway as a `SessionInvalidation`
+/// (publishing never blocks the revoking request).
+impl crate::session::OnSessionsRevoked for PushService {
+    fn on_sessions_revoked(&self, event: &SessionsRevoked) {
+        self.publish_session_invalidation(event);
+    }
+}

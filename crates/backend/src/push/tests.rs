@@ -5,7 +5,7 @@ use std::time::Duration;
 use prost::Message as _;
 
 use super::*;
-use crate::auth::RevocationReason;
+use crate::session::RevocationReason;
 
 fn service(settings: PushSettings) -> PushService {
     PushService::with_epoch(3, settings, &Metrics::noop())

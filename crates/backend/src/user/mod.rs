@@ -28,3 +28,15 @@ pub use model::{
     UserName, UserRecord,
 };
 pub use service::{DeletedBy, EntitlementChange, UserService};
+
+/// The user domain's install step: the service with the soft-delete hooks
+/// of the domains above it, and the accounts-cache warm-up.
+pub fn install(
+    asm: &mut crate::assembly::Assembly,
+    sessions: crate::session::SessionService,
+    on_deleted: Vec<std::sync::Arc<dyn OnUserDeleted>>,
+) -> UserService {
+    let users = UserService::new(asm.db.clone(), sessions, UserDeletedHooks::new(on_deleted));
+    asm.warm(users.warmup());
+    users
+}

@@ -26,8 +26,8 @@ use super::model::{
     Settings, Tier, TimeZone, UserName, UserRecord,
 };
 use super::store::{self, ListFilter, Loaded};
-use crate::admin::audit;
-use crate::auth::{RevocationReason, SessionService, SessionsRevoked};
+use crate::audit;
+use crate::session::{RevocationReason, SessionService, SessionsRevoked};
 
 /// The name `/readyz` reports while the accounts cache warms.
 pub const CACHE_NAME: &str = "user_accounts";
@@ -101,9 +101,9 @@ impl UserService {
     }
 
     /// The startup warm-up of the accounts cache, for `/readyz` to wait on.
-    pub fn warmup(&self) -> crate::app::Warmup {
+    pub fn warmup(&self) -> crate::readiness::Warmup {
         let service = self.clone();
-        crate::app::Warmup::new(CACHE_NAME, async move { service.warm_up().await })
+        crate::readiness::Warmup::new(CACHE_NAME, async move { service.warm_up().await })
     }
 
     /// Loads every account into the cache. Until it has run, reads go to

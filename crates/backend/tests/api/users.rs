@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::helpers::app::TestAppBuilder;
 use crate::helpers::client::TestResponse;
 use crate::helpers::{TestApp, TestDb};
 
@@ -28,10 +29,15 @@ pub async fn spawn() -> TestApp {
     spawn_on(None).await
 }
 
-pub async fn spawn_on(db: Option<TestDb>) -> TestApp {
-    let mut builder = TestApp::builder()
+/// A test app with the bootstrap admin [`ROOT`].
+pub fn admin_app() -> TestAppBuilder {
+    TestApp::builder()
         .var("BACKEND_ADMIN_BOOTSTRAP_USER", ROOT)
-        .var("BACKEND_ADMIN_BOOTSTRAP_PASSWORD", ROOT_PASSWORD);
+        .var("BACKEND_ADMIN_BOOTSTRAP_PASSWORD", ROOT_PASSWORD)
+}
+
+pub async fn spawn_on(db: Option<TestDb>) -> TestApp {
+    let mut builder = admin_app();
     if let Some(db) = db {
         builder = builder.database(db);
     }
@@ -328,13 +334,17 @@ impl galaxy_backend::user::OnUserDeleted for RecordingHook {
     }
 }
 
-pub fn register_hook(app: &TestApp, fail: bool) -> Arc<RecordingHook> {
-    let hook = Arc::new(RecordingHook {
+/// A hook recording every soft delete it sees (and refusing it if `fail`).
+pub fn recording_hook(fail: bool) -> Arc<RecordingHook> {
+    Arc::new(RecordingHook {
         seen: Mutex::new(Vec::new()),
         fail,
-    });
-    app.state.user_deleted_hooks.register(hook.clone());
-    hook
+    })
+}
+
+/// An app (with the bootstrap admin) running `hook` inside every soft delete.
+pub async fn spawn_with_hook(hook: &Arc<RecordingHook>) -> TestApp {
+    admin_app().on_user_deleted(hook.clone()).spawn().await
 }
 
 impl RecordingHook {
@@ -345,8 +355,8 @@ impl RecordingHook {
 
 #[tokio::test]
 async fn a_user_soft_deletes_their_account_sessions_are_revoked_and_hooks_run() {
-    let app = spawn().await;
-    let hook = register_hook(&app, false);
+    let hook = recording_hook(false);
+    let app = spawn_with_hook(&hook).await;
     let id = create_account(&app, "dave", None).await;
     let other = create_account(&app, "erin", None).await;
     insert_session(&app, id).await;
@@ -400,8 +410,8 @@ async fn a_user_soft_deletes_their_account_sessions_are_revoked_and_hooks_run() 
 
 #[tokio::test]
 async fn a_failing_hook_rolls_the_delete_back_and_leaves_the_cache_as_it_was() {
-    let app = spawn().await;
-    let hook = register_hook(&app, true);
+    let hook = recording_hook(true);
+    let app = spawn_with_hook(&hook).await;
     let id = create_account(&app, "frank", None).await;
     insert_session(&app, id).await;
 
@@ -478,9 +488,13 @@ async fn the_accounts_cache_is_warm_after_a_restart() {
 #[tokio::test]
 async fn deleting_an_account_after_a_real_login_revokes_and_announces_its_sessions() {
     let server = crate::mail::smtp_server().await;
-    let app = crate::auth::identity_app(&server).spawn().await;
-    let revocations = crate::sanctions::record_revocations(&app);
-    let hook = register_hook(&app, false);
+    let (listener, revocations) = crate::sanctions::record_revocations();
+    let hook = recording_hook(false);
+    let app = crate::auth::identity_app(&server)
+        .on_sessions_revoked(listener)
+        .on_user_deleted(hook.clone())
+        .spawn()
+        .await;
     let one = crate::auth::login(&app, &server, "leaving@example.com", 1, None).await;
     let two = crate::auth::login(&app, &server, "leaving@example.com", 2, None).await;
     assert_eq!(one.user_id, two.user_id);

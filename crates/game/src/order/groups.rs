@@ -174,27 +174,26 @@ pub(super) fn unload(
     let idx = own_group(game, race, group)?;
     let p = resting(game, idx)?;
     let g = &game.groups[idx];
-    match g.cargo {
-        Some(c) if g.load > 0.0 => {
-            if !cargo::may_unload(game, race, p, c) {
-                return Err(OrderError::Cargo(
-                    "cannot unload at a planet the race does not own".into(),
-                ));
-            }
-        }
-        _ => return Err(OrderError::Cargo("the group carries nothing".into())),
+    if g.cargo.is_none() || g.load <= 0.0 {
+        return Err(OrderError::Cargo("the group carries nothing".into()));
     }
     let idx = take(game, idx, ships)?;
     cargo::unload(game, idx, p, amount).map_err(OrderError::Cargo)?;
     ok()
 }
 
-/// `x group [ships]`: scraps ships at an own planet; their mass becomes MAT.
+/// `x group [ships]`: scraps ships at the planet where they are (any
+/// planet, as GalaxyNG's `x`); their cargo is unloaded there and their mass
+/// becomes MAT. Colonists cannot be put onto another race's planet.
 pub(super) fn scrap(game: &mut Game, race: RaceId, group: u32, ships: Option<u32>) -> OrderResult {
     let idx = own_group(game, race, group)?;
     let p = resting(game, idx)?;
-    if game.planets[p.0].owner != Some(race) {
-        return Err(OrderError::NotOwner(game.planets[p.0].name.clone()));
+    let g = &game.groups[idx];
+    let alien = game.planets[p.0].owner.is_some_and(|o| o != race);
+    if alien && g.cargo == Some(galaxy_model::order::Cargo::Col) && g.load > 0.0 {
+        return Err(OrderError::not_allowed(
+            "colonists cannot be unloaded onto another race's planet",
+        ));
     }
     let idx = take(game, idx, ships)?;
     if game.groups[idx].cargo.is_some() && game.groups[idx].load > 0.0 {

@@ -56,7 +56,10 @@ pub(super) fn rename_race(game: &mut Game, race: RaceId, name: &str) -> OrderRes
     ok()
 }
 
-/// `o`: a race option, set or toggled.
+/// `o`: turns a race option on (the default, as GalaxyNG's `o Option`) or
+/// off. GalaxyNG's options that shape play or the report: AutoUnload,
+/// BattleProtocol, ProdTable, SortGroups, Anonymous. Its forecast and mail
+/// format options have no counterpart here and are refused.
 pub(super) fn set_option(
     game: &mut Game,
     race: RaceId,
@@ -64,13 +67,27 @@ pub(super) fn set_option(
     on: Option<bool>,
 ) -> OrderResult {
     let r = &mut game.races[race.0];
-    match option.to_ascii_lowercase().as_str() {
-        "autounload" | "auto_unload" => {
-            r.auto_unload = on.unwrap_or(!r.auto_unload);
-            ok()
+    let on = on.unwrap_or(true);
+    let flag = match option.to_ascii_lowercase().replace('_', "").as_str() {
+        "autounload" => &mut r.auto_unload,
+        "battleprotocol" => &mut r.battle_protocol,
+        "prodtable" => &mut r.prod_table,
+        "sortgroups" => &mut r.sort_groups,
+        "anonymous" => &mut r.anonymous,
+        "groupforecast" | "planetforecast" | "shiptypeforecast" | "routesforecast" => {
+            return Err(OrderError::UnknownOption(format!(
+                "{option} (the engine sends no order forecast)"
+            )));
         }
-        _ => Err(OrderError::UnknownOption(option.to_string())),
-    }
+        "compress" | "gplus" | "machinereport" | "xmlreport" | "txtreport" => {
+            return Err(OrderError::UnknownOption(format!(
+                "{option} (reports are always JSON and text)"
+            )));
+        }
+        _ => return Err(OrderError::UnknownOption(option.to_string())),
+    };
+    *flag = on;
+    ok()
 }
 
 /// `m`: the text report's map window.

@@ -1,17 +1,17 @@
 //! `/api/v1/user/notification-preferences`: a user switches the email
 //! channel off (or on again) per notification kind; push stays on.
 
-use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, AppState, AuthUser, Json};
 use crate::notification::Preference;
+use crate::server::groups::{GroupRoutes, RouteGroup};
+use crate::server::{ApiError, AppState, AuthUser, Json};
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/api/v1/user/notification-preferences",
+pub(super) fn routes() -> GroupRoutes {
+    GroupRoutes::new(RouteGroup::User).route(
+        "/notification-preferences",
         get(get_notification_preferences).put(put_notification_preferences),
     )
 }

@@ -1,15 +1,15 @@
 //! `/api/v1/user/*` handlers. The group's middleware has already checked
 //! `X-User-ID`; handlers receive it as [`AuthUser`].
 
-use axum::Router;
 use axum::routing::get;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{AppState, AuthUser, Json};
+use crate::server::groups::{GroupRoutes, RouteGroup};
+use crate::server::{AuthUser, Json};
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/user/session", get(get_session))
+pub(super) fn routes() -> GroupRoutes {
+    GroupRoutes::new(RouteGroup::User).route("/session", get(get_session))
 }
 
 #[derive(Serialize)]

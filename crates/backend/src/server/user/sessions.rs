@@ -2,7 +2,6 @@
 //! active ones, revoke one, revoke all. Every revocation is announced as
 //! `SessionsRevoked` after it commits.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -11,20 +10,15 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{ApiError, AppState, AuthUser, Json, Path};
-use crate::auth::{DeviceSession, RevocationReason, RevokeOutcome};
+use crate::server::groups::{GroupRoutes, RouteGroup};
+use crate::server::{ApiError, AppState, AuthUser, Json, Path};
+use crate::session::{DeviceSession, RevocationReason, RevokeOutcome};
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/user/sessions", get(list_sessions))
-        .route(
-            "/api/v1/user/sessions/revoke-all",
-            post(revoke_all_sessions),
-        )
-        .route(
-            "/api/v1/user/sessions/{device_session_id}/revoke",
-            post(revoke_session),
-        )
+pub(super) fn routes() -> GroupRoutes {
+    GroupRoutes::new(RouteGroup::User)
+        .route("/sessions", get(list_sessions))
+        .route("/sessions/revoke-all", post(revoke_all_sessions))
+        .route("/sessions/{device_session_id}/revoke", post(revoke_session))
 }
 
 #[derive(Serialize)]

@@ -101,10 +101,6 @@ impl SessionService {
         }
     }
 
-    pub fn events(&self) -> &SessionEvents {
-        &self.inner.events
-    }
-
     fn read(&self) -> ShardedLockReadGuard<'_, Cache> {
         self.inner
             .cache
@@ -120,9 +116,9 @@ impl SessionService {
     }
 
     /// The startup warm-up of the cache, for `/readyz` to wait on.
-    pub fn warmup(&self) -> crate::app::Warmup {
+    pub fn warmup(&self) -> crate::readiness::Warmup {
         let service = self.clone();
-        crate::app::Warmup::new(CACHE_NAME, async move { service.warm_up().await })
+        crate::readiness::Warmup::new(CACHE_NAME, async move { service.warm_up().await })
     }
 
     /// Loads every active session. Merges with what was cached meanwhile
@@ -354,21 +350,26 @@ mod tests {
 
     #[tokio::test]
     async fn revocations_leave_the_cache_before_listeners_hear_of_them() {
-        let service = service();
+        let observer = Arc::new(std::sync::OnceLock::<SessionService>::new());
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (sink, watching) = (seen.clone(), observer.clone());
+        let listener = move |e: &SessionsRevoked| {
+            // The cache already agrees with the event.
+            let service = watching.get().expect("service built");
+            for id in &e.device_session_ids {
+                assert!(service.lookup_body(id).is_err());
+            }
+            sink.lock().unwrap().push(e.clone());
+        };
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .connect_lazy("postgres://nobody@127.0.0.1:1/none")
+            .expect("lazy pool");
+        let service = SessionService::new(pool, SessionEvents::new(vec![Arc::new(listener)]));
+        observer.set(service.clone()).ok();
         let user = Uuid::new_v4();
         let (a, b) = (session(user, 1), session(user, 2));
         service.after_commit_created(&a);
         service.after_commit_created(&b);
-        let observer = service.clone();
-        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let sink = seen.clone();
-        service.events().subscribe(move |e| {
-            // The cache already agrees with the event.
-            for id in &e.device_session_ids {
-                assert!(observer.lookup_body(id).is_err());
-            }
-            sink.lock().unwrap().push(e.clone());
-        });
         service.after_commit_revoked(revoked(user, vec![a.id]));
         assert!(service.lookup_body(&b.id).is_ok());
         assert_eq!(seen.lock().unwrap().len(), 1);

@@ -2,7 +2,6 @@
 //! authentication; the answers are specified in `openapi.yaml` and
 //! `docs/auth.md`.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -11,15 +10,16 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::source_ip::SourceIp;
-use super::{ApiError, AppState, Json, Path};
 use crate::auth::ConfirmRequest;
+use crate::server::groups::{GroupRoutes, RouteGroup};
+use crate::server::source_ip::SourceIp;
+use crate::server::{ApiError, AppState, Json, Path};
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/public/auth/challenges", post(request_login_code))
+pub(super) fn routes() -> GroupRoutes {
+    GroupRoutes::new(RouteGroup::Public)
+        .route("/auth/challenges", post(request_login_code))
         .route(
-            "/api/v1/public/auth/challenges/{challenge_id}/confirm",
+            "/auth/challenges/{challenge_id}/confirm",
             post(confirm_login_code),
         )
 }

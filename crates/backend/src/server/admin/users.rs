@@ -4,7 +4,6 @@
 //! recorded in the audit trail inside its own transaction. The group's
 //! middleware has already authenticated the caller.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -13,36 +12,37 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
-use super::admin_auth::AdminUser;
-use super::paging::{Page, PageRequest};
-use super::{ApiError, AppState, Json, Path, Query};
 use crate::geo::CountryCounter;
+use crate::server::admin::auth::AdminUser;
+use crate::server::groups::{GroupRoutes, RouteGroup};
+use crate::server::paging::{Page, PageRequest};
+use crate::server::{ApiError, AppState, Json, Path, Query};
 use crate::user::store::ListFilter;
 use crate::user::{
     Account, DeletedBy, EntitlementChange, EntitlementSnapshot, Sanction, SanctionKind, Settings,
     Tier, UserError, UserRecord,
 };
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/admin/users", get(list_users))
-        .route("/api/v1/admin/users/lookup", get(lookup_user))
-        .route("/api/v1/admin/users/{user_id}", get(get_user))
+pub(super) fn routes() -> GroupRoutes {
+    GroupRoutes::new(RouteGroup::Admin)
+        .route("/users", get(list_users))
+        .route("/users/lookup", get(lookup_user))
+        .route("/users/{user_id}", get(get_user))
         .route(
-            "/api/v1/admin/users/{user_id}/sanctions",
+            "/users/{user_id}/sanctions",
             get(list_user_sanctions).post(apply_user_sanction),
         )
         .route(
-            "/api/v1/admin/users/{user_id}/sanctions/{sanction_id}/lift",
+            "/users/{user_id}/sanctions/{sanction_id}/lift",
             post(lift_user_sanction),
         )
         .route(
-            "/api/v1/admin/users/{user_id}/entitlements",
+            "/users/{user_id}/entitlements",
             get(get_user_entitlements).post(set_user_entitlements),
         )
-        .route("/api/v1/admin/users/{user_id}/delete", post(delete_user))
+        .route("/users/{user_id}/delete", post(delete_user))
         .route(
-            "/api/v1/admin/users/{user_id}/revoke-sessions",
+            "/users/{user_id}/revoke-sessions",
             post(revoke_user_sessions),
         )
 }

@@ -1,0 +1,6 @@
+//! Every domain error's HTTP answer (status, stable code, details), one
+//! file per domain: domains know nothing of HTTP.
+
+mod admin;
+mod auth;
+mod user;
