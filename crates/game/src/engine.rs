@@ -126,6 +126,16 @@ impl Engine {
         }
     }
 
+    /// A copy to change and then swap in (so a failure leaves the engine
+    /// as it was): the state and pending orders, without the report cache.
+    pub fn working_copy(&self) -> Engine {
+        Engine {
+            game: self.game.clone(),
+            pending: self.pending.clone(),
+            reports: BTreeMap::new(),
+        }
+    }
+
     /// A race's report of the current turn, built on first use (a report is
     /// a pure function of the state). `None` for an unknown race key.
     pub fn report(&mut self, key: &str) -> Option<&Report> {

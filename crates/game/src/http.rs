@@ -243,7 +243,7 @@ async fn run_turn(s: Arc<AppState>, req: RunTurnRequest) -> ApiResult<Json<RunTu
     }
     s.generating.store(true, Ordering::SeqCst);
     let started = Instant::now();
-    let mut next = e.clone();
+    let mut next = e.working_copy();
     let store = s.store.clone();
     // The turn is CPU work: run it off the async workers.
     let done = tokio::task::spawn_blocking(move || {
@@ -277,7 +277,7 @@ async fn post_banish(
     let Json(req) = body?;
     let mut guard = s.engine.lock().await;
     let e = guard.as_mut().ok_or_else(not_initialised)?;
-    let mut next = e.clone();
+    let mut next = e.working_copy();
     next.banish(&req.race)?;
     next.reports.clear();
     s.store.save_turn(&next)?;

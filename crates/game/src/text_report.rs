@@ -4,8 +4,49 @@
 use galaxy_model::report::Report;
 use std::fmt::Write as _;
 
-fn n(x: f64) -> String {
-    format!("{:.2}", crate::report::t2(x))
+/// A number as the classic report prints it: truncated to two decimals,
+/// shown with two. Formats into a stack buffer (no allocation per number)
+/// and honours the width and alignment of the surrounding format.
+#[derive(Clone, Copy)]
+struct N(f64);
+
+impl std::fmt::Display for N {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut buf = StackStr::default();
+        let v = crate::report::t2(self.0);
+        if write!(buf, "{v:.2}").is_ok() {
+            f.pad(buf.as_str())
+        } else {
+            f.pad(&format!("{v:.2}"))
+        }
+    }
+}
+
+/// A small string on the stack; writing past its end fails.
+#[derive(Default)]
+struct StackStr {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl StackStr {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl std::fmt::Write for StackStr {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let dst = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+fn n(x: f64) -> N {
+    N(x)
 }
 
 fn title(out: &mut String, t: &str) {
@@ -349,7 +390,7 @@ fn uninhabited(o: &mut String, r: &Report) {
             "#", "N", "X", "Y", "S", "R", "$", "M"
         );
         for p in &r.uninhabited_planets {
-            let opt = |v: Option<f64>| v.map(n).unwrap_or_else(|| "-".into());
+            let opt = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |x| n(x).to_string());
             let _ = writeln!(
                 o,
                 "{:<6} {:<12} {:>7} {:>7} {:>8} {:>6} {:>8} {:>8}",
