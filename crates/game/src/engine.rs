@@ -6,7 +6,7 @@ use crate::game::{Game, RaceId};
 use crate::map::{MapError, new_game};
 use crate::order::RaceOrders;
 use crate::parser::parse_orders;
-use crate::report::{build_reports, race_state};
+use crate::report::{build_report, build_reports, race_state};
 use crate::turn::{banish, run_turn};
 use galaxy_model::api::*;
 use galaxy_model::limits::{
@@ -116,15 +116,35 @@ impl Engine {
         Ok(Engine::resume(game, BTreeMap::new()))
     }
 
-    /// Wraps a loaded state and pending orders; rebuilds the reports.
+    /// Wraps a loaded state and pending orders; reports are built when
+    /// first asked for ([`Engine::report`]).
     pub fn resume(game: Game, pending: BTreeMap<String, RaceOrders>) -> Engine {
-        let mut e = Engine {
+        Engine {
             game,
             pending,
             reports: BTreeMap::new(),
-        };
-        e.reports = e.build_reports();
-        e
+        }
+    }
+
+    /// A copy to change and then swap in (so a failure leaves the engine
+    /// as it was): the state and pending orders, without the report cache.
+    pub fn working_copy(&self) -> Engine {
+        Engine {
+            game: self.game.clone(),
+            pending: self.pending.clone(),
+            reports: BTreeMap::new(),
+        }
+    }
+
+    /// A race's report of the current turn, built on first use (a report is
+    /// a pure function of the state). `None` for an unknown race key.
+    pub fn report(&mut self, key: &str) -> Option<&Report> {
+        if !self.reports.contains_key(key) {
+            let r = self.game.races.iter().position(|x| x.key == key)?;
+            let report = build_report(&self.game, RaceId(r));
+            self.reports.insert(key.to_string(), report);
+        }
+        self.reports.get(key)
     }
 
     /// All races' reports for the current state.
@@ -284,13 +304,22 @@ impl Engine {
         })
     }
 
-    /// Runs the current turn; pending orders are consumed and reports rebuilt.
+    /// Runs the current turn; pending orders are consumed and every report
+    /// is built.
     pub fn run_turn(&mut self) {
+        self.advance();
+        self.reports = self.build_reports();
+    }
+
+    /// Runs the current turn; pending orders are consumed and the reports
+    /// are left to be built when first asked for (what the HTTP API does,
+    /// so a turn answers without building reports nobody has read yet).
+    pub fn advance(&mut self) {
         let pending = std::mem::take(&mut self.pending);
         // Rebuilt on first use, without the last turn's dead groups.
         self.game.fleet_index = Default::default();
         run_turn(&mut self.game, &pending);
-        self.reports = self.build_reports();
+        self.reports.clear();
     }
 
     /// Obliterates a race now.

@@ -243,11 +243,11 @@ async fn run_turn(s: Arc<AppState>, req: RunTurnRequest) -> ApiResult<Json<RunTu
     }
     s.generating.store(true, Ordering::SeqCst);
     let started = Instant::now();
-    let mut next = e.clone();
+    let mut next = e.working_copy();
     let store = s.store.clone();
     // The turn is CPU work: run it off the async workers.
     let done = tokio::task::spawn_blocking(move || {
-        next.run_turn();
+        next.advance();
         store.save_turn(&next).map(|()| next)
     })
     .await;
@@ -277,9 +277,9 @@ async fn post_banish(
     let Json(req) = body?;
     let mut guard = s.engine.lock().await;
     let e = guard.as_mut().ok_or_else(not_initialised)?;
-    let mut next = e.clone();
+    let mut next = e.working_copy();
     next.banish(&req.race)?;
-    next.reports = next.build_reports();
+    next.reports.clear();
     s.store.save_turn(&next)?;
     *e = next;
     s.publish(e);
@@ -358,14 +358,14 @@ async fn get_report(
     q: Result<Query<ReportQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
     let Query(q) = q?;
-    let guard = s.engine.lock().await;
-    let e = guard.as_ref().ok_or_else(not_initialised)?;
+    let mut guard = s.engine.lock().await;
+    let e = guard.as_mut().ok_or_else(not_initialised)?;
     if !e.game.races.iter().any(|r| r.key == q.race) {
         return Err(EngineError::UnknownRace(q.race).into());
     }
     let turn = q.turn.unwrap_or(e.game.turn);
     let report = if turn == e.game.turn {
-        e.reports.get(&q.race).cloned()
+        e.report(&q.race).cloned()
     } else if turn < e.game.turn {
         s.store.read_report(turn, &q.race)?
     } else {

@@ -556,11 +556,9 @@ async fn a_crash_mid_turn_leaves_the_previous_turn_current() {
         .await
         .unwrap();
     srv.stop().await;
-    // Simulate a crash after turn 2's files were written but before the
-    // commit point moved: write a bogus turn-2 state, keep current.json at 1.
-    let t2 = dir.join("turns").join("000002");
-    std::fs::create_dir_all(&t2).unwrap();
-    std::fs::write(t2.join("state.json"), b"{half written").unwrap();
+    // Simulate a crash while turn 2's state was being written, before its
+    // rename (the commit point): a half-written temporary file.
+    std::fs::write(dir.join("turns").join("000002.json.tmp"), b"{half written").unwrap();
     let srv = Server::start(&dir).await;
     let st: StatusResponse = c
         .get(srv.url("/api/v1/admin/status"))

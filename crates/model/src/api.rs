@@ -18,6 +18,8 @@ pub struct GameSettings {
     pub empty_planets: u32,
     /// "Stuff" planets per race anywhere.
     pub stuff_planets: u32,
+    /// Empty planets lie within this distance of their race's core home.
+    pub empty_radius: f64,
     /// Minimum distance between two races' core homes.
     pub race_spacing: f64,
     /// Turns of galactic peace at the start (nobody is at war before the
@@ -35,6 +37,7 @@ impl Default for GameSettings {
             home_planets: vec![1000.0, 400.0],
             empty_planets: 6,
             stuff_planets: 5,
+            empty_radius: 30.0,
             race_spacing: 25.0,
             peace_turns: 0,
             drop_idle: true,

@@ -34,6 +34,8 @@ pub const HOME_PLANET_SIZE: (f64, f64) = (1.0, 2_500.0);
 pub const MAX_EMPTY_PLANETS: u32 = 50;
 /// "Stuff" planets per race.
 pub const MAX_STUFF_PLANETS: u32 = 50;
+/// Smallest and largest radius around the core home for "empty" planets.
+pub const EMPTY_RADIUS: (f64, f64) = (1.0, 100.0);
 /// Smallest and largest galaxy side.
 pub const GALAXY_SIZE: (f64, f64) = (20.0, 10_000.0);
 /// Largest race spacing (it shrinks when the galaxy cannot hold the races).

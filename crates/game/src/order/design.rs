@@ -26,8 +26,7 @@ pub(super) fn design_ship(
         });
     }
     let [drive, weapons, shields, cargo] = masses;
-    let (st, warnings) = ShipType::design(name, drive, attacks, weapons, shields, cargo)
-        .map_err(OrderError::InvalidValue)?;
+    let (st, warnings) = ShipType::design(name, drive, attacks, weapons, shields, cargo)?;
     game.races[race.0].ship_types.push(st);
     Ok(warnings)
 }

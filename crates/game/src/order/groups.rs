@@ -159,7 +159,7 @@ pub(super) fn load(
         return Err(OrderError::Cargo("the group's ships carry no cargo".into()));
     }
     let idx = take(game, idx, ships)?;
-    cargo::load(game, idx, p, kind, amount).map_err(OrderError::Cargo)?;
+    cargo::load(game, idx, p, kind, amount)?;
     ok()
 }
 
@@ -178,7 +178,7 @@ pub(super) fn unload(
         return Err(OrderError::Cargo("the group carries nothing".into()));
     }
     let idx = take(game, idx, ships)?;
-    cargo::unload(game, idx, p, amount).map_err(OrderError::Cargo)?;
+    cargo::unload(game, idx, p, amount)?;
     ok()
 }
 
@@ -197,7 +197,7 @@ pub(super) fn scrap(game: &mut Game, race: RaceId, group: u32, ships: Option<u32
     }
     let idx = take(game, idx, ships)?;
     if game.groups[idx].cargo.is_some() && game.groups[idx].load > 0.0 {
-        cargo::unload(game, idx, p, None).map_err(OrderError::Cargo)?;
+        cargo::unload(game, idx, p, None)?;
     }
     let g = &game.groups[idx];
     let mass = game.group_type(g).mass() * g.ships as f64;
