@@ -147,19 +147,7 @@ impl Application {
         );
 
         workers.start();
-        for Warmup { name, run } in warmups {
-            let readiness = state.readiness.clone();
-            tokio::spawn(async move {
-                match run.await {
-                    Ok(()) => {
-                        readiness.mark_cache_warm(name);
-                        tracing::info!(cache = name, "cache warmed");
-                    }
-                    // The process stays unready; an operator sees why.
-                    Err(err) => tracing::error!(cache = name, error = %err, "cache warm-up failed"),
-                }
-            });
-        }
+        start_warmups(warmups, &state.readiness);
 
         let metrics_task = prometheus.map(|(listener, router)| {
             let stop = shutdown.clone();
@@ -178,7 +166,7 @@ impl Application {
             shutdown.clone(),
             config.http.shutdown_timeout.min(cap),
         ));
-        let mut grpc_task = tokio::spawn(server::grpc::serve(
+        let grpc_task = tokio::spawn(server::grpc::serve(
             grpc,
             state.push.clone(),
             shutdown.clone(),
@@ -204,16 +192,8 @@ impl Application {
         // Only now do the push streams end, after sending what is queued.
         tracing::info!("shutdown: draining push events to the gateways");
         state.push.close();
-        match tokio::time::timeout(config.grpc.push_shutdown_timeout.min(cap), &mut grpc_task).await
-        {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(err))) => tracing::error!(error = %err, "gRPC server failed"),
-            Ok(Err(err)) => tracing::error!(error = %err, "gRPC task failed"),
-            Err(_) => {
-                tracing::warn!("shutdown: gRPC drain budget ran out");
-                grpc_task.abort();
-            }
-        }
+        let budget = config.grpc.push_shutdown_timeout.min(cap);
+        drain_grpc(grpc_task, budget).await;
 
         tracing::info!("shutdown: closing the database pool");
         if tokio::time::timeout(cap, state.db.close()).await.is_err() {
@@ -222,6 +202,37 @@ impl Application {
         tracing::info!("shutdown complete");
         telemetry.shutdown(cap).await;
         Ok(())
+    }
+}
+
+/// Runs every cache warm-up in the background; `/readyz` turns 200 once
+/// all have finished (a failed one keeps the process unready, and says why).
+fn start_warmups(warmups: Vec<Warmup>, readiness: &Readiness) {
+    for Warmup { name, run } in warmups {
+        let readiness = readiness.clone();
+        tokio::spawn(async move {
+            match run.await {
+                Ok(()) => {
+                    readiness.mark_cache_warm(name);
+                    tracing::info!(cache = name, "cache warmed");
+                }
+                Err(err) => tracing::error!(cache = name, error = %err, "cache warm-up failed"),
+            }
+        });
+    }
+}
+
+/// Waits for the gRPC server to send what its streams have queued, within
+/// `budget`; then it is stopped.
+async fn drain_grpc(mut task: tokio::task::JoinHandle<anyhow::Result<()>>, budget: Duration) {
+    match tokio::time::timeout(budget, &mut task).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(err))) => tracing::error!(error = %err, "gRPC server failed"),
+        Ok(Err(err)) => tracing::error!(error = %err, "gRPC task failed"),
+        Err(_) => {
+            tracing::warn!("shutdown: gRPC drain budget ran out");
+            task.abort();
+        }
     }
 }
 

@@ -22,6 +22,7 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod geo;
+pub mod ids;
 pub mod mail;
 pub mod notification;
 pub mod postgres;

@@ -7,8 +7,8 @@
 //! by shot: the number of rounds without a kill is drawn from its exact
 //! (geometric) distribution and the round with the first kill is fought
 //! conditioned on having one. The outcome has the same distribution as
-//! fighting every round, and a battle ends after at most a few dozen rounds
-//! per ship lost, however small the kill chance.
+//! fighting every round, and however small the kill chance a battle fights
+//! on average at most 64 rounds shot by shot per ship lost.
 
 use crate::game::{Battle, BattleGroup, Game, PROTOCOL_MAX_SHOTS, PlanetId, RaceId, Shot};
 use crate::group::{Location, location};

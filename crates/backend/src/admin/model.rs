@@ -5,7 +5,8 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use uuid::Uuid;
+
+use crate::ids::AdminId;
 
 /// Shortest and longest accepted username, in characters.
 pub const USERNAME_MIN: usize = 3;
@@ -133,7 +134,7 @@ impl fmt::Debug for PasswordHash {
 /// One row of `admin_accounts`, as cached.
 #[derive(Debug, Clone)]
 pub struct AdminAccount {
-    pub id: Uuid,
+    pub id: AdminId,
     pub username: Username,
     pub password_hash: PasswordHash,
     pub enabled: bool,
@@ -147,7 +148,7 @@ pub struct AdminAccount {
 /// The admin a request authenticated as.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminPrincipal {
-    pub account_id: Uuid,
+    pub account_id: AdminId,
     pub username: Username,
 }
 

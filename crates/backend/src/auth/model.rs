@@ -6,7 +6,8 @@ use std::fmt;
 
 use hmac::{KeyInit as _, Mac as _};
 use subtle::ConstantTimeEq as _;
-use uuid::Uuid;
+
+use crate::ids::ChallengeId;
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
@@ -91,15 +92,15 @@ impl fmt::Debug for LoginCode {
 /// hash differently and a leaked row does not reveal the code without the
 /// 10^6 brute force a 6-digit code allows anyway — the value of the hash
 /// is that the plain code is never stored).
-pub fn code_hash(challenge_id: Uuid, code: &str) -> [u8; 32] {
-    let mut mac =
-        HmacSha256::new_from_slice(challenge_id.as_bytes()).expect("HMAC accepts any key length");
+pub fn code_hash(challenge_id: ChallengeId, code: &str) -> [u8; 32] {
+    let mut mac = HmacSha256::new_from_slice(challenge_id.as_uuid().as_bytes())
+        .expect("HMAC accepts any key length");
     mac.update(code.as_bytes());
     mac.finalize().into_bytes().into()
 }
 
 /// Compares a submitted code with the stored hash in constant time.
-pub fn code_matches(challenge_id: Uuid, submitted: &str, stored: &[u8]) -> bool {
+pub fn code_matches(challenge_id: ChallengeId, submitted: &str, stored: &[u8]) -> bool {
     let computed = code_hash(challenge_id, submitted);
     bool::from(computed.as_slice().ct_eq(stored))
 }
@@ -120,6 +121,8 @@ pub fn random_user_name(_attempt: u32) -> String {
 
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
 
     #[test]
@@ -156,10 +159,10 @@ mod tests {
             assert!(code.as_str().bytes().all(|b| b.is_ascii_digit()));
         }
         let id = Uuid::new_v4();
-        let stored = code_hash(id, "012345");
-        assert!(code_matches(id, "012345", &stored));
-        assert!(!code_matches(id, "012346", &stored));
-        assert!(!code_matches(Uuid::new_v4(), "012345", &stored));
+        let stored = code_hash(id.into(), "012345");
+        assert!(code_matches(id.into(), "012345", &stored));
+        assert!(!code_matches(id.into(), "012346", &stored));
+        assert!(!code_matches(Uuid::new_v4().into(), "012345", &stored));
         assert_eq!(format!("{:?}", LoginCode::generate()), "LoginCode(******)");
     }
 

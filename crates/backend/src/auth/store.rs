@@ -9,6 +9,8 @@ use sqlx::postgres::types::PgInterval;
 use sqlx::{PgConnection, Row as _};
 use uuid::Uuid;
 
+use crate::ids::{ChallengeId, UserId};
+
 fn interval(d: Duration) -> PgInterval {
     PgInterval {
         months: 0,
@@ -33,7 +35,7 @@ pub async fn open_challenges(
     conn: &mut PgConnection,
     email: &str,
     window: Duration,
-) -> Result<(i64, Option<(Uuid, DateTime<Utc>)>), sqlx::Error> {
+) -> Result<(i64, Option<(ChallengeId, DateTime<Utc>)>), sqlx::Error> {
     let rows = sqlx::query(
         "SELECT id, expires_at FROM auth_challenges
          WHERE email = $1 AND consumed_at IS NULL AND burned_at IS NULL
@@ -46,14 +48,14 @@ pub async fn open_challenges(
     .await?;
     let newest = rows
         .first()
-        .map(|r| (r.get::<Uuid, _>("id"), r.get("expires_at")));
+        .map(|r| (r.get::<ChallengeId, _>("id"), r.get("expires_at")));
     Ok((rows.len() as i64, newest))
 }
 
 /// Inserts a challenge valid for `ttl`; returns its expiry.
 pub async fn insert_challenge(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: ChallengeId,
     email: &str,
     code_hash: &[u8; 32],
     ttl: Duration,
@@ -73,7 +75,7 @@ pub async fn insert_challenge(
 
 pub async fn set_challenge_delivery(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: ChallengeId,
     delivery_id: Uuid,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE auth_challenges SET mail_delivery_id = $2 WHERE id = $1")
@@ -87,7 +89,7 @@ pub async fn set_challenge_delivery(
 /// A challenge as confirm sees it (row locked).
 #[derive(Debug, Clone)]
 pub struct ChallengeRow {
-    pub id: Uuid,
+    pub id: ChallengeId,
     pub email: String,
     pub code_hash: Vec<u8>,
     pub attempts: i32,
@@ -98,7 +100,7 @@ pub struct ChallengeRow {
 
 pub async fn challenge_for_update(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: ChallengeId,
 ) -> Result<Option<ChallengeRow>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT id, email, code_hash, attempts, expires_at <= now() AS expired,
@@ -142,7 +144,7 @@ pub async fn recent_failures(
 /// and against the address; returns the challenge's attempt count.
 pub async fn record_failure(
     conn: &mut PgConnection,
-    challenge_id: Uuid,
+    challenge_id: ChallengeId,
     email: &str,
     burn: bool,
 ) -> Result<i32, sqlx::Error> {
@@ -163,7 +165,10 @@ pub async fn record_failure(
     Ok(attempts)
 }
 
-pub async fn consume(conn: &mut PgConnection, challenge_id: Uuid) -> Result<(), sqlx::Error> {
+pub async fn consume(
+    conn: &mut PgConnection,
+    challenge_id: ChallengeId,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE auth_challenges SET consumed_at = now() WHERE id = $1")
         .bind(challenge_id)
         .execute(conn)
@@ -175,7 +180,7 @@ pub async fn consume(conn: &mut PgConnection, challenge_id: Uuid) -> Result<(), 
 /// to none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountByEmail {
-    Live(Uuid),
+    Live(UserId),
     DeletedOnly,
     None,
 }
@@ -184,7 +189,7 @@ pub async fn account_by_email(
     conn: &mut PgConnection,
     email: &str,
 ) -> Result<AccountByEmail, sqlx::Error> {
-    let row: Option<(Uuid, bool)> = sqlx::query_as(
+    let row: Option<(UserId, bool)> = sqlx::query_as(
         "SELECT user_id, deleted_at IS NOT NULL FROM accounts WHERE email = $1
          ORDER BY (deleted_at IS NULL) DESC LIMIT 1",
     )
@@ -211,7 +216,7 @@ pub enum InsertAccount {
 /// so a collision does not abort the caller's transaction.
 pub async fn insert_account(
     conn: &mut PgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     email: &str,
     user_name: &str,
     declared_country: Option<&str>,

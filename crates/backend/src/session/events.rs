@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use uuid::Uuid;
+
+use crate::ids::{DeviceSessionId, UserId};
 
 /// Why sessions were revoked; sent to the gateway as a stable string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -37,9 +38,9 @@ impl RevocationReason {
 /// Device sessions of one user that stopped being valid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionsRevoked {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// The sessions revoked by this action (never empty when emitted).
-    pub device_session_ids: Vec<Uuid>,
+    pub device_session_ids: Vec<DeviceSessionId>,
     pub reason: RevocationReason,
 }
 
@@ -92,6 +93,8 @@ impl std::fmt::Debug for SessionEvents {
 mod tests {
     use std::sync::Mutex;
 
+    use uuid::Uuid;
+
     use super::*;
 
     #[test]
@@ -106,8 +109,8 @@ mod tests {
             .collect();
         let events = SessionEvents::new(listeners);
         let event = SessionsRevoked {
-            user_id: Uuid::nil(),
-            device_session_ids: vec![Uuid::nil()],
+            user_id: UserId(Uuid::nil()),
+            device_session_ids: vec![DeviceSessionId(Uuid::nil())],
             reason: RevocationReason::LoginBan,
         };
         events.emit(&event);

@@ -7,7 +7,8 @@ use std::fmt;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
+
+use crate::ids::{DeviceSessionId, UserId};
 
 /// A device's Ed25519 public key: 32 bytes that decode to a curve point
 /// which is not of small order (weak keys are refused).
@@ -118,8 +119,8 @@ impl DeviceInfo {
 /// One device session as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceSession {
-    pub id: Uuid,
-    pub user_id: Uuid,
+    pub id: DeviceSessionId,
+    pub user_id: UserId,
     pub public_key: DevicePublicKey,
     pub device_name: String,
     pub platform: String,

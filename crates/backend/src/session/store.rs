@@ -2,7 +2,8 @@
 //! caller decides the transaction.
 
 use sqlx::{PgConnection, Row as _};
-use uuid::Uuid;
+
+use crate::ids::{DeviceSessionId, UserId};
 
 use super::events::RevocationReason;
 use super::model::{DevicePublicKey, DeviceSession};
@@ -24,8 +25,8 @@ fn session(row: &sqlx::postgres::PgRow) -> Result<DeviceSession, sqlx::Error> {
 
 pub async fn insert_session(
     conn: &mut PgConnection,
-    id: Uuid,
-    user_id: Uuid,
+    id: DeviceSessionId,
+    user_id: UserId,
     public_key: &DevicePublicKey,
     device_name: &str,
     platform: &str,
@@ -48,8 +49,8 @@ pub async fn insert_session(
 /// Every active session, for the cache warm-up: only what the cache holds.
 pub async fn all_active(
     conn: &mut PgConnection,
-) -> Result<Vec<(Uuid, Uuid, DevicePublicKey)>, sqlx::Error> {
-    let rows: Vec<(Uuid, Uuid, Vec<u8>)> = sqlx::query_as(
+) -> Result<Vec<(DeviceSessionId, UserId, DevicePublicKey)>, sqlx::Error> {
+    let rows: Vec<(DeviceSessionId, UserId, Vec<u8>)> = sqlx::query_as(
         "SELECT id, user_id, public_key FROM device_sessions WHERE revoked_at IS NULL",
     )
     .fetch_all(conn)
@@ -66,7 +67,7 @@ pub async fn all_active(
 /// A user's active sessions, newest first.
 pub async fn active_of_user(
     conn: &mut PgConnection,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> Result<Vec<DeviceSession>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT id, user_id, public_key, device_name, platform, created_at, revoked_at, revoke_reason
@@ -90,8 +91,8 @@ pub enum RevokeOne {
 /// Revokes one session of `user_id` (another user's session is NotFound).
 pub async fn revoke_one(
     conn: &mut PgConnection,
-    user_id: Uuid,
-    id: Uuid,
+    user_id: UserId,
+    id: DeviceSessionId,
     reason: RevocationReason,
 ) -> Result<RevokeOne, sqlx::Error> {
     let revoked = sqlx::query(
@@ -124,9 +125,9 @@ pub async fn revoke_one(
 /// Revokes every active session of `user_id`; returns their ids.
 pub async fn revoke_all(
     conn: &mut PgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     reason: RevocationReason,
-) -> Result<Vec<Uuid>, sqlx::Error> {
+) -> Result<Vec<DeviceSessionId>, sqlx::Error> {
     sqlx::query_scalar(
         "UPDATE device_sessions SET revoked_at = now(), revoke_reason = $2
          WHERE user_id = $1 AND revoked_at IS NULL RETURNING id",

@@ -20,7 +20,7 @@ pub enum UserError {
     #[error("no account {0}")]
     NotFound(String),
     #[error("no sanction {0} for this user")]
-    SanctionNotFound(uuid::Uuid),
+    SanctionNotFound(crate::ids::SanctionId),
     #[error("the sanction was already lifted")]
     SanctionAlreadyLifted,
     /// The caller's account is soft-deleted (user group).

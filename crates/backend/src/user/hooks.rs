@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use sqlx::PgConnection;
-use uuid::Uuid;
+
+use crate::ids::UserId;
 
 /// A domain's reaction to a soft delete.
 pub trait OnUserDeleted: Send + Sync {
@@ -20,7 +21,7 @@ pub trait OnUserDeleted: Send + Sync {
     fn on_user_deleted<'a>(
         &'a self,
         conn: &'a mut PgConnection,
-        user_id: Uuid,
+        user_id: UserId,
     ) -> BoxFuture<'a, anyhow::Result<()>>;
 }
 
@@ -38,7 +39,7 @@ impl UserDeletedHooks {
     }
 
     /// Runs every hook in registration order inside `conn`'s transaction.
-    pub async fn run(&self, conn: &mut PgConnection, user_id: Uuid) -> anyhow::Result<()> {
+    pub async fn run(&self, conn: &mut PgConnection, user_id: UserId) -> anyhow::Result<()> {
         for hook in self.hooks.iter() {
             hook.on_user_deleted(&mut *conn, user_id)
                 .await

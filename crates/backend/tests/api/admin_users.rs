@@ -195,7 +195,10 @@ async fn entitlements_default_by_tier_and_admins_override_them() {
     let r = get(&app, &path, &[]).await;
     r.assert_status(200);
     assert_eq!(r.value()["max_concurrent_games"], 3);
-    assert_eq!(app.state.users.entitlements(id).max_concurrent_games, 3);
+    assert_eq!(
+        app.state.users.entitlements(id.into()).max_concurrent_games,
+        3
+    );
 
     let r = post(&app, &path, Some(json!({ "tier": "premium" }))).await;
     r.assert_status(200);
@@ -215,7 +218,10 @@ async fn entitlements_default_by_tier_and_admins_override_them() {
     assert_eq!(v["overridden"], json!(["max_concurrent_games"]));
     // The user sees the same snapshot, from the cache.
     assert_eq!(get_account(&app, id).await.value()["entitlements"], v);
-    assert_eq!(app.state.users.entitlements(id).max_concurrent_games, 25);
+    assert_eq!(
+        app.state.users.entitlements(id.into()).max_concurrent_games,
+        25
+    );
 
     let r = post(&app, &path, Some(json!({ "max_concurrent_games": null }))).await;
     r.assert_status(200);

@@ -679,7 +679,7 @@ async fn deleting_a_user_skips_their_open_routes_and_keeps_every_row() {
 
     let mut tx = app.db().begin().await.unwrap();
     galaxy_backend::notification::UserDeletedHook
-        .on_user_deleted(&mut tx, doomed)
+        .on_user_deleted(&mut tx, doomed.into())
         .await
         .expect("hooks run");
     tx.commit().await.unwrap();

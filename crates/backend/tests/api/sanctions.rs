@@ -81,7 +81,7 @@ async fn a_login_ban_refuses_user_requests_and_revokes_sessions_until_lifted() {
         assert_eq!(r.error_code(), "login_banned", "{path}");
         assert_eq!(r.value()["error"]["details"]["expires_at"], Value::Null);
     }
-    assert!(app.state.users.active_login_ban(id).is_some());
+    assert!(app.state.users.active_login_ban(id.into()).is_some());
     get_account(&app, bystander).await.assert_status(200);
 
     let r = lift(&app, id, &ban_id).await;
@@ -89,7 +89,7 @@ async fn a_login_ban_refuses_user_requests_and_revokes_sessions_until_lifted() {
     assert_eq!(r.value()["active"], false);
     assert_eq!(r.value()["lifted_by"], ROOT);
     get_account(&app, id).await.assert_status(200);
-    assert!(app.state.users.active_login_ban(id).is_none());
+    assert!(app.state.users.active_login_ban(id.into()).is_none());
 
     let r = lift(&app, id, &ban_id).await;
     r.assert_status(409);
@@ -126,7 +126,7 @@ async fn an_expired_login_ban_lifts_itself() {
     let wait = (expires_at - Utc::now()).to_std().unwrap_or_default();
     tokio::time::sleep(wait + std::time::Duration::from_millis(50)).await;
     get_account(&app, id).await.assert_status(200);
-    assert!(app.state.users.active_login_ban(id).is_none());
+    assert!(app.state.users.active_login_ban(id.into()).is_none());
     let items = list(&app, id).await;
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["active"], false);
@@ -152,10 +152,10 @@ async fn a_game_join_ban_is_visible_but_does_not_block_user_requests() {
     let ban = app
         .state
         .users
-        .active_game_join_ban(id)
+        .active_game_join_ban(id.into())
         .expect("the lobby sees it");
     assert_eq!(ban.reason, "griefing");
-    assert!(app.state.users.active_login_ban(id).is_none());
+    assert!(app.state.users.active_login_ban(id.into()).is_none());
 
     let detail = app
         .api
@@ -225,8 +225,8 @@ pub fn record_revocations() -> (Arc<dyn OnSessionsRevoked>, Arc<Mutex<Vec<Revoca
     let sink = seen.clone();
     let listener = move |e: &SessionsRevoked| {
         sink.lock().unwrap().push((
-            e.user_id,
-            e.device_session_ids.clone(),
+            e.user_id.0,
+            e.device_session_ids.iter().map(|id| id.0).collect(),
             e.reason.as_str().to_owned(),
         ));
     };

@@ -134,10 +134,13 @@ async fn sessions_are_listed_revoked_one_or_all_and_logging_in_again_works() {
     {
         let events = events.lock().unwrap();
         assert_eq!(events.len(), 2, "{events:?}");
-        assert_eq!(events[0].device_session_ids, vec![a.device_session_id]);
+        assert_eq!(
+            events[0].device_session_ids,
+            vec![a.device_session_id.into()]
+        );
         assert_eq!(events[0].reason, RevocationReason::UserRevoked);
         assert_eq!(events[1].device_session_ids.len(), 2);
-        assert!(events.iter().all(|e| e.user_id == user));
+        assert!(events.iter().all(|e| e.user_id == user.into()));
     }
 
     let again = login(&app, &server, "devices@example.com", 4, None).await;
@@ -170,7 +173,7 @@ async fn a_failed_commit_leaves_the_session_cache_unchanged() {
     let err = app
         .state
         .sessions
-        .revoke_all(me.user_id, RevocationReason::AdminRevoked)
+        .revoke_all(me.user_id.into(), RevocationReason::AdminRevoked)
         .await;
     assert!(err.is_err(), "the commit must fail");
     lookup(&app, me.device_session_id).await.assert_status(200);
@@ -200,8 +203,8 @@ async fn the_session_cache_is_warmed_again_after_a_restart() {
     app.state
         .sessions
         .revoke(
-            gone.user_id,
-            gone.device_session_id,
+            gone.user_id.into(),
+            gone.device_session_id.into(),
             RevocationReason::UserRevoked,
         )
         .await

@@ -66,7 +66,7 @@ pub async fn create_account(app: &TestApp, user_name: &str, country: Option<&str
     let id = insert_account(app, user_name, country).await;
     app.state
         .users
-        .refresh_account(id)
+        .refresh_account(id.into())
         .await
         .expect("refresh account");
     id
@@ -175,7 +175,7 @@ async fn the_own_account_is_served_with_default_settings_and_entitlements() {
         get_account(&app, id).await.value()["declared_country"],
         "DE"
     );
-    app.state.users.refresh_account(id).await.unwrap();
+    app.state.users.refresh_account(id.into()).await.unwrap();
     assert_eq!(
         get_account(&app, id).await.value()["declared_country"],
         "FR"
@@ -316,9 +316,10 @@ impl galaxy_backend::user::OnUserDeleted for RecordingHook {
     fn on_user_deleted<'a>(
         &'a self,
         conn: &'a mut PgConnection,
-        user_id: Uuid,
+        user_id: galaxy_backend::ids::UserId,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
+            let user_id = user_id.0;
             let marked: bool = sqlx::query_scalar(
                 "SELECT deleted_at IS NOT NULL FROM accounts WHERE user_id = $1",
             )
@@ -434,7 +435,7 @@ async fn a_failing_hook_rolls_the_delete_back_and_leaves_the_cache_as_it_was() {
             .unwrap();
     assert!(!deleted);
     assert_eq!(active_sessions(&app, id).await, 1);
-    let cached = app.state.users.cached(id).expect("still cached");
+    let cached = app.state.users.cached(id.into()).expect("still cached");
     assert!(cached.account.deleted_at.is_none());
     get_account(&app, id).await.assert_status(200);
 }
@@ -449,7 +450,7 @@ async fn a_failed_user_name_change_leaves_the_cache_as_it_was() {
     let r = patch(&app, ACCOUNT, id, json!({ "user_name": "heidi" })).await;
     r.assert_status(409);
     assert_eq!(
-        app.state.users.cached(id).unwrap().account.user_name,
+        app.state.users.cached(id.into()).unwrap().account.user_name,
         "grace"
     );
     assert_eq!(get_account(&app, id).await.value()["user_name"], "grace");
@@ -478,7 +479,10 @@ async fn the_accounts_cache_is_warm_after_a_restart() {
 
     let db = app.into_database().await;
     let app = spawn_on(Some(db)).await;
-    assert!(app.state.users.cached(id).is_some(), "warmed before ready");
+    assert!(
+        app.state.users.cached(id.into()).is_some(),
+        "warmed before ready"
+    );
     assert_eq!(get_account(&app, id).await.value(), before);
     let r = get_account(&app, quiet).await;
     r.assert_status(403);

@@ -2,13 +2,13 @@
 //! admins and reading the audit trail. The group's middleware has already
 //! authenticated the caller ([`AdminUser`]).
 
+use crate::ids::AdminId;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::admin::{AdminAccount, AdminError, AuditEntry, Password, Username};
 use crate::server::admin::auth::AdminUser;
@@ -44,7 +44,7 @@ pub(super) fn routes() -> GroupRoutes {
 /// An admin account as the API shows it (never the hash).
 #[derive(Debug, Serialize)]
 struct AdminAccountView {
-    id: Uuid,
+    id: AdminId,
     username: String,
     enabled: bool,
     created_at: DateTime<Utc>,

@@ -14,7 +14,8 @@ use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine as _;
-use uuid::Uuid;
+
+use crate::ids::AdminId;
 
 use crate::admin::{AdminPrincipal, AuthError, Username};
 use crate::server::{ApiError, AppState};
@@ -22,7 +23,7 @@ use crate::server::{ApiError, AppState};
 /// The admin a request authenticated as.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminUser {
-    pub account_id: Uuid,
+    pub account_id: AdminId,
     pub username: Username,
 }
 

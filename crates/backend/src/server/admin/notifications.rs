@@ -7,6 +7,8 @@ use axum::routing::get;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::ids::UserId;
+
 use crate::notification::{DeadLetter, IntentFilter, IntentView, RouteStatus};
 use crate::server::groups::{GroupRoutes, RouteGroup};
 use crate::server::paging::{Page, PageRequest};
@@ -28,7 +30,7 @@ pub(super) fn routes() -> GroupRoutes {
 #[derive(Debug, Deserialize)]
 struct IntentQuery {
     kind: Option<String>,
-    user_id: Option<Uuid>,
+    user_id: Option<UserId>,
     status: Option<RouteStatus>,
 }
 
@@ -42,7 +44,7 @@ async fn list_notification_intents(
 ) -> Result<Json<Page<IntentView>>, ApiError> {
     let filter = IntentFilter {
         kind: query.kind,
-        user_id: query.user_id,
+        user_id: query.user_id.map(Into::into),
         status: query.status,
     };
     let listing = state

@@ -8,7 +8,8 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
+
+use crate::ids::{ChallengeId, DeviceSessionId, UserId};
 
 use crate::auth::ConfirmRequest;
 use crate::server::groups::{GroupRoutes, RouteGroup};
@@ -32,7 +33,7 @@ struct RequestCode {
 
 #[derive(Serialize)]
 struct ChallengeView {
-    challenge_id: Uuid,
+    challenge_id: ChallengeId,
     expires_at: DateTime<Utc>,
 }
 
@@ -64,15 +65,15 @@ struct Confirm {
 
 #[derive(Serialize)]
 struct LoggedInView {
-    user_id: Uuid,
-    device_session_id: Uuid,
+    user_id: UserId,
+    device_session_id: DeviceSessionId,
     account_created: bool,
 }
 
 /// `POST /api/v1/public/auth/challenges/{challenge_id}/confirm`.
 async fn confirm_login_code(
     State(state): State<AppState>,
-    Path(challenge_id): Path<Uuid>,
+    Path(challenge_id): Path<ChallengeId>,
     SourceIp(source_ip): SourceIp,
     Json(body): Json<Confirm>,
 ) -> Result<impl IntoResponse, ApiError> {

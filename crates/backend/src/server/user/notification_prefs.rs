@@ -26,7 +26,7 @@ async fn get_notification_preferences(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> Result<Json<Preferences>, ApiError> {
-    let items = state.notification.preferences(user.user_id).await?;
+    let items = state.notification.preferences(user.user_id.into()).await?;
     Ok(Json(Preferences { items }))
 }
 
@@ -40,7 +40,7 @@ async fn put_notification_preferences(
 ) -> Result<Json<Preferences>, ApiError> {
     let items = state
         .notification
-        .set_preferences(user.user_id, &body.items)
+        .set_preferences(user.user_id.into(), &body.items)
         .await?;
     Ok(Json(Preferences { items }))
 }

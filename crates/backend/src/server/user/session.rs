@@ -3,7 +3,8 @@
 
 use axum::routing::get;
 use serde::Serialize;
-use uuid::Uuid;
+
+use crate::ids::UserId;
 
 use crate::server::groups::{GroupRoutes, RouteGroup};
 use crate::server::{AuthUser, Json};
@@ -14,7 +15,7 @@ pub(super) fn routes() -> GroupRoutes {
 
 #[derive(Serialize)]
 struct SessionView {
-    user_id: Uuid,
+    user_id: UserId,
 }
 
 /// `GET /api/v1/user/session`: who the gateway says is calling.

@@ -8,7 +8,8 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use uuid::Uuid;
+
+use crate::ids::DeviceSessionId;
 
 use crate::server::groups::{GroupRoutes, RouteGroup};
 use crate::server::{ApiError, AppState, AuthUser, Json, Path};
@@ -23,7 +24,7 @@ pub(super) fn routes() -> GroupRoutes {
 
 #[derive(Serialize)]
 struct SessionView {
-    device_session_id: Uuid,
+    device_session_id: DeviceSessionId,
     device_name: String,
     platform: String,
     public_key: String,
@@ -63,7 +64,7 @@ async fn list_sessions(
 async fn revoke_session(
     State(state): State<AppState>,
     user: AuthUser,
-    Path(device_session_id): Path<Uuid>,
+    Path(device_session_id): Path<DeviceSessionId>,
 ) -> Result<StatusCode, ApiError> {
     match state
         .sessions
@@ -85,7 +86,7 @@ async fn revoke_session(
 
 #[derive(Serialize)]
 struct Revoked {
-    device_session_ids: Vec<Uuid>,
+    device_session_ids: Vec<DeviceSessionId>,
 }
 
 /// `POST /api/v1/user/sessions/revoke-all`: revokes every active session
