@@ -132,7 +132,8 @@ async fn image_runs_a_game_and_keeps_state_across_a_restart() {
         .await
         .unwrap();
     assert_eq!((st.game_id.as_str(), st.turn), ("img", 1));
-    assert!(dir.join("current.json").exists());
+    // The state of turn 1 is on the bind mount (`turns/<N:06>.json`).
+    assert!(dir.join("turns").join("000001.json").exists());
     drop(container);
     let _ = std::fs::remove_dir_all(&dir);
 }
