@@ -163,11 +163,18 @@ impl Application {
             // The first step runs at once: startup drains every due
             // `pending` / `retrying` delivery (spec §9, no separate recovery).
             // On shutdown the step in progress finishes its sends (§16).
+            // A committed enqueue wakes it at once (LISTEN/NOTIFY).
             let worker = mail.worker();
-            workers.spawn_loop("mail", mail.settings().worker_interval, move || {
-                let worker = worker.clone();
-                async move { worker.tick().await }
-            });
+            Mail::wake().spawn_worker(
+                &mut workers,
+                "mail",
+                &state.db,
+                mail.settings().worker_interval,
+                move || {
+                    let worker = worker.clone();
+                    async move { worker.tick().await }
+                },
+            );
         }
         {
             // Per-country counters of authenticated requests (spec §11).
@@ -193,15 +200,11 @@ impl Application {
             // Routes wait for the interval at most: a committed submit wakes
             // the worker at once (PostgreSQL LISTEN/NOTIFY).
             let worker = notification.worker();
-            workers.spawn(
-                notification
-                    .clone()
-                    .listen_for_commits(workers.stop_token()),
-            );
-            workers.spawn_loop_with_wake(
+            NotificationService::wake().spawn_worker(
+                &mut workers,
                 "notification",
+                &state.db,
                 notification.settings().worker_interval,
-                notification.wake(),
                 move || {
                     let worker = worker.clone();
                     async move { worker.tick().await }

@@ -20,6 +20,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod geo;
+pub mod jobs;
 pub mod mail;
 pub mod notification;
 pub mod postgres;

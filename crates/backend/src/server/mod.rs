@@ -36,6 +36,7 @@ mod admin_notifications;
 mod admin_users;
 mod auth;
 mod conn_timer;
+mod domain_errors;
 pub mod error;
 pub mod extract;
 mod gateway;

@@ -12,6 +12,7 @@ mod errors;
 mod geo;
 mod grpc;
 mod identity_push;
+mod jobs;
 mod mail;
 mod mail_admin;
 mod migrations;
