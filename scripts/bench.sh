@@ -11,6 +11,7 @@ readonly BENCHES=(
   "galaxy-backend: HTTP stack|target/release/galaxy-bench-http"
   "galaxy-backend: admin Basic Auth|target/release/galaxy-bench-admin"
   "galaxy-backend: mail outbox|target/release/galaxy-bench-mail"
+  "galaxy-backend: job queue (20,000 no-op jobs: bulk enqueue, drain)|target/release/galaxy-bench-jobs"
   "galaxy-backend: push fan-out (100 gateways over gRPC)|target/release/galaxy-bench-push"
   "galaxy-backend: identity (100k accounts, 200k sessions: startup, gateway lookup, own account)|target/release/galaxy-bench-identity"
   "galaxy-game: turn time (30-race default galaxy, bot orders, 100 turns)|target/release/galaxy-game-bench 30 100 1"
