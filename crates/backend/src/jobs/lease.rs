@@ -37,7 +37,7 @@ pub struct QueueTable {
 pub struct ClaimShape {
     /// Extra conditions on due rows (`AND …`), evaluated before locking.
     pub filter: &'static str,
-    /// Extra tables joined to the claimed row (`, mail_payloads p`).
+    /// Extra tables joined to the claimed row (`mail_payloads p`).
     pub join: &'static str,
     /// Their join conditions (`AND p.payload_id = j.payload_id`).
     pub join_on: &'static str,
@@ -57,6 +57,14 @@ impl QueueTable {
             join_on,
             returning,
         } = shape;
+        let from = if join.is_empty() {
+            String::new()
+        } else {
+            format!("\n             FROM {join}")
+        };
+        // The claimed keys as an array: whatever the batch size, the update
+        // then finds its rows by primary key (a join with `due` would let a
+        // generic plan, which guesses the batch, hash the whole table).
         format!(
             "WITH due AS (
              SELECT {key}
@@ -70,9 +78,8 @@ impl QueueTable {
              SET lease_token = $1,
                  lease_until = now() + $2 * interval '1 second',
                  next_attempt_at = now() + $2 * interval '1 second',
-                 updated_at = now()
-             FROM due{join}
-             WHERE j.{key} = due.{key}{join_on}
+                 updated_at = now(){from}
+             WHERE j.{key} = ANY(ARRAY(SELECT {key} FROM due)){join_on}
              RETURNING {returning}
          )
          SELECT * FROM claimed"

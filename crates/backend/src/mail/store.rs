@@ -102,7 +102,7 @@ pub const WAKE_CHANNEL: &str = "mail_deliveries";
 pub static CLAIM_DUE_SQL: LazyLock<String> = LazyLock::new(|| {
     TABLE.claim_sql(&ClaimShape {
         filter: "",
-        join: ", mail_payloads p",
+        join: "mail_payloads p",
         join_on: " AND p.payload_id = j.payload_id",
         returning:
             "j.delivery_id, j.template_id, j.cycle_attempts, p.subject, p.text_body, p.html_body,

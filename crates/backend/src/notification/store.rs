@@ -119,7 +119,7 @@ pub const TABLE: QueueTable = QueueTable {
 pub static CLAIM_DUE_SQL: LazyLock<String> = LazyLock::new(|| {
     TABLE.claim_sql(&ClaimShape {
         filter: "",
-        join: ", notification_intents i",
+        join: "notification_intents i",
         join_on: " AND i.intent_id = j.intent_id",
         returning: "j.route_id, j.intent_id, j.channel, j.user_id, j.attempts,
                  i.kind, i.idempotency_key, i.payload, i.trace_id",
