@@ -3,61 +3,51 @@
 //! listener (port 0 works) and wires the domains; [`Application::run_until_stopped`]
 //! serves until the shutdown token fires, then stops in the spec §16 order.
 
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
+use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::admin::{AdminService, AdminSettings};
-use crate::auth::SessionEvents;
+use crate::assembly::Assembly;
 use crate::config::Config;
 use crate::mail::{Mail, MailSettings};
-use crate::notification::{NotificationService, NotificationSettings, UserDeletedHook};
+use crate::notification::{NotificationService, NotificationSettings};
 use crate::push::{PushService, PushSettings};
-use crate::readiness::Readiness;
+use crate::readiness::{Readiness, Warmup};
 use crate::server::{self, AppContext, AppState};
-use crate::telemetry::Telemetry;
-use crate::user::{AccountEmails, UserDeletedHooks, UserService};
+use crate::session::OnSessionsRevoked;
+use crate::telemetry::{Metrics, Telemetry};
+use crate::user::OnUserDeleted;
 use crate::worker::Workers;
-
-/// A cache warm-up run once at startup; `/readyz` waits for all of them.
-pub struct Warmup {
-    pub name: &'static str,
-    pub run: Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>,
-}
-
-impl Warmup {
-    /// The warm-up `name` (as `/readyz` reports it) running `load`.
-    pub fn new<E>(
-        name: &'static str,
-        load: impl Future<Output = Result<(), E>> + Send + 'static,
-    ) -> Self
-    where
-        E: Into<anyhow::Error>,
-    {
-        Self {
-            name,
-            run: Box::pin(async move { load.await.map_err(Into::into) }),
-        }
-    }
-}
 
 /// A built, not yet serving, backend.
 pub struct Application {
     state: AppState,
     telemetry: Telemetry,
-    http: TcpListener,
-    grpc: TcpListener,
-    prometheus: Option<(TcpListener, Router)>,
+    listeners: Listeners,
     workers: Workers,
     warmups: Vec<Warmup>,
     shutdown: CancellationToken,
+}
+
+/// Every listener, bound before anything serves (port 0 works).
+struct Listeners {
+    http: TcpListener,
+    grpc: TcpListener,
+    prometheus: Option<(TcpListener, Router)>,
+}
+
+/// Reactions registered at assembly besides the domains' own — how tests
+/// observe revocations and soft deletes without reaching into a service.
+#[derive(Default)]
+pub struct ExtraHooks {
+    pub on_sessions_revoked: Vec<Arc<dyn OnSessionsRevoked>>,
+    pub on_user_deleted: Vec<Arc<dyn OnUserDeleted>>,
 }
 
 impl Application {
@@ -65,161 +55,30 @@ impl Application {
     /// cause — if PostgreSQL is unreachable, migrations fail or an address
     /// cannot be bound; nothing serves half-configured.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with(config, ExtraHooks::default()).await
+    }
+
+    /// [`build`](Self::build) with extra hooks (tests).
+    pub async fn build_with(config: Config, extra: ExtraHooks) -> anyhow::Result<Self> {
         let telemetry = Telemetry::init(&config).context("cannot initialise telemetry")?;
         let metrics = telemetry.metrics();
         let readiness = Readiness::default();
 
-        let db = crate::postgres::connect(&config.postgres, metrics.db_pool()).await?;
-        crate::postgres::migrate(&db).await?;
-        readiness.mark_migrations_applied();
-
-        let http = bind(config.http.listen_addr, "BACKEND_HTTP_LISTEN_ADDR").await?;
-        let grpc = bind(
-            config.grpc.push_listen_addr,
-            "BACKEND_GRPC_PUSH_LISTEN_ADDR",
-        )
-        .await?;
+        let db = connect_and_migrate(&config, &metrics, &readiness).await?;
+        let listeners = Listeners::bind(&config, &telemetry).await?;
         readiness.mark_grpc_bound();
-        let prometheus = match telemetry.prometheus_router() {
-            Some(router) => Some((
-                bind(
-                    config.otel.prometheus_listen_addr,
-                    "BACKEND_OTEL_PROMETHEUS_LISTEN_ADDR",
-                )
-                .await?,
-                router,
-            )),
-            None => None,
-        };
-
-        let admin = AdminService::new(db.clone(), &AdminSettings::from_config(&config));
-        if let (Some(user), Some(password)) = (
-            &config.admin.bootstrap_user,
-            &config.admin.bootstrap_password,
-        ) {
-            let outcome = admin.bootstrap(user, password.expose()).await.context(
-                "cannot bootstrap the admin account (BACKEND_ADMIN_BOOTSTRAP_USER / _PASSWORD)",
-            )?;
-            tracing::info!(outcome = ?outcome, "admin bootstrap");
-        }
-        let mut warmups = vec![admin.warmup()];
-        // Device sessions (auth) are revoked inside user transactions (login
-        // ban, soft delete), so the user domain holds the session service.
-        let session_events = SessionEvents::default();
-        let sessions = crate::auth::SessionService::new(db.clone(), session_events.clone());
-        let user_deleted_hooks = UserDeletedHooks::default();
-        let users = UserService::new(db.clone(), sessions.clone(), user_deleted_hooks.clone());
-        warmups.push(users.warmup());
-        warmups.push(sessions.warmup());
-        let geo = crate::geo::Geo::open(&config.geoip.db_path, db.clone(), &metrics)
-            .context("cannot open the GeoIP database (BACKEND_GEOIP_DB_PATH)")?;
-        let auth = crate::auth::AuthService::new(
-            db.clone(),
-            crate::auth::AuthSettings::from_config(&config),
-            sessions.clone(),
-            geo.clone(),
-            users.clone(),
-        );
-        let mail = Mail::new(db.clone(), MailSettings::from_config(&config), &metrics)
-            .context("cannot set up the SMTP client (BACKEND_SMTP_*)")?;
-
-        let push = PushService::start(&db, PushSettings::from_config(&config), &metrics).await?;
-        {
-            // Every revocation reaches the gateway as a SessionInvalidation
-            // (publishing never blocks the revoking request).
-            let push = push.clone();
-            session_events.subscribe(move |revoked| {
-                push.publish_session_invalidation(revoked);
-            });
-        }
-
-        let notification = NotificationService::new(
-            db.clone(),
-            NotificationSettings::from_config(&config),
-            push.clone(),
-            &metrics,
-        );
-        user_deleted_hooks.register(Arc::new(UserDeletedHook));
-        notification.set_user_emails(Arc::new(AccountEmails));
-
-        let state = AppState::new(AppContext {
-            config: Arc::new(config),
-            db,
-            metrics,
-            readiness,
-            admin,
-            mail: mail.clone(),
-            users,
-            user_deleted_hooks,
-            sessions,
-            auth,
-            geo: geo.clone(),
-            session_events,
-            push,
-            notification: notification.clone(),
-        });
-        let mut workers = Workers::new();
-        if mail.settings().worker_enabled {
-            // The first step runs at once: startup drains every due
-            // `pending` / `retrying` delivery (spec §9, no separate recovery).
-            // On shutdown the step in progress finishes its sends (§16).
-            // A committed enqueue wakes it at once (LISTEN/NOTIFY).
-            let worker = mail.worker();
-            Mail::wake().spawn_worker(
-                &mut workers,
-                "mail",
-                &state.db,
-                mail.settings().worker_interval,
-                move || {
-                    let worker = worker.clone();
-                    async move { worker.tick().await }
-                },
-            );
-        }
-        {
-            // Per-country counters of authenticated requests (spec §11).
-            let geo = geo.clone();
-            workers.spawn_loop("geo_counters", crate::geo::FLUSH_INTERVAL, move || {
-                let geo = geo.clone();
-                async move { geo.flush().await }
-            });
-        }
-        {
-            // Old login challenges and failed confirmations (docs/auth.md).
-            let auth = state.auth.clone();
-            workers.spawn_loop(
-                "auth_prune",
-                crate::auth::service::PRUNE_INTERVAL,
-                move || {
-                    let auth = auth.clone();
-                    async move { auth.prune().await }
-                },
-            );
-        }
-        if state.config.notification.worker_enabled {
-            // Routes wait for the interval at most: a committed submit wakes
-            // the worker at once (PostgreSQL LISTEN/NOTIFY).
-            let worker = notification.worker();
-            NotificationService::wake().spawn_worker(
-                &mut workers,
-                "notification",
-                &state.db,
-                notification.settings().worker_interval,
-                move || {
-                    let worker = worker.clone();
-                    async move { worker.tick().await }
-                },
-            );
-        }
+        let mut asm = Assembly::new(db, metrics);
+        let context = install_domains(&mut asm, config, readiness, extra).await?;
+        let Assembly {
+            workers, warmups, ..
+        } = asm;
         for warmup in &warmups {
-            state.readiness.register_cache(warmup.name);
+            context.readiness.register_cache(warmup.name);
         }
         Ok(Self {
-            state,
+            state: AppState::new(context),
             telemetry,
-            http,
-            grpc,
-            prometheus,
+            listeners,
             workers,
             warmups,
             shutdown: CancellationToken::new(),
@@ -227,19 +86,22 @@ impl Application {
     }
 
     pub fn http_addr(&self) -> SocketAddr {
-        self.http
+        self.listeners
+            .http
             .local_addr()
             .expect("bound listener has an address")
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
-        self.grpc
+        self.listeners
+            .grpc
             .local_addr()
             .expect("bound listener has an address")
     }
 
     pub fn prometheus_addr(&self) -> Option<SocketAddr> {
-        self.prometheus
+        self.listeners
+            .prometheus
             .as_ref()
             .and_then(|(l, _)| l.local_addr().ok())
     }
@@ -262,9 +124,12 @@ impl Application {
         let Self {
             state,
             telemetry,
-            http,
-            grpc,
-            prometheus,
+            listeners:
+                Listeners {
+                    http,
+                    grpc,
+                    prometheus,
+                },
             mut workers,
             warmups,
             shutdown,
@@ -282,19 +147,7 @@ impl Application {
         );
 
         workers.start();
-        for Warmup { name, run } in warmups {
-            let readiness = state.readiness.clone();
-            tokio::spawn(async move {
-                match run.await {
-                    Ok(()) => {
-                        readiness.mark_cache_warm(name);
-                        tracing::info!(cache = name, "cache warmed");
-                    }
-                    // The process stays unready; an operator sees why.
-                    Err(err) => tracing::error!(cache = name, error = %err, "cache warm-up failed"),
-                }
-            });
-        }
+        start_warmups(warmups, &state.readiness);
 
         let metrics_task = prometheus.map(|(listener, router)| {
             let stop = shutdown.clone();
@@ -313,7 +166,7 @@ impl Application {
             shutdown.clone(),
             config.http.shutdown_timeout.min(cap),
         ));
-        let mut grpc_task = tokio::spawn(server::grpc::serve(
+        let grpc_task = tokio::spawn(server::grpc::serve(
             grpc,
             state.push.clone(),
             shutdown.clone(),
@@ -339,16 +192,8 @@ impl Application {
         // Only now do the push streams end, after sending what is queued.
         tracing::info!("shutdown: draining push events to the gateways");
         state.push.close();
-        match tokio::time::timeout(config.grpc.push_shutdown_timeout.min(cap), &mut grpc_task).await
-        {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(err))) => tracing::error!(error = %err, "gRPC server failed"),
-            Ok(Err(err)) => tracing::error!(error = %err, "gRPC task failed"),
-            Err(_) => {
-                tracing::warn!("shutdown: gRPC drain budget ran out");
-                grpc_task.abort();
-            }
-        }
+        let budget = config.grpc.push_shutdown_timeout.min(cap);
+        drain_grpc(grpc_task, budget).await;
 
         tracing::info!("shutdown: closing the database pool");
         if tokio::time::timeout(cap, state.db.close()).await.is_err() {
@@ -358,6 +203,174 @@ impl Application {
         telemetry.shutdown(cap).await;
         Ok(())
     }
+}
+
+/// Runs every cache warm-up in the background; `/readyz` turns 200 once
+/// all have finished (a failed one keeps the process unready, and says why).
+fn start_warmups(warmups: Vec<Warmup>, readiness: &Readiness) {
+    for Warmup { name, run } in warmups {
+        let readiness = readiness.clone();
+        tokio::spawn(async move {
+            match run.await {
+                Ok(()) => {
+                    readiness.mark_cache_warm(name);
+                    tracing::info!(cache = name, "cache warmed");
+                }
+                Err(err) => tracing::error!(cache = name, error = %err, "cache warm-up failed"),
+            }
+        });
+    }
+}
+
+/// Waits for the gRPC server to send what its streams have queued, within
+/// `budget`; then it is stopped.
+async fn drain_grpc(mut task: tokio::task::JoinHandle<anyhow::Result<()>>, budget: Duration) {
+    match tokio::time::timeout(budget, &mut task).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(err))) => tracing::error!(error = %err, "gRPC server failed"),
+        Ok(Err(err)) => tracing::error!(error = %err, "gRPC task failed"),
+        Err(_) => {
+            tracing::warn!("shutdown: gRPC drain budget ran out");
+            task.abort();
+        }
+    }
+}
+
+/// Phase 1: PostgreSQL reachable, schema and migrations applied.
+async fn connect_and_migrate(
+    config: &Config,
+    metrics: &Metrics,
+    readiness: &Readiness,
+) -> anyhow::Result<PgPool> {
+    let db = crate::postgres::connect(&config.postgres, metrics.db_pool()).await?;
+    crate::postgres::migrate(&db).await?;
+    readiness.mark_migrations_applied();
+    Ok(db)
+}
+
+impl Listeners {
+    /// Phase 2: every address bound, or the variable naming it reported.
+    async fn bind(config: &Config, telemetry: &Telemetry) -> anyhow::Result<Self> {
+        let http = bind(config.http.listen_addr, "BACKEND_HTTP_LISTEN_ADDR").await?;
+        let grpc = bind(
+            config.grpc.push_listen_addr,
+            "BACKEND_GRPC_PUSH_LISTEN_ADDR",
+        )
+        .await?;
+        let prometheus = match telemetry.prometheus_router() {
+            Some(router) => Some((
+                bind(
+                    config.otel.prometheus_listen_addr,
+                    "BACKEND_OTEL_PROMETHEUS_LISTEN_ADDR",
+                )
+                .await?,
+                router,
+            )),
+            None => None,
+        };
+        Ok(Self {
+            http,
+            grpc,
+            prometheus,
+        })
+    }
+}
+
+/// Phase 3: every domain installed, lower domains first; each registers
+/// its workers, warm-ups and hooks with `asm`.
+async fn install_domains(
+    asm: &mut Assembly,
+    config: Config,
+    readiness: Readiness,
+    extra: ExtraHooks,
+) -> anyhow::Result<AppContext> {
+    let admin = crate::admin::install(asm, &config).await?;
+    let push =
+        PushService::start(&asm.db, PushSettings::from_config(&config), &asm.metrics).await?;
+    // Every revocation reaches the gateway as a SessionInvalidation.
+    let mut on_revoked: Vec<Arc<dyn OnSessionsRevoked>> = vec![Arc::new(push.clone())];
+    on_revoked.extend(extra.on_sessions_revoked);
+    let sessions = crate::session::install(asm, on_revoked);
+    let mut on_deleted: Vec<Arc<dyn OnUserDeleted>> =
+        vec![Arc::new(crate::notification::UserDeletedHook)];
+    on_deleted.extend(extra.on_user_deleted);
+    let users = crate::user::install(asm, sessions.clone(), on_deleted);
+    let geo = crate::geo::install(asm, &config)?;
+    let auth = crate::auth::install(asm, &config, sessions.clone(), geo.clone(), users.clone());
+    let mail = install_mail(asm, &config)?;
+    let notification = install_notification(asm, &config, push.clone());
+    Ok(AppContext {
+        config: Arc::new(config),
+        db: asm.db.clone(),
+        metrics: asm.metrics.clone(),
+        readiness,
+        admin,
+        mail,
+        users,
+        sessions,
+        auth,
+        geo,
+        push,
+        notification,
+    })
+}
+
+/// The mail outbox and its worker. The first step runs at once: startup
+/// drains every due `pending` / `retrying` delivery (spec §9, no separate
+/// recovery); on shutdown the step in progress finishes its sends (§16).
+/// A committed enqueue wakes the worker at once (PostgreSQL LISTEN/NOTIFY).
+fn install_mail(asm: &mut Assembly, config: &Config) -> anyhow::Result<Mail> {
+    let mail = Mail::new(
+        asm.db.clone(),
+        MailSettings::from_config(config),
+        &asm.metrics,
+    )
+    .context("cannot set up the SMTP client (BACKEND_SMTP_*)")?;
+    if mail.settings().worker_enabled {
+        let worker = mail.worker();
+        Mail::wake().spawn_worker(
+            &mut asm.workers,
+            "mail",
+            &asm.db,
+            mail.settings().worker_interval,
+            move || {
+                let worker = worker.clone();
+                async move { worker.tick().await }
+            },
+        );
+    }
+    Ok(mail)
+}
+
+/// The notification pipeline and its route worker. Routes wait for the
+/// interval at most: a committed submit wakes the worker at once
+/// (PostgreSQL LISTEN/NOTIFY).
+fn install_notification(
+    asm: &mut Assembly,
+    config: &Config,
+    push: PushService,
+) -> NotificationService {
+    let notification = NotificationService::new(
+        asm.db.clone(),
+        NotificationSettings::from_config(config),
+        push,
+        &asm.metrics,
+    );
+    notification.set_user_emails(Arc::new(crate::user::AccountEmails));
+    if config.notification.worker_enabled {
+        let worker = notification.worker();
+        NotificationService::wake().spawn_worker(
+            &mut asm.workers,
+            "notification",
+            &asm.db,
+            notification.settings().worker_interval,
+            move || {
+                let worker = worker.clone();
+                async move { worker.tick().await }
+            },
+        );
+    }
+    notification
 }
 
 async fn bind(addr: SocketAddr, variable: &str) -> anyhow::Result<TcpListener> {

@@ -1,13 +1,37 @@
 //! What `/readyz` waits for: migrations applied, the gRPC listener bound,
 //! and every registered cache warmed (PostgreSQL reachability is checked
 //! live on each probe). Domains register their caches before serving starts
-//! and mark them warm when their warm-up finishes.
+//! and mark them warm when their warm-up ([`Warmup`]) finishes.
 
 use std::collections::BTreeSet;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
+
+/// A cache warm-up run once at startup; `/readyz` waits for all of them.
+pub struct Warmup {
+    pub name: &'static str,
+    pub run: Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>,
+}
+
+impl Warmup {
+    /// The warm-up `name` (as `/readyz` reports it) running `load`.
+    pub fn new<E>(
+        name: &'static str,
+        load: impl Future<Output = Result<(), E>> + Send + 'static,
+    ) -> Self
+    where
+        E: Into<anyhow::Error>,
+    {
+        Self {
+            name,
+            run: Box::pin(async move { load.await.map_err(Into::into) }),
+        }
+    }
+}
 
 #[derive(Clone, Default)]
 pub struct Readiness(Arc<Inner>);

@@ -14,7 +14,8 @@ use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use hmac::{KeyInit as _, Mac as _};
-use uuid::Uuid;
+
+use crate::ids::AdminId;
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
@@ -31,7 +32,7 @@ impl std::fmt::Debug for CredentialDigest {
 /// What a verified credential proved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VerifiedCredential {
-    pub account_id: Uuid,
+    pub account_id: AdminId,
     pub password_version: i64,
 }
 
@@ -101,7 +102,7 @@ impl CredentialCache {
     }
 
     /// Drops every entry of `account_id` (password changed, disabled, deleted).
-    pub fn forget_account(&self, account_id: Uuid) {
+    pub fn forget_account(&self, account_id: AdminId) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         entries.retain(|_, e| e.verified.account_id != account_id);
     }
@@ -117,11 +118,13 @@ impl CredentialCache {
 
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
 
     fn verified(id: Uuid) -> VerifiedCredential {
         VerifiedCredential {
-            account_id: id,
+            account_id: id.into(),
             password_version: 1,
         }
     }
@@ -166,7 +169,7 @@ mod tests {
         );
         cache.insert(da, verified(alice), now);
         cache.insert(db, verified(bob), now);
-        cache.forget_account(alice);
+        cache.forget_account(alice.into());
         assert_eq!(cache.get(&da, now), None);
         assert_eq!(cache.get(&db, now), Some(verified(bob)));
     }

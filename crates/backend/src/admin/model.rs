@@ -5,7 +5,8 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use uuid::Uuid;
+
+use crate::ids::AdminId;
 
 /// Shortest and longest accepted username, in characters.
 pub const USERNAME_MIN: usize = 3;
@@ -133,7 +134,7 @@ impl fmt::Debug for PasswordHash {
 /// One row of `admin_accounts`, as cached.
 #[derive(Debug, Clone)]
 pub struct AdminAccount {
-    pub id: Uuid,
+    pub id: AdminId,
     pub username: Username,
     pub password_hash: PasswordHash,
     pub enabled: bool,
@@ -147,7 +148,7 @@ pub struct AdminAccount {
 /// The admin a request authenticated as.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminPrincipal {
-    pub account_id: Uuid,
+    pub account_id: AdminId,
     pub username: Username,
 }
 
@@ -199,4 +200,14 @@ mod tests {
         let h = PasswordHash::new("$2b$12$secret".into());
         assert!(!format!("{h:?}").contains("secret"));
     }
+}
+
+/// Audit actions of the admin-accounts domain (`domain.verb`, like every action).
+pub mod action {
+    pub const ACCOUNT_BOOTSTRAP: &str = "admin_account.bootstrap";
+    pub const ACCOUNT_CREATE: &str = "admin_account.create";
+    pub const ACCOUNT_PASSWORD_CHANGE: &str = "admin_account.password_change";
+    pub const ACCOUNT_DISABLE: &str = "admin_account.disable";
+    pub const ACCOUNT_ENABLE: &str = "admin_account.enable";
+    pub const ACCOUNT_DELETE: &str = "admin_account.delete";
 }

@@ -16,13 +16,14 @@ use serde_json::json;
 use sqlx::PgPool;
 use tokio::sync::Mutex;
 
-use super::audit::{self, AuditEntry, action};
 use super::credentials::{CredentialCache, VerifiedCredential};
 use super::error::{AdminError, AuthError};
+use super::model::action;
 use super::model::{AdminAccount, AdminPrincipal, PASSWORD_MAX_BYTES, Password, Username};
 use super::password::Hasher;
 use super::store;
 use super::throttle::{Throttle, ThrottleKey};
+use crate::audit::{self, AuditEntry};
 
 /// The name `/readyz` reports while the account cache warms.
 pub const CACHE_NAME: &str = "admin_accounts";
@@ -103,9 +104,9 @@ impl AdminService {
     }
 
     /// The startup warm-up of the account cache, for `/readyz` to wait on.
-    pub fn warmup(&self) -> crate::app::Warmup {
+    pub fn warmup(&self) -> crate::readiness::Warmup {
         let service = self.clone();
-        crate::app::Warmup::new(CACHE_NAME, async move { service.warm_up().await })
+        crate::readiness::Warmup::new(CACHE_NAME, async move { service.warm_up().await })
     }
 
     /// Loads every account into the cache. Until it has run, reads go to

@@ -2,9 +2,9 @@
 //! caller's transaction) so one domain operation commits once, together
 //! with its audit entry.
 
+use crate::ids::AdminId;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use super::model::{AdminAccount, PasswordHash, Username};
 
@@ -20,7 +20,7 @@ macro_rules! columns {
 
 #[derive(sqlx::FromRow)]
 struct Row {
-    id: Uuid,
+    id: AdminId,
     username: String,
     password_hash: String,
     enabled: bool,
@@ -103,7 +103,7 @@ pub async fn find_for_update(
 /// Locks every enabled account (in id order, so concurrent callers queue
 /// instead of deadlocking) and returns their ids: the last-admin guard
 /// counts under this lock, so two concurrent disables cannot both pass.
-pub async fn lock_enabled(conn: &mut PgConnection) -> Result<Vec<Uuid>, sqlx::Error> {
+pub async fn lock_enabled(conn: &mut PgConnection) -> Result<Vec<AdminId>, sqlx::Error> {
     sqlx::query_scalar("SELECT id FROM admin_accounts WHERE enabled ORDER BY id FOR UPDATE")
         .fetch_all(conn)
         .await
@@ -118,7 +118,7 @@ pub async fn insert(
         "INSERT INTO admin_accounts (id, username, password_hash) VALUES ($1, $2, $3) RETURNING ",
         columns!()
     ))
-    .bind(Uuid::now_v7())
+    .bind(AdminId::new_ordered())
     .bind(username.as_str())
     .bind(hash.as_str())
     .fetch_one(conn)
@@ -138,7 +138,7 @@ pub async fn insert_if_absent(
          ON CONFLICT (username) DO NOTHING RETURNING ",
         columns!()
     ))
-    .bind(Uuid::now_v7())
+    .bind(AdminId::new_ordered())
     .bind(username.as_str())
     .bind(hash.as_str())
     .fetch_optional(conn)
@@ -149,7 +149,7 @@ pub async fn insert_if_absent(
 /// Sets a new hash and bumps the password version.
 pub async fn set_password(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: AdminId,
     hash: &PasswordHash,
 ) -> Result<AdminAccount, sqlx::Error> {
     let row: Row = sqlx::query_as(concat!(
@@ -168,7 +168,7 @@ pub async fn set_password(
 
 pub async fn set_enabled(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: AdminId,
     enabled: bool,
 ) -> Result<AdminAccount, sqlx::Error> {
     let row: Row = sqlx::query_as(concat!(
@@ -182,7 +182,7 @@ pub async fn set_enabled(
     one(row)
 }
 
-pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+pub async fn delete(conn: &mut PgConnection, id: AdminId) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM admin_accounts WHERE id = $1")
         .bind(id)
         .execute(conn)

@@ -1,26 +1,48 @@
-//! Login by email code and device sessions (spec §2, §6).
+//! Login by email code (spec §2): request a code by email, confirm it with
+//! a device key, get a device session.
 //!
-//! - [`model`]: validated values — [`EmailAddress`], [`DevicePublicKey`]
-//!   (Ed25519, weak keys refused), [`DeviceInfo`], the 6-digit
+//! - [`model`]: validated values — [`EmailAddress`], the 6-digit
 //!   [`LoginCode`] and its stored HMAC, the placeholder user-name generator.
-//! - [`service`]: [`AuthService`] — request a code, confirm it.
-//! - [`sessions`]: [`SessionService`] — device sessions and the cache of
-//!   active ones the gateway lookup is served from.
-//! - [`events`]: the revocation event other domains subscribe to (push
-//!   turns it into `SessionInvalidation` for the gateway).
-//! - [`error`]: [`AuthError`] and its API mapping; [`store`]: the SQL.
+//! - [`service`]: [`AuthService`] — request a code, confirm it, prune.
+//! - [`error`]: [`AuthError`]; [`store`]: the SQL of the challenges (and
+//!   the account row a first login creates).
+//!
+//! Uses: [`crate::session`] (creates the session), [`crate::user`] (login
+//! bans, the account cache), [`crate::mail`] (the login-code mail),
+//! [`crate::geo`] (the declared country of a new account).
 //!
 //! Operator notes and the gateway-facing contract: `docs/auth.md`.
 
 pub mod error;
-pub mod events;
 pub mod model;
 pub mod service;
-pub mod sessions;
 mod store;
 
 pub use error::AuthError;
-pub use events::{RevocationReason, SessionEvents, SessionsRevoked};
-pub use model::{DeviceInfo, DevicePublicKey, DeviceSession, EmailAddress, LoginCode};
+pub use model::{EmailAddress, LoginCode};
 pub use service::{AuthService, AuthSettings, ChallengeIssued, ConfirmRequest, LoggedIn};
-pub use sessions::{RevokeOutcome, SessionService};
+
+/// The identity domain's install step: the service and the loop that
+/// prunes old challenges and failed confirmations (`docs/auth.md`).
+pub fn install(
+    asm: &mut crate::assembly::Assembly,
+    config: &crate::config::Config,
+    sessions: crate::session::SessionService,
+    geo: crate::geo::Geo,
+    users: crate::user::UserService,
+) -> AuthService {
+    let auth = AuthService::new(
+        asm.db.clone(),
+        AuthSettings::from_config(config),
+        sessions,
+        geo,
+        users,
+    );
+    let pruner = auth.clone();
+    asm.workers
+        .spawn_loop("auth_prune", service::PRUNE_INTERVAL, move || {
+            let auth = pruner.clone();
+            async move { auth.prune().await }
+        });
+    auth
+}

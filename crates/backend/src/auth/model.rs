@@ -1,15 +1,13 @@
-//! Validated values of the login flow: [`EmailAddress`], [`DevicePublicKey`],
-//! [`DeviceInfo`], the 6-digit [`LoginCode`] and its stored hash, and the
-//! placeholder user-name generator.
+//! Validated values of the login flow: [`EmailAddress`], the 6-digit
+//! [`LoginCode`] and its stored hash, and the placeholder user-name
+//! generator (the device's key and info are [`crate::session`]'s).
 
 use std::fmt;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use chrono::{DateTime, Utc};
 use hmac::{KeyInit as _, Mac as _};
 use subtle::ConstantTimeEq as _;
-use uuid::Uuid;
+
+use crate::ids::ChallengeId;
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
@@ -67,112 +65,6 @@ impl fmt::Debug for EmailAddress {
     }
 }
 
-/// A device's Ed25519 public key: 32 bytes that decode to a curve point
-/// which is not of small order (weak keys are refused).
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct DevicePublicKey([u8; 32]);
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum InvalidPublicKey {
-    #[error("the public key must be standard base64")]
-    NotBase64,
-    #[error("the public key must be 32 bytes, got {0}")]
-    WrongLength(usize),
-    #[error("the public key is not a valid Ed25519 point")]
-    NotAPoint,
-    #[error("the public key is a weak (small-order) Ed25519 point")]
-    Weak,
-}
-
-impl DevicePublicKey {
-    /// Parses the base64 (standard alphabet, padded) of the 32 key bytes.
-    pub fn parse_base64(raw: &str) -> Result<Self, InvalidPublicKey> {
-        let bytes = BASE64
-            .decode(raw.trim())
-            .map_err(|_| InvalidPublicKey::NotBase64)?;
-        Self::from_slice(&bytes)
-    }
-
-    pub fn from_slice(bytes: &[u8]) -> Result<Self, InvalidPublicKey> {
-        let bytes: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| InvalidPublicKey::WrongLength(bytes.len()))?;
-        let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
-            .map_err(|_| InvalidPublicKey::NotAPoint)?;
-        if key.is_weak() {
-            return Err(InvalidPublicKey::Weak);
-        }
-        Ok(Self(bytes))
-    }
-
-    /// A key read back from `device_sessions`: it was validated when the
-    /// session was created, so only the length is checked (decompressing
-    /// the point again would dominate the startup warm-up).
-    pub fn from_stored(bytes: &[u8]) -> Result<Self, InvalidPublicKey> {
-        bytes
-            .try_into()
-            .map(Self)
-            .map_err(|_| InvalidPublicKey::WrongLength(bytes.len()))
-    }
-
-    pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
-    pub fn to_base64(&self) -> String {
-        BASE64.encode(self.0)
-    }
-}
-
-impl fmt::Debug for DevicePublicKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DevicePublicKey({})", self.to_base64())
-    }
-}
-
-/// Longest device name, in characters.
-pub const DEVICE_NAME_MAX_CHARS: usize = 100;
-/// Longest platform label, in characters.
-pub const PLATFORM_MAX_CHARS: usize = 32;
-
-/// What the client says about the device: a free-text name shown to the
-/// user and a platform label (`ios`, `android`, `web`, …; free text).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceInfo {
-    pub name: String,
-    pub platform: String,
-}
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{0}")]
-pub struct InvalidDevice(pub &'static str);
-
-impl DeviceInfo {
-    /// Trims both; each must be non-empty, within its length limit and free
-    /// of control characters.
-    pub fn parse(name: &str, platform: &str) -> Result<Self, InvalidDevice> {
-        let name = name.trim();
-        let platform = platform.trim();
-        let ok = |s: &str, max: usize| {
-            !s.is_empty() && s.chars().count() <= max && !s.chars().any(char::is_control)
-        };
-        if !ok(name, DEVICE_NAME_MAX_CHARS) {
-            return Err(InvalidDevice(
-                "device_name must be 1–100 characters without control characters",
-            ));
-        }
-        if !ok(platform, PLATFORM_MAX_CHARS) {
-            return Err(InvalidDevice(
-                "platform must be 1–32 characters without control characters",
-            ));
-        }
-        Ok(Self {
-            name: name.to_owned(),
-            platform: platform.to_owned(),
-        })
-    }
-}
-
 /// A 6-digit login code (leading zeros kept). Never logged.
 #[derive(Clone, PartialEq, Eq)]
 pub struct LoginCode(String);
@@ -200,15 +92,15 @@ impl fmt::Debug for LoginCode {
 /// hash differently and a leaked row does not reveal the code without the
 /// 10^6 brute force a 6-digit code allows anyway — the value of the hash
 /// is that the plain code is never stored).
-pub fn code_hash(challenge_id: Uuid, code: &str) -> [u8; 32] {
-    let mut mac =
-        HmacSha256::new_from_slice(challenge_id.as_bytes()).expect("HMAC accepts any key length");
+pub fn code_hash(challenge_id: ChallengeId, code: &str) -> [u8; 32] {
+    let mut mac = HmacSha256::new_from_slice(challenge_id.as_uuid().as_bytes())
+        .expect("HMAC accepts any key length");
     mac.update(code.as_bytes());
     mac.finalize().into_bytes().into()
 }
 
 /// Compares a submitted code with the stored hash in constant time.
-pub fn code_matches(challenge_id: Uuid, submitted: &str, stored: &[u8]) -> bool {
+pub fn code_matches(challenge_id: ChallengeId, submitted: &str, stored: &[u8]) -> bool {
     let computed = code_hash(challenge_id, submitted);
     bool::from(computed.as_slice().ct_eq(stored))
 }
@@ -227,21 +119,10 @@ pub fn random_user_name(_attempt: u32) -> String {
     format!("player-{suffix}")
 }
 
-/// One device session as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceSession {
-    pub id: Uuid,
-    pub user_id: Uuid,
-    pub public_key: DevicePublicKey,
-    pub device_name: String,
-    pub platform: String,
-    pub created_at: DateTime<Utc>,
-    pub revoked_at: Option<DateTime<Utc>>,
-    pub revoke_reason: Option<String>,
-}
-
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
 
     #[test]
@@ -271,31 +152,6 @@ mod tests {
     }
 
     #[test]
-    fn public_keys_must_be_valid_strong_points() {
-        let signing = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
-        let good = BASE64.encode(signing.verifying_key().as_bytes());
-        assert_eq!(
-            DevicePublicKey::parse_base64(&good).unwrap().to_base64(),
-            good
-        );
-        assert_eq!(
-            DevicePublicKey::parse_base64("not base64!"),
-            Err(InvalidPublicKey::NotBase64)
-        );
-        assert_eq!(
-            DevicePublicKey::parse_base64(&BASE64.encode([1u8; 31])),
-            Err(InvalidPublicKey::WrongLength(31))
-        );
-        // The identity point (small order).
-        let mut identity = [0u8; 32];
-        identity[0] = 1;
-        assert_eq!(
-            DevicePublicKey::from_slice(&identity),
-            Err(InvalidPublicKey::Weak)
-        );
-    }
-
-    #[test]
     fn codes_are_six_digits_and_hashes_compare_in_constant_time() {
         for _ in 0..100 {
             let code = LoginCode::generate();
@@ -303,21 +159,11 @@ mod tests {
             assert!(code.as_str().bytes().all(|b| b.is_ascii_digit()));
         }
         let id = Uuid::new_v4();
-        let stored = code_hash(id, "012345");
-        assert!(code_matches(id, "012345", &stored));
-        assert!(!code_matches(id, "012346", &stored));
-        assert!(!code_matches(Uuid::new_v4(), "012345", &stored));
+        let stored = code_hash(id.into(), "012345");
+        assert!(code_matches(id.into(), "012345", &stored));
+        assert!(!code_matches(id.into(), "012346", &stored));
+        assert!(!code_matches(Uuid::new_v4().into(), "012345", &stored));
         assert_eq!(format!("{:?}", LoginCode::generate()), "LoginCode(******)");
-    }
-
-    #[test]
-    fn device_info_is_trimmed_and_bounded() {
-        let d = DeviceInfo::parse(" Pixel 8 ", "android").unwrap();
-        assert_eq!(d.name, "Pixel 8");
-        assert!(DeviceInfo::parse("", "ios").is_err());
-        assert!(DeviceInfo::parse("x", "").is_err());
-        assert!(DeviceInfo::parse(&"x".repeat(101), "ios").is_err());
-        assert!(DeviceInfo::parse("a\nb", "ios").is_err());
     }
 
     #[test]

@@ -15,13 +15,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
-use uuid::Uuid;
+
+use crate::ids::{ChallengeId, DeviceSessionId, UserId};
 
 use super::error::AuthError;
-use super::model::{self, DeviceInfo, DevicePublicKey, EmailAddress, LoginCode, UserNameGenerator};
-use super::sessions::SessionService;
+use super::model::{self, EmailAddress, LoginCode, UserNameGenerator};
 use super::store::{self, AccountByEmail, InsertAccount};
 use crate::geo::Geo;
+use crate::session::{DeviceInfo, DevicePublicKey, SessionService};
 use crate::user::UserService;
 use crate::worker::StepOutcome;
 
@@ -71,7 +72,7 @@ impl AuthSettings {
 /// and until when. Identical in shape for every address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChallengeIssued {
-    pub challenge_id: Uuid,
+    pub challenge_id: ChallengeId,
     pub expires_at: DateTime<Utc>,
     /// `true` when a throttled address got its newest open challenge back
     /// (no mail was sent). Not shown to the caller.
@@ -81,7 +82,7 @@ pub struct ChallengeIssued {
 /// A confirm request, validated by [`AuthService::confirm`].
 #[derive(Debug, Clone)]
 pub struct ConfirmRequest<'a> {
-    pub challenge_id: Uuid,
+    pub challenge_id: ChallengeId,
     pub code: &'a str,
     pub public_key: &'a str,
     pub device_name: &'a str,
@@ -93,8 +94,8 @@ pub struct ConfirmRequest<'a> {
 /// A successful confirmation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoggedIn {
-    pub user_id: Uuid,
-    pub device_session_id: Uuid,
+    pub user_id: UserId,
+    pub device_session_id: DeviceSessionId,
     pub account_created: bool,
 }
 
@@ -188,7 +189,7 @@ impl AuthService {
                 reused: true,
             });
         }
-        let challenge_id = Uuid::new_v4();
+        let challenge_id = ChallengeId::new_random();
         let code = LoginCode::generate();
         let hash = model::code_hash(challenge_id, code.as_str());
         let expires_at = store::insert_challenge(
@@ -352,10 +353,10 @@ impl AuthService {
         conn: &mut sqlx::PgConnection,
         email: &str,
         declared_country: Option<&str>,
-    ) -> Result<(Uuid, bool), AuthError> {
+    ) -> Result<(UserId, bool), AuthError> {
         let generate = self.user_name_generator();
         let retries = self.inner.settings.username_max_retries;
-        let user_id = Uuid::new_v4();
+        let user_id = UserId::new_random();
         for attempt in 0..=retries {
             let user_name = generate(attempt);
             match store::insert_account(conn, user_id, email, &user_name, declared_country).await? {

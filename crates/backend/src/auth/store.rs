@@ -1,6 +1,5 @@
 //! The identity domain's SQL: `accounts` (creation only — the user domain
-//! owns the rest), `auth_challenges`, `auth_failed_confirmations` and
-//! `device_sessions`. Every function takes a connection so the caller
+//! owns the rest), `auth_challenges` and `auth_failed_confirmations`. Every function takes a connection so the caller
 //! decides the transaction.
 
 use std::time::Duration;
@@ -10,8 +9,7 @@ use sqlx::postgres::types::PgInterval;
 use sqlx::{PgConnection, Row as _};
 use uuid::Uuid;
 
-use super::RevocationReason;
-use super::model::{DevicePublicKey, DeviceSession};
+use crate::ids::{ChallengeId, UserId};
 
 fn interval(d: Duration) -> PgInterval {
     PgInterval {
@@ -37,7 +35,7 @@ pub async fn open_challenges(
     conn: &mut PgConnection,
     email: &str,
     window: Duration,
-) -> Result<(i64, Option<(Uuid, DateTime<Utc>)>), sqlx::Error> {
+) -> Result<(i64, Option<(ChallengeId, DateTime<Utc>)>), sqlx::Error> {
     let rows = sqlx::query(
         "SELECT id, expires_at FROM auth_challenges
          WHERE email = $1 AND consumed_at IS NULL AND burned_at IS NULL
@@ -50,14 +48,14 @@ pub async fn open_challenges(
     .await?;
     let newest = rows
         .first()
-        .map(|r| (r.get::<Uuid, _>("id"), r.get("expires_at")));
+        .map(|r| (r.get::<ChallengeId, _>("id"), r.get("expires_at")));
     Ok((rows.len() as i64, newest))
 }
 
 /// Inserts a challenge valid for `ttl`; returns its expiry.
 pub async fn insert_challenge(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: ChallengeId,
     email: &str,
     code_hash: &[u8; 32],
     ttl: Duration,
@@ -77,7 +75,7 @@ pub async fn insert_challenge(
 
 pub async fn set_challenge_delivery(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: ChallengeId,
     delivery_id: Uuid,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE auth_challenges SET mail_delivery_id = $2 WHERE id = $1")
@@ -91,7 +89,7 @@ pub async fn set_challenge_delivery(
 /// A challenge as confirm sees it (row locked).
 #[derive(Debug, Clone)]
 pub struct ChallengeRow {
-    pub id: Uuid,
+    pub id: ChallengeId,
     pub email: String,
     pub code_hash: Vec<u8>,
     pub attempts: i32,
@@ -102,7 +100,7 @@ pub struct ChallengeRow {
 
 pub async fn challenge_for_update(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: ChallengeId,
 ) -> Result<Option<ChallengeRow>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT id, email, code_hash, attempts, expires_at <= now() AS expired,
@@ -146,7 +144,7 @@ pub async fn recent_failures(
 /// and against the address; returns the challenge's attempt count.
 pub async fn record_failure(
     conn: &mut PgConnection,
-    challenge_id: Uuid,
+    challenge_id: ChallengeId,
     email: &str,
     burn: bool,
 ) -> Result<i32, sqlx::Error> {
@@ -167,7 +165,10 @@ pub async fn record_failure(
     Ok(attempts)
 }
 
-pub async fn consume(conn: &mut PgConnection, challenge_id: Uuid) -> Result<(), sqlx::Error> {
+pub async fn consume(
+    conn: &mut PgConnection,
+    challenge_id: ChallengeId,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE auth_challenges SET consumed_at = now() WHERE id = $1")
         .bind(challenge_id)
         .execute(conn)
@@ -179,7 +180,7 @@ pub async fn consume(conn: &mut PgConnection, challenge_id: Uuid) -> Result<(), 
 /// to none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountByEmail {
-    Live(Uuid),
+    Live(UserId),
     DeletedOnly,
     None,
 }
@@ -188,7 +189,7 @@ pub async fn account_by_email(
     conn: &mut PgConnection,
     email: &str,
 ) -> Result<AccountByEmail, sqlx::Error> {
-    let row: Option<(Uuid, bool)> = sqlx::query_as(
+    let row: Option<(UserId, bool)> = sqlx::query_as(
         "SELECT user_id, deleted_at IS NOT NULL FROM accounts WHERE email = $1
          ORDER BY (deleted_at IS NULL) DESC LIMIT 1",
     )
@@ -215,7 +216,7 @@ pub enum InsertAccount {
 /// so a collision does not abort the caller's transaction.
 pub async fn insert_account(
     conn: &mut PgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     email: &str,
     user_name: &str,
     declared_country: Option<&str>,
@@ -245,136 +246,6 @@ pub async fn insert_account(
     } else {
         InsertAccount::UserNameTaken
     })
-}
-
-fn session(row: &sqlx::postgres::PgRow) -> Result<DeviceSession, sqlx::Error> {
-    let key: Vec<u8> = row.try_get("public_key")?;
-    Ok(DeviceSession {
-        id: row.try_get("id")?,
-        user_id: row.try_get("user_id")?,
-        public_key: DevicePublicKey::from_stored(&key)
-            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-        device_name: row.try_get("device_name")?,
-        platform: row.try_get("platform")?,
-        created_at: row.try_get("created_at")?,
-        revoked_at: row.try_get("revoked_at")?,
-        revoke_reason: row.try_get("revoke_reason")?,
-    })
-}
-
-pub async fn insert_session(
-    conn: &mut PgConnection,
-    id: Uuid,
-    user_id: Uuid,
-    public_key: &DevicePublicKey,
-    device_name: &str,
-    platform: &str,
-) -> Result<DeviceSession, sqlx::Error> {
-    let row = sqlx::query(
-        "INSERT INTO device_sessions (id, user_id, public_key, device_name, platform)
-         VALUES ($1, $2, $3, $4, $5)
-         RETURNING id, user_id, public_key, device_name, platform, created_at, revoked_at, revoke_reason",
-    )
-    .bind(id)
-    .bind(user_id)
-    .bind(public_key.as_bytes().as_slice())
-    .bind(device_name)
-    .bind(platform)
-    .fetch_one(conn)
-    .await?;
-    session(&row)
-}
-
-/// Every active session, for the cache warm-up: only what the cache holds.
-pub async fn all_active(
-    conn: &mut PgConnection,
-) -> Result<Vec<(Uuid, Uuid, DevicePublicKey)>, sqlx::Error> {
-    let rows: Vec<(Uuid, Uuid, Vec<u8>)> = sqlx::query_as(
-        "SELECT id, user_id, public_key FROM device_sessions WHERE revoked_at IS NULL",
-    )
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter()
-        .map(|(id, user_id, key)| {
-            DevicePublicKey::from_stored(&key)
-                .map(|key| (id, user_id, key))
-                .map_err(|e| sqlx::Error::Decode(Box::new(e)))
-        })
-        .collect()
-}
-
-/// A user's active sessions, newest first.
-pub async fn active_of_user(
-    conn: &mut PgConnection,
-    user_id: Uuid,
-) -> Result<Vec<DeviceSession>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT id, user_id, public_key, device_name, platform, created_at, revoked_at, revoke_reason
-         FROM device_sessions
-         WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id",
-    )
-    .bind(user_id)
-    .fetch_all(conn)
-    .await?;
-    rows.iter().map(session).collect()
-}
-
-/// What revoking one session found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RevokeOne {
-    Revoked,
-    AlreadyRevoked,
-    NotFound,
-}
-
-/// Revokes one session of `user_id` (another user's session is NotFound).
-pub async fn revoke_one(
-    conn: &mut PgConnection,
-    user_id: Uuid,
-    id: Uuid,
-    reason: RevocationReason,
-) -> Result<RevokeOne, sqlx::Error> {
-    let revoked = sqlx::query(
-        "UPDATE device_sessions SET revoked_at = now(), revoke_reason = $3
-         WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
-    )
-    .bind(id)
-    .bind(user_id)
-    .bind(reason.as_str())
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if revoked == 1 {
-        return Ok(RevokeOne::Revoked);
-    }
-    let exists: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM device_sessions WHERE id = $1 AND user_id = $2)",
-    )
-    .bind(id)
-    .bind(user_id)
-    .fetch_one(conn)
-    .await?;
-    Ok(if exists {
-        RevokeOne::AlreadyRevoked
-    } else {
-        RevokeOne::NotFound
-    })
-}
-
-/// Revokes every active session of `user_id`; returns their ids.
-pub async fn revoke_all(
-    conn: &mut PgConnection,
-    user_id: Uuid,
-    reason: RevocationReason,
-) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
-        "UPDATE device_sessions SET revoked_at = now(), revoke_reason = $2
-         WHERE user_id = $1 AND revoked_at IS NULL RETURNING id",
-    )
-    .bind(user_id)
-    .bind(reason.as_str())
-    .fetch_all(conn)
-    .await
 }
 
 /// Deletes up to `limit` challenges that expired more than `keep` ago

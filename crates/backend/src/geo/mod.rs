@@ -29,7 +29,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sqlx::PgPool;
 use tokio::sync::Mutex;
-use uuid::Uuid;
+
+use crate::ids::UserId;
 
 use crate::telemetry::Metrics;
 use crate::worker::StepOutcome;
@@ -57,7 +58,7 @@ pub struct GeoOpenError {
 }
 
 /// foldhash, not SipHash: counted on every user request.
-type Tally = foldhash::HashMap<(Uuid, IpAddr), i64>;
+type Tally = foldhash::HashMap<(UserId, IpAddr), i64>;
 
 /// One shard of hits not yet flushed, on its own cache line.
 #[repr(align(128))]
@@ -120,6 +121,15 @@ impl Geo {
         })
     }
 
+    /// A user's per-country request counters, most requests first (the
+    /// admin user detail).
+    pub async fn country_counters(
+        &self,
+        user_id: UserId,
+    ) -> Result<Vec<CountryCounter>, sqlx::Error> {
+        store::country_counters(&self.inner.db, user_id).await
+    }
+
     /// The ISO 3166-1 alpha-2 country of `ip`, if the database knows it.
     /// Errors are logged and read as "unknown".
     pub fn lookup(&self, ip: IpAddr) -> Option<String> {
@@ -149,7 +159,7 @@ impl Geo {
     /// Counts one authenticated request of `user_id` from `ip`. Never
     /// blocks on anything shared and never fails: a hit of a new pair when
     /// the shard is full is dropped (and counted).
-    pub fn count_request(&self, user_id: Uuid, ip: IpAddr) {
+    pub fn count_request(&self, user_id: UserId, ip: IpAddr) {
         thread_local! {
             static SHARD: usize = {
                 static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -177,7 +187,7 @@ impl Geo {
     #[tracing::instrument(name = "geo.flush", skip_all)]
     pub async fn flush(&self) -> Result<StepOutcome, sqlx::Error> {
         let _flushing = self.inner.flushing.lock().await;
-        let mut counts: HashMap<(Uuid, String), i64> = HashMap::new();
+        let mut counts: HashMap<(UserId, String), i64> = HashMap::new();
         for tally in self.inner.take_all() {
             for ((user_id, ip), hits) in tally {
                 if let Some(country) = self.lookup(ip) {
@@ -186,7 +196,7 @@ impl Geo {
             }
         }
         if !counts.is_empty() {
-            let mut rows: Vec<((Uuid, String), i64)> = counts.into_iter().collect();
+            let mut rows: Vec<((UserId, String), i64)> = counts.into_iter().collect();
             // One lock order for every process: concurrent flushes cannot deadlock.
             rows.sort_unstable();
             let mut conn = self.inner.db.acquire().await?;
@@ -203,4 +213,22 @@ impl Geo {
             .map(|shard| lock(shard).len())
             .sum()
     }
+}
+
+/// The geo domain's install step: the country database and the loop that
+/// flushes the per-country counters (spec §11).
+pub fn install(
+    asm: &mut crate::assembly::Assembly,
+    config: &crate::config::Config,
+) -> anyhow::Result<Geo> {
+    use anyhow::Context as _;
+    let geo = Geo::open(&config.geoip.db_path, asm.db.clone(), &asm.metrics)
+        .context("cannot open the GeoIP database (BACKEND_GEOIP_DB_PATH)")?;
+    let flusher = geo.clone();
+    asm.workers
+        .spawn_loop("geo_counters", FLUSH_INTERVAL, move || {
+            let geo = flusher.clone();
+            async move { geo.flush().await }
+        });
+    Ok(geo)
 }

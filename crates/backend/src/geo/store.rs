@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
+
+use crate::ids::UserId;
 
 /// One user's requests from one country.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -19,9 +20,9 @@ pub struct CountryCounter {
 /// but a counter must not fail on an id that has no account).
 pub async fn add_counts(
     conn: &mut PgConnection,
-    rows: &[((Uuid, String), i64)],
+    rows: &[((UserId, String), i64)],
 ) -> Result<(), sqlx::Error> {
-    let users: Vec<Uuid> = rows.iter().map(|((u, _), _)| *u).collect();
+    let users: Vec<UserId> = rows.iter().map(|((u, _), _)| *u).collect();
     let countries: Vec<String> = rows.iter().map(|((_, c), _)| c.clone()).collect();
     let counts: Vec<i64> = rows.iter().map(|(_, n)| *n).collect();
     sqlx::query(
@@ -44,7 +45,7 @@ pub async fn add_counts(
 /// users surface).
 pub async fn country_counters(
     pool: &PgPool,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> Result<Vec<CountryCounter>, sqlx::Error> {
     sqlx::query_as(
         "SELECT country, count, first_seen, last_seen FROM user_country_counters

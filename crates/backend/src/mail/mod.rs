@@ -10,7 +10,7 @@
 //!
 //! **Uses** the job queue (`crate::jobs`: claim, short renewed leases,
 //! backoff, wake-up, `job_runs_total{queue="mail"}`) with `mail_deliveries`
-//! as its queue table, and the audit trail (`admin::audit`) for resends.
+//! as its queue table, and the audit trail (`crate::audit`) for resends.
 //!
 //! - `model` — ids, states, outcomes, read models; `error` — [`MailError`];
 //! - `service` — [`Mail`]: settings, enqueue, admin queries, resend;

@@ -313,7 +313,7 @@ impl Mail {
         let delivery = store::get_delivery(&mut tx, delivery_id)
             .await?
             .ok_or(MailError::NotFound(delivery_id))?;
-        crate::admin::audit::record(
+        crate::audit::record(
             &mut tx,
             actor,
             AUDIT_RESEND,

@@ -328,10 +328,10 @@ impl OnUserDeleted for UserDeletedHook {
     fn on_user_deleted<'a>(
         &'a self,
         conn: &'a mut PgConnection,
-        user_id: Uuid,
+        user_id: crate::ids::UserId,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
-            let skipped = store::skip_user_routes(conn, user_id).await?;
+            let skipped = store::skip_user_routes(conn, user_id.into()).await?;
             if skipped > 0 {
                 tracing::info!(user_id = %user_id, skipped, "notification routes of a deleted user skipped");
             }

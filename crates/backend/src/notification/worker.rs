@@ -232,7 +232,7 @@ impl NotificationWorker {
             .push()
             .publish_client_event(
                 ClientTarget {
-                    user_id,
+                    user_id: user_id.into(),
                     device_session_id: None,
                 },
                 Correlation {

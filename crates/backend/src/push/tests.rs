@@ -5,7 +5,10 @@ use std::time::Duration;
 use prost::Message as _;
 
 use super::*;
-use crate::auth::RevocationReason;
+use crate::ids::UserId;
+use crate::session::{RevocationReason, SessionsRevoked};
+use crate::telemetry::Metrics;
+use uuid::Uuid;
 
 fn service(settings: PushSettings) -> PushService {
     PushService::with_epoch(3, settings, &Metrics::noop())
@@ -16,7 +19,7 @@ fn publish(push: &PushService, n: u64) -> Vec<Cursor> {
         .map(|i| {
             push.publish_client_event(
                 ClientTarget {
-                    user_id: Uuid::nil(),
+                    user_id: UserId(Uuid::nil()),
                     device_session_id: None,
                 },
                 Correlation {
@@ -166,8 +169,8 @@ async fn close_delivers_what_is_queued_then_ends_and_refuses_new_streams() {
     let push = service(PushSettings::default());
     let mut sub = push.subscribe("gw", None).expect("subscribe");
     let revoked = push.publish_session_invalidation(&SessionsRevoked {
-        user_id: Uuid::nil(),
-        device_session_ids: vec![Uuid::nil()],
+        user_id: UserId(Uuid::nil()),
+        device_session_ids: vec![crate::ids::DeviceSessionId(Uuid::nil())],
         reason: RevocationReason::AdminRevoked,
     });
     push.close();

@@ -73,8 +73,8 @@ mod tracer;
 
 pub use context::{RequestContext, current_trace_id};
 pub use http::{
-    EdgeHooks, HttpEdgeLayer, PanicHook, REQUEST_ID_HEADER, RequestSpans, ResponseHook, UNMATCHED,
-    route_group,
+    EdgeHooks, GroupHook, HttpEdgeLayer, PROBE_GROUP, PanicHook, REQUEST_ID_HEADER, RequestSpans,
+    ResponseHook, UNMATCHED,
 };
 pub use metrics::{DEFAULT_POOL, DbPoolMetrics, HttpMetrics, Metrics};
 

@@ -3,7 +3,6 @@
 
 use futures::future::BoxFuture;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 /// Reads the address of a live (not soft-deleted) account, inside the
 /// caller's transaction; a deleted or unknown user has none.
@@ -14,7 +13,7 @@ impl crate::notification::UserEmails for AccountEmails {
     fn email_of<'a>(
         &'a self,
         conn: &'a mut PgConnection,
-        user_id: Uuid,
+        user_id: uuid::Uuid,
     ) -> BoxFuture<'a, anyhow::Result<Option<String>>> {
         Box::pin(async move {
             let email = sqlx::query_scalar(

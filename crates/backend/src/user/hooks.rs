@@ -4,11 +4,12 @@
 //! commits or rolls back together with the delete. A hook error aborts the
 //! delete.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use sqlx::PgConnection;
-use uuid::Uuid;
+
+use crate::ids::UserId;
 
 /// A domain's reaction to a soft delete.
 pub trait OnUserDeleted: Send + Sync {
@@ -20,32 +21,26 @@ pub trait OnUserDeleted: Send + Sync {
     fn on_user_deleted<'a>(
         &'a self,
         conn: &'a mut PgConnection,
-        user_id: Uuid,
+        user_id: UserId,
     ) -> BoxFuture<'a, anyhow::Result<()>>;
 }
 
-/// The registry of hooks. Cheap to clone; clones share hooks.
+/// The hooks, fixed when the process is assembled. Cheap to clone.
 #[derive(Clone, Default)]
 pub struct UserDeletedHooks {
-    hooks: Arc<RwLock<Vec<Arc<dyn OnUserDeleted>>>>,
+    hooks: Arc<[Arc<dyn OnUserDeleted>]>,
 }
 
 impl UserDeletedHooks {
-    pub fn register(&self, hook: Arc<dyn OnUserDeleted>) {
-        self.hooks
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(hook);
+    pub fn new(hooks: Vec<Arc<dyn OnUserDeleted>>) -> Self {
+        Self {
+            hooks: hooks.into(),
+        }
     }
 
     /// Runs every hook in registration order inside `conn`'s transaction.
-    pub async fn run(&self, conn: &mut PgConnection, user_id: Uuid) -> anyhow::Result<()> {
-        let hooks = self
-            .hooks
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
-        for hook in hooks {
+    pub async fn run(&self, conn: &mut PgConnection, user_id: UserId) -> anyhow::Result<()> {
+        for hook in self.hooks.iter() {
             hook.on_user_deleted(&mut *conn, user_id)
                 .await
                 .map_err(|err| err.context(format!("OnUserDeleted hook {}", hook.name())))?;

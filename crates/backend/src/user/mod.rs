@@ -11,6 +11,10 @@
 //! - [`store`]: the SQL (`user_settings`, `user_entitlements`,
 //!   `user_sanctions`, and the user-domain columns of `accounts`).
 //!
+//! Uses: [`crate::session`] (revokes sessions on a login ban or a soft
+//! delete) and [`crate::audit`]. The notification domain reads account
+//! emails through [`emails`].
+//!
 //! Operator notes: `docs/users.md`.
 
 pub mod emails;
@@ -28,3 +32,15 @@ pub use model::{
     UserName, UserRecord,
 };
 pub use service::{DeletedBy, EntitlementChange, UserService};
+
+/// The user domain's install step: the service with the soft-delete hooks
+/// of the domains above it, and the accounts-cache warm-up.
+pub fn install(
+    asm: &mut crate::assembly::Assembly,
+    sessions: crate::session::SessionService,
+    on_deleted: Vec<std::sync::Arc<dyn OnUserDeleted>>,
+) -> UserService {
+    let users = UserService::new(asm.db.clone(), sessions, UserDeletedHooks::new(on_deleted));
+    asm.warm(users.warmup());
+    users
+}

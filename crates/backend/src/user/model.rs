@@ -8,7 +8,8 @@ use std::sync::OnceLock;
 use axum::body::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
+
+use crate::ids::{SanctionId, UserId};
 
 /// Shortest and longest accepted user name, in characters.
 pub const USER_NAME_MIN: usize = 3;
@@ -246,7 +247,7 @@ pub struct EntitlementRow {
 /// applied. `overridden` names the limits an admin set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EntitlementSnapshot {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub tier: Tier,
     pub max_concurrent_games: i32,
     pub max_registered_race_names: i32,
@@ -254,7 +255,7 @@ pub struct EntitlementSnapshot {
 }
 
 impl EntitlementSnapshot {
-    pub fn from_row(user_id: Uuid, row: &EntitlementRow) -> Self {
+    pub fn from_row(user_id: UserId, row: &EntitlementRow) -> Self {
         let defaults = row.tier.default_limits();
         let mut overridden = Vec::new();
         if row.max_concurrent_games.is_some() {
@@ -308,8 +309,8 @@ impl SanctionKind {
 /// One sanction row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Sanction {
-    pub sanction_id: Uuid,
-    pub user_id: Uuid,
+    pub sanction_id: SanctionId,
+    pub user_id: UserId,
     pub kind: SanctionKind,
     pub reason: String,
     /// The admin who applied it.
@@ -332,7 +333,7 @@ impl Sanction {
 /// One row of `accounts` (owned by `auth`), as this domain reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub email: String,
     pub user_name: String,
     pub declared_country: Option<String>,
@@ -407,7 +408,7 @@ impl UserRecord {
 /// The own-account view (`GET /api/v1/user/account`).
 #[derive(Serialize)]
 struct ProfileView<'a> {
-    user_id: Uuid,
+    user_id: UserId,
     email: &'a str,
     user_name: &'a str,
     declared_country: Option<&'a str>,
@@ -418,6 +419,8 @@ struct ProfileView<'a> {
 
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
 
     #[test]
@@ -476,14 +479,14 @@ mod tests {
     #[test]
     fn overrides_replace_tier_defaults() {
         let id = Uuid::nil();
-        let s = EntitlementSnapshot::from_row(id, &EntitlementRow::default());
+        let s = EntitlementSnapshot::from_row(id.into(), &EntitlementRow::default());
         assert_eq!(
             (s.max_concurrent_games, s.max_registered_race_names),
             (3, 1)
         );
         assert!(s.overridden.is_empty());
         let s = EntitlementSnapshot::from_row(
-            id,
+            id.into(),
             &EntitlementRow {
                 tier: Tier::Premium,
                 max_concurrent_games: Some(42),
@@ -501,8 +504,8 @@ mod tests {
     fn a_sanction_is_active_until_lifted_or_expired() {
         let now = Utc::now();
         let mut s = Sanction {
-            sanction_id: Uuid::nil(),
-            user_id: Uuid::nil(),
+            sanction_id: SanctionId(Uuid::nil()),
+            user_id: UserId(Uuid::nil()),
             kind: SanctionKind::LoginBan,
             reason: "r".into(),
             created_by: "root".into(),

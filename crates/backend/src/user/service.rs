@@ -17,7 +17,8 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::Mutex;
-use uuid::Uuid;
+
+use crate::ids::{DeviceSessionId, SanctionId, UserId};
 
 use super::error::UserError;
 use super::hooks::UserDeletedHooks;
@@ -26,8 +27,8 @@ use super::model::{
     Settings, Tier, TimeZone, UserName, UserRecord,
 };
 use super::store::{self, ListFilter, Loaded};
-use crate::admin::audit;
-use crate::auth::{RevocationReason, SessionService, SessionsRevoked};
+use crate::audit;
+use crate::session::{RevocationReason, SessionService, SessionsRevoked};
 
 /// The name `/readyz` reports while the accounts cache warms.
 pub const CACHE_NAME: &str = "user_accounts";
@@ -83,7 +84,7 @@ struct Inner {
 struct Cache {
     warm: bool,
     /// foldhash, not SipHash: read on every user request.
-    by_id: foldhash::HashMap<Uuid, Arc<UserRecord>>,
+    by_id: foldhash::HashMap<UserId, Arc<UserRecord>>,
 }
 
 impl UserService {
@@ -101,9 +102,9 @@ impl UserService {
     }
 
     /// The startup warm-up of the accounts cache, for `/readyz` to wait on.
-    pub fn warmup(&self) -> crate::app::Warmup {
+    pub fn warmup(&self) -> crate::readiness::Warmup {
         let service = self.clone();
-        crate::app::Warmup::new(CACHE_NAME, async move { service.warm_up().await })
+        crate::readiness::Warmup::new(CACHE_NAME, async move { service.warm_up().await })
     }
 
     /// Loads every account into the cache. Until it has run, reads go to
@@ -113,7 +114,7 @@ impl UserService {
         let _writes = self.inner.writes.lock().await;
         let mut conn = self.inner.db.acquire().await?;
         let loaded = store::load_all(&mut conn).await?;
-        let by_id: foldhash::HashMap<Uuid, Arc<UserRecord>> = loaded
+        let by_id: foldhash::HashMap<UserId, Arc<UserRecord>> = loaded
             .into_iter()
             .map(|l| (l.account.user_id, Arc::new(record(l))))
             .collect();
@@ -129,7 +130,7 @@ impl UserService {
     // ---- reads from memory (the hot paths) -------------------------------
 
     /// The cached record of a user, if the cache is warm and knows them.
-    pub fn cached(&self, user_id: Uuid) -> Option<Arc<UserRecord>> {
+    pub fn cached(&self, user_id: UserId) -> Option<Arc<UserRecord>> {
         self.read_cache().by_id.get(&user_id).cloned()
     }
 
@@ -138,7 +139,7 @@ impl UserService {
     /// the record (`None` for an id with no account: the gateway vouches for
     /// its sessions, and routes that need an account answer 404). From
     /// memory once warm; before that from the database.
-    pub async fn authorize(&self, user_id: Uuid) -> Result<Option<Arc<UserRecord>>, UserError> {
+    pub async fn authorize(&self, user_id: UserId) -> Result<Option<Arc<UserRecord>>, UserError> {
         let record = self.lookup(user_id).await?;
         match record {
             Some(record) => check(&record).map(|()| Some(record)),
@@ -153,7 +154,7 @@ impl UserService {
     /// (write-through after each commit), so an id it does not hold has no
     /// account: no PostgreSQL round trip per request. Nothing is cloned: the
     /// check runs under this thread's shard of the cache lock.
-    pub fn check_cached(&self, user_id: Uuid) -> Option<Result<bool, UserError>> {
+    pub fn check_cached(&self, user_id: UserId) -> Option<Result<bool, UserError>> {
         let cache = self.read_cache();
         match cache.by_id.get(&user_id) {
             Some(record) => Some(check(record).map(|()| true)),
@@ -163,7 +164,7 @@ impl UserService {
     }
 
     /// The own-account JSON body of `user_id`, copied out of the cache.
-    pub fn profile_json(&self, user_id: Uuid) -> Option<axum::body::Bytes> {
+    pub fn profile_json(&self, user_id: UserId) -> Option<axum::body::Bytes> {
         self.read_cache()
             .by_id
             .get(&user_id)
@@ -172,17 +173,17 @@ impl UserService {
 
     /// The login ban in force for `user_id` right now, from memory. An
     /// expired ban is inactive without anyone lifting it.
-    pub fn active_login_ban(&self, user_id: Uuid) -> Option<Sanction> {
+    pub fn active_login_ban(&self, user_id: UserId) -> Option<Sanction> {
         self.active_sanction(user_id, SanctionKind::LoginBan)
     }
 
     /// The game-join ban in force for `user_id` right now, from memory.
-    pub fn active_game_join_ban(&self, user_id: Uuid) -> Option<Sanction> {
+    pub fn active_game_join_ban(&self, user_id: UserId) -> Option<Sanction> {
         self.active_sanction(user_id, SanctionKind::GameJoinBan)
     }
 
     /// The active sanction of `kind`, from memory.
-    pub fn active_sanction(&self, user_id: Uuid, kind: SanctionKind) -> Option<Sanction> {
+    pub fn active_sanction(&self, user_id: UserId, kind: SanctionKind) -> Option<Sanction> {
         self.cached(user_id)?
             .active_sanction(kind, Utc::now())
             .cloned()
@@ -190,7 +191,7 @@ impl UserService {
 
     /// The user's entitlements, from memory; an unknown user gets the
     /// defaults of the `free` tier.
-    pub fn entitlements(&self, user_id: Uuid) -> EntitlementSnapshot {
+    pub fn entitlements(&self, user_id: UserId) -> EntitlementSnapshot {
         match self.cached(user_id) {
             Some(r) => r.entitlements.clone(),
             None => EntitlementSnapshot::from_row(user_id, &EntitlementRow::default()),
@@ -198,7 +199,7 @@ impl UserService {
     }
 
     /// The user's record, from memory once warm.
-    pub async fn get(&self, user_id: Uuid) -> Result<Arc<UserRecord>, UserError> {
+    pub async fn get(&self, user_id: UserId) -> Result<Arc<UserRecord>, UserError> {
         self.lookup(user_id)
             .await?
             .ok_or_else(|| UserError::NotFound(user_id.to_string()))
@@ -210,7 +211,7 @@ impl UserService {
     #[tracing::instrument(name = "user.change_user_name", skip_all)]
     pub async fn change_user_name(
         &self,
-        user_id: Uuid,
+        user_id: UserId,
         raw: &str,
     ) -> Result<Arc<UserRecord>, UserError> {
         let user_name = UserName::parse(raw)?;
@@ -236,7 +237,7 @@ impl UserService {
     #[tracing::instrument(name = "user.update_settings", skip_all)]
     pub async fn update_settings(
         &self,
-        user_id: Uuid,
+        user_id: UserId,
         locale: Option<&str>,
         time_zone: Option<&str>,
     ) -> Result<Arc<UserRecord>, UserError> {
@@ -266,7 +267,7 @@ impl UserService {
     #[tracing::instrument(name = "user.soft_delete", skip_all)]
     pub async fn soft_delete(
         &self,
-        user_id: Uuid,
+        user_id: UserId,
         by: DeletedBy<'_>,
     ) -> Result<Arc<UserRecord>, UserError> {
         let _writes = self.inner.writes.lock().await;
@@ -315,7 +316,7 @@ impl UserService {
     pub async fn apply_sanction(
         &self,
         actor: &str,
-        user_id: Uuid,
+        user_id: UserId,
         kind: SanctionKind,
         reason: &str,
         expires_at: Option<DateTime<Utc>>,
@@ -370,8 +371,8 @@ impl UserService {
     pub async fn lift_sanction(
         &self,
         actor: &str,
-        user_id: Uuid,
-        sanction_id: Uuid,
+        user_id: UserId,
+        sanction_id: SanctionId,
     ) -> Result<Sanction, UserError> {
         let _writes = self.inner.writes.lock().await;
         let mut tx = self.inner.db.begin().await?;
@@ -401,7 +402,7 @@ impl UserService {
     pub async fn set_entitlements(
         &self,
         actor: &str,
-        user_id: Uuid,
+        user_id: UserId,
         change: EntitlementChange,
     ) -> Result<EntitlementSnapshot, UserError> {
         for limit in [
@@ -451,7 +452,7 @@ impl UserService {
 
     /// Revokes every device session of the user; returns how many.
     #[tracing::instrument(name = "user.revoke_sessions", skip_all)]
-    pub async fn revoke_sessions(&self, actor: &str, user_id: Uuid) -> Result<usize, UserError> {
+    pub async fn revoke_sessions(&self, actor: &str, user_id: UserId) -> Result<usize, UserError> {
         let mut tx = self.inner.db.begin().await?;
         store::lock(&mut tx, user_id)
             .await?
@@ -476,7 +477,7 @@ impl UserService {
     /// Reloads one account (settings, entitlements, sanctions) into the
     /// cache after another domain committed a change to it (e.g. a new
     /// account created at login).
-    pub async fn refresh_account(&self, user_id: Uuid) -> anyhow::Result<()> {
+    pub async fn refresh_account(&self, user_id: UserId) -> anyhow::Result<()> {
         let _writes = self.inner.writes.lock().await;
         let mut conn = self.inner.db.acquire().await?;
         match store::load(&mut conn, user_id).await? {
@@ -530,15 +531,10 @@ impl UserService {
     }
 
     /// Every sanction of the user (lifted and expired included), newest first.
-    pub async fn sanctions(&self, user_id: Uuid) -> Result<Vec<Sanction>, UserError> {
+    pub async fn sanctions(&self, user_id: UserId) -> Result<Vec<Sanction>, UserError> {
         self.get(user_id).await?;
         let mut conn = self.inner.db.acquire().await?;
         Ok(store::sanctions_of(&mut conn, user_id).await?)
-    }
-
-    /// The pool, for admin reads composed with other domains' stores.
-    pub fn db(&self) -> &PgPool {
-        &self.inner.db
     }
 
     // ---- internals -----------------------------------------------------------
@@ -546,9 +542,9 @@ impl UserService {
     async fn revoke_in_tx(
         &self,
         conn: &mut PgConnection,
-        user_id: Uuid,
+        user_id: UserId,
         reason: RevocationReason,
-    ) -> Result<Vec<Uuid>, UserError> {
+    ) -> Result<Vec<DeviceSessionId>, UserError> {
         self.inner
             .sessions
             .revoke_all_in_tx(conn, user_id, reason)
@@ -556,7 +552,7 @@ impl UserService {
             .map_err(|e| UserError::Sessions(anyhow::Error::from(e)))
     }
 
-    fn emit_revoked(&self, user_id: Uuid, ids: Vec<Uuid>, reason: RevocationReason) {
+    fn emit_revoked(&self, user_id: UserId, ids: Vec<DeviceSessionId>, reason: RevocationReason) {
         if ids.is_empty() {
             return;
         }
@@ -571,7 +567,7 @@ impl UserService {
     /// PostgreSQL. A record found there while the cache is warm is added
     /// only if still absent, so it never replaces a newer write-through
     /// (this heals an account whose `refresh_account` was lost).
-    async fn lookup(&self, user_id: Uuid) -> Result<Option<Arc<UserRecord>>, UserError> {
+    async fn lookup(&self, user_id: UserId) -> Result<Option<Arc<UserRecord>>, UserError> {
         let warm = {
             let cache = self.read_cache();
             if let Some(found) = cache.by_id.get(&user_id) {
@@ -647,7 +643,7 @@ fn record(l: Loaded) -> UserRecord {
 }
 
 /// The account, locked; a deleted account cannot change itself.
-async fn live_account(conn: &mut PgConnection, user_id: Uuid) -> Result<Account, UserError> {
+async fn live_account(conn: &mut PgConnection, user_id: UserId) -> Result<Account, UserError> {
     let account = store::lock(conn, user_id)
         .await?
         .ok_or_else(|| UserError::NotFound(user_id.to_string()))?;
@@ -658,7 +654,7 @@ async fn live_account(conn: &mut PgConnection, user_id: Uuid) -> Result<Account,
 }
 
 /// The record as the transaction sees it (installed after commit).
-async fn reload(conn: &mut PgConnection, user_id: Uuid) -> Result<Loaded, UserError> {
+async fn reload(conn: &mut PgConnection, user_id: UserId) -> Result<Loaded, UserError> {
     store::load(conn, user_id)
         .await?
         .ok_or_else(|| UserError::NotFound(user_id.to_string()))

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
-use uuid::Uuid;
+
+use crate::ids::{SanctionId, UserId};
 
 use super::model::{
     Account, EntitlementRow, Locale, Sanction, SanctionKind, Settings, Tier, TimeZone, UserName,
@@ -30,7 +31,7 @@ macro_rules! sanction_columns {
 
 #[derive(sqlx::FromRow)]
 struct AccountRow {
-    user_id: Uuid,
+    user_id: UserId,
     email: String,
     user_name: String,
     declared_country: Option<String>,
@@ -55,7 +56,7 @@ impl From<AccountRow> for Account {
 
 #[derive(sqlx::FromRow)]
 struct SettingsRow {
-    user_id: Uuid,
+    user_id: UserId,
     locale: String,
     time_zone: String,
 }
@@ -73,7 +74,7 @@ impl SettingsRow {
 
 #[derive(sqlx::FromRow)]
 struct EntitlementDbRow {
-    user_id: Uuid,
+    user_id: UserId,
     tier: String,
     max_concurrent_games: Option<i32>,
     max_registered_race_names: Option<i32>,
@@ -91,8 +92,8 @@ impl EntitlementDbRow {
 
 #[derive(sqlx::FromRow)]
 struct SanctionRow {
-    id: Uuid,
-    user_id: Uuid,
+    id: SanctionId,
+    user_id: UserId,
     kind: String,
     reason: String,
     created_by: String,
@@ -138,14 +139,14 @@ pub async fn load_all(conn: &mut PgConnection) -> Result<Vec<Loaded>, sqlx::Erro
         sqlx::query_as(concat!("SELECT ", account_columns!(), " FROM accounts"))
             .fetch_all(&mut *conn)
             .await?;
-    let mut settings: HashMap<Uuid, Settings> =
+    let mut settings: HashMap<UserId, Settings> =
         sqlx::query_as::<_, SettingsRow>("SELECT user_id, locale, time_zone FROM user_settings")
             .fetch_all(&mut *conn)
             .await?
             .into_iter()
             .map(|r| (r.user_id, r.into_settings()))
             .collect();
-    let mut entitlements: HashMap<Uuid, EntitlementRow> = sqlx::query_as::<_, EntitlementDbRow>(
+    let mut entitlements: HashMap<UserId, EntitlementRow> = sqlx::query_as::<_, EntitlementDbRow>(
         "SELECT user_id, tier, max_concurrent_games, max_registered_race_names FROM user_entitlements",
     )
     .fetch_all(&mut *conn)
@@ -153,7 +154,7 @@ pub async fn load_all(conn: &mut PgConnection) -> Result<Vec<Loaded>, sqlx::Erro
     .into_iter()
     .map(|r| (r.user_id, r.into_row()))
     .collect();
-    let mut sanctions: HashMap<Uuid, Vec<Sanction>> = HashMap::new();
+    let mut sanctions: HashMap<UserId, Vec<Sanction>> = HashMap::new();
     let rows: Vec<SanctionRow> = sqlx::query_as(concat!(
         "SELECT ",
         sanction_columns!(),
@@ -177,7 +178,7 @@ pub async fn load_all(conn: &mut PgConnection) -> Result<Vec<Loaded>, sqlx::Erro
 }
 
 /// One user, as [`load_all`] would load it.
-pub async fn load(conn: &mut PgConnection, user_id: Uuid) -> Result<Option<Loaded>, sqlx::Error> {
+pub async fn load(conn: &mut PgConnection, user_id: UserId) -> Result<Option<Loaded>, sqlx::Error> {
     let Some(account) = find(conn, user_id).await? else {
         return Ok(None);
     };
@@ -217,7 +218,10 @@ pub async fn load(conn: &mut PgConnection, user_id: Uuid) -> Result<Option<Loade
     }))
 }
 
-pub async fn find(conn: &mut PgConnection, user_id: Uuid) -> Result<Option<Account>, sqlx::Error> {
+pub async fn find(
+    conn: &mut PgConnection,
+    user_id: UserId,
+) -> Result<Option<Account>, sqlx::Error> {
     let row: Option<AccountRow> = sqlx::query_as(concat!(
         "SELECT ",
         account_columns!(),
@@ -230,7 +234,10 @@ pub async fn find(conn: &mut PgConnection, user_id: Uuid) -> Result<Option<Accou
 }
 
 /// The account, locked until the transaction ends.
-pub async fn lock(conn: &mut PgConnection, user_id: Uuid) -> Result<Option<Account>, sqlx::Error> {
+pub async fn lock(
+    conn: &mut PgConnection,
+    user_id: UserId,
+) -> Result<Option<Account>, sqlx::Error> {
     let row: Option<AccountRow> = sqlx::query_as(concat!(
         "SELECT ",
         account_columns!(),
@@ -246,7 +253,7 @@ pub async fn lock(conn: &mut PgConnection, user_id: Uuid) -> Result<Option<Accou
 pub async fn find_live_by_email(
     conn: &mut PgConnection,
     email: &str,
-) -> Result<Option<Uuid>, sqlx::Error> {
+) -> Result<Option<UserId>, sqlx::Error> {
     sqlx::query_scalar("SELECT user_id FROM accounts WHERE email = $1 AND deleted_at IS NULL")
         .bind(email)
         .fetch_optional(conn)
@@ -257,7 +264,7 @@ pub async fn find_live_by_email(
 pub async fn find_by_user_name(
     conn: &mut PgConnection,
     user_name: &str,
-) -> Result<Option<Uuid>, sqlx::Error> {
+) -> Result<Option<UserId>, sqlx::Error> {
     sqlx::query_scalar("SELECT user_id FROM accounts WHERE lower(user_name) = lower($1)")
         .bind(user_name)
         .fetch_optional(conn)
@@ -266,7 +273,7 @@ pub async fn find_by_user_name(
 
 pub async fn set_user_name(
     conn: &mut PgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     user_name: &UserName,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE accounts SET user_name = $2, updated_at = now() WHERE user_id = $1")
@@ -279,7 +286,7 @@ pub async fn set_user_name(
 
 pub async fn upsert_settings(
     conn: &mut PgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     settings: &Settings,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -297,7 +304,7 @@ pub async fn upsert_settings(
 
 pub async fn upsert_entitlements(
     conn: &mut PgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     row: &EntitlementRow,
     updated_by: &str,
 ) -> Result<(), sqlx::Error> {
@@ -320,7 +327,7 @@ pub async fn upsert_entitlements(
     Ok(())
 }
 
-pub async fn mark_deleted(conn: &mut PgConnection, user_id: Uuid) -> Result<(), sqlx::Error> {
+pub async fn mark_deleted(conn: &mut PgConnection, user_id: UserId) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE accounts SET deleted_at = now(), updated_at = now() WHERE user_id = $1")
         .bind(user_id)
         .execute(conn)
@@ -330,7 +337,7 @@ pub async fn mark_deleted(conn: &mut PgConnection, user_id: Uuid) -> Result<(), 
 
 pub async fn insert_sanction(
     conn: &mut PgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     kind: SanctionKind,
     reason: &str,
     created_by: &str,
@@ -341,7 +348,7 @@ pub async fn insert_sanction(
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
         sanction_columns!()
     ))
-    .bind(Uuid::now_v7())
+    .bind(SanctionId::new_ordered())
     .bind(user_id)
     .bind(kind.as_str())
     .bind(reason)
@@ -354,8 +361,8 @@ pub async fn insert_sanction(
 
 pub async fn lock_sanction(
     conn: &mut PgConnection,
-    user_id: Uuid,
-    sanction_id: Uuid,
+    user_id: UserId,
+    sanction_id: SanctionId,
 ) -> Result<Option<Sanction>, sqlx::Error> {
     sqlx::query_as::<_, SanctionRow>(concat!(
         "SELECT ",
@@ -372,7 +379,7 @@ pub async fn lock_sanction(
 
 pub async fn lift_sanction(
     conn: &mut PgConnection,
-    sanction_id: Uuid,
+    sanction_id: SanctionId,
     lifted_by: &str,
 ) -> Result<Sanction, sqlx::Error> {
     let row: SanctionRow = sqlx::query_as(concat!(
@@ -389,7 +396,7 @@ pub async fn lift_sanction(
 /// Every sanction of a user (lifted and expired included), newest first.
 pub async fn sanctions_of(
     conn: &mut PgConnection,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> Result<Vec<Sanction>, sqlx::Error> {
     sqlx::query_as::<_, SanctionRow>(concat!(
         "SELECT ",

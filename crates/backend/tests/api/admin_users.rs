@@ -11,7 +11,7 @@ use crate::helpers::TestApp;
 use crate::helpers::client::TestResponse;
 use crate::users::{
     ROOT, ROOT_PASSWORD, active_sessions, audit_actions, create_account, email_of, get_account,
-    insert_session, register_hook, spawn,
+    insert_session, recording_hook, spawn, spawn_with_hook,
 };
 
 const USERS: &str = "/api/v1/admin/users";
@@ -195,7 +195,10 @@ async fn entitlements_default_by_tier_and_admins_override_them() {
     let r = get(&app, &path, &[]).await;
     r.assert_status(200);
     assert_eq!(r.value()["max_concurrent_games"], 3);
-    assert_eq!(app.state.users.entitlements(id).max_concurrent_games, 3);
+    assert_eq!(
+        app.state.users.entitlements(id.into()).max_concurrent_games,
+        3
+    );
 
     let r = post(&app, &path, Some(json!({ "tier": "premium" }))).await;
     r.assert_status(200);
@@ -215,7 +218,10 @@ async fn entitlements_default_by_tier_and_admins_override_them() {
     assert_eq!(v["overridden"], json!(["max_concurrent_games"]));
     // The user sees the same snapshot, from the cache.
     assert_eq!(get_account(&app, id).await.value()["entitlements"], v);
-    assert_eq!(app.state.users.entitlements(id).max_concurrent_games, 25);
+    assert_eq!(
+        app.state.users.entitlements(id.into()).max_concurrent_games,
+        25
+    );
 
     let r = post(&app, &path, Some(json!({ "max_concurrent_games": null }))).await;
     r.assert_status(200);
@@ -249,8 +255,8 @@ async fn entitlements_default_by_tier_and_admins_override_them() {
 
 #[tokio::test]
 async fn an_admin_soft_deletes_an_account_and_revokes_sessions() {
-    let app = spawn().await;
-    let hook = register_hook(&app, false);
+    let hook = recording_hook(false);
+    let app = spawn_with_hook(&hook).await;
     let id = create_account(&app, "sybil", None).await;
     let other = create_account(&app, "ted", None).await;
     insert_session(&app, id).await;

@@ -103,7 +103,7 @@ async fn user_requests_are_counted_per_country() {
         .assert_status(200);
 
     app.state.geo.flush().await.unwrap();
-    let counters = geo::store::country_counters(app.db(), me.user_id)
+    let counters = geo::store::country_counters(app.db(), me.user_id.into())
         .await
         .unwrap();
     let counts: Vec<(String, i64)> = counters.into_iter().map(|c| (c.country, c.count)).collect();
@@ -112,7 +112,7 @@ async fn user_requests_are_counted_per_country() {
         vec![("DE".into(), 2), ("FR".into(), 1), ("US".into(), 1)]
     );
     assert!(
-        geo::store::country_counters(app.db(), stranger)
+        geo::store::country_counters(app.db(), stranger.into())
             .await
             .unwrap()
             .is_empty()
@@ -127,7 +127,7 @@ async fn user_requests_are_counted_per_country() {
         .await
         .assert_status(200);
     app.state.geo.flush().await.unwrap();
-    let de = geo::store::country_counters(app.db(), me.user_id)
+    let de = geo::store::country_counters(app.db(), me.user_id.into())
         .await
         .unwrap()
         .into_iter()
@@ -144,13 +144,13 @@ async fn repeated_hits_aggregate_in_memory_and_new_pairs_beyond_the_cap_are_drop
     // One pair hit many times holds one entry.
     let user = Uuid::new_v4();
     for _ in 0..1_000 {
-        geo.count_request(user, ip);
+        geo.count_request(user.into(), ip);
     }
     assert_eq!(geo.pending(), 1);
     // This thread's shard fills with distinct pairs; hits of new pairs
     // beyond the cap are dropped and counted, never blocking.
     for _ in 0..MAX_PAIRS_PER_SHARD + 5 {
-        geo.count_request(Uuid::new_v4(), ip);
+        geo.count_request(Uuid::new_v4().into(), ip);
     }
     assert_eq!(geo.pending(), MAX_PAIRS_PER_SHARD);
     let metrics = app.scrape_metrics().await;

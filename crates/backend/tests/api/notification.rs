@@ -19,6 +19,7 @@ use galaxy_backend::notification::{
 };
 use galaxy_backend::push::pb::push_client::PushClient;
 use galaxy_backend::push::pb::{GatewaySubscribeRequest, push_event};
+use galaxy_backend::user::OnUserDeleted as _;
 use galaxy_devstack::smtp::SmtpServer;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
@@ -677,9 +678,8 @@ async fn deleting_a_user_skips_their_open_routes_and_keeps_every_row() {
         .unwrap();
 
     let mut tx = app.db().begin().await.unwrap();
-    app.state
-        .user_deleted_hooks
-        .run(&mut tx, doomed)
+    galaxy_backend::notification::UserDeletedHook
+        .on_user_deleted(&mut tx, doomed.into())
         .await
         .expect("hooks run");
     tx.commit().await.unwrap();

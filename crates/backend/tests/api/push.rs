@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use galaxy_backend::auth::{RevocationReason, SessionsRevoked};
 use galaxy_backend::push::pb::push_event;
 use galaxy_backend::push::{ClientTarget, Correlation, Cursor, JsonEvent};
+use galaxy_backend::session::{OnSessionsRevoked as _, RevocationReason, SessionsRevoked};
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 use uuid::Uuid;
@@ -33,8 +33,8 @@ async fn a_live_stream_receives_client_events_with_every_field() {
         .push
         .publish_client_event(
             ClientTarget {
-                user_id,
-                device_session_id: Some(device),
+                user_id: user_id.into(),
+                device_session_id: Some(device.into()),
             },
             Correlation {
                 event_id: "route-1".into(),
@@ -88,9 +88,9 @@ async fn a_revocation_reaches_the_gateway_as_a_session_invalidation() {
     let user_id = Uuid::new_v4();
     let sessions = [Uuid::new_v4(), Uuid::new_v4()];
     // What identity does after committing a revocation.
-    app.state.session_events.emit(&SessionsRevoked {
-        user_id,
-        device_session_ids: sessions.to_vec(),
+    app.state.push.on_sessions_revoked(&SessionsRevoked {
+        user_id: user_id.into(),
+        device_session_ids: sessions.iter().map(|&id| id.into()).collect(),
         reason: RevocationReason::LoginBan,
     });
     let event = stream.next().await;
@@ -205,9 +205,9 @@ async fn distinct_gateways_each_receive_every_event() {
     let app = TestApp::spawn().await;
     let mut one = subscribe(&app, "gw-1", None).await;
     let mut two = subscribe(&app, "gw-2", None).await;
-    app.state.session_events.emit(&SessionsRevoked {
-        user_id: Uuid::new_v4(),
-        device_session_ids: vec![Uuid::new_v4()],
+    app.state.push.on_sessions_revoked(&SessionsRevoked {
+        user_id: Uuid::new_v4().into(),
+        device_session_ids: vec![Uuid::new_v4().into()],
         reason: RevocationReason::UserRevoked,
     });
     let mut cursors = vec![app.state.push.last_cursor().unwrap()];

@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use galaxy_backend::auth::{RevocationReason, SessionsRevoked};
+use galaxy_backend::session::{OnSessionsRevoked, RevocationReason, SessionsRevoked};
 use uuid::Uuid;
 
 use crate::auth::{device_key, identity_app, login};
@@ -20,13 +20,12 @@ async fn lookup(app: &TestApp, id: Uuid) -> crate::helpers::client::TestResponse
     app.api.get(&lookup_path(id)).send().await
 }
 
-fn record_events(app: &TestApp) -> Arc<Mutex<Vec<SessionsRevoked>>> {
+/// A listener recording every revocation the app announces, and what it saw.
+fn record_events() -> (Arc<dyn OnSessionsRevoked>, Arc<Mutex<Vec<SessionsRevoked>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = seen.clone();
-    app.state
-        .session_events
-        .subscribe(move |e| sink.lock().unwrap().push(e.clone()));
-    seen
+    let listener = move |e: &SessionsRevoked| sink.lock().unwrap().push(e.clone());
+    (Arc::new(listener), seen)
 }
 
 #[tokio::test]
@@ -57,8 +56,11 @@ async fn the_gateway_lookup_resolves_active_sessions_only() {
 #[tokio::test]
 async fn sessions_are_listed_revoked_one_or_all_and_logging_in_again_works() {
     let server = smtp_server().await;
-    let app = identity_app(&server).spawn().await;
-    let events = record_events(&app);
+    let (listener, events) = record_events();
+    let app = identity_app(&server)
+        .on_sessions_revoked(listener)
+        .spawn()
+        .await;
     let a = login(&app, &server, "devices@example.com", 1, None).await;
     let b = login(&app, &server, "devices@example.com", 2, None).await;
     let c = login(&app, &server, "devices@example.com", 3, None).await;
@@ -132,10 +134,13 @@ async fn sessions_are_listed_revoked_one_or_all_and_logging_in_again_works() {
     {
         let events = events.lock().unwrap();
         assert_eq!(events.len(), 2, "{events:?}");
-        assert_eq!(events[0].device_session_ids, vec![a.device_session_id]);
+        assert_eq!(
+            events[0].device_session_ids,
+            vec![a.device_session_id.into()]
+        );
         assert_eq!(events[0].reason, RevocationReason::UserRevoked);
         assert_eq!(events[1].device_session_ids.len(), 2);
-        assert!(events.iter().all(|e| e.user_id == user));
+        assert!(events.iter().all(|e| e.user_id == user.into()));
     }
 
     let again = login(&app, &server, "devices@example.com", 4, None).await;
@@ -148,9 +153,12 @@ async fn sessions_are_listed_revoked_one_or_all_and_logging_in_again_works() {
 #[tokio::test]
 async fn a_failed_commit_leaves_the_session_cache_unchanged() {
     let server = smtp_server().await;
-    let app = identity_app(&server).spawn().await;
+    let (listener, events) = record_events();
+    let app = identity_app(&server)
+        .on_sessions_revoked(listener)
+        .spawn()
+        .await;
     let me = login(&app, &server, "commit@example.com", 1, None).await;
-    let events = record_events(&app);
     // Make every later commit that revoked a session fail.
     sqlx::raw_sql(
         "CREATE FUNCTION refuse_commit() RETURNS trigger LANGUAGE plpgsql AS
@@ -165,7 +173,7 @@ async fn a_failed_commit_leaves_the_session_cache_unchanged() {
     let err = app
         .state
         .sessions
-        .revoke_all(me.user_id, RevocationReason::AdminRevoked)
+        .revoke_all(me.user_id.into(), RevocationReason::AdminRevoked)
         .await;
     assert!(err.is_err(), "the commit must fail");
     lookup(&app, me.device_session_id).await.assert_status(200);
@@ -195,8 +203,8 @@ async fn the_session_cache_is_warmed_again_after_a_restart() {
     app.state
         .sessions
         .revoke(
-            gone.user_id,
-            gone.device_session_id,
+            gone.user_id.into(),
+            gone.device_session_id.into(),
             RevocationReason::UserRevoked,
         )
         .await

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::helpers::app::TestAppBuilder;
 use crate::helpers::client::TestResponse;
 use crate::helpers::{TestApp, TestDb};
 
@@ -28,10 +29,15 @@ pub async fn spawn() -> TestApp {
     spawn_on(None).await
 }
 
-pub async fn spawn_on(db: Option<TestDb>) -> TestApp {
-    let mut builder = TestApp::builder()
+/// A test app with the bootstrap admin [`ROOT`].
+pub fn admin_app() -> TestAppBuilder {
+    TestApp::builder()
         .var("BACKEND_ADMIN_BOOTSTRAP_USER", ROOT)
-        .var("BACKEND_ADMIN_BOOTSTRAP_PASSWORD", ROOT_PASSWORD);
+        .var("BACKEND_ADMIN_BOOTSTRAP_PASSWORD", ROOT_PASSWORD)
+}
+
+pub async fn spawn_on(db: Option<TestDb>) -> TestApp {
+    let mut builder = admin_app();
     if let Some(db) = db {
         builder = builder.database(db);
     }
@@ -60,7 +66,7 @@ pub async fn create_account(app: &TestApp, user_name: &str, country: Option<&str
     let id = insert_account(app, user_name, country).await;
     app.state
         .users
-        .refresh_account(id)
+        .refresh_account(id.into())
         .await
         .expect("refresh account");
     id
@@ -169,7 +175,7 @@ async fn the_own_account_is_served_with_default_settings_and_entitlements() {
         get_account(&app, id).await.value()["declared_country"],
         "DE"
     );
-    app.state.users.refresh_account(id).await.unwrap();
+    app.state.users.refresh_account(id.into()).await.unwrap();
     assert_eq!(
         get_account(&app, id).await.value()["declared_country"],
         "FR"
@@ -310,9 +316,10 @@ impl galaxy_backend::user::OnUserDeleted for RecordingHook {
     fn on_user_deleted<'a>(
         &'a self,
         conn: &'a mut PgConnection,
-        user_id: Uuid,
+        user_id: galaxy_backend::ids::UserId,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
+            let user_id = user_id.0;
             let marked: bool = sqlx::query_scalar(
                 "SELECT deleted_at IS NOT NULL FROM accounts WHERE user_id = $1",
             )
@@ -328,13 +335,17 @@ impl galaxy_backend::user::OnUserDeleted for RecordingHook {
     }
 }
 
-pub fn register_hook(app: &TestApp, fail: bool) -> Arc<RecordingHook> {
-    let hook = Arc::new(RecordingHook {
+/// A hook recording every soft delete it sees (and refusing it if `fail`).
+pub fn recording_hook(fail: bool) -> Arc<RecordingHook> {
+    Arc::new(RecordingHook {
         seen: Mutex::new(Vec::new()),
         fail,
-    });
-    app.state.user_deleted_hooks.register(hook.clone());
-    hook
+    })
+}
+
+/// An app (with the bootstrap admin) running `hook` inside every soft delete.
+pub async fn spawn_with_hook(hook: &Arc<RecordingHook>) -> TestApp {
+    admin_app().on_user_deleted(hook.clone()).spawn().await
 }
 
 impl RecordingHook {
@@ -345,8 +356,8 @@ impl RecordingHook {
 
 #[tokio::test]
 async fn a_user_soft_deletes_their_account_sessions_are_revoked_and_hooks_run() {
-    let app = spawn().await;
-    let hook = register_hook(&app, false);
+    let hook = recording_hook(false);
+    let app = spawn_with_hook(&hook).await;
     let id = create_account(&app, "dave", None).await;
     let other = create_account(&app, "erin", None).await;
     insert_session(&app, id).await;
@@ -400,8 +411,8 @@ async fn a_user_soft_deletes_their_account_sessions_are_revoked_and_hooks_run() 
 
 #[tokio::test]
 async fn a_failing_hook_rolls_the_delete_back_and_leaves_the_cache_as_it_was() {
-    let app = spawn().await;
-    let hook = register_hook(&app, true);
+    let hook = recording_hook(true);
+    let app = spawn_with_hook(&hook).await;
     let id = create_account(&app, "frank", None).await;
     insert_session(&app, id).await;
 
@@ -424,7 +435,7 @@ async fn a_failing_hook_rolls_the_delete_back_and_leaves_the_cache_as_it_was() {
             .unwrap();
     assert!(!deleted);
     assert_eq!(active_sessions(&app, id).await, 1);
-    let cached = app.state.users.cached(id).expect("still cached");
+    let cached = app.state.users.cached(id.into()).expect("still cached");
     assert!(cached.account.deleted_at.is_none());
     get_account(&app, id).await.assert_status(200);
 }
@@ -439,7 +450,7 @@ async fn a_failed_user_name_change_leaves_the_cache_as_it_was() {
     let r = patch(&app, ACCOUNT, id, json!({ "user_name": "heidi" })).await;
     r.assert_status(409);
     assert_eq!(
-        app.state.users.cached(id).unwrap().account.user_name,
+        app.state.users.cached(id.into()).unwrap().account.user_name,
         "grace"
     );
     assert_eq!(get_account(&app, id).await.value()["user_name"], "grace");
@@ -468,7 +479,10 @@ async fn the_accounts_cache_is_warm_after_a_restart() {
 
     let db = app.into_database().await;
     let app = spawn_on(Some(db)).await;
-    assert!(app.state.users.cached(id).is_some(), "warmed before ready");
+    assert!(
+        app.state.users.cached(id.into()).is_some(),
+        "warmed before ready"
+    );
     assert_eq!(get_account(&app, id).await.value(), before);
     let r = get_account(&app, quiet).await;
     r.assert_status(403);
@@ -478,9 +492,13 @@ async fn the_accounts_cache_is_warm_after_a_restart() {
 #[tokio::test]
 async fn deleting_an_account_after_a_real_login_revokes_and_announces_its_sessions() {
     let server = crate::mail::smtp_server().await;
-    let app = crate::auth::identity_app(&server).spawn().await;
-    let revocations = crate::sanctions::record_revocations(&app);
-    let hook = register_hook(&app, false);
+    let (listener, revocations) = crate::sanctions::record_revocations();
+    let hook = recording_hook(false);
+    let app = crate::auth::identity_app(&server)
+        .on_sessions_revoked(listener)
+        .on_user_deleted(hook.clone())
+        .spawn()
+        .await;
     let one = crate::auth::login(&app, &server, "leaving@example.com", 1, None).await;
     let two = crate::auth::login(&app, &server, "leaving@example.com", 2, None).await;
     assert_eq!(one.user_id, two.user_id);

@@ -149,7 +149,7 @@ async fn main() -> anyhow::Result<()> {
     let publish = |phase: u8| -> Cursor {
         push.publish_client_event(
             ClientTarget {
-                user_id: uuid::Uuid::nil(),
+                user_id: galaxy_backend::ids::UserId(uuid::Uuid::nil()),
                 device_session_id: None,
             },
             Correlation::default(),

@@ -3,10 +3,13 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use galaxy_backend::app::Application;
+use galaxy_backend::app::{Application, ExtraHooks};
 use galaxy_backend::config::Config;
 use galaxy_backend::server::AppState;
+use galaxy_backend::session::OnSessionsRevoked;
+use galaxy_backend::user::OnUserDeleted;
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -31,6 +34,7 @@ pub struct TestApp {
 pub struct TestAppBuilder {
     vars: BTreeMap<String, String>,
     db: Option<TestDb>,
+    hooks: ExtraHooks,
 }
 
 impl TestApp {
@@ -42,6 +46,7 @@ impl TestApp {
         TestAppBuilder {
             vars: BTreeMap::new(),
             db: None,
+            hooks: ExtraHooks::default(),
         }
     }
 
@@ -85,6 +90,18 @@ impl Drop for TestApp {
 impl TestAppBuilder {
     pub fn var(mut self, name: &str, value: impl ToString) -> Self {
         self.vars.insert(name.to_owned(), value.to_string());
+        self
+    }
+
+    /// Registers `listener` for every session revocation the app announces.
+    pub fn on_sessions_revoked(mut self, listener: Arc<dyn OnSessionsRevoked>) -> Self {
+        self.hooks.on_sessions_revoked.push(listener);
+        self
+    }
+
+    /// Registers `hook` to run inside every soft delete.
+    pub fn on_user_deleted(mut self, hook: Arc<dyn OnUserDeleted>) -> Self {
+        self.hooks.on_user_deleted.push(hook);
         self
     }
 
@@ -138,7 +155,7 @@ impl TestAppBuilder {
         vars.extend(self.vars);
         let config = Config::from_vars(vars)
             .unwrap_or_else(|e| panic!("test configuration is invalid:\n{e}"));
-        let app = Application::build(config)
+        let app = Application::build_with(config, self.hooks)
             .await
             .unwrap_or_else(|e| panic!("app failed to build: {e:#}"));
         let addr = app.http_addr();

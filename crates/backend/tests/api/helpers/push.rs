@@ -133,7 +133,7 @@ pub fn publish_payload(app: &TestApp, kind: &str, payload: serde_json::Value) ->
         .push
         .publish_client_event(
             ClientTarget {
-                user_id: Uuid::nil(),
+                user_id: Uuid::nil().into(),
                 device_session_id: None,
             },
             Correlation::default(),

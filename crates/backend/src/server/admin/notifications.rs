@@ -2,28 +2,27 @@
 //! and statuses, and dead-lettered routes. The group's middleware has
 //! already authenticated the caller.
 
-use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::paging::{Page, PageRequest};
-use super::{ApiError, AppState, Json, Path, Query};
-use crate::notification::{DeadLetter, IntentFilter, IntentView, RouteStatus};
+use crate::ids::UserId;
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
+use crate::notification::{DeadLetter, IntentFilter, IntentView, RouteStatus};
+use crate::server::groups::{GroupRoutes, RouteGroup};
+use crate::server::paging::{Page, PageRequest};
+use crate::server::{ApiError, AppState, Json, Path, Query};
+
+pub(super) fn routes() -> GroupRoutes {
+    GroupRoutes::new(RouteGroup::Admin)
+        .route("/notifications/intents", get(list_notification_intents))
         .route(
-            "/api/v1/admin/notifications/intents",
-            get(list_notification_intents),
-        )
-        .route(
-            "/api/v1/admin/notifications/intents/{intent_id}",
+            "/notifications/intents/{intent_id}",
             get(get_notification_intent),
         )
         .route(
-            "/api/v1/admin/notifications/dead-letters",
+            "/notifications/dead-letters",
             get(list_notification_dead_letters),
         )
 }
@@ -31,7 +30,7 @@ pub(super) fn routes() -> Router<AppState> {
 #[derive(Debug, Deserialize)]
 struct IntentQuery {
     kind: Option<String>,
-    user_id: Option<Uuid>,
+    user_id: Option<UserId>,
     status: Option<RouteStatus>,
 }
 
@@ -45,7 +44,7 @@ async fn list_notification_intents(
 ) -> Result<Json<Page<IntentView>>, ApiError> {
     let filter = IntentFilter {
         kind: query.kind,
-        user_id: query.user_id,
+        user_id: query.user_id.map(Into::into),
         status: query.status,
     };
     let listing = state

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use futures::future::{BoxFuture, Either, Ready, ready};
 use tower::{Layer, Service, ServiceExt as _};
 
-use super::ApiError;
+use super::error::ApiError;
 
 /// What a check decided about a request (of body type `B`).
 pub enum Verdict<B = axum::body::Body> {

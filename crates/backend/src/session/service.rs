@@ -20,7 +20,8 @@ use crossbeam_utils::sync::{ShardedLock, ShardedLockReadGuard, ShardedLockWriteG
 use axum::body::Bytes;
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
+
+use crate::ids::{DeviceSessionId, UserId};
 
 use super::events::{RevocationReason, SessionEvents, SessionsRevoked};
 use super::model::{DevicePublicKey, DeviceSession};
@@ -32,15 +33,15 @@ pub const CACHE_NAME: &str = "device_sessions";
 /// The gateway lookup's body (see `openapi.yaml`, `DeviceSessionLookup`).
 #[derive(Serialize)]
 struct LookupBody<'a> {
-    device_session_id: Uuid,
-    user_id: Uuid,
+    device_session_id: DeviceSessionId,
+    user_id: UserId,
     public_key: &'a str,
     status: &'static str,
 }
 
 /// What the cache holds for an active session: the gateway lookup's JSON
 /// body, rendered once when cached (the only thing a lookup needs).
-fn lookup_body(id: Uuid, user_id: Uuid, public_key: DevicePublicKey) -> Bytes {
+fn lookup_body(id: DeviceSessionId, user_id: UserId, public_key: DevicePublicKey) -> Bytes {
     let body = LookupBody {
         device_session_id: id,
         user_id,
@@ -65,8 +66,8 @@ struct Cache {
     warm: bool,
     /// Active sessions by id → their gateway lookup body.
     /// foldhash, not SipHash: read on every gateway lookup.
-    active: foldhash::HashMap<Uuid, Bytes>,
-    tombstones: HashSet<Uuid>,
+    active: foldhash::HashMap<DeviceSessionId, Bytes>,
+    tombstones: HashSet<DeviceSessionId>,
 }
 
 struct Inner {
@@ -101,10 +102,6 @@ impl SessionService {
         }
     }
 
-    pub fn events(&self) -> &SessionEvents {
-        &self.inner.events
-    }
-
     fn read(&self) -> ShardedLockReadGuard<'_, Cache> {
         self.inner
             .cache
@@ -120,9 +117,9 @@ impl SessionService {
     }
 
     /// The startup warm-up of the cache, for `/readyz` to wait on.
-    pub fn warmup(&self) -> crate::app::Warmup {
+    pub fn warmup(&self) -> crate::readiness::Warmup {
         let service = self.clone();
-        crate::app::Warmup::new(CACHE_NAME, async move { service.warm_up().await })
+        crate::readiness::Warmup::new(CACHE_NAME, async move { service.warm_up().await })
     }
 
     /// Loads every active session. Merges with what was cached meanwhile
@@ -132,7 +129,7 @@ impl SessionService {
         let mut conn = self.inner.db.acquire().await?;
         let loaded = store::all_active(&mut conn).await?;
         drop(conn);
-        let entries: Vec<(Uuid, Bytes)> = loaded
+        let entries: Vec<(DeviceSessionId, Bytes)> = loaded
             .into_iter()
             .map(|(id, user_id, key)| (id, lookup_body(id, user_id, key)))
             .collect();
@@ -155,7 +152,7 @@ impl SessionService {
     /// or revoked session. One read of this thread's lock shard and a copy
     /// of ~150 bytes: a copy rather than a reference count that every thread
     /// serving the same session would have to update.
-    pub fn lookup_body(&self, id: &Uuid) -> Result<Bytes, bool> {
+    pub fn lookup_body(&self, id: &DeviceSessionId) -> Result<Bytes, bool> {
         let cache = self.read();
         match cache.active.get(id) {
             Some(body) => Ok(Bytes::copy_from_slice(body)),
@@ -186,14 +183,14 @@ impl SessionService {
     pub async fn create_in_tx(
         &self,
         conn: &mut PgConnection,
-        user_id: Uuid,
+        user_id: UserId,
         public_key: &DevicePublicKey,
         device_name: &str,
         platform: &str,
     ) -> Result<DeviceSession, sqlx::Error> {
         store::insert_session(
             conn,
-            Uuid::new_v4(),
+            DeviceSessionId::new_random(),
             user_id,
             public_key,
             device_name,
@@ -208,9 +205,9 @@ impl SessionService {
     pub async fn revoke_all_in_tx(
         &self,
         conn: &mut PgConnection,
-        user_id: Uuid,
+        user_id: UserId,
         reason: RevocationReason,
-    ) -> Result<Vec<Uuid>, sqlx::Error> {
+    ) -> Result<Vec<DeviceSessionId>, sqlx::Error> {
         store::revoke_all(conn, user_id, reason).await
     }
 
@@ -233,9 +230,9 @@ impl SessionService {
     #[tracing::instrument(name = "sessions.revoke_all", skip(self))]
     pub async fn revoke_all(
         &self,
-        user_id: Uuid,
+        user_id: UserId,
         reason: RevocationReason,
-    ) -> Result<Vec<Uuid>, sqlx::Error> {
+    ) -> Result<Vec<DeviceSessionId>, sqlx::Error> {
         let mut tx = self.inner.db.begin().await?;
         let ids = self.revoke_all_in_tx(&mut tx, user_id, reason).await?;
         tx.commit().await?;
@@ -251,8 +248,8 @@ impl SessionService {
     #[tracing::instrument(name = "sessions.revoke", skip(self))]
     pub async fn revoke(
         &self,
-        user_id: Uuid,
-        device_session_id: Uuid,
+        user_id: UserId,
+        device_session_id: DeviceSessionId,
         reason: RevocationReason,
     ) -> Result<RevokeOutcome, sqlx::Error> {
         let mut tx = self.inner.db.begin().await?;
@@ -274,7 +271,7 @@ impl SessionService {
 
     /// The user's active sessions, newest first (from PostgreSQL: the list
     /// shows device names and dates the cache does not hold).
-    pub async fn list_active(&self, user_id: Uuid) -> Result<Vec<DeviceSession>, sqlx::Error> {
+    pub async fn list_active(&self, user_id: UserId) -> Result<Vec<DeviceSession>, sqlx::Error> {
         let mut conn = self.inner.db.acquire().await?;
         store::active_of_user(&mut conn, user_id).await
     }
@@ -291,10 +288,10 @@ mod tests {
         SessionService::new(pool, SessionEvents::default())
     }
 
-    fn session(user_id: Uuid, seed: u8) -> DeviceSession {
+    fn session(user_id: UserId, seed: u8) -> DeviceSession {
         let key = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]).verifying_key();
         DeviceSession {
-            id: Uuid::new_v4(),
+            id: DeviceSessionId::new_random(),
             user_id,
             public_key: DevicePublicKey::from_slice(key.as_bytes()).unwrap(),
             device_name: "d".into(),
@@ -305,7 +302,7 @@ mod tests {
         }
     }
 
-    fn revoked(user_id: Uuid, ids: Vec<Uuid>) -> SessionsRevoked {
+    fn revoked(user_id: UserId, ids: Vec<DeviceSessionId>) -> SessionsRevoked {
         SessionsRevoked {
             user_id,
             device_session_ids: ids,
@@ -316,7 +313,7 @@ mod tests {
     #[tokio::test]
     async fn the_lookup_body_is_rendered_once_and_matches_the_contract() {
         let service = service();
-        let s = session(Uuid::new_v4(), 3);
+        let s = session(UserId::new_random(), 3);
         service.after_commit_created(&s);
         let body = service.lookup_body(&s.id).expect("cached");
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
@@ -330,15 +327,21 @@ mod tests {
     #[tokio::test]
     async fn a_cold_cache_says_so_instead_of_missing() {
         let service = service();
-        assert_eq!(service.lookup_body(&Uuid::new_v4()), Err(false));
+        assert_eq!(
+            service.lookup_body(&DeviceSessionId::new_random()),
+            Err(false)
+        );
         service.write().warm = true;
-        assert_eq!(service.lookup_body(&Uuid::new_v4()), Err(true));
+        assert_eq!(
+            service.lookup_body(&DeviceSessionId::new_random()),
+            Err(true)
+        );
     }
 
     #[tokio::test]
     async fn a_revocation_that_overtakes_the_cache_insert_keeps_the_session_out() {
         let service = service();
-        let user = Uuid::new_v4();
+        let user = UserId::new_random();
         let s = session(user, 1);
         // The revoking transaction committed before the creating request
         // reached its cache insert.
@@ -354,21 +357,26 @@ mod tests {
 
     #[tokio::test]
     async fn revocations_leave_the_cache_before_listeners_hear_of_them() {
-        let service = service();
-        let user = Uuid::new_v4();
+        let observer = Arc::new(std::sync::OnceLock::<SessionService>::new());
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (sink, watching) = (seen.clone(), observer.clone());
+        let listener = move |e: &SessionsRevoked| {
+            // The cache already agrees with the event.
+            let service = watching.get().expect("service built");
+            for id in &e.device_session_ids {
+                assert!(service.lookup_body(id).is_err());
+            }
+            sink.lock().unwrap().push(e.clone());
+        };
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .connect_lazy("postgres://nobody@127.0.0.1:1/none")
+            .expect("lazy pool");
+        let service = SessionService::new(pool, SessionEvents::new(vec![Arc::new(listener)]));
+        observer.set(service.clone()).ok();
+        let user = UserId::new_random();
         let (a, b) = (session(user, 1), session(user, 2));
         service.after_commit_created(&a);
         service.after_commit_created(&b);
-        let observer = service.clone();
-        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let sink = seen.clone();
-        service.events().subscribe(move |e| {
-            // The cache already agrees with the event.
-            for id in &e.device_session_ids {
-                assert!(observer.lookup_body(id).is_err());
-            }
-            sink.lock().unwrap().push(e.clone());
-        });
         service.after_commit_revoked(revoked(user, vec![a.id]));
         assert!(service.lookup_body(&b.id).is_ok());
         assert_eq!(seen.lock().unwrap().len(), 1);

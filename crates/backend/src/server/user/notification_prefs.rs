@@ -1,17 +1,17 @@
 //! `/api/v1/user/notification-preferences`: a user switches the email
 //! channel off (or on again) per notification kind; push stays on.
 
-use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, AppState, AuthUser, Json};
 use crate::notification::Preference;
+use crate::server::groups::{GroupRoutes, RouteGroup};
+use crate::server::{ApiError, AppState, AuthUser, Json};
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/api/v1/user/notification-preferences",
+pub(super) fn routes() -> GroupRoutes {
+    GroupRoutes::new(RouteGroup::User).route(
+        "/notification-preferences",
         get(get_notification_preferences).put(put_notification_preferences),
     )
 }
@@ -26,7 +26,7 @@ async fn get_notification_preferences(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> Result<Json<Preferences>, ApiError> {
-    let items = state.notification.preferences(user.user_id).await?;
+    let items = state.notification.preferences(user.user_id.into()).await?;
     Ok(Json(Preferences { items }))
 }
 
@@ -40,7 +40,7 @@ async fn put_notification_preferences(
 ) -> Result<Json<Preferences>, ApiError> {
     let items = state
         .notification
-        .set_preferences(user.user_id, &body.items)
+        .set_preferences(user.user_id.into(), &body.items)
         .await?;
     Ok(Json(Preferences { items }))
 }

@@ -2,49 +2,49 @@
 //! admins and reading the audit trail. The group's middleware has already
 //! authenticated the caller ([`AdminUser`]).
 
-use axum::Router;
+use crate::ids::AdminId;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
-use super::admin_auth::AdminUser;
-use super::paging::{Page, PageRequest};
-use super::{ApiError, AppState, Json, Path};
 use crate::admin::{AdminAccount, AdminError, AuditEntry, Password, Username};
+use crate::server::admin::auth::AdminUser;
+use crate::server::groups::{GroupRoutes, RouteGroup};
+use crate::server::paging::{Page, PageRequest};
+use crate::server::{ApiError, AppState, Json, Path};
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
+pub(super) fn routes() -> GroupRoutes {
+    GroupRoutes::new(RouteGroup::Admin)
         .route(
-            "/api/v1/admin/admin-accounts",
+            "/admin-accounts",
             get(list_admin_accounts).post(create_admin_account),
         )
         .route(
-            "/api/v1/admin/admin-accounts/{username}",
+            "/admin-accounts/{username}",
             get(get_admin_account).delete(delete_admin_account),
         )
         .route(
-            "/api/v1/admin/admin-accounts/{username}/password",
+            "/admin-accounts/{username}/password",
             post(change_admin_password),
         )
         .route(
-            "/api/v1/admin/admin-accounts/{username}/disable",
+            "/admin-accounts/{username}/disable",
             post(disable_admin_account),
         )
         .route(
-            "/api/v1/admin/admin-accounts/{username}/enable",
+            "/admin-accounts/{username}/enable",
             post(enable_admin_account),
         )
-        .route("/api/v1/admin/audit", get(list_audit_entries))
+        .route("/audit", get(list_audit_entries))
 }
 
 /// An admin account as the API shows it (never the hash).
 #[derive(Debug, Serialize)]
 struct AdminAccountView {
-    id: Uuid,
+    id: AdminId,
     username: String,
     enabled: bool,
     created_at: DateTime<Utc>,
@@ -109,7 +109,11 @@ async fn create_admin_account(
         .admin
         .create(&admin.principal(), username, password)
         .await?;
-    let location = format!("/api/v1/admin/admin-accounts/{}", account.username);
+    let location = format!(
+        "{}/admin-accounts/{}",
+        RouteGroup::Admin.prefix(),
+        account.username
+    );
     let location = HeaderValue::from_str(&location).map_err(ApiError::internal)?;
     Ok((
         StatusCode::CREATED,

@@ -1,20 +1,21 @@
 //! `/api/v1/user/*` handlers. The group's middleware has already checked
 //! `X-User-ID`; handlers receive it as [`AuthUser`].
 
-use axum::Router;
 use axum::routing::get;
 use serde::Serialize;
-use uuid::Uuid;
 
-use super::{AppState, AuthUser, Json};
+use crate::ids::UserId;
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/user/session", get(get_session))
+use crate::server::groups::{GroupRoutes, RouteGroup};
+use crate::server::{AuthUser, Json};
+
+pub(super) fn routes() -> GroupRoutes {
+    GroupRoutes::new(RouteGroup::User).route("/session", get(get_session))
 }
 
 #[derive(Serialize)]
 struct SessionView {
-    user_id: Uuid,
+    user_id: UserId,
 }
 
 /// `GET /api/v1/user/session`: who the gateway says is calling.

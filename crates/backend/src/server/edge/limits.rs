@@ -29,7 +29,7 @@ use axum::response::{IntoResponse as _, Response};
 use futures::FutureExt as _;
 use tower::{Layer, Service};
 
-use super::ApiError;
+use super::error::ApiError;
 
 /// See the module docs.
 #[derive(Debug, Clone, Copy)]

@@ -1,36 +1,30 @@
 //! `/api/v1/admin/mail/*`: operators inspect the outbox and resend
 //! deliveries. The group's middleware has already authenticated the caller.
 
-use axum::Router;
 use axum::extract::State;
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::admin_auth::AdminUser;
-use super::paging::{Page, PageRequest};
-use super::{ApiError, AppState, Json, Path, Query};
 use crate::mail::{Attempt, DeadLetter, Delivery, DeliveryId, DeliveryState};
+use crate::server::admin::auth::AdminUser;
+use crate::server::groups::{GroupRoutes, RouteGroup};
+use crate::server::paging::{Page, PageRequest};
+use crate::server::{ApiError, AppState, Json, Path, Query};
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/admin/mail/deliveries", get(list_mail_deliveries))
+pub(super) fn routes() -> GroupRoutes {
+    GroupRoutes::new(RouteGroup::Admin)
+        .route("/mail/deliveries", get(list_mail_deliveries))
+        .route("/mail/deliveries/{delivery_id}", get(get_mail_delivery))
         .route(
-            "/api/v1/admin/mail/deliveries/{delivery_id}",
-            get(get_mail_delivery),
-        )
-        .route(
-            "/api/v1/admin/mail/deliveries/{delivery_id}/attempts",
+            "/mail/deliveries/{delivery_id}/attempts",
             get(list_mail_attempts),
         )
         .route(
-            "/api/v1/admin/mail/deliveries/{delivery_id}/resend",
+            "/mail/deliveries/{delivery_id}/resend",
             post(resend_mail_delivery),
         )
-        .route(
-            "/api/v1/admin/mail/dead-letters",
-            get(list_mail_dead_letters),
-        )
+        .route("/mail/dead-letters", get(list_mail_dead_letters))
 }
 
 #[derive(Debug, Deserialize)]

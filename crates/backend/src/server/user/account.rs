@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -13,18 +12,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use serde::Deserialize;
 
-use super::{ApiError, AppState, AuthUser, Json};
+use crate::server::groups::{GroupRoutes, RouteGroup};
+use crate::server::{ApiError, AppState, AuthUser, Json};
 use crate::user::{DeletedBy, EntitlementSnapshot, UserError, UserRecord};
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/v1/user/account",
-            get(get_account).patch(update_account),
-        )
-        .route("/api/v1/user/account/settings", patch(update_settings))
-        .route("/api/v1/user/account/entitlements", get(get_entitlements))
-        .route("/api/v1/user/account/delete", post(delete_account))
+pub(super) fn routes() -> GroupRoutes {
+    GroupRoutes::new(RouteGroup::User)
+        .route("/account", get(get_account).patch(update_account))
+        .route("/account/settings", patch(update_settings))
+        .route("/account/entitlements", get(get_entitlements))
+        .route("/account/delete", post(delete_account))
 }
 
 /// The caller's cached record (the user guard has already refused deleted

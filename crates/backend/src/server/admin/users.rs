@@ -4,45 +4,46 @@
 //! recorded in the audit trail inside its own transaction. The group's
 //! middleware has already authenticated the caller.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
-use uuid::Uuid;
 
-use super::admin_auth::AdminUser;
-use super::paging::{Page, PageRequest};
-use super::{ApiError, AppState, Json, Path, Query};
+use crate::ids::{SanctionId, UserId};
+
 use crate::geo::CountryCounter;
+use crate::server::admin::auth::AdminUser;
+use crate::server::groups::{GroupRoutes, RouteGroup};
+use crate::server::paging::{Page, PageRequest};
+use crate::server::{ApiError, AppState, Json, Path, Query};
 use crate::user::store::ListFilter;
 use crate::user::{
     Account, DeletedBy, EntitlementChange, EntitlementSnapshot, Sanction, SanctionKind, Settings,
     Tier, UserError, UserRecord,
 };
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/admin/users", get(list_users))
-        .route("/api/v1/admin/users/lookup", get(lookup_user))
-        .route("/api/v1/admin/users/{user_id}", get(get_user))
+pub(super) fn routes() -> GroupRoutes {
+    GroupRoutes::new(RouteGroup::Admin)
+        .route("/users", get(list_users))
+        .route("/users/lookup", get(lookup_user))
+        .route("/users/{user_id}", get(get_user))
         .route(
-            "/api/v1/admin/users/{user_id}/sanctions",
+            "/users/{user_id}/sanctions",
             get(list_user_sanctions).post(apply_user_sanction),
         )
         .route(
-            "/api/v1/admin/users/{user_id}/sanctions/{sanction_id}/lift",
+            "/users/{user_id}/sanctions/{sanction_id}/lift",
             post(lift_user_sanction),
         )
         .route(
-            "/api/v1/admin/users/{user_id}/entitlements",
+            "/users/{user_id}/entitlements",
             get(get_user_entitlements).post(set_user_entitlements),
         )
-        .route("/api/v1/admin/users/{user_id}/delete", post(delete_user))
+        .route("/users/{user_id}/delete", post(delete_user))
         .route(
-            "/api/v1/admin/users/{user_id}/revoke-sessions",
+            "/users/{user_id}/revoke-sessions",
             post(revoke_user_sessions),
         )
 }
@@ -83,7 +84,7 @@ struct LookupQuery {
 /// One account in a listing. A deleted account's email is not shown.
 #[derive(Debug, Serialize)]
 struct UserSummary {
-    user_id: Uuid,
+    user_id: UserId,
     email: Option<String>,
     user_name: String,
     declared_country: Option<String>,
@@ -126,7 +127,7 @@ impl SanctionView {
 /// here after a soft delete (audit), never in listings.
 #[derive(Debug, Serialize)]
 struct UserDetail<'a> {
-    user_id: Uuid,
+    user_id: UserId,
     email: &'a str,
     user_name: &'a str,
     declared_country: Option<&'a str>,
@@ -142,7 +143,7 @@ struct UserDetail<'a> {
 
 #[derive(Debug, Serialize)]
 struct SanctionList {
-    user_id: Uuid,
+    user_id: UserId,
     items: Vec<SanctionView>,
 }
 
@@ -171,19 +172,19 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i32>>, D::Er
 
 #[derive(Debug, Serialize)]
 struct RevokedSessions {
-    user_id: Uuid,
+    user_id: UserId,
     revoked: usize,
 }
 
 /// A user id from the path; one that is not a UUID names no account.
-fn user_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| UserError::NotFound(raw.to_owned()).into())
+fn user_id(raw: &str) -> Result<UserId, ApiError> {
+    raw.parse()
+        .map_err(|_| UserError::NotFound(raw.to_owned()).into())
 }
 
 async fn detail(state: &AppState, record: &UserRecord) -> Result<Response, ApiError> {
     let now = Utc::now();
-    let counters =
-        crate::geo::store::country_counters(state.users.db(), record.account.user_id).await?;
+    let counters = state.geo.country_counters(record.account.user_id).await?;
     let a = &record.account;
     let body = serde_json::to_vec(&UserDetail {
         user_id: a.user_id,
@@ -328,7 +329,8 @@ async fn lift_user_sanction(
     Path((raw_user, raw_sanction)): Path<(String, String)>,
 ) -> Result<Json<SanctionView>, ApiError> {
     let id = user_id(&raw_user)?;
-    let sanction_id = Uuid::parse_str(&raw_sanction)
+    let sanction_id: SanctionId = raw_sanction
+        .parse()
         .map_err(|_| ApiError::not_found(format!("no sanction {raw_sanction}")))?;
     let sanction = state
         .users

@@ -2,24 +2,25 @@
 //! authentication; the answers are specified in `openapi.yaml` and
 //! `docs/auth.md`.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::post;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
-use super::source_ip::SourceIp;
-use super::{ApiError, AppState, Json, Path};
+use crate::ids::{ChallengeId, DeviceSessionId, UserId};
+
 use crate::auth::ConfirmRequest;
+use crate::server::groups::{GroupRoutes, RouteGroup};
+use crate::server::source_ip::SourceIp;
+use crate::server::{ApiError, AppState, Json, Path};
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/public/auth/challenges", post(request_login_code))
+pub(super) fn routes() -> GroupRoutes {
+    GroupRoutes::new(RouteGroup::Public)
+        .route("/auth/challenges", post(request_login_code))
         .route(
-            "/api/v1/public/auth/challenges/{challenge_id}/confirm",
+            "/auth/challenges/{challenge_id}/confirm",
             post(confirm_login_code),
         )
 }
@@ -32,7 +33,7 @@ struct RequestCode {
 
 #[derive(Serialize)]
 struct ChallengeView {
-    challenge_id: Uuid,
+    challenge_id: ChallengeId,
     expires_at: DateTime<Utc>,
 }
 
@@ -64,15 +65,15 @@ struct Confirm {
 
 #[derive(Serialize)]
 struct LoggedInView {
-    user_id: Uuid,
-    device_session_id: Uuid,
+    user_id: UserId,
+    device_session_id: DeviceSessionId,
     account_created: bool,
 }
 
 /// `POST /api/v1/public/auth/challenges/{challenge_id}/confirm`.
 async fn confirm_login_code(
     State(state): State<AppState>,
-    Path(challenge_id): Path<Uuid>,
+    Path(challenge_id): Path<ChallengeId>,
     SourceIp(source_ip): SourceIp,
     Json(body): Json<Confirm>,
 ) -> Result<impl IntoResponse, ApiError> {

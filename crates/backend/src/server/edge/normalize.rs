@@ -13,7 +13,11 @@ use super::error::ApiError;
 /// Rewrites any non-JSON 4xx/5xx response into the error shape (the HTTP
 /// edge layer's response hook). Messages name the route template, never the
 /// raw path (unmatched paths are answered in the shape by the fallback).
-pub(super) fn error_shape(method: &Method, route: &'static str, response: Response) -> Response {
+pub(in crate::server) fn error_shape(
+    method: &Method,
+    route: &'static str,
+    response: Response,
+) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) || is_json(&response) {
         return response;
@@ -53,7 +57,7 @@ fn is_json(response: &Response) -> bool {
 }
 
 /// A panic becomes a 500 in the error shape; the panic message is logged, never sent.
-pub(super) fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+pub(in crate::server) fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
     let detail = panic
         .downcast_ref::<String>()
         .map(String::as_str)

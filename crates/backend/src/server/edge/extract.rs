@@ -6,6 +6,8 @@ use axum::http::HeaderName;
 use axum::http::request::Parts;
 use uuid::Uuid;
 
+use crate::ids::UserId;
+
 use super::error::ApiError;
 
 /// `axum::Json` with errors in the JSON error shape (400/413/415/422).
@@ -38,7 +40,7 @@ pub const USER_ID_HEADER: HeaderName = HeaderName::from_static("x-user-id");
 /// and a deleted or banned account).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthUser {
-    pub user_id: Uuid,
+    pub user_id: UserId,
 }
 
 impl AuthUser {
@@ -49,7 +51,9 @@ impl AuthUser {
         })?;
         Uuid::try_parse_ascii(raw.as_bytes().trim_ascii())
             .ok()
-            .map(|user_id| Self { user_id })
+            .map(|id| Self {
+                user_id: UserId(id),
+            })
             .ok_or_else(|| {
                 ApiError::unauthorized("invalid_user_id", "the X-User-ID header must be a UUID")
             })

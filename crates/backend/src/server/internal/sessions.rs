@@ -4,18 +4,18 @@
 //! — one read lock and a reference-counted, pre-rendered body — never
 //! from PostgreSQL. The contract is in `openapi.yaml` and `docs/auth.md`.
 
-use axum::Router;
+use crate::ids::DeviceSessionId;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use uuid::Uuid;
 
-use super::{ApiError, AppState, Path};
+use crate::server::groups::{GroupRoutes, RouteGroup};
+use crate::server::{ApiError, AppState, Path};
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/api/v1/internal/device-sessions/{device_session_id}",
+pub(super) fn routes() -> GroupRoutes {
+    GroupRoutes::new(RouteGroup::Internal).route(
+        "/device-sessions/{device_session_id}",
         get(lookup_device_session),
     )
 }
@@ -25,7 +25,7 @@ pub(super) fn routes() -> Router<AppState> {
 /// for an unknown or revoked one; 503 `not_ready` while the cache warms.
 async fn lookup_device_session(
     State(state): State<AppState>,
-    Path(device_session_id): Path<Uuid>,
+    Path(device_session_id): Path<DeviceSessionId>,
 ) -> Response {
     match state.sessions.lookup_body(&device_session_id) {
         Ok(body) => (

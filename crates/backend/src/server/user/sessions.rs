@@ -2,34 +2,29 @@
 //! active ones, revoke one, revoke all. Every revocation is announced as
 //! `SessionsRevoked` after it commits.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use uuid::Uuid;
 
-use super::{ApiError, AppState, AuthUser, Json, Path};
-use crate::auth::{DeviceSession, RevocationReason, RevokeOutcome};
+use crate::ids::DeviceSessionId;
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/user/sessions", get(list_sessions))
-        .route(
-            "/api/v1/user/sessions/revoke-all",
-            post(revoke_all_sessions),
-        )
-        .route(
-            "/api/v1/user/sessions/{device_session_id}/revoke",
-            post(revoke_session),
-        )
+use crate::server::groups::{GroupRoutes, RouteGroup};
+use crate::server::{ApiError, AppState, AuthUser, Json, Path};
+use crate::session::{DeviceSession, RevocationReason, RevokeOutcome};
+
+pub(super) fn routes() -> GroupRoutes {
+    GroupRoutes::new(RouteGroup::User)
+        .route("/sessions", get(list_sessions))
+        .route("/sessions/revoke-all", post(revoke_all_sessions))
+        .route("/sessions/{device_session_id}/revoke", post(revoke_session))
 }
 
 #[derive(Serialize)]
 struct SessionView {
-    device_session_id: Uuid,
+    device_session_id: DeviceSessionId,
     device_name: String,
     platform: String,
     public_key: String,
@@ -69,7 +64,7 @@ async fn list_sessions(
 async fn revoke_session(
     State(state): State<AppState>,
     user: AuthUser,
-    Path(device_session_id): Path<Uuid>,
+    Path(device_session_id): Path<DeviceSessionId>,
 ) -> Result<StatusCode, ApiError> {
     match state
         .sessions
@@ -91,7 +86,7 @@ async fn revoke_session(
 
 #[derive(Serialize)]
 struct Revoked {
-    device_session_ids: Vec<Uuid>,
+    device_session_ids: Vec<DeviceSessionId>,
 }
 
 /// `POST /api/v1/user/sessions/revoke-all`: revokes every active session

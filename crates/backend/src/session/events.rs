@@ -1,12 +1,14 @@
 //! Device-session revocation as an event. Identity emits a
 //! [`SessionsRevoked`] **after** the revoking transaction committed and the
-//! session cache was updated; listeners (push → `SessionInvalidation`) are
-//! called synchronously and must not block (hand the event to a queue).
+//! session cache was updated; the [`OnSessionsRevoked`] hooks registered
+//! at assembly (push → `SessionInvalidation`) are called synchronously and
+//! must not block (hand the event to a queue).
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use serde::Serialize;
-use uuid::Uuid;
+
+use crate::ids::{DeviceSessionId, UserId};
 
 /// Why sessions were revoked; sent to the gateway as a stable string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -36,27 +38,38 @@ impl RevocationReason {
 /// Device sessions of one user that stopped being valid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionsRevoked {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// The sessions revoked by this action (never empty when emitted).
-    pub device_session_ids: Vec<Uuid>,
+    pub device_session_ids: Vec<DeviceSessionId>,
     pub reason: RevocationReason,
 }
 
-type Listener = Arc<dyn Fn(&SessionsRevoked) + Send + Sync>;
+/// A domain's reaction to revoked sessions (push turns them into a
+/// `SessionInvalidation`). Called synchronously after the revoking commit:
+/// it must not block (hand the event to a queue).
+pub trait OnSessionsRevoked: Send + Sync {
+    fn on_sessions_revoked(&self, event: &SessionsRevoked);
+}
 
-/// The listener registry. Cheap to clone; clones share listeners.
+/// Any `Fn(&SessionsRevoked)` reacts (tests record events this way).
+impl<F: Fn(&SessionsRevoked) + Send + Sync> OnSessionsRevoked for F {
+    fn on_sessions_revoked(&self, event: &SessionsRevoked) {
+        self(event);
+    }
+}
+
+/// The reactions to revocations, fixed when the process is assembled.
+/// Cheap to clone.
 #[derive(Clone, Default)]
 pub struct SessionEvents {
-    listeners: Arc<RwLock<Vec<Listener>>>,
+    listeners: Arc<[Arc<dyn OnSessionsRevoked>]>,
 }
 
 impl SessionEvents {
-    /// Registers `listener` for every later revocation.
-    pub fn subscribe(&self, listener: impl Fn(&SessionsRevoked) + Send + Sync + 'static) {
-        self.listeners
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(Arc::new(listener));
+    pub fn new(listeners: Vec<Arc<dyn OnSessionsRevoked>>) -> Self {
+        Self {
+            listeners: listeners.into(),
+        }
     }
 
     /// Calls every listener with `event` (skipped when no session changed).
@@ -64,13 +77,8 @@ impl SessionEvents {
         if event.device_session_ids.is_empty() {
             return;
         }
-        let listeners = self
-            .listeners
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
-        for listener in listeners {
-            listener(event);
+        for listener in self.listeners.iter() {
+            listener.on_sessions_revoked(event);
         }
     }
 }
@@ -85,19 +93,24 @@ impl std::fmt::Debug for SessionEvents {
 mod tests {
     use std::sync::Mutex;
 
+    use uuid::Uuid;
+
     use super::*;
 
     #[test]
     fn every_listener_sees_every_non_empty_event() {
-        let events = SessionEvents::default();
         let seen = Arc::new(Mutex::new(Vec::new()));
-        for _ in 0..2 {
-            let seen = seen.clone();
-            events.subscribe(move |e| seen.lock().unwrap().push(e.clone()));
-        }
+        let listeners = (0..2)
+            .map(|_| {
+                let seen = seen.clone();
+                let listener = move |e: &SessionsRevoked| seen.lock().unwrap().push(e.clone());
+                Arc::new(listener) as Arc<dyn OnSessionsRevoked>
+            })
+            .collect();
+        let events = SessionEvents::new(listeners);
         let event = SessionsRevoked {
-            user_id: Uuid::nil(),
-            device_session_ids: vec![Uuid::nil()],
+            user_id: UserId(Uuid::nil()),
+            device_session_ids: vec![DeviceSessionId(Uuid::nil())],
             reason: RevocationReason::LoginBan,
         };
         events.emit(&event);

@@ -14,15 +14,16 @@ use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine as _;
-use uuid::Uuid;
 
-use super::{ApiError, AppState};
+use crate::ids::AdminId;
+
 use crate::admin::{AdminPrincipal, AuthError, Username};
+use crate::server::{ApiError, AppState};
 
 /// The admin a request authenticated as.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminUser {
-    pub account_id: Uuid,
+    pub account_id: AdminId,
     pub username: Username,
 }
 
@@ -64,7 +65,8 @@ pub async fn require_admin(
     next: Next,
 ) -> Result<Response, ApiError> {
     let (username, password) = basic_credentials(req.headers())?;
-    let source = super::source_ip::source_ip(req.headers(), super::source_ip::peer());
+    let source =
+        crate::server::source_ip::source_ip(req.headers(), crate::server::source_ip::peer());
     let principal = state
         .admin
         .authenticate(&username, &password, source)

@@ -1,0 +1,35 @@
+//! What a domain's `install` step registers with while the process is
+//! assembled (`app.rs`): the pool and metrics it is built with, the
+//! background loops it runs ([`Workers`]) and the cache warm-ups `/readyz`
+//! waits for ([`Warmup`]). Each domain has one `install` function taking
+//! an [`Assembly`] and the services it uses; `app.rs` calls them in
+//! dependency order.
+
+use sqlx::PgPool;
+
+use crate::readiness::Warmup;
+use crate::telemetry::Metrics;
+use crate::worker::Workers;
+
+pub struct Assembly {
+    pub db: PgPool,
+    pub metrics: Metrics,
+    pub workers: Workers,
+    pub warmups: Vec<Warmup>,
+}
+
+impl Assembly {
+    pub fn new(db: PgPool, metrics: Metrics) -> Self {
+        Self {
+            db,
+            metrics,
+            workers: Workers::new(),
+            warmups: Vec::new(),
+        }
+    }
+
+    /// Registers a cache warm-up; `/readyz` stays 503 until it finished.
+    pub fn warm(&mut self, warmup: Warmup) {
+        self.warmups.push(warmup);
+    }
+}

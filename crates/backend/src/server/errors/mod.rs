@@ -1,0 +1,8 @@
+//! Every domain error's HTTP answer (status, stable code, details), one
+//! file per domain: domains know nothing of HTTP.
+
+mod admin;
+mod auth;
+mod mail;
+mod notification;
+mod user;

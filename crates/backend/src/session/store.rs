@@ -1,0 +1,139 @@
+//! The SQL of `device_sessions`. Every function takes a connection so the
+//! caller decides the transaction.
+
+use sqlx::{PgConnection, Row as _};
+
+use crate::ids::{DeviceSessionId, UserId};
+
+use super::events::RevocationReason;
+use super::model::{DevicePublicKey, DeviceSession};
+
+fn session(row: &sqlx::postgres::PgRow) -> Result<DeviceSession, sqlx::Error> {
+    let key: Vec<u8> = row.try_get("public_key")?;
+    Ok(DeviceSession {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        public_key: DevicePublicKey::from_stored(&key)
+            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        device_name: row.try_get("device_name")?,
+        platform: row.try_get("platform")?,
+        created_at: row.try_get("created_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+        revoke_reason: row.try_get("revoke_reason")?,
+    })
+}
+
+pub async fn insert_session(
+    conn: &mut PgConnection,
+    id: DeviceSessionId,
+    user_id: UserId,
+    public_key: &DevicePublicKey,
+    device_name: &str,
+    platform: &str,
+) -> Result<DeviceSession, sqlx::Error> {
+    let row = sqlx::query(
+        "INSERT INTO device_sessions (id, user_id, public_key, device_name, platform)
+         VALUES ($1, $2, $3, $4, $5)
+         RETURNING id, user_id, public_key, device_name, platform, created_at, revoked_at, revoke_reason",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(public_key.as_bytes().as_slice())
+    .bind(device_name)
+    .bind(platform)
+    .fetch_one(conn)
+    .await?;
+    session(&row)
+}
+
+/// Every active session, for the cache warm-up: only what the cache holds.
+pub async fn all_active(
+    conn: &mut PgConnection,
+) -> Result<Vec<(DeviceSessionId, UserId, DevicePublicKey)>, sqlx::Error> {
+    let rows: Vec<(DeviceSessionId, UserId, Vec<u8>)> = sqlx::query_as(
+        "SELECT id, user_id, public_key FROM device_sessions WHERE revoked_at IS NULL",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|(id, user_id, key)| {
+            DevicePublicKey::from_stored(&key)
+                .map(|key| (id, user_id, key))
+                .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+        })
+        .collect()
+}
+
+/// A user's active sessions, newest first.
+pub async fn active_of_user(
+    conn: &mut PgConnection,
+    user_id: UserId,
+) -> Result<Vec<DeviceSession>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, user_id, public_key, device_name, platform, created_at, revoked_at, revoke_reason
+         FROM device_sessions
+         WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id",
+    )
+    .bind(user_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(session).collect()
+}
+
+/// What revoking one session found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeOne {
+    Revoked,
+    AlreadyRevoked,
+    NotFound,
+}
+
+/// Revokes one session of `user_id` (another user's session is NotFound).
+pub async fn revoke_one(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    id: DeviceSessionId,
+    reason: RevocationReason,
+) -> Result<RevokeOne, sqlx::Error> {
+    let revoked = sqlx::query(
+        "UPDATE device_sessions SET revoked_at = now(), revoke_reason = $3
+         WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(reason.as_str())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if revoked == 1 {
+        return Ok(RevokeOne::Revoked);
+    }
+    let exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM device_sessions WHERE id = $1 AND user_id = $2)",
+    )
+    .bind(id)
+    .bind(user_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(if exists {
+        RevokeOne::AlreadyRevoked
+    } else {
+        RevokeOne::NotFound
+    })
+}
+
+/// Revokes every active session of `user_id`; returns their ids.
+pub async fn revoke_all(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    reason: RevocationReason,
+) -> Result<Vec<DeviceSessionId>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE device_sessions SET revoked_at = now(), revoke_reason = $2
+         WHERE user_id = $1 AND revoked_at IS NULL RETURNING id",
+    )
+    .bind(user_id)
+    .bind(reason.as_str())
+    .fetch_all(conn)
+    .await
+}
