@@ -232,6 +232,12 @@ impl Mail {
         self.inner.transport.as_ref()
     }
 
+    /// Whether the relay offers `SMTPUTF8` (`None`: it could not be asked),
+    /// so the edge can refuse an address that could never be sent.
+    pub async fn relay_offers_smtputf8(&self) -> Option<bool> {
+        self.transport().offers_smtputf8().await
+    }
+
     pub(super) fn metrics(&self) -> &MailMetrics {
         &self.inner.metrics
     }
