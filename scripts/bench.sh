@@ -11,6 +11,7 @@ readonly BENCHES=(
   "galaxy-backend: HTTP stack|target/release/galaxy-bench-http"
   "galaxy-backend: admin Basic Auth|target/release/galaxy-bench-admin"
   "galaxy-backend: mail outbox|target/release/galaxy-bench-mail"
+  "galaxy-backend: job queue (20,000 no-op jobs: bulk enqueue, drain)|target/release/galaxy-bench-jobs"
   "galaxy-backend: push fan-out (100 gateways over gRPC)|target/release/galaxy-bench-push"
   "galaxy-backend: identity (100k accounts, 200k sessions: startup, gateway lookup, own account)|target/release/galaxy-bench-identity"
   "galaxy-game: Big30, GalaxyNG's own workload (30 races, 510 planets, 40 turns), next to GalaxyNG's figures|target/release/galaxy-game-bench big30 40 1"

@@ -324,6 +324,7 @@ async fn install_domains(
 /// The mail outbox and its worker. The first step runs at once: startup
 /// drains every due `pending` / `retrying` delivery (spec §9, no separate
 /// recovery); on shutdown the step in progress finishes its sends (§16).
+/// A committed enqueue wakes the worker at once (PostgreSQL LISTEN/NOTIFY).
 fn install_mail(asm: &mut Assembly, config: &Config) -> anyhow::Result<Mail> {
     let mail = Mail::new(
         asm.db.clone(),
@@ -333,11 +334,16 @@ fn install_mail(asm: &mut Assembly, config: &Config) -> anyhow::Result<Mail> {
     .context("cannot set up the SMTP client (BACKEND_SMTP_*)")?;
     if mail.settings().worker_enabled {
         let worker = mail.worker();
-        asm.workers
-            .spawn_loop("mail", mail.settings().worker_interval, move || {
+        Mail::wake().spawn_worker(
+            &mut asm.workers,
+            "mail",
+            &asm.db,
+            mail.settings().worker_interval,
+            move || {
                 let worker = worker.clone();
                 async move { worker.tick().await }
-            });
+            },
+        );
     }
     Ok(mail)
 }
@@ -359,13 +365,11 @@ fn install_notification(
     notification.set_user_emails(Arc::new(crate::user::AccountEmails));
     if config.notification.worker_enabled {
         let worker = notification.worker();
-        let stop = asm.workers.stop_token();
-        asm.workers
-            .spawn(notification.clone().listen_for_commits(stop));
-        asm.workers.spawn_loop_with_wake(
+        NotificationService::wake().spawn_worker(
+            &mut asm.workers,
             "notification",
+            &asm.db,
             notification.settings().worker_interval,
-            notification.wake(),
             move || {
                 let worker = worker.clone();
                 async move { worker.tick().await }

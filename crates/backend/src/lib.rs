@@ -23,6 +23,7 @@ pub mod auth;
 pub mod config;
 pub mod geo;
 pub mod ids;
+pub mod jobs;
 pub mod mail;
 pub mod notification;
 pub mod postgres;

@@ -17,8 +17,6 @@
 //!
 //! Operator notes: `docs/admin.md`.
 
-/// Moved to [`crate::audit`]; kept until the mail domain is moved over.
-pub use crate::audit;
 pub mod credentials;
 pub mod error;
 pub mod model;

@@ -182,7 +182,7 @@ impl Loader {
         let logging = self.logging();
         let postgres = self.postgres();
         let smtp = self.smtp();
-        let mail = self.mail(smtp.as_ref().map(|s| s.timeout));
+        let mail = self.mail();
         let docker = self.docker();
         let game_state_root = self.value("BACKEND_GAME_STATE_ROOT", absolute_host_path);
         let admin = self.admin();

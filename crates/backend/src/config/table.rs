@@ -344,8 +344,8 @@ pub const VARIABLES: &[Variable] = &[
     ),
     defaulted(
         "BACKEND_MAIL_LEASE",
-        "5m",
-        "(added) How long a claimed mail delivery is reserved for the worker that claimed it; a delivery whose worker died is retried after it. At least twice `BACKEND_SMTP_TIMEOUT`.",
+        "10s",
+        "(added) Lease of a batch of mail deliveries claimed by a worker, renewed every third of it while the sends run; the deliveries of a worker that died are retried once it runs out.",
     ),
     defaulted(
         "BACKEND_MAIL_BATCH_SIZE",

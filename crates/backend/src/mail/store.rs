@@ -1,14 +1,18 @@
 //! The outbox's SQL. Every statement is plain `sqlx` (no compile-time
 //! macros) and exercised by the integration tests (`tests/api/mail*.rs`).
 //!
-//! The worker's two statements — [`claim_due`] and [`record_results`] — are
-//! also what `make bench` runs through pgbench ([`CLAIM_DUE_SQL`],
-//! [`RECORD_RESULTS_SQL`]; see `galaxy-bench-mail`).
+//! The worker's two statements — [`claim_due`] (the job queue's claim over
+//! this table) and [`record_results`] — are also what `make bench` runs
+//! through pgbench ([`CLAIM_DUE_SQL`], [`RECORD_RESULTS_SQL`]; see
+//! `galaxy-bench-mail`).
+
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Row as _};
 use uuid::Uuid;
 
+use crate::jobs::{ClaimShape, Lease, QueueTable};
 use crate::postgres::unexpected_value;
 
 use super::model::{
@@ -17,7 +21,8 @@ use super::model::{
 };
 use super::template::Rendered;
 
-/// Inserts payload, delivery and recipients in one statement. Returns `None`
+/// Inserts payload, delivery and recipients in one statement, and queues a
+/// wake-up of the workers for the commit ([`WAKE_CHANNEL`]). Returns `None`
 /// when `(template_id, idempotency_key)` already exists: the statement then
 /// inserted only the payload, which [`discard_payload`] removes.
 pub async fn insert_delivery(
@@ -44,7 +49,7 @@ pub async fn insert_delivery(
              SELECT delivery.delivery_id, (r.ord - 1)::smallint, r.address
              FROM delivery, unnest($8::text[]) WITH ORDINALITY AS r(address, ord)
          )
-         SELECT delivery_id FROM delivery",
+         SELECT delivery_id FROM delivery, LATERAL (SELECT pg_notify('mail_deliveries', '')) AS wake",
     )
     .bind(payload_id)
     .bind(&rendered.subject)
@@ -81,28 +86,30 @@ pub async fn find_by_key(
     .await
 }
 
-/// The claim ([`claim_due`]): `$1` lease token, `$2` lease in seconds,
+/// The outbox in the job queue's row convention (`crate::jobs`).
+pub const TABLE: QueueTable = QueueTable {
+    name: "mail_deliveries",
+    key: "delivery_id",
+    state: "state",
+};
+
+/// The `NOTIFY` channel an enqueue wakes the workers on (at commit).
+pub const WAKE_CHANNEL: &str = "mail_deliveries";
+
+/// The claim ([`claim_due`]): the queue's claim over `mail_deliveries`,
+/// returning what a send needs. `$1` lease token, `$2` lease in seconds,
 /// `$3` batch size.
-pub const CLAIM_DUE_SQL: &str = "WITH due AS (
-             SELECT delivery_id
-             FROM mail_deliveries
-             WHERE state IN ('pending', 'retrying') AND next_attempt_at <= now()
-             ORDER BY next_attempt_at
-             LIMIT $3
-             FOR UPDATE SKIP LOCKED
-         ), claimed AS (
-             UPDATE mail_deliveries d
-             SET lease_token = $1,
-                 lease_until = now() + $2 * interval '1 second',
-                 next_attempt_at = now() + $2 * interval '1 second',
-                 updated_at = now()
-             FROM due, mail_payloads p
-             WHERE d.delivery_id = due.delivery_id AND p.payload_id = d.payload_id
-             RETURNING d.delivery_id, d.template_id, d.cycle_attempts, p.subject, p.text_body, p.html_body,
+pub static CLAIM_DUE_SQL: LazyLock<String> = LazyLock::new(|| {
+    TABLE.claim_sql(&ClaimShape {
+        filter: "",
+        join: "mail_payloads p",
+        join_on: " AND p.payload_id = j.payload_id",
+        returning:
+            "j.delivery_id, j.template_id, j.cycle_attempts, p.subject, p.text_body, p.html_body,
                  ARRAY(SELECT r.address FROM mail_recipients r
-                       WHERE r.delivery_id = d.delivery_id ORDER BY r.position) AS recipients
-         )
-         SELECT * FROM claimed";
+                       WHERE r.delivery_id = j.delivery_id ORDER BY r.position) AS recipients",
+    })
+});
 
 /// The record ([`record_results`]): `$1` lease token, `$2` max attempts,
 /// `$3`…`$9` the results as parallel arrays.
@@ -162,18 +169,18 @@ pub struct ClaimedRow {
 }
 
 /// The claim: one short transaction that locks up to `batch` due rows
-/// (skipping rows other workers hold), stamps them with `lease_token` and
-/// pushes `next_attempt_at` to the lease expiry. If the worker dies, the
-/// rows simply become due again when the lease runs out.
+/// (skipping rows other workers hold), stamps them with the lease token and
+/// pushes `next_attempt_at` to the lease expiry. If the worker dies, its
+/// lease is no longer renewed and the rows become due again when it runs
+/// out.
 pub async fn claim_due(
     pool: &PgPool,
-    lease_token: Uuid,
-    lease_seconds: f64,
+    lease: &Lease,
     batch: i64,
 ) -> Result<Vec<ClaimedRow>, sqlx::Error> {
-    sqlx::query_as(CLAIM_DUE_SQL)
-        .bind(lease_token)
-        .bind(lease_seconds)
+    sqlx::query_as(CLAIM_DUE_SQL.as_str())
+        .bind(lease.token)
+        .bind(lease.seconds())
         .bind(batch)
         .fetch_all(pool)
         .await

@@ -2,41 +2,43 @@
 //! process runs in a loop every `BACKEND_MAIL_WORKER_INTERVAL` (and at once
 //! again while whole batches keep coming). Tests call `tick` directly.
 //!
-//! One step:
+//! One step, on the job queue's machinery (`crate::jobs`):
 //! 1. **claim** up to `batch_size` due rows in one short transaction
-//!    (`FOR UPDATE SKIP LOCKED`, ordered by `next_attempt_at`), stamping them
-//!    with a fresh lease token and moving `next_attempt_at` to the lease
-//!    expiry;
+//!    (the queue's claim: `FOR UPDATE SKIP LOCKED`, ordered by
+//!    `next_attempt_at`), stamping them with a fresh, short lease
+//!    (`BACKEND_MAIL_LEASE`) that a [`LeaseKeeper`] renews while the sends run;
 //! 2. **send** them outside any transaction, up to `send_concurrency` at a
-//!    time over the pooled SMTP connections, each bounded by the lease;
+//!    time over the pooled SMTP connections, each bounded by [`SEND_BUDGET_REPLIES`]
+//!    SMTP timeouts;
 //! 3. **record** every attempt and the new states in one statement that only
 //!    touches rows still held under this step's lease token.
 //!
-//! A worker that dies between 1 and 3 leaves rows whose `next_attempt_at` is
-//! the lease expiry: any worker picks them up again after it. The resend
-//! after such a crash carries the same `Message-ID`, so the receiver can
-//! discard the duplicate.
-
-use std::time::{Duration, Instant};
+//! A worker that dies between 1 and 3 stops renewing: its rows are due
+//! again when the short lease runs out, and any worker picks them up. The
+//! resend after such a crash carries the same `Message-ID`, so the receiver
+//! can discard the duplicate.
 
 use chrono::Utc;
 use futures::StreamExt as _;
-use rand::Rng as _;
 use tracing::Instrument as _;
-use uuid::Uuid;
 
 use super::email_hash::email_hashes;
 use super::model::{AttemptOutcome, DeliveryState};
 use super::store::{self, AttemptResult, ClaimedRow};
 use super::transport::{FailureKind, OutgoingMail, SendError};
 use super::{Mail, MailError};
+use crate::jobs::{Lease, LeaseKeeper, RunOutcome};
 use crate::worker::StepOutcome;
 
-/// Rows claimed by one step under one lease token.
+/// One send may take this many SMTP reply timeouts (connect, greeting,
+/// `MAIL`, `RCPT`, `DATA`, …) before it is abandoned and retried; the lease
+/// is renewed meanwhile, so the budget is not tied to it.
+pub const SEND_BUDGET_REPLIES: u32 = 4;
+
+/// Rows claimed by one step under one lease.
 #[derive(Debug)]
 pub struct Claim {
-    pub lease_token: Uuid,
-    pub claimed_at: Instant,
+    pub lease: Lease,
     pub deliveries: Vec<ClaimedRow>,
 }
 
@@ -92,38 +94,31 @@ impl MailWorker {
     /// a test can play a worker that dies right after claiming.
     pub async fn claim(&self) -> Result<Claim, MailError> {
         let settings = self.mail.settings();
-        let lease_token = Uuid::new_v4();
-        let claimed_at = Instant::now();
-        let deliveries = store::claim_due(
-            self.mail.db(),
-            lease_token,
-            settings.lease.as_secs_f64(),
-            i64::from(settings.batch_size),
-        )
-        .await?;
+        let lease = Lease::new(settings.lease);
+        let deliveries =
+            store::claim_due(self.mail.pool(), &lease, i64::from(settings.batch_size)).await?;
         if !deliveries.is_empty() {
-            tracing::debug!(claimed = deliveries.len(), lease_token = %lease_token, "mail deliveries claimed");
+            tracing::debug!(claimed = deliveries.len(), lease_token = %lease.token, "mail deliveries claimed");
         }
-        Ok(Claim {
-            lease_token,
-            claimed_at,
-            deliveries,
-        })
+        Ok(Claim { lease, deliveries })
     }
 
     /// The second half: sends every claimed delivery and records the results.
     pub async fn deliver(&self, claim: Claim) -> Result<TickReport, MailError> {
         let settings = self.mail.settings();
-        // Give up on sends that would outlive the lease: past it, another
-        // worker may already be sending the same delivery.
-        let deadline =
-            tokio::time::Instant::from_std(claim.claimed_at) + settings.lease.mul_f64(0.8);
-        let Claim {
-            lease_token,
-            deliveries,
-            ..
-        } = claim;
+        let deadline = tokio::time::Instant::from_std(claim.lease.claimed_at)
+            + settings.smtp.timeout * SEND_BUDGET_REPLIES;
+        let Claim { lease, deliveries } = claim;
+        let lease_token = lease.token;
         let claimed = deliveries.len();
+        // Held while the sends run; dropped (renewal stops) once recorded.
+        let keeper = LeaseKeeper::start(
+            self.mail.pool(),
+            store::TABLE,
+            lease,
+            deliveries.iter().map(|row| row.delivery_id).collect(),
+            self.mail.job_metrics().clone(),
+        );
         // Futures collected first: a closure inside the stream's type trips
         // the compiler's `Send` inference for the worker loop.
         let sends: Vec<_> = deliveries
@@ -137,19 +132,20 @@ impl MailWorker {
 
         let attempts: Vec<AttemptResult> =
             results.iter().map(|(result, _)| result.clone()).collect();
-        let max_attempts = i32::try_from(settings.max_attempts).unwrap_or(i32::MAX);
+        let max_attempts = settings.retry().max_attempts_i32();
         let recorded =
-            match store::record_results(self.mail.db(), lease_token, max_attempts, &attempts).await
-            {
-                Ok(recorded) => recorded,
-                Err(err) => {
-                    // The rows stay leased and come back after the lease: the
-                    // sends are retried (with the same Message-ID) rather than lost.
-                    tracing::error!(error = %err, claimed, lease_token = %lease_token,
+            store::record_results(self.mail.pool(), lease_token, max_attempts, &attempts).await;
+        drop(keeper);
+        let recorded = match recorded {
+            Ok(recorded) => recorded,
+            Err(err) => {
+                // The rows stay leased and come back after the lease: the
+                // sends are retried (with the same Message-ID) rather than lost.
+                tracing::error!(error = %err, claimed, lease_token = %lease_token,
                     "cannot record mail attempts; the deliveries will be retried after the lease");
-                    return Err(err.into());
-                }
-            };
+                return Err(err.into());
+            }
+        };
 
         let mut report = TickReport {
             claimed,
@@ -203,6 +199,11 @@ impl MailWorker {
                 }
             }
         }
+        let jobs = self.mail.job_metrics();
+        jobs.record(RunOutcome::Succeeded, report.sent);
+        jobs.record(RunOutcome::Retrying, report.retrying);
+        jobs.record(RunOutcome::DeadLettered, report.dead_lettered);
+        jobs.record(RunOutcome::LeaseLost, report.lease_lost);
         Ok(report)
     }
 
@@ -233,8 +234,9 @@ impl MailWorker {
                 Err(_) => Err(SendError {
                     kind: FailureKind::Transient,
                     smtp_code: None,
-                    message: "SMTP timed out: the send did not finish within the worker's lease"
-                        .into(),
+                    message:
+                        "SMTP timed out: the send did not finish within its budget of SMTP timeouts"
+                            .into(),
                 }),
             }
         }
@@ -269,49 +271,5 @@ impl MailWorker {
                 .as_secs_f64(),
         };
         (result, row)
-    }
-}
-
-/// Exponential backoff with jitter: the `n`-th failed attempt of a cycle
-/// (1-based) waits `base · 2^(n−1)`, capped at `max`, then drawn uniformly
-/// from its upper half so workers that failed together do not retry
-/// together.
-pub fn backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
-    let exponent = attempt.saturating_sub(1).min(30);
-    let delay = base.saturating_mul(1u32 << exponent).min(max);
-    let half = delay / 2;
-    half + half.mul_f64(rand::rng().random::<f64>())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_per_attempt_within_its_jitter_band() {
-        let base = Duration::from_secs(10);
-        let max = Duration::from_secs(3600);
-        for attempt in 1..=6u32 {
-            let full = base * (1 << (attempt - 1));
-            for _ in 0..50 {
-                let d = backoff(base, max, attempt);
-                assert!(
-                    d >= full / 2 && d <= full,
-                    "attempt {attempt}: {d:?} not in [{:?}, {full:?}]",
-                    full / 2
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn backoff_is_capped() {
-        let d = backoff(Duration::from_secs(10), Duration::from_secs(60), 20);
-        assert!(d <= Duration::from_secs(60) && d >= Duration::from_secs(30));
-        // Absurd attempt numbers do not overflow.
-        assert!(
-            backoff(Duration::from_secs(10), Duration::from_secs(60), u32::MAX)
-                <= Duration::from_secs(60)
-        );
     }
 }

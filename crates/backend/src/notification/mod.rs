@@ -1,447 +1,51 @@
 //! The notification pipeline (spec §10, runbook "Notification pipeline").
 //!
-//! Producers call [`NotificationService::submit`] inside their own
-//! transaction with an [`Intent`]. Submit validates it against the
-//! [`catalog`], deduplicates it by `UNIQUE (kind, idempotency_key)` and
-//! materialises one route per channel in `notification_routes`. After the
-//! producer commits, the worker ([`NotificationWorker::tick`]) delivers due
-//! routes: push routes are published to [`PushService`] as typed FlatBuffers
-//! events ([`events`]), email routes become `mail_deliveries` keyed by the
-//! route id (so a retry can never mail twice). Routes are never deleted: a
-//! soft-deleted user's open routes are `skipped` ([`UserDeletedHook`]), as
-//! are admin routes while `BACKEND_NOTIFICATION_ADMIN_EMAIL` is empty and
-//! emails a user switched off ([`NotificationService::set_preferences`]).
+//! **Owns** `notification_intents`, `notification_routes` and
+//! `notification_preferences`. Producers call
+//! [`NotificationService::submit`] inside their own transaction with an
+//! [`Intent`]. Submit validates it against the [`catalog`], deduplicates it
+//! by `UNIQUE (kind, idempotency_key)` and materialises one route per
+//! channel. After the producer commits, the worker
+//! ([`NotificationWorker::tick`]) delivers due routes: push routes are
+//! published to `PushService` as typed FlatBuffers events ([`events`]),
+//! email routes become `mail_deliveries` keyed by the route id (so a retry
+//! can never mail twice). Routes are never deleted: a soft-deleted user's
+//! open routes are `skipped` ([`UserDeletedHook`]), as are admin routes
+//! while `BACKEND_NOTIFICATION_ADMIN_EMAIL` is empty and emails a user
+//! switched off ([`NotificationService::set_preferences`]).
+//!
+//! **Uses** the job queue (`crate::jobs`: claim, short renewed leases,
+//! backoff, wake-up, `job_runs_total{queue="notification"}`) with
+//! `notification_routes` as its queue table; `push` (publishing), `mail`
+//! (email routes) and `user` (the `OnUserDeleted` hook it implements; the
+//! [`UserEmails`] address book it is given).
 //!
 //! - `catalog` — the kinds, channels and payload fields (one table);
-//! - `model` — intents, route statuses, read models; `store` — all SQL;
-//! - `worker` — the step; `events` + `fbs` — typed push payloads;
+//! - `model` — intents, route statuses, read models; `error` — [`NotificationError`];
+//! - `service` — [`NotificationService`]: submit, preferences, admin queries, hooks;
+//! - `store` — all SQL; `worker` — the step; `events` + `fbs` — typed push payloads;
 //! - `metrics` — `notification_intents_total`, `notification_routes_total`.
 //!
 //! Operator notes: `docs/notifications.md`.
 
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
-
-use futures::future::BoxFuture;
-use sqlx::{PgConnection, PgPool};
-use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
-
 pub mod catalog;
+pub mod error;
 pub mod events;
 pub mod fbs;
 pub mod metrics;
 pub mod model;
+pub mod service;
 pub mod store;
 pub mod worker;
 
 pub use catalog::{CATALOG, Channel, KindSpec, PayloadError};
+pub use error::NotificationError;
 pub use events::build_client_push_event;
 pub use model::{
     DeadLetter, Intent, IntentFilter, IntentView, Listing, Preference, Route, RouteStatus,
     SkipReason, Submitted,
 };
+pub use service::{
+    MAX_IDEMPOTENCY_KEY_LEN, NotificationService, NotificationSettings, UserDeletedHook, UserEmails,
+};
 pub use worker::{NotificationWorker, TickReport};
-
-use crate::config::Config;
-use crate::push::PushService;
-use crate::server::ApiError;
-use crate::telemetry::Metrics;
-use crate::user::OnUserDeleted;
-use metrics::{NotificationMetrics, SubmitOutcome};
-
-/// Longest accepted idempotency key.
-pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 256;
-
-/// Everything the pipeline is tuned by ([`NotificationSettings::from_config`]).
-#[derive(Debug, Clone)]
-pub struct NotificationSettings {
-    /// `BACKEND_NOTIFICATION_ADMIN_EMAIL`: admin-channel recipient.
-    pub admin_email: Option<String>,
-    /// `BACKEND_NOTIFICATION_WORKER_INTERVAL`: pause between idle steps.
-    pub worker_interval: Duration,
-    /// `BACKEND_NOTIFICATION_MAX_ATTEMPTS`: attempts before dead-lettering.
-    pub max_attempts: u32,
-    /// Routes claimed per step.
-    pub batch_size: u32,
-    /// Backoff after the first failed attempt (doubling, jittered).
-    pub retry_base: Duration,
-    /// Cap of the backoff.
-    pub retry_max: Duration,
-}
-
-impl NotificationSettings {
-    pub fn from_config(config: &Config) -> Self {
-        let n = &config.notification;
-        Self {
-            admin_email: n.admin_email.clone().filter(|a| !a.trim().is_empty()),
-            worker_interval: n.worker_interval,
-            max_attempts: n.max_attempts,
-            batch_size: 100,
-            retry_base: Duration::from_secs(2),
-            retry_max: Duration::from_secs(15 * 60),
-        }
-    }
-
-    /// The jittered delay after the `attempt`-th failure.
-    pub fn backoff(&self, attempt: u32) -> Duration {
-        crate::mail::worker::backoff(self.retry_base, self.retry_max, attempt)
-    }
-}
-
-/// Resolves a user's email address for email routes. Identity implements it
-/// (accounts live there); it runs inside the worker's transaction.
-pub trait UserEmails: Send + Sync {
-    /// `Ok(None)`: the user has no address (or no longer exists) — the
-    /// route is skipped (`no_email_address`).
-    fn email_of<'a>(
-        &'a self,
-        conn: &'a mut PgConnection,
-        user_id: Uuid,
-    ) -> BoxFuture<'a, anyhow::Result<Option<String>>>;
-}
-
-/// What can go wrong in the notification domain.
-#[derive(Debug, thiserror::Error)]
-pub enum NotificationError {
-    #[error("`{0}` is not a notification kind of the catalog")]
-    UnknownKind(String),
-    #[error("invalid {kind} payload: {source}")]
-    InvalidPayload {
-        kind: &'static str,
-        source: PayloadError,
-    },
-    #[error("{0} notifications are addressed to a user: user_id is required")]
-    MissingUser(&'static str),
-    #[error("{0} notifications go to the operators: user_id must be empty")]
-    UnexpectedUser(&'static str),
-    #[error("the idempotency key must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} bytes")]
-    InvalidIdempotencyKey,
-    #[error("`{0}` notifications have no email channel to switch")]
-    EmailNotConfigurable(String),
-    #[error("notification intent {0} does not exist")]
-    NotFound(Uuid),
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
-}
-
-impl From<NotificationError> for ApiError {
-    fn from(err: NotificationError) -> Self {
-        let message = err.to_string();
-        match err {
-            NotificationError::UnknownKind(_) => {
-                ApiError::unprocessable("unknown_notification_kind", message)
-            }
-            NotificationError::EmailNotConfigurable(_) => {
-                ApiError::unprocessable("email_not_configurable", message)
-            }
-            NotificationError::NotFound(_) => ApiError::not_found(message),
-            NotificationError::InvalidPayload { .. }
-            | NotificationError::MissingUser(_)
-            | NotificationError::UnexpectedUser(_)
-            | NotificationError::InvalidIdempotencyKey => {
-                ApiError::unprocessable("invalid_notification", message)
-            }
-            NotificationError::Database(e) => e.into(),
-        }
-    }
-}
-
-fn clamp(offset: u64) -> i64 {
-    i64::try_from(offset).unwrap_or(i64::MAX)
-}
-
-/// The pipeline: submit, worker dependencies, preferences, admin queries.
-/// Cheap to clone.
-#[derive(Clone)]
-pub struct NotificationService {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    db: PgPool,
-    settings: NotificationSettings,
-    push: PushService,
-    metrics: NotificationMetrics,
-    user_emails: RwLock<Option<Arc<dyn UserEmails>>>,
-    wake: Arc<Notify>,
-}
-
-impl NotificationService {
-    pub fn new(
-        db: PgPool,
-        settings: NotificationSettings,
-        push: PushService,
-        metrics: &Metrics,
-    ) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                db,
-                settings,
-                push,
-                metrics: NotificationMetrics::new(metrics),
-                user_emails: RwLock::new(None),
-                wake: Arc::new(Notify::new()),
-            }),
-        }
-    }
-
-    pub fn settings(&self) -> &NotificationSettings {
-        &self.inner.settings
-    }
-
-    pub fn db(&self) -> &PgPool {
-        &self.inner.db
-    }
-
-    pub(crate) fn push(&self) -> &PushService {
-        &self.inner.push
-    }
-
-    /// Installs the address book of email routes (identity's accounts).
-    /// Until one is installed, user email routes fail and are retried.
-    pub fn set_user_emails(&self, user_emails: Arc<dyn UserEmails>) {
-        *self
-            .inner
-            .user_emails
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(user_emails);
-    }
-
-    pub(crate) fn user_emails(&self) -> Option<Arc<dyn UserEmails>> {
-        self.inner
-            .user_emails
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    }
-
-    /// A worker on this pipeline.
-    pub fn worker(&self) -> NotificationWorker {
-        NotificationWorker::new(self.clone())
-    }
-
-    /// Notified when a submitting transaction commits (see [`Self::listen_for_commits`]).
-    pub fn wake(&self) -> Arc<Notify> {
-        self.inner.wake.clone()
-    }
-
-    /// Validates `intent` against the catalog and, on `conn` — pass the
-    /// producer's transaction — stores it with one route per channel. A
-    /// repeated `(kind, idempotency_key)` is a no-op returning the first
-    /// intent. Nothing is delivered before the transaction commits.
-    pub async fn submit(
-        &self,
-        conn: &mut PgConnection,
-        intent: &Intent,
-    ) -> Result<Submitted, NotificationError> {
-        let metrics = &self.inner.metrics;
-        let Some(spec) = catalog::lookup(&intent.kind) else {
-            metrics.record_intent("unknown", SubmitOutcome::Rejected);
-            return Err(NotificationError::UnknownKind(intent.kind.clone()));
-        };
-        if let Err(err) = validate(spec, intent) {
-            metrics.record_intent(spec.kind, SubmitOutcome::Rejected);
-            return Err(err);
-        }
-        let intent_id = Uuid::now_v7();
-        let inserted = store::insert_intent(
-            conn,
-            intent_id,
-            spec.kind,
-            &intent.idempotency_key,
-            intent.user_id,
-            &intent.payload,
-            &crate::telemetry::current_trace_id().unwrap_or_default(),
-        )
-        .await?;
-        if inserted.is_none() {
-            let first = store::find_intent(conn, spec.kind, &intent.idempotency_key)
-                .await?
-                .ok_or(NotificationError::Database(sqlx::Error::RowNotFound))?;
-            metrics.record_intent(spec.kind, SubmitOutcome::Duplicate);
-            tracing::debug!(intent_id = %first, kind = spec.kind, "notification intent already submitted");
-            return Ok(Submitted {
-                intent_id: first,
-                created: false,
-            });
-        }
-
-        let mut pending = false;
-        for &channel in spec.channels {
-            let route_id = Uuid::now_v7();
-            let mut skip = None;
-            if channel == Channel::Email
-                && let Some(user_id) = intent.user_id
-                && store::email_disabled(conn, user_id, spec.kind).await?
-            {
-                skip = Some(SkipReason::UserPreference);
-            }
-            if channel == Channel::AdminEmail && self.inner.settings.admin_email.is_none() {
-                tracing::warn!(route_id = %route_id, intent_id = %intent_id, kind = spec.kind,
-                    "admin notification skipped: BACKEND_NOTIFICATION_ADMIN_EMAIL is empty");
-                skip = Some(SkipReason::AdminEmailUnset);
-            }
-            pending |= skip.is_none();
-            store::insert_route(conn, route_id, intent_id, channel, intent.user_id, skip).await?;
-            metrics.record_route(channel);
-        }
-        if pending {
-            store::wake_workers(conn).await?;
-        }
-        metrics.record_intent(spec.kind, SubmitOutcome::Accepted);
-        tracing::debug!(intent_id = %intent_id, kind = spec.kind, "notification intent submitted");
-        Ok(Submitted {
-            intent_id,
-            created: true,
-        })
-    }
-
-    /// Wakes the worker whenever a transaction that submitted routes commits
-    /// (PostgreSQL `LISTEN`), so delivery does not wait for the interval.
-    /// Runs until `stop`; reconnects after a lost connection.
-    pub async fn listen_for_commits(self, stop: CancellationToken) {
-        let retry = self.inner.settings.worker_interval;
-        while !stop.is_cancelled() {
-            let listener = async {
-                let mut listener = sqlx::postgres::PgListener::connect_with(&self.inner.db).await?;
-                listener.listen(store::WAKE_CHANNEL).await?;
-                Ok::<_, sqlx::Error>(listener)
-            };
-            let mut listener = tokio::select! {
-                () = stop.cancelled() => return,
-                result = listener => match result {
-                    Ok(listener) => listener,
-                    Err(err) => {
-                        tracing::warn!(error = %err, "notification wake-up listener cannot connect; the worker polls meanwhile");
-                        tokio::select! {
-                            () = stop.cancelled() => return,
-                            () = tokio::time::sleep(retry) => continue,
-                        }
-                    }
-                },
-            };
-            // A wake-up may have been missed while (re)connecting.
-            self.inner.wake.notify_one();
-            loop {
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    received = listener.recv() => match received {
-                        Ok(_) => self.inner.wake.notify_one(),
-                        Err(err) => {
-                            tracing::warn!(error = %err, "notification wake-up listener lost its connection");
-                            break;
-                        }
-                    },
-                }
-            }
-        }
-    }
-
-    /// The user's email switch for every kind that has an email channel.
-    pub async fn preferences(&self, user_id: Uuid) -> Result<Vec<Preference>, NotificationError> {
-        let stored = store::preferences(&self.inner.db, user_id).await?;
-        Ok(catalog::email_configurable()
-            .map(|spec| Preference {
-                kind: spec.kind.to_owned(),
-                email_enabled: stored
-                    .iter()
-                    .find(|p| p.kind == spec.kind)
-                    .is_none_or(|p| p.email_enabled),
-            })
-            .collect())
-    }
-
-    /// Switches the email channel per kind; push always stays on. Every
-    /// kind must exist and have an email channel, or nothing changes.
-    pub async fn set_preferences(
-        &self,
-        user_id: Uuid,
-        changes: &[Preference],
-    ) -> Result<Vec<Preference>, NotificationError> {
-        for change in changes {
-            let spec = catalog::lookup(&change.kind)
-                .ok_or_else(|| NotificationError::UnknownKind(change.kind.clone()))?;
-            if !spec.has(Channel::Email) {
-                return Err(NotificationError::EmailNotConfigurable(change.kind.clone()));
-            }
-        }
-        // One row per kind: when a kind is listed twice, the last entry wins.
-        let mut last: Vec<Preference> = Vec::with_capacity(changes.len());
-        for change in changes.iter().rev() {
-            if !last.iter().any(|p| p.kind == change.kind) {
-                last.push(change.clone());
-            }
-        }
-        store::set_preferences(&self.inner.db, user_id, &last).await?;
-        self.preferences(user_id).await
-    }
-
-    /// Intents, newest first, with their routes.
-    pub async fn list_intents(
-        &self,
-        filter: &IntentFilter,
-        offset: u64,
-        limit: u32,
-    ) -> Result<Listing<IntentView>, NotificationError> {
-        Ok(store::list_intents(&self.inner.db, filter, clamp(offset), i64::from(limit)).await?)
-    }
-
-    pub async fn intent(&self, intent_id: Uuid) -> Result<IntentView, NotificationError> {
-        store::get_intent(&self.inner.db, intent_id)
-            .await?
-            .ok_or(NotificationError::NotFound(intent_id))
-    }
-
-    /// Dead-lettered routes, most recent first.
-    pub async fn dead_letters(
-        &self,
-        offset: u64,
-        limit: u32,
-    ) -> Result<Listing<DeadLetter>, NotificationError> {
-        Ok(store::dead_letters(&self.inner.db, clamp(offset), i64::from(limit)).await?)
-    }
-}
-
-fn validate(spec: &'static KindSpec, intent: &Intent) -> Result<(), NotificationError> {
-    let key_len = intent.idempotency_key.len();
-    if key_len == 0 || key_len > MAX_IDEMPOTENCY_KEY_LEN {
-        return Err(NotificationError::InvalidIdempotencyKey);
-    }
-    match (spec.is_admin(), intent.user_id) {
-        (true, Some(_)) => return Err(NotificationError::UnexpectedUser(spec.kind)),
-        (false, None) => return Err(NotificationError::MissingUser(spec.kind)),
-        _ => {}
-    }
-    spec.validate(&intent.payload)
-        .map_err(|source| NotificationError::InvalidPayload {
-            kind: spec.kind,
-            source,
-        })
-}
-
-/// [`OnUserDeleted`]: the user's `pending` / `retrying` routes become
-/// `skipped` (`user_deleted`) in the deleting transaction; nothing is deleted.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct UserDeletedHook;
-
-impl OnUserDeleted for UserDeletedHook {
-    fn name(&self) -> &'static str {
-        "notification"
-    }
-
-    fn on_user_deleted<'a>(
-        &'a self,
-        conn: &'a mut PgConnection,
-        user_id: crate::ids::UserId,
-    ) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(async move {
-            let skipped = store::skip_user_routes(conn, user_id.into()).await?;
-            if skipped > 0 {
-                tracing::info!(user_id = %user_id, skipped, "notification routes of a deleted user skipped");
-            }
-            Ok(())
-        })
-    }
-}

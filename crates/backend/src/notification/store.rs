@@ -1,11 +1,14 @@
 //! The pipeline's SQL. Plain `sqlx` queries, each exercised by the
 //! integration tests (`tests/api/notification*.rs`).
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::jobs::{ClaimShape, Lease, QueueTable};
 use crate::postgres::unexpected_value;
 
 use super::catalog::Channel;
@@ -13,8 +16,9 @@ use super::model::{
     DeadLetter, IntentFilter, IntentView, Listing, Preference, Route, RouteStatus, SkipReason,
 };
 
-/// The channel `LISTEN`ed to by workers; submit notifies it, so workers wake
-/// when (and only if) the producer's transaction commits.
+/// The channel `LISTEN`ed to by workers (`crate::jobs::Wake`); submit
+/// notifies it, so workers wake when (and only if) the producer's
+/// transaction commits.
 pub const WAKE_CHANNEL: &str = "notification_routes";
 
 /// Inserts the intent; `None` when `(kind, idempotency_key)` exists.
@@ -86,15 +90,6 @@ pub async fn insert_route(
     Ok(())
 }
 
-/// Queues a wake-up for workers; PostgreSQL delivers it at commit.
-pub async fn wake_workers(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(WAKE_CHANNEL)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 /// Whether `user_id` switched the email of `kind` off.
 pub async fn email_disabled(
     conn: &mut PgConnection,
@@ -111,7 +106,27 @@ pub async fn email_disabled(
     Ok(enabled == Some(false))
 }
 
-/// A due route claimed by the worker (locked until its transaction ends).
+/// The routes in the job queue's row convention (`crate::jobs`).
+pub const TABLE: QueueTable = QueueTable {
+    name: "notification_routes",
+    key: "route_id",
+    state: "status",
+};
+
+/// The claim: the queue's claim over `notification_routes`, with the
+/// intent each route delivers. `$1` lease token, `$2` lease in seconds,
+/// `$3` batch size.
+pub static CLAIM_DUE_SQL: LazyLock<String> = LazyLock::new(|| {
+    TABLE.claim_sql(&ClaimShape {
+        filter: "",
+        join: "notification_intents i",
+        join_on: " AND i.intent_id = j.intent_id",
+        returning: "j.route_id, j.intent_id, j.channel, j.user_id, j.attempts,
+                 i.kind, i.idempotency_key, i.payload, i.trace_id",
+    })
+});
+
+/// A due route claimed by the worker under a lease.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DueRoute {
     pub route_id: Uuid,
@@ -125,93 +140,107 @@ pub struct DueRoute {
     pub trace_id: String,
 }
 
-/// Locks up to `batch` due routes, skipping rows other workers hold.
-pub async fn claim_due(conn: &mut PgConnection, batch: i64) -> Result<Vec<DueRoute>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT r.route_id, r.intent_id, r.channel, r.user_id, r.attempts,
-                i.kind, i.idempotency_key, i.payload, i.trace_id
-         FROM notification_routes r JOIN notification_intents i ON i.intent_id = r.intent_id
-         WHERE r.status IN ('pending', 'retrying') AND r.next_attempt_at <= now()
-         ORDER BY r.next_attempt_at
-         LIMIT $1
-         FOR UPDATE OF r SKIP LOCKED",
-    )
-    .bind(batch)
-    .fetch_all(conn)
-    .await
+/// Leases up to `batch` due routes, skipping rows other workers hold.
+pub async fn claim_due(
+    pool: &PgPool,
+    lease: &Lease,
+    batch: i64,
+) -> Result<Vec<DueRoute>, sqlx::Error> {
+    sqlx::query_as(CLAIM_DUE_SQL.as_str())
+        .bind(lease.token)
+        .bind(lease.seconds())
+        .bind(batch)
+        .fetch_all(pool)
+        .await
 }
 
+/// Records a delivered route; `false` if the lease was lost meanwhile.
 pub async fn mark_sent(
     conn: &mut PgConnection,
+    lease: &Lease,
     route_id: Uuid,
     mail_delivery_id: Option<Uuid>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
         "UPDATE notification_routes
          SET status = 'sent', attempts = attempts + 1, mail_delivery_id = $2, last_error = NULL,
-             sent_at = now(), updated_at = now()
-         WHERE route_id = $1",
+             lease_token = NULL, lease_until = NULL, sent_at = now(), updated_at = now()
+         WHERE route_id = $1 AND lease_token = $3 AND status IN ('pending', 'retrying')",
     )
     .bind(route_id)
     .bind(mail_delivery_id)
+    .bind(lease.token)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
+/// Records a skipped route; `false` if the lease was lost meanwhile.
 pub async fn mark_skipped(
     conn: &mut PgConnection,
+    lease: &Lease,
     route_id: Uuid,
     reason: SkipReason,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
         "UPDATE notification_routes
-         SET status = 'skipped', skip_reason = $2, attempts = attempts + 1, updated_at = now()
-         WHERE route_id = $1",
+         SET status = 'skipped', skip_reason = $2, attempts = attempts + 1,
+             lease_token = NULL, lease_until = NULL, updated_at = now()
+         WHERE route_id = $1 AND lease_token = $3 AND status IN ('pending', 'retrying')",
     )
     .bind(route_id)
     .bind(reason.as_str())
+    .bind(lease.token)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Records a failed attempt: `retrying` after `retry_seconds`, or
-/// `dead_lettered` once `max_attempts` are used up. Returns the new status.
+/// `dead_lettered` when `dead` (the queue's retry policy decided). Returns
+/// the new status; `None` if the lease was lost meanwhile.
 pub async fn mark_failed(
     conn: &mut PgConnection,
+    lease: &Lease,
     route_id: Uuid,
     error: &str,
     retry_seconds: f64,
-    max_attempts: i32,
-) -> Result<RouteStatus, sqlx::Error> {
-    let status: String = sqlx::query_scalar(
+    dead: bool,
+) -> Result<Option<RouteStatus>, sqlx::Error> {
+    let status: Option<String> = sqlx::query_scalar(
         "UPDATE notification_routes
          SET attempts = attempts + 1,
-             status = CASE WHEN attempts + 1 >= $4 THEN 'dead_lettered' ELSE 'retrying' END,
-             next_attempt_at = CASE WHEN attempts + 1 >= $4 THEN next_attempt_at
-                                    ELSE now() + $3 * interval '1 second' END,
-             dead_lettered_at = CASE WHEN attempts + 1 >= $4 THEN now() ELSE NULL END,
+             status = CASE WHEN $4 THEN 'dead_lettered' ELSE 'retrying' END,
+             next_attempt_at = CASE WHEN $4 THEN now() ELSE now() + $3 * interval '1 second' END,
+             dead_lettered_at = CASE WHEN $4 THEN now() ELSE NULL END,
+             lease_token = NULL,
+             lease_until = NULL,
              last_error = $2,
              updated_at = now()
-         WHERE route_id = $1
+         WHERE route_id = $1 AND lease_token = $5 AND status IN ('pending', 'retrying')
          RETURNING status",
     )
     .bind(route_id)
     .bind(error)
     .bind(retry_seconds)
-    .bind(max_attempts)
-    .fetch_one(conn)
+    .bind(dead)
+    .bind(lease.token)
+    .fetch_optional(conn)
     .await?;
-    RouteStatus::parse(&status)
-        .ok_or_else(|| unexpected_value("notification_routes", "status", &status))
+    status
+        .map(|status| {
+            RouteStatus::parse(&status)
+                .ok_or_else(|| unexpected_value("notification_routes", "status", &status))
+        })
+        .transpose()
 }
 
 /// Marks the user's unfinished routes `skipped` (`user_deleted`).
 pub async fn skip_user_routes(conn: &mut PgConnection, user_id: Uuid) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query(
         "UPDATE notification_routes
-         SET status = 'skipped', skip_reason = 'user_deleted', updated_at = now()
+         SET status = 'skipped', skip_reason = 'user_deleted', lease_token = NULL,
+             lease_until = NULL, updated_at = now()
          WHERE user_id = $1 AND status IN ('pending', 'retrying')",
     )
     .bind(user_id)

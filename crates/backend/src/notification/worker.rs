@@ -1,7 +1,7 @@
 //! The route worker: one step ([`NotificationWorker::tick`]) claims up to a
-//! batch of due routes with `SELECT … FOR UPDATE SKIP LOCKED` (ordered by
-//! `next_attempt_at`) in one transaction, delivers each and records the
-//! outcome before committing:
+//! batch of due routes with the job queue's claim (`FOR UPDATE SKIP LOCKED`,
+//! ordered by `next_attempt_at`, under a short lease renewed while the step
+//! runs), then delivers each and records the outcome in one transaction:
 //!
 //! - push: the stored `(kind, payload)` becomes a typed event
 //!   ([`build_client_push_event`]) published to [`crate::push::PushService`]
@@ -10,10 +10,12 @@
 //! - email / admin email: the kind's template is enqueued in the mail outbox
 //!   in the same transaction, with the route id as the mail idempotency key;
 //! - a failure is retried with exponential backoff and jitter, and the
-//!   route is dead-lettered after `BACKEND_NOTIFICATION_MAX_ATTEMPTS`.
+//!   route is dead-lettered after `BACKEND_NOTIFICATION_MAX_ATTEMPTS`
+//!   (`crate::jobs::RetryPolicy`).
 //!
-//! Delivery is at least once: if the commit fails after a push was
-//! published, the route is published again later with the same `event_id`.
+//! Delivery is at least once: if the commit fails (or the worker dies)
+//! after a push was published, the route is due again when the lease runs
+//! out and is published again with the same `event_id`.
 
 use serde_json::Value;
 use tracing::Instrument as _;
@@ -24,6 +26,7 @@ use super::events::build_client_push_event;
 use super::model::{RouteStatus, SkipReason};
 use super::store::{self, DueRoute};
 use super::{NotificationError, NotificationService};
+use crate::jobs::{AfterFailure, Lease, LeaseKeeper, RunOutcome};
 use crate::mail::{self, Template};
 use crate::push::{ClientTarget, Correlation};
 use crate::worker::StepOutcome;
@@ -36,6 +39,9 @@ pub struct TickReport {
     pub skipped: usize,
     pub retrying: usize,
     pub dead_lettered: usize,
+    /// Outcomes not recorded: the lease ran out (or the route was skipped
+    /// by a user deletion) while the step ran.
+    pub lease_lost: usize,
 }
 
 /// How delivering one route ended.
@@ -70,49 +76,103 @@ impl NotificationWorker {
     /// [`NotificationWorker::tick`], returning what it did.
     pub async fn tick_report(&self) -> Result<TickReport, NotificationError> {
         let settings = self.service.settings();
-        let mut tx = self.service.db().begin().await?;
-        let due = store::claim_due(&mut tx, i64::from(settings.batch_size)).await?;
+        let pool = self.service.pool();
+        let lease = Lease::new(settings.lease);
+        let due = store::claim_due(pool, &lease, i64::from(settings.batch_size)).await?;
+        if due.is_empty() {
+            return Ok(TickReport::default());
+        }
+        // Held while the step runs; dropped (renewal stops) after the commit.
+        let _keeper = LeaseKeeper::start(
+            pool,
+            store::TABLE,
+            lease,
+            due.iter().map(|route| route.route_id).collect(),
+            self.service.job_metrics().clone(),
+        );
         let mut report = TickReport {
             claimed: due.len(),
             ..TickReport::default()
         };
-        let max_attempts = i32::try_from(settings.max_attempts).unwrap_or(i32::MAX);
+        let mut tx = pool.begin().await?;
         for route in &due {
             let span = tracing::info_span!("notification.deliver", route_id = %route.route_id,
                 kind = %route.kind, channel = %route.channel);
-            match self.deliver(&mut tx, route).instrument(span).await? {
-                Ok(Delivered::Sent { mail_delivery_id }) => {
-                    store::mark_sent(&mut tx, route.route_id, mail_delivery_id).await?;
-                    report.sent += 1;
-                }
-                Ok(Delivered::Skipped(reason)) => {
-                    store::mark_skipped(&mut tx, route.route_id, reason).await?;
+            let delivered = self.deliver(&mut tx, route).instrument(span).await?;
+            self.record(&mut tx, &lease, route, delivered, &mut report)
+                .await?;
+        }
+        tx.commit().await?;
+        let jobs = self.service.job_metrics();
+        jobs.record(RunOutcome::Succeeded, report.sent + report.skipped);
+        jobs.record(RunOutcome::Retrying, report.retrying);
+        jobs.record(RunOutcome::DeadLettered, report.dead_lettered);
+        jobs.record(RunOutcome::LeaseLost, report.lease_lost);
+        Ok(report)
+    }
+
+    /// Records one route's outcome under the step's lease.
+    async fn record(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        lease: &Lease,
+        route: &DueRoute,
+        delivered: Result<Delivered, String>,
+        report: &mut TickReport,
+    ) -> Result<(), NotificationError> {
+        let held = match delivered {
+            Ok(Delivered::Sent { mail_delivery_id }) => {
+                let held = store::mark_sent(tx, lease, route.route_id, mail_delivery_id).await?;
+                report.sent += usize::from(held);
+                held
+            }
+            Ok(Delivered::Skipped(reason)) => {
+                let held = store::mark_skipped(tx, lease, route.route_id, reason).await?;
+                if held {
                     report.skipped += 1;
                     tracing::info!(route_id = %route.route_id, kind = %route.kind,
                         channel = %route.channel, reason = reason.as_str(), "notification route skipped");
                 }
-                Err(error) => {
-                    let attempt = u32::try_from(route.attempts.max(0)).unwrap_or(0) + 1;
-                    let retry = settings.backoff(attempt).as_secs_f64();
-                    let status =
-                        store::mark_failed(&mut tx, route.route_id, &error, retry, max_attempts)
-                            .await?;
-                    if status == RouteStatus::DeadLettered {
+                held
+            }
+            Err(error) => {
+                let attempt = u32::try_from(route.attempts.max(0)).unwrap_or(0) + 1;
+                let (retry, dead) = match self
+                    .service
+                    .settings()
+                    .retry()
+                    .after_failure(attempt, false)
+                {
+                    AfterFailure::RetryIn(delay) => (delay.as_secs_f64(), false),
+                    AfterFailure::DeadLetter => (0.0, true),
+                };
+                let status =
+                    store::mark_failed(tx, lease, route.route_id, &error, retry, dead).await?;
+                match status {
+                    None => false,
+                    Some(RouteStatus::DeadLettered) => {
                         report.dead_lettered += 1;
                         tracing::error!(route_id = %route.route_id, intent_id = %route.intent_id,
                             kind = %route.kind, channel = %route.channel, attempt, error = %error,
                             "notification route dead-lettered: inspect /api/v1/admin/notifications/dead-letters");
-                    } else {
+                        true
+                    }
+                    Some(_) => {
                         report.retrying += 1;
                         tracing::warn!(route_id = %route.route_id, kind = %route.kind,
                             channel = %route.channel, attempt, error = %error,
                             retry_in_seconds = retry, "notification route failed, retrying later");
+                        true
                     }
                 }
             }
+        };
+        if !held {
+            report.lease_lost += 1;
+            tracing::warn!(route_id = %route.route_id, kind = %route.kind, channel = %route.channel,
+                "notification route outcome not recorded: its lease ran out or the route was closed meanwhile");
         }
-        tx.commit().await?;
-        Ok(report)
+        Ok(())
     }
 
     /// Delivers one route. The outer error aborts the step (database);

