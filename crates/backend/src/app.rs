@@ -362,7 +362,6 @@ fn install_notification(
         push,
         &asm.metrics,
     );
-    notification.set_user_emails(Arc::new(crate::user::AccountEmails));
     if config.notification.worker_enabled {
         let worker = notification.worker();
         NotificationService::wake().spawn_worker(

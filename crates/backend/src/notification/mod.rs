@@ -17,8 +17,8 @@
 //! **Uses** the job queue (`crate::jobs`: claim, short renewed leases,
 //! backoff, wake-up, `job_runs_total{queue="notification"}`) with
 //! `notification_routes` as its queue table; `push` (publishing), `mail`
-//! (email routes) and `user` (the `OnUserDeleted` hook it implements; the
-//! [`UserEmails`] address book it is given).
+//! (email routes) and `user` (the `OnUserDeleted` hook it implements;
+//! [`crate::user::email_of`] for the address of an email route).
 //!
 //! - `catalog` — the kinds, channels and payload fields (one table);
 //! - `model` — intents, route statuses, read models; `error` — [`NotificationError`];
@@ -46,6 +46,6 @@ pub use model::{
     SkipReason, Submitted,
 };
 pub use service::{
-    MAX_IDEMPOTENCY_KEY_LEN, NotificationService, NotificationSettings, UserDeletedHook, UserEmails,
+    MAX_IDEMPOTENCY_KEY_LEN, NotificationService, NotificationSettings, UserDeletedHook,
 };
 pub use worker::{NotificationWorker, TickReport};

@@ -1,8 +1,8 @@
 //! The pipeline service: submit (inside the producer's transaction), the
 //! users' email preferences, the operators' queries, and the hooks other
-//! domains call (`OnUserDeleted`) or provide (`UserEmails`).
+//! domains call (`OnUserDeleted`).
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -74,18 +74,6 @@ impl NotificationSettings {
     }
 }
 
-/// Resolves a user's email address for email routes. Identity implements it
-/// (accounts live there); it runs inside the worker's transaction.
-pub trait UserEmails: Send + Sync {
-    /// `Ok(None)`: the user has no address (or no longer exists) — the
-    /// route is skipped (`no_email_address`).
-    fn email_of<'a>(
-        &'a self,
-        conn: &'a mut PgConnection,
-        user_id: Uuid,
-    ) -> BoxFuture<'a, anyhow::Result<Option<String>>>;
-}
-
 fn clamp(offset: u64) -> i64 {
     i64::try_from(offset).unwrap_or(i64::MAX)
 }
@@ -103,7 +91,6 @@ struct Inner {
     push: PushService,
     metrics: NotificationMetrics,
     job_metrics: JobMetrics,
-    user_emails: RwLock<Option<Arc<dyn UserEmails>>>,
 }
 
 impl NotificationService {
@@ -120,7 +107,6 @@ impl NotificationService {
                 push,
                 metrics: NotificationMetrics::new(metrics),
                 job_metrics: JobMetrics::new(metrics, "notification"),
-                user_emails: RwLock::new(None),
             }),
         }
     }
@@ -139,24 +125,6 @@ impl NotificationService {
 
     pub(super) fn job_metrics(&self) -> &JobMetrics {
         &self.inner.job_metrics
-    }
-
-    /// Installs the address book of email routes (identity's accounts).
-    /// Until one is installed, user email routes fail and are retried.
-    pub fn set_user_emails(&self, user_emails: Arc<dyn UserEmails>) {
-        *self
-            .inner
-            .user_emails
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(user_emails);
-    }
-
-    pub(super) fn user_emails(&self) -> Option<Arc<dyn UserEmails>> {
-        self.inner
-            .user_emails
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
     }
 
     /// A worker on this pipeline.

@@ -191,13 +191,10 @@ impl NotificationWorker {
                 let Some(user_id) = route.user_id else {
                     return Ok(Err("an email route without a user".into()));
                 };
-                let Some(directory) = self.service.user_emails() else {
-                    return Ok(Err("no user email directory is configured".into()));
-                };
                 // A savepoint: a failing lookup or enqueue must not abort the
                 // other routes of this step.
                 let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
-                let address = match directory.email_of(&mut savepoint, user_id).await {
+                let address = match crate::user::email_of(&mut savepoint, user_id.into()).await {
                     Ok(Some(address)) => address,
                     Ok(None) => {
                         savepoint.commit().await?;

@@ -1,28 +1,18 @@
-//! The user domain's answer to "where do this user's emails go?" for the
-//! notification worker ([`crate::notification::UserEmails`]).
+//! Where a user's emails go: the address of a live account. The
+//! notification domain (above this one) reads it for email routes.
 
-use futures::future::BoxFuture;
 use sqlx::PgConnection;
 
-/// Reads the address of a live (not soft-deleted) account, inside the
-/// caller's transaction; a deleted or unknown user has none.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct AccountEmails;
+use crate::ids::UserId;
 
-impl crate::notification::UserEmails for AccountEmails {
-    fn email_of<'a>(
-        &'a self,
-        conn: &'a mut PgConnection,
-        user_id: uuid::Uuid,
-    ) -> BoxFuture<'a, anyhow::Result<Option<String>>> {
-        Box::pin(async move {
-            let email = sqlx::query_scalar(
-                "SELECT email FROM accounts WHERE user_id = $1 AND deleted_at IS NULL",
-            )
-            .bind(user_id)
-            .fetch_optional(conn)
-            .await?;
-            Ok(email)
-        })
-    }
+/// The address of a live (not soft-deleted) account, read inside the
+/// caller's transaction; a deleted or unknown user has none.
+pub async fn email_of(
+    conn: &mut PgConnection,
+    user_id: UserId,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT email FROM accounts WHERE user_id = $1 AND deleted_at IS NULL")
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await
 }

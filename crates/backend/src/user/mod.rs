@@ -13,7 +13,7 @@
 //!
 //! Uses: [`crate::session`] (revokes sessions on a login ban or a soft
 //! delete) and [`crate::audit`]. The notification domain reads account
-//! emails through [`emails`].
+//! emails with [`email_of`].
 //!
 //! Operator notes: `docs/users.md`.
 
@@ -24,7 +24,7 @@ pub mod model;
 pub mod service;
 pub mod store;
 
-pub use emails::AccountEmails;
+pub use emails::email_of;
 pub use error::UserError;
 pub use hooks::{OnUserDeleted, UserDeletedHooks};
 pub use model::{

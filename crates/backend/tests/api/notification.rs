@@ -8,21 +8,18 @@
 //! The app's worker loops are off (`BACKEND_*_WORKER_ENABLED=false`) so each
 //! test drives the steps itself; "time passes" is SQL that makes a route due.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
+use std::collections::BTreeSet;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use galaxy_backend::notification::{
     CATALOG, Channel, Intent, NotificationError, NotificationService, Submitted, TickReport,
-    UserEmails, catalog,
+    catalog,
 };
 use galaxy_backend::push::pb::push_client::PushClient;
 use galaxy_backend::push::pb::{GatewaySubscribeRequest, push_event};
 use galaxy_backend::user::OnUserDeleted as _;
 use galaxy_devstack::smtp::SmtpServer;
 use serde_json::{Value, json};
-use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::helpers::TestApp;
@@ -37,30 +34,20 @@ fn notification_app(server: &SmtpServer) -> TestAppBuilder {
     mail_app(server).var("BACKEND_NOTIFICATION_WORKER_ENABLED", "false")
 }
 
-/// The address book identity would provide: a fixed map.
-struct TestEmails(HashMap<Uuid, String>);
-
-impl UserEmails for TestEmails {
-    fn email_of<'a>(
-        &'a self,
-        _conn: &'a mut PgConnection,
-        user_id: Uuid,
-    ) -> BoxFuture<'a, anyhow::Result<Option<String>>> {
-        Box::pin(async move { Ok(self.0.get(&user_id).cloned()) })
-    }
-}
-
 fn service(app: &TestApp) -> &NotificationService {
     &app.state.notification
 }
 
-/// A user with an address in the test address book.
-fn user_with_email(app: &TestApp, email: &str) -> Uuid {
+/// A user with a live account whose address is `email`.
+async fn user_with_email(app: &TestApp, email: &str) -> Uuid {
     let user = Uuid::new_v4();
-    service(app).set_user_emails(Arc::new(TestEmails(HashMap::from([(
-        user,
-        email.to_owned(),
-    )]))));
+    sqlx::query("INSERT INTO accounts (user_id, email, user_name) VALUES ($1, $2, $3)")
+        .bind(user)
+        .bind(email)
+        .bind(format!("player-{}", user.simple()))
+        .execute(app.db())
+        .await
+        .expect("insert account");
     user
 }
 
@@ -130,7 +117,7 @@ fn owned(rows: &[(&str, &str, Option<&str>)]) -> Vec<(String, String, Option<Str
 async fn every_catalog_kind_is_submitted_and_routed_to_its_channels() {
     let server = smtp_server().await;
     let app = notification_app(&server).spawn().await;
-    let user = user_with_email(&app, "pilot@example.com");
+    let user = user_with_email(&app, "pilot@example.com").await;
 
     let mut expected_routes = 0;
     for spec in CATALOG {
@@ -380,7 +367,7 @@ async fn invalid_intents_are_rejected_with_a_clear_error() {
 async fn an_email_route_reaches_the_smtp_server_exactly_once() {
     let server = smtp_server().await;
     let app = notification_app(&server).spawn().await;
-    let user = user_with_email(&app, "pilot@example.com");
+    let user = user_with_email(&app, "pilot@example.com").await;
     let game = Uuid::new_v4();
     let intent = Intent::new(
         "lobby.invite.received",
@@ -535,7 +522,7 @@ async fn admin_routes_mail_the_admin_email_when_it_is_set() {
 async fn a_switched_off_email_is_skipped_while_push_still_goes_out() {
     let server = smtp_server().await;
     let app = notification_app(&server).spawn().await;
-    let user = user_with_email(&app, "pilot@example.com");
+    let user = user_with_email(&app, "pilot@example.com").await;
 
     let prefs = app
         .api
@@ -663,7 +650,7 @@ async fn a_switched_off_email_is_skipped_while_push_still_goes_out() {
 async fn deleting_a_user_skips_their_open_routes_and_keeps_every_row() {
     let server = smtp_server().await;
     let app = notification_app(&server).spawn().await;
-    let doomed = user_with_email(&app, "doomed@example.com");
+    let doomed = user_with_email(&app, "doomed@example.com").await;
     let bystander = Uuid::new_v4();
 
     let delivered = submit(&app, &sample("game.turn.ready", doomed))
@@ -873,7 +860,7 @@ async fn a_committed_submit_wakes_the_worker_without_waiting_for_the_interval() 
 async fn admins_list_filter_and_inspect_intents_with_their_routes() {
     let server = smtp_server().await;
     let app = notification_app(&server).spawn().await;
-    let alice = user_with_email(&app, "alice@example.com");
+    let alice = user_with_email(&app, "alice@example.com").await;
     let bob = Uuid::new_v4();
     let a = submit(&app, &sample("lobby.invite.received", alice))
         .await
