@@ -33,6 +33,8 @@ pub struct Application {
     workers: Workers,
     warmups: Vec<Warmup>,
     shutdown: CancellationToken,
+    /// This process's claim on the database (one instance per database).
+    instance: crate::postgres::InstanceLock,
 }
 
 /// Every listener, bound before anything serves (port 0 works).
@@ -64,7 +66,7 @@ impl Application {
         let metrics = telemetry.metrics();
         let readiness = Readiness::default();
 
-        let db = connect_and_migrate(&config, &metrics, &readiness).await?;
+        let (db, instance) = connect_and_migrate(&config, &metrics, &readiness).await?;
         let listeners = Listeners::bind(&config, &telemetry).await?;
         readiness.mark_grpc_bound();
         let mut asm = Assembly::new(db, metrics);
@@ -82,6 +84,7 @@ impl Application {
             workers,
             warmups,
             shutdown: CancellationToken::new(),
+            instance,
         })
     }
 
@@ -133,6 +136,7 @@ impl Application {
             mut workers,
             warmups,
             shutdown,
+            instance,
         } = self;
         let config = state.config.clone();
         let cap = config.shutdown_timeout;
@@ -199,6 +203,7 @@ impl Application {
         if tokio::time::timeout(cap, state.db.close()).await.is_err() {
             tracing::warn!("shutdown: database pool did not close within the budget");
         }
+        instance.release().await;
         tracing::info!("shutdown complete");
         telemetry.shutdown(cap).await;
         Ok(())
@@ -236,16 +241,19 @@ async fn drain_grpc(mut task: tokio::task::JoinHandle<anyhow::Result<()>>, budge
     }
 }
 
-/// Phase 1: PostgreSQL reachable, schema and migrations applied.
+/// Phase 1: PostgreSQL reachable, the database claimed by this process
+/// (a second instance on it refuses to start), schema and migrations
+/// applied.
 async fn connect_and_migrate(
     config: &Config,
     metrics: &Metrics,
     readiness: &Readiness,
-) -> anyhow::Result<PgPool> {
+) -> anyhow::Result<(PgPool, crate::postgres::InstanceLock)> {
+    let instance = crate::postgres::claim_instance(&config.postgres).await?;
     let db = crate::postgres::connect(&config.postgres, metrics.db_pool()).await?;
     crate::postgres::migrate(&db).await?;
     readiness.mark_migrations_applied();
-    Ok(db)
+    Ok((db, instance))
 }
 
 impl Listeners {
@@ -290,7 +298,8 @@ async fn install_domains(
     // Every revocation reaches the gateway as a SessionInvalidation.
     let mut on_revoked: Vec<Arc<dyn OnSessionsRevoked>> = vec![Arc::new(push.clone())];
     on_revoked.extend(extra.on_sessions_revoked);
-    let sessions = crate::session::install(asm, on_revoked);
+    let limits = crate::session::SessionLimits::from_config(&config);
+    let sessions = crate::session::install(asm, limits, on_revoked);
     let mut on_deleted: Vec<Arc<dyn OnUserDeleted>> =
         vec![Arc::new(crate::notification::UserDeletedHook)];
     on_deleted.extend(extra.on_user_deleted);

@@ -324,7 +324,8 @@ impl AuthService {
     /// The housekeeping step (`auth_prune` worker): removes challenges that
     /// expired more than [`CHALLENGE_RETENTION`] ago and failed
     /// confirmations that left the hourly window, [`PRUNE_BATCH`] rows of
-    /// each per step.
+    /// each per step, and ends device sessions past their idle timeout or
+    /// lifetime ([`SessionService::expire`]).
     #[tracing::instrument(name = "auth.prune", skip_all)]
     pub async fn prune(&self) -> Result<StepOutcome, sqlx::Error> {
         let mut conn = self.inner.db.acquire().await?;
@@ -335,14 +336,18 @@ impl AuthService {
             PRUNE_BATCH,
         )
         .await?;
+        drop(conn);
         if removed > 0 {
             tracing::info!(removed, "old login challenges pruned");
         }
-        Ok(if removed >= PRUNE_BATCH as u64 {
-            StepOutcome::MoreWork
-        } else {
-            StepOutcome::Idle
-        })
+        let expired = self.inner.sessions.expire(PRUNE_BATCH).await?;
+        Ok(
+            if removed >= PRUNE_BATCH as u64 || expired >= PRUNE_BATCH as u64 {
+                StepOutcome::MoreWork
+            } else {
+                StepOutcome::Idle
+            },
+        )
     }
 
     /// Inserts the account with a synthesised placeholder user name, trying

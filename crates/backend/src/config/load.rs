@@ -18,7 +18,7 @@ use super::{
     AdminConfig, AuthConfig, Config, DockerConfig, EngineAddressing, EngineConfig, GeoIpConfig,
     GrpcConfig, HttpConfig, ImagePullPolicy, LobbyConfig, LogLevel, LoggingConfig, MailConfig,
     MetricsExporter, NotificationConfig, OtelConfig, OtelProtocol, PostgresConfig, RuntimeConfig,
-    RuntimeDriver, Secret, SmtpConfig, SmtpTlsMode, TracesExporter,
+    RuntimeDriver, Secret, SessionConfig, SmtpConfig, SmtpTlsMode, TracesExporter,
 };
 
 /// Docker refuses `--memory` below 6 MiB; failing here is clearer than at the first game start.
@@ -298,6 +298,7 @@ impl Loader {
         let otel = self.otel();
         let freshness_window = self.value("BACKEND_FRESHNESS_WINDOW", positive_duration);
         let auth = self.auth();
+        let session = self.session();
         let lobby = self.lobby();
         let engine = self.engine();
         let runtime = self.runtime();
@@ -334,6 +335,7 @@ impl Loader {
             otel: otel?,
             freshness_window: freshness_window?,
             auth: auth?,
+            session: session?,
             lobby: lobby?,
             engine: engine?,
             runtime: runtime?,
@@ -603,6 +605,24 @@ impl Loader {
             challenge_throttle_window: challenge_throttle_window?,
             challenge_throttle_max: challenge_throttle_max?,
             username_max_retries: username_max_retries?,
+        })
+    }
+
+    fn session(&mut self) -> Option<SessionConfig> {
+        let idle_timeout = self.value("BACKEND_SESSION_IDLE_TIMEOUT", positive_duration);
+        let max_lifetime = self.value("BACKEND_SESSION_MAX_LIFETIME", positive_duration);
+        if let (Some(idle), Some(max)) = (idle_timeout, max_lifetime)
+            && max < idle
+        {
+            self.fail(
+                "BACKEND_SESSION_MAX_LIFETIME",
+                "must be at least BACKEND_SESSION_IDLE_TIMEOUT",
+            );
+            return None;
+        }
+        Some(SessionConfig {
+            idle_timeout: idle_timeout?,
+            max_lifetime: max_lifetime?,
         })
     }
 

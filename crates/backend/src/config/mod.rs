@@ -58,6 +58,8 @@ pub struct Config {
     /// `BACKEND_FRESHNESS_WINDOW`: push ring-buffer TTL.
     pub freshness_window: Duration,
     pub auth: AuthConfig,
+    /// Device-session lifetimes (added, `BACKEND_SESSION_*`).
+    pub session: SessionConfig,
     pub lobby: LobbyConfig,
     pub engine: EngineConfig,
     pub runtime: RuntimeConfig,
@@ -221,6 +223,15 @@ pub struct AuthConfig {
     pub challenge_throttle_window: Duration,
     pub challenge_throttle_max: u32,
     pub username_max_retries: u32,
+}
+
+/// How long device sessions live (added; `docs/auth.md`).
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// `BACKEND_SESSION_IDLE_TIMEOUT`: unused this long → expired.
+    pub idle_timeout: Duration,
+    /// `BACKEND_SESSION_MAX_LIFETIME`: this long after login → expired.
+    pub max_lifetime: Duration,
 }
 
 #[derive(Debug, Clone)]

@@ -340,7 +340,7 @@ pub const VARIABLES: &[Variable] = &[
     defaulted(
         "BACKEND_MAIL_WORKER_ENABLED",
         "true",
-        "(added) `true` or `false`: run the mail outbox worker in this process (off for API-only replicas, and in tests that drive the worker step themselves).",
+        "(added) `true` or `false`: run the mail outbox worker in this process (off in tests that drive the worker step themselves; one instance per database is supported, so this is not a replica switch).",
     ),
     defaulted(
         "BACKEND_MAIL_LEASE",
@@ -380,7 +380,17 @@ pub const VARIABLES: &[Variable] = &[
     defaulted(
         "BACKEND_NOTIFICATION_WORKER_ENABLED",
         "true",
-        "(added) `true` or `false`: run the notification route worker in this process (off for API-only replicas, and in tests that drive the worker step themselves).",
+        "(added) `true` or `false`: run the notification route worker in this process (off in tests that drive the worker step themselves; one instance per database is supported, so this is not a replica switch).",
+    ),
+    defaulted(
+        "BACKEND_SESSION_IDLE_TIMEOUT",
+        "720h",
+        "(added) A device session not looked up by the gateway for this long ends (revoked as `expired`, announced as `SessionInvalidation`); OWASP ASVS 3.3.",
+    ),
+    defaulted(
+        "BACKEND_SESSION_MAX_LIFETIME",
+        "8760h",
+        "(added) A device session ends this long after its login, used or not (revoked as `expired`); at least `BACKEND_SESSION_IDLE_TIMEOUT`.",
     ),
 ];
 
@@ -502,6 +512,8 @@ mod tests {
                 "BACKEND_PUSH_BUFFER_CAPACITY",
                 "BACKEND_PUSH_SUBSCRIBER_QUEUE",
                 "BACKEND_NOTIFICATION_WORKER_ENABLED",
+                "BACKEND_SESSION_IDLE_TIMEOUT",
+                "BACKEND_SESSION_MAX_LIFETIME",
             ]
         );
         assert_eq!(VARIABLES.len(), 57 + added.len());

@@ -21,5 +21,6 @@ mod probes;
 mod process;
 mod push;
 mod sanctions;
+mod security;
 mod sessions;
 mod users;

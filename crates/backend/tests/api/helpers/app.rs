@@ -54,6 +54,11 @@ impl TestApp {
         &self.state.db
     }
 
+    /// The URL of this app's database (e.g. to start a second process on it).
+    pub fn database_url(&self) -> String {
+        self.db_handle.as_ref().expect("database").url()
+    }
+
     /// The Prometheus text exposition of this app's metrics.
     pub async fn scrape_metrics(&self) -> String {
         let addr = self
@@ -111,7 +116,42 @@ impl TestAppBuilder {
         self
     }
 
+    /// Builds the app expecting it to refuse to start; returns the error.
+    pub async fn build_error(self) -> String {
+        let (config, _dir, _db, hooks) = self.prepare().await;
+        match Application::build_with(config, hooks).await {
+            Ok(_) => panic!("the app started"),
+            Err(e) => format!("{e:#}"),
+        }
+    }
+
     pub async fn spawn(self) -> TestApp {
+        let (config, dir, db, hooks) = self.prepare().await;
+        let app = Application::build_with(config, hooks)
+            .await
+            .unwrap_or_else(|e| panic!("app failed to build: {e:#}"));
+        let addr = app.http_addr();
+        let grpc_addr = app.grpc_addr();
+        let metrics_addr = app.prometheus_addr();
+        let state = app.state().clone();
+        let shutdown = app.shutdown_token();
+        let task = tokio::spawn(app.run_until_stopped());
+        let test_app = TestApp {
+            addr,
+            grpc_addr,
+            metrics_addr,
+            api: ApiClient::new(format!("http://{addr}")),
+            state,
+            shutdown,
+            task: Some(task),
+            _dir: dir,
+            db_handle: Some(db),
+        };
+        test_app.wait_until_ready().await;
+        test_app
+    }
+
+    async fn prepare(self) -> (Config, tempfile::TempDir, TestDb, ExtraHooks) {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = match self.db {
             Some(db) => db,
@@ -155,28 +195,7 @@ impl TestAppBuilder {
         vars.extend(self.vars);
         let config = Config::from_vars(vars)
             .unwrap_or_else(|e| panic!("test configuration is invalid:\n{e}"));
-        let app = Application::build_with(config, self.hooks)
-            .await
-            .unwrap_or_else(|e| panic!("app failed to build: {e:#}"));
-        let addr = app.http_addr();
-        let grpc_addr = app.grpc_addr();
-        let metrics_addr = app.prometheus_addr();
-        let state = app.state().clone();
-        let shutdown = app.shutdown_token();
-        let task = tokio::spawn(app.run_until_stopped());
-        let test_app = TestApp {
-            addr,
-            grpc_addr,
-            metrics_addr,
-            api: ApiClient::new(format!("http://{addr}")),
-            state,
-            shutdown,
-            task: Some(task),
-            _dir: dir,
-            db_handle: Some(db),
-        };
-        test_app.wait_until_ready().await;
-        test_app
+        (config, dir, db, self.hooks)
     }
 }
 

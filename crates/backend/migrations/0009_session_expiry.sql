@@ -1,0 +1,20 @@
+-- Device sessions end (OWASP ASVS 3.3): an idle timeout and an absolute
+-- lifetime (BACKEND_SESSION_IDLE_TIMEOUT, BACKEND_SESSION_MAX_LIFETIME).
+-- `last_seen_at` is the last gateway lookup, kept in memory and written
+-- back by the auth pruning step (so at most one pruning interval stale);
+-- a session past either bound is revoked with reason `expired`.
+-- Operator notes: docs/auth.md.
+
+ALTER TABLE device_sessions
+    ADD COLUMN last_seen_at timestamptz NOT NULL DEFAULT now();
+
+-- Existing sessions were last seen no earlier than they were created.
+UPDATE device_sessions SET last_seen_at = created_at;
+
+ALTER TABLE device_sessions DROP CONSTRAINT device_sessions_revoke_reason_check;
+ALTER TABLE device_sessions ADD CONSTRAINT device_sessions_revoke_reason_check CHECK (
+    revoke_reason IN ('user_revoked', 'admin_revoked', 'login_ban', 'user_deleted', 'expired'));
+
+-- The expiry sweep reads active sessions by age and by last use.
+CREATE INDEX device_sessions_active_created_idx ON device_sessions (created_at) WHERE revoked_at IS NULL;
+CREATE INDEX device_sessions_active_seen_idx ON device_sessions (last_seen_at) WHERE revoked_at IS NULL;

@@ -1,0 +1,282 @@
+//! Regression tests of the security review (issue 14), each reproducing a
+//! finding through the real app, PostgreSQL and the devstack SMTP server:
+//! sessions that end, canonical device keys, the admin sign-in record,
+//! duplicated preference kinds, one instance per database.
+
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use galaxy_backend::session::{OnSessionsRevoked, RevocationReason, SessionsRevoked};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::{confirm_path, identity_app, login, request_code};
+use crate::helpers::TestApp;
+use crate::mail::{ROOT, ROOT_PASSWORD, smtp_server};
+
+fn lookup_path(id: Uuid) -> String {
+    format!("/api/v1/internal/device-sessions/{id}")
+}
+
+fn record_events() -> (Arc<dyn OnSessionsRevoked>, Arc<Mutex<Vec<SessionsRevoked>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let listener = move |e: &SessionsRevoked| sink.lock().unwrap().push(e.clone());
+    (Arc::new(listener), seen)
+}
+
+async fn backdate(app: &TestApp, session: Uuid, column: &str, days: i32) {
+    let sql = match column {
+        "created_at" => {
+            "UPDATE device_sessions SET created_at = now() - make_interval(days => $2) WHERE id = $1"
+        }
+        _ => {
+            "UPDATE device_sessions SET last_seen_at = now() - make_interval(days => $2) WHERE id = $1"
+        }
+    };
+    sqlx::query(sql)
+        .bind(session)
+        .bind(days)
+        .execute(app.db())
+        .await
+        .unwrap();
+}
+
+async fn revoke_reason(app: &TestApp, session: Uuid) -> Option<String> {
+    sqlx::query_scalar("SELECT revoke_reason FROM device_sessions WHERE id = $1")
+        .bind(session)
+        .fetch_one(app.db())
+        .await
+        .unwrap()
+}
+
+/// §4: sessions past the absolute lifetime or the idle timeout end at the
+/// pruning step: revoked as `expired`, gone from the lookup, announced.
+#[tokio::test]
+async fn sessions_past_their_lifetime_or_idle_timeout_expire_and_are_announced() {
+    let server = smtp_server().await;
+    let (listener, events) = record_events();
+    let app = identity_app(&server)
+        .on_sessions_revoked(listener)
+        .spawn()
+        .await;
+    let old = login(&app, &server, "old@example.com", 1, None).await;
+    let idle = login(&app, &server, "idle@example.com", 2, None).await;
+    let fresh = login(&app, &server, "fresh@example.com", 3, None).await;
+    backdate(&app, old.device_session_id, "created_at", 366).await;
+    backdate(&app, old.device_session_id, "last_seen_at", 1).await;
+    backdate(&app, idle.device_session_id, "last_seen_at", 31).await;
+    events.lock().unwrap().clear();
+
+    app.state.auth.prune().await.unwrap();
+
+    for gone in [&old, &idle] {
+        let r = app
+            .api
+            .get(&lookup_path(gone.device_session_id))
+            .send()
+            .await;
+        r.assert_status(404);
+        assert_eq!(r.error_code(), "device_session_not_found");
+        assert_eq!(
+            revoke_reason(&app, gone.device_session_id).await.as_deref(),
+            Some("expired")
+        );
+    }
+    app.api
+        .get(&lookup_path(fresh.device_session_id))
+        .send()
+        .await
+        .assert_status(200);
+    let mut seen: Vec<(Uuid, Vec<Uuid>, &str)> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let ids = e
+                .device_session_ids
+                .iter()
+                .map(|id| *id.as_uuid())
+                .collect();
+            (*e.user_id.as_uuid(), ids, e.reason.as_str())
+        })
+        .collect();
+    seen.sort();
+    let mut expected = vec![
+        (
+            old.user_id,
+            vec![old.device_session_id],
+            RevocationReason::Expired.as_str(),
+        ),
+        (
+            idle.user_id,
+            vec![idle.device_session_id],
+            RevocationReason::Expired.as_str(),
+        ),
+    ];
+    expected.sort();
+    assert_eq!(seen, expected);
+    // A second step finds nothing more.
+    events.lock().unwrap().clear();
+    app.state.auth.prune().await.unwrap();
+    assert!(events.lock().unwrap().is_empty());
+}
+
+/// §4: the lookup itself refuses an expired session (before any pruning
+/// step), and a lookup keeps a session alive: its last use is written back.
+#[tokio::test]
+async fn the_lookup_refuses_expired_sessions_and_use_keeps_a_session_alive() {
+    let server = smtp_server().await;
+    let app = identity_app(&server).spawn().await;
+    let stale = login(&app, &server, "stale@example.com", 4, None).await;
+    let used = login(&app, &server, "used@example.com", 5, None).await;
+    backdate(&app, stale.device_session_id, "last_seen_at", 31).await;
+    backdate(&app, used.device_session_id, "last_seen_at", 10).await;
+    let db = app.into_database().await;
+
+    // A restart loads the stored ages; the pruning loop is far away.
+    let app = identity_app(&server).database(db).spawn().await;
+    let r = app
+        .api
+        .get(&lookup_path(stale.device_session_id))
+        .send()
+        .await;
+    r.assert_status(404);
+    app.api
+        .get(&lookup_path(used.device_session_id))
+        .send()
+        .await
+        .assert_status(200);
+    // The use is written back by the step, so the stored last use (made
+    // older here) does not expire the session.
+    backdate(&app, used.device_session_id, "last_seen_at", 31).await;
+    app.state.auth.prune().await.unwrap();
+    assert_eq!(revoke_reason(&app, used.device_session_id).await, None);
+    app.api
+        .get(&lookup_path(used.device_session_id))
+        .send()
+        .await
+        .assert_status(200);
+    assert_eq!(
+        revoke_reason(&app, stale.device_session_id)
+            .await
+            .as_deref(),
+        Some("expired")
+    );
+}
+
+/// §4: a non-canonical Ed25519 encoding (y = 2^255 − 1 ≡ 18 mod p) is
+/// refused like any invalid key, without costing the challenge an attempt.
+#[tokio::test]
+async fn non_canonical_device_keys_are_refused() {
+    let server = smtp_server().await;
+    let app = identity_app(&server).spawn().await;
+    let challenge = request_code(&app, "canon@example.com").await;
+    let code = crate::auth::read_code(&app, &server, "canon@example.com").await;
+    let mut high = [0xffu8; 32];
+    high[31] = 0x7f;
+    let r = app
+        .api
+        .post(&confirm_path(&challenge))
+        .json(json!({
+            "code": code,
+            "public_key": base64::engine::general_purpose::STANDARD.encode(high),
+            "device_name": "d",
+            "platform": "test",
+        }))
+        .send()
+        .await;
+    r.assert_status(422);
+    assert_eq!(r.error_code(), "invalid_public_key");
+    let r = crate::auth::confirm(&app, &challenge, &code, 9, None).await;
+    r.assert_status(201);
+}
+
+/// §4: failed admin sign-ins land in the audit trail with their source.
+#[tokio::test]
+async fn failed_admin_sign_ins_are_in_the_audit_trail() {
+    let app = crate::users::admin_app().spawn().await;
+    app.api
+        .get("/api/v1/admin/audit")
+        .basic_auth(ROOT, "wrong-password-1")
+        .header("x-forwarded-for", "203.0.113.7")
+        .send()
+        .await
+        .assert_status(401);
+    app.api
+        .get("/api/v1/admin/audit")
+        .basic_auth("nobody", "wrong-password-2")
+        .send()
+        .await
+        .assert_status(401);
+    let r = app
+        .api
+        .get("/api/v1/admin/audit")
+        .basic_auth(ROOT, ROOT_PASSWORD)
+        .send()
+        .await;
+    r.assert_status(200);
+    let failed: Vec<(String, String)> = r.value()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "admin_account.sign_in_failed")
+        .map(|e| {
+            assert_eq!(e["actor"], e["target"]);
+            let source = e["details"]["source"].as_str().unwrap().to_owned();
+            (e["target"].as_str().unwrap().to_owned(), source)
+        })
+        .collect();
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert_eq!(
+        failed[0].0, "unknown",
+        "a username that is no account is not kept"
+    );
+    assert_eq!(failed[1].0, ROOT);
+    assert!(!failed[1].1.is_empty() && failed[1].1 != "unknown");
+}
+
+/// §4: a kind listed twice in the preferences is a 422, not a 500.
+#[tokio::test]
+async fn a_notification_kind_listed_twice_is_refused() {
+    let app = TestApp::spawn().await;
+    let user = crate::users::create_account(&app, "prefs-twice", None).await;
+    let r = app
+        .api
+        .get("/api/v1/user/notification-preferences")
+        .user(user)
+        .send()
+        .await;
+    r.assert_status(200);
+    let kind = r.value()["items"][0]["kind"].as_str().unwrap().to_owned();
+    let r = app
+        .api
+        .request(
+            reqwest::Method::PUT,
+            "/api/v1/user/notification-preferences",
+        )
+        .user(user)
+        .json(json!({ "items": [
+            { "kind": kind, "email_enabled": false },
+            { "kind": kind, "email_enabled": true },
+        ]}))
+        .send()
+        .await;
+    r.assert_status(422);
+    assert_eq!(r.error_code(), "duplicate_notification_kind");
+}
+
+/// §4: a second process on the same database refuses to start.
+#[tokio::test]
+async fn a_second_instance_on_the_same_database_refuses_to_start() {
+    let app = TestApp::spawn().await;
+    let error = TestApp::builder()
+        .var("BACKEND_POSTGRES_DSN", app.database_url())
+        .build_error()
+        .await;
+    assert!(error.contains("another galaxy-backend process"), "{error}");
+    // Once the first stops, the database is free again.
+    let db = app.into_database().await;
+    let again = TestApp::builder().database(db).spawn().await;
+    again.stop().await.unwrap();
+}
