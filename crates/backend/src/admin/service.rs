@@ -33,7 +33,7 @@ pub const CACHE_NAME: &str = "admin_accounts";
 pub struct AdminSettings {
     /// How long a verified credential is remembered; zero disables the cache.
     pub credential_cache_ttl: Duration,
-    /// Failed attempts allowed per username and per source address within
+    /// Failed attempts allowed per source address and per (username, source) within
     /// `failure_window`; zero disables throttling.
     pub failure_limit: u32,
     pub failure_window: Duration,
@@ -142,8 +142,7 @@ impl AdminService {
         source: Option<IpAddr>,
     ) -> Result<AdminPrincipal, AuthError> {
         let now = Instant::now();
-        let mut keys = vec![ThrottleKey::username(username)];
-        keys.extend(source.map(ThrottleKey::Source));
+        let keys = ThrottleKey::for_attempt(username, source);
         let source_text = source.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
         if let Err(retry_after) = self.inner.throttle.check(&keys, now) {
             tracing::warn!(

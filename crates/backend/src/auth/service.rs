@@ -5,8 +5,9 @@
 //!   same transaction. It never looks at accounts, so its answer cannot tell
 //!   a registered address from an unknown one.
 //! - [`AuthService::confirm`] checks the code (constant time, counted,
-//!   burned after `BACKEND_AUTH_CHALLENGE_MAX_ATTEMPTS`, single use, at most
-//!   [`AuthSettings::failure_cap`] failures per address per rolling hour),
+//!   burned after `BACKEND_AUTH_CHALLENGE_MAX_ATTEMPTS`, single use; beyond
+//!   [`AuthSettings::failure_cap`] failures per address per rolling hour
+//!   only sources that have not failed for the address may try),
 //!   finds or creates the account, and creates the device session.
 
 use std::net::IpAddr;
@@ -48,9 +49,13 @@ pub struct AuthSettings {
     /// `BACKEND_AUTH_USERNAME_MAX_RETRIES`.
     pub username_max_retries: u32,
     /// Failed confirmations per address within `failure_window`, across all
-    /// its challenges, before confirm answers 429 (OWASP ASVS 2.2.1).
+    /// its challenges, beyond which only a source that has not failed for
+    /// the address in the window may still try (OWASP ASVS 2.2.1).
     pub failure_cap: u32,
     pub failure_window: Duration,
+    /// `BACKEND_AUTH_CHALLENGE_SOURCE_MAX`: new challenges per source
+    /// address within `throttle_window`.
+    pub source_max: u32,
 }
 
 impl AuthSettings {
@@ -64,6 +69,7 @@ impl AuthSettings {
             username_max_retries: auth.username_max_retries,
             failure_cap: 100,
             failure_window: Duration::from_secs(3600),
+            source_max: config.security.challenge_source_max,
         }
     }
 }
@@ -87,7 +93,8 @@ pub struct ConfirmRequest<'a> {
     pub public_key: &'a str,
     pub device_name: &'a str,
     pub platform: &'a str,
-    /// The caller's source address (for `declared_country` of a new account).
+    /// The caller's source address (for `declared_country` of a new account,
+    /// and the lockout-resistant failure cap).
     pub source_ip: Option<IpAddr>,
 }
 
@@ -163,18 +170,37 @@ impl AuthService {
     }
 
     /// Opens a login challenge for `email` and enqueues its code mail in the
-    /// same transaction. When the address already has `throttle_max` open
-    /// challenges created within the throttle window, the newest one is
-    /// returned instead and no mail is sent.
+    /// same transaction. A source that opened `source_max` challenges within
+    /// the throttle window is refused ([`AuthError::TooManyRequests`]). When
+    /// `throttle_max` challenges of the address (whatever became of them)
+    /// were created within the window, the newest one is returned instead
+    /// and no mail is sent.
     #[tracing::instrument(name = "auth.request_code", skip_all)]
-    pub async fn request_code(&self, email: &str) -> Result<ChallengeIssued, AuthError> {
+    pub async fn request_code(
+        &self,
+        email: &str,
+        source: Option<IpAddr>,
+    ) -> Result<ChallengeIssued, AuthError> {
         let email = EmailAddress::parse(email)?;
         let settings = &self.inner.settings;
+        let source = source.map(|ip| ip.to_string());
         let mut tx = self.inner.db.begin().await?;
+        if let Some(source) = &source {
+            store::lock_source(&mut tx, source).await?;
+            let (opened, frees_at, now) =
+                store::challenges_from_source(&mut tx, source, settings.throttle_window).await?;
+            if opened >= i64::from(settings.source_max) {
+                let retry_after = frees_at
+                    .and_then(|at| (at - now).to_std().ok())
+                    .unwrap_or(Duration::from_secs(1));
+                tracing::warn!(%source, "login codes throttled (per source)");
+                return Err(AuthError::TooManyRequests { retry_after });
+            }
+        }
         store::lock_address(&mut tx, email.as_str()).await?;
-        let (open, newest) =
-            store::open_challenges(&mut tx, email.as_str(), settings.throttle_window).await?;
-        if open >= i64::from(settings.throttle_max)
+        let (recent, newest) =
+            store::recent_challenges(&mut tx, email.as_str(), settings.throttle_window).await?;
+        if recent >= i64::from(settings.throttle_max)
             && let Some((challenge_id, expires_at)) = newest
         {
             tx.commit().await?;
@@ -198,6 +224,7 @@ impl AuthService {
             email.as_str(),
             &hash,
             settings.challenge_ttl,
+            source.as_deref(),
         )
         .await?;
         let delivery = crate::mail::enqueue_login_code(
@@ -247,23 +274,50 @@ impl AuthService {
         if challenge.expired {
             return Err(AuthError::ChallengeExpired);
         }
+        let source = request.source_ip.map(|ip| ip.to_string());
         let (failures, frees_at, now) =
             store::recent_failures(&mut tx, &challenge.email, settings.failure_window).await?;
         if failures >= i64::from(settings.failure_cap) {
-            let retry_after = frees_at
-                .and_then(|at| (at - now).to_std().ok())
-                .unwrap_or(Duration::from_secs(1));
-            tracing::warn!(
-                email_hash = %crate::mail::email_hash(&challenge.email),
-                "login confirmations throttled (hourly cap)"
-            );
-            return Err(AuthError::TooManyAttempts { retry_after });
+            // Beyond the cap a source that has not failed for this address
+            // in the window still gets its try (the owner is not locked out
+            // by strangers); one that has failed waits.
+            let failing = match &source {
+                Some(source) => {
+                    store::failures_from_source(
+                        &mut tx,
+                        &challenge.email,
+                        source,
+                        settings.failure_window,
+                    )
+                    .await?
+                        > 0
+                }
+                None => true,
+            };
+            if failing {
+                let retry_after = frees_at
+                    .and_then(|at| (at - now).to_std().ok())
+                    .unwrap_or(Duration::from_secs(1));
+                tracing::warn!(
+                    email_hash = %crate::mail::email_hash(&challenge.email),
+                    source = source.as_deref().unwrap_or("unknown"),
+                    "login confirmations throttled (hourly cap)"
+                );
+                return Err(AuthError::TooManyAttempts { retry_after });
+            }
         }
 
         if !model::code_matches(challenge.id, request.code, &challenge.code_hash) {
             let used = u32::try_from(challenge.attempts).unwrap_or(0) + 1;
             let burn = used >= settings.max_attempts;
-            store::record_failure(&mut tx, challenge.id, &challenge.email, burn).await?;
+            store::record_failure(
+                &mut tx,
+                challenge.id,
+                &challenge.email,
+                burn,
+                source.as_deref(),
+            )
+            .await?;
             tx.commit().await?;
             tracing::info!(attempts = used, burned = burn, "wrong login code");
             return Err(AuthError::WrongCode {

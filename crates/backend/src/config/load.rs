@@ -18,7 +18,8 @@ use super::{
     AdminConfig, AuthConfig, Config, DockerConfig, EngineAddressing, EngineConfig, GeoIpConfig,
     GrpcConfig, HttpConfig, ImagePullPolicy, LobbyConfig, LogLevel, LoggingConfig, MailConfig,
     MetricsExporter, NotificationConfig, OtelConfig, OtelProtocol, PostgresConfig, RuntimeConfig,
-    RuntimeDriver, Secret, SessionConfig, SmtpConfig, SmtpTlsMode, TracesExporter,
+    RuntimeDriver, Secret, SecurityConfig, SessionConfig, SmtpConfig, SmtpTlsMode, TracesExporter,
+    TrustedProxies,
 };
 
 /// Docker refuses `--memory` below 6 MiB; failing here is clearer than at the first game start.
@@ -299,6 +300,7 @@ impl Loader {
         let freshness_window = self.value("BACKEND_FRESHNESS_WINDOW", positive_duration);
         let auth = self.auth();
         let session = self.session();
+        let security = self.security();
         let lobby = self.lobby();
         let engine = self.engine();
         let runtime = self.runtime();
@@ -336,6 +338,7 @@ impl Loader {
             freshness_window: freshness_window?,
             auth: auth?,
             session: session?,
+            security: security?,
             lobby: lobby?,
             engine: engine?,
             runtime: runtime?,
@@ -623,6 +626,15 @@ impl Loader {
         Some(SessionConfig {
             idle_timeout: idle_timeout?,
             max_lifetime: max_lifetime?,
+        })
+    }
+
+    fn security(&mut self) -> Option<SecurityConfig> {
+        let trusted_proxies = self.optional("BACKEND_TRUSTED_PROXIES", TrustedProxies::parse);
+        let challenge_source_max = self.value("BACKEND_AUTH_CHALLENGE_SOURCE_MAX", positive_u32);
+        Some(SecurityConfig {
+            trusted_proxies: trusted_proxies?.unwrap_or_default(),
+            challenge_source_max: challenge_source_max?,
         })
     }
 
@@ -1496,7 +1508,7 @@ mod tests {
     fn admin_sign_in_settings_have_defaults_and_are_checked() {
         let c = load(&[]);
         assert_eq!(c.admin.credential_cache_ttl, Duration::from_secs(60));
-        assert_eq!(c.admin.auth_failure_limit, 10);
+        assert_eq!(c.admin.auth_failure_limit, 8);
         assert_eq!(c.admin.auth_failure_window, Duration::from_secs(300));
         let c = load(&[
             ("BACKEND_ADMIN_CREDENTIAL_CACHE_TTL", "0s"),

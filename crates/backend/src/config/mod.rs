@@ -12,10 +12,12 @@ use std::time::Duration;
 
 mod load;
 mod parse;
+mod proxies;
 pub mod table;
 
 pub use load::{ConfigError, ConfigErrors, search_path_ok};
 pub use parse::{parse_duration, parse_listen_addr, parse_size};
+pub use proxies::TrustedProxies;
 
 /// A value that must never be printed: `Debug` shows `***`.
 #[derive(Clone, PartialEq, Eq)]
@@ -60,6 +62,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Device-session lifetimes (added, `BACKEND_SESSION_*`).
     pub session: SessionConfig,
+    /// The hardening of issue 14 (added; `docs/auth.md`, `docs/admin.md`).
+    pub security: SecurityConfig,
     pub lobby: LobbyConfig,
     pub engine: EngineConfig,
     pub runtime: RuntimeConfig,
@@ -172,7 +176,8 @@ pub struct AdminConfig {
     /// credential is remembered; zero turns the cache off.
     pub credential_cache_ttl: Duration,
     /// `BACKEND_ADMIN_AUTH_FAILURE_LIMIT` (added): failed sign-ins allowed per
-    /// username and per source address within the window; zero turns throttling off.
+    /// source address and per (username, source) within the window; zero
+    /// turns throttling off.
     pub auth_failure_limit: u32,
     /// `BACKEND_ADMIN_AUTH_FAILURE_WINDOW` (added): the sliding window of that limit.
     pub auth_failure_window: Duration,
@@ -232,6 +237,17 @@ pub struct SessionConfig {
     pub idle_timeout: Duration,
     /// `BACKEND_SESSION_MAX_LIFETIME`: this long after login → expired.
     pub max_lifetime: Duration,
+}
+
+/// Who is believed and what bounds abuse (added; `docs/auth.md`).
+#[derive(Debug, Clone)]
+pub struct SecurityConfig {
+    /// `BACKEND_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` is believed;
+    /// empty when unset.
+    pub trusted_proxies: TrustedProxies,
+    /// `BACKEND_AUTH_CHALLENGE_SOURCE_MAX`: new login challenges per source
+    /// address within `BACKEND_AUTH_CHALLENGE_THROTTLE_WINDOW`.
+    pub challenge_source_max: u32,
 }
 
 #[derive(Debug, Clone)]

@@ -320,8 +320,8 @@ pub const VARIABLES: &[Variable] = &[
     ),
     defaulted(
         "BACKEND_ADMIN_AUTH_FAILURE_LIMIT",
-        "10",
-        "(added) Failed admin sign-ins allowed per username and per source address within `BACKEND_ADMIN_AUTH_FAILURE_WINDOW`; beyond it the answer is 429 with `Retry-After`, before any bcrypt work. `0` turns throttling off.",
+        "8",
+        "(added) Failed admin sign-ins allowed per source address and per (username, source address) within `BACKEND_ADMIN_AUTH_FAILURE_WINDOW` (the default 8 per 5 minutes is 96 per hour, within OWASP ASVS 2.2.1's 100); beyond it the answer is 429 with `Retry-After`, before any bcrypt work. Failures from other sources never block a username. `0` turns throttling off.",
     ),
     defaulted(
         "BACKEND_ADMIN_AUTH_FAILURE_WINDOW",
@@ -391,6 +391,15 @@ pub const VARIABLES: &[Variable] = &[
         "BACKEND_SESSION_MAX_LIFETIME",
         "8760h",
         "(added) A device session ends this long after its login, used or not (revoked as `expired`); at least `BACKEND_SESSION_IDLE_TIMEOUT`.",
+    ),
+    optional(
+        "BACKEND_TRUSTED_PROXIES",
+        "(added) Comma-separated addresses or CIDR blocks of the proxies (the gateway) whose `X-Forwarded-For` is believed; the client is the rightmost address not in the list. Unset: the admin group uses the TCP peer (admins call directly, so the header is not believed) and the gateway's groups keep the leftmost `X-Forwarded-For` (spec).",
+    ),
+    defaulted(
+        "BACKEND_AUTH_CHALLENGE_SOURCE_MAX",
+        "20",
+        "(added) New login challenges (login mails) one source address may open within `BACKEND_AUTH_CHALLENGE_THROTTLE_WINDOW`, across addresses; beyond it the request is answered 429 `too_many_requests`.",
     ),
 ];
 
@@ -514,6 +523,8 @@ mod tests {
                 "BACKEND_NOTIFICATION_WORKER_ENABLED",
                 "BACKEND_SESSION_IDLE_TIMEOUT",
                 "BACKEND_SESSION_MAX_LIFETIME",
+                "BACKEND_TRUSTED_PROXIES",
+                "BACKEND_AUTH_CHALLENGE_SOURCE_MAX",
             ]
         );
         assert_eq!(VARIABLES.len(), 57 + added.len());

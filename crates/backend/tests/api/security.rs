@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::{confirm_path, identity_app, login, request_code};
 use crate::helpers::TestApp;
+use crate::helpers::client::TestResponse;
 use crate::mail::{ROOT, ROOT_PASSWORD, smtp_server};
 
 fn lookup_path(id: Uuid) -> String {
@@ -279,4 +280,153 @@ async fn a_second_instance_on_the_same_database_refuses_to_start() {
     let db = app.into_database().await;
     let again = TestApp::builder().database(db).spawn().await;
     again.stop().await.unwrap();
+}
+
+async fn request_code_from(app: &TestApp, email: &str, source: &str) -> TestResponse {
+    app.api
+        .post(crate::auth::CHALLENGES)
+        .header("x-forwarded-for", source)
+        .json(json!({ "email": email }))
+        .send()
+        .await
+}
+
+fn challenge_id(r: &TestResponse) -> String {
+    r.assert_status(202);
+    r.value()["challenge_id"].as_str().unwrap().to_owned()
+}
+
+/// §1: 100 wrong codes from one source (21 challenges × 5 in the report)
+/// no longer lock the owner out: the owner's correct code from a source
+/// that has not been failing logs in; the failing source waits, and a
+/// fresh source gets one try.
+#[tokio::test]
+async fn strangers_cannot_lock_the_owner_out_of_login_codes() {
+    let server = smtp_server().await;
+    let app = identity_app(&server)
+        .var("BACKEND_AUTH_CHALLENGE_THROTTLE_MAX", 100)
+        .var("BACKEND_AUTH_CHALLENGE_SOURCE_MAX", 100)
+        .spawn()
+        .await;
+    let victim = "victim@example.com";
+    let attacker = "198.51.100.1";
+    for _ in 0..20 {
+        let id = challenge_id(&request_code_from(&app, victim, attacker).await);
+        for _ in 0..5 {
+            crate::auth::confirm(&app, &id, "wrong!", 1, Some(attacker))
+                .await
+                .assert_status(400);
+        }
+    }
+    let spare = challenge_id(&request_code_from(&app, victim, attacker).await);
+    let r = crate::auth::confirm(&app, &spare, "wrong!", 1, Some(attacker)).await;
+    r.assert_status(429);
+    assert_eq!(r.error_code(), "too_many_attempts");
+    crate::mail::tick(&app).await;
+
+    // The owner, from their own address, gets in.
+    let owner = "192.0.2.10";
+    let mine = challenge_id(&request_code_from(&app, victim, owner).await);
+    let code = crate::auth::read_code(&app, &server, victim).await;
+    crate::auth::confirm(&app, &mine, &code, 7, Some(owner))
+        .await
+        .assert_status(201);
+
+    // Another stranger gets a single try beyond the cap, then waits.
+    let other = "198.51.100.2";
+    crate::auth::confirm(&app, &spare, "wrong!", 1, Some(other))
+        .await
+        .assert_status(400);
+    crate::auth::confirm(&app, &spare, "wrong!", 1, Some(other))
+        .await
+        .assert_status(429);
+}
+
+/// §1: burned challenges count toward the per-address limit (the report
+/// had 23 mails reach one address in a second), and one source cannot
+/// open challenges without bound.
+#[tokio::test]
+async fn every_challenge_in_the_window_counts_and_sources_are_bounded() {
+    let server = smtp_server().await;
+    let app = identity_app(&server)
+        .var("BACKEND_AUTH_CHALLENGE_SOURCE_MAX", 5)
+        .spawn()
+        .await;
+    let email = "flood@example.com";
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let id = challenge_id(&request_code_from(&app, email, "198.51.100.5").await);
+        if !ids.contains(&id) {
+            for _ in 0..5 {
+                crate::auth::confirm(&app, &id, "wrong!", 1, None).await;
+            }
+        }
+        ids.push(id);
+    }
+    assert_eq!(ids[3], ids[2], "the limit (3) holds with burned challenges");
+    assert_eq!(ids[4], ids[2]);
+    let opened: i64 = sqlx::query_scalar("SELECT count(*) FROM auth_challenges WHERE email = $1")
+        .bind(email)
+        .fetch_one(app.db())
+        .await
+        .unwrap();
+    assert_eq!(opened, 3, "three mails, not five");
+
+    // One source, many addresses: 2 more challenges reach its bound of 5.
+    let source = "198.51.100.5";
+    for i in 0..2 {
+        challenge_id(&request_code_from(&app, &format!("spray{i}@example.com"), source).await);
+    }
+    let r = request_code_from(&app, "spray9@example.com", source).await;
+    r.assert_status(429);
+    assert_eq!(r.error_code(), "too_many_requests");
+    let retry_after: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    // Another source is not affected.
+    challenge_id(&request_code_from(&app, "spray9@example.com", "192.0.2.77").await);
+}
+
+/// §1: a forged `X-Forwarded-For` no longer chooses the admin throttle's
+/// key: wrong passwords from one peer with rotating forged sources do not
+/// lock the admin out elsewhere, and spraying usernames is throttled.
+#[tokio::test]
+async fn forged_forwarded_sources_cannot_lock_an_admin_out_or_spray_usernames() {
+    let app = crate::users::admin_app().spawn().await;
+    let audit = "/api/v1/admin/audit";
+    let attacker = app.api.bound_to([127, 0, 0, 2].into());
+    let mut statuses = Vec::new();
+    for i in 0..10 {
+        let r = attacker
+            .get(audit)
+            .basic_auth(ROOT, "wrong-guess-0000")
+            .header("x-forwarded-for", &format!("198.51.100.{i}"))
+            .send()
+            .await;
+        statuses.push(r.status);
+    }
+    assert_eq!(
+        statuses,
+        [[401; 8].as_slice(), [429; 2].as_slice()].concat()
+    );
+    let admin = app.api.bound_to([127, 0, 0, 3].into());
+    admin
+        .get(audit)
+        .basic_auth(ROOT, ROOT_PASSWORD)
+        .header("x-forwarded-for", "198.51.100.200")
+        .send()
+        .await
+        .assert_status(200);
+
+    let sprayer = app.api.bound_to([127, 0, 0, 4].into());
+    let mut throttled = 0;
+    for i in 0..30 {
+        let r = sprayer
+            .get(audit)
+            .basic_auth(&format!("user{i}"), "wrong-guess-0000")
+            .header("x-forwarded-for", &format!("203.0.113.{i}"))
+            .send()
+            .await;
+        throttled += usize::from(r.status == 429);
+    }
+    assert_eq!(throttled, 22, "8 failures allowed per source");
 }

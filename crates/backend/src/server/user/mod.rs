@@ -35,7 +35,8 @@ pub(super) fn require_user<B: Send + 'static>(
         Err(err) => return Verdict::Reject(err),
     };
     let admit = move |state: &AppState, req: http::Request<B>| {
-        if let Some(ip) = source_ip::source_ip(req.headers(), source_ip::peer()) {
+        let proxies = &state.config.security.trusted_proxies;
+        if let Some(ip) = source_ip::client_ip(req.headers(), source_ip::peer(), proxies) {
             state.geo.count_request(user.user_id, ip);
         }
         req
