@@ -31,3 +31,11 @@ CREATE INDEX auth_challenges_source_created_idx ON auth_challenges (source, crea
 ALTER TABLE auth_failed_confirmations ADD COLUMN source text;
 CREATE INDEX auth_failed_confirmations_email_source_idx
     ON auth_failed_confirmations (email, source, failed_at);
+
+-- A database read does not give away accounts: `code_hash` is now
+-- HMAC-SHA256 under a server key (BACKEND_AUTH_CODE_SECRET) over the
+-- challenge id and the code, and the login mail's body is redacted once it
+-- was sent or its challenge is no longer open (`mail_redacted_at`).
+ALTER TABLE auth_challenges ADD COLUMN mail_redacted_at timestamptz;
+CREATE INDEX auth_challenges_unredacted_idx ON auth_challenges (created_at)
+    WHERE mail_redacted_at IS NULL AND mail_delivery_id IS NOT NULL;

@@ -33,6 +33,8 @@ pub const CHALLENGE_RETENTION: Duration = Duration::from_secs(24 * 3600);
 pub const PRUNE_BATCH: i64 = 10_000;
 /// Pause of the prune loop when nothing was left to delete.
 pub const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
+/// Pause of the loop redacting delivered or useless login mails.
+pub const REDACT_INTERVAL: Duration = Duration::from_secs(30);
 
 /// Tunables of the login flow (`BACKEND_AUTH_*`, see `docs/auth.md`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +58,8 @@ pub struct AuthSettings {
     /// `BACKEND_AUTH_CHALLENGE_SOURCE_MAX`: new challenges per source
     /// address within `throttle_window`.
     pub source_max: u32,
+    /// `BACKEND_AUTH_CODE_SECRET`: the key of the stored code HMAC.
+    pub code_key: model::CodeKey,
 }
 
 impl AuthSettings {
@@ -70,6 +74,7 @@ impl AuthSettings {
             failure_cap: 100,
             failure_window: Duration::from_secs(3600),
             source_max: config.security.challenge_source_max,
+            code_key: model::CodeKey::new(config.security.code_secret.as_ref().map(|s| s.expose())),
         }
     }
 }
@@ -217,7 +222,7 @@ impl AuthService {
         }
         let challenge_id = ChallengeId::new_random();
         let code = LoginCode::generate();
-        let hash = model::code_hash(challenge_id, code.as_str());
+        let hash = model::code_hash(&settings.code_key, challenge_id, code.as_str());
         let expires_at = store::insert_challenge(
             &mut tx,
             challenge_id,
@@ -307,7 +312,12 @@ impl AuthService {
             }
         }
 
-        if !model::code_matches(challenge.id, request.code, &challenge.code_hash) {
+        if !model::code_matches(
+            &settings.code_key,
+            challenge.id,
+            request.code,
+            &challenge.code_hash,
+        ) {
             let used = u32::try_from(challenge.attempts).unwrap_or(0) + 1;
             let burn = used >= settings.max_attempts;
             store::record_failure(
@@ -395,8 +405,43 @@ impl AuthService {
             tracing::info!(removed, "old login challenges pruned");
         }
         let expired = self.inner.sessions.expire(PRUNE_BATCH).await?;
+        self.redact_mail().await?;
         Ok(
             if removed >= PRUNE_BATCH as u64 || expired >= PRUNE_BATCH as u64 {
+                StepOutcome::MoreWork
+            } else {
+                StepOutcome::Idle
+            },
+        )
+    }
+
+    /// Redacts the bodies of login-code mails (`auth_redact` worker, and
+    /// each prune step): every one whose challenge is no longer open, and
+    /// the sent ones of open challenges, [`PRUNE_BATCH`] challenges per
+    /// step. The delivery rows stay for the admin surface.
+    #[tracing::instrument(name = "auth.redact_mail", skip_all)]
+    pub async fn redact_mail(&self) -> Result<StepOutcome, sqlx::Error> {
+        let mut tx = self.inner.db.begin().await?;
+        let pending = store::unredacted_mails(&mut tx, PRUNE_BATCH).await?;
+        let pick = |want_open: bool| -> Vec<uuid::Uuid> {
+            pending
+                .iter()
+                .filter(|(_, open)| *open == want_open)
+                .map(|(id, _)| *id)
+                .collect()
+        };
+        let (open, closed) = (pick(true), pick(false));
+        let mut redacted = crate::mail::redact_payloads(&mut tx, &closed, false).await?;
+        redacted.extend(crate::mail::redact_payloads(&mut tx, &open, true).await?);
+        // A challenge whose delivery row is gone has nothing left to redact.
+        store::mark_mails_redacted(&mut tx, &closed).await?;
+        store::mark_mails_redacted(&mut tx, &redacted).await?;
+        tx.commit().await?;
+        if !redacted.is_empty() {
+            tracing::debug!(redacted = redacted.len(), "login mails redacted");
+        }
+        Ok(
+            if pending.len() as i64 >= PRUNE_BATCH && !redacted.is_empty() {
                 StepOutcome::MoreWork
             } else {
                 StepOutcome::Idle

@@ -332,3 +332,38 @@ pub async fn prune(
     .rows_affected();
     Ok(failures + challenges)
 }
+
+/// Challenges whose login mail is not redacted yet, oldest first: id of the
+/// mail delivery and whether the challenge is still open.
+pub async fn unredacted_mails(
+    conn: &mut PgConnection,
+    limit: i64,
+) -> Result<Vec<(Uuid, bool)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT mail_delivery_id,
+                consumed_at IS NULL AND burned_at IS NULL AND expires_at > now() AS open
+         FROM auth_challenges
+         WHERE mail_redacted_at IS NULL AND mail_delivery_id IS NOT NULL
+         ORDER BY created_at LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Notes that the login mails of these deliveries are redacted.
+pub async fn mark_mails_redacted(
+    conn: &mut PgConnection,
+    delivery_ids: &[Uuid],
+) -> Result<(), sqlx::Error> {
+    if delivery_ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE auth_challenges SET mail_redacted_at = now() WHERE mail_delivery_id = ANY($1)",
+    )
+    .bind(delivery_ids)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -632,9 +632,11 @@ impl Loader {
     fn security(&mut self) -> Option<SecurityConfig> {
         let trusted_proxies = self.optional("BACKEND_TRUSTED_PROXIES", TrustedProxies::parse);
         let challenge_source_max = self.value("BACKEND_AUTH_CHALLENGE_SOURCE_MAX", positive_u32);
+        let code_secret = self.optional("BACKEND_AUTH_CODE_SECRET", long_secret);
         Some(SecurityConfig {
             trusted_proxies: trusted_proxies?.unwrap_or_default(),
             challenge_source_max: challenge_source_max?,
+            code_secret: code_secret?,
         })
     }
 
@@ -827,6 +829,14 @@ fn cpu_quota(s: &str) -> Result<f64, String> {
             "{s:?} must be a positive number of CPUs, e.g. 2.0 or 0.5"
         )),
     }
+}
+
+/// A secret of at least 32 characters (never echoed in the error).
+fn long_secret(s: &str) -> Result<Secret, String> {
+    if s.chars().count() < 32 {
+        return Err("must be at least 32 characters".into());
+    }
+    Ok(Secret::new(s))
 }
 
 fn text(s: &str) -> Result<String, String> {

@@ -248,6 +248,9 @@ pub struct SecurityConfig {
     /// `BACKEND_AUTH_CHALLENGE_SOURCE_MAX`: new login challenges per source
     /// address within `BACKEND_AUTH_CHALLENGE_THROTTLE_WINDOW`.
     pub challenge_source_max: u32,
+    /// `BACKEND_AUTH_CODE_SECRET`: the login-code HMAC key; `None` draws a
+    /// random one per process.
+    pub code_secret: Option<Secret>,
 }
 
 #[derive(Debug, Clone)]

@@ -401,6 +401,10 @@ pub const VARIABLES: &[Variable] = &[
         "20",
         "(added) New login challenges (login mails) one source address may open within `BACKEND_AUTH_CHALLENGE_THROTTLE_WINDOW`, across addresses; beyond it the request is answered 429 `too_many_requests`.",
     ),
+    optional(
+        "BACKEND_AUTH_CODE_SECRET",
+        "(added) Server secret (at least 32 characters) keying the HMAC under which login codes are stored, so a database read does not reveal them. Unset: a random key per process (codes mailed before a restart stop working; request a new one). Changing it does the same to open challenges.",
+    ),
 ];
 
 /// The table entry for `name`, if the backend reads such a variable.
@@ -525,6 +529,7 @@ mod tests {
                 "BACKEND_SESSION_MAX_LIFETIME",
                 "BACKEND_TRUSTED_PROXIES",
                 "BACKEND_AUTH_CHALLENGE_SOURCE_MAX",
+                "BACKEND_AUTH_CODE_SECRET",
             ]
         );
         assert_eq!(VARIABLES.len(), 57 + added.len());

@@ -430,3 +430,99 @@ async fn forged_forwarded_sources_cannot_lock_an_admin_out_or_spray_usernames() 
     }
     assert_eq!(throttled, 22, "8 failures allowed per source");
 }
+
+const CODE_SECRET: &str = "a-test-secret-of-at-least-32-characters";
+
+/// The pre-fix stored form: HMAC-SHA256 keyed by the challenge id alone.
+fn id_keyed_hash(challenge: Uuid, code: &str) -> Vec<u8> {
+    use hmac::{KeyInit as _, Mac as _};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(challenge.as_bytes()).unwrap();
+    mac.update(code.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+async fn login_mail_bodies(app: &TestApp, challenge: Uuid) -> (Uuid, String) {
+    sqlx::query_as(
+        "SELECT d.delivery_id, p.text_body FROM auth_challenges c
+         JOIN mail_deliveries d ON d.delivery_id = c.mail_delivery_id
+         JOIN mail_payloads p ON p.payload_id = d.payload_id WHERE c.id = $1",
+    )
+    .bind(challenge)
+    .fetch_one(app.db())
+    .await
+    .unwrap()
+}
+
+/// §2: the stored code hash is keyed with the server secret (the challenge
+/// id in the same row no longer opens it), the login mail's body is
+/// redacted once sent (the delivery row stays for admins), and with the
+/// secret set a code survives a restart.
+#[tokio::test]
+async fn a_database_read_gives_away_neither_codes_nor_mails() {
+    let server = smtp_server().await;
+    let app = identity_app(&server)
+        .var("BACKEND_AUTH_CODE_SECRET", CODE_SECRET)
+        .spawn()
+        .await;
+    let email = "reader@example.com";
+    let challenge = request_code(&app, email).await;
+    let id = Uuid::parse_str(&challenge).unwrap();
+    let code = crate::auth::read_code(&app, &server, email).await;
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT code_hash FROM auth_challenges WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.db())
+        .await
+        .unwrap();
+    assert_ne!(
+        stored,
+        id_keyed_hash(id, &code),
+        "the row alone opens the hash"
+    );
+
+    // Sent: the step redacts the body; the delivery stays visible.
+    let (delivery, body) = login_mail_bodies(&app, id).await;
+    assert!(body.contains(&code));
+    app.state.auth.redact_mail().await.unwrap();
+    let (_, body) = login_mail_bodies(&app, id).await;
+    assert!(!body.contains(&code), "{body}");
+    app.api
+        .get(&format!("/api/v1/admin/mail/deliveries/{delivery}"))
+        .basic_auth(ROOT, ROOT_PASSWORD)
+        .send()
+        .await
+        .assert_status(200);
+
+    // A restart with the same secret: the mailed code still works.
+    let db = app.into_database().await;
+    let app = identity_app(&server)
+        .var("BACKEND_AUTH_CODE_SECRET", CODE_SECRET)
+        .database(db)
+        .spawn()
+        .await;
+    crate::auth::confirm(&app, &challenge, &code, 3, None)
+        .await
+        .assert_status(201);
+}
+
+/// §2: a login mail not yet sent keeps its code while the challenge is
+/// open, and is redacted once the challenge is no longer open.
+#[tokio::test]
+async fn unsent_login_mails_are_redacted_once_their_challenge_ends() {
+    let server = smtp_server().await;
+    let app = identity_app(&server).spawn().await;
+    let challenge = request_code(&app, "late@example.com").await;
+    let id = Uuid::parse_str(&challenge).unwrap();
+    app.state.auth.redact_mail().await.unwrap();
+    let (_, body) = login_mail_bodies(&app, id).await;
+    assert!(body.contains("login code is "), "still to be sent: {body}");
+    sqlx::query(
+        "UPDATE auth_challenges SET expires_at = now() - interval '1 second' WHERE id = $1",
+    )
+    .bind(id)
+    .execute(app.db())
+    .await
+    .unwrap();
+    app.state.auth.prune().await.unwrap();
+    let (_, body) = login_mail_bodies(&app, id).await;
+    assert!(!body.contains("login code is "), "{body}");
+}
