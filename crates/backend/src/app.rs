@@ -42,6 +42,8 @@ struct Listeners {
     http: TcpListener,
     grpc: TcpListener,
     prometheus: Option<(TcpListener, Router)>,
+    /// `BACKEND_GATEWAY_LISTEN_ADDR`: the user and internal groups.
+    gateway: Option<TcpListener>,
 }
 
 /// Reactions registered at assembly besides the domains' own — how tests
@@ -102,6 +104,14 @@ impl Application {
             .expect("bound listener has an address")
     }
 
+    /// The gateway listener's address (`BACKEND_GATEWAY_LISTEN_ADDR`), if any.
+    pub fn gateway_addr(&self) -> Option<SocketAddr> {
+        self.listeners
+            .gateway
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
     pub fn prometheus_addr(&self) -> Option<SocketAddr> {
         self.listeners
             .prometheus
@@ -132,6 +142,7 @@ impl Application {
                     http,
                     grpc,
                     prometheus,
+                    gateway,
                 },
             mut workers,
             warmups,
@@ -143,6 +154,10 @@ impl Application {
 
         tracing::info!(
             http = %http.local_addr()?, grpc = %grpc.local_addr()?,
+            gateway = %gateway
+                .as_ref()
+                .and_then(|l| l.local_addr().ok())
+                .map_or_else(|| "same as http".to_owned(), |a| a.to_string()),
             prometheus = %prometheus
                 .as_ref()
                 .and_then(|(l, _)| l.local_addr().ok())
@@ -170,9 +185,19 @@ impl Application {
             shutdown.clone(),
             config.http.shutdown_timeout.min(cap),
         ));
+        let gateway_task = gateway.map(|listener| {
+            tokio::spawn(server::serve::serve(
+                listener,
+                server::gateway_router(state.clone()),
+                config.http.read_timeout,
+                shutdown.clone(),
+                config.http.shutdown_timeout.min(cap),
+            ))
+        });
         let grpc_task = tokio::spawn(server::grpc::serve(
             grpc,
             state.push.clone(),
+            config.security.gateway_secret.clone(),
             shutdown.clone(),
         ));
 
@@ -181,6 +206,11 @@ impl Application {
         tracing::info!("shutdown: stopping HTTP and gRPC intake");
         if !http_task.await.unwrap_or(false) {
             tracing::warn!("shutdown: HTTP drain budget ran out with requests in flight");
+        }
+        if let Some(task) = gateway_task
+            && !task.await.unwrap_or(false)
+        {
+            tracing::warn!("shutdown: gateway HTTP drain budget ran out with requests in flight");
         }
         if let Some(task) = metrics_task {
             let _ = task.await;
@@ -276,10 +306,15 @@ impl Listeners {
             )),
             None => None,
         };
+        let gateway = match config.security.gateway_listen_addr {
+            Some(addr) => Some(bind(addr, "BACKEND_GATEWAY_LISTEN_ADDR").await?),
+            None => None,
+        };
         Ok(Self {
             http,
             grpc,
             prometheus,
+            gateway,
         })
     }
 }

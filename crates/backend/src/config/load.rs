@@ -321,6 +321,10 @@ impl Loader {
                 "BACKEND_OTEL_PROMETHEUS_LISTEN_ADDR",
                 prometheus.map(|o| o.prometheus_listen_addr),
             ),
+            (
+                "BACKEND_GATEWAY_LISTEN_ADDR",
+                security.as_ref().and_then(|s| s.gateway_listen_addr),
+            ),
         ]);
         Some(Config {
             http: http?,
@@ -633,10 +637,14 @@ impl Loader {
         let trusted_proxies = self.optional("BACKEND_TRUSTED_PROXIES", TrustedProxies::parse);
         let challenge_source_max = self.value("BACKEND_AUTH_CHALLENGE_SOURCE_MAX", positive_u32);
         let code_secret = self.optional("BACKEND_AUTH_CODE_SECRET", long_secret);
+        let gateway_secret = self.optional("BACKEND_GATEWAY_SECRET", long_secret);
+        let gateway_listen_addr = self.optional("BACKEND_GATEWAY_LISTEN_ADDR", parse_listen_addr);
         Some(SecurityConfig {
             trusted_proxies: trusted_proxies?.unwrap_or_default(),
             challenge_source_max: challenge_source_max?,
             code_secret: code_secret?,
+            gateway_secret: gateway_secret?,
+            gateway_listen_addr: gateway_listen_addr?,
         })
     }
 
@@ -729,7 +737,7 @@ impl Loader {
     }
 
     /// Two listeners on one port would fail at bind time, after migrations ran.
-    fn check_listeners_distinct(&mut self, listeners: [(&'static str, Option<SocketAddr>); 3]) {
+    fn check_listeners_distinct(&mut self, listeners: [(&'static str, Option<SocketAddr>); 4]) {
         let bound: Vec<(&'static str, SocketAddr)> = listeners
             .into_iter()
             .filter_map(|(name, addr)| Some((name, addr?)))

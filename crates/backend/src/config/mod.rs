@@ -251,6 +251,12 @@ pub struct SecurityConfig {
     /// `BACKEND_AUTH_CODE_SECRET`: the login-code HMAC key; `None` draws a
     /// random one per process.
     pub code_secret: Option<Secret>,
+    /// `BACKEND_GATEWAY_SECRET`: the credential the gateway must present
+    /// on the user, internal and gRPC surfaces; `None`: not required.
+    pub gateway_secret: Option<Secret>,
+    /// `BACKEND_GATEWAY_LISTEN_ADDR`: a separate listener for the user and
+    /// internal groups.
+    pub gateway_listen_addr: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone)]

@@ -405,6 +405,14 @@ pub const VARIABLES: &[Variable] = &[
         "BACKEND_AUTH_CODE_SECRET",
         "(added) Server secret (at least 32 characters) keying the HMAC under which login codes are stored, so a database read does not reveal them. Unset: a random key per process (codes mailed before a restart stop working; request a new one). Changing it does the same to open challenges.",
     ),
+    optional(
+        "BACKEND_GATEWAY_SECRET",
+        "(added) Shared secret (at least 32 characters) the gateway sends as `X-Gateway-Credential` on the user and internal groups and as `x-gateway-credential` gRPC metadata; checked in constant time, else 401 `gateway_credential_required` / `UNAUTHENTICATED`. Unset: the spec's trusted-network model (no credential).",
+    ),
+    optional(
+        "BACKEND_GATEWAY_LISTEN_ADDR",
+        "(added) A separate HTTP listener for the gateway's groups (user and internal): when set they are served there only, and `BACKEND_HTTP_LISTEN_ADDR` keeps the public and admin groups and the probes.",
+    ),
 ];
 
 /// The table entry for `name`, if the backend reads such a variable.
@@ -530,6 +538,8 @@ mod tests {
                 "BACKEND_TRUSTED_PROXIES",
                 "BACKEND_AUTH_CHALLENGE_SOURCE_MAX",
                 "BACKEND_AUTH_CODE_SECRET",
+                "BACKEND_GATEWAY_SECRET",
+                "BACKEND_GATEWAY_LISTEN_ADDR",
             ]
         );
         assert_eq!(VARIABLES.len(), 57 + added.len());

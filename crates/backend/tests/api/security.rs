@@ -526,3 +526,120 @@ async fn unsent_login_mails_are_redacted_once_their_challenge_ends() {
     let (_, body) = login_mail_bodies(&app, id).await;
     assert!(!body.contains("login code is "), "{body}");
 }
+
+const GATEWAY_SECRET: &str = "gateway-secret-of-at-least-32-characters";
+
+/// §3: with a gateway credential configured, the user and internal groups
+/// and the push stream answer only callers presenting it (the report read
+/// a user's email with a bare `X-User-ID`, and took over a gateway's push
+/// stream); with the right credential everything works as before.
+#[tokio::test]
+async fn a_configured_gateway_credential_guards_user_internal_and_grpc() {
+    let server = smtp_server().await;
+    let app = identity_app(&server)
+        .var("BACKEND_GATEWAY_SECRET", GATEWAY_SECRET)
+        .spawn()
+        .await;
+    let me = login(&app, &server, "guarded@example.com", 1, None).await;
+
+    let r = app
+        .api
+        .get("/api/v1/user/account")
+        .user(me.user_id)
+        .send()
+        .await;
+    r.assert_status(401);
+    assert_eq!(r.error_code(), "gateway_credential_required");
+    let r = app
+        .api
+        .get("/api/v1/user/account")
+        .user(me.user_id)
+        .header(
+            "x-gateway-credential",
+            "gateway-secret-of-at-least-32-characterz",
+        )
+        .send()
+        .await;
+    r.assert_status(401);
+    let r = app
+        .api
+        .get("/api/v1/user/account")
+        .user(me.user_id)
+        .header("x-gateway-credential", GATEWAY_SECRET)
+        .send()
+        .await;
+    r.assert_status(200);
+
+    let lookup = lookup_path(me.device_session_id);
+    let r = app.api.get(&lookup).send().await;
+    r.assert_status(401);
+    assert_eq!(r.error_code(), "gateway_credential_required");
+    app.api
+        .get(&lookup)
+        .header("x-gateway-credential", GATEWAY_SECRET)
+        .send()
+        .await
+        .assert_status(200);
+
+    // Public routes and probes need nothing.
+    app.api.get("/healthz").send().await.assert_status(200);
+
+    // gRPC: without the metadata the stream is refused.
+    let channel = crate::helpers::push::channel(&app).await;
+    let err = crate::helpers::push::subscribe_on(channel, "gw-1", None)
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(err.code(), tonic::Code::Unauthenticated);
+    let mut client = galaxy_backend::push::pb::push_client::PushClient::new(
+        crate::helpers::push::channel(&app).await,
+    );
+    let mut request = tonic::Request::new(galaxy_backend::push::pb::GatewaySubscribeRequest {
+        gateway_client_id: "gw-1".into(),
+        cursor: String::new(),
+    });
+    request
+        .metadata_mut()
+        .insert("x-gateway-credential", GATEWAY_SECRET.parse().unwrap());
+    assert!(client.subscribe_push(request).await.is_ok());
+}
+
+/// §3: with a gateway listener configured, the user and internal groups are
+/// served there only; the main listener keeps public, admin and probes.
+#[tokio::test]
+async fn the_gateway_groups_can_have_their_own_listener() {
+    let server = smtp_server().await;
+    let app = identity_app(&server)
+        .var("BACKEND_GATEWAY_LISTEN_ADDR", "127.0.0.1:0")
+        .spawn()
+        .await;
+    let me = login(&app, &server, "split@example.com", 1, None).await;
+    let gateway = crate::helpers::client::ApiClient::new(format!(
+        "http://{}",
+        app.gateway_addr.expect("gateway listener")
+    ));
+    let lookup = lookup_path(me.device_session_id);
+    app.api.get(&lookup).send().await.assert_status(404);
+    app.api
+        .get("/api/v1/user/account")
+        .user(me.user_id)
+        .send()
+        .await
+        .assert_status(404);
+    gateway.get(&lookup).send().await.assert_status(200);
+    gateway
+        .get("/api/v1/user/account")
+        .user(me.user_id)
+        .send()
+        .await
+        .assert_status(200);
+    // The public group (the login above) and the admin group stay on the
+    // main listener; both serve the probes.
+    app.api
+        .get("/api/v1/admin/audit")
+        .basic_auth(ROOT, ROOT_PASSWORD)
+        .send()
+        .await
+        .assert_status(200);
+    gateway.get("/healthz").send().await.assert_status(200);
+}

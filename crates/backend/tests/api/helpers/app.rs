@@ -19,6 +19,8 @@ use super::db::TestDb;
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// `BACKEND_GATEWAY_LISTEN_ADDR`'s listener, when configured.
+    pub gateway_addr: Option<SocketAddr>,
     pub grpc_addr: SocketAddr,
     pub metrics_addr: Option<SocketAddr>,
     pub api: ApiClient,
@@ -131,6 +133,7 @@ impl TestAppBuilder {
             .await
             .unwrap_or_else(|e| panic!("app failed to build: {e:#}"));
         let addr = app.http_addr();
+        let gateway_addr = app.gateway_addr();
         let grpc_addr = app.grpc_addr();
         let metrics_addr = app.prometheus_addr();
         let state = app.state().clone();
@@ -138,6 +141,7 @@ impl TestAppBuilder {
         let task = tokio::spawn(app.run_until_stopped());
         let test_app = TestApp {
             addr,
+            gateway_addr,
             grpc_addr,
             metrics_addr,
             api: ApiClient::new(format!("http://{addr}")),
