@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build -q --release -p galaxy-bench --bins -p galaxy-game --bin galaxy-game-bench
+cargo build -q --release -p galaxy-bench --bins -p galaxy-game --bins
 
 # title | command
 readonly BENCHES=(
@@ -13,7 +13,8 @@ readonly BENCHES=(
   "galaxy-backend: mail outbox|target/release/galaxy-bench-mail"
   "galaxy-backend: push fan-out (100 gateways over gRPC)|target/release/galaxy-bench-push"
   "galaxy-backend: identity (100k accounts, 200k sessions: startup, gateway lookup, own account)|target/release/galaxy-bench-identity"
-  "galaxy-game: turn time (30-race default galaxy, bot orders, 100 turns)|target/release/galaxy-game-bench 30 100 1"
+  "galaxy-game: Big30, GalaxyNG's own workload (30 races, 510 planets, 40 turns), next to GalaxyNG's figures|target/release/galaxy-game-bench big30 40 1"
+  "galaxy-game: turn time (30-race default galaxy, bot orders, 100 turns)|target/release/galaxy-game-bench bot 30 100 1"
 )
 for bench in "${BENCHES[@]}"; do
   echo

@@ -14,6 +14,7 @@ readonly REQUIRED=(
   "mmdb-bin:mmdblookup"
   "wrk:wrk"
   "postgresql-client:pgbench"
+  "chromium:chromium"
 )
 
 die() { echo "ensure-packages: $*" >&2; exit 1; }

@@ -130,7 +130,8 @@ impl Application {
 
     /// Serves HTTP, gRPC and metrics, runs the warm-ups and workers, and on
     /// shutdown: stop accepting HTTP and gRPC → drain in-flight HTTP requests
-    /// → stop workers (started mail sends finish) → drain push events to the
+    /// → stop workers (started mail sends finish) → flush the geo tallies
+    /// → drain push events to the
     /// gateways → close the pool → flush telemetry. Each step is capped
     /// by `BACKEND_SHUTDOWN_TIMEOUT`.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
@@ -171,6 +172,7 @@ impl Application {
         let metrics_task = prometheus.map(|(listener, router)| {
             let stop = shutdown.clone();
             tokio::spawn(server::serve::serve(
+                "metrics",
                 listener,
                 router,
                 config.http.read_timeout,
@@ -179,6 +181,7 @@ impl Application {
             ))
         });
         let http_task = tokio::spawn(server::serve::serve(
+            "HTTP",
             http,
             server::router(state.clone()),
             config.http.read_timeout,
@@ -187,6 +190,7 @@ impl Application {
         ));
         let gateway_task = gateway.map(|listener| {
             tokio::spawn(server::serve::serve(
+                "gateway HTTP",
                 listener,
                 server::gateway_router(state.clone()),
                 config.http.read_timeout,
@@ -222,6 +226,9 @@ impl Application {
         if !workers.shutdown(cap).await {
             tracing::warn!("shutdown: workers did not stop within the budget");
         }
+        // No request counts any more: what the geo tallies still hold goes
+        // out while the pool is open.
+        state.geo.flush_at_shutdown(cap).await;
 
         // Only now do the push streams end, after sending what is queued.
         tracing::info!("shutdown: draining push events to the gateways");

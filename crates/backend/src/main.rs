@@ -32,10 +32,17 @@ fn main() -> ExitCode {
         Ok(config) => config,
         Err(errors) => {
             eprintln!("galaxy-backend: invalid configuration:\n{errors}");
+            // A typo is often why a required variable counts as unset.
+            for unknown in galaxy_backend::config::unknown_in_env() {
+                eprintln!("warning: {unknown}");
+            }
             return ExitCode::from(78);
         }
     };
     if check_only {
+        for unknown in &config.unknown_variables {
+            eprintln!("warning: {unknown}");
+        }
         println!("configuration OK");
         return ExitCode::SUCCESS;
     }

@@ -1,5 +1,6 @@
 //! Cargo: loading from and unloading onto planets, colonising with COL.
 
+use crate::error::OrderError;
 use crate::game::{Game, PlanetId, RaceId};
 use crate::planet::{POPPERCOL, convertcap};
 use galaxy_model::order::Cargo;
@@ -16,30 +17,35 @@ pub fn load(
     pid: PlanetId,
     cargo: Cargo,
     amount: Option<f64>,
-) -> Result<f64, String> {
+) -> Result<f64, OrderError> {
     let g = &game.groups[idx];
     let st = game.group_type(g);
     let cap = st.capacity(g.tech.cargo);
     if cap <= 0.0 {
-        return Err("the group's ships carry no cargo".into());
+        return Err(OrderError::Cargo("the group's ships carry no cargo".into()));
     }
     if let Some(c) = g.cargo
         && c != cargo
         && g.load > 0.0
     {
-        return Err(format!("the group already carries {}", c.keyword()));
+        return Err(OrderError::Cargo(format!(
+            "the group already carries {}",
+            c.keyword()
+        )));
     }
     let ships = g.ships as f64;
     let free_per_ship = (cap - g.load).max(0.0);
     let mut per_ship = free_per_ship;
     if let Some(a) = amount {
         if !(a.is_finite() && a > 0.0) {
-            return Err("the amount must be positive".into());
+            return Err(OrderError::InvalidValue(
+                "the amount must be positive".into(),
+            ));
         }
         if a > free_per_ship + 1e-9 {
-            return Err(format!(
+            return Err(OrderError::Cargo(format!(
                 "not enough cargo space for {a} per ship ({free_per_ship:.2} free)"
-            ));
+            )));
         }
         per_ship = a;
     }
@@ -51,7 +57,9 @@ pub fn load(
     };
     let total = (per_ship * ships).min(stock);
     if total / ships < AMOUNTMIN {
-        return Err("nothing to load (less than 0.01 per ship)".into());
+        return Err(OrderError::Cargo(
+            "nothing to load (less than 0.01 per ship)".into(),
+        ));
     }
     let p = &mut game.planets[pid.0];
     match cargo {
@@ -65,38 +73,29 @@ pub fn load(
     Ok(total)
 }
 
-/// Whether race `r` may unload `cargo` at planet `pid`: at its own planets,
-/// and COL onto unowned planets.
-pub fn may_unload(game: &Game, r: RaceId, pid: PlanetId, cargo: Cargo) -> bool {
-    match game.planets[pid.0].owner {
-        Some(o) => o == r,
-        None => cargo == Cargo::Col,
-    }
-}
-
 /// Unloads `amount` per ship (default: all; at most the load) from group
-/// `idx` onto planet `pid`. Returns the total unloaded.
+/// `idx` onto planet `pid`, whoever owns it (GalaxyNG's `u` order checks no
+/// owner). Returns the total unloaded.
 pub fn unload(
     game: &mut Game,
     idx: usize,
     pid: PlanetId,
     amount: Option<f64>,
-) -> Result<f64, String> {
+) -> Result<f64, OrderError> {
     let g = &game.groups[idx];
     let Some(cargo) = g.cargo else {
-        return Err("the group carries nothing".into());
+        return Err(OrderError::Cargo("the group carries nothing".into()));
     };
     if g.load <= 0.0 {
-        return Err("the group carries nothing".into());
-    }
-    if !may_unload(game, g.owner, pid, cargo) {
-        return Err("cannot unload at a planet the race does not own".into());
+        return Err(OrderError::Cargo("the group carries nothing".into()));
     }
     let ships = g.ships as f64;
     let mut total = g.load * ships;
     if let Some(a) = amount {
         if !(a.is_finite() && a >= AMOUNTMIN) {
-            return Err("unload at least 0.01 per ship".into());
+            return Err(OrderError::InvalidValue(
+                "unload at least 0.01 per ship".into(),
+            ));
         }
         total = total.min(a * ships);
     }

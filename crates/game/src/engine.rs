@@ -6,10 +6,13 @@ use crate::game::{Game, RaceId};
 use crate::map::{MapError, new_game};
 use crate::order::RaceOrders;
 use crate::parser::parse_orders;
-use crate::report::{build_report, race_state};
+use crate::report::{build_report, build_reports, race_state};
 use crate::turn::{banish, run_turn};
 use galaxy_model::api::*;
-use galaxy_model::order::OrderLine;
+use galaxy_model::limits::{
+    MAX_GAME_ID_BYTES, MAX_MESSAGE_BYTES_PER_SET, MAX_ORDER_TEXT_BYTES, MAX_ORDERS_PER_SET,
+};
+use galaxy_model::order::{Order, OrderLine};
 use galaxy_model::report::Report;
 use std::collections::BTreeMap;
 use thiserror::Error;
@@ -37,11 +40,30 @@ pub enum EngineError {
     /// No order line with that id.
     #[error("no order line {0}")]
     OrderNotFound(String),
+    /// An init setting out of its range.
+    #[error("{field}: {message}")]
+    InvalidSettings {
+        /// The request field at fault.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A documented limit would be exceeded.
+    #[error("{field}: more than {limit} {what}")]
+    LimitExceeded {
+        /// The request field at fault.
+        field: &'static str,
+        /// What is counted.
+        what: &'static str,
+        /// The limit.
+        limit: usize,
+    },
 }
 
 impl From<MapError> for EngineError {
     fn from(e: MapError) -> Self {
-        EngineError::Invalid(e.to_string())
+        let MapError::BadSettings { field, message } = e;
+        EngineError::InvalidSettings { field, message }
     }
 }
 
@@ -54,6 +76,17 @@ impl EngineError {
             EngineError::RaceNotAlive(_) => ErrorCode::RaceNotAlive,
             EngineError::TurnMismatch { .. } => ErrorCode::TurnMismatch,
             EngineError::OrderNotFound(_) => ErrorCode::OrderNotFound,
+            EngineError::InvalidSettings { .. } => ErrorCode::InvalidSettings,
+            EngineError::LimitExceeded { .. } => ErrorCode::LimitExceeded,
+        }
+    }
+
+    /// The request field at fault, for the error body.
+    pub fn field(&self) -> Option<String> {
+        match self {
+            EngineError::InvalidSettings { field, .. } => Some(field.clone()),
+            EngineError::LimitExceeded { field, .. } => Some(field.to_string()),
+            _ => None,
         }
     }
 }
@@ -72,39 +105,63 @@ pub struct Engine {
 impl Engine {
     /// Creates turn 0.
     pub fn init(req: &InitRequest) -> Result<Engine, EngineError> {
-        if req.game_id.trim().is_empty() {
-            return Err(EngineError::Invalid("game_id must not be empty".into()));
+        if req.game_id.trim().is_empty() || req.game_id.len() > MAX_GAME_ID_BYTES {
+            return Err(EngineError::InvalidSettings {
+                field: "game_id".into(),
+                message: format!("1 to {MAX_GAME_ID_BYTES} bytes"),
+            });
         }
         let names: Vec<String> = req.races.iter().map(|r| r.name.clone()).collect();
         let game = new_game(&req.game_id, req.seed, req.settings.clone(), &names)?;
         Ok(Engine::resume(game, BTreeMap::new()))
     }
 
-    /// Wraps a loaded state and pending orders; rebuilds the reports.
+    /// Wraps a loaded state and pending orders; reports are built when
+    /// first asked for ([`Engine::report`]).
     pub fn resume(game: Game, pending: BTreeMap<String, RaceOrders>) -> Engine {
-        let mut e = Engine {
+        Engine {
             game,
             pending,
             reports: BTreeMap::new(),
-        };
-        e.reports = e.build_reports();
-        e
+        }
+    }
+
+    /// A copy to change and then swap in (so a failure leaves the engine
+    /// as it was): the state and pending orders, without the report cache.
+    pub fn working_copy(&self) -> Engine {
+        Engine {
+            game: self.game.clone(),
+            pending: self.pending.clone(),
+            reports: BTreeMap::new(),
+        }
+    }
+
+    /// A race's report of the current turn, built on first use (a report is
+    /// a pure function of the state). `None` for an unknown race key.
+    pub fn report(&mut self, key: &str) -> Option<&Report> {
+        if !self.reports.contains_key(key) {
+            let r = self.game.races.iter().position(|x| x.key == key)?;
+            let report = build_report(&self.game, RaceId(r));
+            self.reports.insert(key.to_string(), report);
+        }
+        self.reports.get(key)
     }
 
     /// All races' reports for the current state.
     pub fn build_reports(&self) -> BTreeMap<String, Report> {
-        (0..self.game.races.len())
-            .map(|i| {
-                (
-                    self.game.races[i].key.clone(),
-                    build_report(&self.game, RaceId(i)),
-                )
-            })
-            .collect()
+        build_reports(&self.game)
     }
 
     /// The status table.
     pub fn status(&self, generation: GenerationState) -> StatusResponse {
+        // One pass over the planets: (planets, effective industry) per race.
+        let mut owned = vec![(0u32, 0.0f64); self.game.races.len()];
+        for p in &self.game.planets {
+            if let Some(o) = p.owner {
+                owned[o.0].0 += 1;
+                owned[o.0].1 += crate::planet::effective_industry(p);
+            }
+        }
         StatusResponse {
             game_id: self.game.game_id.clone(),
             turn: self.game.turn,
@@ -119,13 +176,8 @@ impl Engine {
                     name: r.name.clone(),
                     state: race_state(&self.game, RaceId(i)),
                     orders_in: self.pending.contains_key(&r.key),
-                    industry: crate::report::t2(self.game.effective_industry(RaceId(i))),
-                    planets: self
-                        .game
-                        .planets
-                        .iter()
-                        .filter(|p| p.owner == Some(RaceId(i)))
-                        .count() as u32,
+                    industry: crate::report::t2(owned[i].1),
+                    planets: owned[i].0,
                 })
                 .collect(),
         }
@@ -159,6 +211,13 @@ impl Engine {
         let r = self.acting_race(&req.race, req.turn)?;
         let set = match &req.text {
             Some(text) => {
+                if text.len() > MAX_ORDER_TEXT_BYTES {
+                    return Err(EngineError::LimitExceeded {
+                        field: "text",
+                        what: "bytes",
+                        limit: MAX_ORDER_TEXT_BYTES,
+                    });
+                }
                 if !req.orders.is_empty() {
                     return Err(EngineError::Invalid(
                         "give either orders or text, not both".into(),
@@ -197,6 +256,7 @@ impl Engine {
                 }
             }
         };
+        check_set_limits(&set.lines)?;
         let resp = PutOrdersResponse {
             race: req.race.clone(),
             turn: req.turn,
@@ -236,17 +296,30 @@ impl Engine {
             }
             (None, None) => return Err(EngineError::OrderNotFound(req.id.clone())),
         };
+        // The caller restores the set when this fails.
+        check_set_limits(&set.lines)?;
         Ok(PutCommandResponse {
             outcome,
             orders: set.lines.clone(),
         })
     }
 
-    /// Runs the current turn; pending orders are consumed and reports rebuilt.
+    /// Runs the current turn; pending orders are consumed and every report
+    /// is built.
     pub fn run_turn(&mut self) {
-        let pending = std::mem::take(&mut self.pending);
-        run_turn(&mut self.game, &pending);
+        self.advance();
         self.reports = self.build_reports();
+    }
+
+    /// Runs the current turn; pending orders are consumed and the reports
+    /// are left to be built when first asked for (what the HTTP API does,
+    /// so a turn answers without building reports nobody has read yet).
+    pub fn advance(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        // Rebuilt on first use, without the last turn's dead groups.
+        self.game.fleet_index = Default::default();
+        run_turn(&mut self.game, &pending);
+        self.reports.clear();
     }
 
     /// Obliterates a race now.
@@ -259,6 +332,32 @@ impl Engine {
         self.pending.remove(key);
         Ok(())
     }
+}
+
+/// The per-set limits: line count and message bytes.
+fn check_set_limits(lines: &[OrderLine]) -> Result<(), EngineError> {
+    if lines.len() > MAX_ORDERS_PER_SET {
+        return Err(EngineError::LimitExceeded {
+            field: "orders",
+            what: "order lines",
+            limit: MAX_ORDERS_PER_SET,
+        });
+    }
+    let message_bytes: usize = lines
+        .iter()
+        .map(|l| match &l.order {
+            Order::Message { to, text } => text.len() + to.iter().map(String::len).sum::<usize>(),
+            _ => 0,
+        })
+        .sum();
+    if message_bytes > MAX_MESSAGE_BYTES_PER_SET {
+        return Err(EngineError::LimitExceeded {
+            field: "orders",
+            what: "bytes of messages",
+            limit: MAX_MESSAGE_BYTES_PER_SET,
+        });
+    }
+    Ok(())
 }
 
 fn check_ids(lines: &[OrderLine]) -> Result<(), EngineError> {

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 /// Removes every fleet without groups.
 pub fn fleet_phase(game: &mut Game) {
+    crate::cost::add(game.groups.len() + game.races.iter().map(|r| r.fleets.len()).sum::<usize>());
     let used: BTreeSet<(usize, &str)> = game
         .groups
         .iter()
@@ -23,6 +24,8 @@ pub fn fleet_phase(game: &mut Game) {
         })
         .collect();
     for (r, k) in game.races.iter_mut().zip(keep) {
-        r.fleets = k;
+        if k.len() != r.fleets.len() {
+            r.fleets = k.into();
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! last turn's events. One [`Game`] value is everything a turn needs; it is
 //! what the store persists per turn.
 
+use crate::names::NameList;
 use crate::rng::GameRng;
 use crate::ship::{ShipType, Tech};
 use galaxy_model::api::{GameSettings, Mistake};
@@ -43,18 +44,35 @@ pub struct Race {
     pub banished: bool,
     /// Current techs.
     pub tech: Tech,
-    /// Ship types in design order.
-    pub ship_types: Vec<ShipType>,
-    /// Fleet names in creation order.
-    pub fleets: Vec<String>,
+    /// Ship types in design order, indexed by name.
+    pub ship_types: NameList<ShipType>,
+    /// Fleet names in creation order, indexed.
+    pub fleets: NameList<String>,
     /// Races this race is not at war with (one-sided).
     pub allies: BTreeSet<RaceId>,
     /// AutoUnload option.
     pub auto_unload: bool,
+    /// BattleProtocol option: the report lists every shot of its battles.
+    #[serde(default)]
+    pub battle_protocol: bool,
+    /// ProdTable option: the report has the ships-in-production table.
+    #[serde(default = "yes")]
+    pub prod_table: bool,
+    /// SortGroups option: groups are renumbered by where they are at the
+    /// end of each turn.
+    #[serde(default)]
+    pub sort_groups: bool,
+    /// Anonymous option (kept; the engine never gives out addresses).
+    #[serde(default = "yes")]
+    pub anonymous: bool,
     /// Map window.
     pub map_window: Option<[f64; 3]>,
     /// Consecutive turns closed without orders.
     pub idle_turns: u32,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Race {
@@ -69,10 +87,14 @@ impl Race {
             dead: false,
             banished: false,
             tech: Tech::START,
-            ship_types: Vec::new(),
-            fleets: Vec::new(),
+            ship_types: NameList::default(),
+            fleets: NameList::default(),
             allies: BTreeSet::new(),
             auto_unload: false,
+            battle_protocol: false,
+            prod_table: true,
+            sort_groups: false,
+            anonymous: true,
             map_window: None,
             idle_turns: 0,
         }
@@ -80,7 +102,7 @@ impl Race {
 
     /// The race's type with that name.
     pub fn ship_type(&self, name: &str) -> Option<&ShipType> {
-        self.ship_types.iter().find(|t| t.name == name)
+        self.ship_types.get(name)
     }
 }
 
@@ -169,10 +191,6 @@ pub struct Group {
     pub fleet: Option<String>,
     /// Pending intercept watch (set by `i`, resolved in the turn).
     pub intercept: Option<PlanetId>,
-    /// Arrived at its destination in this turn's movement (AutoUnload
-    /// applies to these).
-    #[serde(default)]
-    pub arrived: bool,
 }
 
 /// A planet-related event for reports: a battle.
@@ -187,10 +205,24 @@ pub struct Battle {
     /// (owner, type, tech, before, after) per group.
     pub groups: Vec<BattleGroup>,
     /// Rounds.
-    pub rounds: u32,
+    pub rounds: u64,
     /// Shots.
-    pub shots: u32,
+    pub shots: u64,
+    /// Every shot in firing order, recorded when a race in the battle has
+    /// the BattleProtocol option on (at most [`PROTOCOL_MAX_SHOTS`]; shots
+    /// of quiet stretches drawn in one step are not listed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protocol: Vec<Shot>,
 }
+
+/// The most shots a battle protocol lists (GalaxyNG lists all): a report
+/// stays readable and the stored turn small however big the battle.
+pub const PROTOCOL_MAX_SHOTS: usize = 20_000;
+
+/// One shot of a battle protocol: the firing group and the group fired on
+/// (indices into [`Battle::groups`]), and whether the target was destroyed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shot(pub u32, pub u32, pub bool);
 
 /// A group in a [`Battle`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -220,6 +252,10 @@ pub struct Bombing {
     pub new_owner: Option<RaceId>,
     /// Bombing races.
     pub bombers: Vec<RaceId>,
+    /// Races that could see the planet when it was bombed (its owner and
+    /// races with a group at rest there); they see the bombing reported.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub viewers: Vec<RaceId>,
     /// Population after.
     pub pop: f64,
     /// Industry after.
@@ -283,6 +319,37 @@ pub struct Game {
     pub log: TurnLog,
     /// Messages for the next turn's reports.
     pub outbox: Vec<Message>,
+    /// Planet names → planets, built on first use (not stored).
+    #[serde(skip)]
+    pub planet_index: PlanetIndex,
+    /// Fleets → their groups' numbers, built on first use (not stored).
+    #[serde(skip)]
+    pub fleet_index: FleetIndex,
+}
+
+/// The fleet membership index of a [`Game`]: (race, fleet) → group
+/// numbers. Built on first lookup; [`Game::set_fleet`] keeps it current.
+/// Lookups re-check each member, so groups removed elsewhere (battles,
+/// merging) simply drop out.
+#[derive(Debug, Clone, Default)]
+pub struct FleetIndex(std::sync::OnceLock<BTreeMap<(RaceId, String), BTreeSet<u32>>>);
+
+impl PartialEq for FleetIndex {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+/// The planet name index of a [`Game`]: built on first lookup, kept up to
+/// date by [`Game::rename_planet`], never stored (so it never makes two
+/// games compare unequal).
+#[derive(Debug, Clone, Default)]
+pub struct PlanetIndex(std::sync::OnceLock<BTreeMap<String, PlanetId>>);
+
+impl PartialEq for PlanetIndex {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl Game {
@@ -309,6 +376,7 @@ impl Game {
 
     /// Finds a race by key or displayed name (case-insensitive).
     pub fn find_race(&self, name: &str) -> Option<RaceId> {
+        crate::cost::add(self.races.len());
         self.races
             .iter()
             .position(|r| r.key.eq_ignore_ascii_case(name) || r.name.eq_ignore_ascii_case(name))
@@ -321,10 +389,73 @@ impl Game {
             let n: usize = n.parse().ok()?;
             return (n >= 1 && n <= self.planets.len()).then(|| PlanetId(n - 1));
         }
-        self.planets
+        crate::cost::add(1);
+        let index = self.planet_index.0.get_or_init(|| {
+            crate::cost::add(self.planets.len());
+            self.planets
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.name.clone(), PlanetId(i)))
+                .collect()
+        });
+        index.get(name).copied()
+    }
+
+    /// Renames a planet (the caller checked the name is free).
+    pub fn rename_planet(&mut self, pid: PlanetId, name: &str) {
+        let old = std::mem::replace(&mut self.planets[pid.0].name, name.to_string());
+        if let Some(index) = self.planet_index.0.get_mut() {
+            index.remove(&old);
+            index.insert(name.to_string(), pid);
+        }
+    }
+
+    /// Indices of a race's groups in a fleet, in number order
+    /// (O(members · log groups)).
+    pub fn fleet_members(&self, race: RaceId, fleet: &str) -> Vec<usize> {
+        let index = self.fleet_index.0.get_or_init(|| {
+            crate::cost::add(self.groups.len());
+            let mut index: BTreeMap<(RaceId, String), BTreeSet<u32>> = BTreeMap::new();
+            for g in &self.groups {
+                if let Some(f) = &g.fleet {
+                    index
+                        .entry((g.owner, f.clone()))
+                        .or_default()
+                        .insert(g.number);
+                }
+            }
+            index
+        });
+        let Some(numbers) = index.get(&(race, fleet.to_string())) else {
+            return Vec::new();
+        };
+        crate::cost::add(numbers.len());
+        numbers
             .iter()
-            .position(|p| p.name == name)
-            .map(PlanetId)
+            .filter_map(|&n| crate::group::find_group(self, race, n))
+            .filter(|&i| self.groups[i].fleet.as_deref() == Some(fleet))
+            .collect()
+    }
+
+    /// Puts group `idx` into `fleet` (or out of any), keeping the fleet
+    /// index current. Every change of a group's fleet goes through here.
+    pub fn set_fleet(&mut self, idx: usize, fleet: Option<&str>) {
+        let g = &mut self.groups[idx];
+        let old = std::mem::replace(&mut g.fleet, fleet.map(str::to_string));
+        let (owner, number) = (g.owner, g.number);
+        if let Some(index) = self.fleet_index.0.get_mut() {
+            if let Some(old) = old
+                && let Some(set) = index.get_mut(&(owner, old))
+            {
+                set.remove(&number);
+            }
+            if let Some(f) = fleet {
+                index
+                    .entry((owner, f.to_string()))
+                    .or_default()
+                    .insert(number);
+            }
+        }
     }
 
     /// The ship type of a group.

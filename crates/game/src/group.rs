@@ -1,6 +1,12 @@
 //! Groups: numbering, lookup, splitting, location, speed and merging.
 
+use crate::error::OrderError;
 use crate::game::{Game, Group, PlanetId, RaceId};
+use crate::ship::Tech;
+use galaxy_model::limits::MAX_GROUPS_PER_RACE;
+use galaxy_model::order::Cargo;
+use std::collections::BTreeMap;
+use std::ops::Range;
 
 /// Where a group is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,15 +34,26 @@ pub fn at_rest(g: &Group) -> Option<PlanetId> {
     (g.dist == 0.0).then_some(g.to)
 }
 
-/// The next free group number of a race: highest + 1.
+/// Where a race's groups are in `game.groups` (sorted by owner, then
+/// number): O(log n).
+pub fn race_range(game: &Game, owner: RaceId) -> Range<usize> {
+    crate::cost::add(1);
+    let start = game.groups.partition_point(|g| g.owner < owner);
+    let len = game.groups[start..].partition_point(|g| g.owner == owner);
+    start..start + len
+}
+
+/// A race's groups, in number order.
+pub fn race_groups(game: &Game, owner: RaceId) -> &[Group] {
+    &game.groups[race_range(game, owner)]
+}
+
+/// The next free group number of a race: highest + 1 (saturating: numbers
+/// grow by one per new group, so u32::MAX is out of reach in practice).
 pub fn next_group_number(game: &Game, owner: RaceId) -> u32 {
-    game.groups
-        .iter()
-        .filter(|g| g.owner == owner)
-        .map(|g| g.number)
-        .max()
-        .unwrap_or(0)
-        + 1
+    race_groups(game, owner)
+        .last()
+        .map_or(1, |g| g.number.saturating_add(1))
 }
 
 /// Inserts a group keeping the list sorted by (owner, number).
@@ -44,11 +61,15 @@ pub fn insert_group(game: &mut Game, g: Group) {
     let pos = game
         .groups
         .partition_point(|x| (x.owner, x.number) < (g.owner, g.number));
+    // The groups after `pos` move: other races' groups (a race's new group
+    // always goes at the end of its own block).
+    crate::cost::add(1 + game.groups.len() - pos);
     game.groups.insert(pos, g);
 }
 
 /// Index of a race's group by number.
 pub fn find_group(game: &Game, owner: RaceId, number: u32) -> Option<usize> {
+    crate::cost::add(1);
     game.groups
         .binary_search_by(|x| (x.owner, x.number).cmp(&(owner, number)))
         .ok()
@@ -57,16 +78,27 @@ pub fn find_group(game: &Game, owner: RaceId, number: u32) -> Option<usize> {
 /// Splits `ships` ships off group `idx` into a new group (outside any
 /// fleet) and returns the new group's index. Splitting all ships returns
 /// the group itself.
-pub fn split(game: &mut Game, idx: usize, ships: u32) -> Result<usize, String> {
+pub fn split(game: &mut Game, idx: usize, ships: u32) -> Result<usize, OrderError> {
     let g = &game.groups[idx];
     if ships == 0 {
-        return Err("a ship count must be positive".into());
+        return Err(OrderError::ShipCount(
+            "a ship count must be positive".into(),
+        ));
     }
     if ships > g.ships {
-        return Err(format!("group {} has only {} ships", g.number, g.ships));
+        return Err(OrderError::ShipCount(format!(
+            "group {} has only {} ships",
+            g.number, g.ships
+        )));
     }
     if ships == g.ships {
         return Ok(idx);
+    }
+    if race_range(game, g.owner).len() >= MAX_GROUPS_PER_RACE {
+        return Err(OrderError::LimitExceeded {
+            what: "groups",
+            limit: MAX_GROUPS_PER_RACE,
+        });
     }
     let mut new = g.clone();
     let owner = g.owner;
@@ -76,7 +108,7 @@ pub fn split(game: &mut Game, idx: usize, ships: u32) -> Result<usize, String> {
     game.groups[idx].ships -= ships;
     let number = new.number;
     insert_group(game, new);
-    find_group(game, owner, number).ok_or_else(|| "split group vanished".to_string())
+    find_group(game, owner, number).ok_or_else(|| OrderError::not_allowed("no group number left"))
 }
 
 /// Speed of a group's ships.
@@ -84,13 +116,30 @@ pub fn speed(game: &Game, g: &Group) -> f64 {
     game.group_type(g).speed(&g.tech, g.load)
 }
 
-/// Speed of a fleet: its slowest group.
+/// Speed of a fleet: its slowest group (O(the race's groups)).
 pub fn fleet_speed(game: &Game, owner: RaceId, fleet: &str) -> f64 {
-    game.groups
+    let groups = race_groups(game, owner);
+    crate::cost::add(groups.len());
+    groups
         .iter()
-        .filter(|g| g.owner == owner && g.fleet.as_deref() == Some(fleet))
+        .filter(|g| g.fleet.as_deref() == Some(fleet))
         .map(|g| speed(game, g))
         .fold(f64::INFINITY, f64::min)
+}
+
+/// Every fleet's speed, computed in one pass over the groups.
+pub fn fleet_speeds(game: &Game) -> BTreeMap<(RaceId, &str), f64> {
+    crate::cost::add(game.groups.len());
+    let mut out: BTreeMap<(RaceId, &str), f64> = BTreeMap::new();
+    for g in &game.groups {
+        if let Some(f) = g.fleet.as_deref() {
+            let s = speed(game, g);
+            out.entry((g.owner, f))
+                .and_modify(|v| *v = v.min(s))
+                .or_insert(s);
+        }
+    }
+    out
 }
 
 /// The speed a group moves at (its fleet's when in one).
@@ -102,37 +151,68 @@ pub fn moving_speed(game: &Game, g: &Group) -> f64 {
 }
 
 /// Deletes empty groups and merges identical groups of one race at rest at
-/// the same planet (the lower number survives).
+/// the same planet (the lower number survives). One pass with a map keyed by
+/// everything that must match, so the cost is O(n log n).
 pub fn merge(game: &mut Game) {
+    crate::cost::add(game.groups.len());
     game.groups.retain(|g| g.ships > 0);
-    let mut i = 0;
-    while i < game.groups.len() {
-        if game.groups[i].dist == 0.0 {
-            let mut j = i + 1;
-            while j < game.groups.len() && game.groups[j].owner == game.groups[i].owner {
-                if same_kind(&game.groups[i], &game.groups[j]) {
-                    let extra = game.groups[j].ships;
-                    let arrived = game.groups[j].arrived;
-                    game.groups[i].ships += extra;
-                    game.groups[i].arrived |= arrived;
-                    game.groups.remove(j);
-                } else {
-                    j += 1;
-                }
+    let mut survivors: BTreeMap<MergeKey<'_>, usize> = BTreeMap::new();
+    // (survivor, merged) pairs; groups are sorted, so the survivor is always
+    // the lower number.
+    let mut moves: Vec<(usize, usize)> = Vec::new();
+    for (i, g) in game.groups.iter().enumerate() {
+        if g.dist != 0.0 || g.intercept.is_some() {
+            continue;
+        }
+        match survivors.entry(MergeKey::of(g)) {
+            std::collections::btree_map::Entry::Occupied(e) => moves.push((*e.get(), i)),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(i);
             }
         }
-        i += 1;
+    }
+    drop(survivors);
+    for &(into, from) in &moves {
+        let ships = game.groups[from].ships;
+        let g = &mut game.groups[into];
+        g.ships = g.ships.saturating_add(ships);
+        game.groups[from].ships = 0;
+    }
+    if !moves.is_empty() {
+        game.groups.retain(|g| g.ships > 0);
     }
 }
 
-fn same_kind(a: &Group, b: &Group) -> bool {
-    b.dist == 0.0
-        && a.to == b.to
-        && a.ship_type == b.ship_type
-        && a.tech == b.tech
-        && a.cargo == b.cargo
-        && a.load == b.load
-        && a.fleet == b.fleet
-        && a.intercept.is_none()
-        && b.intercept.is_none()
+/// What two groups must share to merge.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct MergeKey<'a> {
+    owner: RaceId,
+    at: PlanetId,
+    ship_type: &'a str,
+    tech: [u64; 4],
+    cargo: Option<Cargo>,
+    load: u64,
+    fleet: Option<&'a str>,
+}
+
+impl<'a> MergeKey<'a> {
+    fn of(g: &'a Group) -> MergeKey<'a> {
+        let Tech {
+            drive,
+            weapons,
+            shields,
+            cargo,
+        } = g.tech;
+        // Bit patterns: equal values (as the rule compares them) share one,
+        // except 0.0 and -0.0, which the engine never produces.
+        MergeKey {
+            owner: g.owner,
+            at: g.to,
+            ship_type: &g.ship_type,
+            tech: [drive, weapons, shields, cargo].map(f64::to_bits),
+            cargo: g.cargo,
+            load: g.load.to_bits(),
+            fleet: g.fleet.as_deref(),
+        }
+    }
 }

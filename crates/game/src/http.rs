@@ -5,12 +5,13 @@
 use crate::engine::{Engine, EngineError};
 use crate::store::{Store, StoreError};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Query, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use galaxy_model::api::*;
+use galaxy_model::limits::MAX_BODY_BYTES;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
@@ -76,6 +77,7 @@ pub struct ApiError {
     code: ErrorCode,
     message: String,
     current_turn: Option<u32>,
+    field: Option<String>,
 }
 
 impl ApiError {
@@ -84,6 +86,7 @@ impl ApiError {
             code,
             message: message.into(),
             current_turn: None,
+            field: None,
         }
     }
 }
@@ -97,6 +100,7 @@ impl IntoResponse for ApiError {
                 code: self.code,
                 message: self.message,
                 current_turn: self.current_turn,
+                field: self.field,
             },
         };
         (status, Json(body)).into_response()
@@ -113,6 +117,7 @@ impl From<EngineError> for ApiError {
             code: e.code(),
             message: e.to_string(),
             current_turn,
+            field: e.field(),
         }
     }
 }
@@ -126,6 +131,12 @@ impl From<StoreError> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(e: JsonRejection) -> ApiError {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+            );
+        }
         ApiError::new(ErrorCode::InvalidRequest, e.body_text())
     }
 }
@@ -157,6 +168,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .method_not_allowed_fallback(|| async {
             ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed")
         })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
@@ -231,11 +243,11 @@ async fn run_turn(s: Arc<AppState>, req: RunTurnRequest) -> ApiResult<Json<RunTu
     }
     s.generating.store(true, Ordering::SeqCst);
     let started = Instant::now();
-    let mut next = e.clone();
+    let mut next = e.working_copy();
     let store = s.store.clone();
     // The turn is CPU work: run it off the async workers.
     let done = tokio::task::spawn_blocking(move || {
-        next.run_turn();
+        next.advance();
         store.save_turn(&next).map(|()| next)
     })
     .await;
@@ -265,9 +277,9 @@ async fn post_banish(
     let Json(req) = body?;
     let mut guard = s.engine.lock().await;
     let e = guard.as_mut().ok_or_else(not_initialised)?;
-    let mut next = e.clone();
+    let mut next = e.working_copy();
     next.banish(&req.race)?;
-    next.reports = next.build_reports();
+    next.reports.clear();
     s.store.save_turn(&next)?;
     *e = next;
     s.publish(e);
@@ -346,14 +358,14 @@ async fn get_report(
     q: Result<Query<ReportQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
     let Query(q) = q?;
-    let guard = s.engine.lock().await;
-    let e = guard.as_ref().ok_or_else(not_initialised)?;
+    let mut guard = s.engine.lock().await;
+    let e = guard.as_mut().ok_or_else(not_initialised)?;
     if !e.game.races.iter().any(|r| r.key == q.race) {
         return Err(EngineError::UnknownRace(q.race).into());
     }
     let turn = q.turn.unwrap_or(e.game.turn);
     let report = if turn == e.game.turn {
-        e.reports.get(&q.race).cloned()
+        e.report(&q.race).cloned()
     } else if turn < e.game.turn {
         s.store.read_report(turn, &q.race)?
     } else {

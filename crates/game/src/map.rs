@@ -5,21 +5,101 @@ use crate::game::{Game, Planet, PlanetId, Race, RaceId, TurnLog};
 use crate::rng::GameRng;
 use crate::ship::round2;
 use galaxy_model::api::GameSettings;
+use galaxy_model::limits::*;
 use galaxy_model::order::Product;
+use std::collections::BTreeSet;
 use thiserror::Error;
 
 /// Why a game could not be created.
 #[derive(Debug, Error, PartialEq)]
 pub enum MapError {
-    /// No races.
-    #[error("a game needs at least one race")]
-    NoRaces,
-    /// Duplicate or empty race names.
-    #[error("race names must be non-empty and unique: {0:?}")]
-    BadRaceName(String),
-    /// Settings out of range.
-    #[error("invalid settings: {0}")]
-    BadSettings(String),
+    /// A setting (or the race list) out of its documented range.
+    #[error("{field}: {message}")]
+    BadSettings {
+        /// The request field at fault, e.g. `settings.home_planets[0]`.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn bad(field: impl Into<String>, message: impl Into<String>) -> MapError {
+    MapError::BadSettings {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// Checks the races and every setting against [`galaxy_model::limits`],
+/// naming the first field out of range.
+pub fn check_settings(settings: &GameSettings, races: &[String]) -> Result<(), MapError> {
+    if races.is_empty() || races.len() > MAX_RACES {
+        return Err(bad("races", format!("a game has 1 to {MAX_RACES} races")));
+    }
+    for (i, r) in races.iter().enumerate() {
+        let ok = !r.trim().is_empty()
+            && r.len() <= MAX_NAME_BYTES
+            && !r.starts_with('#')
+            && !r.contains('"')
+            && !races[..i].iter().any(|o| o.eq_ignore_ascii_case(r));
+        if !ok {
+            return Err(bad(
+                format!("races[{i}].name"),
+                format!(
+                    "race names are unique, 1 to {MAX_NAME_BYTES} bytes, not starting with # nor containing \""
+                ),
+            ));
+        }
+    }
+    let homes = &settings.home_planets;
+    if homes.is_empty() || homes.len() > MAX_HOME_PLANETS {
+        return Err(bad(
+            "settings.home_planets",
+            format!("1 to {MAX_HOME_PLANETS} home planets"),
+        ));
+    }
+    let (lo, hi) = HOME_PLANET_SIZE;
+    if let Some(i) = homes.iter().position(|s| !(lo..=hi).contains(s)) {
+        return Err(bad(
+            format!("settings.home_planets[{i}]"),
+            format!("home planet sizes lie within {lo}..={hi}"),
+        ));
+    }
+    if settings.empty_planets > MAX_EMPTY_PLANETS {
+        return Err(bad(
+            "settings.empty_planets",
+            format!("at most {MAX_EMPTY_PLANETS}"),
+        ));
+    }
+    if settings.stuff_planets > MAX_STUFF_PLANETS {
+        return Err(bad(
+            "settings.stuff_planets",
+            format!("at most {MAX_STUFF_PLANETS}"),
+        ));
+    }
+    let (lo, hi) = EMPTY_RADIUS;
+    if !(lo..=hi).contains(&settings.empty_radius) {
+        return Err(bad("settings.empty_radius", format!("within {lo}..={hi}")));
+    }
+    let (lo, hi) = GALAXY_SIZE;
+    if let Some(size) = settings.size
+        && !(lo..=hi).contains(&size)
+    {
+        return Err(bad("settings.size", format!("within {lo}..={hi}")));
+    }
+    if !(0.0..=MAX_RACE_SPACING).contains(&settings.race_spacing) {
+        return Err(bad(
+            "settings.race_spacing",
+            format!("within 0..={MAX_RACE_SPACING}"),
+        ));
+    }
+    if settings.peace_turns > MAX_PEACE_TURNS {
+        return Err(bad(
+            "settings.peace_turns",
+            format!("at most {MAX_PEACE_TURNS}"),
+        ));
+    }
+    Ok(())
 }
 
 /// The galaxy side for `n` races: ⌊42·⌈√n⌉/10⌋·10.
@@ -36,8 +116,49 @@ struct Draft {
     owner: Option<RaceId>,
 }
 
-fn taken(drafts: &[Draft], x: f64, y: f64) -> bool {
-    drafts.iter().any(|d| d.x == x && d.y == y)
+/// The planets drawn so far, with their (rounded) coordinates indexed so a
+/// draw is checked against them in O(log n).
+#[derive(Default)]
+struct Drafts {
+    list: Vec<Draft>,
+    taken: BTreeSet<(i64, i64)>,
+}
+
+impl Drafts {
+    fn key(x: f64, y: f64) -> (i64, i64) {
+        ((x * 100.0).round() as i64, (y * 100.0).round() as i64)
+    }
+
+    /// Draws positions with `draw` until one lies inside the galaxy and is
+    /// free. Every draw has a positive chance of success (the disc around a
+    /// core home always reaches inside), so this ends with probability 1.
+    fn free_spot(
+        &self,
+        rng: &mut GameRng,
+        size: f64,
+        mut draw: impl FnMut(&mut GameRng) -> (f64, f64),
+    ) -> (f64, f64) {
+        let in_map = |v: f64| (0.0..size).contains(&v);
+        loop {
+            let (x, y) = draw(rng);
+            let (x, y) = (round2(x), round2(y));
+            if in_map(x) && in_map(y) && !self.taken.contains(&Drafts::key(x, y)) {
+                return (x, y);
+            }
+        }
+    }
+
+    fn push(&mut self, d: Draft) {
+        self.taken.insert(Drafts::key(d.x, d.y));
+        self.list.push(d);
+    }
+}
+
+/// A point at distance U(lo, hi) in a uniform direction from (cx, cy).
+fn around(rng: &mut GameRng, (cx, cy): (f64, f64), lo: f64, hi: f64) -> (f64, f64) {
+    let r = rng.range(lo, hi);
+    let a = rng.range(0.0, std::f64::consts::TAU);
+    (cx + r * a.cos(), cy + r * a.sin())
 }
 
 /// Creates turn 0 of a new game.
@@ -47,49 +168,43 @@ pub fn new_game(
     settings: GameSettings,
     races: &[String],
 ) -> Result<Game, MapError> {
-    if races.is_empty() {
-        return Err(MapError::NoRaces);
-    }
-    for (i, r) in races.iter().enumerate() {
-        let bad = r.trim().is_empty()
-            || r.starts_with('#')
-            || r.contains('"')
-            || races[..i].iter().any(|o| o.eq_ignore_ascii_case(r));
-        if bad {
-            return Err(MapError::BadRaceName(r.clone()));
-        }
-    }
-    if settings.home_planets.is_empty()
-        || settings
-            .home_planets
-            .iter()
-            .any(|s| !(s.is_finite() && *s > 0.0))
-    {
-        return Err(MapError::BadSettings(
-            "home_planets must be positive sizes".into(),
-        ));
-    }
-    if settings.empty_planets > 50
-        || settings.stuff_planets > 50
-        || settings.home_planets.len() > 10
-    {
-        return Err(MapError::BadSettings("too many planets per race".into()));
-    }
+    check_settings(&settings, races)?;
     let n = races.len();
     let size = settings.size.unwrap_or_else(|| default_size(n));
-    if !(size.is_finite() && (20.0..=10_000.0).contains(&size)) {
-        return Err(MapError::BadSettings(
-            "size must be within 20..10000".into(),
-        ));
-    }
     let mut rng = GameRng::new(seed);
-    let mut drafts: Vec<Draft> = Vec::new();
+    let cores = place_cores(&mut rng, n, size, settings.race_spacing.max(0.0));
+    let mut drafts = Drafts::default();
+    for (ri, &core) in cores.iter().enumerate() {
+        place_homes(&mut drafts, &mut rng, &settings, size, RaceId(ri), core);
+        place_empty(&mut drafts, &mut rng, &settings, size, core);
+    }
+    for _ in 0..n * settings.stuff_planets as usize {
+        place_stuff(&mut drafts, &mut rng, size);
+    }
+    let planets = number_planets(drafts.list, &mut rng);
+    Ok(Game {
+        game_id: game_id.to_string(),
+        turn: 0,
+        settings,
+        size,
+        rng,
+        races: races.iter().map(|r| Race::new(r)).collect(),
+        planets,
+        groups: Vec::new(),
+        log: TurnLog::default(),
+        outbox: Vec::new(),
+        planet_index: Default::default(),
+        fleet_index: Default::default(),
+    })
+}
+
+/// Core homes: inside the disc of radius size/2 − 4, more than `spacing`
+/// apart. The spacing shrinks by 10 % after 2000 failed draws in a row, so
+/// the loop ends however crowded the settings.
+fn place_cores(rng: &mut GameRng, n: usize, size: f64, mut spacing: f64) -> Vec<(f64, f64)> {
     let centre = size / 2.0;
     let radius = (size / 2.0 - 4.0).max(1.0);
-    let mut spacing = settings.race_spacing.max(0.0);
     let mut cores: Vec<(f64, f64)> = Vec::new();
-    // Core homes: inside the disc, more than `spacing` apart. The spacing
-    // shrinks if the disc cannot hold them all.
     let mut attempts = 0u32;
     while cores.len() < n {
         let r = radius * rng.f64().sqrt();
@@ -110,85 +225,92 @@ pub fn new_game(
             }
         }
     }
-    let in_map = |v: f64| (0.0..size).contains(&v);
-    for (ri, &(cx, cy)) in cores.iter().enumerate() {
-        let owner = Some(RaceId(ri));
-        for (hi, &hs) in settings.home_planets.iter().enumerate() {
-            let (x, y) = if hi == 0 {
-                (cx, cy)
-            } else {
-                loop {
-                    let r = rng.range(1.0, 3.0);
-                    let a = rng.range(0.0, std::f64::consts::TAU);
-                    let (x, y) = (round2(cx + r * a.cos()), round2(cy + r * a.sin()));
-                    if in_map(x) && in_map(y) && !taken(&drafts, x, y) {
-                        break (x, y);
-                    }
-                }
-            };
-            drafts.push(Draft {
-                x,
-                y,
-                size: hs,
-                resources: 10.0,
-                owner,
-            });
-        }
-        // Empty planets, nudged so the race's total lies in [600n, 700n].
-        let first_empty = drafts.len();
-        for _ in 0..settings.empty_planets {
-            let (x, y) = loop {
-                let r = rng.range(0.2, 30.0);
-                let a = rng.range(0.0, std::f64::consts::TAU);
-                let (x, y) = (round2(cx + r * a.cos()), round2(cy + r * a.sin()));
-                if in_map(x) && in_map(y) && !taken(&drafts, x, y) {
-                    break (x, y);
-                }
-            };
-            let s = 80.0 + rng.below(920) as f64;
-            let u = rng.range(-1.0, 1.0);
-            drafts.push(Draft {
-                x,
-                y,
-                size: s,
-                resources: round2(0.3 + 8f64.powf(u)),
-                owner: None,
-            });
-        }
-        let k = settings.empty_planets as f64;
-        if k > 0.0 {
-            let total: f64 = drafts[first_empty..].iter().map(|d| d.size).sum();
-            let target = total.clamp(600.0 * k, 700.0 * k);
-            if total > 0.0 && target != total {
-                let f = target / total;
-                for d in &mut drafts[first_empty..] {
-                    d.size = round2(d.size * f);
-                }
+    cores
+}
+
+/// A race's home planets: the core, then the others at U(1, 3) from it.
+fn place_homes(
+    drafts: &mut Drafts,
+    rng: &mut GameRng,
+    settings: &GameSettings,
+    size: f64,
+    race: RaceId,
+    core: (f64, f64),
+) {
+    for (hi, &hs) in settings.home_planets.iter().enumerate() {
+        let (x, y) = if hi == 0 {
+            core
+        } else {
+            drafts.free_spot(rng, size, |rng| around(rng, core, 1.0, 3.0))
+        };
+        drafts.push(Draft {
+            x,
+            y,
+            size: hs,
+            resources: 10.0,
+            owner: Some(race),
+        });
+    }
+}
+
+/// A race's empty planets within `empty_radius` of its core, nudged so
+/// their total size lies in [600k, 700k] for k planets.
+fn place_empty(
+    drafts: &mut Drafts,
+    rng: &mut GameRng,
+    settings: &GameSettings,
+    size: f64,
+    core: (f64, f64),
+) {
+    let first = drafts.list.len();
+    for _ in 0..settings.empty_planets {
+        let (x, y) = drafts.free_spot(rng, size, |rng| {
+            around(rng, core, 0.2, settings.empty_radius)
+        });
+        let s = 80.0 + rng.below(920) as f64;
+        let u = rng.range(-1.0, 1.0);
+        drafts.push(Draft {
+            x,
+            y,
+            size: s,
+            resources: round2(0.3 + 8f64.powf(u)),
+            owner: None,
+        });
+    }
+    let k = settings.empty_planets as f64;
+    if k > 0.0 {
+        let total: f64 = drafts.list[first..].iter().map(|d| d.size).sum();
+        let target = total.clamp(600.0 * k, 700.0 * k);
+        if total > 0.0 && target != total {
+            let f = target / total;
+            for d in &mut drafts.list[first..] {
+                d.size = round2(d.size * f);
             }
         }
     }
-    for _ in 0..n {
-        for _ in 0..settings.stuff_planets {
-            let (x, y) = loop {
-                let (x, y) = (round2(rng.range(0.0, size)), round2(rng.range(0.0, size)));
-                if in_map(x) && in_map(y) && !taken(&drafts, x, y) {
-                    break (x, y);
-                }
-            };
-            let s = 2.0 + rng.below(170) as f64;
-            let u = rng.range(-1.0, 1.0);
-            drafts.push(Draft {
-                x,
-                y,
-                size: s,
-                resources: round2(2f64.powf(u)),
-                owner: None,
-            });
-        }
-    }
-    // Numbers are shuffled so they reveal nothing.
+}
+
+/// A "stuff" planet anywhere.
+fn place_stuff(drafts: &mut Drafts, rng: &mut GameRng, size: f64) {
+    let (x, y) = drafts.free_spot(rng, size, |rng| {
+        (rng.range(0.0, size), rng.range(0.0, size))
+    });
+    let s = 2.0 + rng.below(170) as f64;
+    let u = rng.range(-1.0, 1.0);
+    drafts.push(Draft {
+        x,
+        y,
+        size: s,
+        resources: round2(2f64.powf(u)),
+        owner: None,
+    });
+}
+
+/// Shuffles the drafts (so numbers reveal nothing) and makes them planets:
+/// homes full, producing DRIVE.
+fn number_planets(mut drafts: Vec<Draft>, rng: &mut GameRng) -> Vec<Planet> {
     rng.shuffle(&mut drafts);
-    let planets = drafts
+    drafts
         .into_iter()
         .enumerate()
         .map(|(i, d)| {
@@ -201,19 +323,7 @@ pub fn new_game(
             }
             p
         })
-        .collect();
-    Ok(Game {
-        game_id: game_id.to_string(),
-        turn: 0,
-        settings,
-        size,
-        rng,
-        races: races.iter().map(|r| Race::new(r)).collect(),
-        planets,
-        groups: Vec::new(),
-        log: TurnLog::default(),
-        outbox: Vec::new(),
-    })
+        .collect()
 }
 
 /// Planets owned by a race, in number order.

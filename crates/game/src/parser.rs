@@ -4,8 +4,9 @@
 //! `@ [race…]`, its text lines, then a lone `@`. Produces the same typed
 //! [`Order`]s as the JSON form; lines that do not parse become mistakes.
 
+use crate::error::OrderError;
 use galaxy_model::api::Mistake;
-use galaxy_model::order::{Cargo, Order, OrderLine, Product, RouteCargo, Unit};
+use galaxy_model::order::{Cargo, Order, OrderLine, Product, RouteCargo, Unit, parse_group};
 
 /// The `#GALAXY` header line.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -128,7 +129,7 @@ pub fn parse_orders(text: &str) -> Parsed {
                     text: text.join("\n"),
                 })
             } else {
-                Err("message not ended by a lone @".to_string())
+                Err(syntax("message not ended by a lone @"))
             }
         } else {
             parse_line(&toks)
@@ -138,40 +139,51 @@ pub fn parse_orders(text: &str) -> Parsed {
                 let id = (parsed.lines.len() + 1).to_string();
                 parsed.lines.push(OrderLine { id, order });
             }
-            Err(reason) => parsed.mistakes.push(Mistake {
+            Err(e) => parsed.mistakes.push(Mistake {
                 id: String::new(),
                 order: raw.trim().to_string(),
-                reason,
+                code: e.code(),
+                reason: e.to_string(),
             }),
         }
     }
     parsed
 }
 
-fn arg<'a>(t: &'a [String], i: usize, what: &str) -> Result<&'a str, String> {
-    t.get(i)
-        .map(String::as_str)
-        .ok_or_else(|| format!("missing {what}"))
+fn syntax(msg: impl Into<String>) -> OrderError {
+    OrderError::Syntax(msg.into())
 }
 
-fn num(t: &[String], i: usize, what: &str) -> Result<f64, String> {
+fn arg<'a>(t: &'a [String], i: usize, what: &str) -> Result<&'a str, OrderError> {
+    t.get(i)
+        .map(String::as_str)
+        .ok_or_else(|| syntax(format!("missing {what}")))
+}
+
+fn num(t: &[String], i: usize, what: &str) -> Result<f64, OrderError> {
     let s = arg(t, i, what)?;
     let v: f64 = s
         .parse()
-        .map_err(|_| format!("{what} must be a number, not {s:?}"))?;
+        .map_err(|_| syntax(format!("{what} must be a number, not {s:?}")))?;
     if !v.is_finite() {
-        return Err(format!("{what} must be a finite number"));
+        return Err(syntax(format!("{what} must be a finite number")));
     }
     Ok(v)
 }
 
-fn int(t: &[String], i: usize, what: &str) -> Result<u32, String> {
+fn int(t: &[String], i: usize, what: &str) -> Result<u32, OrderError> {
     let s = arg(t, i, what)?;
     s.parse()
-        .map_err(|_| format!("{what} must be a whole number, not {s:?}"))
+        .map_err(|_| syntax(format!("{what} must be a whole number, not {s:?}")))
 }
 
-fn opt_int(t: &[String], i: usize, what: &str) -> Result<Option<u32>, String> {
+/// A group: its number, or `max` (the race's highest-numbered group).
+fn group(t: &[String], i: usize) -> Result<u32, OrderError> {
+    let s = arg(t, i, "group")?;
+    parse_group(s).ok_or_else(|| syntax(format!("group must be a number or max, not {s:?}")))
+}
+
+fn opt_int(t: &[String], i: usize, what: &str) -> Result<Option<u32>, OrderError> {
     if t.len() > i {
         int(t, i, what).map(Some)
     } else {
@@ -179,7 +191,7 @@ fn opt_int(t: &[String], i: usize, what: &str) -> Result<Option<u32>, String> {
     }
 }
 
-fn opt_num(t: &[String], i: usize, what: &str) -> Result<Option<f64>, String> {
+fn opt_num(t: &[String], i: usize, what: &str) -> Result<Option<f64>, OrderError> {
     if t.len() > i {
         num(t, i, what).map(Some)
     } else {
@@ -189,7 +201,7 @@ fn opt_num(t: &[String], i: usize, what: &str) -> Result<Option<f64>, String> {
 
 /// `[ships] [[amount] per-ship-amount]` where a ship count of 0 means
 /// "all" and the GalaxyNG keyword `amount` is optional.
-fn ships_amount(t: &[String], i: usize) -> Result<(Option<u32>, Option<f64>), String> {
+fn ships_amount(t: &[String], i: usize) -> Result<(Option<u32>, Option<f64>), OrderError> {
     let rest: Vec<String> = t[i.min(t.len())..].to_vec();
     let (ships_tok, amount_toks): (Option<&String>, &[String]) = match rest.first() {
         Some(w) if w.eq_ignore_ascii_case("amount") => (None, &rest[1..]),
@@ -199,7 +211,7 @@ fn ships_amount(t: &[String], i: usize) -> Result<(Option<u32>, Option<f64>), St
     let ships = match ships_tok {
         Some(s) => Some(
             s.parse::<u32>()
-                .map_err(|_| format!("ship count must be a whole number, not {s:?}"))?,
+                .map_err(|_| syntax(format!("ship count must be a whole number, not {s:?}")))?,
         ),
         None => None,
     }
@@ -209,29 +221,42 @@ fn ships_amount(t: &[String], i: usize) -> Result<(Option<u32>, Option<f64>), St
         _ => amount_toks,
     };
     if amount_toks.len() > 1 {
-        return Err("too many arguments".into());
+        return Err(syntax("too many arguments"));
     }
     let amount = opt_num(amount_toks, 0, "amount")?;
     Ok((ships, amount))
 }
 
-fn too_many(t: &[String], max: usize) -> Result<(), String> {
+fn too_many(t: &[String], max: usize) -> Result<(), OrderError> {
     if t.len() > max {
-        Err(format!("too many arguments ({})", t.len() - 1))
+        Err(syntax(format!("too many arguments ({})", t.len() - 1)))
     } else {
         Ok(())
     }
 }
 
 /// Parses one (non-message) order line already split into tokens.
-pub fn parse_line(t: &[String]) -> Result<Order, String> {
+/// Parses one (non-message) order line already split into tokens.
+pub fn parse_line(t: &[String]) -> Result<Order, OrderError> {
     let Some(letter) = t
         .first()
         .and_then(|w| w.chars().next())
         .map(|c| c.to_ascii_lowercase())
     else {
-        return Err("empty order".into());
+        return Err(syntax("empty order"));
     };
+    match letter {
+        '=' | 'a' | 'c' | 'f' | 'q' | 'w' | 'y' | 'z' => race_order(letter, t),
+        'd' | 'e' | 't' => design_order(letter, t),
+        'b' | 'g' | 'h' | 'i' | 'j' | 's' | 'x' => group_order(letter, t),
+        'l' | 'u' | 'r' => cargo_order(letter, t),
+        'm' | 'n' | 'o' | 'p' | 'v' => planet_order(letter, t),
+        other => Err(syntax(format!("unknown order {other:?}"))),
+    }
+}
+
+/// The race's own orders: `=`, `a`, `c`, `f`, `q`, `w`, `y`, `z`.
+fn race_order(letter: char, t: &[String]) -> Result<Order, OrderError> {
     let rest_text = || t[1..].join(" ");
     let order = match letter {
         '=' => Order::RealName { name: rest_text() },
@@ -241,19 +266,36 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
                 race: arg(t, 1, "race")?.into(),
             }
         }
-        'b' => {
-            too_many(t, 3)?;
-            Order::Break {
-                group: int(t, 1, "group")?,
-                ships: opt_int(t, 2, "ship count")?,
-            }
-        }
         'c' => {
             too_many(t, 2)?;
             Order::RenameRace {
                 name: arg(t, 1, "name")?.into(),
             }
         }
+        'f' => Order::RequestAddress {
+            race: t.get(1).cloned().unwrap_or_default(),
+        },
+        'q' => Order::Quit {},
+        'w' => {
+            too_many(t, 2)?;
+            Order::War {
+                race: arg(t, 1, "race")?.into(),
+            }
+        }
+        'y' => Order::Password {
+            password: arg(t, 1, "password")?.into(),
+        },
+        'z' => Order::Email {
+            address: arg(t, 1, "address")?.into(),
+        },
+        other => return Err(syntax(format!("unknown order {other:?}"))),
+    };
+    Ok(order)
+}
+
+/// Design orders: `d`, `e`, `t`.
+fn design_order(letter: char, t: &[String]) -> Result<Order, OrderError> {
+    let order = match letter {
         'd' => match t.len() {
             2 => Order::DesignFleet { name: t[1].clone() },
             3 if t[1].eq_ignore_ascii_case("fleet") || t[1].eq_ignore_ascii_case("f") => {
@@ -268,10 +310,9 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
                 cargo: num(t, 6, "cargo")?,
             },
             _ => {
-                return Err(
-                    "design needs: name drive attacks weapons shields cargo (or a fleet name)"
-                        .into(),
-                );
+                return Err(syntax(
+                    "design needs: name drive attacks weapons shields cargo (or a fleet name)",
+                ));
             }
         },
         'e' => {
@@ -280,13 +321,32 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
                 name: arg(t, 1, "name")?.into(),
             }
         }
-        'f' => Order::RequestAddress {
-            race: t.get(1).cloned().unwrap_or_default(),
-        },
+        't' => {
+            too_many(t, 3)?;
+            Order::Rename {
+                old: arg(t, 1, "name")?.into(),
+                new: arg(t, 2, "new name")?.into(),
+            }
+        }
+        other => return Err(syntax(format!("unknown order {other:?}"))),
+    };
+    Ok(order)
+}
+
+/// Orders to groups and fleets: `b`, `g`, `h`, `i`, `j`, `s`, `x`.
+fn group_order(letter: char, t: &[String]) -> Result<Order, OrderError> {
+    let order = match letter {
+        'b' => {
+            too_many(t, 3)?;
+            Order::Break {
+                group: group(t, 1)?,
+                ships: opt_int(t, 2, "ship count")?,
+            }
+        }
         'g' => {
             too_many(t, 3)?;
             Order::Upgrade {
-                group: int(t, 1, "group")?,
+                group: group(t, 1)?,
                 ships: opt_int(t, 2, "ship count")?,
             }
         }
@@ -311,11 +371,34 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
                 ships: opt_int(t, 3, "ship count")?,
             }
         }
+        's' => {
+            too_many(t, 4)?;
+            Order::Send {
+                unit: Unit::parse(arg(t, 1, "group or fleet")?),
+                planet: arg(t, 2, "planet")?.into(),
+                ships: opt_int(t, 3, "ship count")?,
+            }
+        }
+        'x' => {
+            too_many(t, 3)?;
+            Order::Scrap {
+                group: group(t, 1)?,
+                ships: opt_int(t, 2, "ship count")?,
+            }
+        }
+        other => return Err(syntax(format!("unknown order {other:?}"))),
+    };
+    Ok(order)
+}
+
+/// Cargo orders: `l`, `u`, `r`.
+fn cargo_order(letter: char, t: &[String]) -> Result<Order, OrderError> {
+    let order = match letter {
         'l' => {
             too_many(t, 6)?;
-            let group = int(t, 1, "group")?;
+            let group = group(t, 1)?;
             let c = arg(t, 2, "cargo type")?;
-            let cargo = Cargo::parse(c).ok_or_else(|| format!("unknown cargo {c}"))?;
+            let cargo = Cargo::parse(c).ok_or_else(|| syntax(format!("unknown cargo {c}")))?;
             let (ships, amount) = ships_amount(t, 3)?;
             Order::Load {
                 group,
@@ -324,6 +407,34 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
                 amount,
             }
         }
+        'u' => {
+            too_many(t, 5)?;
+            let group = group(t, 1)?;
+            let (ships, amount) = ships_amount(t, 2)?;
+            Order::Unload {
+                group,
+                ships,
+                amount,
+            }
+        }
+        'r' => {
+            too_many(t, 4)?;
+            let c = arg(t, 2, "cargo type")?;
+            Order::Route {
+                planet: arg(t, 1, "planet")?.into(),
+                cargo: RouteCargo::parse(c)
+                    .ok_or_else(|| syntax(format!("unknown route cargo {c}")))?,
+                destination: t.get(3).cloned(),
+            }
+        }
+        other => return Err(syntax(format!("unknown order {other:?}"))),
+    };
+    Ok(order)
+}
+
+/// Planet and report orders: `m`, `n`, `o`, `p`, `v`.
+fn planet_order(letter: char, t: &[String]) -> Result<Order, OrderError> {
+    let order = match letter {
         'm' => {
             too_many(t, 4)?;
             Order::MapWindow {
@@ -341,15 +452,30 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
         }
         'o' => {
             too_many(t, 3)?;
-            let on = match t.get(2).map(|s| s.to_ascii_lowercase()) {
-                None => None,
-                Some(s) if s == "on" || s == "yes" || s == "1" => Some(true),
-                Some(s) if s == "off" || s == "no" || s == "0" => Some(false),
-                Some(s) => return Err(format!("option value must be on or off, not {s}")),
+            let switch = |s: &str| match s.to_ascii_lowercase().as_str() {
+                "on" | "yes" | "1" => Some(true),
+                "off" | "no" | "0" => Some(false),
+                _ => None,
             };
-            Order::SetOption {
-                option: arg(t, 1, "option")?.into(),
-                on,
+            // GalaxyNG's `o [no|off] Option`, or `o Option [on|off]` (which
+            // wins when both read: `o no off` sets an option named `no`).
+            let first = arg(t, 1, "option")?;
+            let value = t.get(2).and_then(|v| switch(v));
+            match (switch(first), t.get(2)) {
+                (Some(false), Some(option)) if value.is_none() => Order::SetOption {
+                    option: option.clone(),
+                    on: Some(false),
+                },
+                (_, Some(v)) => Order::SetOption {
+                    option: first.into(),
+                    on: Some(switch(v).ok_or_else(|| {
+                        syntax(format!("option value must be on or off, not {v}"))
+                    })?),
+                },
+                (_, None) => Order::SetOption {
+                    option: first.into(),
+                    on: None,
+                },
             }
         }
         'p' => {
@@ -359,67 +485,13 @@ pub fn parse_line(t: &[String]) -> Result<Order, String> {
                 product: Product::parse(arg(t, 2, "product")?),
             }
         }
-        'q' => Order::Quit,
-        'r' => {
-            too_many(t, 4)?;
-            let c = arg(t, 2, "cargo type")?;
-            Order::Route {
-                planet: arg(t, 1, "planet")?.into(),
-                cargo: RouteCargo::parse(c).ok_or_else(|| format!("unknown route cargo {c}"))?,
-                destination: t.get(3).cloned(),
-            }
-        }
-        's' => {
-            too_many(t, 4)?;
-            Order::Send {
-                unit: Unit::parse(arg(t, 1, "group or fleet")?),
-                planet: arg(t, 2, "planet")?.into(),
-                ships: opt_int(t, 3, "ship count")?,
-            }
-        }
-        't' => {
-            too_many(t, 3)?;
-            Order::Rename {
-                old: arg(t, 1, "name")?.into(),
-                new: arg(t, 2, "new name")?.into(),
-            }
-        }
-        'u' => {
-            too_many(t, 5)?;
-            let group = int(t, 1, "group")?;
-            let (ships, amount) = ships_amount(t, 2)?;
-            Order::Unload {
-                group,
-                ships,
-                amount,
-            }
-        }
         'v' => {
             too_many(t, 2)?;
             Order::Claim {
                 planet: arg(t, 1, "planet")?.into(),
             }
         }
-        'w' => {
-            too_many(t, 2)?;
-            Order::War {
-                race: arg(t, 1, "race")?.into(),
-            }
-        }
-        'x' => {
-            too_many(t, 3)?;
-            Order::Scrap {
-                group: int(t, 1, "group")?,
-                ships: opt_int(t, 2, "ship count")?,
-            }
-        }
-        'y' => Order::Password {
-            password: arg(t, 1, "password")?.into(),
-        },
-        'z' => Order::Email {
-            address: arg(t, 1, "address")?.into(),
-        },
-        other => return Err(format!("unknown order {other:?}")),
+        other => return Err(syntax(format!("unknown order {other:?}"))),
     };
     Ok(order)
 }
@@ -591,7 +663,7 @@ mod tests {
                 planet: "Home".into(),
                 product: Product::Weapons,
             },
-            Order::Quit,
+            Order::Quit {},
             Order::Route {
                 planet: "#1".into(),
                 cargo: RouteCargo::Emp,

@@ -42,22 +42,31 @@ pub fn ships_buildable(tm: f64, points: f64, mat: f64, resources: f64) -> (u32, 
         };
         n * tm * INDPERSHIP + extra
     };
-    // Closed-form estimate, then correct for rounding.
+    // Closed-form estimate, clamped to the u32 range so every count below is
+    // an exact integer in f64 (n + 1 != n), then corrected for rounding.
     let by_points = (points / (tm * INDPERSHIP)).floor();
-    let mut n = if by_points * tm <= mat || resources <= 0.0 {
+    let estimate = if by_points * tm <= mat || resources <= 0.0 {
         by_points
     } else {
         ((points + mat / resources) / (tm * (INDPERSHIP + 1.0 / resources))).floor()
     };
-    n = n.max(0.0);
-    while n > 0.0 && cost(n) > points {
-        n -= 1.0;
+    let max = u64::from(u32::MAX);
+    let mut n = if estimate.is_finite() {
+        estimate.clamp(0.0, max as f64) as u64
+    } else {
+        0
+    };
+    // Termination: n only decreases towards 0 in the first loop and only
+    // increases towards `max` in the second; the estimate is within a few
+    // units of the answer, so each runs a handful of times.
+    while n > 0 && cost(n as f64) > points {
+        n -= 1;
     }
-    while cost(n + 1.0) <= points {
-        n += 1.0;
+    while n < max && cost((n + 1) as f64) <= points {
+        n += 1;
     }
-    let n = n.min(u32::MAX as f64) as u32;
-    (n, if n == 0 { 0.0 } else { cost(n as f64) })
+    let n = n as u32;
+    (n, if n == 0 { 0.0 } else { cost(f64::from(n)) })
 }
 
 /// Refund for leaving ship production:
@@ -156,7 +165,6 @@ fn build_ships(game: &mut Game, pid: PlanetId, owner: RaceId, name: &str, points
             dist: 0.0,
             fleet: None,
             intercept: None,
-            arrived: false,
         },
     );
     game.log.ships_built += n as u64;

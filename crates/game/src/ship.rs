@@ -1,6 +1,7 @@
 //! Ship types and technology: the derived figures of a design (mass, speed,
 //! cargo capacity, attack, defence) and the design validation rules.
 
+use crate::error::OrderError;
 use serde::{Deserialize, Serialize};
 
 /// 30^(1/3), the battle constant.
@@ -65,7 +66,7 @@ impl ShipType {
         weapons: f64,
         shields: f64,
         cargo: f64,
-    ) -> Result<(ShipType, Vec<String>), String> {
+    ) -> Result<(ShipType, Vec<String>), OrderError> {
         let mut warnings = Vec::new();
         for (what, v) in [
             ("drive", drive),
@@ -74,14 +75,20 @@ impl ShipType {
             ("cargo", cargo),
         ] {
             if !v.is_finite() || v < 0.0 {
-                return Err(format!("{what} mass must be a non-negative number"));
+                return Err(OrderError::InvalidValue(format!(
+                    "{what} mass must be a non-negative number"
+                )));
             }
             if v > MAX_COMPONENT {
-                return Err(format!("{what} mass above {MAX_COMPONENT}"));
+                return Err(OrderError::InvalidValue(format!(
+                    "{what} mass above {MAX_COMPONENT}"
+                )));
             }
         }
         if attacks as f64 > MAX_COMPONENT {
-            return Err(format!("more than {MAX_COMPONENT} attacks"));
+            return Err(OrderError::InvalidValue(format!(
+                "more than {MAX_COMPONENT} attacks"
+            )));
         }
         let drive = if drive < 1.0 { 0.0 } else { drive };
         let mut attacks = attacks;
@@ -104,7 +111,9 @@ impl ShipType {
             cargo = 0.0;
         }
         if drive == 0.0 && attacks == 0 && shields == 0.0 && cargo == 0.0 {
-            return Err("a ship type needs at least one non-zero component".to_string());
+            return Err(OrderError::InvalidValue(
+                "a ship type needs at least one non-zero component".into(),
+            ));
         }
         Ok((
             ShipType {

@@ -2,20 +2,24 @@
 //! (temp file, fsync, rename, fsync of the directory):
 //!
 //! ```text
-//! <dir>/current.json               {"turn": N}  — the commit point
-//! <dir>/turns/<N>/state.json       the game at turn N (with its RNG)
-//! <dir>/turns/<N>/reports.json     every race's report of turn N
-//! <dir>/orders/<N>.json            pending orders for turn N
+//! <dir>/turns/<N:06>.json     the game at turn N (with its RNG and turn log)
+//! <dir>/orders/<N:06>.json    pending orders for turn N
 //! ```
 //!
-//! A turn writes turn N+1's state and reports first and then moves
-//! `current.json`; a crash in between leaves turn N current and intact.
+//! The current turn is the highest N in `turns/`: the rename of turn N+1's
+//! state file (after its fsync, followed by an fsync of the directory) is a
+//! turn's commit point, so a crash before it leaves turn N current and
+//! intact. Reports are not stored: they are a pure function of a turn's
+//! state (byte-identical on every build, tested), so past reports are
+//! rebuilt from it. A turn therefore costs two fsyncs and one state-sized
+//! write.
 
 use crate::engine::Engine;
-use crate::game::Game;
+use crate::game::{Game, RaceId};
 use crate::order::RaceOrders;
+use crate::report::build_report;
 use galaxy_model::report::Report;
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde::{Serialize, de::DeserializeOwned};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
@@ -41,11 +45,6 @@ pub enum StoreError {
         /// The cause.
         source: serde_json::Error,
     },
-}
-
-#[derive(Serialize, Deserialize)]
-struct Current {
-    turn: u32,
 }
 
 /// The state directory.
@@ -74,8 +73,32 @@ impl Store {
         &self.dir
     }
 
-    fn turn_dir(&self, turn: u32) -> PathBuf {
-        self.dir.join("turns").join(format!("{turn:06}"))
+    fn turns_dir(&self) -> PathBuf {
+        self.dir.join("turns")
+    }
+
+    fn state_path(&self, turn: u32) -> PathBuf {
+        self.turns_dir().join(format!("{turn:06}.json"))
+    }
+
+    /// The highest committed turn (a `NNNNNN.json` in `turns/`).
+    fn current_turn(&self) -> Result<Option<u32>, StoreError> {
+        let dir = self.turns_dir();
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(&dir)(e)),
+        };
+        let mut best = None;
+        for entry in entries {
+            let name = entry.map_err(io(&dir))?.file_name();
+            let turn = name
+                .to_str()
+                .and_then(|n| n.strip_suffix(".json"))
+                .and_then(|n| n.parse::<u32>().ok());
+            best = best.max(turn);
+        }
+        Ok(best)
     }
 
     fn orders_path(&self, turn: u32) -> PathBuf {
@@ -121,36 +144,30 @@ impl Store {
         }
     }
 
-    /// Loads the current game, if one was initialised.
+    /// Loads the current game, if one was initialised; its reports are
+    /// rebuilt from the state.
     pub fn load(&self) -> Result<Option<Engine>, StoreError> {
-        let Some(cur) = self.read_json::<Current>(&self.dir.join("current.json"))? else {
+        let Some(turn) = self.current_turn()? else {
             return Ok(None);
         };
-        let state_path = self.turn_dir(cur.turn).join("state.json");
-        let game: Game = self.read_json(&state_path)?.ok_or_else(|| StoreError::Io {
-            path: state_path.clone(),
+        let path = self.state_path(turn);
+        let game: Game = self.read_json(&path)?.ok_or_else(|| StoreError::Io {
+            path: path.clone(),
             source: std::io::ErrorKind::NotFound.into(),
         })?;
-        let pending: BTreeMap<String, RaceOrders> = self
-            .read_json(&self.orders_path(cur.turn))?
-            .unwrap_or_default();
-        let mut engine = Engine::resume(game, pending);
-        // Serve the reports exactly as they were stored with the turn.
-        if let Some(reports) = self.read_json(&self.turn_dir(cur.turn).join("reports.json"))? {
-            engine.reports = reports;
-        }
-        Ok(Some(engine))
+        let pending: BTreeMap<String, RaceOrders> =
+            self.read_json(&self.orders_path(turn))?.unwrap_or_default();
+        Ok(Some(Engine::resume(game, pending)))
     }
 
-    /// Persists the engine's current turn (state, reports, pending orders)
-    /// and then makes it current.
+    /// Persists the engine's current turn and so makes it current: one
+    /// atomic state file. Pending orders are written only when there are
+    /// some (a new turn has none).
     pub fn save_turn(&self, engine: &Engine) -> Result<(), StoreError> {
-        let turn = engine.game.turn;
-        let dir = self.turn_dir(turn);
-        self.write_json(&dir.join("state.json"), &engine.game)?;
-        self.write_json(&dir.join("reports.json"), &engine.reports)?;
-        self.save_orders(engine)?;
-        self.write_json(&self.dir.join("current.json"), &Current { turn })
+        if !engine.pending.is_empty() || self.orders_path(engine.game.turn).exists() {
+            self.save_orders(engine)?;
+        }
+        self.write_json(&self.state_path(engine.game.turn), &engine.game)
     }
 
     /// Persists the pending orders of the current turn.
@@ -158,15 +175,19 @@ impl Store {
         self.write_json(&self.orders_path(engine.game.turn), &engine.pending)
     }
 
-    /// Reads a race's stored report of a turn.
+    /// A race's report of a past turn, rebuilt from that turn's state.
     pub fn read_report(&self, turn: u32, race: &str) -> Result<Option<Report>, StoreError> {
-        let all: Option<BTreeMap<String, Report>> =
-            self.read_json(&self.turn_dir(turn).join("reports.json"))?;
-        Ok(all.and_then(|mut m| m.remove(race)))
+        let Some(game) = self.read_state(turn)? else {
+            return Ok(None);
+        };
+        let Some(r) = game.races.iter().position(|x| x.key == race) else {
+            return Ok(None);
+        };
+        Ok(Some(build_report(&game, RaceId(r))))
     }
 
     /// Reads a stored state of a turn.
     pub fn read_state(&self, turn: u32) -> Result<Option<Game>, StoreError> {
-        self.read_json(&self.turn_dir(turn).join("state.json"))
+        self.read_json(&self.state_path(turn))
     }
 }

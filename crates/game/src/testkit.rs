@@ -23,6 +23,8 @@ pub fn one_planet_game(pop: f64, ind: f64, resources: f64) -> Game {
         groups: Vec::new(),
         log: TurnLog::default(),
         outbox: Vec::new(),
+        planet_index: Default::default(),
+        fleet_index: Default::default(),
     }
 }
 
@@ -57,6 +59,8 @@ pub fn scenario(planets: &[(f64, f64, f64, Option<usize>)]) -> Game {
         groups: Vec::new(),
         log: TurnLog::default(),
         outbox: Vec::new(),
+        planet_index: Default::default(),
+        fleet_index: Default::default(),
     }
 }
 
@@ -88,7 +92,6 @@ pub fn place(game: &mut Game, race: usize, ty: &str, ships: u32, at: usize) -> u
             dist: 0.0,
             fleet: None,
             intercept: None,
-            arrived: false,
         },
     );
     number

@@ -4,17 +4,83 @@
 use galaxy_model::report::Report;
 use std::fmt::Write as _;
 
-fn n(x: f64) -> String {
-    format!("{:.2}", crate::report::t2(x))
+/// A number as the classic report prints it: truncated to two decimals,
+/// shown with two. Formats into a stack buffer (no allocation per number)
+/// and honours the width and alignment of the surrounding format.
+#[derive(Clone, Copy)]
+struct N(f64);
+
+impl std::fmt::Display for N {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut buf = StackStr::default();
+        let v = crate::report::t2(self.0);
+        if write!(buf, "{v:.2}").is_ok() {
+            f.pad(buf.as_str())
+        } else {
+            f.pad(&format!("{v:.2}"))
+        }
+    }
+}
+
+/// A small string on the stack; writing past its end fails.
+#[derive(Default)]
+struct StackStr {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl StackStr {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl std::fmt::Write for StackStr {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let dst = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+fn n(x: f64) -> N {
+    N(x)
 }
 
 fn title(out: &mut String, t: &str) {
     let _ = write!(out, "\n\t\t{t}\n\n");
 }
 
-/// The plain-text report.
+/// The plain-text report: one function per section, in the classic order.
 pub fn render(r: &Report) -> String {
-    let mut o = String::new();
+    let mut o = String::with_capacity(32 * 1024);
+    header(&mut o, r);
+    messages(&mut o, r);
+    options_section(&mut o, r);
+    orders_received(&mut o, r);
+    players(&mut o, r);
+    ship_types(&mut o, "Your Ship Types", &r.ship_types, false);
+    ship_types(&mut o, "Alien Ship Types", &r.alien_ship_types, true);
+    battles(&mut o, r);
+    bombings(&mut o, r);
+    map(&mut o, r);
+    incoming(&mut o, r);
+    planet_table(&mut o, "Your Planets", &r.planets, false);
+    production(&mut o, r);
+    routes(&mut o, r);
+    planet_table(&mut o, "Alien Planets", &r.alien_planets, true);
+    unidentified(&mut o, r);
+    uninhabited(&mut o, r);
+    group_table(&mut o, "Your Groups", &r.groups, true);
+    fleets(&mut o, r);
+    group_table(&mut o, "Alien Groups", &r.alien_groups, false);
+    o
+}
+
+/// The title lines.
+fn header(o: &mut String, r: &Report) {
     let _ = writeln!(
         o,
         "\t\t{} Report for Galaxy Game {} Turn {}",
@@ -26,39 +92,47 @@ pub fn render(r: &Report) -> String {
         n(r.galaxy_size),
         r.planet_count
     );
+}
 
+/// Messages to the race.
+fn messages(o: &mut String, r: &Report) {
     if !r.messages.is_empty() {
-        title(&mut o, "Messages");
+        title(o, "Messages");
         for m in &r.messages {
             let _ = writeln!(o, "-message from {}-", m.from.as_deref().unwrap_or("GM"));
             let _ = writeln!(o, "{}\n", m.text);
         }
     }
+}
 
-    title(&mut o, "Options");
-    let _ = writeln!(
-        o,
-        "AutoUnload {}",
-        if r.options.auto_unload { "ON" } else { "OFF" }
-    );
+/// The race's options and map window.
+fn options_section(o: &mut String, r: &Report) {
+    title(o, "Options");
+    options(o, &r.options);
     if let Some([x, y, s]) = r.options.map_window {
         let _ = writeln!(o, "Map window {} {} {}", n(x), n(y), n(s));
     }
+}
 
+/// The orders received and their mistakes.
+fn orders_received(o: &mut String, r: &Report) {
     if !r.orders_received.is_empty() {
-        title(&mut o, "Orders Received");
+        title(o, "Orders Received");
         for l in &r.orders_received {
             let _ = writeln!(o, "{l}");
         }
     }
     if !r.mistakes.is_empty() {
-        title(&mut o, "Mistakes");
+        title(o, "Mistakes");
         for m in &r.mistakes {
             let _ = writeln!(o, "{}\n  -> {}", m.order, m.reason);
         }
     }
+}
 
-    title(&mut o, "Status of Players");
+/// Status of players.
+fn players(o: &mut String, r: &Report) {
+    title(o, "Status of Players");
     let _ = writeln!(
         o,
         "{:<4} {:<20} {:>7} {:>7} {:>7} {:>7} {:>10} {:>10} {:>4} {:<6} ",
@@ -86,49 +160,50 @@ pub fn render(r: &Report) -> String {
             state
         );
     }
+}
 
-    let types =
-        |o: &mut String, t: &str, list: &[galaxy_model::report::ShipTypeView], race: bool| {
-            if list.is_empty() {
-                return;
-            }
-            title(o, t);
-            let _ = writeln!(
-                o,
-                "{:<20} {:>7} {:>4} {:>7} {:>7} {:>7} {:>8}{}",
-                "N",
-                "D",
-                "A",
-                "W",
-                "S",
-                "C",
-                "M",
-                if race { "  R" } else { "" }
-            );
-            for s in list {
-                let _ = write!(
-                    o,
-                    "{:<20} {:>7} {:>4} {:>7} {:>7} {:>7} {:>8}",
-                    s.name,
-                    n(s.drive),
-                    s.attacks,
-                    n(s.weapons),
-                    n(s.shields),
-                    n(s.cargo),
-                    n(s.mass)
-                );
-                if race {
-                    let _ = write!(o, "  {}", s.race);
-                }
-                o.push('\n');
-            }
-        };
-    types(&mut o, "Your Ship Types", &r.ship_types, false);
-    types(&mut o, "Alien Ship Types", &r.alien_ship_types, true);
+/// A table of ship types (with their race for alien ones).
+fn ship_types(o: &mut String, t: &str, list: &[galaxy_model::report::ShipTypeView], race: bool) {
+    if list.is_empty() {
+        return;
+    }
+    title(o, t);
+    let _ = writeln!(
+        o,
+        "{:<20} {:>7} {:>4} {:>7} {:>7} {:>7} {:>8}{}",
+        "N",
+        "D",
+        "A",
+        "W",
+        "S",
+        "C",
+        "M",
+        if race { "  R" } else { "" }
+    );
+    for s in list {
+        let _ = write!(
+            o,
+            "{:<20} {:>7} {:>4} {:>7} {:>7} {:>7} {:>8}",
+            s.name,
+            n(s.drive),
+            s.attacks,
+            n(s.weapons),
+            n(s.shields),
+            n(s.cargo),
+            n(s.mass)
+        );
+        if race {
+            let _ = write!(o, "  {}", s.race);
+        }
+        o.push('\n');
+    }
+}
 
+/// Each battle the race was in, with its protocol.
+fn battles(o: &mut String, r: &Report) {
     for b in &r.battles {
         title(
-            &mut o,
+            o,
             &format!(
                 "Battle at {} (#{}), phase {}",
                 b.planet_name, b.planet, b.phase
@@ -154,9 +229,14 @@ pub fn render(r: &Report) -> String {
             );
         }
         let _ = writeln!(o, "{} rounds, {} shots", b.rounds, b.shots);
+        protocol(o, b);
     }
+}
+
+/// Bombings the race saw.
+fn bombings(o: &mut String, r: &Report) {
     if !r.bombings.is_empty() {
-        title(&mut o, "Bombings");
+        title(o, "Bombings");
         let _ = writeln!(
             o,
             "{:<20} {:<10} {:<20} {:<20} {:>10} {:>10}",
@@ -175,9 +255,12 @@ pub fn render(r: &Report) -> String {
             );
         }
     }
-    map(&mut o, r);
+}
+
+/// Alien groups heading for the race's planets.
+fn incoming(o: &mut String, r: &Report) {
     if !r.incoming.is_empty() {
-        title(&mut o, "Incoming Groups");
+        title(o, "Incoming Groups");
         let _ = writeln!(
             o,
             "{:<12} {:<12} {:>8} {:>8} {:>10}",
@@ -195,61 +278,61 @@ pub fn render(r: &Report) -> String {
             );
         }
     }
+}
 
-    let planet_table = |o: &mut String,
-                        t: &str,
-                        list: &[galaxy_model::report::PlanetView],
-                        owner: bool| {
-        if list.is_empty() {
-            return;
-        }
-        title(o, t);
-        let _ = writeln!(
+/// A table of planets (with their owner for alien ones).
+fn planet_table(o: &mut String, t: &str, list: &[galaxy_model::report::PlanetView], owner: bool) {
+    if list.is_empty() {
+        return;
+    }
+    title(o, t);
+    let _ = writeln!(
+        o,
+        "{:<6} {:<12} {:>7} {:>7} {:>8} {:>8} {:>8} {:>6} {:<12} {:>8} {:>8} {:>8} {:>8}{}",
+        "#",
+        "N",
+        "X",
+        "Y",
+        "S",
+        "P",
+        "I",
+        "R",
+        "P",
+        "$",
+        "M",
+        "C",
+        "L",
+        if owner { "  O" } else { "" }
+    );
+    for p in list {
+        let _ = write!(
             o,
-            "{:<6} {:<12} {:>7} {:>7} {:>8} {:>8} {:>8} {:>6} {:<12} {:>8} {:>8} {:>8} {:>8}{}",
-            "#",
-            "N",
-            "X",
-            "Y",
-            "S",
-            "P",
-            "I",
-            "R",
-            "P",
-            "$",
-            "M",
-            "C",
-            "L",
-            if owner { "  O" } else { "" }
+            "{:<6} {:<12} {:>7} {:>7} {:>8} {:>8} {:>8} {:>6} {:<12} {:>8} {:>8} {:>8} {:>8}",
+            p.number,
+            p.name,
+            n(p.x),
+            n(p.y),
+            n(p.size),
+            n(p.population),
+            n(p.industry),
+            n(p.resources),
+            p.product,
+            n(p.cap),
+            n(p.mat),
+            n(p.col),
+            n(p.effective_industry)
         );
-        for p in list {
-            let _ = write!(
-                o,
-                "{:<6} {:<12} {:>7} {:>7} {:>8} {:>8} {:>8} {:>6} {:<12} {:>8} {:>8} {:>8} {:>8}",
-                p.number,
-                p.name,
-                n(p.x),
-                n(p.y),
-                n(p.size),
-                n(p.population),
-                n(p.industry),
-                n(p.resources),
-                p.product,
-                n(p.cap),
-                n(p.mat),
-                n(p.col),
-                n(p.effective_industry)
-            );
-            if owner {
-                let _ = write!(o, "  {}", p.owner);
-            }
-            o.push('\n');
+        if owner {
+            let _ = write!(o, "  {}", p.owner);
         }
-    };
-    planet_table(&mut o, "Your Planets", &r.planets, false);
+        o.push('\n');
+    }
+}
 
+/// Ships in production.
+fn production(o: &mut String, r: &Report) {
     if !r.production.is_empty() {
-        title(&mut o, "Ships In Production");
+        title(o, "Ships In Production");
         let _ = writeln!(
             o,
             "{:<6} {:<12} {:<20} {:>8} {:>10} {:>10}",
@@ -268,8 +351,12 @@ pub fn render(r: &Report) -> String {
             );
         }
     }
+}
+
+/// The race's routes.
+fn routes(o: &mut String, r: &Report) {
     if !r.routes.is_empty() {
-        title(&mut o, "Your Routes");
+        title(o, "Your Routes");
         for rt in &r.routes {
             let _ = writeln!(
                 o,
@@ -280,23 +367,30 @@ pub fn render(r: &Report) -> String {
             );
         }
     }
-    planet_table(&mut o, "Alien Planets", &r.alien_planets, true);
+}
+
+/// Planets owned by races the race cannot see.
+fn unidentified(o: &mut String, r: &Report) {
     if !r.unidentified_planets.is_empty() {
-        title(&mut o, "Unidentified Planets");
+        title(o, "Unidentified Planets");
         let _ = writeln!(o, "{:<6} {:>7} {:>7}", "#", "X", "Y");
         for p in &r.unidentified_planets {
             let _ = writeln!(o, "{:<6} {:>7} {:>7}", p.number, n(p.x), n(p.y));
         }
     }
+}
+
+/// Uninhabited planets.
+fn uninhabited(o: &mut String, r: &Report) {
     if !r.uninhabited_planets.is_empty() {
-        title(&mut o, "Uninhabited Planets");
+        title(o, "Uninhabited Planets");
         let _ = writeln!(
             o,
             "{:<6} {:<12} {:>7} {:>7} {:>8} {:>6} {:>8} {:>8}",
             "#", "N", "X", "Y", "S", "R", "$", "M"
         );
         for p in &r.uninhabited_planets {
-            let opt = |v: Option<f64>| v.map(n).unwrap_or_else(|| "-".into());
+            let opt = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |x| n(x).to_string());
             let _ = writeln!(
                 o,
                 "{:<6} {:<12} {:>7} {:>7} {:>8} {:>6} {:>8} {:>8}",
@@ -311,49 +405,51 @@ pub fn render(r: &Report) -> String {
             );
         }
     }
-    let group_table = |o: &mut String,
-                       t: &str,
-                       list: &[galaxy_model::report::GroupView],
-                       own: bool| {
-        if list.is_empty() {
-            return;
-        }
-        title(o, t);
+}
+
+/// A table of groups (numbered for own ones).
+fn group_table(o: &mut String, t: &str, list: &[galaxy_model::report::GroupView], own: bool) {
+    if list.is_empty() {
+        return;
+    }
+    title(o, t);
+    let _ = writeln!(
+        o,
+        "{:<5} {:<16} {:>5} {:<16} {:>6} {:>6} {:>6} {:>6} {:<4} {:>7} {:<10} {:<10} {:>7} {:>7} {:>8} F",
+        "G", "R", "#", "T", "D", "W", "S", "C", "T", "Q", "P", "D", "R", "S", "M"
+    );
+    for g in list {
         let _ = writeln!(
             o,
-            "{:<5} {:<16} {:>5} {:<16} {:>6} {:>6} {:>6} {:>6} {:<4} {:>7} {:<10} {:<10} {:>7} {:>7} {:>8} F",
-            "G", "R", "#", "T", "D", "W", "S", "C", "T", "Q", "P", "D", "R", "S", "M"
+            "{:<5} {:<16} {:>5} {:<16} {:>6} {:>6} {:>6} {:>6} {:<4} {:>7} {:<10} {:<10} {:>7} {:>7} {:>8} {}",
+            if own {
+                g.number.to_string()
+            } else {
+                "-".into()
+            },
+            g.race,
+            g.ships,
+            g.ship_type,
+            n(g.drive),
+            n(g.weapons),
+            n(g.shields),
+            n(g.cargo),
+            g.cargo_kind.map(|c| c.keyword()).unwrap_or("-"),
+            n(g.load),
+            g.at,
+            g.destination.as_deref().unwrap_or("-"),
+            n(g.distance),
+            n(g.speed),
+            n(g.mass),
+            g.fleet.as_deref().unwrap_or("-")
         );
-        for g in list {
-            let _ = writeln!(
-                o,
-                "{:<5} {:<16} {:>5} {:<16} {:>6} {:>6} {:>6} {:>6} {:<4} {:>7} {:<10} {:<10} {:>7} {:>7} {:>8} {}",
-                if own {
-                    g.number.to_string()
-                } else {
-                    "-".into()
-                },
-                g.race,
-                g.ships,
-                g.ship_type,
-                n(g.drive),
-                n(g.weapons),
-                n(g.shields),
-                n(g.cargo),
-                g.cargo_kind.map(|c| c.keyword()).unwrap_or("-"),
-                n(g.load),
-                g.at,
-                g.destination.as_deref().unwrap_or("-"),
-                n(g.distance),
-                n(g.speed),
-                n(g.mass),
-                g.fleet.as_deref().unwrap_or("-")
-            );
-        }
-    };
-    group_table(&mut o, "Your Groups", &r.groups, true);
+    }
+}
+
+/// The race's fleets.
+fn fleets(o: &mut String, r: &Report) {
     if !r.fleets.is_empty() {
-        title(&mut o, "Your Fleets");
+        title(o, "Your Fleets");
         for f in &r.fleets {
             let groups: Vec<String> = f.groups.iter().map(u32::to_string).collect();
             let _ = writeln!(
@@ -370,8 +466,42 @@ pub fn render(r: &Report) -> String {
             );
         }
     }
-    group_table(&mut o, "Alien Groups", &r.alien_groups, false);
-    o
+}
+
+/// The shot-by-shot protocol of a battle, in GalaxyNG's words.
+fn protocol(o: &mut String, b: &galaxy_model::report::BattleView) {
+    if b.protocol.is_empty() && b.unlisted_shots == 0 {
+        return;
+    }
+    title(o, "Battle Protocol");
+    for s in &b.protocol {
+        let _ = writeln!(
+            o,
+            "{} {} fires on {} {} : {}",
+            s.race,
+            s.ship_type,
+            s.target_race,
+            s.target_type,
+            if s.destroyed { "Destroyed" } else { "Shields" }
+        );
+    }
+    if b.unlisted_shots > 0 {
+        let _ = writeln!(o, "({} more shots, not listed)", b.unlisted_shots);
+    }
+}
+
+/// The race's options, ON or OFF.
+fn options(o: &mut String, opts: &galaxy_model::report::RaceOptionsView) {
+    let on = |b: bool| if b { "ON" } else { "OFF" };
+    for (name, value) in [
+        ("AutoUnload", opts.auto_unload),
+        ("BattleProtocol", opts.battle_protocol),
+        ("ProdTable", opts.prod_table),
+        ("SortGroups", opts.sort_groups),
+        ("Anonymous", opts.anonymous),
+    ] {
+        let _ = writeln!(o, "{name} {}", on(value));
+    }
 }
 
 /// Draws the map window (default: the whole galaxy) as characters:

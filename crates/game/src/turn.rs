@@ -3,7 +3,7 @@
 //! Bomb II, production, unloading, idle drop. Also obliteration.
 
 use crate::bombing::bomb;
-use crate::cargo::{self, AMOUNTMIN};
+use crate::cargo;
 use crate::combat::fight;
 use crate::fleet::fleet_phase;
 use crate::game::{Game, Message, PlanetId, RaceId, TurnLog};
@@ -11,7 +11,7 @@ use crate::group::{self, Location, find_group, location, merge, moving_speed};
 use crate::order::{OrderContext, RaceOrders, run_phase, send};
 use crate::production::{produce_goods, research_and_grow};
 use galaxy_model::order::{Cargo, Product, RouteCargo};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// Runs one turn: `game.turn` advances by one. `orders` maps race keys to
 /// their order sets; unknown keys are ignored.
@@ -22,9 +22,6 @@ pub fn run_turn(game: &mut Game, orders: &BTreeMap<String, RaceOrders>) {
         messages: std::mem::take(&mut game.outbox),
         ..TurnLog::default()
     };
-    for g in &mut game.groups {
-        g.arrived = false;
-    }
     let mut mistakes = BTreeMap::new();
     let mut sets: Vec<(RaceId, Vec<galaxy_model::OrderLine>)> = Vec::new();
     for (i, race) in game.races.iter_mut().enumerate() {
@@ -78,53 +75,60 @@ pub fn run_turn(game: &mut Game, orders: &BTreeMap<String, RaceOrders>) {
     unload_phase(game);
     merge(game);
     fleet_phase(game);
+    crate::sort::sort_phase(game);
     // 12. idle races
     drop_idle(game);
 }
 
-/// Whether a group is idle at planet `pid` for the route phase.
+/// Whether group `g` of the planet's owner takes part in the route phase at
+/// planet `pid` (GalaxyNG's `loadphase`): at rest there, cargo-capable,
+/// with a drive, not in a fleet (nor about to intercept).
 fn route_candidate(game: &Game, g: &crate::game::Group, owner: RaceId, pid: PlanetId) -> bool {
     g.owner == owner
+        && g.ships > 0
         && g.dist == 0.0
         && g.to == pid
         && g.fleet.is_none()
         && g.intercept.is_none()
-        && (g.cargo.is_none() || g.load <= 0.0)
         && game.group_type(g).capacity(g.tech.cargo) > 0.0
         && group::speed(game, g) > 0.0
 }
 
+fn is_empty(g: &crate::game::Group) -> bool {
+    g.cargo.is_none() || g.load <= 0.0
+}
+
+/// The route phase: per owned planet with routes, in the order COL, CAP,
+/// MAT, EMP, the owner's idle cargo groups there load the stockpile (empty
+/// ones) and every group carrying the route's cargo is sent, whatever it
+/// carries already; on EMP the empty ones are sent.
 fn route_dispatch(game: &mut Game) {
     for pi in 0..game.planets.len() {
         let pid = PlanetId(pi);
         let Some(owner) = game.planets[pi].owner else {
             continue;
         };
-        if game.planets[pi].routes.is_empty() {
-            continue;
-        }
         for kind in RouteCargo::ALL {
             let Some(&dest) = game.planets[pi].routes.get(&kind) else {
                 continue;
             };
-            let numbers: Vec<u32> = game
-                .groups
-                .iter()
-                .filter(|g| route_candidate(game, g, owner, pid))
-                .map(|g| g.number)
-                .collect();
-            for number in numbers {
-                let Some(idx) = find_group(game, owner, number) else {
-                    continue;
-                };
+            // New groups split off while loading get higher numbers and are
+            // looked at too (they stay empty: the stock went to the loader).
+            let mut number = 0;
+            while let Some(idx) = next_route_group(game, owner, pid, number) {
+                number = game.groups[idx].number;
                 match kind.cargo() {
-                    None => send(game, idx, dest),
+                    None if is_empty(&game.groups[idx]) => send(game, idx, dest),
+                    None => {}
                     Some(c) => {
-                        if !load_for_route(game, idx, pid, c) {
-                            break;
+                        if is_empty(&game.groups[idx]) {
+                            load_for_route(game, idx, pid, c);
                         }
-                        if let Some(idx) = find_group(game, owner, number) {
-                            send(game, idx, dest);
+                        if let Some(i) = find_group(game, owner, number)
+                            && game.groups[i].cargo == Some(c)
+                            && game.groups[i].load > 0.0
+                        {
+                            send(game, i, dest);
                         }
                     }
                 }
@@ -133,9 +137,20 @@ fn route_dispatch(game: &mut Game) {
     }
 }
 
-/// Loads a route group with as much of the stockpile as it can carry,
-/// splitting off whole unused ships. Returns false when the stock is gone.
-fn load_for_route(game: &mut Game, idx: usize, pid: PlanetId, c: Cargo) -> bool {
+/// The race's next route candidate at `pid` numbered above `after`.
+fn next_route_group(game: &Game, owner: RaceId, pid: PlanetId, after: u32) -> Option<usize> {
+    let start = game
+        .groups
+        .partition_point(|g| (g.owner, g.number) <= (owner, after));
+    (start..game.groups.len())
+        .take_while(|&i| game.groups[i].owner == owner)
+        .find(|&i| route_candidate(game, &game.groups[i], owner, pid))
+}
+
+/// Loads an empty route group with as much of the stockpile as it can
+/// carry; whole ships left unused are split off into a new group that stays
+/// (GalaxyNG loads any stock above zero).
+fn load_for_route(game: &mut Game, idx: usize, pid: PlanetId, c: Cargo) {
     let p = &game.planets[pid.0];
     let stock = match c {
         Cargo::Cap => p.cap,
@@ -143,23 +158,29 @@ fn load_for_route(game: &mut Game, idx: usize, pid: PlanetId, c: Cargo) -> bool 
         Cargo::Col => p.col,
     };
     let g = &game.groups[idx];
-    let cap = game.group_type(g).capacity(g.tech.cargo);
-    if stock < AMOUNTMIN || cap <= 0.0 {
-        return false;
+    let space = game.group_type(g).capacity(g.tech.cargo);
+    if stock <= 0.0 || space <= 0.0 {
+        return;
     }
-    let needed = ((stock / cap).ceil() as u64).max(1);
-    if needed < g.ships as u64 {
-        let spare = g.ships - needed as u32;
-        let owner = g.owner;
-        let number = g.number;
+    let (owner, number, ships) = (g.owner, g.number, g.ships);
+    let qty = stock.min(ships as f64 * space);
+    let unused = ((ships as f64 * space - qty) / space).floor() as u32;
+    if unused > 0 && unused < ships {
         // The split-off ships stay; the original number carries the load.
-        let _ = group::split(game, idx, spare);
-        let Some(i) = find_group(game, owner, number) else {
-            return false;
-        };
-        return cargo::load(game, i, pid, c, None).is_ok();
+        let _ = group::split(game, idx, unused);
     }
-    cargo::load(game, idx, pid, c, None).is_ok()
+    let Some(i) = find_group(game, owner, number) else {
+        return;
+    };
+    let p = &mut game.planets[pid.0];
+    match c {
+        Cargo::Cap => p.cap -= qty,
+        Cargo::Mat => p.mat -= qty,
+        Cargo::Col => p.col -= qty,
+    }
+    let g = &mut game.groups[i];
+    g.cargo = Some(c);
+    g.load = qty / g.ships as f64;
 }
 
 fn intercepts(game: &mut Game) {
@@ -206,67 +227,95 @@ fn intercepts(game: &mut Game) {
 }
 
 fn move_groups(game: &mut Game) {
+    // Fleet speeds once, not once per member group (that would be quadratic).
+    let fleets = group::fleet_speeds(game);
     let speeds: Vec<f64> = game
         .groups
         .iter()
-        .map(|g| {
-            if g.dist > 0.0 {
-                moving_speed(game, g)
-            } else {
-                0.0
-            }
+        .map(|g| match (&g.fleet, g.dist > 0.0) {
+            (_, false) => 0.0,
+            (Some(f), true) => fleets.get(&(g.owner, f.as_str())).copied().unwrap_or(0.0),
+            (None, true) => group::speed(game, g),
         })
         .collect();
+    drop(fleets);
     for (g, s) in game.groups.iter_mut().zip(speeds) {
         if g.dist > 0.0 {
             g.dist -= s;
             if g.dist < 0.01 {
                 g.dist = 0.0;
                 g.from = g.to;
-                g.arrived = true;
             }
         }
     }
 }
 
 fn unload_phase(game: &mut Game) {
-    // AutoUnload: groups that arrived this turn.
+    auto_unload(game);
+    route_unload(game);
+}
+
+/// AutoUnload (GalaxyNG's `unloadphase`): every loaded group at rest of a
+/// race with the option on unloads all its cargo at an own or unowned
+/// planet, whatever the cargo and however it got there.
+fn auto_unload(game: &mut Game) {
     for i in 0..game.groups.len() {
         let g = &game.groups[i];
         let (Some(c), Some(p)) = (g.cargo, group::at_rest(g)) else {
             continue;
         };
-        if g.arrived
+        let owner = game.planets[p.0].owner;
+        if g.ships > 0
             && g.load > 0.0
             && game.races[g.owner.0].auto_unload
-            && cargo::may_unload(game, g.owner, p, c)
+            && owner.is_none_or(|o| o == g.owner)
         {
-            let _ = cargo::unload(game, i, p, None);
+            unload_all(game, i, p, c);
         }
     }
-    // Route destinations.
-    let mut dests: BTreeSet<(RaceId, Cargo, PlanetId)> = BTreeSet::new();
-    for p in &game.planets {
-        if let Some(o) = p.owner {
-            for (k, d) in &p.routes {
-                if let Some(c) = k.cargo() {
-                    dests.insert((o, c, *d));
+}
+
+/// Route unloading (GalaxyNG's `unloadphase`): per planet the race owns,
+/// for each of its CAP, MAT and COL routes, the race's groups at rest at
+/// the destination carrying that cargo unload it all, whoever owns the
+/// destination.
+fn route_unload(game: &mut Game) {
+    for pi in 0..game.planets.len() {
+        let Some(owner) = game.planets[pi].owner else {
+            continue;
+        };
+        for c in [Cargo::Cap, Cargo::Mat, Cargo::Col] {
+            let kind = match c {
+                Cargo::Cap => RouteCargo::Cap,
+                Cargo::Mat => RouteCargo::Mat,
+                Cargo::Col => RouteCargo::Col,
+            };
+            let Some(&dest) = game.planets[pi].routes.get(&kind) else {
+                continue;
+            };
+            for i in 0..game.groups.len() {
+                let g = &game.groups[i];
+                if g.owner == owner
+                    && g.ships > 0
+                    && g.cargo == Some(c)
+                    && g.load > 0.0
+                    && group::at_rest(g) == Some(dest)
+                {
+                    unload_all(game, i, dest, c);
                 }
             }
         }
     }
-    for i in 0..game.groups.len() {
-        let g = &game.groups[i];
-        let (Some(c), Some(p)) = (g.cargo, group::at_rest(g)) else {
-            continue;
-        };
-        if g.load > 0.0
-            && dests.contains(&(g.owner, c, p))
-            && cargo::may_unload(game, g.owner, p, c)
-        {
-            let _ = cargo::unload(game, i, p, None);
-        }
-    }
+}
+
+/// Puts a group's whole load onto planet `p` and empties the group.
+fn unload_all(game: &mut Game, i: usize, p: PlanetId, c: Cargo) {
+    let g = &mut game.groups[i];
+    let total = g.load * g.ships as f64;
+    let owner = g.owner;
+    g.load = 0.0;
+    g.cargo = None;
+    cargo::deliver(game, owner, p, c, total);
 }
 
 fn drop_idle(game: &mut Game) {
@@ -274,6 +323,7 @@ fn drop_idle(game: &mut Game) {
         return;
     }
     let limit = if game.turn < 12 { 2 } else { 5 };
+    warn_idle(game, limit);
     let idle: Vec<RaceId> = game
         .races
         .iter()
@@ -290,6 +340,34 @@ fn drop_idle(game: &mut Game) {
         game.log.messages.push(Message {
             from: None,
             to: None,
+            text,
+        });
+    }
+}
+
+/// Warns each race that sent no orders this turn, in its report, before
+/// the idle rule drops it (GalaxyNG's `removeDeadPlayer`): how many more
+/// idle turns it has, or that the next idle turn is its last.
+fn warn_idle(game: &mut Game, limit: u32) {
+    for (i, race) in game.races.iter().enumerate() {
+        if race.dead || race.idle_turns == 0 || race.idle_turns > limit {
+            continue;
+        }
+        let left = limit - race.idle_turns;
+        let text = if left == 0 {
+            "*** WARNING: you sent no orders this turn. If you send none for the next \
+             turn either, you forfeit your position in the game."
+                .to_string()
+        } else {
+            format!(
+                "*** NOTE: you sent no orders this turn. You may stay idle {left} more \
+                 turn{} before you forfeit your position.",
+                if left == 1 { "" } else { "s" }
+            )
+        };
+        game.log.messages.push(Message {
+            from: None,
+            to: Some(vec![RaceId(i)]),
             text,
         });
     }

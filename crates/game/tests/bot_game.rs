@@ -91,7 +91,15 @@ fn ten_races_fifty_turns_end_with_combat_and_bombing() {
             .count()
             > 2
     }));
-    // Bot orders are (nearly) always valid.
+    // Bot orders are (nearly) always valid; in particular it never orders
+    // an upgrade for a group it sends in the same turn.
+    let upgrades_of_sent = e
+        .reports
+        .values()
+        .flat_map(|r| &r.mistakes)
+        .filter(|m| m.order.starts_with("g ") && m.reason.contains("at rest"))
+        .count();
+    assert_eq!(upgrades_of_sent, 0);
     let mistakes: usize = e.reports.values().map(|r| r.mistakes.len()).sum();
     assert!(
         mistakes < 10,

@@ -276,7 +276,7 @@ async fn every_endpoint_behaves_and_state_survives_a_restart() {
     assert_eq!(r.orders.len(), 1);
     let r: PutCommandResponse = c
         .put(srv.url("/api/v1/command"))
-        .json(&cmd("2", Some(Order::Quit), 0))
+        .json(&cmd("2", Some(Order::Quit {}), 0))
         .send()
         .await
         .unwrap()
@@ -304,7 +304,7 @@ async fn every_endpoint_behaves_and_state_survives_a_restart() {
     assert_eq!(error_code(r).await, ErrorCode::OrderNotFound);
     let r = c
         .put(srv.url("/api/v1/command"))
-        .json(&cmd("1", Some(Order::Quit), 1))
+        .json(&cmd("1", Some(Order::Quit {}), 1))
         .send()
         .await
         .unwrap();
@@ -463,7 +463,7 @@ async fn every_endpoint_behaves_and_state_survives_a_restart() {
     assert_eq!(st.races[2].planets, 0);
     let r = c
         .put(srv.url("/api/v1/command"))
-        .json(&cmd("1", Some(Order::Quit), 1))
+        .json(&cmd("1", Some(Order::Quit {}), 1))
         .send()
         .await
         .unwrap();
@@ -556,11 +556,9 @@ async fn a_crash_mid_turn_leaves_the_previous_turn_current() {
         .await
         .unwrap();
     srv.stop().await;
-    // Simulate a crash after turn 2's files were written but before the
-    // commit point moved: write a bogus turn-2 state, keep current.json at 1.
-    let t2 = dir.join("turns").join("000002");
-    std::fs::create_dir_all(&t2).unwrap();
-    std::fs::write(t2.join("state.json"), b"{half written").unwrap();
+    // Simulate a crash while turn 2's state was being written, before its
+    // rename (the commit point): a half-written temporary file.
+    std::fs::write(dir.join("turns").join("000002.json.tmp"), b"{half written").unwrap();
     let srv = Server::start(&dir).await;
     let st: StatusResponse = c
         .get(srv.url("/api/v1/admin/status"))
@@ -583,4 +581,80 @@ async fn a_crash_mid_turn_leaves_the_previous_turn_current() {
     assert_eq!(r.status.turn, 2);
     srv.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn started() -> (Server, reqwest::Client) {
+    let srv = Server::start(&fresh_dir()).await;
+    let c = reqwest::Client::new();
+    let r = c
+        .post(srv.url("/api/v1/admin/init"))
+        .json(&init_body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    (srv, c)
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_413_and_unknown_fields_on_unit_orders_are_400() {
+    let (srv, c) = started().await;
+    let huge = json!({"race": "Alpha", "turn": 0, "text": "x".repeat(galaxy_model::limits::MAX_BODY_BYTES)});
+    let r = c
+        .put(srv.url("/api/v1/order"))
+        .json(&huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_code(r).await, ErrorCode::PayloadTooLarge);
+    let quit = json!({"race": "Alpha", "turn": 0, "id": "1", "order": {"kind": "quit", "x": 1}});
+    let r = c
+        .put(srv.url("/api/v1/command"))
+        .json(&quit)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(r).await, ErrorCode::InvalidRequest);
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn limits_are_422_naming_the_field() {
+    let srv = Server::start(&fresh_dir()).await;
+    let c = reqwest::Client::new();
+    let mut body = init_body();
+    body["settings"] = json!({"home_planets": [1e17]});
+    let r = c
+        .post(srv.url("/api/v1/admin/init"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let e: ErrorBody = r.json().await.unwrap();
+    assert_eq!(e.error.code, ErrorCode::InvalidSettings);
+    assert_eq!(e.error.field.as_deref(), Some("settings.home_planets[0]"));
+    srv.stop().await;
+
+    let (srv, c) = started().await;
+    let lines: Vec<OrderLine> = (0..=galaxy_model::limits::MAX_ORDERS_PER_SET)
+        .map(|i| OrderLine {
+            id: i.to_string(),
+            order: Order::Quit {},
+        })
+        .collect();
+    let body = json!({"race": "Alpha", "turn": 0, "orders": lines});
+    let r = c
+        .put(srv.url("/api/v1/order"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let e: ErrorBody = r.json().await.unwrap();
+    assert_eq!(e.error.code, ErrorCode::LimitExceeded);
+    assert_eq!(e.error.field.as_deref(), Some("orders"));
+    srv.stop().await;
 }

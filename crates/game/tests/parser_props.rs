@@ -90,7 +90,7 @@ fn order() -> impl Strategy<Value = Order> {
             ]
         )
             .prop_map(|(planet, product)| Order::Produce { planet, product }),
-        Just(Order::Quit),
+        Just(Order::Quit {}),
         (
             planet(),
             prop_oneof![Just(RouteCargo::Col), Just(RouteCargo::Emp)],

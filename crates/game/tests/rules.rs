@@ -557,7 +557,9 @@ fn every_rejected_order_gets_a_reason_and_the_others_still_run() {
 }
 
 #[test]
-fn auto_unload_leaves_cargo_loaded_at_home_alone() {
+fn auto_unload_unloads_even_cargo_just_loaded_at_home() {
+    // GalaxyNG's unloadphase unloads every loaded group at rest at an own
+    // or unowned planet when AutoUnload is on, however it got its cargo.
     let mut g = scenario(&[(0.0, 0.0, 1000.0, Some(0))]);
     design(&mut g, 0, "Ark", 10.0, 0, 0.0, 0.0, 10.0);
     let n = place(&mut g, 0, "Ark", 1, 0);
@@ -575,8 +577,5 @@ fn auto_unload_leaves_cargo_loaded_at_home_alone() {
             }],
         )],
     );
-    assert_eq!(
-        (g.groups[0].cargo, g.groups[0].load),
-        (Some(Cargo::Col), 5.0)
-    );
+    assert_eq!((g.groups[0].cargo, g.groups[0].load), (None, 0.0));
 }

@@ -18,6 +18,8 @@ pub struct GameSettings {
     pub empty_planets: u32,
     /// "Stuff" planets per race anywhere.
     pub stuff_planets: u32,
+    /// Empty planets lie within this distance of their race's core home.
+    pub empty_radius: f64,
     /// Minimum distance between two races' core homes.
     pub race_spacing: f64,
     /// Turns of galactic peace at the start (nobody is at war before the
@@ -35,6 +37,7 @@ impl Default for GameSettings {
             home_planets: vec![1000.0, 400.0],
             empty_planets: 6,
             stuff_planets: 5,
+            empty_radius: 30.0,
             race_spacing: 25.0,
             peace_turns: 0,
             drop_idle: true,
@@ -160,15 +163,85 @@ pub struct PutOrdersRequest {
     pub text: Option<String>,
 }
 
-/// A rejected order: the line, its text and why.
+/// A rejected order (or a warning about one that ran): the line, its text,
+/// a stable code and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mistake {
     /// The order line's id (empty for a text line that did not parse).
     pub id: String,
     /// The order as text.
     pub order: String,
-    /// Why it was rejected.
+    /// Stable machine-readable code of the reason.
+    #[serde(default)]
+    pub code: MistakeCode,
+    /// Why it was rejected (human-readable).
     pub reason: String,
+}
+
+/// Stable codes of order mistakes (the `code` of a [`Mistake`]). The
+/// backend's player endpoints pass them through unchanged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MistakeCode {
+    /// The text line does not parse as an order.
+    #[default]
+    Syntax,
+    /// The order ran, with a correction or a partial effect (`reason` says which).
+    Warning,
+    /// No race with that name.
+    UnknownRace,
+    /// No planet with that name or number.
+    UnknownPlanet,
+    /// The race has no group with that number.
+    UnknownGroup,
+    /// The race has no ship type or fleet with that name.
+    UnknownName,
+    /// Unknown option (`o`).
+    UnknownOption,
+    /// The planet is not the race's.
+    NotOwner,
+    /// A name that may not be used (empty, too long, a number, a keyword, …).
+    InvalidName,
+    /// The name is already used.
+    NameTaken,
+    /// The group or fleet is not where the order needs it (in hyperspace,
+    /// not at rest, not at one planet, too close to reverse, …).
+    WrongLocation,
+    /// A ship count the group cannot give.
+    ShipCount,
+    /// Loading or unloading is not possible as ordered.
+    Cargo,
+    /// A number out of range (design masses, map window, amounts).
+    InvalidValue,
+    /// The order conflicts with the game state (a type still in use, no
+    /// production left, the race itself, …).
+    NotAllowed,
+    /// A per-race limit would be exceeded (see `galaxy_model::limits`).
+    LimitExceeded,
+}
+
+impl MistakeCode {
+    /// The code as its snake_case string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MistakeCode::Syntax => "syntax",
+            MistakeCode::Warning => "warning",
+            MistakeCode::UnknownRace => "unknown_race",
+            MistakeCode::UnknownPlanet => "unknown_planet",
+            MistakeCode::UnknownGroup => "unknown_group",
+            MistakeCode::UnknownName => "unknown_name",
+            MistakeCode::UnknownOption => "unknown_option",
+            MistakeCode::NotOwner => "not_owner",
+            MistakeCode::InvalidName => "invalid_name",
+            MistakeCode::NameTaken => "name_taken",
+            MistakeCode::WrongLocation => "wrong_location",
+            MistakeCode::ShipCount => "ship_count",
+            MistakeCode::Cargo => "cargo",
+            MistakeCode::InvalidValue => "invalid_value",
+            MistakeCode::NotAllowed => "not_allowed",
+            MistakeCode::LimitExceeded => "limit_exceeded",
+        }
+    }
 }
 
 /// Answer to [`PutOrdersRequest`].
@@ -250,6 +323,13 @@ pub struct Health {
 pub enum ErrorCode {
     /// The request body or query is malformed or invalid (400).
     InvalidRequest,
+    /// An init setting is out of its documented range (422; `field` names it).
+    InvalidSettings,
+    /// A documented limit would be exceeded (422; `field` names it, see
+    /// [`crate::limits`]).
+    LimitExceeded,
+    /// The request body is larger than [`crate::limits::MAX_BODY_BYTES`] (413).
+    PayloadTooLarge,
     /// No game initialised yet (409).
     NotInitialised,
     /// `init` on an initialised engine (409).
@@ -277,6 +357,8 @@ impl ErrorCode {
     pub fn http_status(self) -> u16 {
         match self {
             ErrorCode::InvalidRequest => 400,
+            ErrorCode::InvalidSettings | ErrorCode::LimitExceeded => 422,
+            ErrorCode::PayloadTooLarge => 413,
             ErrorCode::NotInitialised
             | ErrorCode::AlreadyInitialised
             | ErrorCode::TurnMismatch
@@ -308,6 +390,10 @@ pub struct ErrorDetail {
     /// For `turn_mismatch`: the engine's current turn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_turn: Option<u32>,
+    /// For `invalid_settings` and `limit_exceeded`: the field or limit at
+    /// fault (for example `settings.home_planets[0]` or `orders`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 /// The engine's endpoint paths, for clients.

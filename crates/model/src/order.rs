@@ -156,18 +156,75 @@ impl Product {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
-    /// A group by its number.
-    Group(u32),
+    /// A group by its number ([`MAX_GROUP`] for `max`).
+    Group(#[serde(with = "group_number")] u32),
     /// A fleet by its name.
     Fleet(String),
 }
 
 impl Unit {
-    /// Reads a token: a number is a group, anything else a fleet name.
+    /// Reads a token: a number (or `max`) is a group, anything else a fleet
+    /// name.
     pub fn parse(s: &str) -> Unit {
-        match s.parse::<u32>() {
-            Ok(n) => Unit::Group(n),
-            Err(_) => Unit::Fleet(s.to_string()),
+        match parse_group(s) {
+            Some(n) => Unit::Group(n),
+            None => Unit::Fleet(s.to_string()),
+        }
+    }
+}
+
+/// The group number that stands for GalaxyNG's `max` alias in orders: the
+/// race's highest-numbered group when the order runs (so `max` right after
+/// a split or a `b` names the new group). Written `max` in text and JSON.
+pub const MAX_GROUP: u32 = u32::MAX;
+
+/// Reads a group token: a number, or `max` (any case) for [`MAX_GROUP`].
+pub fn parse_group(s: &str) -> Option<u32> {
+    if s.eq_ignore_ascii_case("max") {
+        return Some(MAX_GROUP);
+    }
+    s.parse().ok()
+}
+
+/// A group number as order text: the number, or `max`.
+pub fn group_text(n: u32) -> String {
+    if n == MAX_GROUP {
+        "max".to_string()
+    } else {
+        n.to_string()
+    }
+}
+
+/// Serde for group numbers in orders: a JSON number, or the string `"max"`.
+mod group_number {
+    use super::{MAX_GROUP, parse_group};
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(n: &u32, s: S) -> Result<S::Ok, S::Error> {
+        if *n == MAX_GROUP {
+            s.serialize_str("max")
+        } else {
+            s.serialize_u32(*n)
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Number(u32),
+        Text(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        match Raw::deserialize(d)? {
+            Raw::Number(n) if n != MAX_GROUP => Ok(n),
+            Raw::Number(n) => Err(D::Error::custom(format!("group number {n} is too large"))),
+            Raw::Text(t) => match parse_group(&t) {
+                Some(MAX_GROUP) => Ok(MAX_GROUP),
+                _ => Err(D::Error::custom(format!(
+                    "a group is a number or \"max\", not {t:?}"
+                ))),
+            },
         }
     }
 }
@@ -199,6 +256,7 @@ pub enum Order {
     /// group; without, take the group out of its fleet.
     Break {
         /// The group.
+        #[serde(with = "group_number")]
         group: u32,
         /// Ships to split off.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -243,6 +301,7 @@ pub enum Order {
     /// `g group [ships]`: upgrade a group to the race's current techs.
     Upgrade {
         /// The group.
+        #[serde(with = "group_number")]
         group: u32,
         /// Ships to split off first.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -274,6 +333,7 @@ pub enum Order {
     /// `l group cargo [ships] [amount]`: load cargo at the group's planet.
     Load {
         /// The group.
+        #[serde(with = "group_number")]
         group: u32,
         /// What to load.
         cargo: Cargo,
@@ -300,11 +360,13 @@ pub enum Order {
         /// The new name.
         name: String,
     },
-    /// `o option [on|off]`: set (or toggle) a race option.
+    /// `o option [on|off]` (or GalaxyNG's `o [no|off] option`): set a race
+    /// option.
     SetOption {
-        /// Option name (e.g. `AutoUnload`).
+        /// Option name: `AutoUnload`, `BattleProtocol`, `ProdTable`,
+        /// `SortGroups` or `Anonymous` (any case).
         option: String,
-        /// New value; toggles when absent.
+        /// New value; on when absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         on: Option<bool>,
     },
@@ -315,8 +377,9 @@ pub enum Order {
         /// The product.
         product: Product,
     },
-    /// `q`: quit the game.
-    Quit,
+    /// `q`: quit the game. A struct variant with no fields (not a unit
+    /// variant) so that `deny_unknown_fields` refuses `{"kind":"quit","x":1}`.
+    Quit {},
     /// `r planet cargo [destination]`: set (or, without destination, clear)
     /// a route.
     Route {
@@ -348,6 +411,7 @@ pub enum Order {
     /// `u group [ships] [amount]`: unload cargo at the group's planet.
     Unload {
         /// The group.
+        #[serde(with = "group_number")]
         group: u32,
         /// Ships to split off first.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -369,6 +433,7 @@ pub enum Order {
     /// `x group [ships]`: scrap ships at an own planet.
     Scrap {
         /// The group.
+        #[serde(with = "group_number")]
         group: u32,
         /// Ships to split off first.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -414,7 +479,7 @@ pub fn num(x: f64) -> String {
 
 fn unit_text(u: &Unit) -> String {
     match u {
-        Unit::Group(n) => n.to_string(),
+        Unit::Group(n) => group_text(*n),
         Unit::Fleet(f) => quote(f),
     }
 }
@@ -446,7 +511,7 @@ impl Order {
             Order::RenamePlanet { .. } => 'n',
             Order::SetOption { .. } => 'o',
             Order::Produce { .. } => 'p',
-            Order::Quit => 'q',
+            Order::Quit {} => 'q',
             Order::Route { .. } => 'r',
             Order::Send { .. } => 's',
             Order::Rename { .. } => 't',
@@ -479,7 +544,7 @@ impl Order {
             Order::RealName { name } => s = format!("= {}", quote(name)),
             Order::Ally { race } => s = format!("a {}", quote(race)),
             Order::Break { group, ships } => {
-                s = format!("b {group}");
+                s = format!("b {}", group_text(*group));
                 opt_u32(&mut s, *ships);
             }
             Order::RenameRace { name } => s = format!("c {}", quote(name)),
@@ -510,7 +575,7 @@ impl Order {
                 }
             }
             Order::Upgrade { group, ships } => {
-                s = format!("g {group}");
+                s = format!("g {}", group_text(*group));
                 opt_u32(&mut s, *ships);
             }
             Order::Reverse { unit } => s = format!("h {}", unit_text(unit)),
@@ -527,7 +592,7 @@ impl Order {
                 ships,
                 amount,
             } => {
-                s = format!("l {group} {}", cargo.keyword());
+                s = format!("l {} {}", group_text(*group), cargo.keyword());
                 // The amount is positional after the ship count.
                 match (ships, amount) {
                     (Some(n), Some(a)) => {
@@ -557,7 +622,7 @@ impl Order {
             Order::Produce { planet, product } => {
                 s = format!("p {} {}", quote(planet), quote(product.keyword()))
             }
-            Order::Quit => s = "q".to_string(),
+            Order::Quit {} => s = "q".to_string(),
             Order::Route {
                 planet,
                 cargo,
@@ -582,7 +647,7 @@ impl Order {
                 ships,
                 amount,
             } => {
-                s = format!("u {group}");
+                s = format!("u {}", group_text(*group));
                 match (ships, amount) {
                     (Some(n), Some(a)) => {
                         let _ = write!(s, " {n} {}", num(*a));
@@ -599,7 +664,7 @@ impl Order {
             Order::Claim { planet } => s = format!("v {}", quote(planet)),
             Order::War { race } => s = format!("w {}", quote(race)),
             Order::Scrap { group, ships } => {
-                s = format!("x {group}");
+                s = format!("x {}", group_text(*group));
                 opt_u32(&mut s, *ships);
             }
             Order::Password { password } => s = format!("y {}", quote(password)),
@@ -636,6 +701,38 @@ mod tests {
             j,
             r#"{"kind":"produce","planet":"1","product":{"ship":"Drone"}}"#
         );
+    }
+
+    #[test]
+    fn max_is_a_group_in_json_and_text() {
+        let o = Order::Upgrade {
+            group: MAX_GROUP,
+            ships: Some(0),
+        };
+        let j = serde_json::to_string(&o).unwrap();
+        assert_eq!(j, r#"{"kind":"upgrade","group":"max","ships":0}"#);
+        assert_eq!(serde_json::from_str::<Order>(&j).unwrap(), o);
+        assert_eq!(o.to_text(), "g max 0");
+        let u: Order =
+            serde_json::from_str(r#"{"kind":"send","unit":{"group":"MAX"},"planet":"1"}"#).unwrap();
+        assert_eq!(u.to_text(), "s max 1");
+        assert!(serde_json::from_str::<Order>(r#"{"kind":"scrap","group":"most"}"#).is_err());
+        assert!(serde_json::from_str::<Order>(r#"{"kind":"scrap","group":4294967295}"#).is_err());
+        assert_eq!(Unit::parse("Max"), Unit::Group(MAX_GROUP));
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_on_every_variant() {
+        assert_eq!(
+            serde_json::from_str::<Order>(r#"{"kind":"quit"}"#).unwrap(),
+            Order::Quit {}
+        );
+        assert_eq!(
+            serde_json::to_string(&Order::Quit {}).unwrap(),
+            r#"{"kind":"quit"}"#
+        );
+        assert!(serde_json::from_str::<Order>(r#"{"kind":"quit","x":1}"#).is_err());
+        assert!(serde_json::from_str::<Order>(r#"{"kind":"war","race":"A","x":1}"#).is_err());
     }
 
     #[test]

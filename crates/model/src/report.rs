@@ -73,8 +73,17 @@ pub struct MessageView {
 /// The race's options.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RaceOptionsView {
-    /// Unload cargo automatically at arrival.
+    /// AutoUnload: groups at rest at own or unowned planets unload their
+    /// cargo at the end of the turn.
     pub auto_unload: bool,
+    /// BattleProtocol: battles list every shot.
+    pub battle_protocol: bool,
+    /// ProdTable: the report has the ships-in-production table.
+    pub prod_table: bool,
+    /// SortGroups: groups are renumbered by location after each turn.
+    pub sort_groups: bool,
+    /// Anonymous (no effect: the engine gives out no addresses).
+    pub anonymous: bool,
     /// Map window `[x, y, size]` if set.
     pub map_window: Option<[f64; 3]>,
     /// Real (player) name.
@@ -145,9 +154,31 @@ pub struct BattleView {
     /// Groups with their ship counts before and after.
     pub groups: Vec<BattleGroupView>,
     /// Rounds fought.
-    pub rounds: u32,
+    pub rounds: u64,
     /// Shots fired.
-    pub shots: u32,
+    pub shots: u64,
+    /// With the BattleProtocol option: every shot in firing order.
+    #[serde(default)]
+    pub protocol: Vec<ShotView>,
+    /// With the BattleProtocol option: shots fired but not in `protocol`
+    /// (beyond its cap, or in long stretches of rounds without a kill).
+    #[serde(default)]
+    pub unlisted_shots: u64,
+}
+
+/// One shot of a battle protocol: "race type fires on race type".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShotView {
+    /// Firing race (displayed name).
+    pub race: String,
+    /// Firing ship type.
+    pub ship_type: String,
+    /// Race fired on.
+    pub target_race: String,
+    /// Ship type fired on.
+    pub target_type: String,
+    /// Whether the target was destroyed (else its shields held).
+    pub destroyed: bool,
 }
 
 /// A group in a battle.

@@ -13,6 +13,8 @@
 //!   last-enabled-admin guard.
 //! - [`store`]: the SQL.
 //!
+//! Uses: [`crate::audit`] only.
+//!
 //! Operator notes: `docs/admin.md`.
 
 /// Moved to [`crate::audit`]; kept until the mail domain is moved over.

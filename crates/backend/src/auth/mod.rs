@@ -40,11 +40,11 @@ pub fn install(
         users,
     );
     let pruner = auth.clone();
-    asm.workers
-        .spawn_loop("auth_prune", service::PRUNE_INTERVAL, move || {
-            let auth = pruner.clone();
-            async move { auth.prune().await }
-        });
+    let interval = auth.settings().prune_interval;
+    asm.workers.spawn_loop("auth_prune", interval, move || {
+        let auth = pruner.clone();
+        async move { auth.prune().await }
+    });
     let redactor = auth.clone();
     asm.workers
         .spawn_loop("auth_redact", service::REDACT_INTERVAL, move || {

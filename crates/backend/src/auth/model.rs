@@ -14,9 +14,13 @@ type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 /// Longest accepted address (RFC 5321 path limit).
 pub const EMAIL_MAX_LEN: usize = 254;
 
-/// A syntactically plausible email address, trimmed and lower-cased — the
-/// form stored in `accounts.email` and `auth_challenges.email`. Never log
-/// it: use [`crate::mail::email_hash`].
+/// A syntactically plausible email address, trimmed and lower-cased, its
+/// domain in normalised Unicode form (IDNA UTS #46: `EXÄMPLE.com` and
+/// `xn--exmple-cua.com` are both `exämple.com`) — the form stored in
+/// `accounts.email` and `auth_challenges.email`. The mail transport sends
+/// the domain IDNA-encoded; a non-ASCII local part needs a relay with
+/// `SMTPUTF8` ([`EmailAddress::needs_smtputf8`]). Never log it: use
+/// [`crate::mail::email_hash`].
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct EmailAddress(String);
 
@@ -26,13 +30,15 @@ pub struct InvalidEmail;
 
 impl EmailAddress {
     /// One `@`, a non-empty local part, a dotted domain of letters, digits
-    /// and hyphens, no whitespace or control characters, at most 254 bytes.
+    /// and hyphens (a valid IDNA name), no whitespace or control characters,
+    /// at most 254 bytes; and an address the mail client library accepts,
+    /// so what is accepted here can be sent.
     pub fn parse(raw: &str) -> Result<Self, InvalidEmail> {
-        let email = raw.trim().to_lowercase();
-        if email.is_empty() || email.len() > EMAIL_MAX_LEN {
+        let lowered = raw.trim().to_lowercase();
+        if lowered.is_empty() || lowered.len() > EMAIL_MAX_LEN {
             return Err(InvalidEmail);
         }
-        let (local, domain) = email.split_once('@').ok_or(InvalidEmail)?;
+        let (local, domain) = lowered.split_once('@').ok_or(InvalidEmail)?;
         let local_ok = !local.is_empty()
             && local.len() <= 64
             && local
@@ -46,11 +52,26 @@ impl EmailAddress {
                     && !label.ends_with('-')
                     && label.chars().all(|c| c.is_alphanumeric() || c == '-')
             });
-        if local_ok && domain_ok {
-            Ok(Self(email))
-        } else {
-            Err(InvalidEmail)
+        if !(local_ok && domain_ok) {
+            return Err(InvalidEmail);
         }
+        let ascii_domain = idna::domain_to_ascii(domain).map_err(|_| InvalidEmail)?;
+        let (unicode_domain, mapped) = idna::domain_to_unicode(&ascii_domain);
+        mapped.map_err(|_| InvalidEmail)?;
+        // The library that sends it must take it (e.g. it refuses the
+        // combining dot that lower-casing `İ` leaves behind).
+        lettre::Address::new(local, &ascii_domain).map_err(|_| InvalidEmail)?;
+        let email = format!("{local}@{unicode_domain}");
+        if email.len() > EMAIL_MAX_LEN {
+            return Err(InvalidEmail);
+        }
+        Ok(Self(email))
+    }
+
+    /// Whether sending to it needs the relay's `SMTPUTF8` extension (a
+    /// non-ASCII local part; the domain is always sent IDNA-encoded).
+    pub fn needs_smtputf8(&self) -> bool {
+        !self.0.split('@').next().unwrap_or_default().is_ascii()
     }
 
     pub fn as_str(&self) -> &str {
@@ -175,6 +196,28 @@ mod tests {
         }
         let long = format!("{}@example.com", "a".repeat(250));
         assert!(EmailAddress::parse(&long).is_err());
+    }
+
+    #[test]
+    fn international_domains_are_normalised_and_local_parts_checked() {
+        let idn = EmailAddress::parse("Ünï@EXÄMPLE.com").unwrap();
+        assert_eq!(idn.as_str(), "ünï@exämple.com");
+        assert!(idn.needs_smtputf8());
+        // The IDNA-encoded spelling is the same address.
+        assert_eq!(
+            EmailAddress::parse("user@xn--exmple-cua.com").unwrap(),
+            EmailAddress::parse("user@exämple.com").unwrap()
+        );
+        assert!(
+            !EmailAddress::parse("user@exämple.com")
+                .unwrap()
+                .needs_smtputf8()
+        );
+        // Lower-casing `İ` leaves a combining dot the mail library refuses:
+        // refused here, not when the mail is sent.
+        assert_eq!(EmailAddress::parse("İ@example.com"), Err(InvalidEmail));
+        // Not a valid IDNA name.
+        assert_eq!(EmailAddress::parse("user@xn--a.com"), Err(InvalidEmail));
     }
 
     #[test]

@@ -27,14 +27,12 @@ use crate::session::{DeviceInfo, DevicePublicKey, SessionService};
 use crate::user::UserService;
 use crate::worker::StepOutcome;
 
-/// How long an expired challenge is kept (for operators) before pruning.
-pub const CHALLENGE_RETENTION: Duration = Duration::from_secs(24 * 3600);
 /// Rows of each kind one prune step deletes at most.
 pub const PRUNE_BATCH: i64 = 10_000;
-/// Pause of the prune loop when nothing was left to delete.
-pub const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
 /// Pause of the loop redacting delivered or useless login mails.
 pub const REDACT_INTERVAL: Duration = Duration::from_secs(30);
+/// The rolling window of [`AuthSettings::failure_cap`].
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(3600);
 
 /// Tunables of the login flow (`BACKEND_AUTH_*`, see `docs/auth.md`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,11 +48,18 @@ pub struct AuthSettings {
     pub throttle_max: u32,
     /// `BACKEND_AUTH_USERNAME_MAX_RETRIES`.
     pub username_max_retries: u32,
-    /// Failed confirmations per address within `failure_window`, across all
-    /// its challenges, beyond which only a source that has not failed for
-    /// the address in the window may still try (OWASP ASVS 2.2.1).
+    /// `BACKEND_AUTH_CONFIRM_FAILURE_LIMIT`: failed confirmations per
+    /// address within `failure_window`, across all its challenges, beyond
+    /// which only a source that has not failed for the address in the
+    /// window may still try (OWASP ASVS 2.2.1).
     pub failure_cap: u32,
     pub failure_window: Duration,
+    /// `BACKEND_AUTH_CHALLENGE_RETENTION`: how long an expired challenge is
+    /// kept (for operators) before pruning.
+    pub challenge_retention: Duration,
+    /// `BACKEND_AUTH_PRUNE_INTERVAL`: pause of the prune loop when nothing
+    /// was left to delete.
+    pub prune_interval: Duration,
     /// `BACKEND_AUTH_CHALLENGE_SOURCE_MAX`: new challenges per source
     /// address within `throttle_window`.
     pub source_max: u32,
@@ -71,8 +76,10 @@ impl AuthSettings {
             throttle_window: auth.challenge_throttle_window,
             throttle_max: auth.challenge_throttle_max,
             username_max_retries: auth.username_max_retries,
-            failure_cap: 100,
-            failure_window: Duration::from_secs(3600),
+            failure_cap: auth.confirm_failure_limit,
+            failure_window: FAILURE_WINDOW,
+            challenge_retention: auth.challenge_retention,
+            prune_interval: auth.prune_interval,
             source_max: config.security.challenge_source_max,
             code_key: model::CodeKey::new(config.security.code_secret.as_ref().map(|s| s.expose())),
         }
@@ -386,7 +393,7 @@ impl AuthService {
     }
 
     /// The housekeeping step (`auth_prune` worker): removes challenges that
-    /// expired more than [`CHALLENGE_RETENTION`] ago and failed
+    /// expired more than [`AuthSettings::challenge_retention`] ago and failed
     /// confirmations that left the hourly window, [`PRUNE_BATCH`] rows of
     /// each per step, and ends device sessions past their idle timeout or
     /// lifetime ([`SessionService::expire`]).
@@ -395,7 +402,7 @@ impl AuthService {
         let mut conn = self.inner.db.acquire().await?;
         let removed = store::prune(
             &mut conn,
-            CHALLENGE_RETENTION,
+            self.inner.settings.challenge_retention,
             self.inner.settings.failure_window,
             PRUNE_BATCH,
         )

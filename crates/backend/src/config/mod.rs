@@ -10,14 +10,22 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod dsn;
 mod load;
 mod parse;
 mod proxies;
+mod section;
 pub mod table;
+#[cfg(test)]
+mod testing;
+mod unknown;
+mod values;
 
-pub use load::{ConfigError, ConfigErrors, search_path_ok};
+pub use dsn::search_path_ok;
+pub use load::{ConfigError, ConfigErrors};
 pub use parse::{parse_duration, parse_listen_addr, parse_size};
 pub use proxies::TrustedProxies;
+pub use unknown::{UnknownVariable, unknown_in_env, unknown_variables};
 
 /// A value that must never be printed: `Debug` shows `***`.
 #[derive(Clone, PartialEq, Eq)]
@@ -68,6 +76,9 @@ pub struct Config {
     pub engine: EngineConfig,
     pub runtime: RuntimeConfig,
     pub notification: NotificationConfig,
+    /// Set `BACKEND_*`-like names that are not variables (typos): logged as
+    /// warnings at startup and listed by `config check`.
+    pub unknown_variables: Vec<UnknownVariable>,
 }
 
 #[derive(Debug, Clone)]
@@ -187,6 +198,10 @@ pub struct AdminConfig {
 pub struct GeoIpConfig {
     /// `BACKEND_GEOIP_DB_PATH`: a readable GeoLite2-Country-shaped `.mmdb`.
     pub db_path: PathBuf,
+    /// `BACKEND_GEO_SHARD_CAPACITY` (added): distinct pairs per tally shard.
+    pub shard_capacity: u32,
+    /// `BACKEND_GEO_FLUSH_INTERVAL` (added): pause of the counter flush loop.
+    pub flush_interval: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,6 +243,12 @@ pub struct AuthConfig {
     pub challenge_throttle_window: Duration,
     pub challenge_throttle_max: u32,
     pub username_max_retries: u32,
+    /// `BACKEND_AUTH_CONFIRM_FAILURE_LIMIT` (added): wrong codes per address per rolling hour.
+    pub confirm_failure_limit: u32,
+    /// `BACKEND_AUTH_CHALLENGE_RETENTION` (added): how long expired challenges are kept.
+    pub challenge_retention: Duration,
+    /// `BACKEND_AUTH_PRUNE_INTERVAL` (added): pause of the prune worker.
+    pub prune_interval: Duration,
 }
 
 /// How long device sessions live (added; `docs/auth.md`).

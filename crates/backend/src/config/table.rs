@@ -383,6 +383,31 @@ pub const VARIABLES: &[Variable] = &[
         "(added) `true` or `false`: run the notification route worker in this process (off in tests that drive the worker step themselves; one instance per database is supported, so this is not a replica switch).",
     ),
     defaulted(
+        "BACKEND_AUTH_CONFIRM_FAILURE_LIMIT",
+        "100",
+        "(added) Wrong login codes allowed per email address per rolling hour, across all its challenges (OWASP ASVS 2.2.1); beyond it a confirm for that address answers 429 `too_many_attempts` unless its source has not failed for the address within the hour, so strangers cannot lock the owner out (1–1000000).",
+    ),
+    defaulted(
+        "BACKEND_AUTH_CHALLENGE_RETENTION",
+        "24h",
+        "(added) How long an expired login challenge (with its failed attempts) is kept for operators before the `auth_prune` worker deletes it.",
+    ),
+    defaulted(
+        "BACKEND_AUTH_PRUNE_INTERVAL",
+        "1h",
+        "(added) Pause of the `auth_prune` worker between passes once nothing is left to delete (it also runs at startup).",
+    ),
+    defaulted(
+        "BACKEND_GEO_SHARD_CAPACITY",
+        "16384",
+        "(added) Distinct (user, address) pairs each of the 8 in-memory geo tally shards holds between flushes (1–1000000); a request of a new pair beyond it is not counted, only tallied in `geo_counter_dropped_total`.",
+    ),
+    defaulted(
+        "BACKEND_GEO_FLUSH_INTERVAL",
+        "1s",
+        "(added) Pause of the `geo_counters` worker between flushes of the request tallies into `user_country_counters`; what is pending at shutdown is flushed then.",
+    ),
+    defaulted(
         "BACKEND_SESSION_IDLE_TIMEOUT",
         "720h",
         "(added) A device session not looked up by the gateway for this long ends (revoked as `expired`, announced as `SessionInvalidation`); OWASP ASVS 3.3.",
@@ -533,6 +558,11 @@ mod tests {
                 "BACKEND_PUSH_BUFFER_CAPACITY",
                 "BACKEND_PUSH_SUBSCRIBER_QUEUE",
                 "BACKEND_NOTIFICATION_WORKER_ENABLED",
+                "BACKEND_AUTH_CONFIRM_FAILURE_LIMIT",
+                "BACKEND_AUTH_CHALLENGE_RETENTION",
+                "BACKEND_AUTH_PRUNE_INTERVAL",
+                "BACKEND_GEO_SHARD_CAPACITY",
+                "BACKEND_GEO_FLUSH_INTERVAL",
                 "BACKEND_SESSION_IDLE_TIMEOUT",
                 "BACKEND_SESSION_MAX_LIFETIME",
                 "BACKEND_TRUSTED_PROXIES",

@@ -1,7 +1,7 @@
 //! The geo instruments (spec §15): `geo_lookups_total{outcome}` with
 //! outcome `found`, `not_found` or `error`, and
-//! `geo_counter_dropped_total`, the request hits dropped because the
-//! counting channel was full.
+//! `geo_counter_dropped_total`, the request hits not counted because a
+//! tally shard was full (or, after failed flushes, the carried-over rows).
 
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::Counter;
@@ -44,7 +44,7 @@ impl GeoMetrics {
             dropped: meter
                 .u64_counter(names::GEO_COUNTER_DROPPED_TOTAL)
                 .with_description(
-                    "Authenticated requests not counted per country because the counting channel was full.",
+                    "Authenticated requests not counted per country because the in-memory tally was full.",
                 )
                 .build(),
         }
@@ -55,7 +55,7 @@ impl GeoMetrics {
             .add(1, &[KeyValue::new(label::OUTCOME, outcome.as_str())]);
     }
 
-    pub fn record_dropped(&self) {
-        self.dropped.add(1, &[]);
+    pub fn record_dropped(&self, hits: u64) {
+        self.dropped.add(hits, &[]);
     }
 }

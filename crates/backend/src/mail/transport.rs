@@ -3,20 +3,29 @@
 //! pooling connections to the relay. Tests use the real SMTP server from
 //! `galaxy-devstack`; the trait exists so the worker does not depend on
 //! lettre's types.
+//!
+//! Every send runs in an `smtp.send` span and the mail carries a
+//! `traceparent` header naming it (spec §15), so the relay's and the
+//! receiving side's logs can be joined to the trace that sent it.
+//! Recipient domains are IDNA-encoded (`exämple.com` → `xn--exmple-cua.com`)
+//! before they reach lettre; a non-ASCII local part needs a relay that
+//! offers `SMTPUTF8` ([`MailTransport::offers_smtputf8`]), which lettre
+//! then asks for.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, Tls, TlsParameters};
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::extension::{ClientId, Extension};
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 use tokio::net::TcpStream;
+use tracing::Instrument as _;
 
 use super::email_hash::redact_addresses;
 use super::model::DeliveryId;
@@ -54,6 +63,13 @@ pub struct SendError {
 /// Sends one message. Implementations must be safe to call concurrently.
 pub trait MailTransport: Send + Sync + 'static {
     fn send<'a>(&'a self, mail: &'a OutgoingMail) -> BoxFuture<'a, Result<(), SendError>>;
+
+    /// Whether the relay takes addresses with a non-ASCII local part
+    /// (the `SMTPUTF8` extension): `None` when that is not known (the relay
+    /// could not be asked).
+    fn offers_smtputf8(&self) -> BoxFuture<'_, Option<bool>> {
+        Box::pin(async { None })
+    }
 }
 
 /// Why the SMTP transport could not be built.
@@ -85,6 +101,8 @@ pub struct SmtpTransport {
     from: Mailbox,
     /// Right-hand side of every `Message-ID` (the From address's domain).
     message_id_domain: String,
+    /// The relay's host, for the `smtp.send` span.
+    host: String,
 }
 
 impl SmtpTransport {
@@ -140,6 +158,7 @@ impl SmtpTransport {
             mailer,
             from,
             message_id_domain,
+            host: settings.host.clone(),
         })
     }
 
@@ -159,14 +178,19 @@ impl SmtpTransport {
             .subject(mail.subject.clone())
             .message_id(Some(self.message_id(mail.delivery_id)))
             .date_now();
+        if let Some(traceparent) = crate::telemetry::current_traceparent() {
+            builder = builder.header(Traceparent(traceparent));
+        }
         for (position, recipient) in mail.recipients.iter().enumerate() {
             // The address itself stays out of the error (it is stored and logged).
-            let mailbox: Mailbox = recipient.parse().map_err(|_| {
-                permanent(format!(
-                    "recipient #{} is not a valid address",
-                    position + 1
-                ))
-            })?;
+            let mailbox: Mailbox = ascii_domain(recipient)
+                .and_then(|address| address.parse().ok())
+                .ok_or_else(|| {
+                    permanent(format!(
+                        "recipient #{} is not a valid address",
+                        position + 1
+                    ))
+                })?;
             builder = builder.to(mailbox);
         }
         let message = match &mail.html_body {
@@ -184,14 +208,66 @@ impl SmtpTransport {
 
 impl MailTransport for SmtpTransport {
     fn send<'a>(&'a self, mail: &'a OutgoingMail) -> BoxFuture<'a, Result<(), SendError>> {
+        let span = tracing::info_span!(
+            "smtp.send",
+            otel.kind = "client",
+            server.address = %self.host,
+            delivery_id = %mail.delivery_id.0,
+        );
+        Box::pin(
+            async move {
+                // Built inside the span: its traceparent names this call.
+                let message = self.build(mail)?;
+                match &self.mailer {
+                    Mailer::Lettre(mailer) => {
+                        mailer.send(message).await.map(drop).map_err(classify_send)
+                    }
+                    Mailer::Direct(pool) => pool.send(&message).await,
+                }
+            }
+            .instrument(span),
+        )
+    }
+
+    fn offers_smtputf8(&self) -> BoxFuture<'_, Option<bool>> {
         Box::pin(async move {
-            let message = self.build(mail)?;
             match &self.mailer {
-                Mailer::Lettre(mailer) => mailer.send(message).await.map(drop).map_err(classify),
-                Mailer::Direct(pool) => pool.send(&message).await,
+                Mailer::Direct(pool) => pool.offers_smtputf8().await,
+                // lettre's own pool does not show a connection's EHLO answer.
+                Mailer::Lettre(_) => None,
             }
         })
     }
+}
+
+/// The `traceparent` mail header (W3C trace context, as in HTTP).
+#[derive(Debug, Clone)]
+struct Traceparent(String);
+
+impl Header for Traceparent {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str(crate::telemetry::propagation::TRACEPARENT)
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(s.to_owned()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// `address` with its domain in IDNA ASCII form (UTS #46: `exämple.com` →
+/// `xn--exmple-cua.com`), so only a non-ASCII local part needs `SMTPUTF8`.
+/// `None` when the domain is not a valid IDNA name.
+pub fn ascii_domain(address: &str) -> Option<String> {
+    let (local, domain) = address.rsplit_once('@')?;
+    if domain.is_ascii() {
+        return Some(address.to_owned());
+    }
+    let domain = idna::domain_to_ascii(domain).ok()?;
+    Some(format!("{local}@{domain}"))
 }
 
 enum Mailer {
@@ -209,6 +285,8 @@ struct DirectPool {
     hello: ClientId,
     idle: Mutex<Vec<AsyncSmtpConnection>>,
     max_idle: usize,
+    /// What the relay's last EHLO answer said about `SMTPUTF8`.
+    smtputf8: Mutex<Option<bool>>,
 }
 
 impl DirectPool {
@@ -227,6 +305,26 @@ impl DirectPool {
             hello: ClientId::default(),
             idle: Mutex::new(Vec::new()),
             max_idle: max_connections.max(1) as usize,
+            smtputf8: Mutex::new(None),
+        }
+    }
+
+    /// The relay's `SMTPUTF8` support as its last EHLO answer said; asks it
+    /// (a pooled connection, kept for the next send) when no connection was
+    /// made yet. `None` when the relay cannot be reached.
+    async fn offers_smtputf8(&self) -> Option<bool> {
+        if let Some(known) = *self.smtputf8.lock().unwrap_or_else(|e| e.into_inner()) {
+            return Some(known);
+        }
+        let conn = self.checkout().await.ok()?;
+        self.check_in(conn);
+        *self.smtputf8.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn check_in(&self, conn: AsyncSmtpConnection) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < self.max_idle {
+            idle.push(conn);
         }
     }
 
@@ -236,14 +334,11 @@ impl DirectPool {
         // MAIL, RCPT, DATA, the message: a few replies, each bounded.
         match tokio::time::timeout(self.timeout * 4, conn.send(message.envelope(), &data)).await {
             Ok(Ok(_)) => {
-                let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-                if idle.len() < self.max_idle {
-                    idle.push(conn);
-                }
+                self.check_in(conn);
                 Ok(())
             }
             // lettre has already closed the connection.
-            Ok(Err(err)) => Err(classify(err)),
+            Ok(Err(err)) => Err(classify_send(err)),
             Err(_) => Err(transient("SMTP timed out waiting for the relay")),
         }
     }
@@ -296,6 +391,9 @@ impl DirectPool {
                 .map_err(|_| timed_out())?
                 .map_err(classify)?;
         }
+        // After STARTTLS the relay has answered EHLO again: that list counts.
+        let smtputf8 = conn.server_info().supports_feature(Extension::SmtpUtfEight);
+        *self.smtputf8.lock().unwrap_or_else(|e| e.into_inner()) = Some(smtputf8);
         if let Some(credentials) = &self.credentials {
             tokio::time::timeout(
                 self.timeout,
@@ -323,8 +421,21 @@ pub fn message_id(delivery_id: DeliveryId, domain: &str) -> String {
     format!("<{}@{domain}>", delivery_id.0)
 }
 
+/// A failed transaction: like [`classify`], and a refusal by the client
+/// library itself is permanent — lettre refuses a message it can never
+/// send, e.g. a non-ASCII address to a relay without `SMTPUTF8`.
+fn classify_send(err: lettre::transport::smtp::Error) -> SendError {
+    let permanent = err.is_client();
+    let mut error = classify(err);
+    if permanent {
+        error.kind = FailureKind::Permanent;
+    }
+    error
+}
+
 /// 5xx replies are permanent; everything else (4xx, connection refused or
-/// dropped, timeouts, TLS, unparsable replies) is worth another attempt.
+/// dropped, timeouts, TLS, unparsable replies, the client library's
+/// refusals while connecting) is worth another attempt.
 fn classify(err: lettre::transport::smtp::Error) -> SendError {
     let code = err.status().map(u16::from);
     let kind = if err.is_permanent() {
@@ -334,6 +445,8 @@ fn classify(err: lettre::transport::smtp::Error) -> SendError {
     };
     let what = if err.is_permanent() || err.is_transient() {
         "rejected"
+    } else if err.is_client() {
+        "refused by the client"
     } else if err.is_timeout() {
         "timed out"
     } else if err.is_tls() {

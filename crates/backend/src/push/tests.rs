@@ -6,7 +6,8 @@ use prost::Message as _;
 
 use super::*;
 use crate::ids::UserId;
-use crate::session::RevocationReason;
+use crate::session::{RevocationReason, SessionsRevoked};
+use crate::telemetry::Metrics;
 use uuid::Uuid;
 
 fn service(settings: PushSettings) -> PushService {

@@ -1,7 +1,7 @@
 //! The gRPC listener (`BACKEND_GRPC_PUSH_LISTEN_ADDR`): the push stream
 //! (`galaxy.push.v1.Push`, spec §7), the standard `grpc.health.v1` service
-//! and server reflection, so `grpcurl` can talk to it without local proto
-//! files.
+//! and server reflection (`v1` and `v1alpha`), so `grpcurl` and other
+//! clients can talk to it without local proto files.
 //!
 //! `SubscribePush` is a thin handler: it parses the request, opens a
 //! [`Subscription`] and streams its frames. The resume point goes out as
@@ -48,10 +48,15 @@ pub async fn serve(
     health_reporter
         .set_service_status("", tonic_health::ServingStatus::Serving)
         .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(crate::push::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
+    // Both reflection versions: grpcurl speaks v1, older clients
+    // (grpcio-reflection among them) only v1alpha.
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(crate::push::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection().build_v1()?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
 
     tonic::transport::Server::builder()
         .add_service(PushServer::new(PushGrpc {
@@ -59,7 +64,8 @@ pub async fn serve(
             gateway_secret,
         }))
         .add_service(health_service)
-        .add_service(reflection)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), async move {
             stop_accepting.cancelled().await;
             health_reporter

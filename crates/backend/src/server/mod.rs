@@ -29,6 +29,7 @@ use crate::readiness::Readiness;
 use crate::telemetry::{self, Metrics};
 
 pub mod admin;
+mod docs;
 pub mod edge;
 mod errors;
 pub mod groups;

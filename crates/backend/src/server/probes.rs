@@ -1,12 +1,13 @@
 //! Routes outside the four groups: the probes (`/healthz`, `/readyz`), the
-//! REST contract (`/openapi.yaml`) and its reference page (`/docs`).
+//! REST contract (`/openapi.yaml`) and its interactive reference (`/docs`,
+//! Swagger UI: [`super::docs`]).
 
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::header;
-use axum::response::{Html, IntoResponse};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use serde_json::json;
 
@@ -17,7 +18,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/openapi.yaml", get(openapi_yaml))
-        .route("/docs", get(docs_page))
+        .merge(super::docs::routes())
 }
 
 /// Liveness: 200 whenever the process can answer.
@@ -48,10 +49,4 @@ async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiE
 
 async fn openapi_yaml() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/yaml")], OPENAPI_YAML)
-}
-
-/// A human-readable rendering of the contract (Redoc from the document
-/// itself; the page works offline as plain YAML if the script is absent).
-async fn docs_page() -> Html<&'static str> {
-    Html(include_str!("probes_docs.html"))
 }

@@ -69,6 +69,7 @@ mod http;
 pub mod logging;
 mod metrics;
 pub mod names;
+pub mod propagation;
 mod tracer;
 
 pub use context::{RequestContext, current_trace_id};
@@ -77,6 +78,7 @@ pub use http::{
     ResponseHook, UNMATCHED,
 };
 pub use metrics::{DEFAULT_POOL, DbPoolMetrics, HttpMetrics, Metrics};
+pub use propagation::{current_traceparent, inject_http};
 
 /// This application's telemetry: its tracer and meter providers and its
 /// instruments. Dropping it without [`Self::shutdown`] stops routing spans to
@@ -99,8 +101,18 @@ impl Telemetry {
     /// Must run inside a Tokio runtime when an exporter is `otlp` with
     /// `grpc`. Fails on an exporter that cannot be built (e.g. a malformed
     /// `BACKEND_OTEL_ENDPOINT`) or an unparsable `RUST_LOG`.
+    /// Variables that look like ours but are not (typos) are logged here,
+    /// as the first warnings of the process.
     pub fn init(config: &Config) -> anyhow::Result<Telemetry> {
-        Self::init_with(&config.logging, &config.otel)
+        let telemetry = Self::init_with(&config.logging, &config.otel)?;
+        for unknown in &config.unknown_variables {
+            tracing::warn!(
+                variable = %unknown.name,
+                did_you_mean = unknown.closest,
+                "{unknown}"
+            );
+        }
+        Ok(telemetry)
     }
 
     /// [`Self::init`] from the two config sections it reads.

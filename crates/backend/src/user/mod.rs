@@ -11,6 +11,10 @@
 //! - [`store`]: the SQL (`user_settings`, `user_entitlements`,
 //!   `user_sanctions`, and the user-domain columns of `accounts`).
 //!
+//! Uses: [`crate::session`] (revokes sessions on a login ban or a soft
+//! delete) and [`crate::audit`]. The notification domain reads account
+//! emails through [`emails`].
+//!
 //! Operator notes: `docs/users.md`.
 
 pub mod emails;

@@ -221,3 +221,72 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_read_timeout() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert_eq!(answer.matches("HTTP/1.1").count(), 1, "{answer}");
 }
+
+#[tokio::test]
+async fn two_x_user_id_headers_are_refused() {
+    let app = TestApp::spawn().await;
+    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+    let answer = raw_exchange(
+        &app,
+        format!(
+            "GET /api/v1/user/session HTTP/1.1\r\nHost: x\r\nX-User-ID: {a}\r\nX-User-ID: {b}\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert_raw_error(&answer, 400, "duplicate_user_id");
+}
+
+#[tokio::test]
+async fn messages_speak_json_not_rust_and_cut_echoed_input() {
+    let app = app_with_admin().await;
+    let wrong_shape = app
+        .api
+        .post(JSON_ROUTE)
+        .basic_auth("root", "correct-horse-battery")
+        .raw_body(Some("application/json"), "5")
+        .send()
+        .await;
+    wrong_shape.assert_status(422);
+    let message = wrong_shape.value()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("expected a JSON object"), "{message}");
+    assert!(!message.contains("struct"), "{message}");
+
+    // A 5,000-character path parameter is named, and echoed cut short.
+    let long = "x".repeat(5_000);
+    let answer = raw_exchange(
+        &app,
+        format!(
+            "GET /api/v1/internal/device-sessions/{long} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert_raw_error(&answer, 400, "invalid_path");
+    let body = &answer[answer.find("\r\n\r\n").unwrap() + 4..];
+    assert!(body.len() < 400, "{body}");
+    assert!(body.contains("device_session_id"), "{body}");
+    assert!(body.contains(&format!("{}…", "x".repeat(64))), "{body}");
+
+    // Whatever a handler quotes back is cut too (here a 404 naming the id).
+    let answer = raw_exchange(
+        &app,
+        format!(
+            "GET /api/v1/admin/mail/deliveries/{long} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {}\r\nConnection: close\r\n\r\n",
+            base64_credentials("root", "correct-horse-battery")
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert_raw_error(&answer, 404, "not_found");
+    let body = &answer[answer.find("\r\n\r\n").unwrap() + 4..];
+    assert!(body.len() < 400, "{body}");
+}
+
+fn base64_credentials(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+}

@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use galaxy_backend::geo::{self, MAX_PAIRS_PER_SHARD};
+use galaxy_backend::geo;
 use uuid::Uuid;
 
 use crate::auth::{identity_app, login};
@@ -138,7 +138,11 @@ async fn user_requests_are_counted_per_country() {
 
 #[tokio::test]
 async fn repeated_hits_aggregate_in_memory_and_new_pairs_beyond_the_cap_are_dropped() {
-    let app = TestApp::spawn().await;
+    const CAPACITY: usize = 100;
+    let app = TestApp::builder()
+        .var("BACKEND_GEO_SHARD_CAPACITY", CAPACITY)
+        .spawn()
+        .await;
     let geo = &app.state.geo;
     let ip: IpAddr = "192.0.2.1".parse().unwrap();
     // One pair hit many times holds one entry.
@@ -149,10 +153,10 @@ async fn repeated_hits_aggregate_in_memory_and_new_pairs_beyond_the_cap_are_drop
     assert_eq!(geo.pending(), 1);
     // This thread's shard fills with distinct pairs; hits of new pairs
     // beyond the cap are dropped and counted, never blocking.
-    for _ in 0..MAX_PAIRS_PER_SHARD + 5 {
+    for _ in 0..CAPACITY + 5 {
         geo.count_request(Uuid::new_v4().into(), ip);
     }
-    assert_eq!(geo.pending(), MAX_PAIRS_PER_SHARD);
+    assert_eq!(geo.pending(), CAPACITY);
     let metrics = app.scrape_metrics().await;
     let dropped: f64 = metrics
         .lines()
@@ -163,4 +167,78 @@ async fn repeated_hits_aggregate_in_memory_and_new_pairs_beyond_the_cap_are_drop
     assert_eq!(dropped, 6.0);
     geo.flush().await.unwrap();
     assert_eq!(geo.pending(), 0);
+}
+
+async fn counted(app_db: &sqlx::PgPool, user_id: Uuid) -> Vec<(String, i64)> {
+    geo::store::country_counters(app_db, user_id.into())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.country, c.count))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_failed_flush_keeps_its_counts_for_the_next_one() {
+    let server = smtp_server().await;
+    let app = identity_app(&server)
+        .var("BACKEND_GEO_FLUSH_INTERVAL", "1h")
+        .spawn()
+        .await;
+    let me = login(&app, &server, "retried@example.com", 1, None).await;
+    let geo = &app.state.geo;
+    let ip: IpAddr = "192.0.2.1".parse().unwrap();
+    for _ in 0..3 {
+        geo.count_request(me.user_id.into(), ip);
+    }
+    // The statement fails while its table is away.
+    sqlx::query("ALTER TABLE user_country_counters RENAME TO user_country_counters_away")
+        .execute(app.db())
+        .await
+        .unwrap();
+    geo.flush().await.expect_err("the statement fails");
+    assert_eq!(geo.pending(), 0, "the tallies were taken");
+    assert_eq!(geo.carried_over().await, 1, "and their counts kept");
+    sqlx::query("ALTER TABLE user_country_counters_away RENAME TO user_country_counters")
+        .execute(app.db())
+        .await
+        .unwrap();
+    geo.count_request(me.user_id.into(), ip);
+    geo.flush().await.unwrap();
+    assert_eq!(geo.carried_over().await, 0);
+    assert_eq!(counted(app.db(), me.user_id).await, vec![("DE".into(), 4)]);
+}
+
+#[tokio::test]
+async fn tallies_not_yet_flushed_are_flushed_at_shutdown() {
+    let server = smtp_server().await;
+    // The loop flushes once at start, then not for an hour: only the
+    // shutdown flush can write what is counted below.
+    let app = identity_app(&server)
+        .var("BACKEND_GEO_FLUSH_INTERVAL", "1h")
+        .spawn()
+        .await;
+    let me = login(&app, &server, "leaving@example.com", 1, None).await;
+    app.state.geo.flush().await.unwrap();
+    for xff in ["198.51.100.1", "198.51.100.2"] {
+        app.api
+            .get("/api/v1/user/sessions")
+            .user(me.user_id)
+            .header("x-forwarded-for", xff)
+            .send()
+            .await
+            .assert_status(200);
+    }
+    assert_eq!(app.state.geo.pending(), 2);
+    let db = app.into_database().await;
+    let pool = sqlx::PgPool::connect(&db.url()).await.unwrap();
+    let written: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT country, count FROM backend.user_country_counters WHERE user_id = $1",
+    )
+    .bind(me.user_id)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(written, vec![("US".into(), 2)]);
+    pool.close().await;
 }

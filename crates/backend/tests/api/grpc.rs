@@ -36,3 +36,36 @@ async fn reflection_lists_the_services() {
         "{names:?}"
     );
 }
+
+#[tokio::test]
+async fn reflection_also_answers_v1alpha_clients() {
+    use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
+    use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
+
+    let app = TestApp::spawn().await;
+    let mut client = ServerReflectionClient::new(channel(&app).await);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut answers = client
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .expect("v1alpha reflection call")
+        .into_inner();
+    let answer = answers
+        .message()
+        .await
+        .expect("v1alpha reflection answer")
+        .and_then(|a| a.message_response);
+    let Some(MessageResponse::ListServicesResponse(list)) = answer else {
+        panic!("unexpected v1alpha reflection answer: {answer:?}");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    assert!(
+        names.iter().any(|n| n == "galaxy.push.v1.Push"),
+        "{names:?}"
+    );
+}

@@ -69,6 +69,35 @@ fn config_check_accepts_a_valid_environment() {
 }
 
 #[test]
+fn config_check_names_the_variable_a_typo_meant() {
+    let dir = tempfile::tempdir().unwrap();
+    let dsn = crate::helpers::db::database_url("not_connected_by_config_check");
+    let mut env = base_env(&dsn, dir.path());
+    env.push(("BACKEND_HTTP_LISTEN_ADR".into(), "127.0.0.1:9999".into()));
+    let out = command(&env).args(["config", "check"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "a typo is not fatal: {stderr}");
+    assert!(
+        stderr.contains("BACKEND_HTTP_LISTEN_ADR is not a variable galaxy-backend reads; did you mean BACKEND_HTTP_LISTEN_ADDR?"),
+        "{stderr}"
+    );
+    // Also when the configuration is invalid: the typo may be why.
+    env.retain(|(name, _)| name != "BACKEND_SMTP_HOST");
+    env.push(("BACKEND_SMTP_HOTS".into(), "127.0.0.1".into()));
+    let out = command(&env).args(["config", "check"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("BACKEND_SMTP_HOST: is required but not set"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("did you mean BACKEND_SMTP_HOST?"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn bad_configuration_fails_once_naming_every_variable() {
     let env = vec![
         ("BACKEND_HTTP_READ_TIMEOUT".to_owned(), "soon".to_owned()),
@@ -162,10 +191,15 @@ impl Running {
         assert!(status.success());
     }
 
-    fn wait(mut self) -> std::process::ExitStatus {
+    /// Waits for the exit, then hands back the log lines not read yet.
+    fn wait_with_rest(mut self) -> (std::process::ExitStatus, Vec<String>) {
         for _ in 0..300 {
             if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
+                // The reader thread ends at EOF, closing the channel.
+                let rest =
+                    std::iter::from_fn(|| self.lines.recv_timeout(Duration::from_secs(5)).ok())
+                        .collect();
+                return (status, rest);
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -190,7 +224,15 @@ fn http_get(addr: SocketAddr, path: &str) -> String {
 async fn sigterm_drains_a_request_in_flight_and_exits_zero() {
     let db = TestDb::create().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut app = Running::start(&base_env(&db.url(), dir.path()));
+    let mut env = base_env(&db.url(), dir.path());
+    // With the metrics listener too: two listeners close at shutdown.
+    env.retain(|(name, _)| name != "BACKEND_OTEL_METRICS_EXPORTER");
+    env.push(("BACKEND_OTEL_METRICS_EXPORTER".into(), "prometheus".into()));
+    env.push((
+        "BACKEND_OTEL_PROMETHEUS_LISTEN_ADDR".into(),
+        "127.0.0.1:0".into(),
+    ));
+    let mut app = Running::start(&env);
     let addr = app.http;
     let ready = tokio::task::spawn_blocking(move || {
         (0..200).any(|_| {
@@ -235,6 +277,11 @@ async fn sigterm_drains_a_request_in_flight_and_exits_zero() {
         "the in-flight request completed: {response}"
     );
 
-    let status = app.wait();
+    let (status, rest) = app.wait_with_rest();
     assert!(status.success(), "exit status {status:?}");
+    let again: Vec<_> = rest
+        .iter()
+        .filter(|l| l.contains("HTTP listener closed"))
+        .collect();
+    assert!(again.is_empty(), "logged once only, then again: {again:?}");
 }

@@ -11,12 +11,10 @@
 use std::borrow::Cow;
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
-use tower_http::timeout::TimeoutError;
 
 /// An error on its way to the client.
 #[derive(Debug)]
@@ -131,10 +129,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        // Messages may quote request input: never a whole 5,000-char value.
+        let message = super::extract::cap_echoes(&self.message);
         let body = Body {
             error: Inner {
                 code: &self.code,
-                message: &self.message,
+                message: &message,
                 details: self.details.as_ref(),
             },
         };
@@ -158,50 +158,5 @@ impl From<sqlx::Error> for ApiError {
             }
             _ => Self::internal(err),
         }
-    }
-}
-
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
-        match rejection {
-            JsonRejection::MissingJsonContentType(_) => Self::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "expected `Content-Type: application/json`",
-            ),
-            JsonRejection::JsonSyntaxError(e) => Self::bad_request("malformed_json", e.body_text()),
-            JsonRejection::JsonDataError(e) => Self::unprocessable("invalid_body", e.body_text()),
-            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Self::payload_too_large()
-            }
-            JsonRejection::BytesRejection(e) if caused_by::<TimeoutError>(&e) => {
-                Self::request_timeout()
-            }
-            other => Self::bad_request("invalid_body", other.body_text()),
-        }
-    }
-}
-
-/// Whether `error` or one of its sources is an `E`.
-fn caused_by<E: std::error::Error + 'static>(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause = Some(error);
-    while let Some(error) = cause {
-        if error.is::<E>() {
-            return true;
-        }
-        cause = error.source();
-    }
-    false
-}
-
-impl From<QueryRejection> for ApiError {
-    fn from(rejection: QueryRejection) -> Self {
-        Self::bad_request("invalid_query", rejection.body_text())
-    }
-}
-
-impl From<PathRejection> for ApiError {
-    fn from(rejection: PathRejection) -> Self {
-        Self::bad_request("invalid_path", rejection.body_text())
     }
 }

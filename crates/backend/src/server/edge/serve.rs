@@ -27,7 +27,9 @@ use super::source_ip;
 /// Serves `router` on `listener` until `shutdown` fires, then stops
 /// accepting and waits up to `drain` for in-flight requests. Returns
 /// `false` if the drain budget ran out with connections still open.
+/// `name` tells the listeners apart in the shutdown log (`HTTP`, `metrics`).
 pub async fn serve(
+    name: &'static str,
     listener: TcpListener,
     router: Router,
     read_timeout: Duration,
@@ -74,7 +76,7 @@ pub async fn serve(
         }));
     }
     drop(listener);
-    tracing::info!("shutdown: HTTP listener closed, draining in-flight requests");
+    tracing::info!("shutdown: {name} listener closed, draining in-flight requests");
     tokio::time::timeout(drain, graceful.shutdown())
         .await
         .is_ok()

@@ -46,6 +46,7 @@ async fn request_login_code(
     SourceIp(source_ip): SourceIp,
     Json(body): Json<RequestCode>,
 ) -> Result<impl IntoResponse, ApiError> {
+    refuse_unsendable(&state, &body.email).await?;
     let issued = state.auth.request_code(&body.email, source_ip).await?;
     Ok((
         StatusCode::ACCEPTED,
@@ -54,6 +55,32 @@ async fn request_login_code(
             expires_at: issued.expires_at,
         }),
     ))
+}
+
+/// An address whose local part is not ASCII can only be sent through a
+/// relay that offers `SMTPUTF8`; when the relay is known not to, the
+/// address is refused now (422) rather than accepted and never delivered.
+/// When the relay cannot be asked in time, the address is accepted (and a
+/// refusal at send time dead-letters it at once).
+async fn refuse_unsendable(state: &AppState, email: &str) -> Result<(), ApiError> {
+    let Ok(email) = crate::auth::model::EmailAddress::parse(email) else {
+        return Ok(()); // request_code answers 422 invalid_email
+    };
+    if !email.needs_smtputf8() {
+        return Ok(());
+    }
+    let asked = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        state.mail.transport().offers_smtputf8(),
+    )
+    .await;
+    match asked {
+        Ok(Some(false)) => Err(ApiError::unprocessable(
+            "unsupported_email",
+            "addresses with non-ASCII characters before the @ cannot be delivered by this service's mail relay",
+        )),
+        _ => Ok(()),
+    }
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,88 @@
+//! Engines and their containers: `BACKEND_DOCKER_*`, `BACKEND_ENGINE_*`,
+//! `BACKEND_RUNTIME_*`.
+
+use crate::config::load::Loader;
+use crate::config::parse::parse_size;
+use crate::config::values::{
+    at_least, container_path, cpu_quota, docker_endpoint, docker_name, duration, log_opts, one_of,
+    pids_limit, positive_duration, positive_u32,
+};
+use crate::config::{
+    DockerConfig, EngineAddressing, EngineConfig, ImagePullPolicy, RuntimeConfig, RuntimeDriver,
+};
+
+/// Docker refuses `--memory` below 6 MiB; failing here is clearer than at the first game start.
+const MIN_CONTAINER_MEMORY: u64 = 6 << 20;
+
+impl Loader {
+    pub(in crate::config) fn docker(&mut self) -> Option<DockerConfig> {
+        let host = self.value("BACKEND_DOCKER_HOST", docker_endpoint);
+        let network = self.value("BACKEND_DOCKER_NETWORK", docker_name);
+        Some(DockerConfig {
+            host: host?,
+            network: network?,
+        })
+    }
+
+    pub(in crate::config) fn engine(&mut self) -> Option<EngineConfig> {
+        let call_timeout = self.value("BACKEND_ENGINE_CALL_TIMEOUT", positive_duration);
+        let probe_timeout = self.value("BACKEND_ENGINE_PROBE_TIMEOUT", positive_duration);
+        Some(EngineConfig {
+            call_timeout: call_timeout?,
+            probe_timeout: probe_timeout?,
+        })
+    }
+
+    pub(in crate::config) fn runtime(&mut self) -> Option<RuntimeConfig> {
+        const PULL_POLICIES: &[(&str, ImagePullPolicy)] = &[
+            ("if_missing", ImagePullPolicy::IfMissing),
+            ("always", ImagePullPolicy::Always),
+            ("never", ImagePullPolicy::Never),
+        ];
+        const DRIVERS: &[(&str, RuntimeDriver)] = &[
+            ("docker", RuntimeDriver::Docker),
+            ("process", RuntimeDriver::Process),
+        ];
+        const ADDRESSING: &[(&str, EngineAddressing)] = &[
+            ("network", EngineAddressing::Network),
+            ("loopback", EngineAddressing::Loopback),
+        ];
+        let worker_pool_size = self.value("BACKEND_RUNTIME_WORKER_POOL_SIZE", positive_u32);
+        let job_queue_size = self.value("BACKEND_RUNTIME_JOB_QUEUE_SIZE", positive_u32);
+        let reconcile_interval =
+            self.value("BACKEND_RUNTIME_RECONCILE_INTERVAL", positive_duration);
+        let image_pull_policy =
+            self.value("BACKEND_RUNTIME_IMAGE_PULL_POLICY", one_of(PULL_POLICIES));
+        let container_log_driver = self.value("BACKEND_RUNTIME_CONTAINER_LOG_DRIVER", docker_name);
+        let container_log_opts = self.optional("BACKEND_RUNTIME_CONTAINER_LOG_OPTS", log_opts);
+        let container_cpu_quota = self.value("BACKEND_RUNTIME_CONTAINER_CPU_QUOTA", cpu_quota);
+        let container_memory_bytes = self.value("BACKEND_RUNTIME_CONTAINER_MEMORY", |s| {
+            at_least(
+                parse_size(s)?,
+                MIN_CONTAINER_MEMORY,
+                "6m (Docker's minimum)",
+            )
+        });
+        let container_pids_limit = self.value("BACKEND_RUNTIME_CONTAINER_PIDS_LIMIT", pids_limit);
+        let container_state_mount =
+            self.value("BACKEND_RUNTIME_CONTAINER_STATE_MOUNT", container_path);
+        let stop_grace_period = self.value("BACKEND_RUNTIME_STOP_GRACE_PERIOD", duration);
+        let driver = self.value("BACKEND_RUNTIME_DRIVER", one_of(DRIVERS));
+        let engine_addressing = self.value("BACKEND_RUNTIME_ENGINE_ADDRESSING", one_of(ADDRESSING));
+        Some(RuntimeConfig {
+            worker_pool_size: worker_pool_size?,
+            job_queue_size: job_queue_size?,
+            reconcile_interval: reconcile_interval?,
+            image_pull_policy: image_pull_policy?,
+            container_log_driver: container_log_driver?,
+            container_log_opts: container_log_opts?.unwrap_or_default(),
+            container_cpu_quota: container_cpu_quota?,
+            container_memory_bytes: container_memory_bytes?,
+            container_pids_limit: container_pids_limit?,
+            container_state_mount: container_state_mount?,
+            stop_grace_period: stop_grace_period?,
+            driver: driver?,
+            engine_addressing: engine_addressing?,
+        })
+    }
+}
