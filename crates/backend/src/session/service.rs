@@ -464,6 +464,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_lookup_refuses_sessions_past_either_bound_and_moves_last_use() {
+        let service = service();
+        let user = UserId::new_random();
+        let day = chrono::Duration::days(1);
+        let mut old = session(user, 4);
+        old.created_at = chrono::Utc::now() - day * 366;
+        service.after_commit_created(&old);
+        assert_eq!(service.lookup_body(&old.id), Err(true), "past the lifetime");
+
+        let mut idle = session(user, 5);
+        idle.created_at = chrono::Utc::now() - day * 31;
+        service.after_commit_created(&idle);
+        assert_eq!(service.lookup_body(&idle.id), Err(true), "idle since login");
+
+        let mut used = session(user, 6);
+        used.created_at = chrono::Utc::now() - day * 29;
+        service.after_commit_created(&used);
+        assert!(service.lookup_body(&used.id).is_ok());
+        let cache = service.read();
+        let entry = cache.active.get(&used.id).unwrap();
+        assert!(entry.last_seen.load(Ordering::Relaxed) > entry.flushed.load(Ordering::Relaxed));
+    }
+
+    #[tokio::test]
     async fn a_cold_cache_says_so_instead_of_missing() {
         let service = service();
         assert_eq!(

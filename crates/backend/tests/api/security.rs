@@ -480,9 +480,9 @@ async fn a_database_read_gives_away_neither_codes_nor_mails() {
     );
 
     // Sent: the step redacts the body; the delivery stays visible.
-    let (delivery, body) = login_mail_bodies(&app, id).await;
-    assert!(body.contains(&code));
+    // (The `auth_redact` loop may already have run; the step is idempotent.)
     app.state.auth.redact_mail().await.unwrap();
+    let (delivery, _) = login_mail_bodies(&app, id).await;
     let (_, body) = login_mail_bodies(&app, id).await;
     assert!(!body.contains(&code), "{body}");
     app.api
