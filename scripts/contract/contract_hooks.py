@@ -4,7 +4,7 @@
 few operations answer a schema-valid request with 400/410/422, because some
 rules cannot be written in JSON Schema (a code that is wrong, a public key
 that is not a curve point, an expiry in the past, a password over bcrypt's
-72 bytes). This check makes sure such an answer carries one of exactly those
+72 bytes, a notification kind listed twice). This check makes sure such an answer carries one of exactly those
 error codes — any other 4xx for schema-valid data still fails the run.
 """
 
@@ -20,6 +20,8 @@ SEMANTIC = {
     # more than 72 UTF-8 bytes in at most 72 characters.
     "createAdminAccount": {"invalid_password"},
     "changeAdminPassword": {"invalid_password"},
+    # the same kind twice in one list (unique by `kind`, not by whole item).
+    "putNotificationPreferences": {"duplicate_notification_kind"},
 }
 SEMANTIC_MESSAGES = {
     "invalid_sanction": "expires_at",

@@ -33,6 +33,8 @@ pub struct Application {
     workers: Workers,
     warmups: Vec<Warmup>,
     shutdown: CancellationToken,
+    /// This process's claim on the database (one instance per database).
+    instance: crate::postgres::InstanceLock,
 }
 
 /// Every listener, bound before anything serves (port 0 works).
@@ -40,6 +42,8 @@ struct Listeners {
     http: TcpListener,
     grpc: TcpListener,
     prometheus: Option<(TcpListener, Router)>,
+    /// `BACKEND_GATEWAY_LISTEN_ADDR`: the user and internal groups.
+    gateway: Option<TcpListener>,
 }
 
 /// Reactions registered at assembly besides the domains' own — how tests
@@ -64,7 +68,7 @@ impl Application {
         let metrics = telemetry.metrics();
         let readiness = Readiness::default();
 
-        let db = connect_and_migrate(&config, &metrics, &readiness).await?;
+        let (db, instance) = connect_and_migrate(&config, &metrics, &readiness).await?;
         let listeners = Listeners::bind(&config, &telemetry).await?;
         readiness.mark_grpc_bound();
         let mut asm = Assembly::new(db, metrics);
@@ -82,6 +86,7 @@ impl Application {
             workers,
             warmups,
             shutdown: CancellationToken::new(),
+            instance,
         })
     }
 
@@ -97,6 +102,14 @@ impl Application {
             .grpc
             .local_addr()
             .expect("bound listener has an address")
+    }
+
+    /// The gateway listener's address (`BACKEND_GATEWAY_LISTEN_ADDR`), if any.
+    pub fn gateway_addr(&self) -> Option<SocketAddr> {
+        self.listeners
+            .gateway
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     pub fn prometheus_addr(&self) -> Option<SocketAddr> {
@@ -130,16 +143,22 @@ impl Application {
                     http,
                     grpc,
                     prometheus,
+                    gateway,
                 },
             mut workers,
             warmups,
             shutdown,
+            instance,
         } = self;
         let config = state.config.clone();
         let cap = config.shutdown_timeout;
 
         tracing::info!(
             http = %http.local_addr()?, grpc = %grpc.local_addr()?,
+            gateway = %gateway
+                .as_ref()
+                .and_then(|l| l.local_addr().ok())
+                .map_or_else(|| "same as http".to_owned(), |a| a.to_string()),
             prometheus = %prometheus
                 .as_ref()
                 .and_then(|(l, _)| l.local_addr().ok())
@@ -169,9 +188,20 @@ impl Application {
             shutdown.clone(),
             config.http.shutdown_timeout.min(cap),
         ));
+        let gateway_task = gateway.map(|listener| {
+            tokio::spawn(server::serve::serve(
+                "gateway HTTP",
+                listener,
+                server::gateway_router(state.clone()),
+                config.http.read_timeout,
+                shutdown.clone(),
+                config.http.shutdown_timeout.min(cap),
+            ))
+        });
         let grpc_task = tokio::spawn(server::grpc::serve(
             grpc,
             state.push.clone(),
+            config.security.gateway_secret.clone(),
             shutdown.clone(),
         ));
 
@@ -180,6 +210,11 @@ impl Application {
         tracing::info!("shutdown: stopping HTTP and gRPC intake");
         if !http_task.await.unwrap_or(false) {
             tracing::warn!("shutdown: HTTP drain budget ran out with requests in flight");
+        }
+        if let Some(task) = gateway_task
+            && !task.await.unwrap_or(false)
+        {
+            tracing::warn!("shutdown: gateway HTTP drain budget ran out with requests in flight");
         }
         if let Some(task) = metrics_task {
             let _ = task.await;
@@ -205,6 +240,7 @@ impl Application {
         if tokio::time::timeout(cap, state.db.close()).await.is_err() {
             tracing::warn!("shutdown: database pool did not close within the budget");
         }
+        instance.release().await;
         tracing::info!("shutdown complete");
         telemetry.shutdown(cap).await;
         Ok(())
@@ -242,16 +278,19 @@ async fn drain_grpc(mut task: tokio::task::JoinHandle<anyhow::Result<()>>, budge
     }
 }
 
-/// Phase 1: PostgreSQL reachable, schema and migrations applied.
+/// Phase 1: PostgreSQL reachable, the database claimed by this process
+/// (a second instance on it refuses to start), schema and migrations
+/// applied.
 async fn connect_and_migrate(
     config: &Config,
     metrics: &Metrics,
     readiness: &Readiness,
-) -> anyhow::Result<PgPool> {
+) -> anyhow::Result<(PgPool, crate::postgres::InstanceLock)> {
+    let instance = crate::postgres::claim_instance(&config.postgres).await?;
     let db = crate::postgres::connect(&config.postgres, metrics.db_pool()).await?;
     crate::postgres::migrate(&db).await?;
     readiness.mark_migrations_applied();
-    Ok(db)
+    Ok((db, instance))
 }
 
 impl Listeners {
@@ -274,10 +313,15 @@ impl Listeners {
             )),
             None => None,
         };
+        let gateway = match config.security.gateway_listen_addr {
+            Some(addr) => Some(bind(addr, "BACKEND_GATEWAY_LISTEN_ADDR").await?),
+            None => None,
+        };
         Ok(Self {
             http,
             grpc,
             prometheus,
+            gateway,
         })
     }
 }
@@ -296,7 +340,8 @@ async fn install_domains(
     // Every revocation reaches the gateway as a SessionInvalidation.
     let mut on_revoked: Vec<Arc<dyn OnSessionsRevoked>> = vec![Arc::new(push.clone())];
     on_revoked.extend(extra.on_sessions_revoked);
-    let sessions = crate::session::install(asm, on_revoked);
+    let limits = crate::session::SessionLimits::from_config(&config);
+    let sessions = crate::session::install(asm, limits, on_revoked);
     let mut on_deleted: Vec<Arc<dyn OnUserDeleted>> =
         vec![Arc::new(crate::notification::UserDeletedHook)];
     on_deleted.extend(extra.on_user_deleted);

@@ -210,4 +210,8 @@ pub mod action {
     pub const ACCOUNT_DISABLE: &str = "admin_account.disable";
     pub const ACCOUNT_ENABLE: &str = "admin_account.enable";
     pub const ACCOUNT_DELETE: &str = "admin_account.delete";
+    /// A failed sign-in (wrong password, unknown or disabled account); the
+    /// actor and target are the account's username (`unknown` when no such
+    /// account), the details hold the source address.
+    pub const SIGN_IN_FAILED: &str = "admin_account.sign_in_failed";
 }

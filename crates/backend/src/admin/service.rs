@@ -33,7 +33,7 @@ pub const CACHE_NAME: &str = "admin_accounts";
 pub struct AdminSettings {
     /// How long a verified credential is remembered; zero disables the cache.
     pub credential_cache_ttl: Duration,
-    /// Failed attempts allowed per username and per source address within
+    /// Failed attempts allowed per source address and per (username, source) within
     /// `failure_window`; zero disables throttling.
     pub failure_limit: u32,
     pub failure_window: Duration,
@@ -142,10 +142,11 @@ impl AdminService {
         source: Option<IpAddr>,
     ) -> Result<AdminPrincipal, AuthError> {
         let now = Instant::now();
-        let mut keys = vec![ThrottleKey::username(username)];
-        keys.extend(source.map(ThrottleKey::Source));
+        let keys = ThrottleKey::for_attempt(username, source);
+        let source_text = source.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
         if let Err(retry_after) = self.inner.throttle.check(&keys, now) {
             tracing::warn!(
+                source = %source_text,
                 retry_after_secs = retry_after.as_secs(),
                 "admin sign-in throttled"
             );
@@ -166,7 +167,14 @@ impl AdminService {
             .inner
             .throttle
             .reserve(keys, now)
-            .map_err(|retry_after| AuthError::Throttled { retry_after })?;
+            .map_err(|retry_after| {
+                tracing::warn!(
+                    source = %source_text,
+                    retry_after_secs = retry_after.as_secs(),
+                    "admin sign-in throttled"
+                );
+                AuthError::Throttled { retry_after }
+            })?;
         let account = match &parsed {
             Some(username) => self.account(username).await?,
             None => None,
@@ -188,6 +196,11 @@ impl AdminService {
                     };
                     self.inner.credentials.insert(digest, proof, Instant::now());
                 }
+                tracing::info!(
+                    admin = %account.username.as_str(),
+                    source = %source_text,
+                    "admin signed in"
+                );
                 Ok(AdminPrincipal {
                     account_id: account.id,
                     username: account.username.clone(),
@@ -196,9 +209,39 @@ impl AdminService {
             _ => {
                 // The reservation stays: this attempt counts as a failure.
                 drop(reservation);
-                tracing::info!("admin sign-in failed");
+                tracing::warn!(
+                    known_admin = account.is_some(),
+                    source = %source_text,
+                    "admin sign-in failed"
+                );
+                let known = account.as_ref().map(|a| a.username.as_str());
+                self.record_failed_sign_in(known, &source_text).await;
                 Err(AuthError::InvalidCredentials)
             }
+        }
+    }
+
+    /// Puts a failed sign-in into the audit trail (ASVS 7.2.1): the admin
+    /// account it was for, or `unknown` (a username that is no account is
+    /// often a mistyped password, so it is not kept), and the source. The
+    /// attempt was throttled first, so one source cannot flood the trail. A
+    /// failure to write is logged, never turned into a different answer.
+    async fn record_failed_sign_in(&self, account: Option<&str>, source: &str) {
+        let sent = account.unwrap_or("unknown");
+        let result = async {
+            let mut conn = self.inner.db.acquire().await?;
+            audit::record(
+                &mut conn,
+                sent,
+                action::SIGN_IN_FAILED,
+                sent,
+                serde_json::json!({ "source": source }),
+            )
+            .await
+        }
+        .await;
+        if let Err(err) = result {
+            tracing::error!(error = %err, "cannot record a failed admin sign-in");
         }
     }
 

@@ -1,5 +1,8 @@
-//! Failed-login throttling: a sliding window of failures per username and
-//! per source address, checked before any bcrypt work is done.
+//! Failed-login throttling: a sliding window of failures per source
+//! address and per (username, source address), checked before any bcrypt
+//! work is done. There is no window per username alone: failures from
+//! other sources never block an admin's correct password (no lockout by
+//! strangers, OWASP ASVS 2.2.1); one source is bounded on every username.
 //!
 //! An attempt that will run bcrypt first *reserves* a place in both windows
 //! (as if it had failed) and gives it back when it succeeds, so a burst of
@@ -16,14 +19,33 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ThrottleKey {
     /// The username as sent (lower-cased, at most 64 characters), whether or
-    /// not such an account exists.
+    /// not such an account exists — only when the source is unknown.
     Username(String),
     Source(IpAddr),
+    /// A username (as in [`ThrottleKey::Username`]) tried from one source.
+    UserAtSource(String, IpAddr),
+}
+
+fn normalised(raw: &str) -> String {
+    raw.chars().take(64).collect::<String>().to_lowercase()
 }
 
 impl ThrottleKey {
     pub fn username(raw: &str) -> Self {
-        Self::Username(raw.chars().take(64).collect::<String>().to_lowercase())
+        Self::Username(normalised(raw))
+    }
+
+    /// The windows one sign-in attempt counts in: its source, and the
+    /// username from that source (the username alone when the source is
+    /// unknown).
+    pub fn for_attempt(username: &str, source: Option<IpAddr>) -> Vec<Self> {
+        match source {
+            Some(ip) => vec![
+                Self::Source(ip),
+                Self::UserAtSource(normalised(username), ip),
+            ],
+            None => vec![Self::username(username)],
+        }
     }
 }
 
@@ -216,6 +238,32 @@ mod tests {
         let now = Instant::now();
         let _failed = t.reserve(vec![user("Alice")], now).unwrap();
         assert!(t.check(&[user("alice")], now).is_err());
+    }
+
+    #[test]
+    fn failures_from_other_sources_do_not_block_a_username() {
+        let t = Throttle::new(2, Duration::from_secs(60));
+        let now = Instant::now();
+        for i in 0..10 {
+            let keys = ThrottleKey::for_attempt("Root", Some(IpAddr::from([10, 0, 0, i])));
+            if let Ok(r) = t.reserve(keys, now) {
+                drop(r);
+            }
+        }
+        let fresh = ThrottleKey::for_attempt("root", Some(IpAddr::from([10, 0, 1, 1])));
+        assert!(t.check(&fresh, now).is_ok());
+        let sprayer = IpAddr::from([10, 0, 2, 2]);
+        let _a = t
+            .reserve(ThrottleKey::for_attempt("a", Some(sprayer)), now)
+            .unwrap();
+        let _b = t
+            .reserve(ThrottleKey::for_attempt("b", Some(sprayer)), now)
+            .unwrap();
+        assert!(
+            t.check(&ThrottleKey::for_attempt("c", Some(sprayer)), now)
+                .is_err(),
+            "one source is bounded across usernames"
+        );
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub enum AuthError {
     WrongCode { attempts_left: u32 },
     #[error("too many failed confirmations for this address; retry later")]
     TooManyAttempts { retry_after: Duration },
+    #[error("too many login codes were requested from this address; retry later")]
+    TooManyRequests { retry_after: Duration },
     #[error("this account is banned from logging in")]
     LoginBanned { until: Option<DateTime<Utc>> },
     #[error("this account was deleted")]

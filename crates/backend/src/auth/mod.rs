@@ -22,8 +22,9 @@ pub use error::AuthError;
 pub use model::{EmailAddress, LoginCode};
 pub use service::{AuthService, AuthSettings, ChallengeIssued, ConfirmRequest, LoggedIn};
 
-/// The identity domain's install step: the service and the loop that
-/// prunes old challenges and failed confirmations (`docs/auth.md`).
+/// The identity domain's install step: the service, the loop that prunes
+/// old challenges and failed confirmations and ends expired sessions, and
+/// the loop that redacts login mails (`docs/auth.md`).
 pub fn install(
     asm: &mut crate::assembly::Assembly,
     config: &crate::config::Config,
@@ -44,5 +45,11 @@ pub fn install(
         let auth = pruner.clone();
         async move { auth.prune().await }
     });
+    let redactor = auth.clone();
+    asm.workers
+        .spawn_loop("auth_redact", service::REDACT_INTERVAL, move || {
+            let auth = redactor.clone();
+            async move { auth.redact_mail().await }
+        });
     auth
 }

@@ -108,21 +108,47 @@ impl fmt::Debug for LoginCode {
     }
 }
 
-/// The stored form of a code: HMAC-SHA256 keyed by the challenge id's 16
-/// bytes over the code as sent (so equal codes of different challenges
-/// hash differently and a leaked row does not reveal the code without the
-/// 10^6 brute force a 6-digit code allows anyway — the value of the hash
-/// is that the plain code is never stored).
-pub fn code_hash(challenge_id: ChallengeId, code: &str) -> [u8; 32] {
-    let mut mac = HmacSha256::new_from_slice(challenge_id.as_uuid().as_bytes())
-        .expect("HMAC accepts any key length");
+/// The server key of the code HMAC (`BACKEND_AUTH_CODE_SECRET`, or random
+/// per process). Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CodeKey(Vec<u8>);
+
+impl CodeKey {
+    /// The configured secret, or 32 random bytes from the OS-seeded CSPRNG.
+    pub fn new(secret: Option<&str>) -> Self {
+        match secret {
+            Some(secret) => Self(secret.as_bytes().to_vec()),
+            None => Self(rand::random::<[u8; 32]>().to_vec()),
+        }
+    }
+}
+
+impl fmt::Debug for CodeKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CodeKey(***)")
+    }
+}
+
+/// The stored form of a code: HMAC-SHA256 under the server's [`CodeKey`]
+/// over the challenge id's 16 bytes and the code as sent. Equal codes of
+/// different challenges hash differently, and without the key a stored
+/// hash cannot be tested against the 10^6 possible codes: a database read
+/// alone does not reveal a code.
+pub fn code_hash(key: &CodeKey, challenge_id: ChallengeId, code: &str) -> [u8; 32] {
+    let mut mac = HmacSha256::new_from_slice(&key.0).expect("HMAC accepts any key length");
+    mac.update(challenge_id.as_uuid().as_bytes());
     mac.update(code.as_bytes());
     mac.finalize().into_bytes().into()
 }
 
 /// Compares a submitted code with the stored hash in constant time.
-pub fn code_matches(challenge_id: ChallengeId, submitted: &str, stored: &[u8]) -> bool {
-    let computed = code_hash(challenge_id, submitted);
+pub fn code_matches(
+    key: &CodeKey,
+    challenge_id: ChallengeId,
+    submitted: &str,
+    stored: &[u8],
+) -> bool {
+    let computed = code_hash(key, challenge_id, submitted);
     bool::from(computed.as_slice().ct_eq(stored))
 }
 
@@ -202,10 +228,24 @@ mod tests {
             assert!(code.as_str().bytes().all(|b| b.is_ascii_digit()));
         }
         let id = Uuid::new_v4();
-        let stored = code_hash(id.into(), "012345");
-        assert!(code_matches(id.into(), "012345", &stored));
-        assert!(!code_matches(id.into(), "012346", &stored));
-        assert!(!code_matches(Uuid::new_v4().into(), "012345", &stored));
+        let key = CodeKey::new(Some("a server secret of at least 32 chars"));
+        let stored = code_hash(&key, id.into(), "012345");
+        assert!(code_matches(&key, id.into(), "012345", &stored));
+        assert!(!code_matches(&key, id.into(), "012346", &stored));
+        assert!(!code_matches(
+            &key,
+            Uuid::new_v4().into(),
+            "012345",
+            &stored
+        ));
+        // Another key (a restart without a secret, or a rotation) does not match.
+        assert!(!code_matches(
+            &CodeKey::new(None),
+            id.into(),
+            "012345",
+            &stored
+        ));
+        assert_eq!(format!("{key:?}"), "CodeKey(***)");
         assert_eq!(format!("{:?}", LoginCode::generate()), "LoginCode(******)");
     }
 

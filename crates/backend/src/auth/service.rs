@@ -5,8 +5,9 @@
 //!   same transaction. It never looks at accounts, so its answer cannot tell
 //!   a registered address from an unknown one.
 //! - [`AuthService::confirm`] checks the code (constant time, counted,
-//!   burned after `BACKEND_AUTH_CHALLENGE_MAX_ATTEMPTS`, single use, at most
-//!   [`AuthSettings::failure_cap`] failures per address per rolling hour),
+//!   burned after `BACKEND_AUTH_CHALLENGE_MAX_ATTEMPTS`, single use; beyond
+//!   [`AuthSettings::failure_cap`] failures per address per rolling hour
+//!   only sources that have not failed for the address may try),
 //!   finds or creates the account, and creates the device session.
 
 use std::net::IpAddr;
@@ -28,6 +29,8 @@ use crate::worker::StepOutcome;
 
 /// Rows of each kind one prune step deletes at most.
 pub const PRUNE_BATCH: i64 = 10_000;
+/// Pause of the loop redacting delivered or useless login mails.
+pub const REDACT_INTERVAL: Duration = Duration::from_secs(30);
 /// The rolling window of [`AuthSettings::failure_cap`].
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(3600);
 
@@ -46,8 +49,9 @@ pub struct AuthSettings {
     /// `BACKEND_AUTH_USERNAME_MAX_RETRIES`.
     pub username_max_retries: u32,
     /// `BACKEND_AUTH_CONFIRM_FAILURE_LIMIT`: failed confirmations per
-    /// address within `failure_window`, across all its challenges, before
-    /// confirm answers 429 (OWASP ASVS 2.2.1).
+    /// address within `failure_window`, across all its challenges, beyond
+    /// which only a source that has not failed for the address in the
+    /// window may still try (OWASP ASVS 2.2.1).
     pub failure_cap: u32,
     pub failure_window: Duration,
     /// `BACKEND_AUTH_CHALLENGE_RETENTION`: how long an expired challenge is
@@ -56,6 +60,11 @@ pub struct AuthSettings {
     /// `BACKEND_AUTH_PRUNE_INTERVAL`: pause of the prune loop when nothing
     /// was left to delete.
     pub prune_interval: Duration,
+    /// `BACKEND_AUTH_CHALLENGE_SOURCE_MAX`: new challenges per source
+    /// address within `throttle_window`.
+    pub source_max: u32,
+    /// `BACKEND_AUTH_CODE_SECRET`: the key of the stored code HMAC.
+    pub code_key: model::CodeKey,
 }
 
 impl AuthSettings {
@@ -71,6 +80,8 @@ impl AuthSettings {
             failure_window: FAILURE_WINDOW,
             challenge_retention: auth.challenge_retention,
             prune_interval: auth.prune_interval,
+            source_max: config.security.challenge_source_max,
+            code_key: model::CodeKey::new(config.security.code_secret.as_ref().map(|s| s.expose())),
         }
     }
 }
@@ -94,7 +105,8 @@ pub struct ConfirmRequest<'a> {
     pub public_key: &'a str,
     pub device_name: &'a str,
     pub platform: &'a str,
-    /// The caller's source address (for `declared_country` of a new account).
+    /// The caller's source address (for `declared_country` of a new account,
+    /// and the lockout-resistant failure cap).
     pub source_ip: Option<IpAddr>,
 }
 
@@ -170,18 +182,37 @@ impl AuthService {
     }
 
     /// Opens a login challenge for `email` and enqueues its code mail in the
-    /// same transaction. When the address already has `throttle_max` open
-    /// challenges created within the throttle window, the newest one is
-    /// returned instead and no mail is sent.
+    /// same transaction. A source that opened `source_max` challenges within
+    /// the throttle window is refused ([`AuthError::TooManyRequests`]). When
+    /// `throttle_max` challenges of the address (whatever became of them)
+    /// were created within the window, the newest one is returned instead
+    /// and no mail is sent.
     #[tracing::instrument(name = "auth.request_code", skip_all)]
-    pub async fn request_code(&self, email: &str) -> Result<ChallengeIssued, AuthError> {
+    pub async fn request_code(
+        &self,
+        email: &str,
+        source: Option<IpAddr>,
+    ) -> Result<ChallengeIssued, AuthError> {
         let email = EmailAddress::parse(email)?;
         let settings = &self.inner.settings;
+        let source = source.map(|ip| ip.to_string());
         let mut tx = self.inner.db.begin().await?;
+        if let Some(source) = &source {
+            store::lock_source(&mut tx, source).await?;
+            let (opened, frees_at, now) =
+                store::challenges_from_source(&mut tx, source, settings.throttle_window).await?;
+            if opened >= i64::from(settings.source_max) {
+                let retry_after = frees_at
+                    .and_then(|at| (at - now).to_std().ok())
+                    .unwrap_or(Duration::from_secs(1));
+                tracing::warn!(%source, "login codes throttled (per source)");
+                return Err(AuthError::TooManyRequests { retry_after });
+            }
+        }
         store::lock_address(&mut tx, email.as_str()).await?;
-        let (open, newest) =
-            store::open_challenges(&mut tx, email.as_str(), settings.throttle_window).await?;
-        if open >= i64::from(settings.throttle_max)
+        let (recent, newest) =
+            store::recent_challenges(&mut tx, email.as_str(), settings.throttle_window).await?;
+        if recent >= i64::from(settings.throttle_max)
             && let Some((challenge_id, expires_at)) = newest
         {
             tx.commit().await?;
@@ -198,13 +229,14 @@ impl AuthService {
         }
         let challenge_id = ChallengeId::new_random();
         let code = LoginCode::generate();
-        let hash = model::code_hash(challenge_id, code.as_str());
+        let hash = model::code_hash(&settings.code_key, challenge_id, code.as_str());
         let expires_at = store::insert_challenge(
             &mut tx,
             challenge_id,
             email.as_str(),
             &hash,
             settings.challenge_ttl,
+            source.as_deref(),
         )
         .await?;
         let delivery = crate::mail::enqueue_login_code(
@@ -254,23 +286,55 @@ impl AuthService {
         if challenge.expired {
             return Err(AuthError::ChallengeExpired);
         }
+        let source = request.source_ip.map(|ip| ip.to_string());
         let (failures, frees_at, now) =
             store::recent_failures(&mut tx, &challenge.email, settings.failure_window).await?;
         if failures >= i64::from(settings.failure_cap) {
-            let retry_after = frees_at
-                .and_then(|at| (at - now).to_std().ok())
-                .unwrap_or(Duration::from_secs(1));
-            tracing::warn!(
-                email_hash = %crate::mail::email_hash(&challenge.email),
-                "login confirmations throttled (hourly cap)"
-            );
-            return Err(AuthError::TooManyAttempts { retry_after });
+            // Beyond the cap a source that has not failed for this address
+            // in the window still gets its try (the owner is not locked out
+            // by strangers); one that has failed waits.
+            let failing = match &source {
+                Some(source) => {
+                    store::failures_from_source(
+                        &mut tx,
+                        &challenge.email,
+                        source,
+                        settings.failure_window,
+                    )
+                    .await?
+                        > 0
+                }
+                None => true,
+            };
+            if failing {
+                let retry_after = frees_at
+                    .and_then(|at| (at - now).to_std().ok())
+                    .unwrap_or(Duration::from_secs(1));
+                tracing::warn!(
+                    email_hash = %crate::mail::email_hash(&challenge.email),
+                    source = source.as_deref().unwrap_or("unknown"),
+                    "login confirmations throttled (hourly cap)"
+                );
+                return Err(AuthError::TooManyAttempts { retry_after });
+            }
         }
 
-        if !model::code_matches(challenge.id, request.code, &challenge.code_hash) {
+        if !model::code_matches(
+            &settings.code_key,
+            challenge.id,
+            request.code,
+            &challenge.code_hash,
+        ) {
             let used = u32::try_from(challenge.attempts).unwrap_or(0) + 1;
             let burn = used >= settings.max_attempts;
-            store::record_failure(&mut tx, challenge.id, &challenge.email, burn).await?;
+            store::record_failure(
+                &mut tx,
+                challenge.id,
+                &challenge.email,
+                burn,
+                source.as_deref(),
+            )
+            .await?;
             tx.commit().await?;
             tracing::info!(attempts = used, burned = burn, "wrong login code");
             return Err(AuthError::WrongCode {
@@ -331,7 +395,8 @@ impl AuthService {
     /// The housekeeping step (`auth_prune` worker): removes challenges that
     /// expired more than [`AuthSettings::challenge_retention`] ago and failed
     /// confirmations that left the hourly window, [`PRUNE_BATCH`] rows of
-    /// each per step.
+    /// each per step, and ends device sessions past their idle timeout or
+    /// lifetime ([`SessionService::expire`]).
     #[tracing::instrument(name = "auth.prune", skip_all)]
     pub async fn prune(&self) -> Result<StepOutcome, sqlx::Error> {
         let mut conn = self.inner.db.acquire().await?;
@@ -342,14 +407,53 @@ impl AuthService {
             PRUNE_BATCH,
         )
         .await?;
+        drop(conn);
         if removed > 0 {
             tracing::info!(removed, "old login challenges pruned");
         }
-        Ok(if removed >= PRUNE_BATCH as u64 {
-            StepOutcome::MoreWork
-        } else {
-            StepOutcome::Idle
-        })
+        let expired = self.inner.sessions.expire(PRUNE_BATCH).await?;
+        self.redact_mail().await?;
+        Ok(
+            if removed >= PRUNE_BATCH as u64 || expired >= PRUNE_BATCH as u64 {
+                StepOutcome::MoreWork
+            } else {
+                StepOutcome::Idle
+            },
+        )
+    }
+
+    /// Redacts the bodies of login-code mails (`auth_redact` worker, and
+    /// each prune step): every one whose challenge is no longer open, and
+    /// the sent ones of open challenges, [`PRUNE_BATCH`] challenges per
+    /// step. The delivery rows stay for the admin surface.
+    #[tracing::instrument(name = "auth.redact_mail", skip_all)]
+    pub async fn redact_mail(&self) -> Result<StepOutcome, sqlx::Error> {
+        let mut tx = self.inner.db.begin().await?;
+        let pending = store::unredacted_mails(&mut tx, PRUNE_BATCH).await?;
+        let pick = |want_open: bool| -> Vec<uuid::Uuid> {
+            pending
+                .iter()
+                .filter(|(_, open)| *open == want_open)
+                .map(|(id, _)| *id)
+                .collect()
+        };
+        let (open, closed) = (pick(true), pick(false));
+        let mut redacted = crate::mail::redact_payloads(&mut tx, &closed, false).await?;
+        redacted.extend(crate::mail::redact_payloads(&mut tx, &open, true).await?);
+        // A challenge whose delivery row is gone has nothing left to redact.
+        store::mark_mails_redacted(&mut tx, &closed).await?;
+        store::mark_mails_redacted(&mut tx, &redacted).await?;
+        tx.commit().await?;
+        if !redacted.is_empty() {
+            tracing::debug!(redacted = redacted.len(), "login mails redacted");
+        }
+        Ok(
+            if pending.len() as i64 >= PRUNE_BATCH && !redacted.is_empty() {
+                StepOutcome::MoreWork
+            } else {
+                StepOutcome::Idle
+            },
+        )
     }
 
     /// Inserts the account with a synthesised placeholder user name, trying

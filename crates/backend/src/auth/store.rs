@@ -29,18 +29,29 @@ pub async fn lock_address(conn: &mut PgConnection, email: &str) -> Result<(), sq
     Ok(())
 }
 
-/// The open (un-consumed, un-burned, unexpired) challenges of `email`
-/// created within `window`: how many, and the newest one's id and expiry.
-pub async fn open_challenges(
+/// Serialises the per-source count of new challenges until the
+/// transaction ends.
+pub async fn lock_source(conn: &mut PgConnection, source: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('auth.source:' || $1, 0))")
+        .bind(source)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Every challenge of `email` created within `window`, whatever its state
+/// (consumed, burned and expired ones count: each one was a mail): how
+/// many, and the id and expiry of the newest open one (else the newest).
+pub async fn recent_challenges(
     conn: &mut PgConnection,
     email: &str,
     window: Duration,
 ) -> Result<(i64, Option<(ChallengeId, DateTime<Utc>)>), sqlx::Error> {
     let rows = sqlx::query(
         "SELECT id, expires_at FROM auth_challenges
-         WHERE email = $1 AND consumed_at IS NULL AND burned_at IS NULL
-           AND expires_at > now() AND created_at > now() - $2::interval
-         ORDER BY created_at DESC, id",
+         WHERE email = $1 AND created_at > now() - $2::interval
+         ORDER BY (consumed_at IS NULL AND burned_at IS NULL AND expires_at > now()) DESC,
+                  created_at DESC, id",
     )
     .bind(email)
     .bind(interval(window))
@@ -52,6 +63,24 @@ pub async fn open_challenges(
     Ok((rows.len() as i64, newest))
 }
 
+/// Challenges opened from `source` within `window`: how many, and when the
+/// oldest of them stops counting.
+pub async fn challenges_from_source(
+    conn: &mut PgConnection,
+    source: &str,
+    window: Duration,
+) -> Result<(i64, Option<DateTime<Utc>>, DateTime<Utc>), sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT count(*) AS n, min(created_at) + $2::interval AS frees_at, now() AS now
+         FROM auth_challenges WHERE source = $1 AND created_at > now() - $2::interval",
+    )
+    .bind(source)
+    .bind(interval(window))
+    .fetch_one(conn)
+    .await?;
+    Ok((row.get("n"), row.get("frees_at"), row.get("now")))
+}
+
 /// Inserts a challenge valid for `ttl`; returns its expiry.
 pub async fn insert_challenge(
     conn: &mut PgConnection,
@@ -59,16 +88,18 @@ pub async fn insert_challenge(
     email: &str,
     code_hash: &[u8; 32],
     ttl: Duration,
+    source: Option<&str>,
 ) -> Result<DateTime<Utc>, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO auth_challenges (id, email, code_hash, expires_at)
-         VALUES ($1, $2, $3, now() + $4::interval)
+        "INSERT INTO auth_challenges (id, email, code_hash, expires_at, source)
+         VALUES ($1, $2, $3, now() + $4::interval, $5)
          RETURNING expires_at",
     )
     .bind(id)
     .bind(email)
     .bind(code_hash.as_slice())
     .bind(interval(ttl))
+    .bind(source)
     .fetch_one(conn)
     .await
 }
@@ -140,13 +171,33 @@ pub async fn recent_failures(
     Ok((row.get("n"), row.get("frees_at"), row.get("now")))
 }
 
+/// Failed confirmations of `email` from `source` within the last `window`.
+pub async fn failures_from_source(
+    conn: &mut PgConnection,
+    email: &str,
+    source: &str,
+    window: Duration,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM auth_failed_confirmations
+         WHERE email = $1 AND source = $2 AND failed_at > now() - $3::interval",
+    )
+    .bind(email)
+    .bind(source)
+    .bind(interval(window))
+    .fetch_one(conn)
+    .await
+}
+
 /// Counts one wrong code against the challenge (burning it when `burn`)
-/// and against the address; returns the challenge's attempt count.
+/// and against the address (with its source); returns the challenge's
+/// attempt count.
 pub async fn record_failure(
     conn: &mut PgConnection,
     challenge_id: ChallengeId,
     email: &str,
     burn: bool,
+    source: Option<&str>,
 ) -> Result<i32, sqlx::Error> {
     let attempts = sqlx::query_scalar(
         "UPDATE auth_challenges SET attempts = attempts + 1,
@@ -157,11 +208,14 @@ pub async fn record_failure(
     .bind(burn)
     .fetch_one(&mut *conn)
     .await?;
-    sqlx::query("INSERT INTO auth_failed_confirmations (email, challenge_id) VALUES ($1, $2)")
-        .bind(email)
-        .bind(challenge_id)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO auth_failed_confirmations (email, challenge_id, source) VALUES ($1, $2, $3)",
+    )
+    .bind(email)
+    .bind(challenge_id)
+    .bind(source)
+    .execute(conn)
+    .await?;
     Ok(attempts)
 }
 
@@ -277,4 +331,39 @@ pub async fn prune(
     .await?
     .rows_affected();
     Ok(failures + challenges)
+}
+
+/// Challenges whose login mail is not redacted yet, oldest first: id of the
+/// mail delivery and whether the challenge is still open.
+pub async fn unredacted_mails(
+    conn: &mut PgConnection,
+    limit: i64,
+) -> Result<Vec<(Uuid, bool)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT mail_delivery_id,
+                consumed_at IS NULL AND burned_at IS NULL AND expires_at > now() AS open
+         FROM auth_challenges
+         WHERE mail_redacted_at IS NULL AND mail_delivery_id IS NOT NULL
+         ORDER BY created_at LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Notes that the login mails of these deliveries are redacted.
+pub async fn mark_mails_redacted(
+    conn: &mut PgConnection,
+    delivery_ids: &[Uuid],
+) -> Result<(), sqlx::Error> {
+    if delivery_ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE auth_challenges SET mail_redacted_at = now() WHERE mail_delivery_id = ANY($1)",
+    )
+    .bind(delivery_ids)
+    .execute(conn)
+    .await?;
+    Ok(())
 }

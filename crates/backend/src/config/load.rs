@@ -190,6 +190,8 @@ impl Loader {
         let otel = self.otel();
         let freshness_window = self.value("BACKEND_FRESHNESS_WINDOW", positive_duration);
         let auth = self.auth();
+        let session = self.session();
+        let security = self.security();
         let lobby = self.lobby();
         let engine = self.engine();
         let runtime = self.runtime();
@@ -210,6 +212,10 @@ impl Loader {
                 "BACKEND_OTEL_PROMETHEUS_LISTEN_ADDR",
                 prometheus.map(|o| o.prometheus_listen_addr),
             ),
+            (
+                "BACKEND_GATEWAY_LISTEN_ADDR",
+                security.as_ref().and_then(|s| s.gateway_listen_addr),
+            ),
         ]);
         Some(Config {
             http: http?,
@@ -226,6 +232,8 @@ impl Loader {
             otel: otel?,
             freshness_window: freshness_window?,
             auth: auth?,
+            session: session?,
+            security: security?,
             lobby: lobby?,
             engine: engine?,
             runtime: runtime?,

@@ -13,6 +13,7 @@ use std::time::Duration;
 mod dsn;
 mod load;
 mod parse;
+mod proxies;
 mod section;
 pub mod table;
 #[cfg(test)]
@@ -23,6 +24,7 @@ mod values;
 pub use dsn::search_path_ok;
 pub use load::{ConfigError, ConfigErrors};
 pub use parse::{parse_duration, parse_listen_addr, parse_size};
+pub use proxies::TrustedProxies;
 pub use unknown::{UnknownVariable, unknown_in_env, unknown_variables};
 
 /// A value that must never be printed: `Debug` shows `***`.
@@ -66,6 +68,10 @@ pub struct Config {
     /// `BACKEND_FRESHNESS_WINDOW`: push ring-buffer TTL.
     pub freshness_window: Duration,
     pub auth: AuthConfig,
+    /// Device-session lifetimes (added, `BACKEND_SESSION_*`).
+    pub session: SessionConfig,
+    /// The hardening of issue 14 (added; `docs/auth.md`, `docs/admin.md`).
+    pub security: SecurityConfig,
     pub lobby: LobbyConfig,
     pub engine: EngineConfig,
     pub runtime: RuntimeConfig,
@@ -181,7 +187,8 @@ pub struct AdminConfig {
     /// credential is remembered; zero turns the cache off.
     pub credential_cache_ttl: Duration,
     /// `BACKEND_ADMIN_AUTH_FAILURE_LIMIT` (added): failed sign-ins allowed per
-    /// username and per source address within the window; zero turns throttling off.
+    /// source address and per (username, source) within the window; zero
+    /// turns throttling off.
     pub auth_failure_limit: u32,
     /// `BACKEND_ADMIN_AUTH_FAILURE_WINDOW` (added): the sliding window of that limit.
     pub auth_failure_window: Duration,
@@ -242,6 +249,35 @@ pub struct AuthConfig {
     pub challenge_retention: Duration,
     /// `BACKEND_AUTH_PRUNE_INTERVAL` (added): pause of the prune worker.
     pub prune_interval: Duration,
+}
+
+/// How long device sessions live (added; `docs/auth.md`).
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// `BACKEND_SESSION_IDLE_TIMEOUT`: unused this long → expired.
+    pub idle_timeout: Duration,
+    /// `BACKEND_SESSION_MAX_LIFETIME`: this long after login → expired.
+    pub max_lifetime: Duration,
+}
+
+/// Who is believed and what bounds abuse (added; `docs/auth.md`).
+#[derive(Debug, Clone)]
+pub struct SecurityConfig {
+    /// `BACKEND_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` is believed;
+    /// empty when unset.
+    pub trusted_proxies: TrustedProxies,
+    /// `BACKEND_AUTH_CHALLENGE_SOURCE_MAX`: new login challenges per source
+    /// address within `BACKEND_AUTH_CHALLENGE_THROTTLE_WINDOW`.
+    pub challenge_source_max: u32,
+    /// `BACKEND_AUTH_CODE_SECRET`: the login-code HMAC key; `None` draws a
+    /// random one per process.
+    pub code_secret: Option<Secret>,
+    /// `BACKEND_GATEWAY_SECRET`: the credential the gateway must present
+    /// on the user, internal and gRPC surfaces; `None`: not required.
+    pub gateway_secret: Option<Secret>,
+    /// `BACKEND_GATEWAY_LISTEN_ADDR`: a separate listener for the user and
+    /// internal groups.
+    pub gateway_listen_addr: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone)]

@@ -320,8 +320,8 @@ pub const VARIABLES: &[Variable] = &[
     ),
     defaulted(
         "BACKEND_ADMIN_AUTH_FAILURE_LIMIT",
-        "10",
-        "(added) Failed admin sign-ins allowed per username and per source address within `BACKEND_ADMIN_AUTH_FAILURE_WINDOW`; beyond it the answer is 429 with `Retry-After`, before any bcrypt work. `0` turns throttling off.",
+        "8",
+        "(added) Failed admin sign-ins allowed per source address and per (username, source address) within `BACKEND_ADMIN_AUTH_FAILURE_WINDOW` (the default 8 per 5 minutes is 96 per hour, within OWASP ASVS 2.2.1's 100); beyond it the answer is 429 with `Retry-After`, before any bcrypt work. Failures from other sources never block a username. `0` turns throttling off.",
     ),
     defaulted(
         "BACKEND_ADMIN_AUTH_FAILURE_WINDOW",
@@ -340,7 +340,7 @@ pub const VARIABLES: &[Variable] = &[
     defaulted(
         "BACKEND_MAIL_WORKER_ENABLED",
         "true",
-        "(added) `true` or `false`: run the mail outbox worker in this process (off for API-only replicas, and in tests that drive the worker step themselves).",
+        "(added) `true` or `false`: run the mail outbox worker in this process (off in tests that drive the worker step themselves; one instance per database is supported, so this is not a replica switch).",
     ),
     defaulted(
         "BACKEND_MAIL_LEASE",
@@ -380,12 +380,12 @@ pub const VARIABLES: &[Variable] = &[
     defaulted(
         "BACKEND_NOTIFICATION_WORKER_ENABLED",
         "true",
-        "(added) `true` or `false`: run the notification route worker in this process (off for API-only replicas, and in tests that drive the worker step themselves).",
+        "(added) `true` or `false`: run the notification route worker in this process (off in tests that drive the worker step themselves; one instance per database is supported, so this is not a replica switch).",
     ),
     defaulted(
         "BACKEND_AUTH_CONFIRM_FAILURE_LIMIT",
         "100",
-        "(added) Wrong login codes allowed per email address per rolling hour, across all its challenges (OWASP ASVS 2.2.1); beyond it every confirm for that address answers 429 `too_many_attempts` until the hour has passed (1–1000000).",
+        "(added) Wrong login codes allowed per email address per rolling hour, across all its challenges (OWASP ASVS 2.2.1); beyond it a confirm for that address answers 429 `too_many_attempts` unless its source has not failed for the address within the hour, so strangers cannot lock the owner out (1–1000000).",
     ),
     defaulted(
         "BACKEND_AUTH_CHALLENGE_RETENTION",
@@ -406,6 +406,37 @@ pub const VARIABLES: &[Variable] = &[
         "BACKEND_GEO_FLUSH_INTERVAL",
         "1s",
         "(added) Pause of the `geo_counters` worker between flushes of the request tallies into `user_country_counters`; what is pending at shutdown is flushed then.",
+    ),
+    defaulted(
+        "BACKEND_SESSION_IDLE_TIMEOUT",
+        "720h",
+        "(added) A device session not looked up by the gateway for this long ends (revoked as `expired`, announced as `SessionInvalidation`); OWASP ASVS 3.3.",
+    ),
+    defaulted(
+        "BACKEND_SESSION_MAX_LIFETIME",
+        "8760h",
+        "(added) A device session ends this long after its login, used or not (revoked as `expired`); at least `BACKEND_SESSION_IDLE_TIMEOUT`.",
+    ),
+    optional(
+        "BACKEND_TRUSTED_PROXIES",
+        "(added) Comma-separated addresses or CIDR blocks of the proxies (the gateway) whose `X-Forwarded-For` is believed; the client is the rightmost address not in the list. Unset: the admin group uses the TCP peer (admins call directly, so the header is not believed) and the gateway's groups keep the leftmost `X-Forwarded-For` (spec).",
+    ),
+    defaulted(
+        "BACKEND_AUTH_CHALLENGE_SOURCE_MAX",
+        "20",
+        "(added) New login challenges (login mails) one source address may open within `BACKEND_AUTH_CHALLENGE_THROTTLE_WINDOW`, across addresses; beyond it the request is answered 429 `too_many_requests`.",
+    ),
+    optional(
+        "BACKEND_AUTH_CODE_SECRET",
+        "(added) Server secret (at least 32 characters) keying the HMAC under which login codes are stored, so a database read does not reveal them. Unset: a random key per process (codes mailed before a restart stop working; request a new one). Changing it does the same to open challenges.",
+    ),
+    optional(
+        "BACKEND_GATEWAY_SECRET",
+        "(added) Shared secret (at least 32 characters) the gateway sends as `X-Gateway-Credential` on the user and internal groups and as `x-gateway-credential` gRPC metadata; checked in constant time, else 401 `gateway_credential_required` / `UNAUTHENTICATED`. Unset: the spec's trusted-network model (no credential).",
+    ),
+    optional(
+        "BACKEND_GATEWAY_LISTEN_ADDR",
+        "(added) A separate HTTP listener for the gateway's groups (user and internal): when set they are served there only, and `BACKEND_HTTP_LISTEN_ADDR` keeps the public and admin groups and the probes.",
     ),
 ];
 
@@ -532,6 +563,13 @@ mod tests {
                 "BACKEND_AUTH_PRUNE_INTERVAL",
                 "BACKEND_GEO_SHARD_CAPACITY",
                 "BACKEND_GEO_FLUSH_INTERVAL",
+                "BACKEND_SESSION_IDLE_TIMEOUT",
+                "BACKEND_SESSION_MAX_LIFETIME",
+                "BACKEND_TRUSTED_PROXIES",
+                "BACKEND_AUTH_CHALLENGE_SOURCE_MAX",
+                "BACKEND_AUTH_CODE_SECRET",
+                "BACKEND_GATEWAY_SECRET",
+                "BACKEND_GATEWAY_LISTEN_ADDR",
             ]
         );
         assert_eq!(VARIABLES.len(), 57 + added.len());

@@ -37,7 +37,9 @@ pub use model::{
     Attempt, AttemptOutcome, DeadLetter, DeadLetterReason, Delivery, DeliveryId, DeliveryState,
     Listing,
 };
-pub use service::{AUDIT_RESEND, Enqueued, Mail, MailSettings, enqueue, enqueue_login_code};
+pub use service::{
+    AUDIT_RESEND, Enqueued, Mail, MailSettings, enqueue, enqueue_login_code, redact_payloads,
+};
 pub use template::{Rendered, Template, TemplateError};
 pub use transport::{MailTransport, SmtpSetupError, SmtpTransport};
 pub use worker::{MailWorker, TickReport};

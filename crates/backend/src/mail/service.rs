@@ -159,6 +159,18 @@ pub async fn enqueue_login_code(
         .delivery_id)
 }
 
+/// Redacts the bodies of one-time-code mails (the identity domain calls it
+/// once a login code is useless or delivered): every given delivery, or
+/// with `only_sent` those already sent. The delivery rows stay. Returns the
+/// deliveries now redacted.
+pub async fn redact_payloads(
+    conn: &mut PgConnection,
+    delivery_ids: &[Uuid],
+    only_sent: bool,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    store::redact_payloads(conn, delivery_ids, only_sent).await
+}
+
 /// The outbox service: the worker's dependencies and the operators' queries.
 /// Cheap to clone.
 #[derive(Clone)]

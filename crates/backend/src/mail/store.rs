@@ -476,3 +476,35 @@ pub async fn rearm(conn: &mut PgConnection, delivery_id: DeliveryId) -> Result<(
         .await?;
     Ok(())
 }
+
+/// What a redacted payload's text body says instead of its content.
+pub const REDACTED_BODY: &str = "(redacted: this message carried a one-time login code)";
+
+/// Replaces the bodies of the given deliveries' payloads with
+/// [`REDACTED_BODY`] (subject and delivery rows stay, for the admin
+/// surface) — all of them, or with `only_sent` only those already sent.
+/// Returns the deliveries whose payload is now redacted.
+pub async fn redact_payloads(
+    conn: &mut PgConnection,
+    delivery_ids: &[Uuid],
+    only_sent: bool,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    if delivery_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_scalar(
+        "WITH chosen AS (
+           SELECT delivery_id, payload_id FROM mail_deliveries
+           WHERE delivery_id = ANY($1) AND (NOT $2 OR state = 'sent')
+         ), redacted AS (
+           UPDATE mail_payloads p SET text_body = $3, html_body = NULL
+           FROM chosen c WHERE p.payload_id = c.payload_id
+         )
+         SELECT delivery_id FROM chosen",
+    )
+    .bind(delivery_ids)
+    .bind(only_sent)
+    .bind(REDACTED_BODY)
+    .fetch_all(conn)
+    .await
+}

@@ -236,14 +236,7 @@ impl NotificationService {
                 return Err(NotificationError::EmailNotConfigurable(change.kind.clone()));
             }
         }
-        // One row per kind: when a kind is listed twice, the last entry wins.
-        let mut last: Vec<Preference> = Vec::with_capacity(changes.len());
-        for change in changes.iter().rev() {
-            if !last.iter().any(|p| p.kind == change.kind) {
-                last.push(change.clone());
-            }
-        }
-        store::set_preferences(&self.inner.db, user_id, &last).await?;
+        store::set_preferences(&self.inner.db, user_id, changes).await?;
         self.preferences(user_id).await
     }
 

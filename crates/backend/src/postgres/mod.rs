@@ -33,6 +33,11 @@ pub enum StartupError {
     Schema(#[source] sqlx::Error),
     #[error("cannot apply migrations: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
+    #[error(
+        "another galaxy-backend process is running on this database: one instance per database \
+         is supported (sessions, admin credentials and sanctions are cached per process)"
+    )]
+    AnotherInstance,
 }
 
 /// Builds connection options from the DSN: `search_path` and the statement
@@ -101,6 +106,44 @@ pub async fn migrate(pool: &PgPool) -> Result<(), StartupError> {
         .await
         .map_err(StartupError::Schema)?;
     MIGRATOR.run(pool).await.map_err(StartupError::Migrate)
+}
+
+/// The session-level advisory lock key held by the running instance.
+pub const INSTANCE_LOCK_KEY: i64 = 0x6761_6c61_7879_0001;
+
+/// The claim on the database by this process: a dedicated connection
+/// holding a session-level advisory lock ([`INSTANCE_LOCK_KEY`]).
+/// PostgreSQL frees it when the connection ends (stop, crash, kill).
+pub struct InstanceLock(sqlx::PgConnection);
+
+impl InstanceLock {
+    /// Ends the claim (at shutdown, after the pool closed).
+    pub async fn release(self) {
+        use sqlx::Connection as _;
+        let _ = self.0.close().await;
+    }
+}
+
+/// Claims the database for this process, or fails with
+/// [`StartupError::AnotherInstance`] when another process holds it: the
+/// caches of sessions, admin credentials and sanctions are per process, so
+/// a second instance would serve stale answers.
+pub async fn claim_instance(config: &PostgresConfig) -> Result<InstanceLock, StartupError> {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::PgConnection::connect_with(&connect_options(config)?)
+        .await
+        .map_err(StartupError::Connect)?;
+    let claimed: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(INSTANCE_LOCK_KEY)
+        .fetch_one(&mut conn)
+        .await
+        .map_err(StartupError::Connect)?;
+    if claimed {
+        Ok(InstanceLock(conn))
+    } else {
+        let _ = conn.close().await;
+        Err(StartupError::AnotherInstance)
+    }
 }
 
 /// True when PostgreSQL answers a trivial query within `timeout`.

@@ -7,7 +7,10 @@
 //! [`Subscription`] and streams its frames. The resume point goes out as
 //! response metadata (`push-resume`, `push-resume-reason`; see
 //! `proto/push/v1/push.proto`). A replaced stream ends with `ABORTED`, a
-//! subscription during shutdown gets `UNAVAILABLE`.
+//! subscription during shutdown gets `UNAVAILABLE`. With
+//! `BACKEND_GATEWAY_SECRET` set, a call without that secret as
+//! `x-gateway-credential` metadata gets `UNAUTHENTICATED` (so nobody else
+//! can take over a gateway's stream by reusing its `gateway_client_id`).
 
 use std::pin::Pin;
 
@@ -18,8 +21,10 @@ use tonic::metadata::MetadataValue;
 use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
 
+use crate::config::Secret;
 use crate::push::wire::EncodedPushEvent;
 use crate::push::{Cursor, Delivery, Push, PushServer, PushService, SubscribeError, Subscription};
+use crate::server::edge::gateway::{GATEWAY_CREDENTIAL_METADATA, credential_ok};
 
 /// Response metadata naming where the stream starts: `live`, `replay`, `reset`.
 pub const RESUME_METADATA: &str = "push-resume";
@@ -35,6 +40,7 @@ pub const RESUME_REASON_METADATA: &str = "push-resume-reason";
 pub async fn serve(
     listener: TcpListener,
     push: PushService,
+    gateway_secret: Option<Secret>,
     stop_accepting: CancellationToken,
 ) -> anyhow::Result<()> {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
@@ -53,7 +59,10 @@ pub async fn serve(
     let reflection_v1alpha = reflection().build_v1alpha()?;
 
     tonic::transport::Server::builder()
-        .add_service(PushServer::new(PushGrpc { push }))
+        .add_service(PushServer::new(PushGrpc {
+            push,
+            gateway_secret,
+        }))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -69,6 +78,8 @@ pub async fn serve(
 
 struct PushGrpc {
     push: PushService,
+    /// `BACKEND_GATEWAY_SECRET`: required as `x-gateway-credential` metadata.
+    gateway_secret: Option<Secret>,
 }
 
 type EventStream = Pin<Box<dyn Stream<Item = Result<EncodedPushEvent, Status>> + Send>>;
@@ -81,6 +92,15 @@ impl Push for PushGrpc {
         &self,
         request: Request<crate::push::server_pb::GatewaySubscribeRequest>,
     ) -> Result<Response<EventStream>, Status> {
+        let presented = request
+            .metadata()
+            .get(GATEWAY_CREDENTIAL_METADATA)
+            .map(|v| v.as_bytes());
+        if !credential_ok(self.gateway_secret.as_ref(), presented) {
+            return Err(Status::unauthenticated(
+                "the push stream answers the gateway only: x-gateway-credential is missing or wrong",
+            ));
+        }
         let request = request.into_inner();
         let cursor = match request.cursor.as_str() {
             "" => None,

@@ -110,18 +110,51 @@ pub struct AppContext {
 /// span, panics, error normalisation, metrics — then the request limits —
 /// handler deadline, body size and body read timeout — then the user guard).
 pub fn router(state: AppState) -> Router {
+    let surface = if state.config.security.gateway_listen_addr.is_some() {
+        Surface::Main
+    } else {
+        Surface::All
+    };
+    router_for(state, surface)
+}
+
+/// Which groups one HTTP listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// Every group (one listener, the default).
+    All,
+    /// Public and admin groups and the probes (`BACKEND_HTTP_LISTEN_ADDR`
+    /// when a gateway listener is configured).
+    Main,
+    /// User and internal groups and the probes
+    /// (`BACKEND_GATEWAY_LISTEN_ADDR`).
+    Gateway,
+}
+
+/// [`router`] for the gateway listener (`BACKEND_GATEWAY_LISTEN_ADDR`).
+pub fn gateway_router(state: AppState) -> Router {
+    router_for(state, Surface::Gateway)
+}
+
+fn router_for(state: AppState, surface: Surface) -> Router {
     let http = &state.config.http;
     let body_limit = usize::try_from(http.max_body_bytes).unwrap_or(usize::MAX);
     // Routes carry their full paths and groups are merged, not nested:
     // `nest` strips the prefix (a new URI) and adds a router level per request.
     // The user group's guard runs in the stack below (by path prefix); the
     // admin group's is a `route_layer` of its own routes.
-    Router::new()
-        .merge(probes::routes())
-        .merge(public::routes().into_router())
-        .merge(user::routes().into_router())
-        .merge(admin::routes(&state))
-        .merge(internal::routes().into_router())
+    let mut routes = Router::new().merge(probes::routes());
+    if surface != Surface::Gateway {
+        routes = routes
+            .merge(public::routes().into_router())
+            .merge(admin::routes(&state));
+    }
+    if surface != Surface::Main {
+        routes = routes
+            .merge(user::routes().into_router())
+            .merge(internal::routes().into_router());
+    }
+    routes
         .fallback(route_not_found)
         .with_state(state.clone())
         // One `layer` call for the whole stack: every `Router::layer` wraps
@@ -149,7 +182,17 @@ pub fn router(state: AppState) -> Router {
                 .layer(guard::GuardLayer::for_prefix(RouteGroup::User.prefix(), {
                     let state = state.clone();
                     move |req| user::require_user(&state, req)
-                })),
+                }))
+                .layer(guard::GuardLayer::for_prefix(
+                    RouteGroup::Internal.prefix(),
+                    {
+                        let state = state.clone();
+                        move |req| {
+                            let expected = state.config.security.gateway_secret.as_ref();
+                            edge::gateway::require_gateway(expected, req)
+                        }
+                    },
+                )),
         )
 }
 

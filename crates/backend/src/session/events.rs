@@ -22,6 +22,8 @@ pub enum RevocationReason {
     LoginBan,
     /// The account was soft-deleted.
     UserDeleted,
+    /// The session reached its idle timeout or its absolute lifetime.
+    Expired,
 }
 
 impl RevocationReason {
@@ -31,6 +33,7 @@ impl RevocationReason {
             Self::AdminRevoked => "admin_revoked",
             Self::LoginBan => "login_ban",
             Self::UserDeleted => "user_deleted",
+            Self::Expired => "expired",
         }
     }
 }

@@ -23,15 +23,16 @@ mod store;
 
 pub use events::{OnSessionsRevoked, RevocationReason, SessionEvents, SessionsRevoked};
 pub use model::{DeviceInfo, DevicePublicKey, DeviceSession, InvalidDevice, InvalidPublicKey};
-pub use service::{RevokeOutcome, SessionService};
+pub use service::{RevokeOutcome, SessionLimits, SessionService};
 
 /// The session domain's install step: the service with the reactions to
 /// revocations, and the active-session cache warm-up.
 pub fn install(
     asm: &mut crate::assembly::Assembly,
+    limits: SessionLimits,
     on_revoked: Vec<std::sync::Arc<dyn OnSessionsRevoked>>,
 ) -> SessionService {
-    let sessions = SessionService::new(asm.db.clone(), SessionEvents::new(on_revoked));
+    let sessions = SessionService::new(asm.db.clone(), SessionEvents::new(on_revoked), limits);
     asm.warm(sessions.warmup());
     sessions
 }

@@ -10,8 +10,9 @@ use chrono::{DateTime, Utc};
 
 use crate::ids::{DeviceSessionId, UserId};
 
-/// A device's Ed25519 public key: 32 bytes that decode to a curve point
-/// which is not of small order (weak keys are refused).
+/// A device's Ed25519 public key: 32 bytes that are the canonical encoding
+/// of a curve point which is not of small order (weak keys and
+/// non-canonical encodings, e.g. y ≥ p, are refused).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct DevicePublicKey([u8; 32]);
 
@@ -25,6 +26,8 @@ pub enum InvalidPublicKey {
     NotAPoint,
     #[error("the public key is a weak (small-order) Ed25519 point")]
     Weak,
+    #[error("the public key is not the canonical encoding of its Ed25519 point")]
+    NotCanonical,
 }
 
 impl DevicePublicKey {
@@ -45,6 +48,12 @@ impl DevicePublicKey {
             .map_err(|_| InvalidPublicKey::NotAPoint)?;
         if key.is_weak() {
             return Err(InvalidPublicKey::Weak);
+        }
+        // The decoder reduces y modulo p and accepts a sign bit on x = 0:
+        // only the encoding the point compresses back to is accepted, so one
+        // key has one stored form.
+        if key.to_edwards().compress().to_bytes() != bytes {
+            return Err(InvalidPublicKey::NotCanonical);
         }
         Ok(Self(bytes))
     }
@@ -160,6 +169,13 @@ mod tests {
         assert_eq!(
             DevicePublicKey::from_slice(&identity),
             Err(InvalidPublicKey::Weak)
+        );
+        // y = 2^255 - 1 ≡ 18 (mod p): decodes, but is not canonical.
+        let mut high = [0xffu8; 32];
+        high[31] = 0x7f;
+        assert_eq!(
+            DevicePublicKey::from_slice(&high),
+            Err(InvalidPublicKey::NotCanonical)
         );
     }
 

@@ -11,13 +11,22 @@
 //! (its creation committed but was not cached yet, or the warm-up is still
 //! loading it) leaves a tombstone, and neither the late insert nor the
 //! warm-up brings the session back.
+//!
+//! Sessions end ([`SessionLimits`], OWASP ASVS 3.3): the lookup refuses a
+//! session past its idle timeout or absolute lifetime at once, and
+//! [`SessionService::expire`] (run by the auth pruning step) writes the
+//! last-use times back, revokes such sessions with reason `expired` and
+//! announces them like any revocation.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
 use crossbeam_utils::sync::{ShardedLock, ShardedLockReadGuard, ShardedLockWriteGuard};
 
 use axum::body::Bytes;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
@@ -51,6 +60,77 @@ fn lookup_body(id: DeviceSessionId, user_id: UserId, public_key: DevicePublicKey
     Bytes::from(serde_json::to_vec(&body).expect("plain struct serialises"))
 }
 
+/// How long device sessions live (`BACKEND_SESSION_IDLE_TIMEOUT`,
+/// `BACKEND_SESSION_MAX_LIFETIME`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// Not looked up by the gateway for this long → expired.
+    pub idle_timeout: Duration,
+    /// This long after login → expired, used or not.
+    pub max_lifetime: Duration,
+}
+
+impl Default for SessionLimits {
+    /// The variables' defaults: 30 days idle, 365 days in all.
+    fn default() -> Self {
+        Self {
+            idle_timeout: Duration::from_secs(30 * 24 * 3600),
+            max_lifetime: Duration::from_secs(365 * 24 * 3600),
+        }
+    }
+}
+
+impl SessionLimits {
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        Self {
+            idle_timeout: config.session.idle_timeout,
+            max_lifetime: config.session.max_lifetime,
+        }
+    }
+}
+
+/// A lookup moves a session's in-memory last use forward only when it is
+/// older than this, so busy sessions do not write a shared word per request.
+const TOUCH_GRANULARITY_SECS: i64 = 60;
+
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// A cached active session: its pre-rendered lookup body and what expiry
+/// needs (Unix seconds).
+struct Entry {
+    body: Bytes,
+    created: i64,
+    /// The last gateway lookup (or the login).
+    last_seen: AtomicI64,
+    /// The `last_seen` value PostgreSQL holds.
+    flushed: AtomicI64,
+}
+
+impl Entry {
+    fn new(body: Bytes, created: DateTime<Utc>, last_seen: DateTime<Utc>) -> Self {
+        Self {
+            body,
+            created: created.timestamp(),
+            last_seen: AtomicI64::new(last_seen.timestamp()),
+            flushed: AtomicI64::new(last_seen.timestamp()),
+        }
+    }
+
+    fn alive(&self, now: i64, limits: &SessionLimits) -> bool {
+        now.saturating_sub(self.created) < secs(limits.max_lifetime)
+            && now.saturating_sub(self.last_seen.load(Ordering::Relaxed))
+                < secs(limits.idle_timeout)
+    }
+
+    fn touch(&self, now: i64) {
+        if now - self.last_seen.load(Ordering::Relaxed) >= TOUCH_GRANULARITY_SECS {
+            self.last_seen.fetch_max(now, Ordering::Relaxed);
+        }
+    }
+}
+
 /// What revoking one session did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RevokeOutcome {
@@ -64,15 +144,16 @@ pub enum RevokeOutcome {
 #[derive(Default)]
 struct Cache {
     warm: bool,
-    /// Active sessions by id → their gateway lookup body.
+    /// Active sessions by id → their gateway lookup body and ages.
     /// foldhash, not SipHash: read on every gateway lookup.
-    active: foldhash::HashMap<DeviceSessionId, Bytes>,
+    active: foldhash::HashMap<DeviceSessionId, Entry>,
     tombstones: HashSet<DeviceSessionId>,
 }
 
 struct Inner {
     db: PgPool,
     events: SessionEvents,
+    limits: SessionLimits,
     /// Read on every gateway lookup: a sharded lock, so readers on
     /// different threads touch different lock words.
     cache: ShardedLock<Cache>,
@@ -92,11 +173,12 @@ impl std::fmt::Debug for SessionService {
 
 impl SessionService {
     /// A service with a cold cache (run [`warmup`](Self::warmup)).
-    pub fn new(db: PgPool, events: SessionEvents) -> Self {
+    pub fn new(db: PgPool, events: SessionEvents, limits: SessionLimits) -> Self {
         Self {
             inner: Arc::new(Inner {
                 db,
                 events,
+                limits,
                 cache: ShardedLock::new(Cache::default()),
             }),
         }
@@ -129,9 +211,12 @@ impl SessionService {
         let mut conn = self.inner.db.acquire().await?;
         let loaded = store::all_active(&mut conn).await?;
         drop(conn);
-        let entries: Vec<(DeviceSessionId, Bytes)> = loaded
+        let entries: Vec<(DeviceSessionId, Entry)> = loaded
             .into_iter()
-            .map(|(id, user_id, key)| (id, lookup_body(id, user_id, key)))
+            .map(|s| {
+                let body = lookup_body(s.id, s.user_id, s.public_key);
+                (s.id, Entry::new(body, s.created_at, s.last_seen_at))
+            })
             .collect();
         let mut cache = self.write();
         cache.active.reserve(entries.len());
@@ -148,14 +233,20 @@ impl SessionService {
 
     /// The gateway's question — is `id` an active session, whose, with which
     /// key? — answered with the cached lookup body (never PostgreSQL):
-    /// `Err(false)` while the cache still warms, `Err(true)` for an unknown
-    /// or revoked session. One read of this thread's lock shard and a copy
-    /// of ~150 bytes: a copy rather than a reference count that every thread
-    /// serving the same session would have to update.
+    /// `Err(false)` while the cache still warms, `Err(true)` for an unknown,
+    /// revoked or expired session. One read of this thread's lock shard and
+    /// a copy of ~150 bytes: a copy rather than a reference count that every
+    /// thread serving the same session would have to update. The session's
+    /// last use moves forward (at most once a minute).
     pub fn lookup_body(&self, id: &DeviceSessionId) -> Result<Bytes, bool> {
+        let now = Utc::now().timestamp();
         let cache = self.read();
         match cache.active.get(id) {
-            Some(body) => Ok(Bytes::copy_from_slice(body)),
+            Some(entry) if entry.alive(now, &self.inner.limits) => {
+                entry.touch(now);
+                Ok(Bytes::copy_from_slice(&entry.body))
+            }
+            Some(_) => Err(true),
             None => Err(cache.warm),
         }
     }
@@ -170,7 +261,8 @@ impl SessionService {
         if session.revoked_at.is_some() {
             return;
         }
-        let entry = lookup_body(session.id, session.user_id, session.public_key);
+        let body = lookup_body(session.id, session.user_id, session.public_key);
+        let entry = Entry::new(body, session.created_at, session.created_at);
         let mut cache = self.write();
         if cache.tombstones.remove(&session.id) {
             return;
@@ -269,6 +361,53 @@ impl SessionService {
         })
     }
 
+    /// Ends sessions past their idle timeout or absolute lifetime (the auth
+    /// pruning step runs it): writes the cached last-use times back, revokes
+    /// up to `limit` expired sessions with reason `expired`, removes them
+    /// from the cache and announces them per user. Returns how many ended.
+    #[tracing::instrument(name = "sessions.expire", skip(self))]
+    pub async fn expire(&self, limit: i64) -> Result<u64, sqlx::Error> {
+        let seen: Vec<(DeviceSessionId, i64)> = self
+            .read()
+            .active
+            .iter()
+            .filter_map(|(id, e)| {
+                let last = e.last_seen.load(Ordering::Relaxed);
+                (last > e.flushed.load(Ordering::Relaxed)).then_some((*id, last))
+            })
+            .collect();
+        let mut tx = self.inner.db.begin().await?;
+        store::write_last_seen(&mut tx, &seen).await?;
+        let limits = &self.inner.limits;
+        let expired =
+            store::expire(&mut tx, limits.idle_timeout, limits.max_lifetime, limit).await?;
+        tx.commit().await?;
+        {
+            let cache = self.read();
+            for (id, last) in &seen {
+                if let Some(entry) = cache.active.get(id) {
+                    entry.flushed.fetch_max(*last, Ordering::Relaxed);
+                }
+            }
+        }
+        let ended = expired.len() as u64;
+        let mut by_user: BTreeMap<UserId, Vec<DeviceSessionId>> = BTreeMap::new();
+        for (id, user_id) in expired {
+            by_user.entry(user_id).or_default().push(id);
+        }
+        for (user_id, device_session_ids) in by_user {
+            self.after_commit_revoked(SessionsRevoked {
+                user_id,
+                device_session_ids,
+                reason: RevocationReason::Expired,
+            });
+        }
+        if ended > 0 {
+            tracing::info!(ended, "device sessions expired");
+        }
+        Ok(ended)
+    }
+
     /// The user's active sessions, newest first (from PostgreSQL: the list
     /// shows device names and dates the cache does not hold).
     pub async fn list_active(&self, user_id: UserId) -> Result<Vec<DeviceSession>, sqlx::Error> {
@@ -285,7 +424,7 @@ mod tests {
         let pool = sqlx::postgres::PgPoolOptions::new()
             .connect_lazy("postgres://nobody@127.0.0.1:1/none")
             .expect("lazy pool");
-        SessionService::new(pool, SessionEvents::default())
+        SessionService::new(pool, SessionEvents::default(), SessionLimits::default())
     }
 
     fn session(user_id: UserId, seed: u8) -> DeviceSession {
@@ -322,6 +461,30 @@ mod tests {
         assert_eq!(v["public_key"], s.public_key.to_base64());
         assert_eq!(v["status"], "active");
         assert_eq!(v.as_object().unwrap().len(), 4);
+    }
+
+    #[tokio::test]
+    async fn the_lookup_refuses_sessions_past_either_bound_and_moves_last_use() {
+        let service = service();
+        let user = UserId::new_random();
+        let day = chrono::Duration::days(1);
+        let mut old = session(user, 4);
+        old.created_at = chrono::Utc::now() - day * 366;
+        service.after_commit_created(&old);
+        assert_eq!(service.lookup_body(&old.id), Err(true), "past the lifetime");
+
+        let mut idle = session(user, 5);
+        idle.created_at = chrono::Utc::now() - day * 31;
+        service.after_commit_created(&idle);
+        assert_eq!(service.lookup_body(&idle.id), Err(true), "idle since login");
+
+        let mut used = session(user, 6);
+        used.created_at = chrono::Utc::now() - day * 29;
+        service.after_commit_created(&used);
+        assert!(service.lookup_body(&used.id).is_ok());
+        let cache = service.read();
+        let entry = cache.active.get(&used.id).unwrap();
+        assert!(entry.last_seen.load(Ordering::Relaxed) > entry.flushed.load(Ordering::Relaxed));
     }
 
     #[tokio::test]
@@ -371,7 +534,11 @@ mod tests {
         let pool = sqlx::postgres::PgPoolOptions::new()
             .connect_lazy("postgres://nobody@127.0.0.1:1/none")
             .expect("lazy pool");
-        let service = SessionService::new(pool, SessionEvents::new(vec![Arc::new(listener)]));
+        let service = SessionService::new(
+            pool,
+            SessionEvents::new(vec![Arc::new(listener)]),
+            SessionLimits::default(),
+        );
         observer.set(service.clone()).ok();
         let user = UserId::new_random();
         let (a, b) = (session(user, 1), session(user, 2));

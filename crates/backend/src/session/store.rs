@@ -1,6 +1,10 @@
 //! The SQL of `device_sessions`. Every function takes a connection so the
 //! caller decides the transaction.
 
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::types::PgInterval;
 use sqlx::{PgConnection, Row as _};
 
 use crate::ids::{DeviceSessionId, UserId};
@@ -46,22 +50,98 @@ pub async fn insert_session(
     session(&row)
 }
 
+fn interval(d: Duration) -> PgInterval {
+    PgInterval {
+        months: 0,
+        days: 0,
+        microseconds: i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
+    }
+}
+
+/// What the cache warm-up loads of an active session.
+pub struct ActiveRow {
+    pub id: DeviceSessionId,
+    pub user_id: UserId,
+    pub public_key: DevicePublicKey,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+}
+
 /// Every active session, for the cache warm-up: only what the cache holds.
-pub async fn all_active(
-    conn: &mut PgConnection,
-) -> Result<Vec<(DeviceSessionId, UserId, DevicePublicKey)>, sqlx::Error> {
-    let rows: Vec<(DeviceSessionId, UserId, Vec<u8>)> = sqlx::query_as(
-        "SELECT id, user_id, public_key FROM device_sessions WHERE revoked_at IS NULL",
+pub async fn all_active(conn: &mut PgConnection) -> Result<Vec<ActiveRow>, sqlx::Error> {
+    type Row = (
+        DeviceSessionId,
+        UserId,
+        Vec<u8>,
+        DateTime<Utc>,
+        DateTime<Utc>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, user_id, public_key, created_at, last_seen_at
+         FROM device_sessions WHERE revoked_at IS NULL",
     )
     .fetch_all(conn)
     .await?;
     rows.into_iter()
-        .map(|(id, user_id, key)| {
+        .map(|(id, user_id, key, created_at, last_seen_at)| {
             DevicePublicKey::from_stored(&key)
-                .map(|key| (id, user_id, key))
+                .map(|public_key| ActiveRow {
+                    id,
+                    user_id,
+                    public_key,
+                    created_at,
+                    last_seen_at,
+                })
                 .map_err(|e| sqlx::Error::Decode(Box::new(e)))
         })
         .collect()
+}
+
+/// Moves `last_seen_at` forward to the given Unix seconds (never back).
+pub async fn write_last_seen(
+    conn: &mut PgConnection,
+    seen: &[(DeviceSessionId, i64)],
+) -> Result<(), sqlx::Error> {
+    if seen.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<uuid::Uuid> = seen.iter().map(|(id, _)| *id.as_uuid()).collect();
+    let at: Vec<f64> = seen.iter().map(|(_, s)| *s as f64).collect();
+    sqlx::query(
+        "UPDATE device_sessions d SET last_seen_at = GREATEST(d.last_seen_at, to_timestamp(u.seen))
+         FROM unnest($1::uuid[], $2::float8[]) AS u(id, seen)
+         WHERE d.id = u.id AND d.revoked_at IS NULL",
+    )
+    .bind(ids)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Revokes up to `limit` active sessions unused for `idle` or older than
+/// `max_lifetime` (reason `expired`); returns their ids and users.
+pub async fn expire(
+    conn: &mut PgConnection,
+    idle: Duration,
+    max_lifetime: Duration,
+    limit: i64,
+) -> Result<Vec<(DeviceSessionId, UserId)>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE device_sessions SET revoked_at = now(), revoke_reason = $3
+         WHERE id IN (
+           SELECT id FROM device_sessions
+           WHERE revoked_at IS NULL
+             AND (last_seen_at <= now() - $1::interval OR created_at <= now() - $2::interval)
+           LIMIT $4 FOR UPDATE SKIP LOCKED)
+         RETURNING id, user_id",
+    )
+    .bind(interval(idle))
+    .bind(interval(max_lifetime))
+    .bind(RevocationReason::Expired.as_str())
+    .bind(limit)
+    .fetch_all(conn)
+    .await
 }
 
 /// A user's active sessions, newest first.

@@ -25,5 +25,6 @@ mod probes;
 mod process;
 mod push;
 mod sanctions;
+mod security;
 mod sessions;
 mod users;

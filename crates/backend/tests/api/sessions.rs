@@ -57,7 +57,9 @@ async fn the_gateway_lookup_resolves_active_sessions_only() {
 async fn sessions_are_listed_revoked_one_or_all_and_logging_in_again_works() {
     let server = smtp_server().await;
     let (listener, events) = record_events();
+    // Four logins of one address within a minute: above the default of 3.
     let app = identity_app(&server)
+        .var("BACKEND_AUTH_CHALLENGE_THROTTLE_MAX", 10)
         .on_sessions_revoked(listener)
         .spawn()
         .await;

@@ -55,7 +55,7 @@ mod tests {
     fn admin_sign_in_settings_have_defaults_and_are_checked() {
         let c = load(&[]);
         assert_eq!(c.admin.credential_cache_ttl, Duration::from_secs(60));
-        assert_eq!(c.admin.auth_failure_limit, 10);
+        assert_eq!(c.admin.auth_failure_limit, 8);
         assert_eq!(c.admin.auth_failure_window, Duration::from_secs(300));
         let c = load(&[
             ("BACKEND_ADMIN_CREDENTIAL_CACHE_TTL", "0s"),

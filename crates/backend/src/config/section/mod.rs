@@ -10,5 +10,6 @@ mod mail;
 mod notification;
 mod postgres;
 mod runtime;
+mod security;
 mod server;
 mod telemetry;

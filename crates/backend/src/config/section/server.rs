@@ -46,7 +46,7 @@ impl Loader {
     /// Two listeners on one port would fail at bind time, after migrations ran.
     pub(in crate::config) fn check_listeners_distinct(
         &mut self,
-        listeners: [(&'static str, Option<SocketAddr>); 3],
+        listeners: [(&'static str, Option<SocketAddr>); 4],
     ) {
         let bound: Vec<(&'static str, SocketAddr)> = listeners
             .into_iter()

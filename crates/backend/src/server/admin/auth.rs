@@ -5,8 +5,10 @@
 //! `Retry-After`), in the error shape; on success the handler receives the
 //! caller as [`AdminUser`].
 //!
-//! The source address is the leftmost `X-Forwarded-For` entry (the gateway
-//! is the trust boundary), else the TCP peer.
+//! The source address is the TCP peer, or, when the peer is one of
+//! `BACKEND_TRUSTED_PROXIES`, the client it forwarded for
+//! ([`admin_source_ip`](crate::server::source_ip::admin_source_ip)): a
+//! caller cannot choose its throttle key with `X-Forwarded-For`.
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -65,8 +67,11 @@ pub async fn require_admin(
     next: Next,
 ) -> Result<Response, ApiError> {
     let (username, password) = basic_credentials(req.headers())?;
-    let source =
-        crate::server::source_ip::source_ip(req.headers(), crate::server::source_ip::peer());
+    let source = crate::server::source_ip::admin_source_ip(
+        req.headers(),
+        crate::server::source_ip::peer(),
+        &state.config.security.trusted_proxies,
+    );
     let principal = state
         .admin
         .authenticate(&username, &password, source)

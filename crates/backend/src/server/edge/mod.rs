@@ -6,6 +6,7 @@
 pub mod conn_timer;
 pub mod error;
 pub mod extract;
+pub mod gateway;
 pub mod guard;
 pub mod limits;
 pub mod normalize;

@@ -29,11 +29,10 @@ impl From<AuthError> for ApiError {
             AuthError::WrongCode { attempts_left } => ApiError::bad_request("wrong_code", message)
                 .with_details(json!({ "attempts_left": attempts_left })),
             AuthError::TooManyAttempts { retry_after } => {
-                let seconds =
-                    (retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0)).max(1);
-                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", message)
-                    .with_details(json!({ "retry_after_seconds": seconds }))
-                    .with_header(header::RETRY_AFTER, HeaderValue::from(seconds))
+                too_many("too_many_attempts", message, retry_after)
+            }
+            AuthError::TooManyRequests { retry_after } => {
+                too_many("too_many_requests", message, retry_after)
             }
             AuthError::LoginBanned { until } => ApiError::forbidden("login_banned", message)
                 .with_details(json!({ "expires_at": until })),
@@ -43,6 +42,15 @@ impl From<AuthError> for ApiError {
             AuthError::Database(e) => e.into(),
         }
     }
+}
+
+/// 429 with `Retry-After` (whole seconds, rounded up) and the same number
+/// in `details.retry_after_seconds`.
+fn too_many(code: &'static str, message: String, retry_after: std::time::Duration) -> ApiError {
+    let seconds = (retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0)).max(1);
+    ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message)
+        .with_details(json!({ "retry_after_seconds": seconds }))
+        .with_header(header::RETRY_AFTER, HeaderValue::from(seconds))
 }
 
 #[cfg(test)]

@@ -39,13 +39,15 @@ struct ChallengeView {
 
 /// `POST /api/v1/public/auth/challenges`: 202 with the challenge to
 /// confirm, whether or not the address has an account (and, when the
-/// address is throttled, the newest open challenge again, without mail).
+/// address is throttled, its newest challenge again, without mail); 429
+/// `too_many_requests` when the source opened too many challenges.
 async fn request_login_code(
     State(state): State<AppState>,
+    SourceIp(source_ip): SourceIp,
     Json(body): Json<RequestCode>,
 ) -> Result<impl IntoResponse, ApiError> {
     refuse_unsendable(&state, &body.email).await?;
-    let issued = state.auth.request_code(&body.email).await?;
+    let issued = state.auth.request_code(&body.email, source_ip).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(ChallengeView {

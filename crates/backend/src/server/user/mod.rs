@@ -19,7 +19,8 @@ pub(super) fn routes() -> GroupRoutes {
         .merge(notification_prefs::routes())
 }
 
-/// User-group guard: a valid `X-User-ID` (else 401), then from the accounts
+/// User-group guard: the gateway credential when one is configured (else
+/// 401 `gateway_credential_required`), a valid `X-User-ID` (else 401), then from the accounts
 /// cache: a soft-deleted account → 403 `account_deleted`, an active login
 /// ban → 403 `login_banned`. Handlers take the caller as [`AuthUser`]
 /// (parsed again from the checked header: cheaper than an extension) and
@@ -30,12 +31,17 @@ pub(super) fn require_user<B: Send + 'static>(
     state: &AppState,
     req: http::Request<B>,
 ) -> Verdict<B> {
+    let expected = state.config.security.gateway_secret.as_ref();
+    if let Err(err) = super::edge::gateway::check(expected, req.headers()) {
+        return Verdict::Reject(err);
+    }
     let user = match AuthUser::from_headers(req.headers()) {
         Ok(user) => user,
         Err(err) => return Verdict::Reject(err),
     };
     let admit = move |state: &AppState, req: http::Request<B>| {
-        if let Some(ip) = source_ip::source_ip(req.headers(), source_ip::peer()) {
+        let proxies = &state.config.security.trusted_proxies;
+        if let Some(ip) = source_ip::client_ip(req.headers(), source_ip::peer(), proxies) {
             state.geo.count_request(user.user_id, ip);
         }
         req

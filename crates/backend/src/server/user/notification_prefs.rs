@@ -32,13 +32,21 @@ async fn get_notification_preferences(
 }
 
 /// `PUT /notification-preferences`: changes the listed kinds only; answers
-/// the full list. An unknown kind (422 `unknown_notification_kind`) or one
-/// without email (422 `email_not_configurable`) changes nothing.
+/// the full list. An unknown kind (422 `unknown_notification_kind`), one
+/// without email (422 `email_not_configurable`) or a kind listed twice
+/// (422 `duplicate_notification_kind`) changes nothing.
 async fn put_notification_preferences(
     State(state): State<AppState>,
     user: AuthUser,
     Json(body): Json<Preferences>,
 ) -> Result<Json<Preferences>, ApiError> {
+    let mut seen = std::collections::HashSet::new();
+    if let Some(twice) = body.items.iter().find(|p| !seen.insert(p.kind.as_str())) {
+        return Err(ApiError::unprocessable(
+            "duplicate_notification_kind",
+            format!("kind {:?} is listed more than once", twice.kind),
+        ));
+    }
     let items = state
         .notification
         .set_preferences(user.user_id.into(), &body.items)

@@ -19,6 +19,8 @@ use super::db::TestDb;
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// `BACKEND_GATEWAY_LISTEN_ADDR`'s listener, when configured.
+    pub gateway_addr: Option<SocketAddr>,
     pub grpc_addr: SocketAddr,
     pub metrics_addr: Option<SocketAddr>,
     pub api: ApiClient,
@@ -52,6 +54,11 @@ impl TestApp {
 
     pub fn db(&self) -> &PgPool {
         &self.state.db
+    }
+
+    /// The URL of this app's database (e.g. to start a second process on it).
+    pub fn database_url(&self) -> String {
+        self.db_handle.as_ref().expect("database").url()
     }
 
     /// The Prometheus text exposition of this app's metrics.
@@ -111,7 +118,44 @@ impl TestAppBuilder {
         self
     }
 
+    /// Builds the app expecting it to refuse to start; returns the error.
+    pub async fn build_error(self) -> String {
+        let (config, _dir, _db, hooks) = self.prepare().await;
+        match Application::build_with(config, hooks).await {
+            Ok(_) => panic!("the app started"),
+            Err(e) => format!("{e:#}"),
+        }
+    }
+
     pub async fn spawn(self) -> TestApp {
+        let (config, dir, db, hooks) = self.prepare().await;
+        let app = Application::build_with(config, hooks)
+            .await
+            .unwrap_or_else(|e| panic!("app failed to build: {e:#}"));
+        let addr = app.http_addr();
+        let gateway_addr = app.gateway_addr();
+        let grpc_addr = app.grpc_addr();
+        let metrics_addr = app.prometheus_addr();
+        let state = app.state().clone();
+        let shutdown = app.shutdown_token();
+        let task = tokio::spawn(app.run_until_stopped());
+        let test_app = TestApp {
+            addr,
+            gateway_addr,
+            grpc_addr,
+            metrics_addr,
+            api: ApiClient::new(format!("http://{addr}")),
+            state,
+            shutdown,
+            task: Some(task),
+            _dir: dir,
+            db_handle: Some(db),
+        };
+        test_app.wait_until_ready().await;
+        test_app
+    }
+
+    async fn prepare(self) -> (Config, tempfile::TempDir, TestDb, ExtraHooks) {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = match self.db {
             Some(db) => db,
@@ -155,28 +199,7 @@ impl TestAppBuilder {
         vars.extend(self.vars);
         let config = Config::from_vars(vars)
             .unwrap_or_else(|e| panic!("test configuration is invalid:\n{e}"));
-        let app = Application::build_with(config, self.hooks)
-            .await
-            .unwrap_or_else(|e| panic!("app failed to build: {e:#}"));
-        let addr = app.http_addr();
-        let grpc_addr = app.grpc_addr();
-        let metrics_addr = app.prometheus_addr();
-        let state = app.state().clone();
-        let shutdown = app.shutdown_token();
-        let task = tokio::spawn(app.run_until_stopped());
-        let test_app = TestApp {
-            addr,
-            grpc_addr,
-            metrics_addr,
-            api: ApiClient::new(format!("http://{addr}")),
-            state,
-            shutdown,
-            task: Some(task),
-            _dir: dir,
-            db_handle: Some(db),
-        };
-        test_app.wait_until_ready().await;
-        test_app
+        (config, dir, db, self.hooks)
     }
 }
 

@@ -25,6 +25,20 @@ impl ApiClient {
         Self { base, http }
     }
 
+    /// The same client, connecting from another local address (any of
+    /// 127.0.0.0/8 on Linux): a different TCP peer for the server.
+    pub fn bound_to(&self, local: std::net::IpAddr) -> Self {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .local_address(local)
+            .build()
+            .expect("client");
+        Self {
+            base: self.base.clone(),
+            http,
+        }
+    }
+
     pub fn request(&self, method: Method, path: &str) -> Call {
         Call {
             client: self.clone(),
