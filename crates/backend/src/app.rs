@@ -169,35 +169,7 @@ impl Application {
         workers.start();
         start_warmups(warmups, &state.readiness);
 
-        let metrics_task = prometheus.map(|(listener, router)| {
-            let stop = shutdown.clone();
-            tokio::spawn(server::serve::serve(
-                "metrics",
-                listener,
-                router,
-                config.http.read_timeout,
-                stop,
-                Duration::from_secs(1),
-            ))
-        });
-        let http_task = tokio::spawn(server::serve::serve(
-            "HTTP",
-            http,
-            server::router(state.clone()),
-            config.http.read_timeout,
-            shutdown.clone(),
-            config.http.shutdown_timeout.min(cap),
-        ));
-        let gateway_task = gateway.map(|listener| {
-            tokio::spawn(server::serve::serve(
-                "gateway HTTP",
-                listener,
-                server::gateway_router(state.clone()),
-                config.http.read_timeout,
-                shutdown.clone(),
-                config.http.shutdown_timeout.min(cap),
-            ))
-        });
+        let servers = HttpServers::spawn(&state, http, gateway, prometheus, &shutdown);
         let grpc_task = tokio::spawn(server::grpc::serve(
             grpc,
             state.push.clone(),
@@ -208,17 +180,7 @@ impl Application {
         shutdown.cancelled().await;
         // Both listeners react to the token: no new connections or calls.
         tracing::info!("shutdown: stopping HTTP and gRPC intake");
-        if !http_task.await.unwrap_or(false) {
-            tracing::warn!("shutdown: HTTP drain budget ran out with requests in flight");
-        }
-        if let Some(task) = gateway_task
-            && !task.await.unwrap_or(false)
-        {
-            tracing::warn!("shutdown: gateway HTTP drain budget ran out with requests in flight");
-        }
-        if let Some(task) = metrics_task {
-            let _ = task.await;
-        }
+        servers.drained().await;
 
         // A step in progress finishes (mail sends already started complete;
         // a notification step publishes what it claimed).
@@ -244,6 +206,68 @@ impl Application {
         tracing::info!("shutdown complete");
         telemetry.shutdown(cap).await;
         Ok(())
+    }
+}
+
+/// The HTTP servers — the REST listener, the gateway's own listener when
+/// configured, the Prometheus listener — serving until the shutdown token.
+struct HttpServers {
+    http: tokio::task::JoinHandle<bool>,
+    gateway: Option<tokio::task::JoinHandle<bool>>,
+    metrics: Option<tokio::task::JoinHandle<bool>>,
+}
+
+impl HttpServers {
+    fn spawn(
+        state: &AppState,
+        http: TcpListener,
+        gateway: Option<TcpListener>,
+        prometheus: Option<(TcpListener, Router)>,
+        shutdown: &CancellationToken,
+    ) -> Self {
+        let config = &state.config;
+        let read_timeout = config.http.read_timeout;
+        let drain = config.http.shutdown_timeout.min(config.shutdown_timeout);
+        let serve = |name, listener, router| {
+            tokio::spawn(server::serve::serve(
+                name,
+                listener,
+                router,
+                read_timeout,
+                shutdown.clone(),
+                drain,
+            ))
+        };
+        Self {
+            http: serve("HTTP", http, server::router(state.clone())),
+            gateway: gateway.map(|l| serve("gateway HTTP", l, server::gateway_router(state.clone()))),
+            metrics: prometheus.map(|(listener, router)| {
+                tokio::spawn(server::serve::serve(
+                    "metrics",
+                    listener,
+                    router,
+                    read_timeout,
+                    shutdown.clone(),
+                    Duration::from_secs(1),
+                ))
+            }),
+        }
+    }
+
+    /// Waits until every server has closed its listener and drained its
+    /// in-flight requests (each within its budget).
+    async fn drained(self) {
+        if !self.http.await.unwrap_or(false) {
+            tracing::warn!("shutdown: HTTP drain budget ran out with requests in flight");
+        }
+        if let Some(task) = self.gateway
+            && !task.await.unwrap_or(false)
+        {
+            tracing::warn!("shutdown: gateway HTTP drain budget ran out with requests in flight");
+        }
+        if let Some(task) = self.metrics {
+            let _ = task.await;
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use crate::ids::{ChallengeId, DeviceSessionId, UserId};
 
@@ -260,6 +260,41 @@ impl AuthService {
         })
     }
 
+    /// The address's hourly failure cap. Beyond it a source that has not
+    /// failed for this address in the window still gets its try (the owner
+    /// is not locked out by strangers); one that has failed waits.
+    async fn check_failure_cap(
+        &self,
+        tx: &mut PgConnection,
+        email: &str,
+        source: Option<&str>,
+    ) -> Result<(), AuthError> {
+        let settings = &self.inner.settings;
+        let (failures, frees_at, now) =
+            store::recent_failures(tx, email, settings.failure_window).await?;
+        if failures < i64::from(settings.failure_cap) {
+            return Ok(());
+        }
+        let failing = match source {
+            Some(source) => {
+                store::failures_from_source(tx, email, source, settings.failure_window).await? > 0
+            }
+            None => true,
+        };
+        if !failing {
+            return Ok(());
+        }
+        let retry_after = frees_at
+            .and_then(|at| (at - now).to_std().ok())
+            .unwrap_or(Duration::from_secs(1));
+        tracing::warn!(
+            email_hash = %crate::mail::email_hash(email),
+            source = source.unwrap_or("unknown"),
+            "login confirmations throttled (hourly cap)"
+        );
+        Err(AuthError::TooManyAttempts { retry_after })
+    }
+
     /// Confirms a challenge's code and logs the device in.
     ///
     /// Order of checks: input (key, device) → challenge exists → consumed /
@@ -287,37 +322,8 @@ impl AuthService {
             return Err(AuthError::ChallengeExpired);
         }
         let source = request.source_ip.map(|ip| ip.to_string());
-        let (failures, frees_at, now) =
-            store::recent_failures(&mut tx, &challenge.email, settings.failure_window).await?;
-        if failures >= i64::from(settings.failure_cap) {
-            // Beyond the cap a source that has not failed for this address
-            // in the window still gets its try (the owner is not locked out
-            // by strangers); one that has failed waits.
-            let failing = match &source {
-                Some(source) => {
-                    store::failures_from_source(
-                        &mut tx,
-                        &challenge.email,
-                        source,
-                        settings.failure_window,
-                    )
-                    .await?
-                        > 0
-                }
-                None => true,
-            };
-            if failing {
-                let retry_after = frees_at
-                    .and_then(|at| (at - now).to_std().ok())
-                    .unwrap_or(Duration::from_secs(1));
-                tracing::warn!(
-                    email_hash = %crate::mail::email_hash(&challenge.email),
-                    source = source.as_deref().unwrap_or("unknown"),
-                    "login confirmations throttled (hourly cap)"
-                );
-                return Err(AuthError::TooManyAttempts { retry_after });
-            }
-        }
+        self.check_failure_cap(&mut tx, &challenge.email, source.as_deref())
+            .await?;
 
         if !model::code_matches(
             &settings.code_key,

@@ -147,12 +147,29 @@ impl MailWorker {
             }
         };
 
+        let report = self.tally(claimed, &results, &recorded);
+        let jobs = self.mail.job_metrics();
+        jobs.record(RunOutcome::Succeeded, report.sent);
+        jobs.record(RunOutcome::Retrying, report.retrying);
+        jobs.record(RunOutcome::DeadLettered, report.dead_lettered);
+        jobs.record(RunOutcome::LeaseLost, report.lease_lost);
+        Ok(report)
+    }
+
+    /// Counts, logs and meters what the relay and the recording said of
+    /// each claimed delivery (an attempt whose lease was lost counts apart).
+    fn tally(
+        &self,
+        claimed: usize,
+        results: &[(AttemptResult, &ClaimedRow)],
+        recorded: &[store::RecordedRow],
+    ) -> TickReport {
         let mut report = TickReport {
             claimed,
             ..TickReport::default()
         };
         let metrics = self.mail.metrics();
-        for (result, row) in &results {
+        for (result, row) in results {
             let Some(done) = recorded
                 .iter()
                 .find(|r| r.delivery_id == result.delivery_id)
@@ -199,12 +216,7 @@ impl MailWorker {
                 }
             }
         }
-        let jobs = self.mail.job_metrics();
-        jobs.record(RunOutcome::Succeeded, report.sent);
-        jobs.record(RunOutcome::Retrying, report.retrying);
-        jobs.record(RunOutcome::DeadLettered, report.dead_lettered);
-        jobs.record(RunOutcome::LeaseLost, report.lease_lost);
-        Ok(report)
+        report
     }
 
     async fn send_one<'r>(
