@@ -240,7 +240,8 @@ impl HttpServers {
         };
         Self {
             http: serve("HTTP", http, server::router(state.clone())),
-            gateway: gateway.map(|l| serve("gateway HTTP", l, server::gateway_router(state.clone()))),
+            gateway: gateway
+                .map(|l| serve("gateway HTTP", l, server::gateway_router(state.clone()))),
             metrics: prometheus.map(|(listener, router)| {
                 tokio::spawn(server::serve::serve(
                     "metrics",

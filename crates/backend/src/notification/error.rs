@@ -1,8 +1,6 @@
 //! What can go wrong in the notification domain. The HTTP mapping lives in
 //! `server/domain_errors.rs`.
 
-use uuid::Uuid;
-
 use super::catalog::PayloadError;
 use super::service::MAX_IDEMPOTENCY_KEY_LEN;
 
@@ -25,7 +23,7 @@ pub enum NotificationError {
     #[error("`{0}` notifications have no email channel to switch")]
     EmailNotConfigurable(String),
     #[error("notification intent {0} does not exist")]
-    NotFound(Uuid),
+    NotFound(crate::ids::IntentId),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }

@@ -6,6 +6,8 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::ids::{IntentId, RouteId, UserId};
+
 use super::catalog::Channel;
 
 /// What a producer asks for: one notification of `kind`, deduplicated by
@@ -16,7 +18,7 @@ pub struct Intent {
     /// Stable for one logical event (e.g. `turn-ready:<game_id>:<turn>`).
     pub idempotency_key: String,
     /// The addressee; `None` for admin-channel kinds (and required otherwise).
-    pub user_id: Option<Uuid>,
+    pub user_id: Option<UserId>,
     /// The kind's fields (see the catalog); extra fields are kept.
     pub payload: Value,
 }
@@ -25,7 +27,7 @@ impl Intent {
     pub fn new(
         kind: impl Into<String>,
         idempotency_key: impl Into<String>,
-        user_id: Option<Uuid>,
+        user_id: Option<UserId>,
         payload: Value,
     ) -> Self {
         Self {
@@ -40,7 +42,7 @@ impl Intent {
 /// The result of `NotificationService::submit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Submitted {
-    pub intent_id: Uuid,
+    pub intent_id: IntentId,
     /// `false` when `(kind, idempotency_key)` existed: the first intent is
     /// returned and nothing new was routed.
     pub created: bool,
@@ -125,10 +127,10 @@ impl SkipReason {
 /// A route as operators see it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Route {
-    pub route_id: Uuid,
-    pub intent_id: Uuid,
+    pub route_id: RouteId,
+    pub intent_id: IntentId,
     pub channel: Channel,
-    pub user_id: Option<Uuid>,
+    pub user_id: Option<UserId>,
     pub status: RouteStatus,
     pub skip_reason: Option<SkipReason>,
     pub attempts: i32,
@@ -145,10 +147,10 @@ pub struct Route {
 /// An intent with its routes.
 #[derive(Debug, Clone, Serialize)]
 pub struct IntentView {
-    pub intent_id: Uuid,
+    pub intent_id: IntentId,
     pub kind: String,
     pub idempotency_key: String,
-    pub user_id: Option<Uuid>,
+    pub user_id: Option<UserId>,
     pub payload: Value,
     pub created_at: DateTime<Utc>,
     pub routes: Vec<Route>,
@@ -157,12 +159,12 @@ pub struct IntentView {
 /// A dead-lettered route with its intent's identity.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeadLetter {
-    pub route_id: Uuid,
-    pub intent_id: Uuid,
+    pub route_id: RouteId,
+    pub intent_id: IntentId,
     pub kind: String,
     pub idempotency_key: String,
     pub channel: Channel,
-    pub user_id: Option<Uuid>,
+    pub user_id: Option<UserId>,
     pub attempts: i32,
     pub last_error: Option<String>,
     pub dead_lettered_at: DateTime<Utc>,
@@ -172,7 +174,7 @@ pub struct DeadLetter {
 #[derive(Debug, Clone, Default)]
 pub struct IntentFilter {
     pub kind: Option<String>,
-    pub user_id: Option<Uuid>,
+    pub user_id: Option<UserId>,
     /// Intents with at least one route in this status.
     pub status: Option<RouteStatus>,
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
+
+use crate::ids::{IntentId, RouteId, UserId};
 
 use super::catalog::{self, Channel, KindSpec};
 use super::error::NotificationError;
@@ -155,7 +156,7 @@ impl NotificationService {
             metrics.record_intent(spec.kind, SubmitOutcome::Rejected);
             return Err(err);
         }
-        let intent_id = Uuid::now_v7();
+        let intent_id = IntentId::new_ordered();
         let inserted = store::insert_intent(
             conn,
             intent_id,
@@ -180,7 +181,7 @@ impl NotificationService {
 
         let mut pending = false;
         for &channel in spec.channels {
-            let route_id = Uuid::now_v7();
+            let route_id = RouteId::new_ordered();
             let mut skip = None;
             if channel == Channel::Email
                 && let Some(user_id) = intent.user_id
@@ -209,7 +210,7 @@ impl NotificationService {
     }
 
     /// The user's email switch for every kind that has an email channel.
-    pub async fn preferences(&self, user_id: Uuid) -> Result<Vec<Preference>, NotificationError> {
+    pub async fn preferences(&self, user_id: UserId) -> Result<Vec<Preference>, NotificationError> {
         let stored = store::preferences(&self.inner.db, user_id).await?;
         Ok(catalog::email_configurable()
             .map(|spec| Preference {
@@ -226,7 +227,7 @@ impl NotificationService {
     /// kind must exist and have an email channel, or nothing changes.
     pub async fn set_preferences(
         &self,
-        user_id: Uuid,
+        user_id: UserId,
         changes: &[Preference],
     ) -> Result<Vec<Preference>, NotificationError> {
         for change in changes {
@@ -250,7 +251,7 @@ impl NotificationService {
         Ok(store::list_intents(&self.inner.db, filter, clamp(offset), i64::from(limit)).await?)
     }
 
-    pub async fn intent(&self, intent_id: Uuid) -> Result<IntentView, NotificationError> {
+    pub async fn intent(&self, intent_id: IntentId) -> Result<IntentView, NotificationError> {
         store::get_intent(&self.inner.db, intent_id)
             .await?
             .ok_or(NotificationError::NotFound(intent_id))
@@ -299,7 +300,7 @@ impl OnUserDeleted for UserDeletedHook {
         user_id: crate::ids::UserId,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
-            let skipped = store::skip_user_routes(conn, user_id.into()).await?;
+            let skipped = store::skip_user_routes(conn, user_id).await?;
             if skipped > 0 {
                 tracing::info!(user_id = %user_id, skipped, "notification routes of a deleted user skipped");
             }

@@ -8,6 +8,8 @@ use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::ids::{IntentId, RouteId, UserId};
+
 use crate::jobs::{ClaimShape, Lease, QueueTable};
 use crate::postgres::unexpected_value;
 
@@ -24,10 +26,10 @@ pub const WAKE_CHANNEL: &str = "notification_routes";
 /// Inserts the intent; `None` when `(kind, idempotency_key)` exists.
 pub async fn insert_intent(
     conn: &mut PgConnection,
-    intent_id: Uuid,
+    intent_id: IntentId,
     kind: &str,
     idempotency_key: &str,
-    user_id: Option<Uuid>,
+    user_id: Option<UserId>,
     payload: &Value,
     trace_id: &str,
 ) -> Result<Option<Uuid>, sqlx::Error> {
@@ -51,7 +53,7 @@ pub async fn find_intent(
     conn: &mut PgConnection,
     kind: &str,
     idempotency_key: &str,
-) -> Result<Option<Uuid>, sqlx::Error> {
+) -> Result<Option<IntentId>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT intent_id FROM notification_intents WHERE kind = $1 AND idempotency_key = $2",
     )
@@ -64,10 +66,10 @@ pub async fn find_intent(
 /// Inserts one route: `pending` and due now, or `skipped` with `skip`.
 pub async fn insert_route(
     conn: &mut PgConnection,
-    route_id: Uuid,
-    intent_id: Uuid,
+    route_id: RouteId,
+    intent_id: IntentId,
     channel: Channel,
-    user_id: Option<Uuid>,
+    user_id: Option<UserId>,
     skip: Option<SkipReason>,
 ) -> Result<(), sqlx::Error> {
     let status = if skip.is_some() {
@@ -93,7 +95,7 @@ pub async fn insert_route(
 /// Whether `user_id` switched the email of `kind` off.
 pub async fn email_disabled(
     conn: &mut PgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     kind: &str,
 ) -> Result<bool, sqlx::Error> {
     let enabled: Option<bool> = sqlx::query_scalar(
@@ -129,10 +131,10 @@ pub static CLAIM_DUE_SQL: LazyLock<String> = LazyLock::new(|| {
 /// A due route claimed by the worker under a lease.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DueRoute {
-    pub route_id: Uuid,
-    pub intent_id: Uuid,
+    pub route_id: RouteId,
+    pub intent_id: IntentId,
     pub channel: String,
-    pub user_id: Option<Uuid>,
+    pub user_id: Option<UserId>,
     pub attempts: i32,
     pub kind: String,
     pub idempotency_key: String,
@@ -158,7 +160,7 @@ pub async fn claim_due(
 pub async fn mark_sent(
     conn: &mut PgConnection,
     lease: &Lease,
-    route_id: Uuid,
+    route_id: RouteId,
     mail_delivery_id: Option<Uuid>,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
@@ -179,7 +181,7 @@ pub async fn mark_sent(
 pub async fn mark_skipped(
     conn: &mut PgConnection,
     lease: &Lease,
-    route_id: Uuid,
+    route_id: RouteId,
     reason: SkipReason,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
@@ -202,7 +204,7 @@ pub async fn mark_skipped(
 pub async fn mark_failed(
     conn: &mut PgConnection,
     lease: &Lease,
-    route_id: Uuid,
+    route_id: RouteId,
     error: &str,
     retry_seconds: f64,
     dead: bool,
@@ -236,7 +238,10 @@ pub async fn mark_failed(
 }
 
 /// Marks the user's unfinished routes `skipped` (`user_deleted`).
-pub async fn skip_user_routes(conn: &mut PgConnection, user_id: Uuid) -> Result<u64, sqlx::Error> {
+pub async fn skip_user_routes(
+    conn: &mut PgConnection,
+    user_id: UserId,
+) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query(
         "UPDATE notification_routes
          SET status = 'skipped', skip_reason = 'user_deleted', lease_token = NULL,
@@ -250,7 +255,7 @@ pub async fn skip_user_routes(conn: &mut PgConnection, user_id: Uuid) -> Result<
 }
 
 /// The user's explicit preferences (kinds without a row are email-on).
-pub async fn preferences(pool: &PgPool, user_id: Uuid) -> Result<Vec<Preference>, sqlx::Error> {
+pub async fn preferences(pool: &PgPool, user_id: UserId) -> Result<Vec<Preference>, sqlx::Error> {
     let rows: Vec<(String, bool)> = sqlx::query_as(
         "SELECT kind, email_enabled FROM notification_preferences WHERE user_id = $1",
     )
@@ -269,7 +274,7 @@ pub async fn preferences(pool: &PgPool, user_id: Uuid) -> Result<Vec<Preference>
 /// Upserts every preference of `changes` in one statement.
 pub async fn set_preferences(
     pool: &PgPool,
-    user_id: Uuid,
+    user_id: UserId,
     changes: &[Preference],
 ) -> Result<(), sqlx::Error> {
     let kinds: Vec<&str> = changes.iter().map(|p| p.kind.as_str()).collect();
@@ -290,20 +295,20 @@ pub async fn set_preferences(
 
 #[derive(sqlx::FromRow)]
 struct IntentRow {
-    intent_id: Uuid,
+    intent_id: IntentId,
     kind: String,
     idempotency_key: String,
-    user_id: Option<Uuid>,
+    user_id: Option<UserId>,
     payload: Value,
     created_at: DateTime<Utc>,
 }
 
 #[derive(sqlx::FromRow)]
 struct RouteRow {
-    route_id: Uuid,
-    intent_id: Uuid,
+    route_id: RouteId,
+    intent_id: IntentId,
     channel: String,
-    user_id: Option<Uuid>,
+    user_id: Option<UserId>,
     status: String,
     skip_reason: Option<String>,
     attempts: i32,
@@ -369,7 +374,7 @@ macro_rules! intent_filter {
     };
 }
 
-async fn routes_of(pool: &PgPool, intent_ids: &[Uuid]) -> Result<Vec<Route>, sqlx::Error> {
+async fn routes_of(pool: &PgPool, intent_ids: &[IntentId]) -> Result<Vec<Route>, sqlx::Error> {
     let rows: Vec<RouteRow> = sqlx::query_as(concat!(
         select_route!(),
         " WHERE intent_id = ANY($1) ORDER BY created_at, channel"
@@ -430,7 +435,7 @@ pub async fn list_intents(
     .bind(offset)
     .fetch_all(pool)
     .await?;
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.intent_id).collect();
+    let ids: Vec<IntentId> = rows.iter().map(|r| r.intent_id).collect();
     let routes = routes_of(pool, &ids).await?;
     Ok(Listing {
         items: attach(rows, routes),
@@ -438,7 +443,10 @@ pub async fn list_intents(
     })
 }
 
-pub async fn get_intent(pool: &PgPool, intent_id: Uuid) -> Result<Option<IntentView>, sqlx::Error> {
+pub async fn get_intent(
+    pool: &PgPool,
+    intent_id: IntentId,
+) -> Result<Option<IntentView>, sqlx::Error> {
     let row: Option<IntentRow> = sqlx::query_as(
         "SELECT intent_id, kind, idempotency_key, user_id, payload, created_at
          FROM notification_intents WHERE intent_id = $1",
@@ -464,12 +472,12 @@ pub async fn dead_letters(
     .await?;
     #[allow(clippy::type_complexity)]
     let rows: Vec<(
-        Uuid,
-        Uuid,
+        RouteId,
+        IntentId,
         String,
         String,
         String,
-        Option<Uuid>,
+        Option<UserId>,
         i32,
         Option<String>,
         Option<DateTime<Utc>>,

@@ -194,7 +194,7 @@ impl NotificationWorker {
                 // A savepoint: a failing lookup or enqueue must not abort the
                 // other routes of this step.
                 let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
-                let address = match crate::user::email_of(&mut savepoint, user_id.into()).await {
+                let address = match crate::user::email_of(&mut savepoint, user_id).await {
                     Ok(Some(address)) => address,
                     Ok(None) => {
                         savepoint.commit().await?;
@@ -229,7 +229,7 @@ impl NotificationWorker {
             .push()
             .publish_client_event(
                 ClientTarget {
-                    user_id: user_id.into(),
+                    user_id,
                     device_session_id: None,
                 },
                 Correlation {

@@ -67,7 +67,7 @@ async fn a_soft_delete_over_http_skips_the_users_open_notification_routes() {
     let intent = Intent::new(
         spec.kind,
         format!("test:{}", Uuid::new_v4()),
-        Some(pilot.user_id),
+        Some(pilot.user_id.into()),
         catalog::sample_payload(spec),
     );
     let mut tx = app.db().begin().await.unwrap();

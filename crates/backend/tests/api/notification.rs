@@ -65,7 +65,7 @@ fn sample(kind: &str, user: Uuid) -> Intent {
     Intent::new(
         kind,
         format!("test:{kind}:{}", Uuid::new_v4()),
-        (!spec.is_admin()).then_some(user),
+        (!spec.is_admin()).then_some(user.into()),
         catalog::sample_payload(spec),
     )
 }
@@ -125,7 +125,7 @@ async fn every_catalog_kind_is_submitted_and_routed_to_its_channels() {
             .await
             .expect(spec.kind);
         assert!(submitted.created, "{}", spec.kind);
-        let channels: BTreeSet<String> = routes_of(&app, submitted.intent_id)
+        let channels: BTreeSet<String> = routes_of(&app, submitted.intent_id.into())
             .await
             .into_iter()
             .map(|(c, _, _)| c)
@@ -194,7 +194,7 @@ async fn a_repeated_intent_is_a_no_op_that_returns_the_first() {
     let intent = Intent::new(
         "game.turn.ready",
         "turn-ready:g:7",
-        Some(user),
+        Some(user.into()),
         json!({"game_id": Uuid::new_v4(), "turn": 7}),
     );
     let first = submit(&app, &intent).await.unwrap();
@@ -249,16 +249,24 @@ async fn invalid_intents_are_rejected_with_a_clear_error() {
     let user = Some(Uuid::new_v4());
     let game = json!(Uuid::new_v4());
 
-    let err = submit(&app, &Intent::new("game.finished", "k", user, json!({})))
-        .await
-        .unwrap_err();
+    let err = submit(
+        &app,
+        &Intent::new("game.finished", "k", user.map(Into::into), json!({})),
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(err, NotificationError::UnknownKind(ref k) if k == "game.finished"),
         "{err}"
     );
     let err = submit(
         &app,
-        &Intent::new("auth.login_code", "k", user, json!({"code": "1", "ttl": 1})),
+        &Intent::new(
+            "auth.login_code",
+            "k",
+            user.map(Into::into),
+            json!({"code": "1", "ttl": 1}),
+        ),
     )
     .await
     .unwrap_err();
@@ -269,7 +277,12 @@ async fn invalid_intents_are_rejected_with_a_clear_error() {
 
     let err = submit(
         &app,
-        &Intent::new("game.turn.ready", "k", user, json!({"game_id": game})),
+        &Intent::new(
+            "game.turn.ready",
+            "k",
+            user.map(Into::into),
+            json!({"game_id": game}),
+        ),
     )
     .await
     .unwrap_err();
@@ -282,7 +295,7 @@ async fn invalid_intents_are_rejected_with_a_clear_error() {
         &Intent::new(
             "game.turn.ready",
             "k",
-            user,
+            user.map(Into::into),
             json!({"game_id": game, "turn": "7"}),
         ),
     )
@@ -297,7 +310,7 @@ async fn invalid_intents_are_rejected_with_a_clear_error() {
         &Intent::new(
             "lobby.race_name.pending",
             "k",
-            user,
+            user.map(Into::into),
             json!({"race_name": "Zorg", "expires_at": "tomorrow"}),
         ),
     )
@@ -324,7 +337,7 @@ async fn invalid_intents_are_rejected_with_a_clear_error() {
         &Intent::new(
             "runtime.container_start_failed",
             "k",
-            user,
+            user.map(Into::into),
             json!({"game_id": game}),
         ),
     )
@@ -336,7 +349,7 @@ async fn invalid_intents_are_rejected_with_a_clear_error() {
         &Intent::new(
             "game.turn.ready",
             "",
-            user,
+            user.map(Into::into),
             json!({"game_id": game, "turn": 1}),
         ),
     )
@@ -372,12 +385,12 @@ async fn an_email_route_reaches_the_smtp_server_exactly_once() {
     let intent = Intent::new(
         "lobby.invite.received",
         format!("invite:{game}:{user}"),
-        Some(user),
+        Some(user.into()),
         json!({"game_id": game, "inviter_user_id": Uuid::new_v4()}),
     );
     let submitted = submit(&app, &intent).await.unwrap();
     assert_eq!(tick(&app).await.sent, 2, "push and email");
-    let email_route = route_id(&app, submitted.intent_id, "email").await;
+    let email_route = route_id(&app, submitted.intent_id.into(), "email").await;
 
     // A retried route (e.g. a worker that died before committing) enqueues
     // the same delivery again: the route id is the mail idempotency key.
@@ -426,7 +439,7 @@ async fn email_routes_go_to_the_account_address_and_are_skipped_without_one() {
         .unwrap();
     assert_eq!(tick(&app).await.skipped, 1);
     assert_eq!(
-        routes_of(&app, first.intent_id).await,
+        routes_of(&app, first.intent_id.into()).await,
         owned(&[
             ("email", "skipped", Some("no_email_address")),
             ("push", "sent", None)
@@ -465,7 +478,7 @@ async fn admin_routes_are_skipped_without_an_admin_email() {
     ] {
         let submitted = submit(&app, &sample(kind, Uuid::nil())).await.unwrap();
         assert_eq!(
-            routes_of(&app, submitted.intent_id).await,
+            routes_of(&app, submitted.intent_id.into()).await,
             owned(&[("admin_email", "skipped", Some("admin_email_unset"))]),
             "{kind}"
         );
@@ -499,7 +512,7 @@ async fn admin_routes_mail_the_admin_email_when_it_is_set() {
     .unwrap();
     assert_eq!(tick(&app).await.sent, 1);
     assert_eq!(
-        routes_of(&app, submitted.intent_id).await,
+        routes_of(&app, submitted.intent_id.into()).await,
         owned(&[("admin_email", "sent", None)])
     );
     assert_eq!(crate::mail::tick(&app).await.sent, 1);
@@ -561,7 +574,7 @@ async fn a_switched_off_email_is_skipped_while_push_still_goes_out() {
         .await
         .unwrap();
     assert_eq!(
-        routes_of(&app, submitted.intent_id).await,
+        routes_of(&app, submitted.intent_id.into()).await,
         owned(&[
             ("email", "skipped", Some("user_preference")),
             ("push", "pending", None)
@@ -572,9 +585,9 @@ async fn a_switched_off_email_is_skipped_while_push_still_goes_out() {
     let other = submit(&app, &sample("lobby.membership.blocked", user))
         .await
         .unwrap();
-    assert_eq!(routes_of(&app, other.intent_id).await.len(), 2);
+    assert_eq!(routes_of(&app, other.intent_id.into()).await.len(), 2);
     assert!(
-        routes_of(&app, other.intent_id)
+        routes_of(&app, other.intent_id.into())
             .await
             .iter()
             .all(|(_, s, _)| s == "pending")
@@ -633,7 +646,7 @@ async fn a_switched_off_email_is_skipped_while_push_still_goes_out() {
         .await
         .unwrap();
     assert!(
-        routes_of(&app, again.intent_id)
+        routes_of(&app, again.intent_id.into())
             .await
             .iter()
             .all(|(_, s, _)| s == "pending")
@@ -672,18 +685,18 @@ async fn deleting_a_user_skips_their_open_routes_and_keeps_every_row() {
     tx.commit().await.unwrap();
 
     assert_eq!(
-        routes_of(&app, open.intent_id).await,
+        routes_of(&app, open.intent_id.into()).await,
         owned(&[
             ("email", "skipped", Some("user_deleted")),
             ("push", "skipped", Some("user_deleted"))
         ])
     );
     assert_eq!(
-        routes_of(&app, delivered.intent_id).await,
+        routes_of(&app, delivered.intent_id.into()).await,
         owned(&[("push", "sent", None)])
     );
     assert_eq!(
-        routes_of(&app, other.intent_id).await,
+        routes_of(&app, other.intent_id.into()).await,
         owned(&[("push", "pending", None)])
     );
     let report = tick(&app).await;
@@ -757,7 +770,7 @@ async fn a_failing_route_backs_off_and_is_dead_lettered_after_the_maximum() {
         "dead letters are not retried"
     );
 
-    let route = route_id(&app, submitted.intent_id, "push").await;
+    let route = route_id(&app, submitted.intent_id.into(), "push").await;
     let page = app
         .api
         .get("/api/v1/admin/notifications/dead-letters")
@@ -795,12 +808,12 @@ async fn push_routes_reach_the_gateway_stream_as_typed_events_with_correlation()
     let intent = Intent::new(
         "game.paused",
         format!("paused:{game}:12"),
-        Some(user),
+        Some(user.into()),
         json!({"game_id": game, "turn": 12, "reason": "engine_unreachable"}),
     );
     let submitted = submit(&app, &intent).await.unwrap();
     assert_eq!(tick(&app).await.sent, 1);
-    let route = route_id(&app, submitted.intent_id, "push").await;
+    let route = route_id(&app, submitted.intent_id.into(), "push").await;
 
     let event = tokio::time::timeout(WAIT, async {
         loop {
@@ -843,7 +856,8 @@ async fn a_committed_submit_wakes_the_worker_without_waiting_for_the_interval() 
         .unwrap();
     let delivered = tokio::time::timeout(WAIT, async {
         loop {
-            if routes_of(&app, submitted.intent_id).await == owned(&[("push", "sent", None)]) {
+            if routes_of(&app, submitted.intent_id.into()).await == owned(&[("push", "sent", None)])
+            {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;

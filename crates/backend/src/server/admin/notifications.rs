@@ -5,7 +5,6 @@
 use axum::extract::State;
 use axum::routing::get;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use crate::ids::UserId;
 
@@ -54,7 +53,7 @@ async fn list_notification_intents(
     }
     let filter = IntentFilter {
         kind: query.kind,
-        user_id: query.user_id.map(Into::into),
+        user_id: query.user_id,
         status: query.status,
     };
     let listing = state
@@ -69,7 +68,8 @@ async fn get_notification_intent(
     State(state): State<AppState>,
     Path(raw): Path<String>,
 ) -> Result<Json<IntentView>, ApiError> {
-    let intent_id = Uuid::parse_str(&raw)
+    let intent_id: crate::ids::IntentId = raw
+        .parse()
         .map_err(|_| ApiError::not_found(format!("notification intent {raw} does not exist")))?;
     Ok(Json(state.notification.intent(intent_id).await?))
 }

@@ -27,7 +27,7 @@ async fn get_notification_preferences(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> Result<Json<Preferences>, ApiError> {
-    let items = state.notification.preferences(user.user_id.into()).await?;
+    let items = state.notification.preferences(user.user_id).await?;
     Ok(Json(Preferences { items }))
 }
 
@@ -49,7 +49,7 @@ async fn put_notification_preferences(
     }
     let items = state
         .notification
-        .set_preferences(user.user_id.into(), &body.items)
+        .set_preferences(user.user_id, &body.items)
         .await?;
     Ok(Json(Preferences { items }))
 }
