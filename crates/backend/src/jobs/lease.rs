@@ -98,6 +98,25 @@ impl QueueTable {
     }
 }
 
+/// Runs a queue table's claim statement (from [`QueueTable::claim_sql`])
+/// for `lease`: up to `batch` due rows, decoded as `T`.
+pub async fn claim<T>(
+    pool: &PgPool,
+    claim_sql: &'static str,
+    lease: &Lease,
+    batch: i64,
+) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    sqlx::query_as(claim_sql)
+        .bind(lease.token)
+        .bind(lease.seconds())
+        .bind(batch)
+        .fetch_all(pool)
+        .await
+}
+
 /// One claim's lease: the token stamped on the rows and its length.
 #[derive(Debug, Clone, Copy)]
 pub struct Lease {

@@ -31,7 +31,7 @@ pub mod store;
 pub mod wake;
 
 pub use job::{DEFAULT_RETRY, Job, JobFailure};
-pub use lease::{ClaimShape, Lease, LeaseKeeper, QueueTable};
+pub use lease::{ClaimShape, Lease, LeaseKeeper, QueueTable, claim};
 pub use metrics::{JobMetrics, RunOutcome};
 pub use retry::{AfterFailure, RetryPolicy, backoff};
 pub use runner::{RunReport, Runner, RunnerBuilder, RunnerSettings, enqueue, enqueue_many};

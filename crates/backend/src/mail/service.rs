@@ -80,10 +80,6 @@ impl MailSettings {
 /// The audit-trail action of an operator's resend.
 pub const AUDIT_RESEND: &str = "mail.resend";
 
-fn clamp(offset: u64) -> i64 {
-    i64::try_from(offset).unwrap_or(i64::MAX)
-}
-
 /// The result of [`enqueue`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Enqueued {
@@ -286,7 +282,13 @@ impl Mail {
         offset: u64,
         limit: u32,
     ) -> Result<Listing<Delivery>, MailError> {
-        Ok(store::list_deliveries(&self.inner.db, state, clamp(offset), i64::from(limit)).await?)
+        Ok(store::list_deliveries(
+            &self.inner.db,
+            state,
+            crate::postgres::offset(offset),
+            i64::from(limit),
+        )
+        .await?)
     }
 
     pub async fn delivery(&self, delivery_id: DeliveryId) -> Result<Delivery, MailError> {
@@ -309,7 +311,12 @@ impl Mail {
         offset: u64,
         limit: u32,
     ) -> Result<Listing<DeadLetter>, MailError> {
-        Ok(store::list_dead_letters(&self.inner.db, clamp(offset), i64::from(limit)).await?)
+        Ok(store::list_dead_letters(
+            &self.inner.db,
+            crate::postgres::offset(offset),
+            i64::from(limit),
+        )
+        .await?)
     }
 
     /// Re-arms a `pending`, `retrying` or `dead_lettered` delivery for a new

@@ -178,12 +178,7 @@ pub async fn claim_due(
     lease: &Lease,
     batch: i64,
 ) -> Result<Vec<ClaimedRow>, sqlx::Error> {
-    sqlx::query_as(CLAIM_DUE_SQL.as_str())
-        .bind(lease.token)
-        .bind(lease.seconds())
-        .bind(batch)
-        .fetch_all(pool)
-        .await
+    crate::jobs::claim(pool, CLAIM_DUE_SQL.as_str(), lease, batch).await
 }
 
 /// The result of one attempt, ready to record.

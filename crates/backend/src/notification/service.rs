@@ -75,10 +75,6 @@ impl NotificationSettings {
     }
 }
 
-fn clamp(offset: u64) -> i64 {
-    i64::try_from(offset).unwrap_or(i64::MAX)
-}
-
 /// The pipeline: submit, worker dependencies, preferences, admin queries.
 /// Cheap to clone.
 #[derive(Clone)]
@@ -248,7 +244,13 @@ impl NotificationService {
         offset: u64,
         limit: u32,
     ) -> Result<Listing<IntentView>, NotificationError> {
-        Ok(store::list_intents(&self.inner.db, filter, clamp(offset), i64::from(limit)).await?)
+        Ok(store::list_intents(
+            &self.inner.db,
+            filter,
+            crate::postgres::offset(offset),
+            i64::from(limit),
+        )
+        .await?)
     }
 
     pub async fn intent(&self, intent_id: IntentId) -> Result<IntentView, NotificationError> {
@@ -263,7 +265,12 @@ impl NotificationService {
         offset: u64,
         limit: u32,
     ) -> Result<Listing<DeadLetter>, NotificationError> {
-        Ok(store::dead_letters(&self.inner.db, clamp(offset), i64::from(limit)).await?)
+        Ok(store::dead_letters(
+            &self.inner.db,
+            crate::postgres::offset(offset),
+            i64::from(limit),
+        )
+        .await?)
     }
 }
 

@@ -170,6 +170,11 @@ pub fn unexpected_value(table: &str, column: &str, value: &str) -> sqlx::Error {
     sqlx::Error::Decode(format!("unexpected {column} {value:?} in {table}").into())
 }
 
+/// A page offset as PostgreSQL's `OFFSET` takes it (saturating).
+pub fn offset(offset: u64) -> i64 {
+    i64::try_from(offset).unwrap_or(i64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
