@@ -40,8 +40,8 @@ pub async fn insert_delivery(
              VALUES ($1, $2, $3, $4)
              RETURNING payload_id
          ), delivery AS (
-             INSERT INTO mail_deliveries (delivery_id, template_id, idempotency_key, payload_id)
-             SELECT $5, $6, $7, payload.payload_id FROM payload
+             INSERT INTO mail_deliveries (delivery_id, template_id, idempotency_key, payload_id, traceparent)
+             SELECT $5, $6, $7, payload.payload_id, $9 FROM payload
              ON CONFLICT (template_id, idempotency_key) DO NOTHING
              RETURNING delivery_id
          ), recipients AS (
@@ -59,6 +59,7 @@ pub async fn insert_delivery(
     .bind(template_id)
     .bind(idempotency_key)
     .bind(recipients)
+    .bind(crate::telemetry::current_traceparent())
     .fetch_optional(conn)
     .await
 }
@@ -105,7 +106,7 @@ pub static CLAIM_DUE_SQL: LazyLock<String> = LazyLock::new(|| {
         join: "mail_payloads p",
         join_on: " AND p.payload_id = j.payload_id",
         returning:
-            "j.delivery_id, j.template_id, j.cycle_attempts, p.subject, p.text_body, p.html_body,
+            "j.delivery_id, j.template_id, j.cycle_attempts, j.traceparent, p.subject, p.text_body, p.html_body,
                  ARRAY(SELECT r.address FROM mail_recipients r
                        WHERE r.delivery_id = j.delivery_id ORDER BY r.position) AS recipients",
     })
@@ -162,6 +163,8 @@ pub struct ClaimedRow {
     pub template_id: String,
     /// Attempts in the current cycle before this one.
     pub cycle_attempts: i32,
+    /// The enqueuing trace, continued by the send.
+    pub traceparent: Option<String>,
     pub subject: String,
     pub text_body: String,
     pub html_body: Option<String>,

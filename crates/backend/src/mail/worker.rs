@@ -232,6 +232,9 @@ impl MailWorker {
             html_body: row.html_body.clone(),
         };
         let span = tracing::info_span!("mail.send", delivery_id = %row.delivery_id, template_id = %row.template_id);
+        if let Some(traceparent) = &row.traceparent {
+            crate::telemetry::set_parent(&span, traceparent);
+        }
         let started_at = Utc::now();
         let outcome = async {
             if row.recipients.is_empty() {

@@ -78,7 +78,7 @@ pub use http::{
     ResponseHook, UNMATCHED,
 };
 pub use metrics::{DEFAULT_POOL, DbPoolMetrics, HttpMetrics, Metrics};
-pub use propagation::{current_traceparent, inject_http};
+pub use propagation::{current_traceparent, inject_http, set_parent};
 
 /// This application's telemetry: its tracer and meter providers and its
 /// instruments. Dropping it without [`Self::shutdown`] stops routing spans to

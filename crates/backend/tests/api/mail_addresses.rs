@@ -72,3 +72,34 @@ async fn every_mail_carries_the_traceparent_of_its_send() {
     assert_ne!(parts[1], "0".repeat(32));
     assert_eq!(parts[2].len(), 16, "{traceparent}");
 }
+
+/// One trace runs from the HTTP request to the SMTP call: the mail's
+/// `traceparent` carries the trace id the request came with.
+#[tokio::test]
+async fn a_mail_continues_the_trace_of_the_request_that_enqueued_it() {
+    let server = smtp_server().await;
+    // Request spans are opened (and continue an incoming traceparent) only
+    // when traces are exported.
+    let app = identity_app(&server)
+        .var("BACKEND_OTEL_TRACES_EXPORTER", "stdout")
+        .spawn()
+        .await;
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    app.api
+        .post("/api/v1/public/auth/challenges")
+        .header("traceparent", &format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .json(serde_json::json!({ "email": "joined@example.com" }))
+        .send()
+        .await
+        .assert_status(202);
+    tick(&app).await;
+    let messages = server.messages();
+    let traceparent = messages[0]
+        .header("traceparent")
+        .unwrap_or_else(|| panic!("no traceparent in {}", messages[0].raw_text()));
+    assert_eq!(
+        traceparent.split('-').nth(1),
+        Some(trace_id),
+        "{traceparent}"
+    );
+}
