@@ -5,19 +5,10 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::postgres::types::PgInterval;
 use sqlx::{PgConnection, Row as _};
 use uuid::Uuid;
 
 use crate::ids::{ChallengeId, UserId};
-
-fn interval(d: Duration) -> PgInterval {
-    PgInterval {
-        months: 0,
-        days: 0,
-        microseconds: i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
-    }
-}
 
 /// Serialises challenge decisions for one address until the transaction
 /// ends (throttle counting, the hourly failure cap).
@@ -54,7 +45,7 @@ pub async fn recent_challenges(
                   created_at DESC, id",
     )
     .bind(email)
-    .bind(interval(window))
+    .bind(crate::postgres::interval(window))
     .fetch_all(conn)
     .await?;
     let newest = rows
@@ -75,7 +66,7 @@ pub async fn challenges_from_source(
          FROM auth_challenges WHERE source = $1 AND created_at > now() - $2::interval",
     )
     .bind(source)
-    .bind(interval(window))
+    .bind(crate::postgres::interval(window))
     .fetch_one(conn)
     .await?;
     Ok((row.get("n"), row.get("frees_at"), row.get("now")))
@@ -98,7 +89,7 @@ pub async fn insert_challenge(
     .bind(id)
     .bind(email)
     .bind(code_hash.as_slice())
-    .bind(interval(ttl))
+    .bind(crate::postgres::interval(ttl))
     .bind(source)
     .fetch_one(conn)
     .await
@@ -165,7 +156,7 @@ pub async fn recent_failures(
          WHERE email = $1 AND failed_at > now() - $2::interval",
     )
     .bind(email)
-    .bind(interval(window))
+    .bind(crate::postgres::interval(window))
     .fetch_one(conn)
     .await?;
     Ok((row.get("n"), row.get("frees_at"), row.get("now")))
@@ -184,7 +175,7 @@ pub async fn failures_from_source(
     )
     .bind(email)
     .bind(source)
-    .bind(interval(window))
+    .bind(crate::postgres::interval(window))
     .fetch_one(conn)
     .await
 }
@@ -316,7 +307,7 @@ pub async fn prune(
            SELECT id FROM auth_failed_confirmations
            WHERE failed_at < now() - $1::interval LIMIT $2)",
     )
-    .bind(interval(failure_window))
+    .bind(crate::postgres::interval(failure_window))
     .bind(limit)
     .execute(&mut *conn)
     .await?
@@ -325,7 +316,7 @@ pub async fn prune(
         "DELETE FROM auth_challenges WHERE id IN (
            SELECT id FROM auth_challenges WHERE expires_at < now() - $1::interval LIMIT $2)",
     )
-    .bind(interval(keep))
+    .bind(crate::postgres::interval(keep))
     .bind(limit)
     .execute(conn)
     .await?

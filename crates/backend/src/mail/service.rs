@@ -70,11 +70,6 @@ impl MailSettings {
             max: self.retry_max,
         }
     }
-
-    /// The jittered delay after the `attempt`-th failure of a cycle.
-    pub fn backoff(&self, attempt: u32) -> Duration {
-        self.retry().backoff(attempt)
-    }
 }
 
 /// The audit-trail action of an operator's resend.

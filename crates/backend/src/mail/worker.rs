@@ -282,6 +282,7 @@ impl MailWorker {
             retry_after_seconds: self
                 .mail
                 .settings()
+                .retry()
                 .backoff(row.cycle_attempts.max(0) as u32 + 1)
                 .as_secs_f64(),
         };

@@ -22,6 +22,9 @@ pub enum NotificationError {
     InvalidIdempotencyKey,
     #[error("`{0}` notifications have no email channel to switch")]
     EmailNotConfigurable(String),
+    /// One change list names a kind twice (one row per kind).
+    #[error("kind {0:?} is listed more than once")]
+    DuplicateKind(String),
     #[error("notification intent {0} does not exist")]
     NotFound(crate::ids::IntentId),
     #[error("database error: {0}")]

@@ -68,11 +68,6 @@ impl NotificationSettings {
             max: self.retry_max,
         }
     }
-
-    /// The jittered delay after the `attempt`-th failure.
-    pub fn backoff(&self, attempt: u32) -> Duration {
-        self.retry().backoff(attempt)
-    }
 }
 
 /// The pipeline: submit, worker dependencies, preferences, admin queries.
@@ -226,6 +221,10 @@ impl NotificationService {
         user_id: UserId,
         changes: &[Preference],
     ) -> Result<Vec<Preference>, NotificationError> {
+        let mut seen = std::collections::HashSet::new();
+        if let Some(twice) = changes.iter().find(|p| !seen.insert(p.kind.as_str())) {
+            return Err(NotificationError::DuplicateKind(twice.kind.clone()));
+        }
         for change in changes {
             let spec = catalog::lookup(&change.kind)
                 .ok_or_else(|| NotificationError::UnknownKind(change.kind.clone()))?;

@@ -170,6 +170,15 @@ pub fn unexpected_value(table: &str, column: &str, value: &str) -> sqlx::Error {
     sqlx::Error::Decode(format!("unexpected {column} {value:?} in {table}").into())
 }
 
+/// A duration as a PostgreSQL `interval` parameter (saturating).
+pub fn interval(d: std::time::Duration) -> sqlx::postgres::types::PgInterval {
+    sqlx::postgres::types::PgInterval {
+        months: 0,
+        days: 0,
+        microseconds: i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
+    }
+}
+
 /// A page offset as PostgreSQL's `OFFSET` takes it (saturating).
 pub fn offset(offset: u64) -> i64 {
     i64::try_from(offset).unwrap_or(i64::MAX)

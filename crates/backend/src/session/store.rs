@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::postgres::types::PgInterval;
 use sqlx::{PgConnection, Row as _};
 
 use crate::ids::{DeviceSessionId, UserId};
@@ -48,14 +47,6 @@ pub async fn insert_session(
     .fetch_one(conn)
     .await?;
     session(&row)
-}
-
-fn interval(d: Duration) -> PgInterval {
-    PgInterval {
-        months: 0,
-        days: 0,
-        microseconds: i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
-    }
 }
 
 /// What the cache warm-up loads of an active session.
@@ -136,8 +127,8 @@ pub async fn expire(
            LIMIT $4 FOR UPDATE SKIP LOCKED)
          RETURNING id, user_id",
     )
-    .bind(interval(idle))
-    .bind(interval(max_lifetime))
+    .bind(crate::postgres::interval(idle))
+    .bind(crate::postgres::interval(max_lifetime))
     .bind(RevocationReason::Expired.as_str())
     .bind(limit)
     .fetch_all(conn)

@@ -13,6 +13,9 @@ impl From<NotificationError> for ApiError {
             NotificationError::EmailNotConfigurable(_) => {
                 ApiError::unprocessable("email_not_configurable", message)
             }
+            NotificationError::DuplicateKind(_) => {
+                ApiError::unprocessable("duplicate_notification_kind", message)
+            }
             NotificationError::NotFound(_) => ApiError::not_found(message),
             NotificationError::InvalidPayload { .. }
             | NotificationError::MissingUser(_)

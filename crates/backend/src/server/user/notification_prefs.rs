@@ -40,13 +40,6 @@ async fn put_notification_preferences(
     user: AuthUser,
     Json(body): Json<Preferences>,
 ) -> Result<Json<Preferences>, ApiError> {
-    let mut seen = std::collections::HashSet::new();
-    if let Some(twice) = body.items.iter().find(|p| !seen.insert(p.kind.as_str())) {
-        return Err(ApiError::unprocessable(
-            "duplicate_notification_kind",
-            format!("kind {:?} is listed more than once", twice.kind),
-        ));
-    }
     let items = state
         .notification
         .set_preferences(user.user_id, &body.items)
