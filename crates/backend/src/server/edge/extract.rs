@@ -261,10 +261,7 @@ fn path_problem(kind: &ErrorKind) -> String {
 
 /// `value` cut to [`ECHO_MAX_CHARS`] characters (then `…`).
 pub fn echo(value: &str) -> Cow<'_, str> {
-    match value.char_indices().nth(ECHO_MAX_CHARS) {
-        None => Cow::Borrowed(value),
-        Some((end, _)) => Cow::Owned(format!("{}…", &value[..end])),
-    }
+    echo_at(value, ECHO_MAX_CHARS)
 }
 
 /// A Rust type name (`u32`, `uuid::Uuid`, `alloc::string::String`) as the
@@ -439,6 +436,7 @@ fn cap_quoted(text: &str) -> String {
     out
 }
 
+/// `value` cut to `max` characters (then `…`).
 fn echo_at(value: &str, max: usize) -> Cow<'_, str> {
     match value.char_indices().nth(max) {
         None => Cow::Borrowed(value),
