@@ -367,14 +367,25 @@ async fn install_domains(
     on_revoked.extend(extra.on_sessions_revoked);
     let limits = crate::session::SessionLimits::from_config(&config);
     let sessions = crate::session::install(asm, limits, on_revoked);
-    let mut on_deleted: Vec<Arc<dyn OnUserDeleted>> =
-        vec![Arc::new(crate::notification::UserDeletedHook)];
+    let lobby_on_deleted = crate::lobby::UserDeletedHook::default();
+    let mut on_deleted: Vec<Arc<dyn OnUserDeleted>> = vec![
+        Arc::new(crate::notification::UserDeletedHook),
+        Arc::new(lobby_on_deleted.clone()),
+    ];
     on_deleted.extend(extra.on_user_deleted);
     let users = crate::user::install(asm, sessions.clone(), on_deleted);
     let geo = crate::geo::install(asm, &config)?;
     let auth = crate::auth::install(asm, &config, sessions.clone(), geo.clone(), users.clone());
     let mail = install_mail(asm, &config)?;
     let notification = install_notification(asm, &config, push.clone());
+    let lobby = crate::lobby::install(
+        asm,
+        &config,
+        users.clone(),
+        notification.clone(),
+        &lobby_on_deleted,
+    );
+    let jobs = install_jobs(asm, &config, &lobby);
     Ok(AppContext {
         config: Arc::new(config),
         db: asm.db.clone(),
@@ -388,7 +399,38 @@ async fn install_domains(
         geo,
         push,
         notification,
+        lobby,
+        jobs,
     })
+}
+
+/// The shared job queue's runner with every domain's job kinds (today the
+/// lobby's); a committed enqueue wakes it at once.
+fn install_jobs(
+    asm: &mut Assembly,
+    config: &Config,
+    lobby: &crate::lobby::LobbyService,
+) -> crate::jobs::Runner {
+    let builder = crate::jobs::Runner::builder(
+        asm.db.clone(),
+        crate::jobs::RunnerSettings::default(),
+        &asm.metrics,
+    );
+    let runner = crate::lobby::sweeper::register_jobs(builder, lobby).build();
+    if config.lobby.jobs_worker_enabled {
+        let worker = runner.clone();
+        crate::jobs::Runner::wake().spawn_worker(
+            &mut asm.workers,
+            "jobs",
+            &asm.db,
+            runner.settings().interval,
+            move || {
+                let worker = worker.clone();
+                async move { worker.tick().await }
+            },
+        );
+    }
+    runner
 }
 
 /// The mail outbox and its worker. The first step runs at once: startup

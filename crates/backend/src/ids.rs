@@ -94,6 +94,22 @@ id_type!(
     /// A notification route (`notification_routes.route_id`).
     pub RouteId
 );
+id_type!(
+    /// A game (`games.game_id`).
+    pub GameId
+);
+id_type!(
+    /// An application to a game (`applications.application_id`).
+    pub ApplicationId
+);
+id_type!(
+    /// An invite to a game (`invites.invite_id`).
+    pub InviteId
+);
+id_type!(
+    /// A request the lobby leaves for the runtime (`game_runtime_requests.request_id`).
+    pub RuntimeRequestId
+);
 
 #[cfg(test)]
 mod tests {

@@ -11,4 +11,4 @@ mod model;
 mod store;
 
 pub use model::{AuditEntry, SYSTEM_ACTOR};
-pub use store::{list, record};
+pub use store::{list, list_for_target, record};

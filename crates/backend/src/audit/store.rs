@@ -45,3 +45,19 @@ pub async fn list(
         .await?;
     Ok((entries, total))
 }
+
+/// The newest `limit` entries about `target`, newest first.
+pub async fn list_for_target(
+    conn: &mut PgConnection,
+    target: &str,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, sqlx::Error> {
+    sqlx::query_as::<_, AuditEntry>(
+        "SELECT id, actor, action, target, details, created_at FROM admin_audit_log
+         WHERE target = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+    )
+    .bind(target)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}

@@ -283,6 +283,10 @@ pub struct SecurityConfig {
 #[derive(Debug, Clone)]
 pub struct LobbyConfig {
     pub sweeper_interval: Duration,
+    /// `BACKEND_LOBBY_SWEEPER_ENABLED`: run the sweeper loop.
+    pub sweeper_enabled: bool,
+    /// `BACKEND_JOBS_WORKER_ENABLED`: run the shared job runner.
+    pub jobs_worker_enabled: bool,
     pub pending_registration_ttl: Duration,
     pub invite_default_ttl: Duration,
 }

@@ -438,6 +438,16 @@ pub const VARIABLES: &[Variable] = &[
         "BACKEND_GATEWAY_LISTEN_ADDR",
         "(added) A separate HTTP listener for the gateway's groups (user and internal): when set they are served there only, and `BACKEND_HTTP_LISTEN_ADDR` keeps the public and admin groups and the probes.",
     ),
+    defaulted(
+        "BACKEND_LOBBY_SWEEPER_ENABLED",
+        "true",
+        "(added) `true` or `false`: run the lobby sweeper loop in this process (off in tests that drive the sweep step themselves).",
+    ),
+    defaulted(
+        "BACKEND_JOBS_WORKER_ENABLED",
+        "true",
+        "(added) `true` or `false`: run the shared job queue's runner (the lobby's expiry and enrollment jobs) in this process (off in tests that drive the runner step themselves).",
+    ),
 ];
 
 /// The table entry for `name`, if the backend reads such a variable.
@@ -570,6 +580,8 @@ mod tests {
                 "BACKEND_AUTH_CODE_SECRET",
                 "BACKEND_GATEWAY_SECRET",
                 "BACKEND_GATEWAY_LISTEN_ADDR",
+                "BACKEND_LOBBY_SWEEPER_ENABLED",
+                "BACKEND_JOBS_WORKER_ENABLED",
             ]
         );
         assert_eq!(VARIABLES.len(), 57 + added.len());

@@ -35,6 +35,7 @@ mod errors;
 pub mod groups;
 pub mod grpc;
 mod internal;
+mod lobby_bodies;
 mod probes;
 mod public;
 mod user;
@@ -103,6 +104,10 @@ pub struct AppContext {
     pub push: crate::push::PushService,
     /// The notification pipeline: submit, preferences, admin queries, worker.
     pub notification: crate::notification::NotificationService,
+    /// Games, applications, invites, memberships, the Race Name Directory.
+    pub lobby: crate::lobby::LobbyService,
+    /// The shared job queue's runner (tests drive its step).
+    pub jobs: crate::jobs::Runner,
 }
 
 /// The complete HTTP application: groups, probes, contract, fallbacks and

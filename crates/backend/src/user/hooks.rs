@@ -23,6 +23,13 @@ pub trait OnUserDeleted: Send + Sync {
         conn: &'a mut PgConnection,
         user_id: UserId,
     ) -> BoxFuture<'a, anyhow::Result<()>>;
+
+    /// Runs after the deleting transaction committed (e.g. to bring a cache
+    /// up to date with what [`on_user_deleted`](Self::on_user_deleted)
+    /// wrote). Must not fail the delete; the default does nothing.
+    fn after_user_deleted(&self, _user_id: UserId) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// The hooks, fixed when the process is assembled. Cheap to clone.
@@ -46,6 +53,13 @@ impl UserDeletedHooks {
                 .map_err(|err| err.context(format!("OnUserDeleted hook {}", hook.name())))?;
         }
         Ok(())
+    }
+
+    /// Runs every hook's after-commit step in registration order.
+    pub async fn committed(&self, user_id: UserId) {
+        for hook in self.hooks.iter() {
+            hook.after_user_deleted(user_id).await;
+        }
     }
 }
 

@@ -304,6 +304,7 @@ impl UserService {
         tx.commit().await?;
         let record = self.cache_put(loaded);
         self.emit_revoked(user_id, revoked, RevocationReason::UserDeleted);
+        self.inner.hooks.committed(user_id).await;
         tracing::info!(user_id = %user_id, by = ?by.kind(), "account soft-deleted");
         Ok(record)
     }

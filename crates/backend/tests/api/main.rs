@@ -15,6 +15,7 @@ mod geo;
 mod grpc;
 mod identity_push;
 mod jobs;
+mod lobby;
 mod mail;
 mod mail_addresses;
 mod mail_admin;

@@ -10,6 +10,7 @@ use super::groups::{GroupRoutes, RouteGroup};
 
 mod accounts;
 pub mod auth;
+mod games;
 mod mail;
 mod notifications;
 mod users;
@@ -27,6 +28,7 @@ pub(super) fn routes(state: &AppState) -> Router<AppState> {
 fn group_routes() -> GroupRoutes {
     GroupRoutes::new(RouteGroup::Admin)
         .merge(accounts::routes())
+        .merge(games::routes())
         .merge(mail::routes())
         .merge(notifications::routes())
         .merge(users::routes())

@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod lobby;
 mod mail;
 mod notification;
 mod user;

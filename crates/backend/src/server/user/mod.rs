@@ -7,7 +7,9 @@ use super::guard::Verdict;
 use super::{AppState, AuthUser, source_ip};
 
 mod account;
+mod games;
 mod notification_prefs;
+mod race_names;
 mod session;
 mod sessions;
 
@@ -17,6 +19,8 @@ pub(super) fn routes() -> GroupRoutes {
         .merge(account::routes())
         .merge(sessions::routes())
         .merge(notification_prefs::routes())
+        .merge(games::routes())
+        .merge(race_names::routes())
 }
 
 /// User-group guard: the gateway credential when one is configured (else

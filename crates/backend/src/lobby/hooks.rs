@@ -1,0 +1,174 @@
+//! The lobby's seams with the domains around it:
+//!
+//! - [`LobbyService::on_runtime_snapshot`]: the game runtime reports a
+//!   game's `current_turn` and runtime status; the lobby moves the game
+//!   (`starting → running`, `running → paused` on `engine_unreachable` /
+//!   `generation_failed`, `paused → running`, `→ finished`) and tells the
+//!   active members (`game.turn.ready`, `game.paused`; spec §10).
+//! - [`UserDeletedHook`]: a soft-deleted user leaves games not yet started,
+//!   is removed (and banished) from games in play, withdraws applications,
+//!   declines invites, and gives up pending race names — inside the
+//!   deleting transaction; the cache is refreshed after it commits.
+
+use std::sync::{Arc, OnceLock};
+
+use chrono::Utc;
+use futures::future::BoxFuture;
+use serde_json::json;
+use sqlx::PgConnection;
+
+use crate::ids::{GameId, UserId};
+use crate::user::OnUserDeleted;
+
+use super::error::LobbyError;
+use super::model::{GameStatus, MemberStatus, RuntimeSnapshot};
+use super::service::LobbyService;
+use super::store::{self, RuntimeRequestKind};
+
+impl LobbyService {
+    /// Applies a runtime snapshot of `game_id`. Idempotent: the same
+    /// snapshot twice changes nothing the second time, and the
+    /// notifications are keyed by game and turn.
+    #[tracing::instrument(name = "lobby.on_runtime_snapshot", skip_all, fields(game_id = %game_id))]
+    pub async fn on_runtime_snapshot(
+        &self,
+        game_id: GameId,
+        snapshot: &RuntimeSnapshot,
+    ) -> Result<GameStatus, LobbyError> {
+        let mut work = self.begin().await?;
+        let game = self.lock(&mut work, game_id).await?;
+        if game.status.is_terminal() {
+            return Ok(game.status);
+        }
+        let now = Utc::now();
+        let advanced = snapshot.current_turn > game.current_turn;
+        let turn = snapshot.current_turn.max(game.current_turn);
+        let started = advanced
+            || (game.status == GameStatus::Starting && snapshot.runtime_status == "running");
+        store::set_runtime_view(
+            work.conn(),
+            game_id,
+            turn,
+            &snapshot.runtime_status,
+            started.then_some(now),
+        )
+        .await?;
+
+        let mut status = game.status;
+        let next = match (game.status, snapshot.runtime_status.as_str()) {
+            (_, "finished") => Some(GameStatus::Finished),
+            (GameStatus::Running, _) if snapshot.pauses() => Some(GameStatus::Paused),
+            (GameStatus::Starting | GameStatus::Paused, "running") => Some(GameStatus::Running),
+            _ => None,
+        };
+        if let Some(next) = next {
+            let reason = (next == GameStatus::Paused).then_some(snapshot.runtime_status.as_str());
+            store::set_status(work.conn(), game_id, next, reason).await?;
+            status = next;
+        }
+        let members: Vec<UserId> = store::active_members(work.conn(), &[game_id])
+            .await?
+            .into_iter()
+            .map(|m| m.user_id)
+            .collect();
+        if advanced {
+            self.notify_all(
+                &mut work,
+                "game.turn.ready",
+                &format!("turn-ready:{game_id}:{turn}"),
+                &members,
+                json!({ "game_id": game_id, "turn": turn }),
+            )
+            .await?;
+        }
+        if status == GameStatus::Paused && game.status == GameStatus::Running {
+            self.notify_all(
+                &mut work,
+                "game.paused",
+                &format!("paused:{game_id}:{turn}"),
+                &members,
+                json!({ "game_id": game_id, "turn": turn, "reason": snapshot.runtime_status }),
+            )
+            .await?;
+        }
+        self.commit(work).await?;
+        if status != game.status {
+            tracing::info!(game_id = %game_id, from = %game.status, to = %status, turn, "game status from the runtime");
+        }
+        Ok(status)
+    }
+
+    /// After the delete committed: the user's games and names afresh.
+    async fn forgot_user(&self, user_id: UserId) {
+        let games: Vec<GameId> = self
+            .cache()
+            .games_of(user_id)
+            .iter()
+            .map(|g| g.game.game_id)
+            .collect();
+        let names = self.cache().names_of(user_id);
+        self.refresh(&games, &names).await;
+    }
+}
+
+/// The lobby side of a soft delete, in the deleting transaction.
+async fn forget_user(conn: &mut PgConnection, user_id: UserId) -> Result<(), LobbyError> {
+    for (game_id, status, race_name) in store::games_of_member(conn, user_id).await? {
+        store::lock_game(conn, game_id).await?;
+        let (end, reason) = if status.is_in_play() {
+            store::request_runtime(
+                conn,
+                game_id,
+                RuntimeRequestKind::Banish,
+                Some((user_id, &race_name)),
+                Some("account deleted"),
+            )
+            .await?;
+            (MemberStatus::Removed, Some("account deleted"))
+        } else {
+            (MemberStatus::Left, None)
+        };
+        store::end_membership(conn, game_id, user_id, end, reason).await?;
+        store::touch_game(conn, game_id).await?;
+    }
+    store::withdraw_all_applications(conn, user_id).await?;
+    store::close_invites_of(conn, user_id).await?;
+    store::release_pending_of(conn, user_id).await?;
+    Ok(())
+}
+
+/// The lobby's [`OnUserDeleted`] hook. The user domain is built before the
+/// lobby (the lobby uses it), so the hook is registered first and bound
+/// to the lobby once that exists ([`bind`](Self::bind)).
+#[derive(Clone, Default)]
+pub struct UserDeletedHook {
+    lobby: Arc<OnceLock<LobbyService>>,
+}
+
+impl UserDeletedHook {
+    pub fn bind(&self, lobby: &LobbyService) {
+        let _ = self.lobby.set(lobby.clone());
+    }
+}
+
+impl OnUserDeleted for UserDeletedHook {
+    fn name(&self) -> &'static str {
+        "lobby"
+    }
+
+    fn on_user_deleted<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        user_id: UserId,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move { Ok(forget_user(conn, user_id).await?) })
+    }
+
+    fn after_user_deleted(&self, user_id: UserId) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            if let Some(lobby) = self.lobby.get() {
+                lobby.forgot_user(user_id).await;
+            }
+        })
+    }
+}
