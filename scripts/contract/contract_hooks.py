@@ -4,8 +4,10 @@
 few operations answer a schema-valid request with 400/410/422, because some
 rules cannot be written in JSON Schema (a code that is wrong, a public key
 that is not a curve point, an expiry in the past, a password over bcrypt's
-72 bytes, a notification kind listed twice). This check makes sure such an answer carries one of exactly those
-error codes — any other 4xx for schema-valid data still fails the run.
+72 bytes, a notification kind listed twice, the lobby's cross-field rules,
+cron expressions and race names). This check makes sure such an answer
+carries one of exactly those error codes — any other 4xx for schema-valid
+data still fails the run.
 """
 
 import schemathesis
@@ -22,6 +24,18 @@ SEMANTIC = {
     "changeAdminPassword": {"invalid_password"},
     # the same kind twice in one list (unique by `kind`, not by whole item).
     "putNotificationPreferences": {"duplicate_notification_kind"},
+    # Lobby: max_races below min_races, a deadline or expiry not in the
+    # future, an engine version that is not semver, a cron expression or
+    # interval the server cannot use, engine settings refused together,
+    # race names outside the Race Name Directory's rules, a self-invite.
+    "createGame": {"invalid_game", "invalid_schedule", "invalid_settings"},
+    "createAdminGame": {"invalid_game", "invalid_schedule", "invalid_settings"},
+    "submitGameApplication": {"invalid_race_name"},
+    "acceptGameInvite": {"invalid_race_name"},
+    "registerRaceName": {"invalid_race_name"},
+    "releaseRaceName": {"invalid_race_name"},
+    "checkRaceNameAvailability": {"invalid_race_name"},
+    "createGameInvite": {"invalid_invite"},
 }
 SEMANTIC_MESSAGES = {
     "invalid_sanction": "expires_at",
