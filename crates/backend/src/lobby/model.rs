@@ -343,17 +343,33 @@ pub struct CreateGame {
     #[serde(default)]
     pub description: String,
     pub engine_version: String,
+    #[serde(default, deserialize_with = "non_null")]
     pub min_races: Option<i32>,
+    #[serde(default, deserialize_with = "non_null")]
     pub max_races: Option<i32>,
+    #[serde(default, deserialize_with = "non_null")]
     pub settings: Option<Value>,
     pub turn_schedule: Value,
     pub enrollment_deadline: DateTime<Utc>,
+    #[serde(default, deserialize_with = "non_null")]
     pub auto_start: Option<bool>,
+    #[serde(default, deserialize_with = "non_null")]
     pub auto_approve: Option<bool>,
+    #[serde(default, deserialize_with = "non_null")]
     pub accepts_applications: Option<bool>,
+    #[serde(default, deserialize_with = "non_null")]
     pub open_enrollment: Option<bool>,
     /// Private games: the owner joins at once with this race name.
+    #[serde(default, deserialize_with = "non_null")]
     pub race_name: Option<String>,
+}
+
+/// An optional field the contract types as not nullable: absent → `None`,
+/// `null` → a deserialisation error.
+fn non_null<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 /// A checked new game.
@@ -392,7 +408,7 @@ impl NewGame {
             Owner::Admin(_) => Visibility::Public,
         };
         let name = raw.name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+        if name.is_empty() || raw.name.chars().count() > MAX_NAME_CHARS {
             return Err(invalid(
                 "name",
                 format!("a game name has 1 to {MAX_NAME_CHARS} characters"),
@@ -538,10 +554,7 @@ pub fn is_semver(raw: &str) -> bool {
 /// A free-text reason (reject, remove, cancel): trimmed, 1–500 characters.
 pub fn reason(raw: &str) -> Result<String, LobbyError> {
     let trimmed = raw.trim();
-    if trimmed.is_empty()
-        || trimmed.chars().count() > MAX_REASON_CHARS
-        || trimmed.chars().any(is_bad_control)
-    {
+    if trimmed.is_empty() || raw.chars().count() > MAX_REASON_CHARS || raw.contains('\0') {
         return Err(LobbyError::InvalidGame {
             field: "reason",
             message: format!("a reason has 1 to {MAX_REASON_CHARS} characters"),

@@ -28,15 +28,15 @@ use super::store::{self, GameFilter, RuntimeRequestKind};
 
 /// Audit actions of the lobby (`domain.verb`).
 pub mod action {
-    pub const CREATE_GAME: &str = "lobby.game.create";
-    pub const OPEN_ENROLLMENT: &str = "lobby.game.open_enrollment";
-    pub const CLOSE_ENROLLMENT: &str = "lobby.game.close_enrollment";
-    pub const FORCE_START: &str = "lobby.game.force_start";
-    pub const FORCE_STOP: &str = "lobby.game.force_stop";
-    pub const APPROVE: &str = "lobby.application.approve";
-    pub const REJECT: &str = "lobby.application.reject";
-    pub const REMOVE_MEMBER: &str = "lobby.member.remove";
-    pub const BAN_MEMBER: &str = "lobby.member.ban";
+    pub const CREATE_GAME: &str = "lobby.create_game";
+    pub const OPEN_ENROLLMENT: &str = "lobby.open_enrollment";
+    pub const CLOSE_ENROLLMENT: &str = "lobby.close_enrollment";
+    pub const FORCE_START: &str = "lobby.force_start";
+    pub const FORCE_STOP: &str = "lobby.force_stop";
+    pub const APPROVE: &str = "lobby.approve_application";
+    pub const REJECT: &str = "lobby.reject_application";
+    pub const REMOVE_MEMBER: &str = "lobby.remove_member";
+    pub const BAN_MEMBER: &str = "lobby.ban_member";
 }
 
 /// The cache's name for `/readyz`.

@@ -148,7 +148,10 @@ pub async fn insert_game(
 
 pub async fn get_game(conn: &mut PgConnection, id: GameId) -> Result<Option<Game>, sqlx::Error> {
     let sql = format!("SELECT {GAME_COLUMNS} FROM games WHERE game_id = $1");
-    let row: Option<GameRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?;
+    let row: Option<GameRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
     row.map(Game::try_from).transpose()
 }
 
@@ -157,7 +160,10 @@ pub async fn get_game(conn: &mut PgConnection, id: GameId) -> Result<Option<Game
 /// are served one after the other.
 pub async fn lock_game(conn: &mut PgConnection, id: GameId) -> Result<Option<Game>, sqlx::Error> {
     let sql = format!("SELECT {GAME_COLUMNS} FROM games WHERE game_id = $1 FOR UPDATE");
-    let row: Option<GameRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?;
+    let row: Option<GameRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
     row.map(Game::try_from).transpose()
 }
 
@@ -219,7 +225,11 @@ pub async fn set_runtime_view(
 pub async fn active_games(conn: &mut PgConnection) -> Result<Vec<Game>, sqlx::Error> {
     let sql =
         format!("SELECT {GAME_COLUMNS} FROM games WHERE status NOT IN ('finished', 'cancelled')");
-    games(sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(conn).await?)
+    games(
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(conn)
+            .await?,
+    )
 }
 
 /// Filters of a game listing.
@@ -254,13 +264,15 @@ pub async fn list_games(
         .bind(offset)
         .fetch_all(&mut *conn)
         .await?;
-    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM games WHERE {WHERE}")))
-        .bind(filter.status.map(GameStatus::as_str))
-        .bind(filter.visibility.map(Visibility::as_str))
-        .bind(filter.engine_version.as_deref())
-        .bind(filter.owner_user_id)
-        .fetch_one(conn)
-        .await?;
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM games WHERE {WHERE}"
+    )))
+    .bind(filter.status.map(GameStatus::as_str))
+    .bind(filter.visibility.map(Visibility::as_str))
+    .bind(filter.engine_version.as_deref())
+    .bind(filter.owner_user_id)
+    .fetch_one(conn)
+    .await?;
     Ok((games(rows)?, total))
 }
 
@@ -351,7 +363,12 @@ pub async fn active_members(
         "SELECT {MEMBER_COLUMNS} FROM memberships WHERE game_id = ANY($1) AND status = 'active'
          ORDER BY joined_at, user_id"
     );
-    members(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(games).fetch_all(conn).await?)
+    members(
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(games)
+            .fetch_all(conn)
+            .await?,
+    )
 }
 
 pub async fn get_member(
@@ -567,12 +584,14 @@ pub async fn list_applications(
         .bind(offset)
         .fetch_all(&mut *conn)
         .await?;
-    let total = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM applications WHERE {WHERE}")))
-        .bind(game_id)
-        .bind(user_id)
-        .bind(status.map(ApplicationStatus::as_str))
-        .fetch_one(conn)
-        .await?;
+    let total = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM applications WHERE {WHERE}"
+    )))
+    .bind(game_id)
+    .bind(user_id)
+    .bind(status.map(ApplicationStatus::as_str))
+    .fetch_one(conn)
+    .await?;
     Ok((applications(rows)?, total))
 }
 
@@ -670,7 +689,10 @@ pub async fn get_invite(
     id: InviteId,
 ) -> Result<Option<Invite>, sqlx::Error> {
     let sql = format!("SELECT {INVITE_COLUMNS} FROM invites WHERE invite_id = $1");
-    let row: Option<InviteRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?;
+    let row: Option<InviteRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
     row.map(Invite::try_from).transpose()
 }
 
@@ -680,7 +702,10 @@ pub async fn lock_invite(
     id: InviteId,
 ) -> Result<Option<Invite>, sqlx::Error> {
     let sql = format!("SELECT {INVITE_COLUMNS} FROM invites WHERE invite_id = $1 FOR UPDATE");
-    let row: Option<InviteRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?;
+    let row: Option<InviteRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
     row.map(Invite::try_from).transpose()
 }
 
@@ -722,11 +747,13 @@ pub async fn list_invites(
         .bind(offset)
         .fetch_all(&mut *conn)
         .await?;
-    let total = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM invites WHERE {WHERE}")))
-        .bind(game_id)
-        .bind(invitee)
-        .fetch_one(conn)
-        .await?;
+    let total = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM invites WHERE {WHERE}"
+    )))
+    .bind(game_id)
+    .bind(invitee)
+    .fetch_one(conn)
+    .await?;
     Ok((invites(rows)?, total))
 }
 
@@ -828,7 +855,10 @@ pub async fn get_race_name(
     key: &str,
 ) -> Result<Option<RaceNameEntry>, sqlx::Error> {
     let sql = format!("SELECT {RACE_NAME_COLUMNS} FROM race_names WHERE race_key = $1");
-    let row: Option<RaceNameRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(key).fetch_optional(conn).await?;
+    let row: Option<RaceNameRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(key)
+        .fetch_optional(conn)
+        .await?;
     row.map(RaceNameEntry::try_from).transpose()
 }
 
@@ -890,7 +920,12 @@ pub async fn race_names_of(
         "SELECT {RACE_NAME_COLUMNS} FROM race_names WHERE user_id = $1
          ORDER BY state DESC, race_key"
     );
-    race_names(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(user_id).fetch_all(conn).await?)
+    race_names(
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .fetch_all(conn)
+            .await?,
+    )
 }
 
 pub async fn count_registered(
@@ -908,7 +943,11 @@ pub async fn count_registered(
 /// Every entry (the cache's warm-up).
 pub async fn all_race_names(conn: &mut PgConnection) -> Result<Vec<RaceNameEntry>, sqlx::Error> {
     let sql = format!("SELECT {RACE_NAME_COLUMNS} FROM race_names");
-    race_names(sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(conn).await?)
+    race_names(
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(conn)
+            .await?,
+    )
 }
 
 /// Pending entries lapsed at `now` (the sweeper's pick-up).

@@ -249,7 +249,7 @@ impl LobbyService {
         crate::audit::record(
             work.conn(),
             crate::audit::SYSTEM_ACTOR,
-            "lobby.game.enrollment_deadline",
+            "lobby.enrollment_deadline",
             &id.to_string(),
             json!({ "races": have, "status": status }),
         )

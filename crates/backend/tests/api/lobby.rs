@@ -240,11 +240,11 @@ async fn strangers_apply_to_a_public_game_and_the_admin_approves_or_rejects() {
         .map(|a| a["action"].as_str().unwrap().to_owned())
         .collect();
     assert!(
-        actions.contains(&"lobby.application.approve".to_owned()),
+        actions.contains(&"lobby.approve_application".to_owned()),
         "{actions:?}"
     );
     assert!(
-        actions.contains(&"lobby.game.create".to_owned()),
+        actions.contains(&"lobby.create_game".to_owned()),
         "{actions:?}"
     );
 }
@@ -521,7 +521,7 @@ async fn a_soft_deleted_member_leaves_and_frees_their_pending_names() {
         .user(gone)
         .send()
         .await
-        .assert_status(200);
+        .assert_status(204);
     let detail = user_get(&app, owner, &format!("{GAMES}/{game}")).await;
     assert_eq!(detail.value()["race_count"], 1);
     let held: i64 = sqlx::query_scalar("SELECT count(*) FROM race_names WHERE user_id = $1")
