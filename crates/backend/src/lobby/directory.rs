@@ -37,34 +37,59 @@ impl LobbyService {
         user_id: UserId,
         race: &RaceName,
     ) -> Result<(), LobbyError> {
-        match store::lock_race_name(work.conn(), race.key()).await? {
-            Some(entry) if entry.user_id == user_id => Ok(()),
-            Some(_) => Err(LobbyError::RaceNameTaken),
-            None => {
-                let expires_at = after(Utc::now(), self.settings().pending_registration_ttl);
-                let entry = self
-                    .insert_name(
-                        work,
-                        race,
-                        user_id,
-                        RaceNameState::PendingRegistration,
-                        Some(expires_at),
-                    )
-                    .await?;
-                self.notify(
-                    work,
-                    "lobby.race_name.pending",
-                    format!(
-                        "race-name-pending:{}:{}",
-                        entry.canonical_key,
-                        entry.created_at.timestamp_micros()
-                    ),
-                    user_id,
-                    json!({ "race_name": entry.race_name, "expires_at": expires_at }),
-                )
-                .await
+        let now = Utc::now();
+        if let Some(entry) = store::lock_race_name(work.conn(), race.key()).await? {
+            if entry.user_id == user_id {
+                return Ok(());
             }
+            // Someone's reservation lapsed and the sweeper has not freed it
+            // yet: it is free already (and they are told, as the sweeper would).
+            if !entry.expires_at.is_some_and(|at| at <= now) {
+                return Err(LobbyError::RaceNameTaken);
+            }
+            store::delete_race_name(work.conn(), race.key()).await?;
+            self.notify_expired(work, &entry).await?;
         }
+        let expires_at = after(now, self.settings().pending_registration_ttl);
+        let entry = self
+            .insert_name(
+                work,
+                race,
+                user_id,
+                RaceNameState::PendingRegistration,
+                Some(expires_at),
+            )
+            .await?;
+        self.notify(
+            work,
+            "lobby.race_name.pending",
+            format!(
+                "race-name-pending:{}:{}",
+                entry.canonical_key,
+                entry.created_at.timestamp_micros()
+            ),
+            user_id,
+            json!({ "race_name": entry.race_name, "expires_at": expires_at }),
+        )
+        .await
+    }
+
+    /// `lobby.race_name.expired` for a lapsed entry (keyed by its expiry,
+    /// so the sweeper and a take-over never tell twice).
+    async fn notify_expired(
+        &self,
+        work: &mut Work,
+        entry: &RaceNameEntry,
+    ) -> Result<(), LobbyError> {
+        let stamp = entry.expires_at.map_or(0, |at| at.timestamp_micros());
+        self.notify(
+            work,
+            "lobby.race_name.expired",
+            format!("race-name-expired:{}:{stamp}", entry.canonical_key),
+            entry.user_id,
+            json!({ "race_name": entry.race_name }),
+        )
+        .await
     }
 
     async fn insert_name(
@@ -221,15 +246,7 @@ impl LobbyService {
         }
         store::delete_race_name(work.conn(), &key).await?;
         work.named(key.as_str());
-        let stamp = entry.expires_at.unwrap_or(as_of).timestamp_micros();
-        self.notify(
-            &mut work,
-            "lobby.race_name.expired",
-            format!("race-name-expired:{key}:{stamp}"),
-            entry.user_id,
-            json!({ "race_name": entry.race_name }),
-        )
-        .await?;
+        self.notify_expired(&mut work, &entry).await?;
         self.commit(work).await?;
         Ok(true)
     }

@@ -241,6 +241,10 @@ impl LobbyService {
                 message: "an invite must expire in the future".into(),
             });
         }
+        // A string no user name can be (a NUL, say) names nobody.
+        if crate::user::UserName::parse(user_name).is_err() {
+            return Err(LobbyError::NotFound("user"));
+        }
         let invitee = match self.users().find_by_user_name(user_name).await {
             Ok(record) if !record.is_deleted() => record.account.user_id,
             Ok(_) | Err(crate::user::UserError::NotFound(_)) => {

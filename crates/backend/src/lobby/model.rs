@@ -343,9 +343,9 @@ pub struct CreateGame {
     #[serde(default)]
     pub description: String,
     pub engine_version: String,
-    #[serde(default, deserialize_with = "non_null")]
+    #[serde(default, deserialize_with = "whole_number")]
     pub min_races: Option<i32>,
-    #[serde(default, deserialize_with = "non_null")]
+    #[serde(default, deserialize_with = "whole_number")]
     pub max_races: Option<i32>,
     #[serde(default, deserialize_with = "non_null")]
     pub settings: Option<Value>,
@@ -370,6 +370,24 @@ fn non_null<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
 ) -> Result<Option<T>, D::Error> {
     T::deserialize(d).map(Some)
+}
+
+/// A non-nullable optional integer that JSON may write as `23` or `23.0`
+/// (JSON Schema's `integer` admits both).
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    whole(&n)
+        .and_then(|i| i32::try_from(i).ok())
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom(format!("expected a whole number, got {n}")))
+}
+
+/// The integer a JSON number stands for, if it is whole.
+fn whole(n: &serde_json::Number) -> Option<i64> {
+    n.as_i64().or_else(|| {
+        let f = n.as_f64()?;
+        (f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64)
+    })
 }
 
 /// A checked new game.
@@ -511,6 +529,14 @@ fn parse_settings(value: Value) -> Result<GameSettings, LobbyError> {
             &format!("settings.{unknown}"),
             "not a setting of the engine",
         ));
+    }
+    let mut value = value;
+    for field in ["empty_planets", "stuff_planets", "peace_turns"] {
+        if let Some(slot) = value.get_mut(field)
+            && let Some(n) = slot.as_number().and_then(whole)
+        {
+            *slot = n.into();
+        }
     }
     serde_json::from_value(value).map_err(|err| settings_error("settings", &err.to_string()))
 }

@@ -568,6 +568,14 @@ impl LobbyService {
         limit: usize,
         offset: usize,
     ) -> Result<(Vec<GameEntry>, usize), LobbyError> {
+        // PostgreSQL text never holds NUL: such a filter matches nothing.
+        if filter
+            .engine_version
+            .as_deref()
+            .is_some_and(|v| v.contains('\0'))
+        {
+            return Ok((Vec::new(), 0));
+        }
         let mut conn = self.inner.db.acquire().await?;
         let (games, total) =
             store::list_games(&mut conn, filter, as_i64(limit), as_i64(offset)).await?;
