@@ -30,7 +30,8 @@ fn bad(field: impl Into<String>, message: impl Into<String>) -> MapError {
     }
 }
 
-/// Checks the races and every setting against [`galaxy_model::limits`],
+/// Checks the races against [`galaxy_model::limits`], then the settings
+/// with [`GameSettings::validate`] (the rules the backend checks too),
 /// naming the first field out of range.
 pub fn check_settings(settings: &GameSettings, races: &[String]) -> Result<(), MapError> {
     if races.is_empty() || races.len() > MAX_RACES {
@@ -51,55 +52,10 @@ pub fn check_settings(settings: &GameSettings, races: &[String]) -> Result<(), M
             ));
         }
     }
-    let homes = &settings.home_planets;
-    if homes.is_empty() || homes.len() > MAX_HOME_PLANETS {
-        return Err(bad(
-            "settings.home_planets",
-            format!("1 to {MAX_HOME_PLANETS} home planets"),
-        ));
-    }
-    let (lo, hi) = HOME_PLANET_SIZE;
-    if let Some(i) = homes.iter().position(|s| !(lo..=hi).contains(s)) {
-        return Err(bad(
-            format!("settings.home_planets[{i}]"),
-            format!("home planet sizes lie within {lo}..={hi}"),
-        ));
-    }
-    if settings.empty_planets > MAX_EMPTY_PLANETS {
-        return Err(bad(
-            "settings.empty_planets",
-            format!("at most {MAX_EMPTY_PLANETS}"),
-        ));
-    }
-    if settings.stuff_planets > MAX_STUFF_PLANETS {
-        return Err(bad(
-            "settings.stuff_planets",
-            format!("at most {MAX_STUFF_PLANETS}"),
-        ));
-    }
-    let (lo, hi) = EMPTY_RADIUS;
-    if !(lo..=hi).contains(&settings.empty_radius) {
-        return Err(bad("settings.empty_radius", format!("within {lo}..={hi}")));
-    }
-    let (lo, hi) = GALAXY_SIZE;
-    if let Some(size) = settings.size
-        && !(lo..=hi).contains(&size)
-    {
-        return Err(bad("settings.size", format!("within {lo}..={hi}")));
-    }
-    if !(0.0..=MAX_RACE_SPACING).contains(&settings.race_spacing) {
-        return Err(bad(
-            "settings.race_spacing",
-            format!("within 0..={MAX_RACE_SPACING}"),
-        ));
-    }
-    if settings.peace_turns > MAX_PEACE_TURNS {
-        return Err(bad(
-            "settings.peace_turns",
-            format!("at most {MAX_PEACE_TURNS}"),
-        ));
-    }
-    Ok(())
+    settings.validate().map_err(|e| MapError::BadSettings {
+        field: e.field,
+        message: e.message,
+    })
 }
 
 /// The galaxy side for `n` races: ⌊42·⌈√n⌉/10⌋·10.

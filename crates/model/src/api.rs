@@ -45,9 +45,83 @@ impl std::fmt::Display for SettingsError {
 
 impl std::error::Error for SettingsError {}
 
+impl SettingsError {
+    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        SettingsError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Whether `v` is a finite number within `lo..=hi` (NaN and infinities are
+/// outside every range).
+fn within(v: f64, (lo, hi): (f64, f64)) -> bool {
+    v.is_finite() && (lo..=hi).contains(&v)
+}
+
 impl GameSettings {
-    /// Checks every field against the engine's limits ([`crate::limits`]).
+    /// Checks every field against the engine's limits ([`crate::limits`]),
+    /// naming the first one out of range (`settings.<field>`, in field
+    /// order). The engine answers such an error with 422
+    /// `invalid_settings`; the backend checks the same rules before it
+    /// creates a game.
     pub fn validate(&self) -> Result<(), SettingsError> {
+        use crate::limits::*;
+        let homes = &self.home_planets;
+        if homes.is_empty() || homes.len() > MAX_HOME_PLANETS {
+            return Err(SettingsError::new(
+                "settings.home_planets",
+                format!("1 to {MAX_HOME_PLANETS} home planets"),
+            ));
+        }
+        let (lo, hi) = HOME_PLANET_SIZE;
+        if let Some(i) = homes.iter().position(|&s| !within(s, HOME_PLANET_SIZE)) {
+            return Err(SettingsError::new(
+                format!("settings.home_planets[{i}]"),
+                format!("home planet sizes lie within {lo}..={hi}"),
+            ));
+        }
+        if self.empty_planets > MAX_EMPTY_PLANETS {
+            return Err(SettingsError::new(
+                "settings.empty_planets",
+                format!("at most {MAX_EMPTY_PLANETS}"),
+            ));
+        }
+        if self.stuff_planets > MAX_STUFF_PLANETS {
+            return Err(SettingsError::new(
+                "settings.stuff_planets",
+                format!("at most {MAX_STUFF_PLANETS}"),
+            ));
+        }
+        let (lo, hi) = EMPTY_RADIUS;
+        if !within(self.empty_radius, EMPTY_RADIUS) {
+            return Err(SettingsError::new(
+                "settings.empty_radius",
+                format!("within {lo}..={hi}"),
+            ));
+        }
+        let (lo, hi) = GALAXY_SIZE;
+        if let Some(size) = self.size
+            && !within(size, GALAXY_SIZE)
+        {
+            return Err(SettingsError::new(
+                "settings.size",
+                format!("within {lo}..={hi}"),
+            ));
+        }
+        if !within(self.race_spacing, (0.0, MAX_RACE_SPACING)) {
+            return Err(SettingsError::new(
+                "settings.race_spacing",
+                format!("within 0..={MAX_RACE_SPACING}"),
+            ));
+        }
+        if self.peace_turns > MAX_PEACE_TURNS {
+            return Err(SettingsError::new(
+                "settings.peace_turns",
+                format!("at most {MAX_PEACE_TURNS}"),
+            ));
+        }
         Ok(())
     }
 }
@@ -437,4 +511,136 @@ pub mod paths {
     pub const COMMAND: &str = "/api/v1/command";
     /// `GET ?race=&turn=&format=` → [`crate::report::Report`] or text.
     pub const REPORT: &str = "/api/v1/report";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of(settings: GameSettings) -> String {
+        settings.validate().expect_err("refused").field
+    }
+
+    #[test]
+    fn the_default_settings_are_valid() {
+        assert_eq!(GameSettings::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn settings_at_every_limit_are_valid() {
+        let (home_lo, home_hi) = crate::limits::HOME_PLANET_SIZE;
+        let settings = GameSettings {
+            size: Some(crate::limits::GALAXY_SIZE.1),
+            home_planets: vec![home_lo; crate::limits::MAX_HOME_PLANETS - 1]
+                .into_iter()
+                .chain([home_hi])
+                .collect(),
+            empty_planets: crate::limits::MAX_EMPTY_PLANETS,
+            stuff_planets: crate::limits::MAX_STUFF_PLANETS,
+            empty_radius: crate::limits::EMPTY_RADIUS.0,
+            race_spacing: 0.0,
+            peace_turns: crate::limits::MAX_PEACE_TURNS,
+            ..GameSettings::default()
+        };
+        assert_eq!(settings.validate(), Ok(()));
+        let small = GameSettings {
+            size: Some(crate::limits::GALAXY_SIZE.0),
+            empty_radius: crate::limits::EMPTY_RADIUS.1,
+            race_spacing: crate::limits::MAX_RACE_SPACING,
+            ..GameSettings::default()
+        };
+        assert_eq!(small.validate(), Ok(()));
+    }
+
+    #[test]
+    fn no_home_planets_or_too_many_are_refused() {
+        for n in [0, crate::limits::MAX_HOME_PLANETS + 1] {
+            let settings = GameSettings {
+                home_planets: vec![500.0; n],
+                ..GameSettings::default()
+            };
+            assert_eq!(field_of(settings), "settings.home_planets", "{n}");
+        }
+    }
+
+    #[test]
+    fn a_home_planet_size_out_of_range_names_its_index() {
+        for bad in [0.5, 2_500.5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let settings = GameSettings {
+                home_planets: vec![1000.0, 400.0, bad],
+                ..GameSettings::default()
+            };
+            let err = settings.validate().unwrap_err();
+            assert_eq!(err.field, "settings.home_planets[2]", "{bad}");
+            assert_eq!(err.message, "home planet sizes lie within 1..=2500");
+        }
+    }
+
+    #[test]
+    fn too_many_empty_or_stuff_planets_are_refused() {
+        let settings = GameSettings {
+            empty_planets: crate::limits::MAX_EMPTY_PLANETS + 1,
+            ..GameSettings::default()
+        };
+        assert_eq!(field_of(settings), "settings.empty_planets");
+        let settings = GameSettings {
+            stuff_planets: crate::limits::MAX_STUFF_PLANETS + 1,
+            ..GameSettings::default()
+        };
+        assert_eq!(field_of(settings), "settings.stuff_planets");
+    }
+
+    #[test]
+    fn an_empty_radius_out_of_range_or_not_finite_is_refused() {
+        for bad in [0.0, 100.5, f64::NAN, f64::INFINITY] {
+            let settings = GameSettings {
+                empty_radius: bad,
+                ..GameSettings::default()
+            };
+            assert_eq!(field_of(settings), "settings.empty_radius", "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_galaxy_size_out_of_range_or_not_finite_is_refused() {
+        for bad in [19.0, 10_001.0, f64::NAN, f64::INFINITY, -50.0] {
+            let settings = GameSettings {
+                size: Some(bad),
+                ..GameSettings::default()
+            };
+            assert_eq!(field_of(settings), "settings.size", "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_race_spacing_out_of_range_or_not_finite_is_refused() {
+        for bad in [-0.1, 10_000.1, f64::NAN, f64::NEG_INFINITY] {
+            let settings = GameSettings {
+                race_spacing: bad,
+                ..GameSettings::default()
+            };
+            assert_eq!(field_of(settings), "settings.race_spacing", "{bad}");
+        }
+    }
+
+    #[test]
+    fn too_long_a_peace_is_refused() {
+        let settings = GameSettings {
+            peace_turns: crate::limits::MAX_PEACE_TURNS + 1,
+            ..GameSettings::default()
+        };
+        let err = settings.validate().unwrap_err();
+        assert_eq!(err.field, "settings.peace_turns");
+        assert_eq!(err.to_string(), "settings.peace_turns: at most 1000");
+    }
+
+    #[test]
+    fn the_first_field_out_of_range_is_named() {
+        let settings = GameSettings {
+            home_planets: vec![],
+            peace_turns: u32::MAX,
+            ..GameSettings::default()
+        };
+        assert_eq!(field_of(settings), "settings.home_planets");
+    }
 }
