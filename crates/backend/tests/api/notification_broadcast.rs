@@ -31,9 +31,7 @@ async fn submit_to(
 ) -> Result<Submitted, NotificationError> {
     let recipients: Vec<UserId> = recipients.iter().copied().map(UserId::from).collect();
     let mut tx = app.db().begin().await.expect("begin");
-    let submitted = service(app)
-        .submit_to(&mut tx, intent, &recipients)
-        .await?;
+    let submitted = service(app).submit_to(&mut tx, intent, &recipients).await?;
     tx.commit().await.expect("commit");
     Ok(submitted)
 }
@@ -258,7 +256,10 @@ async fn a_broadcast_to_nobody_is_stored_and_routes_nothing() {
     );
     let submitted = submit_to(&app, &paused, &[]).await.unwrap();
     assert!(submitted.created);
-    assert_eq!(intent_row(&app, submitted.intent_id.into()).await, (None, 0));
+    assert_eq!(
+        intent_row(&app, submitted.intent_id.into()).await,
+        (None, 0)
+    );
     assert!(routes_of(&app, submitted.intent_id.into()).await.is_empty());
     assert_eq!(tick(&app).await, TickReport::default());
     // The key is taken: members listed later change nothing.
@@ -278,7 +279,10 @@ async fn submit_to_keeps_the_catalog_rules_and_counts_a_repeated_recipient_once(
     with_user.user_id = Some(member.into());
     let err = submit_to(&app, &with_user, &[member]).await.unwrap_err();
     assert!(
-        matches!(err, NotificationError::UserWithRecipients("game.turn.ready")),
+        matches!(
+            err,
+            NotificationError::UserWithRecipients("game.turn.ready")
+        ),
         "{err}"
     );
     let failed = Intent::new(
