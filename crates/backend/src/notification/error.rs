@@ -1,5 +1,5 @@
 //! What can go wrong in the notification domain. The HTTP mapping lives in
-//! `server/domain_errors.rs`.
+//! `server/errors/notification.rs`.
 
 use super::catalog::PayloadError;
 use super::service::MAX_IDEMPOTENCY_KEY_LEN;
@@ -18,6 +18,9 @@ pub enum NotificationError {
     MissingUser(&'static str),
     #[error("{0} notifications go to the operators: user_id must be empty")]
     UnexpectedUser(&'static str),
+    /// `submit_to` addresses the users of its list, not `Intent::user_id`.
+    #[error("{0}: submit_to takes its recipients from the list: user_id must be empty")]
+    UserWithRecipients(&'static str),
     #[error("the idempotency key must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} bytes")]
     InvalidIdempotencyKey,
     #[error("`{0}` notifications have no email channel to switch")]

@@ -3,13 +3,16 @@
 //! **Owns** `notification_intents`, `notification_routes` and
 //! `notification_preferences`. Producers call
 //! [`NotificationService::submit`] inside their own transaction with an
-//! [`Intent`]. Submit validates it against the [`catalog`], deduplicates it
-//! by `UNIQUE (kind, idempotency_key)` and materialises one route per
-//! channel. After the producer commits, the worker
-//! ([`NotificationWorker::tick`]) delivers due routes: push routes are
-//! published to `PushService` as typed FlatBuffers events ([`events`]),
-//! email routes become `mail_deliveries` keyed by the route id (so a retry
-//! can never mail twice). Routes are never deleted: a soft-deleted user's
+//! [`Intent`] (or [`NotificationService::submit_to`] with a list of
+//! recipients: one broadcast intent, e.g. `game.turn.ready` to every active
+//! member). Submit validates it against the [`catalog`], deduplicates it by
+//! `UNIQUE (kind, idempotency_key)` and materialises one route per channel
+//! and recipient (one admin route per admin channel). After the producer
+//! commits, the worker ([`NotificationWorker::tick`]) delivers due routes,
+//! each to its own user: push routes are published to `PushService` as
+//! typed FlatBuffers events ([`events`]), email routes become
+//! `mail_deliveries` keyed by the route id (so a retry can never mail
+//! twice). Routes are never deleted: a soft-deleted user's
 //! open routes are `skipped` ([`UserDeletedHook`]), as are admin routes
 //! while `BACKEND_NOTIFICATION_ADMIN_EMAIL` is empty and emails a user
 //! switched off ([`NotificationService::set_preferences`]).
@@ -22,7 +25,7 @@
 //!
 //! - `catalog` — the kinds, channels and payload fields (one table);
 //! - `model` — intents, route statuses, read models; `error` — [`NotificationError`];
-//! - `service` — [`NotificationService`]: submit, preferences, admin queries, hooks;
+//! - `service` — [`NotificationService`]: submit / submit_to, preferences, admin queries, hooks;
 //! - `store` — all SQL; `worker` — the step; `events` + `fbs` — typed push payloads;
 //! - `metrics` — `notification_intents_total`, `notification_routes_total`.
 //!

@@ -17,7 +17,9 @@ pub struct Intent {
     pub kind: String,
     /// Stable for one logical event (e.g. `turn-ready:<game_id>:<turn>`).
     pub idempotency_key: String,
-    /// The addressee; `None` for admin-channel kinds (and required otherwise).
+    /// The addressee of `NotificationService::submit`: `None` for
+    /// admin-channel kinds (and required otherwise). `None` with
+    /// `NotificationService::submit_to`, which takes its recipients apart.
     pub user_id: Option<UserId>,
     /// The kind's fields (see the catalog); extra fields are kept.
     pub payload: Value,
@@ -39,7 +41,7 @@ impl Intent {
     }
 }
 
-/// The result of `NotificationService::submit`.
+/// The result of `NotificationService::submit` and `submit_to`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Submitted {
     pub intent_id: IntentId,
@@ -150,7 +152,10 @@ pub struct IntentView {
     pub intent_id: IntentId,
     pub kind: String,
     pub idempotency_key: String,
+    /// The sole recipient; `None` for admin kinds and broadcasts.
     pub user_id: Option<UserId>,
+    /// How many users the intent addresses (0 for admin kinds).
+    pub recipient_count: i32,
     pub payload: Value,
     pub created_at: DateTime<Utc>,
     pub routes: Vec<Route>,
@@ -174,6 +179,7 @@ pub struct DeadLetter {
 #[derive(Debug, Clone, Default)]
 pub struct IntentFilter {
     pub kind: Option<String>,
+    /// Intents addressed to this user, alone or in a broadcast.
     pub user_id: Option<UserId>,
     /// Intents with at least one route in this status.
     pub status: Option<RouteStatus>,

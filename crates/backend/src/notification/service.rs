@@ -1,7 +1,8 @@
-//! The pipeline service: submit (inside the producer's transaction), the
-//! users' email preferences, the operators' queries, and the hooks other
-//! domains call (`OnUserDeleted`).
+//! The pipeline service: submit and its broadcast form `submit_to` (inside
+//! the producer's transaction), the users' email preferences, the
+//! operators' queries, and the hooks other domains call (`OnUserDeleted`).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -130,32 +131,116 @@ impl NotificationService {
     }
 
     /// Validates `intent` against the catalog and, on `conn` — pass the
-    /// producer's transaction — stores it with one route per channel. A
-    /// repeated `(kind, idempotency_key)` is a no-op returning the first
+    /// producer's transaction — stores it with one route per channel for
+    /// `intent.user_id` (required for user kinds, absent for admin kinds).
+    /// A repeated `(kind, idempotency_key)` is a no-op returning the first
     /// intent. Nothing is delivered before the transaction commits.
     pub async fn submit(
         &self,
         conn: &mut PgConnection,
         intent: &Intent,
     ) -> Result<Submitted, NotificationError> {
+        let spec = self.checked(intent, |spec| match (spec.is_admin(), intent.user_id) {
+            (true, Some(_)) => Err(NotificationError::UnexpectedUser(spec.kind)),
+            (false, None) => Err(NotificationError::MissingUser(spec.kind)),
+            _ => Ok(()),
+        })?;
+        self.store(conn, spec, intent, intent.user_id.as_slice())
+            .await
+    }
+
+    /// [`NotificationService::submit`] for a broadcast: one intent that
+    /// addresses every user of `recipients` (e.g. the active members of a
+    /// game for `game.turn.ready`), with one route per user-facing channel
+    /// and recipient, each skipped on its own user's email preference.
+    /// `intent.user_id` must be `None`; repeated recipients count once; an
+    /// empty list is valid and routes nothing. Admin kinds take no
+    /// recipients and route to the operators as with `submit`.
+    ///
+    /// Deduplication is by `(kind, idempotency_key)` alone: a repeated key
+    /// returns the first intent and routes nothing, whatever the list.
+    pub async fn submit_to(
+        &self,
+        conn: &mut PgConnection,
+        intent: &Intent,
+        recipients: &[UserId],
+    ) -> Result<Submitted, NotificationError> {
+        let spec = self.checked(intent, |spec| {
+            if intent.user_id.is_some() {
+                Err(NotificationError::UserWithRecipients(spec.kind))
+            } else if spec.is_admin() && !recipients.is_empty() {
+                Err(NotificationError::UnexpectedUser(spec.kind))
+            } else {
+                Ok(())
+            }
+        })?;
+        let mut seen = HashSet::with_capacity(recipients.len());
+        let recipients: Vec<UserId> = recipients
+            .iter()
+            .copied()
+            .filter(|user| seen.insert(*user))
+            .collect();
+        self.store(conn, spec, intent, &recipients).await
+    }
+
+    /// The catalog row of `intent` once it passed the catalog rules and
+    /// `addressees` (who it may address); a refusal is counted.
+    fn checked(
+        &self,
+        intent: &Intent,
+        addressees: impl FnOnce(&'static KindSpec) -> Result<(), NotificationError>,
+    ) -> Result<&'static KindSpec, NotificationError> {
         let metrics = &self.inner.metrics;
         let Some(spec) = catalog::lookup(&intent.kind) else {
             metrics.record_intent("unknown", SubmitOutcome::Rejected);
             return Err(NotificationError::UnknownKind(intent.kind.clone()));
         };
-        if let Err(err) = validate(spec, intent) {
+        let key_len = intent.idempotency_key.len();
+        let valid = if key_len == 0 || key_len > MAX_IDEMPOTENCY_KEY_LEN {
+            Err(NotificationError::InvalidIdempotencyKey)
+        } else {
+            addressees(spec).and_then(|()| {
+                spec.validate(&intent.payload)
+                    .map_err(|source| NotificationError::InvalidPayload {
+                        kind: spec.kind,
+                        source,
+                    })
+            })
+        };
+        if let Err(err) = valid {
             metrics.record_intent(spec.kind, SubmitOutcome::Rejected);
             return Err(err);
         }
+        Ok(spec)
+    }
+
+    /// Stores a checked intent for `recipients` (distinct) with its routes:
+    /// one per recipient on the user-facing channels, one on the admin one.
+    async fn store(
+        &self,
+        conn: &mut PgConnection,
+        spec: &'static KindSpec,
+        intent: &Intent,
+        recipients: &[UserId],
+    ) -> Result<Submitted, NotificationError> {
+        let metrics = &self.inner.metrics;
         let intent_id = IntentId::new_ordered();
+        let trace_id = crate::telemetry::current_trace_id().unwrap_or_default();
         let inserted = store::insert_intent(
             conn,
-            intent_id,
-            spec.kind,
-            &intent.idempotency_key,
-            intent.user_id,
-            &intent.payload,
-            &crate::telemetry::current_trace_id().unwrap_or_default(),
+            &store::NewIntent {
+                intent_id,
+                kind: spec.kind,
+                idempotency_key: &intent.idempotency_key,
+                user_id: match recipients {
+                    [sole] => Some(*sole),
+                    _ => None,
+                },
+                // A list past i32::MAX users cannot be held in memory.
+                recipient_count: i32::try_from(recipients.len()).unwrap_or(i32::MAX),
+                payload: &intent.payload,
+                trace_id: &trace_id,
+            },
         )
         .await?;
         if inserted.is_none() {
@@ -170,30 +255,49 @@ impl NotificationService {
             });
         }
 
-        let mut pending = false;
+        let email_off = if spec.has(Channel::Email) && !recipients.is_empty() {
+            store::email_disabled_among(conn, spec.kind, recipients).await?
+        } else {
+            HashSet::new()
+        };
+        let mut routes = Vec::new();
         for &channel in spec.channels {
-            let route_id = RouteId::new_ordered();
-            let mut skip = None;
-            if channel == Channel::Email
-                && let Some(user_id) = intent.user_id
-                && store::email_disabled(conn, user_id, spec.kind).await?
-            {
-                skip = Some(SkipReason::UserPreference);
+            if channel == Channel::AdminEmail {
+                let route_id = RouteId::new_ordered();
+                let mut skip = None;
+                if self.inner.settings.admin_email.is_none() {
+                    tracing::warn!(route_id = %route_id, intent_id = %intent_id, kind = spec.kind,
+                        "admin notification skipped: BACKEND_NOTIFICATION_ADMIN_EMAIL is empty");
+                    skip = Some(SkipReason::AdminEmailUnset);
+                }
+                routes.push(store::NewRoute {
+                    route_id,
+                    channel,
+                    user_id: None,
+                    skip,
+                });
+                continue;
             }
-            if channel == Channel::AdminEmail && self.inner.settings.admin_email.is_none() {
-                tracing::warn!(route_id = %route_id, intent_id = %intent_id, kind = spec.kind,
-                    "admin notification skipped: BACKEND_NOTIFICATION_ADMIN_EMAIL is empty");
-                skip = Some(SkipReason::AdminEmailUnset);
+            for &user_id in recipients {
+                let opted_out = channel == Channel::Email && email_off.contains(&user_id);
+                routes.push(store::NewRoute {
+                    route_id: RouteId::new_ordered(),
+                    channel,
+                    user_id: Some(user_id),
+                    skip: opted_out.then_some(SkipReason::UserPreference),
+                });
             }
-            pending |= skip.is_none();
-            store::insert_route(conn, route_id, intent_id, channel, intent.user_id, skip).await?;
-            metrics.record_route(channel);
         }
-        if pending {
+        store::insert_routes(conn, intent_id, &routes).await?;
+        for route in &routes {
+            metrics.record_route(route.channel);
+        }
+        if routes.iter().any(|route| route.skip.is_none()) {
             wake::notify(conn, store::WAKE_CHANNEL).await?;
         }
         metrics.record_intent(spec.kind, SubmitOutcome::Accepted);
-        tracing::debug!(intent_id = %intent_id, kind = spec.kind, "notification intent submitted");
+        tracing::debug!(intent_id = %intent_id, kind = spec.kind, recipients = recipients.len(),
+            routes = routes.len(), "notification intent submitted");
         Ok(Submitted {
             intent_id,
             created: true,
@@ -271,23 +375,6 @@ impl NotificationService {
         )
         .await?)
     }
-}
-
-fn validate(spec: &'static KindSpec, intent: &Intent) -> Result<(), NotificationError> {
-    let key_len = intent.idempotency_key.len();
-    if key_len == 0 || key_len > MAX_IDEMPOTENCY_KEY_LEN {
-        return Err(NotificationError::InvalidIdempotencyKey);
-    }
-    match (spec.is_admin(), intent.user_id) {
-        (true, Some(_)) => return Err(NotificationError::UnexpectedUser(spec.kind)),
-        (false, None) => return Err(NotificationError::MissingUser(spec.kind)),
-        _ => {}
-    }
-    spec.validate(&intent.payload)
-        .map_err(|source| NotificationError::InvalidPayload {
-            kind: spec.kind,
-            source,
-        })
 }
 
 /// [`OnUserDeleted`]: the user's `pending` / `retrying` routes become

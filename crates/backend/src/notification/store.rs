@@ -1,6 +1,7 @@
 //! The pipeline's SQL. Plain `sqlx` queries, each exercised by the
 //! integration tests (`tests/api/notification*.rs`).
 
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
@@ -23,28 +24,39 @@ use super::model::{
 /// transaction commits.
 pub const WAKE_CHANNEL: &str = "notification_routes";
 
+/// An intent row as submit stores it.
+#[derive(Debug, Clone, Copy)]
+pub struct NewIntent<'a> {
+    pub intent_id: IntentId,
+    pub kind: &'a str,
+    pub idempotency_key: &'a str,
+    /// The sole recipient; `None` for admin kinds and broadcasts.
+    pub user_id: Option<UserId>,
+    pub recipient_count: i32,
+    pub payload: &'a Value,
+    /// The producer's trace id (empty outside a trace).
+    pub trace_id: &'a str,
+}
+
 /// Inserts the intent; `None` when `(kind, idempotency_key)` exists.
 pub async fn insert_intent(
     conn: &mut PgConnection,
-    intent_id: IntentId,
-    kind: &str,
-    idempotency_key: &str,
-    user_id: Option<UserId>,
-    payload: &Value,
-    trace_id: &str,
+    intent: &NewIntent<'_>,
 ) -> Result<Option<Uuid>, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO notification_intents (intent_id, kind, idempotency_key, user_id, payload, trace_id)
-         VALUES ($1, $2, $3, $4, $5, $6)
+        "INSERT INTO notification_intents
+             (intent_id, kind, idempotency_key, user_id, recipient_count, payload, trace_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (kind, idempotency_key) DO NOTHING
          RETURNING intent_id",
     )
-    .bind(intent_id)
-    .bind(kind)
-    .bind(idempotency_key)
-    .bind(user_id)
-    .bind(payload)
-    .bind(trace_id)
+    .bind(intent.intent_id)
+    .bind(intent.kind)
+    .bind(intent.idempotency_key)
+    .bind(intent.user_id)
+    .bind(intent.recipient_count)
+    .bind(intent.payload)
+    .bind(intent.trace_id)
     .fetch_optional(conn)
     .await
 }
@@ -63,49 +75,72 @@ pub async fn find_intent(
     .await
 }
 
-/// Inserts one route: `pending` and due now, or `skipped` with `skip`.
-pub async fn insert_route(
+/// A route as submit materialises it: `pending` and due now, or `skipped`
+/// with `skip`.
+#[derive(Debug, Clone, Copy)]
+pub struct NewRoute {
+    pub route_id: RouteId,
+    pub channel: Channel,
+    /// The recipient; `None` on the admin channel.
+    pub user_id: Option<UserId>,
+    pub skip: Option<SkipReason>,
+}
+
+/// Inserts the intent's routes in one statement.
+pub async fn insert_routes(
     conn: &mut PgConnection,
-    route_id: RouteId,
     intent_id: IntentId,
-    channel: Channel,
-    user_id: Option<UserId>,
-    skip: Option<SkipReason>,
+    routes: &[NewRoute],
 ) -> Result<(), sqlx::Error> {
-    let status = if skip.is_some() {
-        RouteStatus::Skipped
-    } else {
-        RouteStatus::Pending
-    };
+    if routes.is_empty() {
+        return Ok(());
+    }
+    let route_ids: Vec<RouteId> = routes.iter().map(|r| r.route_id).collect();
+    let channels: Vec<&str> = routes.iter().map(|r| r.channel.as_str()).collect();
+    let users: Vec<Option<Uuid>> = routes.iter().map(|r| r.user_id.map(Uuid::from)).collect();
+    let statuses: Vec<&str> = routes
+        .iter()
+        .map(|r| match r.skip {
+            Some(_) => RouteStatus::Skipped.as_str(),
+            None => RouteStatus::Pending.as_str(),
+        })
+        .collect();
+    let skips: Vec<Option<&str>> = routes
+        .iter()
+        .map(|r| r.skip.map(SkipReason::as_str))
+        .collect();
     sqlx::query(
         "INSERT INTO notification_routes (route_id, intent_id, channel, user_id, status, skip_reason)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+         SELECT r.route_id, $1, r.channel, r.user_id, r.status, r.skip_reason
+         FROM unnest($2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::text[])
+              AS r(route_id, channel, user_id, status, skip_reason)",
     )
-    .bind(route_id)
     .bind(intent_id)
-    .bind(channel.as_str())
-    .bind(user_id)
-    .bind(status.as_str())
-    .bind(skip.map(SkipReason::as_str))
+    .bind(route_ids)
+    .bind(channels)
+    .bind(users)
+    .bind(statuses)
+    .bind(skips)
     .execute(conn)
     .await?;
     Ok(())
 }
 
-/// Whether `user_id` switched the email of `kind` off.
-pub async fn email_disabled(
+/// Those of `users` who switched the email of `kind` off.
+pub async fn email_disabled_among(
     conn: &mut PgConnection,
-    user_id: UserId,
     kind: &str,
-) -> Result<bool, sqlx::Error> {
-    let enabled: Option<bool> = sqlx::query_scalar(
-        "SELECT email_enabled FROM notification_preferences WHERE user_id = $1 AND kind = $2",
+    users: &[UserId],
+) -> Result<HashSet<UserId>, sqlx::Error> {
+    let off: Vec<UserId> = sqlx::query_scalar(
+        "SELECT user_id FROM notification_preferences
+         WHERE kind = $1 AND user_id = ANY($2) AND NOT email_enabled",
     )
-    .bind(user_id)
     .bind(kind)
-    .fetch_optional(conn)
+    .bind(users)
+    .fetch_all(conn)
     .await?;
-    Ok(enabled == Some(false))
+    Ok(off.into_iter().collect())
 }
 
 /// The routes in the job queue's row convention (`crate::jobs`).
@@ -294,6 +329,7 @@ struct IntentRow {
     kind: String,
     idempotency_key: String,
     user_id: Option<UserId>,
+    recipient_count: i32,
     payload: Value,
     created_at: DateTime<Utc>,
 }
@@ -363,7 +399,9 @@ macro_rules! select_route {
 macro_rules! intent_filter {
     () => {
         " WHERE ($1::text IS NULL OR i.kind = $1)
-           AND ($2::uuid IS NULL OR i.user_id = $2)
+           AND ($2::uuid IS NULL OR i.user_id = $2
+                OR EXISTS (SELECT 1 FROM notification_routes u
+                           WHERE u.intent_id = i.intent_id AND u.user_id = $2))
            AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM notification_routes r
                                             WHERE r.intent_id = i.intent_id AND r.status = $3))"
     };
@@ -372,7 +410,7 @@ macro_rules! intent_filter {
 async fn routes_of(pool: &PgPool, intent_ids: &[IntentId]) -> Result<Vec<Route>, sqlx::Error> {
     let rows: Vec<RouteRow> = sqlx::query_as(concat!(
         select_route!(),
-        " WHERE intent_id = ANY($1) ORDER BY created_at, channel"
+        " WHERE intent_id = ANY($1) ORDER BY created_at, channel, route_id"
     ))
     .bind(intent_ids)
     .fetch_all(pool)
@@ -392,6 +430,7 @@ fn attach(rows: Vec<IntentRow>, mut routes: Vec<Route>) -> Vec<IntentView> {
                 kind: row.kind,
                 idempotency_key: row.idempotency_key,
                 user_id: row.user_id,
+                recipient_count: row.recipient_count,
                 payload: row.payload,
                 created_at: row.created_at,
                 routes: mine,
@@ -418,7 +457,8 @@ pub async fn list_intents(
     .fetch_one(pool)
     .await?;
     let rows: Vec<IntentRow> = sqlx::query_as(concat!(
-        "SELECT i.intent_id, i.kind, i.idempotency_key, i.user_id, i.payload, i.created_at
+        "SELECT i.intent_id, i.kind, i.idempotency_key, i.user_id, i.recipient_count, i.payload,
+                i.created_at
          FROM notification_intents i",
         intent_filter!(),
         " ORDER BY i.created_at DESC, i.intent_id DESC LIMIT $4 OFFSET $5"
@@ -443,7 +483,7 @@ pub async fn get_intent(
     intent_id: IntentId,
 ) -> Result<Option<IntentView>, sqlx::Error> {
     let row: Option<IntentRow> = sqlx::query_as(
-        "SELECT intent_id, kind, idempotency_key, user_id, payload, created_at
+        "SELECT intent_id, kind, idempotency_key, user_id, recipient_count, payload, created_at
          FROM notification_intents WHERE intent_id = $1",
     )
     .bind(intent_id)

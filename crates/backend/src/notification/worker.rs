@@ -5,10 +5,10 @@
 //!
 //! - push: the stored `(kind, payload)` becomes a typed event
 //!   ([`build_client_push_event`]) published to [`crate::push::PushService`]
-//!   with `event_id` = route id, `request_id` = idempotency key and
+//!   for the route's `user_id` (a broadcast has one route per recipient) with `event_id` = route id, `request_id` = idempotency key and
 //!   `trace_id` = the producer's trace;
 //! - email / admin email: the kind's template is enqueued in the mail outbox
-//!   in the same transaction, with the route id as the mail idempotency key;
+//!   (to the route's user's address, or the operators') in the same transaction, with the route id as the mail idempotency key;
 //! - a failure is retried with exponential backoff and jitter, and the
 //!   route is dead-lettered after `BACKEND_NOTIFICATION_MAX_ATTEMPTS`
 //!   (`crate::jobs::RetryPolicy`).

@@ -21,6 +21,7 @@ mod mail_addresses;
 mod mail_admin;
 mod migrations;
 mod notification;
+mod notification_broadcast;
 mod notification_fbs;
 mod probes;
 mod process;

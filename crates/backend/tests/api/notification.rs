@@ -30,16 +30,16 @@ const WAIT: Duration = Duration::from_secs(10);
 const ADMIN_EMAIL: &str = "ops@example.com";
 
 /// An app mailing through `server` whose worker loops are off.
-fn notification_app(server: &SmtpServer) -> TestAppBuilder {
+pub(crate) fn notification_app(server: &SmtpServer) -> TestAppBuilder {
     mail_app(server).var("BACKEND_NOTIFICATION_WORKER_ENABLED", "false")
 }
 
-fn service(app: &TestApp) -> &NotificationService {
+pub(crate) fn service(app: &TestApp) -> &NotificationService {
     &app.state.notification
 }
 
 /// A user with a live account whose address is `email`.
-async fn user_with_email(app: &TestApp, email: &str) -> Uuid {
+pub(crate) async fn user_with_email(app: &TestApp, email: &str) -> Uuid {
     let user = Uuid::new_v4();
     sqlx::query("INSERT INTO accounts (user_id, email, user_name) VALUES ($1, $2, $3)")
         .bind(user)
@@ -52,7 +52,7 @@ async fn user_with_email(app: &TestApp, email: &str) -> Uuid {
 }
 
 /// The test producer: submits in its own transaction and commits.
-async fn submit(app: &TestApp, intent: &Intent) -> Result<Submitted, NotificationError> {
+pub(crate) async fn submit(app: &TestApp, intent: &Intent) -> Result<Submitted, NotificationError> {
     let mut tx = app.db().begin().await.expect("begin");
     let submitted = service(app).submit(&mut tx, intent).await?;
     tx.commit().await.expect("commit");
@@ -70,7 +70,7 @@ fn sample(kind: &str, user: Uuid) -> Intent {
     )
 }
 
-async fn tick(app: &TestApp) -> TickReport {
+pub(crate) async fn tick(app: &TestApp) -> TickReport {
     service(app)
         .worker()
         .tick_report()

@@ -20,6 +20,7 @@ impl From<NotificationError> for ApiError {
             NotificationError::InvalidPayload { .. }
             | NotificationError::MissingUser(_)
             | NotificationError::UnexpectedUser(_)
+            | NotificationError::UserWithRecipients(_)
             | NotificationError::InvalidIdempotencyKey => {
                 ApiError::unprocessable("invalid_notification", message)
             }
