@@ -75,7 +75,7 @@ impl LobbyService {
             self.notify_all(
                 &mut work,
                 "game.turn.ready",
-                &format!("turn-ready:{game_id}:{turn}"),
+                format!("turn-ready:{game_id}:{turn}"),
                 &members,
                 json!({ "game_id": game_id, "turn": turn }),
             )
@@ -85,7 +85,7 @@ impl LobbyService {
             self.notify_all(
                 &mut work,
                 "game.paused",
-                &format!("paused:{game_id}:{turn}"),
+                format!("paused:{game_id}:{turn}"),
                 &members,
                 json!({ "game_id": game_id, "turn": turn, "reason": snapshot.runtime_status }),
             )

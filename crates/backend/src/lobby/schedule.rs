@@ -89,6 +89,17 @@ impl TurnSchedule {
     /// Parses the API/storage JSON form: `{"every":"24h"}` or
     /// `{"cron":"0 18 * * *","time_zone":"Europe/Berlin"}`.
     pub fn parse(value: &Value) -> Result<Self, ScheduleError> {
+        Self::parse_checked(value, true)
+    }
+
+    /// [`parse`](Self::parse) for a schedule read back from the database:
+    /// it was checked when stored, so the (slow, for a pattern that never
+    /// fires) search for a next cut-off is skipped.
+    pub fn parse_stored(value: &Value) -> Result<Self, ScheduleError> {
+        Self::parse_checked(value, false)
+    }
+
+    fn parse_checked(value: &Value, check_fires: bool) -> Result<Self, ScheduleError> {
         let object = value.as_object().ok_or_else(shape_error)?;
         let known = |k: &str| matches!(k, "every" | "cron" | "time_zone");
         if !object.keys().all(|k| known(k)) {
@@ -117,7 +128,7 @@ impl TurnSchedule {
                     expression,
                     time_zone,
                 };
-                if schedule.next_after(Utc::now()).is_none() {
+                if check_fires && schedule.next_after(Utc::now()).is_none() {
                     return Err(refuse(
                         "turn_schedule.cron",
                         "the cron expression never fires",

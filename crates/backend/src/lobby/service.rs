@@ -248,27 +248,21 @@ impl LobbyService {
         Ok(())
     }
 
-    /// Submits one notification to each user in `recipients`.
+    /// Submits one notification addressed to every user in `recipients`
+    /// (one intent, one route per user and channel).
     pub(super) async fn notify_all(
         &self,
         work: &mut Work,
         kind: &str,
-        key: &str,
+        key: String,
         recipients: &[UserId],
         payload: Value,
     ) -> Result<(), LobbyError> {
-        for &user_id in recipients {
-            let intent = Intent::new(
-                kind,
-                format!("{key}:{user_id}"),
-                Some(user_id),
-                payload.clone(),
-            );
-            self.inner
-                .notifications
-                .submit(work.conn(), &intent)
-                .await?;
-        }
+        let intent = Intent::new(kind, key, None, payload);
+        self.inner
+            .notifications
+            .submit_to(work.conn(), &intent, recipients)
+            .await?;
         Ok(())
     }
 

@@ -73,7 +73,7 @@ impl TryFrom<GameRow> for Game {
         };
         let settings = serde_json::from_value(r.settings)
             .map_err(|e| sqlx::Error::Decode(format!("games.settings: {e}").into()))?;
-        let turn_schedule = TurnSchedule::parse(&r.turn_schedule)
+        let turn_schedule = TurnSchedule::parse_stored(&r.turn_schedule)
             .map_err(|e| sqlx::Error::Decode(format!("games.turn_schedule: {e}").into()))?;
         Ok(Game {
             game_id: r.game_id,
