@@ -44,7 +44,7 @@ impl LobbyService {
             }
             // Someone's reservation lapsed and the sweeper has not freed it
             // yet: it is free already (and they are told, as the sweeper would).
-            if !entry.expires_at.is_some_and(|at| at <= now) {
+            if entry.expires_at.is_none_or(|at| at > now) {
                 return Err(LobbyError::RaceNameTaken);
             }
             store::delete_race_name(work.conn(), race.key()).await?;

@@ -442,7 +442,9 @@ impl LobbyService {
             .await?
             .ok_or(LobbyError::NotFound("member"))?;
         let was_active = member.status == MemberStatus::Active;
-        if !was_active && !(block && member.status != MemberStatus::Blocked) {
+        // Blocking also applies to a past member (so they cannot rejoin).
+        let applies = was_active || (block && member.status != MemberStatus::Blocked);
+        if !applies {
             return Err(LobbyError::NotAMember);
         }
         let status = if block {
