@@ -69,7 +69,8 @@ impl LobbyService {
                 entry.created_at.timestamp_micros()
             ),
             user_id,
-            json!({ "race_name": entry.race_name, "expires_at": expires_at }),
+            // The stored instant (microseconds), as the entry itself shows it.
+            json!({ "race_name": entry.race_name, "expires_at": entry.expires_at }),
         )
         .await
     }

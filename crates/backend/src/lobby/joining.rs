@@ -280,7 +280,8 @@ impl LobbyService {
             "lobby.invite.received",
             format!("invite-received:{id}"),
             invitee,
-            json!({ "game_id": game_id, "inviter_user_id": owner, "expires_at": expires_at }),
+            // The stored instant (microseconds), as the invite itself shows it.
+            json!({ "game_id": game_id, "inviter_user_id": owner, "expires_at": invite.expires_at }),
         )
         .await?;
         self.commit(work).await?;

@@ -518,6 +518,21 @@ impl LobbyService {
         }
     }
 
+    /// `user_id`'s membership of the game in any status: an active one from
+    /// `entry`, a past one (left, removed, blocked) from PostgreSQL, since
+    /// the cache holds active members only.
+    pub async fn membership(
+        &self,
+        entry: &GameEntry,
+        user_id: UserId,
+    ) -> Result<Option<Member>, LobbyError> {
+        if let Some(member) = entry.member(user_id) {
+            return Ok(Some(member.clone()));
+        }
+        let mut conn = self.inner.db.acquire().await?;
+        Ok(store::get_member(&mut conn, entry.game.game_id, user_id).await?)
+    }
+
     /// Public games in `status` (default `enrollment_open`), newest first:
     /// from the cache, except for finished and cancelled games.
     pub async fn public_games(

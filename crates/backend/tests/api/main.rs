@@ -16,6 +16,7 @@ mod grpc;
 mod identity_push;
 mod jobs;
 mod lobby;
+mod lobby_flows;
 mod mail;
 mod mail_addresses;
 mod mail_admin;

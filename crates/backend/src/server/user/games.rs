@@ -131,7 +131,11 @@ async fn get_game(
     Path(game_id): Path<GameId>,
 ) -> Result<Json<Value>, ApiError> {
     let (entry, insider) = state.lobby.visible_game(user.user_id, game_id).await?;
-    Ok(Json(entry.detail_json(insider, Some(user.user_id))))
+    let mut detail = entry.detail_json(insider, Some(user.user_id));
+    // The contract shows the caller's membership in any status.
+    detail["my_membership"] =
+        serde_json::json!(state.lobby.membership(&entry, user.user_id).await?);
+    Ok(Json(detail))
 }
 
 async fn transition(
