@@ -30,6 +30,7 @@ pub mod notification;
 pub mod postgres;
 pub mod push;
 pub mod readiness;
+pub mod runtime;
 pub mod server;
 pub mod session;
 pub mod telemetry;

@@ -1,0 +1,108 @@
+//! [`ContainerRuntime`]: the one small trait between the runtime and
+//! whatever runs engines — Docker (`docker.rs`, bollard) or a child
+//! process (`process.rs`, for machines without Docker and the 100-game
+//! bench). The runtime decides; a driver only does what it is told, and
+//! says so with a typed [`DriverError`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+
+use crate::ids::GameId;
+
+/// Labels every engine container carries (`galaxy.backend=1` marks ours).
+pub const LABEL_BACKEND: &str = "galaxy.backend";
+pub const LABEL_GAME_ID: &str = "galaxy.game_id";
+pub const LABEL_ENGINE_VERSION: &str = "galaxy.engine_version";
+
+/// The name of a game's engine (`galaxy-game-{game_id}`), container or process.
+pub fn engine_name(game_id: GameId) -> String {
+    format!("galaxy-game-{game_id}")
+}
+
+/// What to run for one game.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineSpec {
+    pub game_id: GameId,
+    /// The registry's label (`0.1.0`), written to the labels.
+    pub engine_version: String,
+    /// The image reference (`galaxy/game:0.1.0`); the process driver maps
+    /// it to a binary.
+    pub image: String,
+    /// `BACKEND_GAME_STATE_ROOT/{game_id}` on the host.
+    pub state_dir: PathBuf,
+}
+
+/// Where an engine is in its life, as the driver sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineState {
+    Created,
+    Running,
+    /// Stopped or exited (state kept).
+    Exited,
+}
+
+/// An engine the driver knows about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineInfo {
+    /// Driver-specific id (a container id, a pid).
+    pub id: String,
+    /// [`engine_name`].
+    pub name: String,
+    /// From the labels; `None` for a labelled engine missing the label.
+    pub game_id: Option<GameId>,
+    pub engine_version: Option<String>,
+    pub image: String,
+    pub state: EngineState,
+    /// The engine's base URL (`http://127.0.0.1:PORT` or
+    /// `http://galaxy-game-{id}:8080`), once it has one.
+    pub base_url: Option<String>,
+}
+
+/// Why a driver call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    /// The image is not present and the pull policy (or the registry)
+    /// cannot provide it.
+    #[error("image {image} is not available: {message}")]
+    ImageUnavailable { image: String, message: String },
+    /// No engine of that name.
+    #[error("no engine named {0}")]
+    NotFound(String),
+    /// The daemon (or the process table) cannot be reached: retry later.
+    #[error("the container runtime is unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else the driver reported.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Runs engines. Every call is idempotent where it can be: creating an
+/// engine that exists returns it, stopping a stopped one succeeds,
+/// removing a missing one succeeds.
+pub trait ContainerRuntime: Send + Sync {
+    /// `docker` or `process`.
+    fn name(&self) -> &'static str;
+
+    /// Makes sure what `spec.image` names can run (the pull policy).
+    fn ensure_image<'a>(&'a self, image: &'a str) -> BoxFuture<'a, Result<(), DriverError>>;
+
+    /// Creates (not starts) the engine for `spec`, or returns the existing one.
+    fn create<'a>(&'a self, spec: &'a EngineSpec) -> BoxFuture<'a, Result<EngineInfo, DriverError>>;
+
+    /// Starts a created or exited engine; its base URL is known afterwards.
+    fn start<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<EngineInfo, DriverError>>;
+
+    /// SIGTERM, then SIGKILL after `grace`; the state directory is kept.
+    fn stop<'a>(&'a self, name: &'a str, grace: Duration) -> BoxFuture<'a, Result<(), DriverError>>;
+
+    /// Removes a stopped engine (not its state directory).
+    fn remove<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), DriverError>>;
+
+    /// The engine named `name`, if any.
+    fn inspect<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<EngineInfo>, DriverError>>;
+
+    /// Every engine labelled `galaxy.backend=1` (the reconciler's view).
+    fn list(&self) -> BoxFuture<'_, Result<Vec<EngineInfo>, DriverError>>;
+}
