@@ -49,6 +49,24 @@ macro_rules! text_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        // Stored as `text`: rows decode straight into the model types.
+        impl sqlx::Type<sqlx::Postgres> for $name {
+            fn type_info() -> sqlx::postgres::PgTypeInfo {
+                <String as sqlx::Type<sqlx::Postgres>>::type_info()
+            }
+
+            fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+                <String as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Postgres> for $name {
+            fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                let raw = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+                Ok(Self::decode(raw)?)
+            }
+        }
     };
 }
 
@@ -223,7 +241,7 @@ impl Game {
 }
 
 /// A member of a game.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Member {
     pub game_id: GameId,
     pub user_id: UserId,
@@ -234,7 +252,7 @@ pub struct Member {
     pub ended_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Application {
     pub application_id: ApplicationId,
     pub game_id: GameId,
@@ -246,7 +264,7 @@ pub struct Application {
     pub decided_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct Invite {
     pub invite_id: InviteId,
     pub game_id: GameId,
@@ -265,9 +283,10 @@ impl Invite {
 }
 
 /// A Race Name Directory entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct RaceNameEntry {
     pub race_name: String,
+    #[sqlx(rename = "race_key")]
     pub canonical_key: String,
     #[serde(skip)]
     pub user_id: UserId,

@@ -323,37 +323,6 @@ pub async fn enrollment_due(
 
 const MEMBER_COLUMNS: &str = "game_id, user_id, race_name, status, reason, joined_at, ended_at";
 
-#[derive(FromRow)]
-struct MemberRow {
-    game_id: GameId,
-    user_id: UserId,
-    race_name: String,
-    status: String,
-    reason: Option<String>,
-    joined_at: DateTime<Utc>,
-    ended_at: Option<DateTime<Utc>>,
-}
-
-impl TryFrom<MemberRow> for Member {
-    type Error = sqlx::Error;
-
-    fn try_from(r: MemberRow) -> Result<Self, sqlx::Error> {
-        Ok(Member {
-            game_id: r.game_id,
-            user_id: r.user_id,
-            race_name: r.race_name,
-            status: MemberStatus::decode(&r.status)?,
-            reason: r.reason,
-            joined_at: r.joined_at,
-            ended_at: r.ended_at,
-        })
-    }
-}
-
-fn members(rows: Vec<MemberRow>) -> Result<Vec<Member>, sqlx::Error> {
-    rows.into_iter().map(Member::try_from).collect()
-}
-
 /// Active members of `games`, in joining order.
 pub async fn active_members(
     conn: &mut PgConnection,
@@ -363,12 +332,10 @@ pub async fn active_members(
         "SELECT {MEMBER_COLUMNS} FROM memberships WHERE game_id = ANY($1) AND status = 'active'
          ORDER BY joined_at, user_id"
     );
-    members(
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(games)
-            .fetch_all(conn)
-            .await?,
-    )
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(games)
+        .fetch_all(conn)
+        .await
 }
 
 pub async fn get_member(
@@ -378,12 +345,12 @@ pub async fn get_member(
 ) -> Result<Option<Member>, sqlx::Error> {
     let sql =
         format!("SELECT {MEMBER_COLUMNS} FROM memberships WHERE game_id = $1 AND user_id = $2");
-    let row: Option<MemberRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let row: Option<Member> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(game_id)
         .bind(user_id)
         .fetch_optional(conn)
         .await?;
-    row.map(Member::try_from).transpose()
+    Ok(row)
 }
 
 pub async fn count_active_members(
@@ -413,14 +380,14 @@ pub async fn join(
             status = 'active', reason = NULL, joined_at = now(), ended_at = NULL
          RETURNING {MEMBER_COLUMNS}"
     );
-    let row: MemberRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let row: Member = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(game_id)
         .bind(user_id)
         .bind(race_name)
         .bind(race_key.as_str())
         .fetch_one(conn)
         .await?;
-    row.try_into()
+    Ok(row)
 }
 
 /// Ends a membership (`left`, `removed` or `blocked`). Blocking a user who
@@ -436,14 +403,14 @@ pub async fn end_membership(
         "UPDATE memberships SET status = $3, reason = $4, ended_at = now()
          WHERE game_id = $1 AND user_id = $2 RETURNING {MEMBER_COLUMNS}"
     );
-    let row: MemberRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let row: Member = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(game_id)
         .bind(user_id)
         .bind(status.as_str())
         .bind(reason)
         .fetch_one(conn)
         .await?;
-    row.try_into()
+    Ok(row)
 }
 
 /// Games where `user_id` is an active member.
@@ -468,39 +435,6 @@ pub async fn games_of_member(
 const APPLICATION_COLUMNS: &str =
     "application_id, game_id, user_id, race_name, status, reason, created_at, decided_at";
 
-#[derive(FromRow)]
-struct ApplicationRow {
-    application_id: ApplicationId,
-    game_id: GameId,
-    user_id: UserId,
-    race_name: String,
-    status: String,
-    reason: Option<String>,
-    created_at: DateTime<Utc>,
-    decided_at: Option<DateTime<Utc>>,
-}
-
-impl TryFrom<ApplicationRow> for Application {
-    type Error = sqlx::Error;
-
-    fn try_from(r: ApplicationRow) -> Result<Self, sqlx::Error> {
-        Ok(Application {
-            application_id: r.application_id,
-            game_id: r.game_id,
-            user_id: r.user_id,
-            race_name: r.race_name,
-            status: ApplicationStatus::decode(&r.status)?,
-            reason: r.reason,
-            created_at: r.created_at,
-            decided_at: r.decided_at,
-        })
-    }
-}
-
-fn applications(rows: Vec<ApplicationRow>) -> Result<Vec<Application>, sqlx::Error> {
-    rows.into_iter().map(Application::try_from).collect()
-}
-
 pub async fn insert_application(
     conn: &mut PgConnection,
     id: ApplicationId,
@@ -513,7 +447,7 @@ pub async fn insert_application(
         "INSERT INTO applications (application_id, game_id, user_id, race_name, race_key, status)
          VALUES ($1, $2, $3, $4, $5, 'pending') RETURNING {APPLICATION_COLUMNS}"
     );
-    let row: ApplicationRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let row: Application = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(game_id)
         .bind(user_id)
@@ -521,7 +455,7 @@ pub async fn insert_application(
         .bind(race_key.as_str())
         .fetch_one(conn)
         .await?;
-    row.try_into()
+    Ok(row)
 }
 
 /// The application, locked.
@@ -534,12 +468,12 @@ pub async fn lock_application(
         "SELECT {APPLICATION_COLUMNS} FROM applications
          WHERE application_id = $1 AND game_id = $2 FOR UPDATE"
     );
-    let row: Option<ApplicationRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let row: Option<Application> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(game_id)
         .fetch_optional(conn)
         .await?;
-    row.map(Application::try_from).transpose()
+    Ok(row)
 }
 
 pub async fn decide_application(
@@ -552,13 +486,13 @@ pub async fn decide_application(
         "UPDATE applications SET status = $2, reason = $3, decided_at = now()
          WHERE application_id = $1 RETURNING {APPLICATION_COLUMNS}"
     );
-    let row: ApplicationRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let row: Application = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(status.as_str())
         .bind(reason)
         .fetch_one(conn)
         .await?;
-    row.try_into()
+    Ok(row)
 }
 
 /// A page of applications (to a game, or by a user), newest first.
@@ -576,7 +510,7 @@ pub async fn list_applications(
         "SELECT {APPLICATION_COLUMNS} FROM applications WHERE {WHERE}
          ORDER BY created_at DESC, application_id DESC LIMIT $4 OFFSET $5"
     );
-    let rows: Vec<ApplicationRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let rows: Vec<Application> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(game_id)
         .bind(user_id)
         .bind(status.map(ApplicationStatus::as_str))
@@ -592,7 +526,7 @@ pub async fn list_applications(
     .bind(status.map(ApplicationStatus::as_str))
     .fetch_one(conn)
     .await?;
-    Ok((applications(rows)?, total))
+    Ok((rows, total))
 }
 
 /// Withdraws every pending application of `user_id`; the games touched.
@@ -628,39 +562,6 @@ pub async fn has_applied(
 
 const INVITE_COLUMNS: &str = "invite_id, game_id, inviter_user_id, invitee_user_id, status, expires_at, created_at, decided_at";
 
-#[derive(FromRow)]
-struct InviteRow {
-    invite_id: InviteId,
-    game_id: GameId,
-    inviter_user_id: UserId,
-    invitee_user_id: UserId,
-    status: String,
-    expires_at: DateTime<Utc>,
-    created_at: DateTime<Utc>,
-    decided_at: Option<DateTime<Utc>>,
-}
-
-impl TryFrom<InviteRow> for Invite {
-    type Error = sqlx::Error;
-
-    fn try_from(r: InviteRow) -> Result<Self, sqlx::Error> {
-        Ok(Invite {
-            invite_id: r.invite_id,
-            game_id: r.game_id,
-            inviter_user_id: r.inviter_user_id,
-            invitee_user_id: r.invitee_user_id,
-            status: InviteStatus::decode(&r.status)?,
-            expires_at: r.expires_at,
-            created_at: r.created_at,
-            decided_at: r.decided_at,
-        })
-    }
-}
-
-fn invites(rows: Vec<InviteRow>) -> Result<Vec<Invite>, sqlx::Error> {
-    rows.into_iter().map(Invite::try_from).collect()
-}
-
 pub async fn insert_invite(
     conn: &mut PgConnection,
     id: InviteId,
@@ -673,7 +574,7 @@ pub async fn insert_invite(
         "INSERT INTO invites (invite_id, game_id, inviter_user_id, invitee_user_id, status, expires_at)
          VALUES ($1, $2, $3, $4, 'pending', $5) RETURNING {INVITE_COLUMNS}"
     );
-    let row: InviteRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let row: Invite = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(game_id)
         .bind(inviter)
@@ -681,7 +582,7 @@ pub async fn insert_invite(
         .bind(expires_at)
         .fetch_one(conn)
         .await?;
-    row.try_into()
+    Ok(row)
 }
 
 pub async fn get_invite(
@@ -689,11 +590,11 @@ pub async fn get_invite(
     id: InviteId,
 ) -> Result<Option<Invite>, sqlx::Error> {
     let sql = format!("SELECT {INVITE_COLUMNS} FROM invites WHERE invite_id = $1");
-    let row: Option<InviteRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let row: Option<Invite> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(conn)
         .await?;
-    row.map(Invite::try_from).transpose()
+    Ok(row)
 }
 
 /// The invite, locked.
@@ -702,11 +603,11 @@ pub async fn lock_invite(
     id: InviteId,
 ) -> Result<Option<Invite>, sqlx::Error> {
     let sql = format!("SELECT {INVITE_COLUMNS} FROM invites WHERE invite_id = $1 FOR UPDATE");
-    let row: Option<InviteRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let row: Option<Invite> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(conn)
         .await?;
-    row.map(Invite::try_from).transpose()
+    Ok(row)
 }
 
 pub async fn decide_invite(
@@ -718,12 +619,12 @@ pub async fn decide_invite(
         "UPDATE invites SET status = $2, decided_at = now() WHERE invite_id = $1
          RETURNING {INVITE_COLUMNS}"
     );
-    let row: InviteRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let row: Invite = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(status.as_str())
         .fetch_one(conn)
         .await?;
-    row.try_into()
+    Ok(row)
 }
 
 /// A page of invites (of a game, or to a user), newest first.
@@ -740,7 +641,7 @@ pub async fn list_invites(
         "SELECT {INVITE_COLUMNS} FROM invites WHERE {WHERE}
          ORDER BY created_at DESC, invite_id DESC LIMIT $3 OFFSET $4"
     );
-    let rows: Vec<InviteRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let rows: Vec<Invite> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(game_id)
         .bind(invitee)
         .bind(limit)
@@ -754,7 +655,7 @@ pub async fn list_invites(
     .bind(invitee)
     .fetch_one(conn)
     .await?;
-    Ok((invites(rows)?, total))
+    Ok((rows, total))
 }
 
 /// Pending invites past their expiry at `now` (the sweeper's pick-up).
@@ -806,48 +707,17 @@ pub async fn was_invited(
 const RACE_NAME_COLUMNS: &str =
     "race_key, race_name, user_id, state, created_at, registered_at, expires_at";
 
-#[derive(FromRow)]
-struct RaceNameRow {
-    race_key: String,
-    race_name: String,
-    user_id: UserId,
-    state: String,
-    created_at: DateTime<Utc>,
-    registered_at: Option<DateTime<Utc>>,
-    expires_at: Option<DateTime<Utc>>,
-}
-
-impl TryFrom<RaceNameRow> for RaceNameEntry {
-    type Error = sqlx::Error;
-
-    fn try_from(r: RaceNameRow) -> Result<Self, sqlx::Error> {
-        Ok(RaceNameEntry {
-            race_name: r.race_name,
-            canonical_key: r.race_key,
-            user_id: r.user_id,
-            state: RaceNameState::decode(&r.state)?,
-            expires_at: r.expires_at,
-            created_at: r.created_at,
-            registered_at: r.registered_at,
-        })
-    }
-}
-
-fn race_names(rows: Vec<RaceNameRow>) -> Result<Vec<RaceNameEntry>, sqlx::Error> {
-    rows.into_iter().map(RaceNameEntry::try_from).collect()
-}
-
 /// The entry of `key`, locked.
 pub async fn lock_race_name(
     conn: &mut PgConnection,
     key: &RaceKey,
 ) -> Result<Option<RaceNameEntry>, sqlx::Error> {
     let sql = format!("SELECT {RACE_NAME_COLUMNS} FROM race_names WHERE race_key = $1 FOR UPDATE");
-    let row: Option<RaceNameRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let row: Option<RaceNameEntry> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(key.as_str())
         .fetch_optional(conn)
         .await?;
-    row.map(RaceNameEntry::try_from).transpose()
+    Ok(row)
 }
 
 pub async fn get_race_name(
@@ -855,11 +725,11 @@ pub async fn get_race_name(
     key: &str,
 ) -> Result<Option<RaceNameEntry>, sqlx::Error> {
     let sql = format!("SELECT {RACE_NAME_COLUMNS} FROM race_names WHERE race_key = $1");
-    let row: Option<RaceNameRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let row: Option<RaceNameEntry> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(key)
         .fetch_optional(conn)
         .await?;
-    row.map(RaceNameEntry::try_from).transpose()
+    Ok(row)
 }
 
 /// Inserts an entry; a key someone holds violates [`RACE_NAMES_PKEY`].
@@ -876,7 +746,7 @@ pub async fn insert_race_name(
          VALUES ($1, $2, $3, $4, CASE WHEN $4 = 'registered' THEN now() END, $5)
          RETURNING {RACE_NAME_COLUMNS}"
     );
-    let row: RaceNameRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let row: RaceNameEntry = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(key.as_str())
         .bind(display)
         .bind(user_id)
@@ -884,7 +754,7 @@ pub async fn insert_race_name(
         .bind(expires_at)
         .fetch_one(conn)
         .await?;
-    row.try_into()
+    Ok(row)
 }
 
 /// Promotes a pending entry to registered (keeping its display form).
@@ -896,11 +766,11 @@ pub async fn promote_race_name(
         "UPDATE race_names SET state = 'registered', registered_at = now(), expires_at = NULL
          WHERE race_key = $1 RETURNING {RACE_NAME_COLUMNS}"
     );
-    let row: RaceNameRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let row: RaceNameEntry = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(key.as_str())
         .fetch_one(conn)
         .await?;
-    row.try_into()
+    Ok(row)
 }
 
 pub async fn delete_race_name(conn: &mut PgConnection, key: &RaceKey) -> Result<(), sqlx::Error> {
@@ -920,12 +790,10 @@ pub async fn race_names_of(
         "SELECT {RACE_NAME_COLUMNS} FROM race_names WHERE user_id = $1
          ORDER BY state DESC, race_key"
     );
-    race_names(
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(user_id)
-            .fetch_all(conn)
-            .await?,
-    )
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(user_id)
+        .fetch_all(conn)
+        .await
 }
 
 pub async fn count_registered(
@@ -943,11 +811,9 @@ pub async fn count_registered(
 /// Every entry (the cache's warm-up).
 pub async fn all_race_names(conn: &mut PgConnection) -> Result<Vec<RaceNameEntry>, sqlx::Error> {
     let sql = format!("SELECT {RACE_NAME_COLUMNS} FROM race_names");
-    race_names(
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .fetch_all(conn)
-            .await?,
-    )
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .fetch_all(conn)
+        .await
 }
 
 /// Pending entries lapsed at `now` (the sweeper's pick-up).
