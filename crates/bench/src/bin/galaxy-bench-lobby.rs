@@ -66,6 +66,14 @@ async fn main() -> anyhow::Result<()> {
     galaxy_bench::wait_ready(addr).await?;
 
     let api = Api::new(addr);
+    // One admin request first: it pays the bcrypt verify and fills the
+    // credential cache; many concurrent unverified sign-ins are throttled.
+    api.http
+        .get(format!("{}/admin/games?per_page=1", api.base))
+        .basic_auth(ADMIN, Some(ADMIN_PASSWORD))
+        .send()
+        .await?
+        .error_for_status()?;
     let creating = Instant::now();
     let games = create_games(&api, &deadline).await?;
     println!(
@@ -207,19 +215,25 @@ async fn create_games(api: &Api, deadline: &str) -> anyhow::Result<Vec<String>> 
 async fn browse(api: &Api, user: Uuid) -> anyhow::Result<()> {
     let url = format!("{}/user/games/open?per_page=50", api.base);
     let user = user.to_string();
-    let page: Value = api
+    let body = api
         .http
         .get(&url)
         .header("X-User-ID", &user)
         .send()
         .await?
         .error_for_status()?
-        .json()
+        .bytes()
         .await?;
+    let page: Value = serde_json::from_slice(&body)?;
     ensure!(
         page["total"] == GAMES && page["items"].as_array().map(Vec::len) == Some(50),
         "the open-games page is not 50 of {GAMES}: total {}",
         page["total"]
+    );
+    let static_addr = serve_static(body.clone()).await?;
+    let static_name = format!(
+        "bare axum, the same {} KB page as static bytes",
+        body.len() / 1024
     );
 
     let bare_addr = galaxy_bench::serve_bare("127.0.0.1:0").await?;
@@ -230,6 +244,11 @@ async fn browse(api: &Api, user: Uuid) -> anyhow::Result<()> {
             url,
             headers: vec![("X-User-ID", &user), ("X-Forwarded-For", "192.0.2.1")],
         },
+        Target {
+            name: &static_name,
+            url: format!("http://{static_addr}/"),
+            headers: vec![],
+        },
     ];
     let runs = interleaved(&targets, BROWSE_ROUNDS, BROWSE_SECONDS, BROWSE_CONNECTIONS)?;
     println!(
@@ -238,6 +257,22 @@ async fn browse(api: &Api, user: Uuid) -> anyhow::Result<()> {
     galaxy_bench::print_vs_bare(&runs);
     println!("target: browse >= 70% of the bare server's req/s");
     Ok(())
+}
+
+/// Serves `body` as JSON from a bare axum server on loopback: the transport
+/// cost of a response that size, without the lobby's work.
+async fn serve_static(body: axum::body::Bytes) -> anyhow::Result<std::net::SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let body = body.clone();
+            async move { ([("content-type", "application/json")], body) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(addr)
 }
 
 /// What the apply + approve run measured.
