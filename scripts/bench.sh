@@ -14,6 +14,7 @@ readonly BENCHES=(
   "galaxy-backend: job queue (20,000 no-op jobs: bulk enqueue, drain)|target/release/galaxy-bench-jobs"
   "galaxy-backend: push fan-out (100 gateways over gRPC)|target/release/galaxy-bench-push"
   "galaxy-backend: identity (100k accounts, 200k sessions: startup, gateway lookup, own account)|target/release/galaxy-bench-identity"
+  "galaxy-backend: lobby (10k accounts, 1k public games: cached browse vs bare, apply + approve vs pgbench INSERT)|target/release/galaxy-bench-lobby"
   "galaxy-game: Big30, GalaxyNG's own workload (30 races, 510 planets, 40 turns), next to GalaxyNG's figures|target/release/galaxy-game-bench big30 40 1"
   "galaxy-game: turn time (30-race default galaxy, bot orders, 100 turns)|target/release/galaxy-game-bench bot 30 100 1"
 )

@@ -117,6 +117,94 @@ pub async fn migrated_pool(
     Ok(pool)
 }
 
+/// Waits until the backend at `addr` answers `/readyz` with success (its
+/// caches warm), for at most two minutes.
+pub async fn wait_ready(addr: SocketAddr) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let client = reqwest::Client::new();
+    loop {
+        if let Ok(r) = client.get(format!("http://{addr}/readyz")).send().await
+            && r.status().is_success()
+        {
+            return Ok(());
+        }
+        if started.elapsed() > std::time::Duration::from_secs(120) {
+            bail!("the backend did not become ready");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// How long a `pgbench` run lasts.
+#[derive(Debug, Clone, Copy)]
+pub enum PgbenchRun {
+    /// `-t`: this many transactions per client.
+    TransactionsPerClient(usize),
+    /// `-T`: this many seconds.
+    Seconds(u32),
+}
+
+/// Figures from one `pgbench` run.
+#[derive(Debug, Clone, Copy)]
+pub struct PgbenchFigures {
+    pub tps: f64,
+    pub latency_ms: f64,
+}
+
+/// Runs the pgbench `script` (prepared statements, search path `backend`)
+/// with `clients` clients, one thread each, on `database` of the benchmark
+/// server, and parses its report.
+pub fn pgbench(
+    database: &str,
+    script: &std::path::Path,
+    clients: usize,
+    run: PgbenchRun,
+) -> anyhow::Result<PgbenchFigures> {
+    let mut cmd = Command::new("pgbench");
+    cmd.env("PGOPTIONS", "-c search_path=backend").args([
+        "-n",
+        "-M",
+        "prepared",
+        "-c",
+        &clients.to_string(),
+        "-j",
+        &clients.to_string(),
+    ]);
+    match run {
+        PgbenchRun::TransactionsPerClient(n) => cmd.args(["-t", &n.to_string()]),
+        PgbenchRun::Seconds(s) => cmd.args(["-T", &s.to_string()]),
+    };
+    let out = cmd
+        .arg("-f")
+        .arg(script)
+        .arg(format!("{}/{database}", server_url()))
+        .output()
+        .context("run pgbench (Debian package postgresql-client)")?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!(
+            "pgbench failed: {}{stdout}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    parse_pgbench(&stdout)
+}
+
+fn parse_pgbench(report: &str) -> anyhow::Result<PgbenchFigures> {
+    let figure = |prefix: &str| -> anyhow::Result<f64> {
+        report
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(prefix))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .with_context(|| format!("no `{prefix}` in pgbench output:\n{report}"))
+    };
+    Ok(PgbenchFigures {
+        tps: figure("tps =")?,
+        latency_ms: figure("latency average =")?,
+    })
+}
+
 /// Figures from one `wrk` run.
 #[derive(Debug, Clone, Copy)]
 pub struct LoadFigures {
@@ -289,5 +377,13 @@ mod tests {
         assert_eq!(f.p50_ms, 0.12);
         assert_eq!(f.p99_ms, 3.5);
         assert_eq!(f.non_2xx, 7);
+    }
+
+    #[test]
+    fn pgbench_reports_are_parsed() {
+        let report = "number of transactions actually processed: 1000\nlatency average = 1.234 ms\ninitial connection time = 5.000 ms\ntps = 810.372 (without initial connection time)\n";
+        let f = parse_pgbench(report).unwrap();
+        assert_eq!(f.tps, 810.372);
+        assert_eq!(f.latency_ms, 1.234);
     }
 }

@@ -9,13 +9,12 @@
 //! here asserts a timing.
 
 use std::collections::HashMap;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use galaxy_backend::app::Application;
 use galaxy_backend::mail::{self, Mail, store};
-use galaxy_bench::{bench_config, fresh_database, server_url};
+use galaxy_bench::{PgbenchRun, bench_config, fresh_database};
 use galaxy_devstack::smtp::{SmtpServer, SmtpServerOptions};
 
 const DELIVERIES: usize = 10_000;
@@ -153,7 +152,12 @@ async fn main() -> anyhow::Result<()> {
     )?;
     let clients = 2;
     let transactions = DELIVERIES / batch / clients;
-    let pgbench = run_pgbench(&script, clients, transactions)?;
+    let pgbench = galaxy_bench::pgbench(
+        DATABASE,
+        &script,
+        clients,
+        PgbenchRun::TransactionsPerClient(transactions),
+    )?;
     let marked: i64 =
         sqlx::query_scalar("SELECT count(*) FROM mail_deliveries WHERE state = 'sent'")
             .fetch_one(&db)
@@ -196,52 +200,4 @@ fn pgbench_script(batch: usize, lease_seconds: u64, max_attempts: u32) -> anyhow
     Ok(format!(
         "SELECT gen_random_uuid() AS token \\gset\n{claim}SELECT coalesce(array_agg(delivery_id), '{{}}')::text AS ids FROM claimed \\gset\n{record};\n"
     ))
-}
-
-struct PgbenchFigures {
-    tps: f64,
-    latency_ms: f64,
-}
-
-fn run_pgbench(
-    script: &std::path::Path,
-    clients: usize,
-    transactions: usize,
-) -> anyhow::Result<PgbenchFigures> {
-    let server = server_url();
-    let out = Command::new("pgbench")
-        .env("PGOPTIONS", "-c search_path=backend")
-        .args([
-            "-n",
-            "-M",
-            "prepared",
-            "-c",
-            &clients.to_string(),
-            "-j",
-            &clients.to_string(),
-        ])
-        .args(["-t", &transactions.to_string(), "-f"])
-        .arg(script)
-        .arg(format!("{server}/{DATABASE}"))
-        .output()
-        .context("run pgbench (Debian package postgresql-client)")?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        bail!(
-            "pgbench failed: {}{stdout}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let figure = |prefix: &str| -> anyhow::Result<f64> {
-        stdout
-            .lines()
-            .find_map(|l| l.trim().strip_prefix(prefix))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .with_context(|| format!("no `{prefix}` in pgbench output:\n{stdout}"))
-    };
-    Ok(PgbenchFigures {
-        tps: figure("tps =")?,
-        latency_ms: figure("latency average =")?,
-    })
 }
