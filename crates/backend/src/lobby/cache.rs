@@ -7,8 +7,11 @@
 //! in the opposite order still leave the newer one. A failed commit
 //! refreshes nothing, so the cache keeps the previous database state.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use chrono::{DateTime, Utc};
 
 use crate::ids::{GameId, UserId};
 
@@ -21,11 +24,48 @@ pub struct Holder {
     pub state: RaceNameState,
 }
 
+/// Where a public game sorts in the browse list: newest first.
+type PublicKey = (Reverse<DateTime<Utc>>, Reverse<GameId>);
+
 #[derive(Default)]
 struct State {
     warm: bool,
     games: HashMap<GameId, Arc<GameEntry>>,
+    /// Public games by status, newest first (kept on every write, so a
+    /// browse request neither scans nor sorts).
+    public: HashMap<GameStatus, BTreeSet<PublicKey>>,
     names: HashMap<String, Holder>,
+}
+
+impl State {
+    fn public_key(entry: &GameEntry) -> Option<(GameStatus, PublicKey)> {
+        let g = &entry.game;
+        (g.visibility == Visibility::Public)
+            .then_some((g.status, (Reverse(g.created_at), Reverse(g.game_id))))
+    }
+
+    fn insert(&mut self, entry: Arc<GameEntry>) {
+        let id = entry.game.game_id;
+        self.remove(id);
+        if let Some((status, key)) = Self::public_key(&entry) {
+            self.public.entry(status).or_default().insert(key);
+        }
+        self.games.insert(id, entry);
+    }
+
+    fn remove(&mut self, id: GameId) {
+        if let Some(old) = self.games.remove(&id) {
+            self.unindex(&old);
+        }
+    }
+
+    fn unindex(&mut self, entry: &GameEntry) {
+        if let Some((status, key)) = Self::public_key(entry)
+            && let Some(set) = self.public.get_mut(&status)
+        {
+            set.remove(&key);
+        }
+    }
 }
 
 /// Both caches behind one lock (reads are short; writes replace entries).
@@ -46,10 +86,11 @@ impl LobbyCache {
     /// Replaces everything (the warm-up).
     pub fn fill(&self, games: Vec<GameEntry>, names: Vec<(String, Holder)>) {
         let mut state = self.write();
-        state.games = games
-            .into_iter()
-            .map(|g| (g.game.game_id, Arc::new(g)))
-            .collect();
+        state.games.clear();
+        state.public.clear();
+        for game in games {
+            state.insert(Arc::new(game));
+        }
         state.names = names.into_iter().collect();
         state.warm = true;
     }
@@ -71,15 +112,15 @@ impl LobbyCache {
             return;
         }
         if entry.game.status.is_terminal() {
-            state.games.remove(&id);
+            state.remove(id);
         } else {
-            state.games.insert(id, Arc::new(entry));
+            state.insert(Arc::new(entry));
         }
     }
 
     /// Forgets a game that no longer exists in the database.
     pub fn remove_game(&self, id: GameId) {
-        self.write().games.remove(&id);
+        self.write().remove(id);
     }
 
     pub fn game(&self, id: GameId) -> Option<Arc<GameEntry>> {
@@ -101,17 +142,39 @@ impl LobbyCache {
         found
     }
 
-    /// Public games in `status`, filtered by engine version.
+    /// One page of the public games in `status` (filtered by engine
+    /// version), newest first, and how many there are in all.
     pub fn public_games(
         &self,
         status: GameStatus,
         engine_version: Option<&str>,
-    ) -> Vec<Arc<GameEntry>> {
-        self.games_where(|g| {
-            g.game.visibility == Visibility::Public
-                && g.game.status == status
-                && engine_version.is_none_or(|v| g.game.engine_version == v)
-        })
+        offset: usize,
+        limit: usize,
+    ) -> (Vec<Arc<GameEntry>>, usize) {
+        let state = self.read();
+        let Some(keys) = state.public.get(&status) else {
+            return (Vec::new(), 0);
+        };
+        let entries = keys
+            .iter()
+            .filter_map(|(_, Reverse(id))| state.games.get(id));
+        match engine_version {
+            None => (
+                entries.skip(offset).take(limit).cloned().collect(),
+                keys.len(),
+            ),
+            Some(version) => {
+                let mut total = 0;
+                let mut page = Vec::new();
+                for entry in entries.filter(|e| e.game.engine_version == version) {
+                    if total >= offset && page.len() < limit {
+                        page.push(entry.clone());
+                    }
+                    total += 1;
+                }
+                (page, total)
+            }
+        }
     }
 
     /// Games `user_id` owns or actively plays.

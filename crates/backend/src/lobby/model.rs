@@ -2,6 +2,8 @@
 //! applications, invites, Race Name Directory entries, who acts, and the
 //! validated form of a new game.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use galaxy_model::api::GameSettings;
 use serde::{Deserialize, Serialize};
@@ -307,14 +309,41 @@ pub struct Availability {
 }
 
 /// A game with its active members: what the cache holds and the user
-/// surface shows.
+/// surface shows. Its `Game` JSON is serialised once, when the entry is
+/// made, so a page of games is a concatenation of stored text.
 #[derive(Debug, Clone)]
 pub struct GameEntry {
     pub game: Game,
     pub members: Vec<Member>,
+    json: Arc<str>,
+}
+
+/// `Game` in `openapi.yaml`: the record plus what is derived from it.
+#[derive(Serialize)]
+struct GameView<'a> {
+    #[serde(flatten)]
+    game: &'a Game,
+    race_count: usize,
+    next_deadline: Option<DateTime<Utc>>,
 }
 
 impl GameEntry {
+    pub fn new(game: Game, members: Vec<Member>) -> Self {
+        let view = GameView {
+            game: &game,
+            race_count: members.len(),
+            next_deadline: game.next_deadline(),
+        };
+        let json = serde_json::to_string(&view)
+            .expect("a game serialises")
+            .into();
+        Self {
+            game,
+            members,
+            json,
+        }
+    }
+
     pub fn race_count(&self) -> usize {
         self.members.len()
     }
@@ -323,16 +352,14 @@ impl GameEntry {
         self.members.iter().find(|m| m.user_id == user_id)
     }
 
+    /// The `Game` JSON text.
+    pub fn game_json_text(&self) -> &str {
+        &self.json
+    }
+
     /// The JSON of the game (`Game` in `openapi.yaml`).
     pub fn game_json(&self) -> Value {
-        let mut value = serde_json::to_value(&self.game).expect("a game serialises");
-        let object = value.as_object_mut().expect("a game is an object");
-        object.insert("race_count".into(), self.race_count().into());
-        object.insert(
-            "next_deadline".into(),
-            serde_json::to_value(self.game.next_deadline()).expect("a time serialises"),
-        );
-        value
+        serde_json::from_str(&self.json).expect("stored JSON parses")
     }
 
     /// `GameDetail`: the game, and its members when `show_members`.

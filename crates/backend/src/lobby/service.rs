@@ -215,7 +215,7 @@ impl LobbyService {
             match store::get_game(&mut conn, id).await? {
                 Some(game) => {
                     let members = store::active_members(&mut conn, &[id]).await?;
-                    self.inner.cache.put_game(GameEntry { game, members });
+                    self.inner.cache.put_game(GameEntry::new(game, members));
                 }
                 None => self.inner.cache.remove_game(id),
             }
@@ -488,7 +488,7 @@ impl LobbyService {
             .await?
             .ok_or(LobbyError::NotFound("game"))?;
         let members = store::active_members(&mut conn, &[id]).await?;
-        Ok(GameEntry { game, members })
+        Ok(GameEntry::new(game, members))
     }
 
     /// The game as `user_id` may see it: public games, and private games
@@ -544,9 +544,10 @@ impl LobbyService {
     ) -> Result<(Vec<Arc<GameEntry>>, usize), LobbyError> {
         let status = status.unwrap_or(GameStatus::EnrollmentOpen);
         if !status.is_terminal() && self.inner.cache.is_warm() {
-            let all = self.inner.cache.public_games(status, engine_version);
-            let total = all.len();
-            return Ok((all.into_iter().skip(offset).take(limit).collect(), total));
+            return Ok(self
+                .inner
+                .cache
+                .public_games(status, engine_version, offset, limit));
         }
         let filter = GameFilter {
             status: Some(status),
@@ -748,17 +749,15 @@ async fn with_members(
     games: Vec<super::model::Game>,
 ) -> Result<Vec<GameEntry>, sqlx::Error> {
     let ids: Vec<GameId> = games.iter().map(|g| g.game_id).collect();
-    let mut members = store::active_members(conn, &ids).await?;
+    let mut by_game: std::collections::HashMap<GameId, Vec<Member>> = Default::default();
+    for member in store::active_members(conn, &ids).await? {
+        by_game.entry(member.game_id).or_default().push(member);
+    }
     Ok(games
         .into_iter()
         .map(|game| {
-            let (mine, rest): (Vec<Member>, Vec<Member>) =
-                members.drain(..).partition(|m| m.game_id == game.game_id);
-            members = rest;
-            GameEntry {
-                game,
-                members: mine,
-            }
+            let members = by_game.remove(&game.game_id).unwrap_or_default();
+            GameEntry::new(game, members)
         })
         .collect())
 }

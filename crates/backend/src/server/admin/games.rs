@@ -5,6 +5,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::Value;
@@ -56,7 +57,7 @@ async fn list_games(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
     page: PageRequest,
-) -> Result<Json<Page<Value>>, ApiError> {
+) -> Result<Response, ApiError> {
     let filter = GameFilter {
         status: query.status,
         visibility: query.visibility,
@@ -67,8 +68,7 @@ async fn list_games(
         .lobby
         .list_games(&filter, page.limit() as usize, page.offset() as usize)
         .await?;
-    let items = games.iter().map(|g| g.game_json()).collect();
-    Ok(Json(page.page(items, total as u64)))
+    Ok(page.page_of_json(games.iter().map(|g| g.game_json_text()), total as u64))
 }
 
 async fn create_game(

@@ -4,6 +4,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -83,7 +84,7 @@ async fn list_open_games(
     _user: AuthUser,
     Query(query): Query<OpenGamesQuery>,
     page: PageRequest,
-) -> Result<Json<Page<Value>>, ApiError> {
+) -> Result<Response, ApiError> {
     let (games, total) = state
         .lobby
         .public_games(
@@ -93,21 +94,19 @@ async fn list_open_games(
             page.offset() as usize,
         )
         .await?;
-    let items = games.iter().map(|g| g.game_json()).collect();
-    Ok(Json(page.page(items, total as u64)))
+    Ok(page.page_of_json(games.iter().map(|g| g.game_json_text()), total as u64))
 }
 
 async fn list_my_games(
     State(state): State<AppState>,
     user: AuthUser,
     page: PageRequest,
-) -> Result<Json<Page<Value>>, ApiError> {
+) -> Result<Response, ApiError> {
     let (games, total) =
         state
             .lobby
             .my_games(user.user_id, page.limit() as usize, page.offset() as usize);
-    let items = games.iter().map(|g| g.game_json()).collect();
-    Ok(Json(page.page(items, total as u64)))
+    Ok(page.page_of_json(games.iter().map(|g| g.game_json_text()), total as u64))
 }
 
 async fn create_game(
