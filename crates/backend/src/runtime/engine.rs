@@ -612,8 +612,12 @@ mod tests {
         .unwrap()
     }
 
-    /// Answers one request with `answer` and hands back the request's head.
-    async fn one_shot(answer: &'static str) -> (String, tokio::task::JoinHandle<String>) {
+    /// Answers one request with `status` and a JSON `body`; hands back the request head.
+    async fn one_shot(status: &str, body: &str) -> (String, tokio::task::JoinHandle<String>) {
+        let answer = format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let task = tokio::spawn(async move {
@@ -630,12 +634,12 @@ mod tests {
         (base, task)
     }
 
-    const HEALTHY: &str = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 51\r\nconnection: close\r\n\r\n{\"status\":\"ok\",\"version\":\"0.1.0\",\"initialised\":true}";
+    const HEALTHY: &str = r#"{"status":"ok","version":"0.1.0","initialised":true}"#;
 
     #[tokio::test]
     async fn the_call_sends_the_traceparent_of_its_own_span() {
         let _guard = tracing::subscriber::set_default(otel_only_subscriber());
-        let (base, task) = one_shot(HEALTHY).await;
+        let (base, task) = one_shot("200 OK", HEALTHY).await;
         let outer = tracing::info_span!("runtime.probe");
         let health = client().health(&base).instrument(outer.clone()).await;
         assert!(health.unwrap().initialised);
@@ -656,6 +660,115 @@ mod tests {
             parts[2],
             outer_ids.span_id().to_string(),
             "the engine call's own span is the parent"
+        );
+    }
+
+    /// A span seen by [`Spans`]: its id, name and fields as recorded so far.
+    type SeenSpan = (u64, String, Vec<(String, String)>);
+
+    /// A layer keeping every span it sees.
+    #[derive(Clone, Default)]
+    struct Spans(std::sync::Arc<std::sync::Mutex<Vec<SeenSpan>>>);
+
+    struct Fields<'a>(&'a mut Vec<(String, String)>);
+
+    impl tracing::field::Visit for Fields<'_> {
+        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+            self.0.push((field.name().to_owned(), format!("{value:?}")));
+        }
+        fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+            self.0.push((field.name().to_owned(), value.to_owned()));
+        }
+    }
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Spans {
+        fn on_new_span(
+            &self,
+            attrs: &tracing::span::Attributes<'_>,
+            id: &tracing::span::Id,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            let mut fields = Vec::new();
+            attrs.record(&mut Fields(&mut fields));
+            let name = attrs.metadata().name().to_owned();
+            self.0.lock().unwrap().push((id.into_u64(), name, fields));
+        }
+
+        fn on_record(
+            &self,
+            id: &tracing::span::Id,
+            values: &tracing::span::Record<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            let mut spans = self.0.lock().unwrap();
+            if let Some((_, _, fields)) = spans.iter_mut().rev().find(|s| s.0 == id.into_u64()) {
+                values.record(&mut Fields(fields));
+            }
+        }
+    }
+
+    impl Spans {
+        fn field(&self, span: &str, field: &str) -> Option<String> {
+            let spans = self.0.lock().unwrap();
+            let (_, _, fields) = spans.iter().rev().find(|s| s.1 == span)?;
+            fields
+                .iter()
+                .rev()
+                .find(|f| f.0 == field)
+                .map(|f| f.1.clone())
+        }
+    }
+
+    #[tokio::test]
+    async fn each_call_has_an_engine_span_with_its_url_status_game_and_outcome() {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let spans = Spans::default();
+        let _guard =
+            tracing::subscriber::set_default(tracing_subscriber::registry().with(spans.clone()));
+        const STATUS: &str = r#"{"game_id":"g-7","turn":2,"generation":"idle","races":[]}"#;
+        let (base, task) = one_shot("200 OK", STATUS).await;
+        let status = client().status(&base).await.unwrap();
+        task.await.unwrap();
+        assert_eq!(status.turn, 2);
+        assert_eq!(
+            spans.field("engine.status", "engine.url"),
+            Some(base.clone())
+        );
+        assert_eq!(
+            spans.field("engine.status", "http.status").as_deref(),
+            Some("200")
+        );
+        assert_eq!(
+            spans.field("engine.status", "game_id").as_deref(),
+            Some("g-7")
+        );
+        assert_eq!(
+            spans.field("engine.status", "outcome").as_deref(),
+            Some("ok")
+        );
+
+        const REFUSED: &str =
+            r#"{"error":{"code":"turn_mismatch","message":"turn 5 is not 2","current_turn":2}}"#;
+        let (base, task) = one_shot("409 Conflict", REFUSED).await;
+        let err = client().run_turn(&base, 5).await.unwrap_err();
+        task.await.unwrap();
+        assert!(
+            matches!(
+                err,
+                EngineError::TurnMismatch {
+                    current_turn: 2,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            spans.field("engine.turn", "http.status").as_deref(),
+            Some("409")
+        );
+        assert_eq!(
+            spans.field("engine.turn", "outcome").as_deref(),
+            Some("turn_mismatch")
         );
     }
 
