@@ -80,8 +80,9 @@ pub enum EngineError {
     /// twice) or read the status.
     #[error("engine {op} timed out after {after:?}")]
     Timeout { op: &'static str, after: Duration },
-    /// The engine could not be reached (connection refused or reset, name
-    /// not resolved).
+    /// The engine could not be reached: connection refused, name not
+    /// resolved, or the connection lost mid-exchange (for a write, the
+    /// outcome is then unknown, as with a timeout).
     #[error("engine unreachable: {message}")]
     Unreachable { message: String },
     /// The engine answered outside its contract: an unexpected status, a
@@ -564,12 +565,9 @@ fn transport_error(op: Op, timeout: Duration, e: reqwest::Error) -> EngineError 
             status: None,
             message: format!("cannot build the request: {}", error_chain(&e)),
         }
-    } else if e.is_decode() || e.is_body() && !e.is_request() {
-        EngineError::Protocol {
-            status: None,
-            message: error_chain(&e),
-        }
     } else {
+        // Bodies are decoded here, not by reqwest: its body errors are
+        // transport failures (the engine went away mid-answer).
         EngineError::Unreachable {
             message: error_chain(&e),
         }

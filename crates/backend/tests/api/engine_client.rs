@@ -592,3 +592,27 @@ async fn an_answer_outside_the_contract_is_a_protocol_error() {
     );
     task.await.unwrap();
 }
+
+#[tokio::test]
+async fn an_engine_that_drops_the_connection_mid_answer_is_unreachable() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        for answer in [
+            "",
+            "HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"game_id\"",
+        ] {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let _ = socket.read(&mut buf).await;
+            socket.write_all(answer.as_bytes()).await.unwrap();
+            // Dropped here: closed before the answer is complete.
+        }
+    });
+    let client = client();
+    for _ in 0..2 {
+        let err = client.run_turn(&base, 0).await.unwrap_err();
+        assert!(matches!(err, EngineError::Unreachable { .. }), "{err:?}");
+    }
+    task.await.unwrap();
+}
