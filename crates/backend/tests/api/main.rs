@@ -10,6 +10,7 @@ mod auth;
 mod contract_document;
 mod contract_rules;
 mod docs;
+mod engine_client;
 mod errors;
 mod geo;
 mod grpc;
