@@ -58,6 +58,7 @@
 use std::collections::HashMap;
 use std::io::SeekFrom;
 use std::net::{Ipv4Addr, TcpListener};
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -153,7 +154,7 @@ pub struct ProcessDriver {
     root: PathBuf,
     binaries: Binaries,
     startup_timeout: Duration,
-    engines: Mutex<HashMap<String, Arc<AsyncMutex<Engine>>>>,
+    engines: Mutex<HashMap<String, Arc<Slot>>>,
     loaded: OnceCell<()>,
 }
 
@@ -198,12 +199,8 @@ impl ProcessDriver {
         Ok(())
     }
 
-    fn lock_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<AsyncMutex<Engine>>>> {
-        // A panic while holding this lock cannot leave the map half-updated
-        // (single inserts and removes), so a poisoned lock is still usable.
-        self.engines
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn lock_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Slot>>> {
+        lock_unpoisoned(&self.engines)
     }
 
     /// Reads the registry files under the root, once.
@@ -243,24 +240,32 @@ impl ProcessDriver {
         }
         for record in found {
             let engine = adopt(record).await;
-            self.lock_map().insert(
-                engine.record.name.clone(),
-                Arc::new(AsyncMutex::new(engine)),
-            );
+            self.lock_map()
+                .insert(engine.record.name.clone(), Slot::new(engine));
         }
         Ok(())
     }
 
     /// The engine named `name`, locked, or `NotFound`.
-    async fn locked(&self, name: &str) -> Result<OwnedMutexGuard<Engine>, DriverError> {
+    async fn locked(&self, name: &str) -> Result<Locked, DriverError> {
         self.load().await?;
-        let engine = self.lock_map().get(name).cloned();
-        let engine = engine.ok_or_else(|| DriverError::NotFound(name.to_owned()))?;
-        let guard = engine.lock_owned().await;
-        if guard.removed {
+        let slot = self.lock_map().get(name).cloned();
+        let slot = slot.ok_or_else(|| DriverError::NotFound(name.to_owned()))?;
+        let locked = slot.lock().await;
+        if locked.removed {
             return Err(DriverError::NotFound(name.to_owned()));
         }
-        Ok(guard)
+        Ok(locked)
+    }
+
+    /// The engine named `name` as it is now, or as last seen while an
+    /// operation (a start waiting for `/healthz`) holds it.
+    async fn look(&self, slot: Arc<Slot>) -> Option<EngineInfo> {
+        match slot.try_lock() {
+            Some(mut locked) if !locked.removed => Some(locked.refreshed_info().await),
+            Some(_) => None,
+            None => Some(lock_unpoisoned(&slot.last_seen).clone()),
+        }
     }
 
     /// The binary for `image`, checked to be an executable file.
@@ -314,18 +319,18 @@ impl ProcessDriver {
             })?;
         // Two racing creates of one game write the same record; the first
         // one in the map wins and both return it.
-        let engine = self
+        let slot = self
             .lock_map()
             .entry(name)
             .or_insert_with(|| {
-                Arc::new(AsyncMutex::new(Engine {
+                Slot::new(Engine {
                     record,
                     child: None,
                     removed: false,
-                }))
+                })
             })
             .clone();
-        let engine = engine.lock().await;
+        let engine = slot.lock().await;
         persist(&engine.record).await?;
         Ok(engine.info())
     }
@@ -451,22 +456,20 @@ impl ProcessDriver {
     }
 
     async fn inspect_engine(&self, name: &str) -> Result<Option<EngineInfo>, DriverError> {
-        match self.locked(name).await {
-            Ok(mut engine) => Ok(Some(engine.refreshed_info().await)),
-            Err(DriverError::NotFound(_)) => Ok(None),
-            Err(e) => Err(e),
+        self.load().await?;
+        let slot = self.lock_map().get(name).cloned();
+        match slot {
+            Some(slot) => Ok(self.look(slot).await),
+            None => Ok(None),
         }
     }
 
     async fn list_engines(&self) -> Result<Vec<EngineInfo>, DriverError> {
         self.load().await?;
-        let engines: Vec<_> = self.lock_map().values().cloned().collect();
-        let mut infos = Vec::with_capacity(engines.len());
-        for engine in engines {
-            let mut engine = engine.lock().await;
-            if !engine.removed {
-                infos.push(engine.refreshed_info().await);
-            }
+        let slots: Vec<_> = self.lock_map().values().cloned().collect();
+        let mut infos = Vec::with_capacity(slots.len());
+        for slot in slots {
+            infos.extend(self.look(slot).await);
         }
         infos.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(infos)
@@ -553,6 +556,72 @@ impl From<Recorded> for EngineState {
             Recorded::Exited => EngineState::Exited,
         }
     }
+}
+
+/// One engine behind its lock, and a copy of what it looked like when the
+/// lock was last released.
+struct Slot {
+    engine: Arc<AsyncMutex<Engine>>,
+    last_seen: Mutex<EngineInfo>,
+}
+
+impl Slot {
+    fn new(engine: Engine) -> Arc<Self> {
+        Arc::new(Self {
+            last_seen: Mutex::new(engine.info()),
+            engine: Arc::new(AsyncMutex::new(engine)),
+        })
+    }
+
+    async fn lock(self: &Arc<Self>) -> Locked {
+        Locked {
+            guard: Some(self.engine.clone().lock_owned().await),
+            slot: self.clone(),
+        }
+    }
+
+    fn try_lock(self: &Arc<Self>) -> Option<Locked> {
+        Some(Locked {
+            guard: Some(self.engine.clone().try_lock_owned().ok()?),
+            slot: self.clone(),
+        })
+    }
+}
+
+/// A locked engine; unlocking it updates its slot's `last_seen`.
+struct Locked {
+    guard: Option<OwnedMutexGuard<Engine>>,
+    slot: Arc<Slot>,
+}
+
+impl Deref for Locked {
+    type Target = Engine;
+    fn deref(&self) -> &Engine {
+        self.guard.as_ref().expect("held until drop")
+    }
+}
+
+impl DerefMut for Locked {
+    fn deref_mut(&mut self) -> &mut Engine {
+        self.guard.as_mut().expect("held until drop")
+    }
+}
+
+impl Drop for Locked {
+    fn drop(&mut self) {
+        if let Some(guard) = self.guard.take() {
+            *lock_unpoisoned(&self.slot.last_seen) = guard.info();
+        }
+    }
+}
+
+/// A panic while holding one of the driver's std mutexes cannot leave what
+/// it guards half-updated (single assignments, inserts and removes), so a
+/// poisoned lock is still usable.
+fn lock_unpoisoned<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// One engine: its record, and its process when this driver spawned it

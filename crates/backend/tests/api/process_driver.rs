@@ -283,16 +283,13 @@ async fn an_image_without_an_engine_binary_is_unavailable() {
 
 #[tokio::test]
 async fn a_child_that_exits_while_starting_fails_the_start_with_its_stderr() {
-    use std::os::unix::fs::PermissionsExt;
     let root = tempfile::tempdir().unwrap();
-    let script = root.path().join("broken-engine");
-    std::fs::write(
-        &script,
-        "#!/bin/sh\necho 'cannot open the state: disk on fire' >&2\nexit 3\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let driver = ProcessDriver::new(root.path(), Binaries::single(&script));
+    let broken = script(
+        root.path(),
+        "broken-engine",
+        "echo 'cannot open the state: disk on fire' >&2\nexit 3",
+    );
+    let driver = ProcessDriver::new(root.path(), Binaries::single(broken));
     let spec = spec(root.path());
     let name = engine_name(spec.game_id);
     driver.create(&spec).await.unwrap();
@@ -475,4 +472,68 @@ async fn a_backend_killed_with_sigkill_takes_its_engines_down() {
             .await
             .is_err()
     );
+}
+
+/// An executable shell script standing in for the engine binary.
+fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn an_engine_that_never_answers_is_killed_and_fails_the_start() {
+    let root = tempfile::tempdir().unwrap();
+    let deaf = script(root.path(), "deaf-engine", "exec /bin/sleep 30");
+    let driver = ProcessDriver::new(root.path(), Binaries::single(deaf))
+        .with_startup_timeout(Duration::from_millis(300));
+    let spec = spec(root.path());
+    let name = engine_name(spec.game_id);
+    driver.create(&spec).await.unwrap();
+
+    let err = driver.start(&name).await.unwrap_err();
+    let DriverError::Failed(message) = err else {
+        panic!("expected Failed, got {err:?}");
+    };
+    assert!(message.contains("did not answer /healthz"), "{message}");
+    assert_eq!(
+        driver.inspect(&name).await.unwrap().unwrap().state,
+        EngineState::Created
+    );
+}
+
+#[tokio::test]
+async fn list_and_inspect_answer_while_an_engine_is_starting() {
+    let root = tempfile::tempdir().unwrap();
+    let slow = script(
+        root.path(),
+        "slow-engine",
+        &format!("/bin/sleep 1\nexec '{}'", engine_binary().display()),
+    );
+    let driver = std::sync::Arc::new(ProcessDriver::new(root.path(), Binaries::single(slow)));
+    let spec = spec(root.path());
+    let name = engine_name(spec.game_id);
+    driver.create(&spec).await.unwrap();
+
+    let starting = tokio::spawn({
+        let (driver, name) = (driver.clone(), name.clone());
+        async move { driver.start(&name).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let asked = Instant::now();
+    let listed = driver.list().await.unwrap();
+    let inspected = driver.inspect(&name).await.unwrap().unwrap();
+    assert!(
+        asked.elapsed() < Duration::from_millis(500),
+        "list waited for the start"
+    );
+    assert_eq!(listed[0].state, EngineState::Created);
+    assert_eq!(inspected.state, EngineState::Created);
+
+    let running = starting.await.unwrap().unwrap();
+    assert_eq!(running.state, EngineState::Running);
+    assert_eq!(driver.list().await.unwrap(), vec![running]);
+    driver.stop(&name, GRACE).await.unwrap();
 }
