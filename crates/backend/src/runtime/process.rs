@@ -238,10 +238,11 @@ impl ProcessDriver {
                 found.push(record);
             }
         }
-        for record in found {
-            let engine = adopt(record).await;
-            self.lock_map()
-                .insert(engine.record.name.clone(), Slot::new(engine));
+        // Concurrently: a deaf engine costs a probe timeout.
+        let adopted = futures::future::join_all(found.into_iter().map(adopt)).await;
+        let mut map = self.lock_map();
+        for engine in adopted {
+            map.insert(engine.record.name.clone(), Slot::new(engine));
         }
         Ok(())
     }
