@@ -89,24 +89,19 @@ pub trait ContainerRuntime: Send + Sync {
     fn ensure_image<'a>(&'a self, image: &'a str) -> BoxFuture<'a, Result<(), DriverError>>;
 
     /// Creates (not starts) the engine for `spec`, or returns the existing one.
-    fn create<'a>(&'a self, spec: &'a EngineSpec)
-    -> BoxFuture<'a, Result<EngineInfo, DriverError>>;
+    fn create<'a>(&'a self, spec: &'a EngineSpec) -> BoxFuture<'a, Result<EngineInfo, DriverError>>;
 
     /// Starts a created or exited engine; its base URL is known afterwards.
     fn start<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<EngineInfo, DriverError>>;
 
     /// SIGTERM, then SIGKILL after `grace`; the state directory is kept.
-    fn stop<'a>(&'a self, name: &'a str, grace: Duration)
-    -> BoxFuture<'a, Result<(), DriverError>>;
+    fn stop<'a>(&'a self, name: &'a str, grace: Duration) -> BoxFuture<'a, Result<(), DriverError>>;
 
     /// Removes a stopped engine (not its state directory).
     fn remove<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), DriverError>>;
 
     /// The engine named `name`, if any.
-    fn inspect<'a>(
-        &'a self,
-        name: &'a str,
-    ) -> BoxFuture<'a, Result<Option<EngineInfo>, DriverError>>;
+    fn inspect<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<EngineInfo>, DriverError>>;
 
     /// Every engine labelled `galaxy.backend=1` (the reconciler's view).
     fn list(&self) -> BoxFuture<'_, Result<Vec<EngineInfo>, DriverError>>;
