@@ -27,6 +27,7 @@ mod notification_broadcast;
 mod notification_fbs;
 mod probes;
 mod process;
+mod process_driver;
 mod push;
 mod sanctions;
 mod security;
