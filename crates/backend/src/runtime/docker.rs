@@ -25,7 +25,7 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
-    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+    ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 use futures::StreamExt;
 use futures::future::BoxFuture;
@@ -68,26 +68,60 @@ impl DockerDriver {
     }
 
     /// Creates `BACKEND_DOCKER_NETWORK` as a bridge network if it is
-    /// missing (at startup). Idempotent, also against a concurrent creator.
+    /// missing (at startup). Idempotent, also against concurrent callers:
+    /// the daemon does not keep network names unique, so two backends (or
+    /// test processes) starting together can each create one, and a name
+    /// that matches two networks cannot be used. Every caller therefore
+    /// keeps the oldest and removes the others.
     pub async fn ensure_network(&self) -> Result<(), DriverError> {
         let docker = self.client()?;
-        match docker.inspect_network(&self.network, None).await {
-            Ok(_) => return Ok(()),
-            Err(e) if status_of(&e) == Some(404) => {}
-            Err(e) => return Err(map_error(e, &self.network)),
+        if self.networks_named(&docker).await?.is_empty() {
+            let request = NetworkCreateRequest {
+                name: self.network.clone(),
+                driver: Some("bridge".to_owned()),
+                labels: Some(HashMap::from([(LABEL_BACKEND.to_owned(), "1".to_owned())])),
+                ..Default::default()
+            };
+            match docker.create_network(request).await {
+                Ok(_) => {}
+                Err(e) if status_of(&e) == Some(409) => {}
+                Err(e) => return Err(map_error(e, &self.network)),
+            }
         }
-        let request = NetworkCreateRequest {
-            name: self.network.clone(),
-            driver: Some("bridge".to_owned()),
-            labels: Some(HashMap::from([(LABEL_BACKEND.to_owned(), "1".to_owned())])),
-            ..Default::default()
-        };
-        match docker.create_network(request).await {
-            Ok(_) => Ok(()),
-            // Created by someone else between the inspect and the create.
-            Err(e) if status_of(&e) == Some(409) => Ok(()),
-            Err(e) => Err(map_error(e, &self.network)),
+        let networks = self.networks_named(&docker).await?;
+        for duplicate in networks.iter().skip(1) {
+            match docker.remove_network(duplicate).await {
+                // Gone already: another caller removed it.
+                Ok(()) => {}
+                Err(e) if status_of(&e) == Some(404) => {}
+                Err(e) => tracing::warn!(
+                    network = %self.network,
+                    network_id = %duplicate,
+                    error = %e,
+                    "runtime.docker: cannot remove a duplicate engine network"
+                ),
+            }
         }
+        Ok(())
+    }
+
+    /// Ids of the networks named exactly `BACKEND_DOCKER_NETWORK`, oldest first.
+    async fn networks_named(&self, docker: &Docker) -> Result<Vec<String>, DriverError> {
+        let filters = HashMap::from([("name", vec![self.network.clone()])]);
+        let options = ListNetworksOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        let mut found: Vec<_> = docker
+            .list_networks(Some(options))
+            .await
+            .map_err(|e| map_error(e, &self.network))?
+            .into_iter()
+            // The name filter matches substrings.
+            .filter(|n| n.name.as_deref() == Some(self.network.as_str()))
+            .filter_map(|n| Some((n.created, n.id?)))
+            .collect();
+        found.sort();
+        Ok(found.into_iter().map(|(_, id)| id).collect())
     }
 
     /// Whether the daemon answers (for readiness and diagnostics).
