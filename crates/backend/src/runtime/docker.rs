@@ -162,12 +162,13 @@ impl DockerDriver {
         let mut progress = docker.create_image(Some(options.build()), None, None);
         while let Some(step) = progress.next().await {
             if let Err(e) = step {
-                return Err(match map_error(e, image) {
-                    DriverError::Unavailable(m) => DriverError::Unavailable(m),
-                    other => DriverError::ImageUnavailable {
+                return Err(if is_connection_error(&e) {
+                    DriverError::Unavailable(e.to_string())
+                } else {
+                    DriverError::ImageUnavailable {
                         image: image.to_owned(),
-                        message: failure_message(other),
-                    },
+                        message: daemon_message(e),
+                    }
                 });
             }
         }
@@ -429,10 +430,11 @@ impl ContainerRuntime for DockerDriver {
                 Ok(_) => {}
                 // Created concurrently under the same name: that one is ours.
                 Err(e) if status_of(&e) == Some(409) => {}
+                // A missing image or network: not "no such engine".
                 Err(e) if status_of(&e) == Some(404) => {
                     return Err(DriverError::Failed(format!(
                         "creating {name}: {}",
-                        failure_message(map_error(e, &name))
+                        daemon_message(e)
                     )));
                 }
                 Err(e) => return Err(map_error(e, &name)),
@@ -593,25 +595,33 @@ fn status_of(err: &BollardError) -> Option<u16> {
 /// Daemon-connection failures are `Unavailable` (retry later), a 404 is
 /// `NotFound(what)`, everything else `Failed` with the daemon's message.
 fn map_error(err: BollardError, what: &str) -> DriverError {
-    match err {
-        BollardError::DockerResponseServerError {
-            status_code: 404, ..
-        } => DriverError::NotFound(what.to_owned()),
-        BollardError::DockerResponseServerError { message, .. } => DriverError::Failed(message),
-        BollardError::SocketNotFoundError(_)
-        | BollardError::HyperLegacyError { .. }
-        | BollardError::HyperResponseError { .. }
-        | BollardError::IOError { .. }
-        | BollardError::RequestTimeoutError => DriverError::Unavailable(err.to_string()),
-        other => DriverError::Failed(other.to_string()),
+    if is_connection_error(&err) {
+        return DriverError::Unavailable(err.to_string());
+    }
+    match status_of(&err) {
+        Some(404) => DriverError::NotFound(what.to_owned()),
+        _ => DriverError::Failed(daemon_message(err)),
     }
 }
 
-/// The message inside a mapped error, for wrapping it in another kind.
-fn failure_message(err: DriverError) -> String {
+/// Whether the daemon could not be reached at all (as opposed to answering).
+fn is_connection_error(err: &BollardError) -> bool {
+    matches!(
+        err,
+        BollardError::SocketNotFoundError(_)
+            | BollardError::HyperLegacyError { .. }
+            | BollardError::HyperResponseError { .. }
+            | BollardError::IOError { .. }
+            | BollardError::RequestTimeoutError
+    )
+}
+
+/// What the daemon said, without bollard's wrapping.
+fn daemon_message(err: BollardError) -> String {
     match err {
-        DriverError::ImageUnavailable { message, .. } => message,
-        DriverError::NotFound(m) | DriverError::Unavailable(m) | DriverError::Failed(m) => m,
+        BollardError::DockerResponseServerError { message, .. } => message,
+        BollardError::DockerStreamError { error } => error,
+        other => other.to_string(),
     }
 }
 
