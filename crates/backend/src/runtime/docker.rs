@@ -83,6 +83,7 @@ impl DockerDriver {
                 ..Default::default()
             };
             match docker.create_network(request).await {
+                // 409: a daemon that does keep names unique saw another creator first.
                 Ok(_) => {}
                 Err(e) if status_of(&e) == Some(409) => {}
                 Err(e) => return Err(map_error(e, &self.network)),
@@ -91,8 +92,8 @@ impl DockerDriver {
         let networks = self.networks_named(&docker).await?;
         for duplicate in networks.iter().skip(1) {
             match docker.remove_network(duplicate).await {
-                // Gone already: another caller removed it.
                 Ok(()) => {}
+                // Gone already: another caller removed it.
                 Err(e) if status_of(&e) == Some(404) => {}
                 Err(e) => tracing::warn!(
                     network = %self.network,
