@@ -9,6 +9,7 @@ mod admin_users;
 mod auth;
 mod contract_document;
 mod contract_rules;
+mod docker_driver;
 mod docs;
 mod engine_client;
 mod errors;
