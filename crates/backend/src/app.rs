@@ -476,7 +476,7 @@ fn install_notification(
     );
     if config.notification.worker_enabled {
         let worker = notification.worker();
-        NotificationService::wake().spawn_worker(
+        notification.wake().spawn_worker(
             &mut asm.workers,
             "notification",
             &asm.db,

@@ -95,6 +95,8 @@ pub(super) struct Work {
     pub tx: Transaction<'static, Postgres>,
     games: Vec<GameId>,
     names: Vec<String>,
+    /// Notifications were submitted: wake their worker after the commit.
+    wake: bool,
 }
 
 impl Work {
@@ -187,13 +189,22 @@ impl LobbyService {
             tx: self.inner.db.begin().await?,
             games: Vec::new(),
             names: Vec::new(),
+            wake: false,
         })
     }
 
     /// Commits `work`, then writes the touched rows through to the cache.
     pub(super) async fn commit(&self, work: Work) -> Result<(), LobbyError> {
-        let Work { tx, games, names } = work;
+        let Work {
+            tx,
+            games,
+            names,
+            wake,
+        } = work;
         tx.commit().await?;
+        if wake {
+            self.inner.notifications.wake_local();
+        }
         self.refresh(&games, &names).await;
         Ok(())
     }
@@ -261,8 +272,9 @@ impl LobbyService {
         let intent = Intent::new(kind, key, None, payload);
         self.inner
             .notifications
-            .submit_to(work.conn(), &intent, recipients)
+            .submit_to_local(work.conn(), &intent, recipients)
             .await?;
+        work.wake = true;
         Ok(())
     }
 

@@ -84,6 +84,8 @@ struct Inner {
     push: PushService,
     metrics: NotificationMetrics,
     job_metrics: JobMetrics,
+    /// The worker's wake-up (its in-process signal is shared).
+    wake: Wake,
 }
 
 impl NotificationService {
@@ -100,6 +102,7 @@ impl NotificationService {
                 push,
                 metrics: NotificationMetrics::new(metrics),
                 job_metrics: JobMetrics::new(metrics, "notification"),
+                wake: Wake::new(store::WAKE_CHANNEL),
             }),
         }
     }
@@ -125,9 +128,17 @@ impl NotificationService {
         NotificationWorker::new(self.clone())
     }
 
-    /// The wake-up every submit that routes something sends at commit.
-    pub fn wake() -> Wake {
-        Wake::new(store::WAKE_CHANNEL)
+    /// The wake-up every submit that routes something sends at commit,
+    /// sharing its in-process signal with [`wake_local`](Self::wake_local).
+    pub fn wake(&self) -> Wake {
+        self.inner.wake.clone()
+    }
+
+    /// Wakes this process's worker at once. A producer that submitted with
+    /// [`submit_local`](Self::submit_local) / [`submit_to_local`](Self::submit_to_local)
+    /// calls it after its commit.
+    pub fn wake_local(&self) {
+        self.inner.wake.signal().notify_one();
     }
 
     /// Validates `intent` against the catalog and, on `conn` — pass the
@@ -140,12 +151,36 @@ impl NotificationService {
         conn: &mut PgConnection,
         intent: &Intent,
     ) -> Result<Submitted, NotificationError> {
+        self.submit_one(conn, intent, true).await
+    }
+
+    /// [`submit`](Self::submit) without the in-transaction `NOTIFY`: the
+    /// caller wakes the worker with [`wake_local`](Self::wake_local) after
+    /// committing. `NOTIFY` takes a database-wide lock from commit to the
+    /// end of the WAL flush, which serialises every committing producer; a
+    /// hot path (the lobby) avoids it. One instance serves a database, so
+    /// the local signal reaches the only worker (others poll at their
+    /// interval).
+    pub async fn submit_local(
+        &self,
+        conn: &mut PgConnection,
+        intent: &Intent,
+    ) -> Result<Submitted, NotificationError> {
+        self.submit_one(conn, intent, false).await
+    }
+
+    async fn submit_one(
+        &self,
+        conn: &mut PgConnection,
+        intent: &Intent,
+        notify_in_tx: bool,
+    ) -> Result<Submitted, NotificationError> {
         let spec = self.checked(intent, |spec| match (spec.is_admin(), intent.user_id) {
             (true, Some(_)) => Err(NotificationError::UnexpectedUser(spec.kind)),
             (false, None) => Err(NotificationError::MissingUser(spec.kind)),
             _ => Ok(()),
         })?;
-        self.store(conn, spec, intent, intent.user_id.as_slice())
+        self.store(conn, spec, intent, intent.user_id.as_slice(), notify_in_tx)
             .await
     }
 
@@ -165,6 +200,27 @@ impl NotificationService {
         intent: &Intent,
         recipients: &[UserId],
     ) -> Result<Submitted, NotificationError> {
+        self.submit_many(conn, intent, recipients, true).await
+    }
+
+    /// [`submit_to`](Self::submit_to) without the in-transaction `NOTIFY`
+    /// (see [`submit_local`](Self::submit_local)).
+    pub async fn submit_to_local(
+        &self,
+        conn: &mut PgConnection,
+        intent: &Intent,
+        recipients: &[UserId],
+    ) -> Result<Submitted, NotificationError> {
+        self.submit_many(conn, intent, recipients, false).await
+    }
+
+    async fn submit_many(
+        &self,
+        conn: &mut PgConnection,
+        intent: &Intent,
+        recipients: &[UserId],
+        notify_in_tx: bool,
+    ) -> Result<Submitted, NotificationError> {
         let spec = self.checked(intent, |spec| {
             if intent.user_id.is_some() {
                 Err(NotificationError::UserWithRecipients(spec.kind))
@@ -180,7 +236,8 @@ impl NotificationService {
             .copied()
             .filter(|user| seen.insert(*user))
             .collect();
-        self.store(conn, spec, intent, &recipients).await
+        self.store(conn, spec, intent, &recipients, notify_in_tx)
+            .await
     }
 
     /// The catalog row of `intent` once it passed the catalog rules and
@@ -222,6 +279,7 @@ impl NotificationService {
         spec: &'static KindSpec,
         intent: &Intent,
         recipients: &[UserId],
+        notify_in_tx: bool,
     ) -> Result<Submitted, NotificationError> {
         let metrics = &self.inner.metrics;
         let intent_id = IntentId::new_ordered();
@@ -292,7 +350,7 @@ impl NotificationService {
         for route in &routes {
             metrics.record_route(route.channel);
         }
-        if routes.iter().any(|route| route.skip.is_none()) {
+        if notify_in_tx && routes.iter().any(|route| route.skip.is_none()) {
             wake::notify(conn, store::WAKE_CHANNEL).await?;
         }
         metrics.record_intent(spec.kind, SubmitOutcome::Accepted);
