@@ -282,11 +282,15 @@ pub async fn count_user_games(
     conn: &mut PgConnection,
     user_id: UserId,
 ) -> Result<i64, sqlx::Error> {
+    // Two index lookups (owned games, the user's active memberships), not a
+    // scan of every game.
     sqlx::query_scalar(
-        "SELECT count(*) FROM games g
-         WHERE g.status NOT IN ('finished', 'cancelled')
-           AND (g.owner_user_id = $1 OR EXISTS (SELECT 1 FROM memberships m
-                WHERE m.game_id = g.game_id AND m.user_id = $1 AND m.status = 'active'))",
+        "SELECT (SELECT count(*) FROM games
+                 WHERE owner_user_id = $1 AND status NOT IN ('finished', 'cancelled'))
+              + (SELECT count(*) FROM memberships m JOIN games g USING (game_id)
+                 WHERE m.user_id = $1 AND m.status = 'active'
+                   AND g.status NOT IN ('finished', 'cancelled')
+                   AND g.owner_user_id IS DISTINCT FROM $1)",
     )
     .bind(user_id)
     .fetch_one(conn)
