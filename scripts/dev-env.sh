@@ -32,6 +32,8 @@ galaxy_dev_default BACKEND_NOTIFICATION_ADMIN_EMAIL "admin@localhost"
 galaxy_dev_default BACKEND_DOCKER_NETWORK "galaxy-dev"
 galaxy_dev_default BACKEND_GAME_STATE_ROOT "${galaxy_dev_root}/.dev/game-state"
 galaxy_dev_default BACKEND_RUNTIME_ENGINE_ADDRESSING "loopback"
+# The image scripts/engine-image.sh builds, tagged with the game crate's version.
+galaxy_dev_default BACKEND_RUNTIME_ENGINE_VERSIONS "0.1.0=galaxy/game:0.1.0"
 
 # Synthetic GeoLite2-Country written by scripts/dev-stack.sh start.
 galaxy_dev_default BACKEND_GEOIP_DB_PATH "${galaxy_dev_root}/.dev/geoip/GeoLite2-Country-test.mmdb"

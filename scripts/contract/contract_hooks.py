@@ -5,7 +5,7 @@ few operations answer a schema-valid request with 400/410/422, because some
 rules cannot be written in JSON Schema (a code that is wrong, a public key
 that is not a curve point, an expiry in the past, a password over bcrypt's
 72 bytes, a notification kind listed twice, the lobby's cross-field rules,
-cron expressions and race names). This check makes sure such an answer
+cron expressions, race names, engine version labels). This check makes sure such an answer
 carries one of exactly those error codes — any other 4xx for schema-valid
 data still fails the run.
 """
@@ -28,14 +28,18 @@ SEMANTIC = {
     # future, an engine version that is not semver, a cron expression or
     # interval the server cannot use, engine settings refused together,
     # race names outside the Race Name Directory's rules, a self-invite.
-    "createGame": {"invalid_game", "invalid_schedule", "invalid_settings"},
-    "createAdminGame": {"invalid_game", "invalid_schedule", "invalid_settings"},
+    "createGame": {"invalid_game", "unknown_engine_version", "invalid_schedule", "invalid_settings"},
+    "createAdminGame": {"invalid_game", "unknown_engine_version", "invalid_schedule", "invalid_settings"},
     "submitGameApplication": {"invalid_race_name"},
     "acceptGameInvite": {"invalid_race_name"},
     "registerRaceName": {"invalid_race_name"},
     "releaseRaceName": {"invalid_race_name"},
     "checkRaceNameAvailability": {"invalid_race_name"},
     "createGameInvite": {"invalid_invite"},
+    # Engine versions: a label with leading zeros or empty identifiers, an
+    # image reference with Unicode whitespace or over 512 bytes.
+    "createEngineVersion": {"invalid_engine_version"},
+    "updateEngineVersion": {"invalid_engine_version"},
 }
 SEMANTIC_MESSAGES = {
     "invalid_sanction": "expires_at",

@@ -378,12 +378,16 @@ async fn install_domains(
     let auth = crate::auth::install(asm, &config, sessions.clone(), geo.clone(), users.clone());
     let mail = install_mail(asm, &config)?;
     let notification = install_notification(asm, &config, push.clone());
+    // The runtime sits above the lobby, but its registry needs only the
+    // pool: the lobby checks game engine versions against it.
+    let engine_versions = crate::runtime::versions::install(asm, &config);
     let lobby = crate::lobby::install(
         asm,
         &config,
         users.clone(),
         notification.clone(),
         &lobby_on_deleted,
+        Arc::new(engine_versions.clone()),
     );
     let jobs = install_jobs(asm, &config, &lobby);
     Ok(AppContext {
@@ -400,6 +404,7 @@ async fn install_domains(
         push,
         notification,
         lobby,
+        engine_versions,
         jobs,
     })
 }

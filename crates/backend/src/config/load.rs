@@ -330,6 +330,7 @@ mod tests {
         assert_eq!(r.stop_grace_period, secs(10));
         assert_eq!(r.driver, RuntimeDriver::Docker);
         assert_eq!(r.engine_addressing, EngineAddressing::Network);
+        assert!(r.engine_versions.is_empty());
         assert_eq!(c.notification.admin_email, None);
         assert_eq!(
             (c.notification.worker_interval, c.notification.max_attempts),

@@ -343,6 +343,9 @@ pub struct RuntimeConfig {
     pub stop_grace_period: Duration,
     pub driver: RuntimeDriver,
     pub engine_addressing: EngineAddressing,
+    /// `BACKEND_RUNTIME_ENGINE_VERSIONS` (added): `(label, image_ref)`
+    /// pairs registered at startup, in the order given.
+    pub engine_versions: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone)]

@@ -448,6 +448,10 @@ pub const VARIABLES: &[Variable] = &[
         "true",
         "(added) `true` or `false`: run the shared job queue's runner (the lobby's expiry and enrollment jobs) in this process (off in tests that drive the runner step themselves).",
     ),
+    optional(
+        "BACKEND_RUNTIME_ENGINE_VERSIONS",
+        "(added) Comma-separated `label=image` pairs (e.g. `0.1.0=galaxy/game:0.1.0`) registered in the engine version registry at startup: a new label is added enabled, a known one gets this image (its enabled flag and notes stay); the first becomes the default when there is none. Idempotent. Unset: the registry holds only what admins registered.",
+    ),
 ];
 
 /// The table entry for `name`, if the backend reads such a variable.
@@ -582,6 +586,7 @@ mod tests {
                 "BACKEND_GATEWAY_LISTEN_ADDR",
                 "BACKEND_LOBBY_SWEEPER_ENABLED",
                 "BACKEND_JOBS_WORKER_ENABLED",
+                "BACKEND_RUNTIME_ENGINE_VERSIONS",
             ]
         );
         assert_eq!(VARIABLES.len(), 57 + added.len());

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::engine_versions::VersionRefused;
 use super::model::{ApplicationStatus, GameStatus, InviteStatus};
 use super::race_name::RaceNameError;
 use super::schedule::ScheduleError;
@@ -56,6 +57,11 @@ pub enum LobbyError {
         field: &'static str,
         message: String,
     },
+    /// The engine version label is not registered, or disabled.
+    #[error("{0}")]
+    UnknownEngineVersion(String),
+    #[error(transparent)]
+    EngineVersions(anyhow::Error),
     #[error("invalid turn schedule: {0}")]
     InvalidSchedule(#[from] ScheduleError),
     #[error("invalid settings: {0}")]
@@ -73,6 +79,15 @@ pub enum LobbyError {
     Notification(#[from] NotificationError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+impl From<VersionRefused> for LobbyError {
+    fn from(refused: VersionRefused) -> Self {
+        match refused {
+            VersionRefused::Unavailable(err) => Self::EngineVersions(err),
+            refused => Self::UnknownEngineVersion(refused.to_string()),
+        }
+    }
 }
 
 impl LobbyError {

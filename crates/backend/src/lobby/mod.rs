@@ -13,6 +13,8 @@
 //!   work; `joining` — applications, invites, memberships; `directory` —
 //!   the Race Name Directory; `hooks` — the runtime snapshot and the soft
 //!   delete; `sweeper` — the step and its durable jobs;
+//! - `engine_versions` — [`EngineVersionCheck`], the runtime's registry as
+//!   the lobby sees it (unknown or disabled labels are refused);
 //! - `cache` — active games with members, race-name keys (spec §6);
 //! - `store` — all SQL; `error` — [`LobbyError`].
 //!
@@ -24,6 +26,7 @@
 
 pub mod cache;
 pub mod directory;
+pub mod engine_versions;
 pub mod error;
 pub mod hooks;
 pub mod joining;
@@ -35,6 +38,7 @@ pub mod store;
 pub mod sweeper;
 
 pub use directory::Registered;
+pub use engine_versions::{EngineVersionCheck, VersionRefused};
 pub use error::LobbyError;
 pub use hooks::UserDeletedHook;
 pub use model::{
@@ -48,7 +52,8 @@ pub use service::{Inspection, LobbyService, LobbySettings, Transition};
 pub use store::GameFilter;
 pub use sweeper::{SweepReport, Sweeper};
 
-/// The lobby's install step: the service (bound to its soft-delete hook),
+/// The lobby's install step: the service (bound to its soft-delete hook and
+/// the engine version check),
 /// the cache warm-up and the sweeper loop. Its jobs run on the shared
 /// runner ([`sweeper::register_jobs`]).
 pub fn install(
@@ -57,11 +62,13 @@ pub fn install(
     users: crate::user::UserService,
     notifications: crate::notification::NotificationService,
     on_deleted: &UserDeletedHook,
+    versions: std::sync::Arc<dyn EngineVersionCheck>,
 ) -> LobbyService {
     let lobby = LobbyService::new(
         asm.db.clone(),
         users,
         notifications,
+        versions,
         LobbySettings::from_config(config),
     );
     on_deleted.bind(&lobby);

@@ -85,6 +85,7 @@ pub(super) struct Inner {
     pub db: PgPool,
     pub users: UserService,
     pub notifications: NotificationService,
+    pub versions: Arc<dyn super::EngineVersionCheck>,
     pub settings: LobbySettings,
     pub cache: LobbyCache,
 }
@@ -124,6 +125,7 @@ impl LobbyService {
         db: PgPool,
         users: UserService,
         notifications: NotificationService,
+        versions: Arc<dyn super::EngineVersionCheck>,
         settings: LobbySettings,
     ) -> Self {
         Self {
@@ -131,6 +133,7 @@ impl LobbyService {
                 db,
                 users,
                 notifications,
+                versions,
                 settings,
                 cache: LobbyCache::default(),
             }),
@@ -294,6 +297,11 @@ impl LobbyService {
             Actor::System => unreachable!("the lobby creates no games by itself"),
         };
         let new = NewGame::validate(raw, owner, Utc::now())?;
+        self.inner
+            .versions
+            .check(&new.engine_version)
+            .await
+            .map_err(LobbyError::from)?;
         let game_id = GameId::new_ordered();
         let mut work = self.begin().await?;
         if let Actor::User(user_id) = actor {

@@ -106,6 +106,8 @@ pub struct AppContext {
     pub notification: crate::notification::NotificationService,
     /// Games, applications, invites, memberships, the Race Name Directory.
     pub lobby: crate::lobby::LobbyService,
+    /// The engine version registry (cached).
+    pub engine_versions: crate::runtime::versions::EngineVersions,
     /// The shared job queue's runner (tests drive its step).
     pub jobs: crate::jobs::Runner,
 }

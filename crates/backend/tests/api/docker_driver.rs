@@ -40,6 +40,7 @@ fn runtime_config(policy: ImagePullPolicy, addressing: EngineAddressing) -> Runt
         stop_grace_period: Duration::from_secs(5),
         driver: RuntimeDriver::Docker,
         engine_addressing: addressing,
+        engine_versions: Vec::new(),
     }
 }
 

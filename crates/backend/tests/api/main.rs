@@ -12,6 +12,7 @@ mod contract_rules;
 mod docker_driver;
 mod docs;
 mod engine_client;
+mod engine_versions;
 mod errors;
 mod geo;
 mod grpc;

@@ -12,6 +12,7 @@ const EXPECTED_TABLES: &[&str] = &[
     "auth_failed_confirmations",
     "applications",
     "device_sessions",
+    "engine_versions",
     "game_runtime_requests",
     "games",
     "invites",

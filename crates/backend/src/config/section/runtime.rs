@@ -14,6 +14,28 @@ use crate::config::{
 /// Docker refuses `--memory` below 6 MiB; failing here is clearer than at the first game start.
 const MIN_CONTAINER_MEMORY: u64 = 6 << 20;
 
+/// `label=image,label=image`: each side non-empty, labels distinct (the
+/// registry checks that labels are semantic versions when it registers them).
+fn engine_versions(s: &str) -> Result<Vec<(String, String)>, String> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for pair in s.split(',') {
+        let Some((label, image)) = pair.split_once('=') else {
+            return Err(format!(
+                "{pair:?} is not label=image (expected e.g. 0.1.0=galaxy/game:0.1.0)"
+            ));
+        };
+        let (label, image) = (label.trim(), image.trim());
+        if label.is_empty() || image.is_empty() {
+            return Err(format!("{pair:?} needs both a label and an image"));
+        }
+        if pairs.iter().any(|(l, _)| l == label) {
+            return Err(format!("label {label} is listed twice"));
+        }
+        pairs.push((label.to_owned(), image.to_owned()));
+    }
+    Ok(pairs)
+}
+
 impl Loader {
     pub(in crate::config) fn docker(&mut self) -> Option<DockerConfig> {
         let host = self.value("BACKEND_DOCKER_HOST", docker_endpoint);
@@ -69,6 +91,7 @@ impl Loader {
         let stop_grace_period = self.value("BACKEND_RUNTIME_STOP_GRACE_PERIOD", duration);
         let driver = self.value("BACKEND_RUNTIME_DRIVER", one_of(DRIVERS));
         let engine_addressing = self.value("BACKEND_RUNTIME_ENGINE_ADDRESSING", one_of(ADDRESSING));
+        let engine_versions = self.optional("BACKEND_RUNTIME_ENGINE_VERSIONS", engine_versions);
         Some(RuntimeConfig {
             worker_pool_size: worker_pool_size?,
             job_queue_size: job_queue_size?,
@@ -83,6 +106,32 @@ impl Loader {
             stop_grace_period: stop_grace_period?,
             driver: driver?,
             engine_addressing: engine_addressing?,
+            engine_versions: engine_versions?.unwrap_or_default(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::engine_versions;
+
+    #[test]
+    fn engine_versions_are_label_image_pairs_in_order() {
+        let pairs =
+            engine_versions("0.1.0=galaxy/game:0.1.0, 0.2.0 = registry/game@sha256:ab").unwrap();
+        assert_eq!(
+            pairs,
+            [
+                ("0.1.0".to_owned(), "galaxy/game:0.1.0".to_owned()),
+                ("0.2.0".to_owned(), "registry/game@sha256:ab".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn engine_versions_refuse_missing_sides_and_duplicates() {
+        for bad in ["0.1.0", "=galaxy/game", "0.1.0=", "0.1.0=a,0.1.0=b", ""] {
+            assert!(engine_versions(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -10,6 +10,7 @@ use super::groups::{GroupRoutes, RouteGroup};
 
 mod accounts;
 pub mod auth;
+mod engine_versions;
 mod games;
 mod mail;
 mod notifications;
@@ -28,6 +29,7 @@ pub(super) fn routes(state: &AppState) -> Router<AppState> {
 fn group_routes() -> GroupRoutes {
     GroupRoutes::new(RouteGroup::Admin)
         .merge(accounts::routes())
+        .merge(engine_versions::routes())
         .merge(games::routes())
         .merge(mail::routes())
         .merge(notifications::routes())

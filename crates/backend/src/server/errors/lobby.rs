@@ -58,6 +58,11 @@ impl From<LobbyError> for ApiError {
                 ApiError::unprocessable("invalid_game", message)
                     .with_details(json!({ "field": field }))
             }
+            LobbyError::UnknownEngineVersion(_) => {
+                ApiError::unprocessable("unknown_engine_version", message)
+                    .with_details(json!({ "field": "engine_version" }))
+            }
+            LobbyError::EngineVersions(e) => ApiError::internal(format!("{e:#}")),
             LobbyError::InvalidSchedule(e) => ApiError::unprocessable("invalid_schedule", message)
                 .with_details(json!({ "field": e.field })),
             LobbyError::InvalidSettings(e) => ApiError::unprocessable("invalid_settings", message)

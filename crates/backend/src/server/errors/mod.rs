@@ -6,4 +6,5 @@ mod auth;
 mod lobby;
 mod mail;
 mod notification;
+mod runtime;
 mod user;

@@ -192,6 +192,11 @@ impl TestAppBuilder {
             ("BACKEND_GEOIP_DB_PATH", geoip.display().to_string()),
             ("BACKEND_HTTP_SHUTDOWN_TIMEOUT", "5s".to_owned()),
             ("BACKEND_SHUTDOWN_TIMEOUT", "5s".to_owned()),
+            // The engine image scripts/engine-image.sh builds (the game crate's version).
+            (
+                "BACKEND_RUNTIME_ENGINE_VERSIONS",
+                "0.1.0=galaxy/game:0.1.0".to_owned(),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
