@@ -64,6 +64,15 @@ pub async fn admin_get(app: &TestApp, path: &str) -> TestResponse {
         .await
 }
 
+/// Registers engine version `label` (image `galaxy/game:{label}`); the
+/// tests' configuration registers only `0.1.0`.
+pub async fn register_engine_version(app: &TestApp, label: &str) {
+    let body = json!({ "label": label, "image_ref": format!("galaxy/game:{label}") });
+    admin_post(app, "/api/v1/admin/engine-versions", body)
+        .await
+        .assert_status(201);
+}
+
 /// A private game owned by `owner`, who plays it as `race`.
 pub async fn private_game(app: &TestApp, owner: Uuid, race: &str) -> String {
     let mut body = game_body("Private");

@@ -19,7 +19,7 @@ use crate::helpers::client::TestResponse;
 use crate::helpers::push::subscribe;
 use crate::lobby::{
     ADMIN_GAMES, GAMES, admin_get, admin_post, game_body, intents, lobby_app, private_game,
-    public_game, user_get, user_post,
+    public_game, register_engine_version, user_get, user_post,
 };
 use crate::users::{ROOT, ROOT_PASSWORD, admin_app, create_account};
 
@@ -1023,6 +1023,7 @@ async fn admins_list_games_by_status_visibility_engine_version_and_owner_with_pa
     let app = lobby_app().await;
     let alice = create_account(&app, "alice", None).await;
     let bob = create_account(&app, "bob", None).await;
+    register_engine_version(&app, "0.2.0").await;
     let open = public_game(&app, json!({})).await;
     let draft = public_game(
         &app,
@@ -1278,6 +1279,7 @@ async fn an_admin_inspects_a_private_games_applications_invites_and_audit() {
 async fn browsing_public_games_filters_by_status_and_engine_version_and_pages() {
     let app = lobby_app().await;
     let bob = create_account(&app, "bob", None).await;
+    register_engine_version(&app, "0.2.0").await;
     let a = public_game(&app, json!({})).await;
     let b = public_game(&app, json!({ "engine_version": "0.2.0" })).await;
     let c = public_game(&app, json!({})).await;
