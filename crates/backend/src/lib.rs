@@ -31,6 +31,7 @@ pub mod postgres;
 pub mod push;
 pub mod readiness;
 pub mod runtime;
+pub mod semver;
 pub mod server;
 pub mod session;
 pub mod telemetry;

@@ -58,7 +58,7 @@ pub struct EngineLabel(String);
 
 impl EngineLabel {
     pub fn parse(raw: &str) -> Result<Self, EngineVersionError> {
-        if crate::lobby::model::is_semver(raw) {
+        if crate::semver::is_semver(raw) {
             Ok(Self(raw.to_owned()))
         } else {
             Err(EngineVersionError::invalid(

@@ -28,6 +28,14 @@ fn engine_versions(s: &str) -> Result<Vec<(String, String)>, String> {
         if label.is_empty() || image.is_empty() {
             return Err(format!("{pair:?} needs both a label and an image"));
         }
+        if !crate::semver::is_semver(label) {
+            return Err(format!(
+                "label {label:?} is not a semantic version such as 0.1.0"
+            ));
+        }
+        if image.chars().any(char::is_whitespace) {
+            return Err(format!("image {image:?} contains white space"));
+        }
         if pairs.iter().any(|(l, _)| l == label) {
             return Err(format!("label {label} is listed twice"));
         }
@@ -114,6 +122,13 @@ impl Loader {
 #[cfg(test)]
 mod tests {
     use super::engine_versions;
+
+    #[test]
+    fn engine_versions_refuse_labels_that_are_not_semver_and_spaced_images() {
+        assert!(engine_versions("latest=galaxy/game:latest").is_err());
+        assert!(engine_versions("0.1.0=galaxy/game 0.1.0").is_err());
+        assert!(engine_versions("0.1.0=a,0.1.0=b").is_err());
+    }
 
     #[test]
     fn engine_versions_are_label_image_pairs_in_order() {
