@@ -57,6 +57,8 @@ async fn main() -> anyhow::Result<()> {
             ("BACKEND_ADMIN_BOOTSTRAP_PASSWORD", ADMIN_PASSWORD),
             // Nothing here sends mail; the worker would only retry port 9.
             ("BACKEND_MAIL_WORKER_ENABLED", "false"),
+            // The games name this engine version; the registry must know it.
+            ("BACKEND_RUNTIME_ENGINE_VERSIONS", "0.1.0=galaxy/game:0.1.0"),
         ],
     )?;
     let app = Application::build(config).await?;
