@@ -147,19 +147,22 @@ pub async fn insert_game(
 }
 
 pub async fn get_game(conn: &mut PgConnection, id: GameId) -> Result<Option<Game>, sqlx::Error> {
-    let sql = format!("SELECT {GAME_COLUMNS} FROM games WHERE game_id = $1");
-    let row: Option<GameRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
-    row.map(Game::try_from).transpose()
+    select_game(conn, id, "").await
 }
 
 /// The game, locked until the transaction ends: every change to a game or
 /// its memberships takes this lock first, so two requests for the last slot
 /// are served one after the other.
 pub async fn lock_game(conn: &mut PgConnection, id: GameId) -> Result<Option<Game>, sqlx::Error> {
-    let sql = format!("SELECT {GAME_COLUMNS} FROM games WHERE game_id = $1 FOR UPDATE");
+    select_game(conn, id, "FOR UPDATE").await
+}
+
+async fn select_game(
+    conn: &mut PgConnection,
+    id: GameId,
+    lock: &str,
+) -> Result<Option<Game>, sqlx::Error> {
+    let sql = format!("SELECT {GAME_COLUMNS} FROM games WHERE game_id = $1 {lock}");
     let row: Option<GameRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(conn)
@@ -349,12 +352,11 @@ pub async fn get_member(
 ) -> Result<Option<Member>, sqlx::Error> {
     let sql =
         format!("SELECT {MEMBER_COLUMNS} FROM memberships WHERE game_id = $1 AND user_id = $2");
-    let row: Option<Member> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(game_id)
         .bind(user_id)
         .fetch_optional(conn)
-        .await?;
-    Ok(row)
+        .await
 }
 
 pub async fn count_active_members(
@@ -384,14 +386,13 @@ pub async fn join(
             status = 'active', reason = NULL, joined_at = now(), ended_at = NULL
          RETURNING {MEMBER_COLUMNS}"
     );
-    let row: Member = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(game_id)
         .bind(user_id)
         .bind(race_name)
         .bind(race_key.as_str())
         .fetch_one(conn)
-        .await?;
-    Ok(row)
+        .await
 }
 
 /// Ends a membership (`left`, `removed` or `blocked`). Blocking a user who
@@ -407,14 +408,13 @@ pub async fn end_membership(
         "UPDATE memberships SET status = $3, reason = $4, ended_at = now()
          WHERE game_id = $1 AND user_id = $2 RETURNING {MEMBER_COLUMNS}"
     );
-    let row: Member = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(game_id)
         .bind(user_id)
         .bind(status.as_str())
         .bind(reason)
         .fetch_one(conn)
-        .await?;
-    Ok(row)
+        .await
 }
 
 /// Games where `user_id` is an active member.
@@ -451,15 +451,14 @@ pub async fn insert_application(
         "INSERT INTO applications (application_id, game_id, user_id, race_name, race_key, status)
          VALUES ($1, $2, $3, $4, $5, 'pending') RETURNING {APPLICATION_COLUMNS}"
     );
-    let row: Application = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(game_id)
         .bind(user_id)
         .bind(race_name)
         .bind(race_key.as_str())
         .fetch_one(conn)
-        .await?;
-    Ok(row)
+        .await
 }
 
 /// The application, locked.
@@ -472,12 +471,11 @@ pub async fn lock_application(
         "SELECT {APPLICATION_COLUMNS} FROM applications
          WHERE application_id = $1 AND game_id = $2 FOR UPDATE"
     );
-    let row: Option<Application> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(game_id)
         .fetch_optional(conn)
-        .await?;
-    Ok(row)
+        .await
 }
 
 pub async fn decide_application(
@@ -490,13 +488,12 @@ pub async fn decide_application(
         "UPDATE applications SET status = $2, reason = $3, decided_at = now()
          WHERE application_id = $1 RETURNING {APPLICATION_COLUMNS}"
     );
-    let row: Application = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(status.as_str())
         .bind(reason)
         .fetch_one(conn)
-        .await?;
-    Ok(row)
+        .await
 }
 
 /// A page of applications (to a game, or by a user), newest first.
@@ -578,27 +575,21 @@ pub async fn insert_invite(
         "INSERT INTO invites (invite_id, game_id, inviter_user_id, invitee_user_id, status, expires_at)
          VALUES ($1, $2, $3, $4, 'pending', $5) RETURNING {INVITE_COLUMNS}"
     );
-    let row: Invite = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(game_id)
         .bind(inviter)
         .bind(invitee)
         .bind(expires_at)
         .fetch_one(conn)
-        .await?;
-    Ok(row)
+        .await
 }
 
 pub async fn get_invite(
     conn: &mut PgConnection,
     id: InviteId,
 ) -> Result<Option<Invite>, sqlx::Error> {
-    let sql = format!("SELECT {INVITE_COLUMNS} FROM invites WHERE invite_id = $1");
-    let row: Option<Invite> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
-    Ok(row)
+    select_invite(conn, id, "").await
 }
 
 /// The invite, locked.
@@ -606,12 +597,19 @@ pub async fn lock_invite(
     conn: &mut PgConnection,
     id: InviteId,
 ) -> Result<Option<Invite>, sqlx::Error> {
-    let sql = format!("SELECT {INVITE_COLUMNS} FROM invites WHERE invite_id = $1 FOR UPDATE");
-    let row: Option<Invite> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    select_invite(conn, id, "FOR UPDATE").await
+}
+
+async fn select_invite(
+    conn: &mut PgConnection,
+    id: InviteId,
+    lock: &str,
+) -> Result<Option<Invite>, sqlx::Error> {
+    let sql = format!("SELECT {INVITE_COLUMNS} FROM invites WHERE invite_id = $1 {lock}");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(conn)
-        .await?;
-    Ok(row)
+        .await
 }
 
 pub async fn decide_invite(
@@ -623,12 +621,11 @@ pub async fn decide_invite(
         "UPDATE invites SET status = $2, decided_at = now() WHERE invite_id = $1
          RETURNING {INVITE_COLUMNS}"
     );
-    let row: Invite = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(status.as_str())
         .fetch_one(conn)
-        .await?;
-    Ok(row)
+        .await
 }
 
 /// A page of invites (of a game, or to a user), newest first.
@@ -716,24 +713,26 @@ pub async fn lock_race_name(
     conn: &mut PgConnection,
     key: &RaceKey,
 ) -> Result<Option<RaceNameEntry>, sqlx::Error> {
-    let sql = format!("SELECT {RACE_NAME_COLUMNS} FROM race_names WHERE race_key = $1 FOR UPDATE");
-    let row: Option<RaceNameEntry> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(key.as_str())
-        .fetch_optional(conn)
-        .await?;
-    Ok(row)
+    select_race_name(conn, key.as_str(), "FOR UPDATE").await
 }
 
 pub async fn get_race_name(
     conn: &mut PgConnection,
     key: &str,
 ) -> Result<Option<RaceNameEntry>, sqlx::Error> {
-    let sql = format!("SELECT {RACE_NAME_COLUMNS} FROM race_names WHERE race_key = $1");
-    let row: Option<RaceNameEntry> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    select_race_name(conn, key, "").await
+}
+
+async fn select_race_name(
+    conn: &mut PgConnection,
+    key: &str,
+    lock: &str,
+) -> Result<Option<RaceNameEntry>, sqlx::Error> {
+    let sql = format!("SELECT {RACE_NAME_COLUMNS} FROM race_names WHERE race_key = $1 {lock}");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(key)
         .fetch_optional(conn)
-        .await?;
-    Ok(row)
+        .await
 }
 
 /// Inserts an entry; a key someone holds violates [`RACE_NAMES_PKEY`].
@@ -750,15 +749,14 @@ pub async fn insert_race_name(
          VALUES ($1, $2, $3, $4, CASE WHEN $4 = 'registered' THEN now() END, $5)
          RETURNING {RACE_NAME_COLUMNS}"
     );
-    let row: RaceNameEntry = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(key.as_str())
         .bind(display)
         .bind(user_id)
         .bind(state.as_str())
         .bind(expires_at)
         .fetch_one(conn)
-        .await?;
-    Ok(row)
+        .await
 }
 
 /// Promotes a pending entry to registered (keeping its display form).
@@ -770,11 +768,10 @@ pub async fn promote_race_name(
         "UPDATE race_names SET state = 'registered', registered_at = now(), expires_at = NULL
          WHERE race_key = $1 RETURNING {RACE_NAME_COLUMNS}"
     );
-    let row: RaceNameEntry = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(key.as_str())
         .fetch_one(conn)
-        .await?;
-    Ok(row)
+        .await
 }
 
 pub async fn delete_race_name(conn: &mut PgConnection, key: &RaceKey) -> Result<(), sqlx::Error> {
