@@ -24,6 +24,7 @@ pub mod config;
 pub mod geo;
 pub mod ids;
 pub mod jobs;
+pub mod json_fields;
 pub mod lobby;
 pub mod mail;
 pub mod notification;

@@ -389,51 +389,25 @@ pub struct CreateGame {
     #[serde(default)]
     pub description: String,
     pub engine_version: String,
-    #[serde(default, deserialize_with = "whole_number")]
+    #[serde(default, deserialize_with = "crate::json_fields::whole_number")]
     pub min_races: Option<i32>,
-    #[serde(default, deserialize_with = "whole_number")]
+    #[serde(default, deserialize_with = "crate::json_fields::whole_number")]
     pub max_races: Option<i32>,
-    #[serde(default, deserialize_with = "non_null")]
+    #[serde(default, deserialize_with = "crate::json_fields::non_null")]
     pub settings: Option<Value>,
     pub turn_schedule: Value,
     pub enrollment_deadline: DateTime<Utc>,
-    #[serde(default, deserialize_with = "non_null")]
+    #[serde(default, deserialize_with = "crate::json_fields::non_null")]
     pub auto_start: Option<bool>,
-    #[serde(default, deserialize_with = "non_null")]
+    #[serde(default, deserialize_with = "crate::json_fields::non_null")]
     pub auto_approve: Option<bool>,
-    #[serde(default, deserialize_with = "non_null")]
+    #[serde(default, deserialize_with = "crate::json_fields::non_null")]
     pub accepts_applications: Option<bool>,
-    #[serde(default, deserialize_with = "non_null")]
+    #[serde(default, deserialize_with = "crate::json_fields::non_null")]
     pub open_enrollment: Option<bool>,
     /// Private games: the owner joins at once with this race name.
-    #[serde(default, deserialize_with = "non_null")]
+    #[serde(default, deserialize_with = "crate::json_fields::non_null")]
     pub race_name: Option<String>,
-}
-
-/// An optional field the contract types as not nullable: absent → `None`,
-/// `null` → a deserialisation error.
-fn non_null<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<T>, D::Error> {
-    T::deserialize(d).map(Some)
-}
-
-/// A non-nullable optional integer that JSON may write as `23` or `23.0`
-/// (JSON Schema's `integer` admits both).
-fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
-    let n = serde_json::Number::deserialize(d)?;
-    whole(&n)
-        .and_then(|i| i32::try_from(i).ok())
-        .map(Some)
-        .ok_or_else(|| serde::de::Error::custom(format!("expected a whole number, got {n}")))
-}
-
-/// The integer a JSON number stands for, if it is whole.
-fn whole(n: &serde_json::Number) -> Option<i64> {
-    n.as_i64().or_else(|| {
-        let f = n.as_f64()?;
-        (f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64)
-    })
 }
 
 /// A checked new game.
@@ -579,7 +553,7 @@ fn parse_settings(value: Value) -> Result<GameSettings, LobbyError> {
     let mut value = value;
     for field in ["empty_planets", "stuff_planets", "peace_turns"] {
         if let Some(slot) = value.get_mut(field)
-            && let Some(n) = slot.as_number().and_then(whole)
+            && let Some(n) = slot.as_number().and_then(crate::json_fields::whole)
         {
             *slot = n.into();
         }

@@ -87,16 +87,7 @@ pub struct Query<T>(pub T);
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct Path<T>(pub T);
 
-/// For `#[serde(default, deserialize_with = "non_null")]` on an optional
-/// field the contract types as not nullable: absent → `None`, a value →
-/// `Some`, `null` → an error (plain `Option` would take `null` as absent).
-pub fn non_null<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    T::deserialize(d).map(Some)
-}
+pub use crate::json_fields::non_null;
 
 /// The header the gateway uses to pass the authenticated user.
 /// A `HeaderName`, not a `&str`: a lookup by string parses the name first.
