@@ -5,7 +5,8 @@
 //! [`ship`], [`group`], [`cargo`], [`fleet`], [`combat`], [`bombing`],
 //! [`order`], [`turn`]); [`parser`] reads classic text orders, [`report`]
 //! and [`text_report`] build a race's report, [`engine`] ties a game to its
-//! pending orders and [`store`], [`http`] serves the API, [`bot`] plays.
+//! pending orders and [`store`], [`http`] serves the API, [`replay`] runs a
+//! stored turn again to check a new build (the shadow check), [`bot`] plays.
 
 pub mod bombing;
 pub mod bot;
@@ -24,6 +25,7 @@ pub mod order;
 pub mod parser;
 pub mod planet;
 pub mod production;
+pub mod replay;
 pub mod report;
 pub mod rng;
 pub mod ship;

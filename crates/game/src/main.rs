@@ -4,16 +4,34 @@
 //! `GALAXY_GAME_STATE_DIR` (default `/var/lib/galaxy-game`),
 //! `GALAXY_GAME_LOG` (tracing filter, default `info`). Logs are JSON lines
 //! on stdout.
+//!
+//! `galaxy-game replay [--turn N] [--state-dir DIR]` serves nothing: it runs
+//! the stored turn N again and compares (see [`galaxy_game::replay`]).
+//! `galaxy-game --version` prints the version.
 
 use galaxy_game::http::{AppState, serve};
 use galaxy_game::store::Store;
+use std::process::ExitCode;
+
+fn main() -> anyhow::Result<ExitCode> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("--version") => {
+            let variant = if cfg!(feature = "rules-variant") {
+                " (rules-variant, test only)"
+            } else {
+                ""
+            };
+            println!("galaxy-game {}{variant}", galaxy_game::VERSION);
+            Ok(ExitCode::SUCCESS)
+        }
+        Some("replay") => Ok(galaxy_game::replay::cli(&args[1..])),
+        _ => serve_game().map(|()| ExitCode::SUCCESS),
+    }
+}
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    if std::env::args().nth(1).as_deref() == Some("--version") {
-        println!("galaxy-game {}", galaxy_game::VERSION);
-        return Ok(());
-    }
+async fn serve_game() -> anyhow::Result<()> {
     let filter = std::env::var("GALAXY_GAME_LOG").unwrap_or_else(|_| "info".into());
     tracing_subscriber::fmt()
         .json()

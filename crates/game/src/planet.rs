@@ -3,7 +3,12 @@
 use crate::game::Planet;
 
 /// Population growth per turn.
+#[cfg(not(feature = "rules-variant"))]
 pub const POPINC: f64 = 0.08;
+/// Population growth per turn, changed by the test-only `rules-variant`
+/// feature so that such a build plays differently (see Cargo.toml).
+#[cfg(feature = "rules-variant")]
+pub const POPINC: f64 = 0.10;
 /// Population per colonist unit.
 pub const POPPERCOL: f64 = 8.0;
 

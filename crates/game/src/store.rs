@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! <dir>/turns/<N:06>.json     the game at turn N (with its RNG and turn log)
-//! <dir>/orders/<N:06>.json    pending orders for turn N
+//! <dir>/orders/<N:06>.json    orders for turn N (pending while N is current;
+//!                             kept once the turn ran, for [`crate::replay`])
 //! ```
 //!
 //! The current turn is the highest N in `turns/`: the rename of turn N+1's
@@ -68,6 +69,20 @@ impl Store {
         Ok(Store { dir })
     }
 
+    /// A store rooted at an existing directory, for reading only: nothing
+    /// is created (the replay never writes to the state directory).
+    pub fn open_existing(dir: impl Into<PathBuf>) -> Result<Store, StoreError> {
+        let dir = dir.into();
+        let meta = fs::metadata(&dir).map_err(io(&dir))?;
+        if !meta.is_dir() {
+            return Err(io(&dir)(std::io::Error::new(
+                std::io::ErrorKind::NotADirectory,
+                "not a directory",
+            )));
+        }
+        Ok(Store { dir })
+    }
+
     /// The root directory.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -82,7 +97,7 @@ impl Store {
     }
 
     /// The highest committed turn (a `NNNNNN.json` in `turns/`).
-    fn current_turn(&self) -> Result<Option<u32>, StoreError> {
+    pub fn current_turn(&self) -> Result<Option<u32>, StoreError> {
         let dir = self.turns_dir();
         let entries = match fs::read_dir(&dir) {
             Ok(e) => e,
@@ -155,8 +170,7 @@ impl Store {
             path: path.clone(),
             source: std::io::ErrorKind::NotFound.into(),
         })?;
-        let pending: BTreeMap<String, RaceOrders> =
-            self.read_json(&self.orders_path(turn))?.unwrap_or_default();
+        let pending = self.read_orders(turn)?;
         Ok(Some(Engine::resume(game, pending)))
     }
 
@@ -189,5 +203,22 @@ impl Store {
     /// Reads a stored state of a turn.
     pub fn read_state(&self, turn: u32) -> Result<Option<Game>, StoreError> {
         self.read_json(&self.state_path(turn))
+    }
+
+    /// The stored state file of a turn, byte for byte.
+    pub fn read_state_bytes(&self, turn: u32) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.state_path(turn);
+        match fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(&path)(e)),
+        }
+    }
+
+    /// The orders stored for a turn: the pending set while it is current,
+    /// the set it ran with once played (running a turn leaves them in
+    /// place). Empty when no race sent any.
+    pub fn read_orders(&self, turn: u32) -> Result<BTreeMap<String, RaceOrders>, StoreError> {
+        Ok(self.read_json(&self.orders_path(turn))?.unwrap_or_default())
     }
 }
