@@ -321,7 +321,11 @@ fn parse_args(args: &[String]) -> Result<(PathBuf, Option<u32>), ReplayError> {
                 })?);
             }
             "--state-dir" => dir = Some(PathBuf::from(value()?)),
-            _ => return Err(ReplayError::Usage(format!("unknown argument {arg:?}; {USAGE}"))),
+            _ => {
+                return Err(ReplayError::Usage(format!(
+                    "unknown argument {arg:?}; {USAGE}"
+                )));
+            }
         }
     }
     let dir = dir
@@ -362,7 +366,10 @@ mod tests {
             (3, Some(""), None)
         );
         let d = first_difference("x", "a", "a\nmore");
-        assert_eq!((d.line, d.expected, d.actual.as_deref()), (2, None, Some("more")));
+        assert_eq!(
+            (d.line, d.expected, d.actual.as_deref()),
+            (2, None, Some("more"))
+        );
     }
 
     #[test]

@@ -22,10 +22,7 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 fn fresh_dir() -> PathBuf {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!(
-        "galaxy-replay-test-{}-{n}",
-        std::process::id()
-    ));
+    let dir = std::env::temp_dir().join(format!("galaxy-replay-test-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -230,7 +227,12 @@ async fn every_played_turn_replays_identically_and_nothing_is_written() {
     // Every turn, including the one after which Gamma was banished.
     for turn in 1..=TURNS {
         let run = replay_turn(&dir, turn);
-        assert_eq!((run.code, &run.out["identical"]), (0, &json!(true)), "turn {turn}: {}", run.out);
+        assert_eq!(
+            (run.code, &run.out["identical"]),
+            (0, &json!(true)),
+            "turn {turn}: {}",
+            run.out
+        );
         assert_eq!(run.out["turn"], json!(turn));
         assert!(run.stderr.is_empty());
     }
@@ -281,7 +283,11 @@ async fn a_tampered_turn_shows_the_first_differing_report_line() {
 #[tokio::test]
 async fn a_changed_random_generator_differs_in_the_state_only() {
     let dir = played_game().await;
-    let mut game = Store::open(&dir).unwrap().read_state(TURNS).unwrap().unwrap();
+    let mut game = Store::open(&dir)
+        .unwrap()
+        .read_state(TURNS)
+        .unwrap()
+        .unwrap();
     game.rng = GameRng::new(7);
     write_state(&dir, TURNS, &game);
 
@@ -292,7 +298,12 @@ async fn a_changed_random_generator_differs_in_the_state_only() {
     assert_eq!(diff["what"], json!("state"));
     // The pretty JSON (sorted keys) of `"rng": {"state": …}`.
     assert_eq!(diff["expected"], json!("    \"state\": 7"), "{diff}");
-    assert!(diff["actual"].as_str().unwrap().starts_with("    \"state\": "));
+    assert!(
+        diff["actual"]
+            .as_str()
+            .unwrap()
+            .starts_with("    \"state\": ")
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
