@@ -32,6 +32,7 @@ run: dev-stack engine-image build ## run galaxy-backend against the local stack
 		&& exec "$${CARGO_TARGET_DIR:-target}/debug/galaxy-backend"
 
 test: prepare engine-image build ## every test of the workspace (unit, integration, contract)
+	@scripts/engine-test-images.sh >/dev/null
 	@scripts/check-layers.sh
 	@scripts/check-fbs.sh --check
 	@scripts/run-tests.sh

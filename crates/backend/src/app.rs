@@ -130,7 +130,8 @@ impl Application {
 
     /// Serves HTTP, gRPC and metrics, runs the warm-ups and workers, and on
     /// shutdown: stop accepting HTTP and gRPC → drain in-flight HTTP requests
-    /// → stop workers (started mail sends finish) → flush the geo tallies
+    /// → stop workers (started mail sends finish) → close the container
+    /// runtime → flush the geo tallies
     /// → drain push events to the
     /// gateways → close the pool → flush telemetry. Each step is capped
     /// by `BACKEND_SHUTDOWN_TIMEOUT`.
@@ -188,6 +189,15 @@ impl Application {
         if !workers.shutdown(cap).await {
             tracing::warn!("shutdown: workers did not stop within the budget");
         }
+        // No runtime operation runs any more: the Docker client closes (a
+        // later call would reconnect); the process driver's engines get
+        // SIGTERM (their state is kept; the next backend starts them again).
+        tracing::info!("shutdown: closing the container runtime");
+        state
+            .runtime
+            .driver()
+            .close(config.runtime.stop_grace_period.min(cap))
+            .await;
         // No request counts any more: what the geo tallies still hold goes
         // out while the pool is open.
         state.geo.flush_at_shutdown(cap).await;
@@ -390,6 +400,13 @@ async fn install_domains(
         Arc::new(engine_versions.clone()),
     );
     let jobs = install_jobs(asm, &config, &lobby);
+    let runtime = crate::runtime::install(
+        asm,
+        &config,
+        engine_versions.clone(),
+        lobby.clone(),
+        notification.clone(),
+    )?;
     Ok(AppContext {
         config: Arc::new(config),
         db: asm.db.clone(),
@@ -406,6 +423,7 @@ async fn install_domains(
         lobby,
         engine_versions,
         jobs,
+        runtime,
     })
 }
 

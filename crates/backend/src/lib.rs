@@ -36,5 +36,6 @@ pub mod semver;
 pub mod server;
 pub mod session;
 pub mod telemetry;
+pub mod text_enum;
 pub mod user;
 pub mod worker;

@@ -346,6 +346,9 @@ pub struct RuntimeConfig {
     /// `BACKEND_RUNTIME_ENGINE_VERSIONS` (added): `(label, image_ref)`
     /// pairs registered at startup, in the order given.
     pub engine_versions: Vec<(String, String)>,
+    /// `BACKEND_RUNTIME_PROCESS_BINARIES` (added): the `galaxy-game` binary
+    /// per image for the process driver; `None` = every image.
+    pub process_binaries: Vec<(Option<String>, String)>,
 }
 
 #[derive(Debug, Clone)]

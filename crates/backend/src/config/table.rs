@@ -446,7 +446,11 @@ pub const VARIABLES: &[Variable] = &[
     defaulted(
         "BACKEND_JOBS_WORKER_ENABLED",
         "true",
-        "(added) `true` or `false`: run the shared job queue's runner (the lobby's expiry and enrollment jobs) in this process (off in tests that drive the runner step themselves).",
+        "(added) `true` or `false`: run the shared job queue's runner (the lobby's expiry and enrollment jobs) and the runtime's workers (operation pool, lobby request intake, reconciler) in this process (off in tests that drive their steps themselves).",
+    ),
+    optional(
+        "BACKEND_RUNTIME_PROCESS_BINARIES",
+        "(added) For `BACKEND_RUNTIME_DRIVER=process` (required there): the `galaxy-game` binary to run, as one absolute path for every image, or comma-separated `image=/path` pairs (e.g. `galaxy/game:0.1.0=/opt/galaxy/game-0.1.0`).",
     ),
     optional(
         "BACKEND_RUNTIME_ENGINE_VERSIONS",

@@ -17,13 +17,13 @@ use futures::future::BoxFuture;
 use serde_json::json;
 use sqlx::PgConnection;
 
-use crate::ids::{GameId, UserId};
+use crate::ids::{GameId, RuntimeRequestId, UserId};
 use crate::user::OnUserDeleted;
 
 use super::error::LobbyError;
 use super::model::{GameStatus, MemberStatus, RuntimeSnapshot};
 use super::service::LobbyService;
-use super::store::{self, RuntimeRequestKind};
+use super::store::{self, RuntimeRequest, RuntimeRequestKind};
 
 impl LobbyService {
     /// Applies a runtime snapshot of `game_id`. Idempotent: the same
@@ -43,14 +43,13 @@ impl LobbyService {
         let now = Utc::now();
         let advanced = snapshot.current_turn > game.current_turn;
         let turn = snapshot.current_turn.max(game.current_turn);
-        let started = advanced
-            || (game.status == GameStatus::Starting && snapshot.runtime_status == "running");
+        let started = game.status == GameStatus::Starting && snapshot.runtime_status == "running";
         store::set_runtime_view(
             work.conn(),
             game_id,
             turn,
             &snapshot.runtime_status,
-            started.then_some(now),
+            (advanced || started).then_some(now),
         )
         .await?;
 
@@ -71,7 +70,8 @@ impl LobbyService {
             .into_iter()
             .map(|m| m.user_id)
             .collect();
-        if advanced {
+        // A game that starts announces its first turn (turn 0) too.
+        if advanced || started {
             self.notify_all(
                 &mut work,
                 "game.turn.ready",
@@ -96,6 +96,65 @@ impl LobbyService {
             tracing::info!(game_id = %game_id, from = %game.status, to = %status, turn, "game status from the runtime");
         }
         Ok(status)
+    }
+
+    /// A start the runtime gave up on (no image, a configuration the engine
+    /// refuses, the container never came up): `starting →
+    /// enrollment_closed` with `reason`, so an admin can fix the cause and
+    /// start it again, or cancel it. Any other status is left alone.
+    #[tracing::instrument(name = "lobby.on_runtime_start_failed", skip_all, fields(game_id = %game_id))]
+    pub async fn on_runtime_start_failed(
+        &self,
+        game_id: GameId,
+        reason: &str,
+    ) -> Result<GameStatus, LobbyError> {
+        let mut work = self.begin().await?;
+        let game = self.lock(&mut work, game_id).await?;
+        if game.status != GameStatus::Starting {
+            return Ok(game.status);
+        }
+        let reason = format!("start failed: {reason}");
+        store::set_status(
+            work.conn(),
+            game_id,
+            GameStatus::EnrollmentClosed,
+            Some(&reason),
+        )
+        .await?;
+        self.commit(work).await?;
+        tracing::warn!(game_id = %game_id, "game start failed; back to enrollment_closed");
+        Ok(GameStatus::EnrollmentClosed)
+    }
+
+    /// The runtime patched the game's engine to `label` (same major.minor):
+    /// the game shows the version it now runs.
+    pub async fn on_runtime_engine_version(
+        &self,
+        game_id: GameId,
+        label: &str,
+    ) -> Result<(), LobbyError> {
+        let mut work = self.begin().await?;
+        self.lock(&mut work, game_id).await?;
+        store::set_engine_version(work.conn(), game_id, label).await?;
+        self.commit(work).await
+    }
+
+    /// The runtime's intake: open requests of every game, oldest first.
+    pub async fn open_runtime_requests(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<RuntimeRequest>, LobbyError> {
+        let mut conn = self.inner.db.acquire().await?;
+        Ok(store::all_open_runtime_requests(&mut conn, limit).await?)
+    }
+
+    /// Marks a request done, on the runtime's transaction (so it completes
+    /// together with the operation that carried it out).
+    pub async fn complete_runtime_request(
+        conn: &mut PgConnection,
+        request_id: RuntimeRequestId,
+    ) -> Result<(), LobbyError> {
+        Ok(store::complete_runtime_request(conn, request_id).await?)
     }
 
     /// After the delete committed: the user's games and names afresh.

@@ -49,7 +49,7 @@ pub use model::{
 pub use race_name::{RaceKey, RaceName, RaceNameError, canonical_key};
 pub use schedule::{ScheduleError, TurnSchedule};
 pub use service::{Inspection, LobbyService, LobbySettings, Transition};
-pub use store::GameFilter;
+pub use store::{GameFilter, RuntimeRequest};
 pub use sweeper::{SweepReport, Sweeper};
 
 /// The lobby's install step: the service (bound to its soft-delete hook and

@@ -21,56 +21,7 @@ pub const MAX_NAME_CHARS: usize = 64;
 pub const MAX_DESCRIPTION_CHARS: usize = 2000;
 pub const MAX_REASON_CHARS: usize = 500;
 
-macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident, $table:literal, $column:literal { $($variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub const fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            pub fn parse(raw: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == raw)
-            }
-
-            /// Reads a stored value (an unknown one is a decode error).
-            pub fn decode(raw: &str) -> Result<Self, sqlx::Error> {
-                Self::parse(raw)
-                    .ok_or_else(|| crate::postgres::unexpected_value($table, $column, raw))
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        // Stored as `text`: rows decode straight into the model types.
-        impl sqlx::Type<sqlx::Postgres> for $name {
-            fn type_info() -> sqlx::postgres::PgTypeInfo {
-                <String as sqlx::Type<sqlx::Postgres>>::type_info()
-            }
-
-            fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
-                <String as sqlx::Type<sqlx::Postgres>>::compatible(ty)
-            }
-        }
-
-        impl<'r> sqlx::Decode<'r, sqlx::Postgres> for $name {
-            fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-                let raw = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
-                Ok(Self::decode(raw)?)
-            }
-        }
-    };
-}
+use crate::text_enum;
 
 text_enum!(
     /// Where a game is: `draft → enrollment_open → enrollment_closed →
@@ -594,7 +545,14 @@ pub struct RuntimeSnapshot {
 
 impl RuntimeSnapshot {
     /// Statuses that pause a running game (spec §10, `game.paused`).
-    pub const PAUSING: &'static [&'static str] = &["engine_unreachable", "generation_failed"];
+    /// `stopped` and `removed` too: an engine an operator stopped (or that
+    /// vanished) cannot play turns until it is started again.
+    pub const PAUSING: &'static [&'static str] = &[
+        "engine_unreachable",
+        "generation_failed",
+        "stopped",
+        "removed",
+    ];
 
     pub fn pauses(&self) -> bool {
         Self::PAUSING.contains(&self.runtime_status.as_str())

@@ -915,3 +915,50 @@ pub async fn open_runtime_requests(
     .fetch_all(conn)
     .await
 }
+
+/// Open requests of every game, oldest first (the runtime's intake).
+pub async fn all_open_runtime_requests(
+    conn: &mut PgConnection,
+    limit: i64,
+) -> Result<Vec<RuntimeRequest>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT request_id, game_id, kind, user_id, race_name, reason, created_at
+         FROM game_runtime_requests WHERE completed_at IS NULL
+         ORDER BY created_at, request_id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Marks a request done (a second call changes nothing).
+pub async fn complete_runtime_request(
+    conn: &mut PgConnection,
+    request_id: RuntimeRequestId,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE game_runtime_requests SET completed_at = now()
+         WHERE request_id = $1 AND completed_at IS NULL",
+    )
+    .bind(request_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A patched game's engine version.
+pub async fn set_engine_version(
+    conn: &mut PgConnection,
+    id: GameId,
+    label: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE games SET engine_version = $2, version = version + 1, updated_at = now()
+         WHERE game_id = $1",
+    )
+    .bind(id)
+    .bind(label)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

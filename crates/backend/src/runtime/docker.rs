@@ -54,6 +54,9 @@ pub struct DockerDriver {
     runtime: RuntimeConfig,
     /// Connected on first use, dropped by [`DockerDriver::close`].
     client: Mutex<Option<Docker>>,
+    /// Set once `BACKEND_DOCKER_NETWORK` is known to exist (the first
+    /// `create` makes sure, so a daemon down at startup is no obstacle).
+    network_ready: std::sync::atomic::AtomicBool,
 }
 
 impl DockerDriver {
@@ -64,6 +67,7 @@ impl DockerDriver {
             network: docker.network.clone(),
             runtime: runtime.clone(),
             client: Mutex::new(None),
+            network_ready: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -412,6 +416,7 @@ impl ContainerRuntime for DockerDriver {
             if let Some(existing) = self.inspect_named(&docker, &name).await? {
                 return Ok(existing);
             }
+            ContainerRuntime::prepare(self).await?;
             let owner = self.image_user(&docker, &spec.image).await?;
             let dir = spec.state_dir.clone();
             let run_as = tokio::task::spawn_blocking(move || prepare_state_dir(&dir, owner))
@@ -501,6 +506,29 @@ impl ContainerRuntime for DockerDriver {
             let docker = self.client()?;
             self.inspect_named(&docker, name).await
         })
+    }
+
+    fn prepare(&self) -> BoxFuture<'_, Result<(), DriverError>> {
+        Box::pin(async move {
+            if !self
+                .network_ready
+                .load(std::sync::atomic::Ordering::Acquire)
+            {
+                self.ensure_network().await?;
+                self.network_ready
+                    .store(true, std::sync::atomic::Ordering::Release);
+            }
+            Ok(())
+        })
+    }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), DriverError>> {
+        Box::pin(DockerDriver::ping(self))
+    }
+
+    fn close(&self, _grace: Duration) -> BoxFuture<'_, ()> {
+        DockerDriver::close(self);
+        Box::pin(async {})
     }
 
     fn list(&self) -> BoxFuture<'_, Result<Vec<EngineInfo>, DriverError>> {

@@ -110,4 +110,26 @@ pub trait ContainerRuntime: Send + Sync {
 
     /// Every engine labelled `galaxy.backend=1` (the reconciler's view).
     fn list(&self) -> BoxFuture<'_, Result<Vec<EngineInfo>, DriverError>>;
+
+    /// Makes sure what every engine needs exists (the Docker driver:
+    /// `BACKEND_DOCKER_NETWORK`, created if missing); cheap once done. The
+    /// reconciler calls it on every pass (the first at startup) and
+    /// `create` before the first engine.
+    fn prepare(&self) -> BoxFuture<'_, Result<(), DriverError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Whether the driver can work now (the Docker daemon answers).
+    fn ping(&self) -> BoxFuture<'_, Result<(), DriverError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Shutdown (spec §16): the Docker driver drops its daemon connection;
+    /// the process driver stops its children (SIGTERM, then SIGKILL after
+    /// `grace`) — their state is kept and a restarted backend starts them
+    /// again.
+    fn close(&self, grace: Duration) -> BoxFuture<'_, ()> {
+        let _ = grace;
+        Box::pin(async {})
+    }
 }

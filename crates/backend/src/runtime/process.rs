@@ -478,6 +478,14 @@ impl ProcessDriver {
 }
 
 impl ContainerRuntime for ProcessDriver {
+    fn close(&self, grace: Duration) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            if let Err(err) = self.stop_all(grace).await {
+                tracing::warn!(error = %err, "shutdown: stopping the engine processes failed");
+            }
+        })
+    }
+
     fn name(&self) -> &'static str {
         "process"
     }

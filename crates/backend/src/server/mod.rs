@@ -110,6 +110,8 @@ pub struct AppContext {
     pub engine_versions: crate::runtime::versions::EngineVersions,
     /// The shared job queue's runner (tests drive its step).
     pub jobs: crate::jobs::Runner,
+    /// Engines: records, operations, the reconciler (tests drive its steps).
+    pub runtime: crate::runtime::RuntimeService,
 }
 
 /// The complete HTTP application: groups, probes, contract, fallbacks and

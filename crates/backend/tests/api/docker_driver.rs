@@ -41,6 +41,7 @@ fn runtime_config(policy: ImagePullPolicy, addressing: EngineAddressing) -> Runt
         driver: RuntimeDriver::Docker,
         engine_addressing: addressing,
         engine_versions: Vec::new(),
+        process_binaries: Vec::new(),
     }
 }
 

@@ -31,6 +31,7 @@ mod probes;
 mod process;
 mod process_driver;
 mod push;
+mod runtime;
 mod sanctions;
 mod security;
 mod sessions;

@@ -21,7 +21,7 @@ const GRACE: Duration = Duration::from_secs(5);
 
 /// The engine binary built next to this test binary (or named by
 /// `GALAXY_GAME_BIN`); tests never build it themselves.
-fn engine_binary() -> PathBuf {
+pub fn engine_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("GALAXY_GAME_BIN") {
         return path.into();
     }

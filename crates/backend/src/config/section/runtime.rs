@@ -44,6 +44,30 @@ fn engine_versions(s: &str) -> Result<Vec<(String, String)>, String> {
     Ok(pairs)
 }
 
+/// `image=path,image=path`, or one path run for every image.
+fn process_binaries(s: &str) -> Result<Vec<(Option<String>, String)>, String> {
+    let mut out: Vec<(Option<String>, String)> = Vec::new();
+    for item in s.split(',') {
+        let (image, path) = match item.split_once('=') {
+            Some((image, path)) => (Some(image.trim().to_owned()), path.trim()),
+            None => (None, item.trim()),
+        };
+        if path.is_empty() || image.as_deref().is_some_and(str::is_empty) {
+            return Err(format!(
+                "{item:?} is not image=/path/to/galaxy-game or a path"
+            ));
+        }
+        if !path.starts_with('/') {
+            return Err(format!("{path:?} is not an absolute path"));
+        }
+        if out.iter().any(|(i, _)| *i == image) {
+            return Err(format!("{item:?}: that image is listed twice"));
+        }
+        out.push((image, path.to_owned()));
+    }
+    Ok(out)
+}
+
 impl Loader {
     pub(in crate::config) fn docker(&mut self) -> Option<DockerConfig> {
         let host = self.value("BACKEND_DOCKER_HOST", docker_endpoint);
@@ -100,6 +124,13 @@ impl Loader {
         let driver = self.value("BACKEND_RUNTIME_DRIVER", one_of(DRIVERS));
         let engine_addressing = self.value("BACKEND_RUNTIME_ENGINE_ADDRESSING", one_of(ADDRESSING));
         let engine_versions = self.optional("BACKEND_RUNTIME_ENGINE_VERSIONS", engine_versions);
+        let process_binaries = self.optional("BACKEND_RUNTIME_PROCESS_BINARIES", process_binaries);
+        if driver == Some(RuntimeDriver::Process) && matches!(process_binaries, Some(None)) {
+            self.fail(
+                "BACKEND_RUNTIME_PROCESS_BINARIES",
+                "is required when BACKEND_RUNTIME_DRIVER=process (the galaxy-game binary to run)",
+            );
+        }
         Some(RuntimeConfig {
             worker_pool_size: worker_pool_size?,
             job_queue_size: job_queue_size?,
@@ -115,6 +146,7 @@ impl Loader {
             driver: driver?,
             engine_addressing: engine_addressing?,
             engine_versions: engine_versions?.unwrap_or_default(),
+            process_binaries: process_binaries?.unwrap_or_default(),
         })
     }
 }

@@ -14,6 +14,7 @@ mod engine_versions;
 mod games;
 mod mail;
 mod notifications;
+mod runtimes;
 mod users;
 
 /// The group's routes, each behind the Basic Auth guard.
@@ -33,6 +34,7 @@ fn group_routes() -> GroupRoutes {
         .merge(games::routes())
         .merge(mail::routes())
         .merge(notifications::routes())
+        .merge(runtimes::routes())
         .merge(users::routes())
 }
 

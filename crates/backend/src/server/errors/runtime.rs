@@ -26,3 +26,33 @@ impl From<EngineVersionError> for ApiError {
         }
     }
 }
+
+impl From<crate::runtime::RuntimeError> for ApiError {
+    fn from(err: crate::runtime::RuntimeError) -> Self {
+        use crate::runtime::RuntimeError as E;
+        use axum::http::{HeaderValue, header};
+        let message = err.to_string();
+        match err {
+            E::NotFound(_) => ApiError::not_found(message),
+            E::Busy { queued } => ApiError::unavailable("runtime_busy", message)
+                .with_header(header::RETRY_AFTER, HeaderValue::from(5))
+                .with_details(json!({ "queued": queued })),
+            E::Unavailable(_) => ApiError::unavailable("runtime_unavailable", message)
+                .with_header(header::RETRY_AFTER, HeaderValue::from(10)),
+            E::InvalidState {
+                current, wanted, ..
+            } => ApiError::conflict("invalid_runtime_state", message)
+                .with_details(json!({ "current_state": current, "wanted_state": wanted })),
+            E::GameNotInPlay { current, .. } => ApiError::conflict("invalid_game_state", message)
+                .with_details(
+                    json!({ "current_state": current, "wanted_state": "running or paused" }),
+                ),
+            E::PatchNotAllowed { from, to, .. } => ApiError::conflict("patch_not_allowed", message)
+                .with_details(json!({ "from_version": from, "to_version": to })),
+            E::UnknownVersion(_) => ApiError::unprocessable("unknown_engine_version", message)
+                .with_details(json!({ "field": "engine_version" })),
+            E::Db(e) => e.into(),
+            E::Lobby(e) => e.into(),
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! [`RuntimeError`]: why a runtime request was refused. The HTTP mapping is
+//! in `server/errors/runtime.rs`.
+
+use super::model::RuntimeStatus;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// No game, or no runtime record for it.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The runtime-job queue is full (`BACKEND_RUNTIME_JOB_QUEUE_SIZE`).
+    #[error("the runtime job queue is full ({queued} queued); retry later")]
+    Busy { queued: i64 },
+    /// The container runtime (Docker daemon) cannot be reached.
+    #[error("the container runtime is unavailable: {0}")]
+    Unavailable(String),
+    /// The action does not apply to the runtime's current status.
+    #[error("the runtime is {current}; {action} needs {wanted}")]
+    InvalidState {
+        current: RuntimeStatus,
+        action: &'static str,
+        wanted: &'static str,
+    },
+    /// The game's status does not allow the action.
+    #[error("the game is {current}; {action} needs a game in play")]
+    GameNotInPlay {
+        current: String,
+        action: &'static str,
+    },
+    /// A patch to a version outside the same major.minor line, or not newer.
+    #[error("a patch must stay within {from_line}.x: {from} → {to} needs a stop and a start")]
+    PatchNotAllowed {
+        from: String,
+        to: String,
+        from_line: String,
+    },
+    /// A version that is not registered (or not enabled).
+    #[error("engine version {0} is not registered or not enabled")]
+    UnknownVersion(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Lobby(#[from] crate::lobby::LobbyError),
+}

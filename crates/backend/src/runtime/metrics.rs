@@ -1,0 +1,48 @@
+//! The runtime's instruments (spec §15): `runtime_container_ops_total{op,
+//! outcome}` — every driver call a runtime operation makes — and
+//! `runtime_health_probes_total{outcome}` — the reconciler's `/healthz`
+//! probes.
+
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::Counter;
+
+use crate::telemetry::Metrics;
+use crate::telemetry::names::{self, label};
+
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct RuntimeMetrics {
+    ops: Counter<u64>,
+    probes: Counter<u64>,
+}
+
+impl RuntimeMetrics {
+    pub fn new(metrics: &Metrics) -> Self {
+        let meter = metrics.meter();
+        Self {
+            ops: meter
+                .u64_counter(names::RUNTIME_CONTAINER_OPS_TOTAL)
+                .with_description("Container operations (ensure_image, create, start, stop, remove, inspect, list) by op and outcome (ok, error).")
+                .build(),
+            probes: meter
+                .u64_counter(names::RUNTIME_HEALTH_PROBES_TOTAL)
+                .with_description("Engine /healthz probes by the reconciler, by outcome (ok, unreachable, error).")
+                .build(),
+        }
+    }
+
+    pub fn container_op(&self, op: &'static str, ok: bool) {
+        self.ops.add(
+            1,
+            &[
+                KeyValue::new(label::OP, op),
+                KeyValue::new(label::OUTCOME, if ok { "ok" } else { "error" }),
+            ],
+        );
+    }
+
+    pub fn probe(&self, outcome: &'static str) {
+        self.probes
+            .add(1, &[KeyValue::new(label::OUTCOME, outcome)]);
+    }
+}

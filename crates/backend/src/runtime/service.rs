@@ -1,0 +1,452 @@
+//! [`RuntimeService`]: the runtime records (cached), the operation log,
+//! and the requests that queue operations (admin actions, the lobby's
+//! requests). What an operation does is in `ops.rs`; the reconciler in
+//! `reconciler.rs`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+use super::driver::{ContainerRuntime, DriverError};
+use super::engine::EngineClient;
+use super::error::RuntimeError;
+use super::metrics::RuntimeMetrics;
+use super::model::{OpKind, Operation, Requester, RuntimeRecord, RuntimeStatus};
+use super::store;
+use super::versions::EngineVersions;
+use crate::config::Config;
+use crate::ids::GameId;
+use crate::jobs::{RetryPolicy, Wake};
+use crate::lobby::{GameStatus, LobbyService};
+use crate::notification::NotificationService;
+
+/// The name `/readyz` reports while the records warm.
+pub const CACHE_NAME: &str = "runtime_records";
+
+/// Audit actions of the runtime's admin surface.
+pub mod action {
+    pub const START: &str = "runtime.start";
+    pub const STOP: &str = "runtime.stop";
+    pub const RESTART: &str = "runtime.restart";
+    pub const PATCH: &str = "runtime.patch";
+}
+
+/// How the runtime works.
+#[derive(Debug, Clone)]
+pub struct RuntimeSettings {
+    /// `BACKEND_RUNTIME_WORKER_POOL_SIZE`: operations run at the same time.
+    pub pool_size: usize,
+    /// `BACKEND_RUNTIME_JOB_QUEUE_SIZE`: unfinished operations at most.
+    pub queue_size: i64,
+    /// `BACKEND_RUNTIME_RECONCILE_INTERVAL`.
+    pub reconcile_interval: Duration,
+    /// `BACKEND_RUNTIME_STOP_GRACE_PERIOD`.
+    pub stop_grace: Duration,
+    /// `BACKEND_GAME_STATE_ROOT`.
+    pub state_root: PathBuf,
+    /// How long a started engine has to answer `/healthz`.
+    pub health_wait: Duration,
+    /// An operation's lease (renewed every third while it runs).
+    pub lease: Duration,
+    /// The pool's idle poll (a queued operation wakes it at once).
+    pub worker_interval: Duration,
+    /// Attempts and backoff of start, stop, restart and patch.
+    pub retry: RetryPolicy,
+    /// Attempts and backoff of banish (waits for a stopped engine).
+    pub banish_retry: RetryPolicy,
+    /// Run the pool, the intake and the reconciler in this process.
+    pub workers_enabled: bool,
+}
+
+impl RuntimeSettings {
+    pub fn from_config(config: &Config) -> Self {
+        let r = &config.runtime;
+        Self {
+            pool_size: r.worker_pool_size as usize,
+            queue_size: i64::from(r.job_queue_size),
+            reconcile_interval: r.reconcile_interval,
+            stop_grace: r.stop_grace_period,
+            state_root: config.game_state_root.clone(),
+            health_wait: Duration::from_secs(30),
+            lease: Duration::from_secs(30),
+            worker_interval: Duration::from_secs(5),
+            retry: RetryPolicy {
+                max_attempts: 5,
+                base: Duration::from_secs(2),
+                max: Duration::from_secs(60),
+            },
+            banish_retry: RetryPolicy {
+                max_attempts: 50,
+                base: Duration::from_secs(5),
+                max: Duration::from_secs(600),
+            },
+            workers_enabled: config.lobby.jobs_worker_enabled,
+        }
+    }
+}
+
+/// What an admin request did.
+#[derive(Debug, Clone)]
+pub enum Requested {
+    /// The operation was queued.
+    Queued(Operation),
+    /// Nothing to do: the runtime is already where the request wants it.
+    AlreadyDone(RuntimeRecord),
+}
+
+/// One runtime as the admin surface shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Inspection {
+    pub record: RuntimeRecord,
+    /// What the driver reports (`null`: no such engine).
+    pub container: Option<Value>,
+    /// The engine's `/api/v1/admin/status` (`null`: not reachable).
+    pub engine: Option<Value>,
+    /// Why `engine` is null, when it is.
+    pub engine_error: Option<String>,
+    pub operations: Vec<Operation>,
+}
+
+/// The runtime domain. Cheap to clone.
+#[derive(Clone)]
+pub struct RuntimeService {
+    pub(super) inner: Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    pub db: PgPool,
+    pub driver: Arc<dyn ContainerRuntime>,
+    pub engine: EngineClient,
+    pub versions: EngineVersions,
+    pub lobby: LobbyService,
+    pub notifications: NotificationService,
+    pub settings: RuntimeSettings,
+    pub metrics: RuntimeMetrics,
+    pub job_metrics: crate::jobs::JobMetrics,
+    pub wake: Wake,
+    pub cache: RwLock<Cache>,
+}
+
+#[derive(Default)]
+pub(super) struct Cache {
+    pub warm: bool,
+    pub records: HashMap<GameId, RuntimeRecord>,
+}
+
+/// Parts of a [`RuntimeService`].
+pub struct RuntimeParts {
+    pub db: PgPool,
+    pub driver: Arc<dyn ContainerRuntime>,
+    pub engine: EngineClient,
+    pub versions: EngineVersions,
+    pub lobby: LobbyService,
+    pub notifications: NotificationService,
+    pub settings: RuntimeSettings,
+    pub metrics: crate::telemetry::Metrics,
+}
+
+impl RuntimeService {
+    pub fn new(parts: RuntimeParts) -> Self {
+        let RuntimeParts {
+            db,
+            driver,
+            engine,
+            versions,
+            lobby,
+            notifications,
+            settings,
+            metrics,
+        } = parts;
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                driver,
+                engine,
+                versions,
+                lobby,
+                notifications,
+                settings,
+                metrics: RuntimeMetrics::new(&metrics),
+                job_metrics: super::ops::job_metrics(&metrics),
+                wake: Wake::new(store::WAKE_CHANNEL),
+                cache: RwLock::new(Cache::default()),
+            }),
+        }
+    }
+
+    pub fn settings(&self) -> &RuntimeSettings {
+        &self.inner.settings
+    }
+
+    pub fn driver(&self) -> &Arc<dyn ContainerRuntime> {
+        &self.inner.driver
+    }
+
+    /// The operations queue's wake-up (every enqueue notifies it).
+    pub fn wake(&self) -> Wake {
+        self.inner.wake.clone()
+    }
+
+    /// The startup warm-up, for `/readyz` to wait on.
+    pub fn warmup(&self) -> crate::readiness::Warmup {
+        let service = self.clone();
+        crate::readiness::Warmup::new(CACHE_NAME, async move {
+            let records = store::records(&service.inner.db).await?;
+            let mut cache = service.write_cache();
+            cache.records = records.into_iter().map(|r| (r.game_id, r)).collect();
+            cache.warm = true;
+            Ok::<(), anyhow::Error>(())
+        })
+    }
+
+    fn read_cache(&self) -> std::sync::RwLockReadGuard<'_, Cache> {
+        self.inner.cache.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write_cache(&self) -> std::sync::RwLockWriteGuard<'_, Cache> {
+        self.inner.cache.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Re-reads `game_id`'s record into the cache (after a commit).
+    pub(super) async fn refresh(
+        &self,
+        game_id: GameId,
+    ) -> Result<Option<RuntimeRecord>, sqlx::Error> {
+        let mut conn = self.inner.db.acquire().await?;
+        let record = store::record(&mut conn, game_id).await?;
+        let mut cache = self.write_cache();
+        match &record {
+            Some(r) => {
+                cache.records.insert(game_id, r.clone());
+            }
+            None => {
+                cache.records.remove(&game_id);
+            }
+        }
+        Ok(record)
+    }
+
+    /// Every record (from the cache once warm).
+    pub async fn records(&self) -> Result<Vec<RuntimeRecord>, RuntimeError> {
+        {
+            let cache = self.read_cache();
+            if cache.warm {
+                let mut all: Vec<RuntimeRecord> = cache.records.values().cloned().collect();
+                all.sort_by(|a, b| {
+                    b.updated_at
+                        .cmp(&a.updated_at)
+                        .then(a.game_id.cmp(&b.game_id))
+                });
+                return Ok(all);
+            }
+        }
+        Ok(store::records(&self.inner.db).await?)
+    }
+
+    /// `game_id`'s record, or `NotFound`.
+    pub async fn record(&self, game_id: GameId) -> Result<RuntimeRecord, RuntimeError> {
+        {
+            let cache = self.read_cache();
+            if cache.warm {
+                return cache
+                    .records
+                    .get(&game_id)
+                    .cloned()
+                    .ok_or(RuntimeError::NotFound("runtime"));
+            }
+        }
+        let mut conn = self.inner.db.acquire().await?;
+        store::record(&mut conn, game_id)
+            .await?
+            .ok_or(RuntimeError::NotFound("runtime"))
+    }
+
+    /// The record, what the driver and the engine say, the last operations.
+    pub async fn inspect(&self, game_id: GameId) -> Result<Inspection, RuntimeError> {
+        let record = self.record(game_id).await?;
+        let container = self
+            .inner
+            .driver
+            .inspect(&record.container_name)
+            .await
+            .ok()
+            .flatten()
+            .map(|info| {
+                json!({
+                    "id": info.id,
+                    "name": info.name,
+                    "image": info.image,
+                    "state": format!("{:?}", info.state).to_lowercase(),
+                    "base_url": info.base_url,
+                })
+            });
+        let (engine, engine_error) = match &record.base_url {
+            None => (None, Some("the engine is not running".to_owned())),
+            Some(url) => match self.inner.engine.status(url).await {
+                Ok(status) => (serde_json::to_value(status).ok(), None),
+                Err(err) => (None, Some(err.to_string())),
+            },
+        };
+        let operations = store::operations(&self.inner.db, game_id, 20).await?;
+        Ok(Inspection {
+            record,
+            container,
+            engine,
+            engine_error,
+            operations,
+        })
+    }
+
+    /// `game_id`'s operations, newest first.
+    pub async fn operations(
+        &self,
+        game_id: GameId,
+        limit: i64,
+    ) -> Result<Vec<Operation>, RuntimeError> {
+        self.record(game_id).await?;
+        Ok(store::operations(&self.inner.db, game_id, limit).await?)
+    }
+
+    pub async fn operation(&self, op_id: i64) -> Result<Operation, RuntimeError> {
+        store::operation(&self.inner.db, op_id)
+            .await?
+            .ok_or(RuntimeError::NotFound("operation"))
+    }
+
+    /// An admin asks for `op` on `game_id`'s runtime: checked against the
+    /// record, queued unless already done, audited.
+    pub async fn request(
+        &self,
+        admin: &str,
+        game_id: GameId,
+        op: OpKind,
+        params: Value,
+    ) -> Result<Requested, RuntimeError> {
+        let record = self.record(game_id).await?;
+        let status = record.status;
+        let (already, audit) = match op {
+            OpKind::Stop => (
+                matches!(
+                    status,
+                    RuntimeStatus::Stopped | RuntimeStatus::Removed | RuntimeStatus::Finished
+                ),
+                action::STOP,
+            ),
+            OpKind::Start => {
+                self.require_in_play(game_id, "start").await?;
+                (status == RuntimeStatus::Running, action::START)
+            }
+            OpKind::Restart => {
+                self.require_in_play(game_id, "restart").await?;
+                (false, action::RESTART)
+            }
+            OpKind::Patch => {
+                self.require_in_play(game_id, "patch").await?;
+                if status != RuntimeStatus::Running {
+                    return Err(RuntimeError::InvalidState {
+                        current: status,
+                        action: "patch",
+                        wanted: "running",
+                    });
+                }
+                let to = params["engine_version"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                self.check_patch(&record.engine_version, &to).await?;
+                (to == record.engine_version, action::PATCH)
+            }
+            _ => unreachable!("admins request start, stop, restart and patch"),
+        };
+        if already {
+            return Ok(Requested::AlreadyDone(record));
+        }
+        self.inner
+            .driver
+            .ping()
+            .await
+            .map_err(|e| RuntimeError::Unavailable(e.to_string()))?;
+        let mut tx = self.inner.db.begin().await?;
+        let queued = store::open_count(&mut tx).await?;
+        if queued >= self.inner.settings.queue_size {
+            return Err(RuntimeError::Busy { queued });
+        }
+        let requester = Requester::Admin(admin.to_owned()).as_text();
+        let operation =
+            store::enqueue(&mut tx, game_id, op, &params, &requester, self.attempts(op))
+                .await?
+                .expect("an admin operation carries no lobby request");
+        crate::audit::record(
+            &mut tx,
+            admin,
+            audit,
+            &game_id.to_string(),
+            json!({ "op_id": operation.op_id, "params": params }),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(game_id = %game_id, op = %op, op_id = operation.op_id, "runtime operation queued");
+        Ok(Requested::Queued(operation))
+    }
+
+    async fn require_in_play(
+        &self,
+        game_id: GameId,
+        action: &'static str,
+    ) -> Result<(), RuntimeError> {
+        let entry = self.inner.lobby.entry(game_id).await?;
+        match entry.game.status {
+            GameStatus::Running | GameStatus::Paused => Ok(()),
+            other => Err(RuntimeError::GameNotInPlay {
+                current: other.to_string(),
+                action,
+            }),
+        }
+    }
+
+    /// A patch goes to a registered, enabled version of the same
+    /// major.minor line (`PatchNotAllowed` otherwise).
+    pub async fn check_patch(&self, from: &str, to: &str) -> Result<(), RuntimeError> {
+        let line = |v: &str| -> Option<String> {
+            let core = v.split(['-', '+']).next()?;
+            let mut parts = core.split('.');
+            Some(format!("{}.{}", parts.next()?, parts.next()?))
+        };
+        let version = self
+            .inner
+            .versions
+            .get(to)
+            .await
+            .map_err(|_| RuntimeError::UnknownVersion(to.to_owned()))?;
+        if !version.enabled {
+            return Err(RuntimeError::UnknownVersion(to.to_owned()));
+        }
+        let from_line = line(from).unwrap_or_default();
+        if line(to).as_deref() != Some(from_line.as_str()) {
+            return Err(RuntimeError::PatchNotAllowed {
+                from: from.to_owned(),
+                to: to.to_owned(),
+                from_line,
+            });
+        }
+        Ok(())
+    }
+
+    pub(super) fn attempts(&self, op: OpKind) -> i32 {
+        let policy = match op {
+            OpKind::Banish => &self.inner.settings.banish_retry,
+            _ => &self.inner.settings.retry,
+        };
+        policy.max_attempts_i32()
+    }
+
+    /// Pings the driver (the Docker daemon): `/readyz` stays unaffected,
+    /// admin actions answer 503 while this fails.
+    pub async fn driver_available(&self) -> Result<(), DriverError> {
+        self.inner.driver.ping().await
+    }
+}
