@@ -355,6 +355,10 @@ mod tests {
             ("BACKEND_RUNTIME_CONTAINER_MEMORY", "1g"),
             ("BACKEND_RUNTIME_CONTAINER_PIDS_LIMIT", "-1"),
             ("BACKEND_RUNTIME_DRIVER", "process"),
+            (
+                "BACKEND_RUNTIME_PROCESS_BINARIES",
+                "/opt/galaxy/galaxy-game",
+            ),
             ("BACKEND_RUNTIME_ENGINE_ADDRESSING", "loopback"),
             ("BACKEND_ADMIN_BOOTSTRAP_USER", "root"),
             ("BACKEND_ADMIN_BOOTSTRAP_PASSWORD", "s3cret"),

@@ -590,6 +590,7 @@ mod tests {
                 "BACKEND_GATEWAY_LISTEN_ADDR",
                 "BACKEND_LOBBY_SWEEPER_ENABLED",
                 "BACKEND_JOBS_WORKER_ENABLED",
+                "BACKEND_RUNTIME_PROCESS_BINARIES",
                 "BACKEND_RUNTIME_ENGINE_VERSIONS",
             ]
         );

@@ -469,8 +469,9 @@ async fn the_runtime_snapshot_advances_turns_and_pauses_the_game() {
         .on_runtime_snapshot(id, &snap(1, "running"))
         .await
         .unwrap();
-    assert_eq!(intents(&app, "game.turn.ready", a).await, 1);
-    assert_eq!(intents(&app, "game.turn.ready", b).await, 1);
+    // Turn 0 (the start) and turn 1, each once.
+    assert_eq!(intents(&app, "game.turn.ready", a).await, 2);
+    assert_eq!(intents(&app, "game.turn.ready", b).await, 2);
     let detail = user_get(&app, a, &format!("{GAMES}/{game}")).await;
     assert_eq!(detail.value()["current_turn"], 1);
     assert!(detail.value()["next_deadline"].is_string());

@@ -27,6 +27,8 @@ const EXPECTED_TABLES: &[&str] = &[
     "notification_preferences",
     "notification_routes",
     "race_names",
+    "runtime_operations",
+    "runtime_records",
     "user_country_counters",
     "user_entitlements",
     "user_sanctions",

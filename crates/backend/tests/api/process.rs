@@ -285,3 +285,134 @@ async fn sigterm_drains_a_request_in_flight_and_exits_zero() {
         .collect();
     assert!(again.is_empty(), "logged once only, then again: {again:?}");
 }
+
+/// Polls `sql` (a single boolean) on `db` until true (bounded: 60 s).
+async fn wait_until(db: &sqlx::PgPool, sql: &str, what: &str) {
+    for _ in 0..600 {
+        let done: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+            .fetch_one(db)
+            .await
+            .unwrap();
+        if done {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_start_cut_short_by_sigkill_is_completed_exactly_once_by_the_next_process() {
+    // The game is set up (three members, started) by an in-process app
+    // whose loops are off; the binary then takes the start request.
+    let app = crate::runtime::process_app().spawn().await;
+    let game = crate::runtime::three_member_game(&app, "0.1.0").await;
+    let db = app.into_database().await;
+    let options: sqlx::postgres::PgConnectOptions = db.url().parse().unwrap();
+    let pool = sqlx::PgPool::connect_with(options.options([("search_path", "backend")]))
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    // An engine that takes 3 s to come up, so the kill lands mid-start.
+    let slow = dir.path().join("slow-engine.sh");
+    std::fs::write(
+        &slow,
+        format!(
+            "#!/bin/sh\n/bin/sleep 3\nexec {} \"$@\"\n",
+            crate::process_driver::engine_binary().display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&slow, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut env = base_env(&db.url(), dir.path());
+    env.extend(
+        [
+            ("BACKEND_RUNTIME_DRIVER", "process".to_owned()),
+            (
+                "BACKEND_RUNTIME_PROCESS_BINARIES",
+                slow.display().to_string(),
+            ),
+            (
+                "BACKEND_RUNTIME_ENGINE_VERSIONS",
+                "0.1.0=galaxy/game:0.1.0".to_owned(),
+            ),
+            ("BACKEND_LOBBY_SWEEPER_ENABLED", "false".to_owned()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v)),
+    );
+
+    let first = Running::start(&env);
+    wait_until(
+        &pool,
+        "SELECT EXISTS (SELECT 1 FROM runtime_operations
+                        WHERE op = 'start' AND started_at IS NOT NULL AND state = 'pending')",
+        "the first process runs the start",
+    )
+    .await;
+    first.signal("KILL");
+    let (status, _) = first.wait_with_rest();
+    assert!(!status.success());
+    // The start is still leased to the dead process; its lease running out
+    // is simulated rather than waited for.
+    let leased: i64 = sqlx::query_scalar(
+        "UPDATE runtime_operations SET lease_until = now(), next_attempt_at = now()
+         WHERE state = 'pending' AND lease_token IS NOT NULL RETURNING op_id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(leased > 0);
+
+    let second = Running::start(&env);
+    wait_until(
+        &pool,
+        &format!("SELECT status = 'running' FROM games WHERE game_id = '{game}'"),
+        "the second process completes the start",
+    )
+    .await;
+    // One start operation, succeeded on its first recorded attempt; the
+    // engine initialised once; turn 0 announced once.
+    let ops: Vec<(String, String, i32)> = sqlx::query_as(
+        "SELECT op, state, attempts FROM runtime_operations WHERE game_id = $1::uuid",
+    )
+    .bind(&game)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(ops, [("start".to_owned(), "succeeded".to_owned(), 1)]);
+    let base_url: String =
+        sqlx::query_scalar("SELECT base_url FROM runtime_records WHERE game_id = $1::uuid")
+            .bind(&game)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let status = crate::runtime::engine_client()
+        .status(&base_url)
+        .await
+        .unwrap();
+    assert_eq!((status.turn, status.races.len()), (0, 3));
+    let announced: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM notification_intents
+         WHERE kind = 'game.turn.ready' AND payload->>'game_id' = $1",
+    )
+    .bind(&game)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(announced, 1);
+
+    // A graceful stop takes the engine down with the backend.
+    second.signal("TERM");
+    let (status, _) = second.wait_with_rest();
+    assert!(status.success());
+    let engine = reqwest::Client::new()
+        .get(format!("{base_url}/healthz"))
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await;
+    assert!(engine.is_err(), "the engine outlived the backend");
+    pool.close().await;
+    drop(db);
+}

@@ -153,7 +153,28 @@ impl Loader {
 
 #[cfg(test)]
 mod tests {
-    use super::engine_versions;
+    use super::{engine_versions, process_binaries};
+    use crate::config::testing::errors;
+
+    #[test]
+    fn process_binaries_are_one_path_or_image_path_pairs() {
+        assert_eq!(
+            process_binaries("/opt/g, galaxy/game:0.1.1=/opt/g11").unwrap(),
+            [
+                (None, "/opt/g".to_owned()),
+                (Some("galaxy/game:0.1.1".to_owned()), "/opt/g11".to_owned())
+            ]
+        );
+        assert!(process_binaries("relative/galaxy-game").is_err());
+        assert!(process_binaries("=/opt/g").is_err());
+        assert!(process_binaries("/a,/b").is_err());
+    }
+
+    #[test]
+    fn the_process_driver_needs_its_binaries() {
+        let text = errors(&[("BACKEND_RUNTIME_DRIVER", "process")]).to_string();
+        assert!(text.contains("BACKEND_RUNTIME_PROCESS_BINARIES"), "{text}");
+    }
 
     #[test]
     fn engine_versions_refuse_labels_that_are_not_semver_and_spaced_images() {
