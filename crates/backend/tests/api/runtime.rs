@@ -490,3 +490,37 @@ async fn the_reconciler_restarts_an_engine_that_exited_at_the_same_turn() {
     );
     assert!(metrics.contains("runtime_container_ops_total"));
 }
+
+#[tokio::test]
+async fn with_the_docker_daemon_down_actions_get_503_jobs_wait_and_readyz_stays_ready() {
+    let app = docker_app()
+        .var("BACKEND_DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .spawn()
+        .await;
+    let game = three_member_game(&app, "0.1.0").await;
+    let runtime = &app.state.runtime;
+    runtime.take_lobby_requests().await.unwrap();
+    let report = runtime.run_operations().await.unwrap();
+    // The start cannot reach the daemon: it waits for a retry, not lost.
+    assert_eq!((report.claimed, report.retrying), (1, 1), "{report:?}");
+    let (state, error): (String, String) =
+        sqlx::query_as("SELECT state, error FROM runtime_operations WHERE game_id = $1::uuid")
+            .bind(&game)
+            .fetch_one(app.db())
+            .await
+            .unwrap();
+    assert_eq!(state, "retrying");
+    assert!(error.contains("unavailable"), "{error}");
+    assert_eq!(game_status(&app, &game).await["status"], "starting");
+
+    // An admin action says so, with Retry-After.
+    let r = admin_post(&app, &format!("{RUNTIMES}/{game}/stop"), json!({})).await;
+    r.assert_status(503);
+    assert_eq!(r.error_code(), "runtime_unavailable");
+    assert!(r.header("retry-after").is_some());
+    // The reconciler reports it and changes nothing.
+    assert!(runtime.reconcile().await.is_err());
+    assert_eq!(record(&app, &game).await.status, RuntimeStatus::Starting);
+    // Players keep the lobby: the process stays ready.
+    app.api.get("/readyz").send().await.assert_status(200);
+}
