@@ -5,6 +5,9 @@
 //! daemon answers become [`DriverError`]s. The runtime decides what to run
 //! and when; this only does what it is told.
 //!
+//! A replay (the shadow check before a patch) is a one-shot container of
+//! its own, labelled [`LABEL_SHADOW`] rather than `galaxy.backend=1`.
+//!
 //! The daemon is connected to lazily: a backend started while Docker is
 //! down comes up, every call reports [`DriverError::Unavailable`], and the
 //! first call after the daemon returns connects.

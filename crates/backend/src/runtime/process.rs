@@ -37,6 +37,11 @@
 //! `list` look at the process table: an engine whose process died behind
 //! our back is `Exited`, and can be started again.
 //!
+//! **Replay.** [`ContainerRuntime::replay`] (the shadow check before a
+//! patch) runs the image's binary once as `replay --turn N --state-dir
+//! COPY` with an empty environment and returns its exit status and stdout;
+//! it is killed after [`REPLAY_TIMEOUT`].
+//!
 //! **No orphans.** Children are spawned with `kill_on_drop` (dropping the
 //! driver SIGKILLs them) in their own process group (a terminal's Ctrl-C
 //! reaches only the backend, which decides), and on Linux with
