@@ -5,6 +5,9 @@
 //! daemon answers become [`DriverError`]s. The runtime decides what to run
 //! and when; this only does what it is told.
 //!
+//! A replay (the shadow check before a patch) is a one-shot container of
+//! its own, labelled [`LABEL_SHADOW`] rather than `galaxy.backend=1`.
+//!
 //! The daemon is connected to lazily: a backend started while Docker is
 //! down comes up, every call reports [`DriverError::Unavailable`], and the
 //! first call after the daemon returns connects.
@@ -25,20 +28,25 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
-    ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+    ListNetworksOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
 };
 use futures::StreamExt;
 use futures::future::BoxFuture;
 
 use super::driver::{
     ContainerRuntime, DriverError, EngineInfo, EngineSpec, EngineState, LABEL_BACKEND,
-    LABEL_ENGINE_VERSION, LABEL_GAME_ID, engine_name,
+    LABEL_ENGINE_VERSION, LABEL_GAME_ID, REPLAY_TIMEOUT, ReplayOutput, engine_name,
 };
 use crate::config::{DockerConfig, EngineAddressing, ImagePullPolicy, RuntimeConfig};
 use crate::ids::GameId;
 
 /// The port the engine listens on inside its container.
 pub const ENGINE_PORT: u16 = 8080;
+
+/// Marks a replay container (the shadow check): not an engine, so not
+/// `galaxy.backend=1`, which the reconciler lists.
+pub const LABEL_SHADOW: &str = "galaxy.shadow";
 
 /// The engine port as Docker names it in port maps.
 const ENGINE_PORT_KEY: &str = "8080/tcp";
@@ -202,6 +210,147 @@ impl DockerDriver {
                 "image {image} runs as user {user:?}; a numeric uid[:gid] is needed to own its state directory"
             ))
         })
+    }
+
+    /// A one-shot `IMAGE replay --turn TURN` on `state_copy` mounted
+    /// read-only, without a network; always removed afterwards.
+    async fn replay_copy(
+        &self,
+        image: &str,
+        state_copy: &Path,
+        turn: u32,
+    ) -> Result<ReplayOutput, DriverError> {
+        ContainerRuntime::ensure_image(self, image).await?;
+        let docker = self.client()?;
+        // The copy must be readable by the image's user, as a state
+        // directory must be writable by it (the same fallback applies).
+        let owner = self.image_user(&docker, image).await?;
+        let dir = state_copy.to_path_buf();
+        let run_as = tokio::task::spawn_blocking(move || prepare_replay_dir(&dir, owner))
+            .await
+            .map_err(|e| DriverError::Failed(format!("replay directory task: {e}")))?
+            .map_err(|e| {
+                DriverError::Failed(format!("replay directory {}: {e}", state_copy.display()))
+            })?;
+        let name = format!(
+            "galaxy-shadow-{}",
+            state_copy
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+        );
+        let options = CreateContainerOptionsBuilder::default().name(&name).build();
+        docker
+            .create_container(
+                Some(options),
+                self.replay_body(image, state_copy, turn, run_as),
+            )
+            .await
+            .map_err(|e| match status_of(&e) {
+                Some(404) => DriverError::Failed(format!("creating {name}: {}", daemon_message(e))),
+                _ => map_error(e, &name),
+            })?;
+        let ran = tokio::time::timeout(REPLAY_TIMEOUT, self.run_replay(&docker, &name)).await;
+        let removed = docker
+            .remove_container(
+                &name,
+                Some(RemoveContainerOptionsBuilder::default().force(true).build()),
+            )
+            .await;
+        if let Err(e) = removed
+            && status_of(&e) != Some(404)
+        {
+            tracing::warn!(container = %name, error = %e, "runtime.docker: cannot remove a replay container");
+        }
+        ran.map_err(|_| {
+            DriverError::Failed(format!(
+                "the replay did not finish within {REPLAY_TIMEOUT:?} and was killed"
+            ))
+        })?
+    }
+
+    /// Starts the replay container, waits for it to exit, reads its stdout.
+    async fn run_replay(&self, docker: &Docker, name: &str) -> Result<ReplayOutput, DriverError> {
+        docker
+            .start_container(name, None)
+            .await
+            .map_err(|e| map_error(e, name))?;
+        let mut exit_code = None;
+        let mut waiting = docker.wait_container(name, None);
+        while let Some(step) = waiting.next().await {
+            match step {
+                Ok(answer) => exit_code = Some(answer.status_code),
+                // bollard reports a non-zero exit as an error.
+                Err(BollardError::DockerContainerWaitError { code, .. }) => exit_code = Some(code),
+                Err(e) => return Err(map_error(e, name)),
+            }
+        }
+        let exit_code =
+            exit_code.ok_or_else(|| DriverError::Failed(format!("no exit status from {name}")))?;
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(false)
+            .build();
+        let mut stdout = Vec::new();
+        let mut logs = docker.logs(name, Some(options));
+        while let Some(chunk) = logs.next().await {
+            let chunk = chunk.map_err(|e| map_error(e, name))?;
+            stdout.extend_from_slice(chunk.as_ref());
+        }
+        Ok(ReplayOutput {
+            exit_code,
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        })
+    }
+
+    fn replay_body(
+        &self,
+        image: &str,
+        state_copy: &Path,
+        turn: u32,
+        run_as: Option<String>,
+    ) -> ContainerCreateBody {
+        let mount = self.runtime.container_state_mount.clone();
+        let host_config = HostConfig {
+            mounts: Some(vec![Mount {
+                typ: Some(MountType::BIND),
+                source: Some(state_copy.display().to_string()),
+                target: Some(mount.clone()),
+                read_only: Some(true),
+                ..Default::default()
+            }]),
+            nano_cpus: Some((self.runtime.container_cpu_quota * 1e9).round() as i64),
+            memory: Some(i64::try_from(self.runtime.container_memory_bytes).unwrap_or(i64::MAX)),
+            pids_limit: Some(self.runtime.container_pids_limit),
+            // Read back through the logs API, whatever driver engines log to.
+            log_config: Some(HostConfigLogConfig {
+                typ: Some("json-file".to_owned()),
+                config: None,
+            }),
+            restart_policy: Some(RestartPolicy {
+                name: Some(RestartPolicyNameEnum::NO),
+                maximum_retry_count: None,
+            }),
+            network_mode: Some("none".to_owned()),
+            cap_drop: Some(vec!["ALL".to_owned()]),
+            security_opt: Some(vec!["no-new-privileges".to_owned()]),
+            ..Default::default()
+        };
+        ContainerCreateBody {
+            image: Some(image.to_owned()),
+            user: run_as,
+            cmd: Some(vec![
+                "replay".to_owned(),
+                "--turn".to_owned(),
+                turn.to_string(),
+                "--state-dir".to_owned(),
+                mount,
+            ]),
+            env: Some(Vec::new()),
+            labels: Some(HashMap::from([(LABEL_SHADOW.to_owned(), "1".to_owned())])),
+            host_config: Some(host_config),
+            ..Default::default()
+        }
     }
 
     fn container_body(&self, spec: &EngineSpec, run_as: Option<String>) -> ContainerCreateBody {
@@ -531,6 +680,15 @@ impl ContainerRuntime for DockerDriver {
         Box::pin(async {})
     }
 
+    fn replay<'a>(
+        &'a self,
+        image: &'a str,
+        state_copy: &'a Path,
+        turn: u32,
+    ) -> BoxFuture<'a, Result<ReplayOutput, DriverError>> {
+        Box::pin(self.replay_copy(image, state_copy, turn))
+    }
+
     fn list(&self) -> BoxFuture<'_, Result<Vec<EngineInfo>, DriverError>> {
         Box::pin(async move {
             let docker = self.client()?;
@@ -571,6 +729,28 @@ fn prepare_state_dir(dir: &Path, owner: Option<(u32, u32)>) -> io::Result<Option
         }
         Err(e) => Err(e),
     }
+}
+
+/// [`prepare_state_dir`] for a replay's copy of a state directory: every
+/// file and directory in it is given to the image's user, so the replay can
+/// read it; when that is not allowed the replay runs as the copy's owner.
+fn prepare_replay_dir(dir: &Path, owner: Option<(u32, u32)>) -> io::Result<Option<String>> {
+    let run_as = prepare_state_dir(dir, owner)?;
+    if let (None, Some((uid, gid))) = (&run_as, owner) {
+        chown_tree(dir, uid, gid)?;
+    }
+    Ok(run_as)
+}
+
+fn chown_tree(dir: &Path, uid: u32, gid: u32) -> io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        std::os::unix::fs::lchown(&path, Some(uid), Some(gid))?;
+        if std::fs::symlink_metadata(&path)?.is_dir() {
+            chown_tree(&path, uid, gid)?;
+        }
+    }
+    Ok(())
 }
 
 /// `uid[:gid]` of an image's `User`; `Ok(None)` for root or unset, `Err`

@@ -4,7 +4,7 @@
 //! bench). The runtime decides; a driver only does what it is told, and
 //! says so with a typed [`DriverError`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -60,6 +60,18 @@ pub struct EngineInfo {
     pub base_url: Option<String>,
 }
 
+/// How long a replay (the shadow check) may run before it is killed. An
+/// admin's patch request waits for it, within `BACKEND_HTTP_WRITE_TIMEOUT`.
+pub const REPLAY_TIMEOUT: Duration = Duration::from_secs(25);
+
+/// What `galaxy-game replay` said (docs/engine-api.md "Replay (shadow
+/// check)"): exit 0 identical, 3 different, 2 error; stdout is one JSON line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayOutput {
+    pub exit_code: i64,
+    pub stdout: String,
+}
+
 /// Why a driver call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
@@ -110,6 +122,17 @@ pub trait ContainerRuntime: Send + Sync {
 
     /// Every engine labelled `galaxy.backend=1` (the reconciler's view).
     fn list(&self) -> BoxFuture<'_, Result<Vec<EngineInfo>, DriverError>>;
+
+    /// Runs `image`'s `galaxy-game replay --turn TURN` once on `state_copy`
+    /// (a copy of a game's state directory, mounted or read read-only),
+    /// without a network, bounded by [`REPLAY_TIMEOUT`]; the engine's exit
+    /// status and stdout. Nothing is left behind (a container is removed).
+    fn replay<'a>(
+        &'a self,
+        image: &'a str,
+        state_copy: &'a Path,
+        turn: u32,
+    ) -> BoxFuture<'a, Result<ReplayOutput, DriverError>>;
 
     /// Makes sure what every engine needs exists (the Docker driver:
     /// `BACKEND_DOCKER_NETWORK`, created if missing); cheap once done. The

@@ -34,6 +34,28 @@ pub enum RuntimeError {
         to: String,
         from_line: String,
     },
+    /// The shadow check: the new version plays the game's last turn
+    /// differently (`force` overrides).
+    #[error(
+        "engine version {to} plays turn {turn} differently from {from}: the first difference is in {what}, line {line}"
+    )]
+    PatchChangesRules {
+        from: String,
+        to: String,
+        turn: u32,
+        what: String,
+        line: String,
+        /// The engine's `first_difference`.
+        difference: serde_json::Value,
+    },
+    /// The shadow check reached no verdict: the new version cannot replay
+    /// the last turn (`force` overrides).
+    #[error("the shadow check of engine version {to} failed: {reason}")]
+    ShadowCheckFailed {
+        from: String,
+        to: String,
+        reason: String,
+    },
     /// A version that is not registered (or not enabled).
     #[error("engine version {0} is not registered or not enabled")]
     UnknownVersion(String),

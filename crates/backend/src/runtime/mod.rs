@@ -12,7 +12,7 @@
 //! - `service` — [`RuntimeService`]: records (cached), admin requests,
 //!   inspection; `ops` — the operations as durable jobs (start, stop,
 //!   restart, patch, banish) and the lobby request intake; `reconciler` —
-//!   the reconciler's step;
+//!   the reconciler's step; `shadow` — the replay check before a patch;
 //! - `metrics`, `error`.
 //!
 //! Uses: `lobby` (game, members, `on_runtime_snapshot`, its requests),
@@ -29,6 +29,7 @@ pub mod ops;
 pub mod process;
 pub mod reconciler;
 pub mod service;
+pub mod shadow;
 pub mod store;
 pub mod versions;
 

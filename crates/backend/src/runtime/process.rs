@@ -37,6 +37,11 @@
 //! `list` look at the process table: an engine whose process died behind
 //! our back is `Exited`, and can be started again.
 //!
+//! **Replay.** [`ContainerRuntime::replay`] (the shadow check before a
+//! patch) runs the image's binary once as `replay --turn N --state-dir
+//! COPY` with an empty environment and returns its exit status and stdout;
+//! it is killed after [`REPLAY_TIMEOUT`].
+//!
 //! **No orphans.** Children are spawned with `kill_on_drop` (dropping the
 //! driver SIGKILLs them) in their own process group (a terminal's Ctrl-C
 //! reaches only the backend, which decides), and on Linux with
@@ -71,7 +76,8 @@ use tokio::process::{Child, Command};
 use tokio::sync::{Mutex as AsyncMutex, OnceCell, OwnedMutexGuard};
 
 use super::driver::{
-    ContainerRuntime, DriverError, EngineInfo, EngineSpec, EngineState, engine_name,
+    ContainerRuntime, DriverError, EngineInfo, EngineSpec, EngineState, REPLAY_TIMEOUT,
+    ReplayOutput, engine_name,
 };
 use crate::ids::GameId;
 
@@ -456,6 +462,53 @@ impl ProcessDriver {
         Ok(())
     }
 
+    /// `BINARY replay --turn TURN --state-dir COPY`, with an empty
+    /// environment, killed when it outlives [`REPLAY_TIMEOUT`].
+    async fn replay_copy(
+        &self,
+        image: &str,
+        state_copy: &Path,
+        turn: u32,
+    ) -> Result<ReplayOutput, DriverError> {
+        let binary = self.binary(image).await?;
+        let mut cmd = Command::new(&binary);
+        cmd.env_clear()
+            .arg("replay")
+            .arg("--turn")
+            .arg(turn.to_string())
+            .arg("--state-dir")
+            .arg(state_copy)
+            .current_dir(state_copy)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .process_group(0);
+        let child = cmd
+            .spawn()
+            .map_err(|e| DriverError::Failed(format!("cannot run {}: {e}", binary.display())))?;
+        // On timeout the child is dropped, which kills it.
+        let output = tokio::time::timeout(REPLAY_TIMEOUT, child.wait_with_output())
+            .await
+            .map_err(|_| {
+                DriverError::Failed(format!(
+                    "the replay did not finish within {REPLAY_TIMEOUT:?} and was killed"
+                ))
+            })?
+            .map_err(|e| DriverError::Failed(format!("replay of {}: {e}", binary.display())))?;
+        let exit_code = output.status.code().ok_or_else(|| {
+            DriverError::Failed(format!(
+                "the replay was killed ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            ))
+        })?;
+        Ok(ReplayOutput {
+            exit_code: i64::from(exit_code),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        })
+    }
+
     async fn inspect_engine(&self, name: &str) -> Result<Option<EngineInfo>, DriverError> {
         self.load().await?;
         let slot = self.lock_map().get(name).cloned();
@@ -526,6 +579,15 @@ impl ContainerRuntime for ProcessDriver {
 
     fn list(&self) -> BoxFuture<'_, Result<Vec<EngineInfo>, DriverError>> {
         Box::pin(self.list_engines())
+    }
+
+    fn replay<'a>(
+        &'a self,
+        image: &'a str,
+        state_copy: &'a Path,
+        turn: u32,
+    ) -> BoxFuture<'a, Result<ReplayOutput, DriverError>> {
+        Box::pin(self.replay_copy(image, state_copy, turn))
     }
 }
 

@@ -16,6 +16,7 @@ use super::engine::EngineClient;
 use super::error::RuntimeError;
 use super::metrics::RuntimeMetrics;
 use super::model::{OpKind, Operation, Requester, RuntimeRecord, RuntimeStatus};
+use super::shadow::{Shadow, ShadowError};
 use super::store;
 use super::versions::EngineVersions;
 use crate::config::Config;
@@ -370,6 +371,10 @@ impl RuntimeService {
             .ping()
             .await
             .map_err(|e| RuntimeError::Unavailable(e.to_string()))?;
+        let params = match op {
+            OpKind::Patch => self.shadow_check(&record, params).await?,
+            _ => params,
+        };
         let mut tx = self.inner.db.begin().await?;
         let queued = store::open_count(&mut tx).await?;
         if queued >= self.inner.settings.queue_size {
@@ -434,6 +439,74 @@ impl RuntimeService {
             });
         }
         Ok(())
+    }
+
+    /// The shadow check of a patch (`runtime/shadow.rs`), unless `force`:
+    /// a difference refuses the patch (`PatchChangesRules`), as does a
+    /// replay that reaches no verdict (`ShadowCheckFailed`; `Unavailable`
+    /// when the driver cannot be reached). The outcome goes into the
+    /// operation's `params.shadow` (`identical`, `skipped: turn 0`,
+    /// `forced`; `shadow_turn` names the replayed turn).
+    async fn shadow_check(
+        &self,
+        record: &RuntimeRecord,
+        mut params: Value,
+    ) -> Result<Value, RuntimeError> {
+        if params["force"] == true {
+            params["shadow"] = json!("forced");
+            return Ok(params);
+        }
+        let to = params["engine_version"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let version = self
+            .inner
+            .versions
+            .get(&to)
+            .await
+            .map_err(|_| RuntimeError::UnknownVersion(to.clone()))?;
+        // A task of its own: a request given up mid-check still cleans up
+        // (the copy, the replay container).
+        let check = tokio::spawn(super::shadow::check(
+            self.inner.driver.clone(),
+            self.inner.settings.state_root.clone(),
+            record.game_id,
+            version.image_ref.clone(),
+        ));
+        let from = record.engine_version.clone();
+        let outcome = check.await.map_err(|e| RuntimeError::ShadowCheckFailed {
+            from: from.clone(),
+            to: to.clone(),
+            reason: format!("the check panicked: {e}"),
+        })?;
+        match outcome {
+            Ok(Shadow::Identical { turn }) => {
+                params["shadow"] = json!("identical");
+                params["shadow_turn"] = json!(turn);
+                Ok(params)
+            }
+            Ok(Shadow::SkippedTurnZero) => {
+                params["shadow"] = json!("skipped: turn 0");
+                Ok(params)
+            }
+            Ok(Shadow::Different { turn, difference }) => {
+                tracing::info!(game_id = %record.game_id, from = %from, to = %to, turn, %difference, "patch refused: the shadow check found a difference");
+                Err(RuntimeError::PatchChangesRules {
+                    from,
+                    to,
+                    turn,
+                    what: difference["what"].as_str().unwrap_or("?").to_owned(),
+                    line: difference["line"].to_string(),
+                    difference,
+                })
+            }
+            Err(ShadowError::Unavailable(m)) => Err(RuntimeError::Unavailable(m)),
+            Err(ShadowError::Failed(reason)) => {
+                tracing::warn!(game_id = %record.game_id, from = %from, to = %to, reason = %reason, "patch refused: the shadow check failed");
+                Err(RuntimeError::ShadowCheckFailed { from, to, reason })
+            }
+        }
     }
 
     pub(super) fn attempts(&self, op: OpKind) -> i32 {

@@ -32,6 +32,7 @@ mod process;
 mod process_driver;
 mod push;
 mod runtime;
+mod runtime_patch;
 mod sanctions;
 mod security;
 mod sessions;

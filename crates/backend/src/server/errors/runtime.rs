@@ -49,6 +49,26 @@ impl From<crate::runtime::RuntimeError> for ApiError {
                 ),
             E::PatchNotAllowed { from, to, .. } => ApiError::conflict("patch_not_allowed", message)
                 .with_details(json!({ "from_version": from, "to_version": to })),
+            E::PatchChangesRules {
+                from,
+                to,
+                turn,
+                difference,
+                ..
+            } => ApiError::conflict("patch_changes_rules", message).with_details(json!({
+                "from_version": from,
+                "to_version": to,
+                "turn": turn,
+                "what": difference["what"],
+                "line": difference["line"],
+                "expected": difference["expected"],
+                "actual": difference["actual"],
+            })),
+            E::ShadowCheckFailed { from, to, reason } => {
+                ApiError::conflict("shadow_check_failed", message).with_details(
+                    json!({ "from_version": from, "to_version": to, "reason": reason }),
+                )
+            }
             E::UnknownVersion(_) => ApiError::unprocessable("unknown_engine_version", message)
                 .with_details(json!({ "field": "engine_version" })),
             E::Db(e) => e.into(),
