@@ -7,9 +7,11 @@
 #   galaxy/game:X.Y.Z          the engine (scripts/engine-image.sh, run first)
 #   galaxy/game:X.Y.Z+1        0.1.1: the same binary, a patch
 #   galaxy/game:X.Y+1.0        0.2.0: the same binary, a minor bump
-#   galaxy/game-broken:X.Y.Z+2 0.1.2: the same binary listening on the
-#                              container's loopback only: it starts and runs
-#                              but never answers GET /healthz from outside
+#   galaxy/game-broken:X.Y.Z+2 0.1.2: the same binary whose entrypoint is
+#                              `galaxy-game replay --turn 0`: the container
+#                              starts and exits at once, never answering
+#                              GET /healthz (the driver's environment cannot
+#                              repair it, unlike a listen-address setting)
 #   galaxy/game-rules:X.Y.Z+3  0.1.3: the binary built with the test-only
 #                              `rules-variant` feature: it plays turns
 #                              differently, so its replay check fails
@@ -154,7 +156,7 @@ echo "$base_tag"
 derive "$image:$patch_version" "$patch_version" patch -
 derive "$image:$minor_version" "$minor_version" minor -
 derive "$image-broken:$broken_version" "$broken_version" broken - \
-    "ENV GALAXY_GAME_LISTEN_ADDR=127.0.0.1:8080"
+    'ENTRYPOINT ["/galaxy-game", "replay", "--turn", "0"]'
 derive "$image-rules:$rules_version" "$rules_version" rules-variant "$rules_bin"
 echo "GALAXY_GAME_BIN=$bin"
 echo "GALAXY_GAME_RULES_BIN=$rules_bin"

@@ -172,46 +172,12 @@ async fn a_docker_patch_replays_the_last_turn_first_and_refuses_changed_rules_un
     cleanup_docker(&app).await;
 }
 
-/// An image that cannot serve: `galaxy/game:0.1.0` whose entrypoint is
-/// `galaxy-game replay --turn 0` (exits at once with status 2). Made here
-/// with `docker commit` when missing: `galaxy/game-broken:0.1.2` of
-/// `scripts/engine-test-images.sh` is broken through its environment
-/// (`GALAXY_GAME_LISTEN_ADDR`), which the driver's own environment for the
-/// engine overrides, so it serves normally under the backend.
-const EXITING_IMAGE: &str = "galaxy/game-exits:0.1.2";
-
-fn exiting_image() {
-    let docker = |args: &[&str]| {
-        std::process::Command::new("docker")
-            .args(args)
-            .output()
-            .expect("the docker CLI runs")
-    };
-    if docker(&["image", "inspect", EXITING_IMAGE])
-        .status
-        .success()
-    {
-        return;
-    }
-    let name = format!("galaxy-exits-{}", uuid::Uuid::new_v4().simple());
-    let created = docker(&["create", "--name", &name, "galaxy/game:0.1.0"]);
-    assert!(created.status.success(), "{created:?}");
-    let committed = docker(&[
-        "commit",
-        "--change",
-        r#"ENTRYPOINT ["/galaxy-game", "replay", "--turn", "0"]"#,
-        "--change",
-        "LABEL galaxy.engine.test=exits galaxy.engine.version=0.1.2",
-        &name,
-        EXITING_IMAGE,
-    ]);
-    docker(&["rm", "-f", &name]);
-    assert!(committed.status.success(), "{committed:?}");
-}
+/// An image that cannot serve (`scripts/engine-test-images.sh`): its
+/// entrypoint is `galaxy-game replay --turn 0`, which exits at once.
+const EXITING_IMAGE: &str = "galaxy/game-broken:0.1.2";
 
 #[tokio::test]
 async fn a_docker_patch_to_an_image_that_cannot_serve_rolls_back_to_the_old_one() {
-    exiting_image();
     let app = docker_app().spawn().await;
     register(&app, "0.1.2", EXITING_IMAGE).await;
     let game = game_at_turn_one(&app).await;
