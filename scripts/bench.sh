@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build -q --release -p galaxy-bench --bins -p galaxy-backend --bins -p galaxy-game --bins
+cargo build -q --release -p galaxy-bench -p galaxy-backend -p galaxy-game --bins
 
 # title | command
 readonly BENCHES=(

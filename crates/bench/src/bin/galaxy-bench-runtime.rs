@@ -212,7 +212,7 @@ async fn seed_accounts(dsn: &str) -> anyhow::Result<(Members, String)> {
 }
 
 fn members_of(game: usize) -> usize {
-    if game % 2 == 0 { 3 } else { 2 }
+    if game.is_multiple_of(2) { 3 } else { 2 }
 }
 
 /// A loopback port nobody listens on right now.
