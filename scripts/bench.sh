@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build -q --release -p galaxy-bench --bins -p galaxy-game --bins
+cargo build -q --release -p galaxy-bench -p galaxy-backend -p galaxy-game --bins
 
 # title | command
 readonly BENCHES=(
@@ -15,6 +15,7 @@ readonly BENCHES=(
   "galaxy-backend: push fan-out (100 gateways over gRPC)|target/release/galaxy-bench-push"
   "galaxy-backend: identity (100k accounts, 200k sessions: startup, gateway lookup, own account)|target/release/galaxy-bench-identity"
   "galaxy-backend: lobby (10k accounts, 1k public games: cached browse vs bare, apply + approve vs pgbench INSERT)|target/release/galaxy-bench-lobby"
+  "galaxy-backend: runtime (100 games started with the process driver: time to all running, RSS, engine status probe)|target/release/galaxy-bench-runtime"
   "galaxy-game: Big30, GalaxyNG's own workload (30 races, 510 planets, 40 turns), next to GalaxyNG's figures|target/release/galaxy-game-bench big30 40 1"
   "galaxy-game: turn time (30-race default galaxy, bot orders, 100 turns)|target/release/galaxy-game-bench bot 30 100 1"
 )

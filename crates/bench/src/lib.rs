@@ -49,6 +49,17 @@ pub fn bench_config(
     scratch: &std::path::Path,
     overrides: &[(&str, &str)],
 ) -> anyhow::Result<Config> {
+    let vars = bench_vars(dsn, scratch, overrides)?;
+    Config::from_vars(vars).map_err(|e| anyhow::anyhow!("bench configuration is invalid:\n{e}"))
+}
+
+/// The environment of [`bench_config`] as `BACKEND_*` variables, for a
+/// backend started as a child process (it writes the GeoIP fixture).
+pub fn bench_vars(
+    dsn: &str,
+    scratch: &std::path::Path,
+    overrides: &[(&str, &str)],
+) -> anyhow::Result<BTreeMap<String, String>> {
     let geoip = scratch.join("GeoLite2-Country-test.mmdb");
     galaxy_devstack::geoip::write_fixture(&geoip)?;
     let mut vars: BTreeMap<String, String> = [
@@ -75,7 +86,7 @@ pub fn bench_config(
     for (k, v) in overrides {
         vars.insert((*k).to_owned(), (*v).to_owned());
     }
-    Config::from_vars(vars).map_err(|e| anyhow::anyhow!("bench configuration is invalid:\n{e}"))
+    Ok(vars)
 }
 
 /// Builds and serves the backend in this process; returns its HTTP address
