@@ -524,3 +524,117 @@ async fn with_the_docker_daemon_down_actions_get_503_jobs_wait_and_readyz_stays_
     // Players keep the lobby: the process stays ready.
     app.api.get("/readyz").send().await.assert_status(200);
 }
+
+fn docker_cli(args: &[&str]) -> std::process::Output {
+    let out = std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .expect("the docker CLI runs");
+    assert!(out.status.success(), "docker {args:?}: {out:?}");
+    out
+}
+
+#[tokio::test]
+async fn the_reconciler_adopts_a_labelled_container_started_by_hand_and_marks_it_removed_when_gone()
+{
+    let app = docker_app().spawn().await;
+    // A game whose start the runtime has not taken up (the intake is not
+    // driven), and its engine started by hand with our labels.
+    let game = three_member_game(&app, "0.1.0").await;
+    let name = format!("galaxy-game-{game}");
+    docker_cli(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--label",
+        "galaxy.backend=1",
+        "--label",
+        &format!("galaxy.game_id={game}"),
+        "--label",
+        "galaxy.engine_version=0.1.0",
+        "-p",
+        "127.0.0.1::8080",
+        "--tmpfs",
+        "/var/lib/galaxy-game:uid=65532,gid=65532",
+        "galaxy/game:0.1.0",
+    ]);
+
+    let report = app.state.runtime.reconcile().await.unwrap();
+    assert_eq!(report.adopted, 1, "{report:?}");
+    let rec = record(&app, &game).await;
+    assert_eq!(rec.status, RuntimeStatus::Running);
+    assert_eq!(rec.engine_version, "0.1.0");
+    assert_eq!(rec.container_name, name);
+    let health = engine_client()
+        .health(rec.base_url.as_deref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(health.status, "ok");
+    assert_eq!(
+        ops(&app, &game).await,
+        [(
+            "adopt".to_owned(),
+            "succeeded".to_owned(),
+            "reconciler".to_owned()
+        )]
+    );
+    // Adopted once: the next pass probes it and changes nothing.
+    let report = app.state.runtime.reconcile().await.unwrap();
+    assert_eq!((report.adopted, report.probed), (0, 1), "{report:?}");
+
+    // Removed behind the runtime's back: marked, within one pass.
+    docker_cli(&["rm", "-f", &name]);
+    let report = app.state.runtime.reconcile().await.unwrap();
+    assert_eq!(report.removed, 1, "{report:?}");
+    assert_eq!(record(&app, &game).await.status, RuntimeStatus::Removed);
+    assert_eq!(
+        ops(&app, &game).await.last().unwrap().0,
+        "mark_removed".to_owned()
+    );
+}
+
+#[tokio::test]
+async fn a_game_the_engine_cannot_play_fails_its_start_as_invalid_configuration() {
+    let app = process_app().spawn().await;
+    // An admin force-starts a public game nobody joined.
+    let game = crate::lobby::public_game(&app, json!({})).await;
+    admin_post(
+        &app,
+        &format!("{ADMIN_GAMES}/{game}/force-start"),
+        json!({ "force": true }),
+    )
+    .await
+    .assert_status(200);
+    let report = drive(&app).await;
+    assert_eq!(report.failed, 1, "{report:?}");
+    let payload: Value = sqlx::query_scalar(
+        "SELECT payload FROM notification_intents WHERE kind = 'runtime.start_config_invalid'",
+    )
+    .fetch_one(app.db())
+    .await
+    .unwrap();
+    assert_eq!(payload["game_id"], game.as_str());
+    assert!(
+        payload["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no active members"),
+        "{payload}"
+    );
+    let detail = game_status(&app, &game).await;
+    assert_eq!(detail["status"], "enrollment_closed");
+    assert_eq!(record(&app, &game).await.status, RuntimeStatus::StartFailed);
+    // The engine it brought up for nothing is stopped again.
+    let rec = record(&app, &game).await;
+    let engine = app
+        .state
+        .runtime
+        .driver()
+        .inspect(&rec.container_name)
+        .await
+        .unwrap();
+    assert!(
+        engine.is_none_or(|e| e.state != galaxy_backend::runtime::driver::EngineState::Running)
+    );
+}
