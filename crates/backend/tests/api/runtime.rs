@@ -638,3 +638,60 @@ async fn a_game_the_engine_cannot_play_fails_its_start_as_invalid_configuration(
         engine.is_none_or(|e| e.state != galaxy_backend::runtime::driver::EngineState::Running)
     );
 }
+
+async fn member_id(app: &TestApp, game: &str, race: &str) -> Uuid {
+    sqlx::query_scalar(
+        "SELECT user_id FROM memberships WHERE game_id = $1::uuid AND race_name = $2",
+    )
+    .bind(game)
+    .bind(race)
+    .fetch_one(app.db())
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_member_removed_from_a_running_game_is_banished_in_the_engine() {
+    let app = process_app().spawn().await;
+    let game = three_member_game(&app, "0.1.0").await;
+    drive(&app).await;
+    let owner = member_id(&app, &game, "Zorgons").await;
+    let bob = member_id(&app, &game, "Klingons").await;
+    user_post(
+        &app,
+        owner,
+        &format!("{GAMES}/{game}/members/{bob}/remove"),
+        json!({ "reason": "cheating" }),
+    )
+    .await
+    .assert_status(200);
+    let report = drive(&app).await;
+    assert_eq!(report.succeeded, 1, "{report:?}");
+    let rec = record(&app, &game).await;
+    let status = engine_client()
+        .status(rec.base_url.as_deref().unwrap())
+        .await
+        .unwrap();
+    let klingons = status.races.iter().find(|r| r.race == "Klingons").unwrap();
+    assert_eq!(
+        serde_json::to_value(klingons.state).unwrap(),
+        json!("banished")
+    );
+    // The lobby's request is done; the log names it.
+    let open: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM game_runtime_requests WHERE game_id = $1::uuid AND completed_at IS NULL",
+    )
+    .bind(&game)
+    .fetch_one(app.db())
+    .await
+    .unwrap();
+    assert_eq!(open, 0);
+    assert_eq!(
+        ops(&app, &game).await.last().unwrap(),
+        &(
+            "banish".to_owned(),
+            "succeeded".to_owned(),
+            "lobby".to_owned()
+        )
+    );
+}
