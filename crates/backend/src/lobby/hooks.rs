@@ -139,6 +139,70 @@ impl LobbyService {
         self.commit(work).await
     }
 
+    /// The turn scheduler's view: every running game and its next turn
+    /// deadline (from the cache; empty until the cache is warm).
+    pub fn running_deadlines(&self) -> Vec<(GameId, Option<chrono::DateTime<Utc>>)> {
+        self.cache()
+            .games_where(|e| e.game.status == GameStatus::Running)
+            .iter()
+            .map(|e| (e.game.game_id, e.game.next_deadline()))
+            .collect()
+    }
+
+    /// Re-reads one game into the cache, after a change made outside the
+    /// lobby (an operator's SQL; tests moving a turn's clock).
+    pub async fn reload_game(&self, game_id: GameId) {
+        self.refresh(&[game_id], &[]).await;
+    }
+
+    /// Whether [`running_deadlines`](Self::running_deadlines) is complete.
+    pub fn deadlines_known(&self) -> bool {
+        self.cache().is_warm()
+    }
+
+    /// The runtime resumed a paused game at `turn`: `paused → running`, the
+    /// turn's clock restarts now (the next deadline is the schedule's first
+    /// slot after now), members are told (`game.resumed`). A game that is
+    /// not paused is left alone.
+    #[tracing::instrument(name = "lobby.on_runtime_resumed", skip_all, fields(game_id = %game_id))]
+    pub async fn on_runtime_resumed(
+        &self,
+        game_id: GameId,
+        turn: i32,
+    ) -> Result<GameStatus, LobbyError> {
+        let mut work = self.begin().await?;
+        let game = self.lock(&mut work, game_id).await?;
+        if game.status != GameStatus::Paused {
+            return Ok(game.status);
+        }
+        let now = Utc::now();
+        store::set_runtime_view(
+            work.conn(),
+            game_id,
+            turn.max(game.current_turn),
+            "running",
+            Some(now),
+        )
+        .await?;
+        store::set_status(work.conn(), game_id, GameStatus::Running, None).await?;
+        let members: Vec<UserId> = store::active_members(work.conn(), &[game_id])
+            .await?
+            .into_iter()
+            .map(|m| m.user_id)
+            .collect();
+        self.notify_all(
+            &mut work,
+            "game.resumed",
+            format!("resumed:{game_id}:{turn}:{}", now.timestamp_millis()),
+            &members,
+            json!({ "game_id": game_id, "turn": turn }),
+        )
+        .await?;
+        self.commit(work).await?;
+        tracing::info!(game_id = %game_id, turn, "game resumed");
+        Ok(GameStatus::Running)
+    }
+
     /// The runtime's intake: open requests of every game, oldest first.
     pub async fn open_runtime_requests(
         &self,

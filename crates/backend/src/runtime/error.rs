@@ -59,6 +59,15 @@ pub enum RuntimeError {
     /// A version that is not registered (or not enabled).
     #[error("engine version {0} is not registered or not enabled")]
     UnknownVersion(String),
+    /// The engine does not answer (resume, player calls).
+    #[error("the game's engine does not answer: {0}")]
+    EngineUnavailable(String),
+    /// Resume needs a paused game.
+    #[error("the game is {current}; resume needs a paused game")]
+    GameNotPaused { current: String },
+    /// Only the owner of a private game (or an admin) resumes it.
+    #[error("only the game's owner or an admin may resume it")]
+    NotGameOwner,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error(transparent)]

@@ -28,6 +28,7 @@ pub mod model;
 pub mod ops;
 pub mod process;
 pub mod reconciler;
+pub mod scheduler;
 pub mod service;
 pub mod shadow;
 pub mod store;
@@ -39,6 +40,7 @@ pub use error::RuntimeError;
 pub use model::{OpKind, OpState, Operation, RuntimeRecord, RuntimeStatus};
 pub use ops::OpsReport;
 pub use reconciler::ReconcileReport;
+pub use scheduler::TurnReport;
 pub use service::{Inspection, Requested, RuntimeService, RuntimeSettings};
 
 use crate::config::{Config, RuntimeDriver};
@@ -120,6 +122,7 @@ pub fn install(
                 }
             },
         );
+        runtime.spawn_scheduler(&mut asm.workers);
         let reconciler = runtime.clone();
         asm.workers.spawn_loop(
             "runtime-reconciler",

@@ -50,6 +50,8 @@ text_enum!(
         MarkRemoved = "mark_removed",
         MarkUnreachable = "mark_unreachable",
         MarkRunning = "mark_running",
+        Turn = "turn",
+        Resume = "resume",
     }
 );
 
@@ -97,6 +99,10 @@ pub struct RuntimeRecord {
     pub force_next_turn: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// While a turn runs: when it began (a tick older than the engine call
+    /// timeout was left behind by a killed backend).
+    #[serde(skip)]
+    pub generation_started_at: Option<DateTime<Utc>>,
 }
 
 /// One operation (`runtime_operations`): a queued job or a log entry.
@@ -122,6 +128,9 @@ pub enum Requester {
     Admin(String),
     Lobby,
     Reconciler,
+    Scheduler,
+    /// The owner of a private game (resume).
+    Owner(crate::ids::UserId),
 }
 
 impl Requester {
@@ -130,6 +139,8 @@ impl Requester {
             Self::Admin(name) => format!("admin:{name}"),
             Self::Lobby => "lobby".to_owned(),
             Self::Reconciler => "reconciler".to_owned(),
+            Self::Scheduler => "scheduler".to_owned(),
+            Self::Owner(user) => format!("owner:{user}"),
         }
     }
 }

@@ -527,14 +527,24 @@ impl RuntimeService {
         turn: i32,
         status: &str,
     ) -> Result<(), Failure> {
+        let lobby = &self.inner.lobby;
+        if status == "running" {
+            // A paused game whose engine runs again resumes with a fresh
+            // deadline (never a turn due at once because time passed).
+            if lobby.entry(game_id).await?.game.status == GameStatus::Paused {
+                lobby.on_runtime_resumed(game_id, turn).await?;
+                self.wake_scheduler();
+                return Ok(());
+            }
+        }
         let snapshot = RuntimeSnapshot {
             current_turn: turn,
             runtime_status: status.to_owned(),
         };
-        self.inner
-            .lobby
-            .on_runtime_snapshot(game_id, &snapshot)
-            .await?;
+        lobby.on_runtime_snapshot(game_id, &snapshot).await?;
+        if status == "running" {
+            self.wake_scheduler();
+        }
         Ok(())
     }
 

@@ -34,6 +34,8 @@ pub mod action {
     pub const STOP: &str = "runtime.stop";
     pub const RESTART: &str = "runtime.restart";
     pub const PATCH: &str = "runtime.patch";
+    pub const FORCE_NEXT_TURN: &str = "runtime.force_next_turn";
+    pub const RESUME: &str = "runtime.resume";
 }
 
 /// How the runtime works.
@@ -59,8 +61,11 @@ pub struct RuntimeSettings {
     pub retry: RetryPolicy,
     /// Attempts and backoff of banish (waits for a stopped engine).
     pub banish_retry: RetryPolicy,
-    /// Run the pool, the intake and the reconciler in this process.
+    /// Run the pool, the intake, the reconciler and the scheduler here.
     pub workers_enabled: bool,
+    /// `BACKEND_ENGINE_CALL_TIMEOUT` (a tick older than this plus a margin
+    /// was left behind).
+    pub engine_call_timeout: Duration,
 }
 
 impl RuntimeSettings {
@@ -86,6 +91,7 @@ impl RuntimeSettings {
                 max: Duration::from_secs(600),
             },
             workers_enabled: config.lobby.jobs_worker_enabled,
+            engine_call_timeout: config.engine.call_timeout,
         }
     }
 }
@@ -129,6 +135,7 @@ pub(super) struct Inner {
     pub metrics: RuntimeMetrics,
     pub job_metrics: crate::jobs::JobMetrics,
     pub wake: Wake,
+    pub scheduler_wake: Arc<tokio::sync::Notify>,
     pub cache: RwLock<Cache>,
 }
 
@@ -174,6 +181,7 @@ impl RuntimeService {
                 metrics: RuntimeMetrics::new(&metrics),
                 job_metrics: super::ops::job_metrics(&metrics),
                 wake: Wake::new(store::WAKE_CHANNEL),
+                scheduler_wake: Arc::new(tokio::sync::Notify::new()),
                 cache: RwLock::new(Cache::default()),
             }),
         }

@@ -13,7 +13,7 @@ use crate::jobs::{ClaimShape, Lease, QueueTable};
 const RECORD_COLUMNS: &str =
     "game_id, engine_version, image_ref, driver, container_id, container_name,
      base_url, status, seed, initialised_at, current_turn, last_health_at, last_health_ok,
-     last_error, force_next_turn, created_at, updated_at";
+     last_error, force_next_turn, created_at, updated_at, generation_started_at";
 
 const OP_COLUMNS: &str =
     "op_id, game_id, op, params, requested_by, state, attempts, outcome, error,
@@ -373,5 +373,75 @@ pub async fn set_address(
         .bind(base_url)
         .execute(pool)
         .await?;
+    Ok(())
+}
+
+// ---- turns -----------------------------------------------------------------------
+
+/// Claims a tick: `running → generation_in_progress` only if the record is
+/// still `running` at `turn` (so two schedulers never tick one game).
+pub async fn claim_tick(
+    pool: &PgPool,
+    game_id: GameId,
+    turn: i32,
+) -> Result<Option<RuntimeRecord>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE runtime_records
+         SET status = 'generation_in_progress', generation_started_at = now(), updated_at = now()
+         WHERE game_id = $1 AND status = 'running' AND current_turn = $2
+         RETURNING {RECORD_COLUMNS}"
+    )))
+    .bind(game_id)
+    .bind(turn)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Ends a tick: `status` at `turn`; a successful one consumes the force flag.
+pub async fn finish_tick(
+    conn: &mut PgConnection,
+    game_id: GameId,
+    status: RuntimeStatus,
+    turn: i32,
+    error: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE runtime_records
+         SET status = $2, current_turn = greatest(current_turn, $3), generation_started_at = NULL,
+             force_next_turn = CASE WHEN $2 = 'running' AND $3 > current_turn THEN false ELSE force_next_turn END,
+             last_error = coalesce($4, last_error), updated_at = now()
+         WHERE game_id = $1",
+    )
+    .bind(game_id)
+    .bind(status.as_str())
+    .bind(turn)
+    .bind(error)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Ticks `generation_in_progress` for longer than `seconds`.
+pub async fn stuck_ticks(pool: &PgPool, seconds: f64) -> Result<Vec<RuntimeRecord>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {RECORD_COLUMNS} FROM runtime_records
+         WHERE status = 'generation_in_progress'
+           AND coalesce(generation_started_at, updated_at) < now() - $1 * interval '1 second'"
+    )))
+    .bind(seconds)
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn set_force_next_turn(
+    conn: &mut PgConnection,
+    game_id: GameId,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE runtime_records SET force_next_turn = true, updated_at = now() WHERE game_id = $1",
+    )
+    .bind(game_id)
+    .execute(conn)
+    .await?;
     Ok(())
 }

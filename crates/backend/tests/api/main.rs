@@ -36,4 +36,5 @@ mod runtime_patch;
 mod sanctions;
 mod security;
 mod sessions;
+mod turns;
 mod users;

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::ids::GameId;
+use crate::runtime::model::Requester;
 use crate::runtime::{OpKind, Requested};
 use crate::server::admin::auth::AdminUser;
 use crate::server::groups::{GroupRoutes, RouteGroup};
@@ -29,6 +30,8 @@ pub(super) fn routes() -> GroupRoutes {
         .route("/runtimes/{game_id}/stop", post(stop_runtime))
         .route("/runtimes/{game_id}/restart", post(restart_runtime))
         .route("/runtimes/{game_id}/patch", post(patch_runtime))
+        .route("/runtimes/{game_id}/force-next-turn", post(force_next_turn))
+        .route("/runtimes/{game_id}/resume", post(resume_runtime))
 }
 
 async fn list_runtimes(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
@@ -119,4 +122,28 @@ async fn patch_runtime(
     let params =
         json!({ "engine_version": body.engine_version, "force": body.force.unwrap_or(false) });
     act(state, admin, game_id, OpKind::Patch, params).await
+}
+
+async fn force_next_turn(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(game_id): Path<GameId>,
+) -> Result<Json<Value>, ApiError> {
+    let record = state
+        .runtime
+        .force_next_turn(admin.username.as_str(), game_id)
+        .await?;
+    Ok(Json(json!(record)))
+}
+
+async fn resume_runtime(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(game_id): Path<GameId>,
+) -> Result<Json<Value>, ApiError> {
+    let record = state
+        .runtime
+        .resume(Requester::Admin(admin.username.to_string()), game_id)
+        .await?;
+    Ok(Json(json!(record)))
 }

@@ -71,6 +71,11 @@ impl From<crate::runtime::RuntimeError> for ApiError {
             }
             E::UnknownVersion(_) => ApiError::unprocessable("unknown_engine_version", message)
                 .with_details(json!({ "field": "engine_version" })),
+            E::EngineUnavailable(_) => ApiError::unavailable("engine_unavailable", message)
+                .with_header(header::RETRY_AFTER, HeaderValue::from(10)),
+            E::GameNotPaused { current } => ApiError::conflict("invalid_game_state", message)
+                .with_details(json!({ "current_state": current, "wanted_state": "paused" })),
+            E::NotGameOwner => ApiError::forbidden("not_game_owner", message),
             E::Db(e) => e.into(),
             E::Lobby(e) => e.into(),
         }

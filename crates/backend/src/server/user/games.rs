@@ -26,6 +26,7 @@ pub(super) fn routes() -> GroupRoutes {
         .route("/games/{game_id}/close-enrollment", post(close_enrollment))
         .route("/games/{game_id}/start", post(start_game))
         .route("/games/{game_id}/cancel", post(cancel_game))
+        .route("/games/{game_id}/resume", post(resume_game))
         .route(
             "/games/{game_id}/applications",
             get(list_game_applications).post(apply_to_game),
@@ -182,6 +183,24 @@ async fn cancel_game(
 ) -> Result<Json<Value>, ApiError> {
     let reason = "cancelled by the owner".to_owned();
     transition(&state, &user, game_id, Transition::Cancel { reason }).await
+}
+
+/// The owner resumes their paused private game (the runtime checks the
+/// engine; a fresh deadline; `game.resumed` to the members).
+async fn resume_game(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(game_id): Path<GameId>,
+) -> Result<Json<Value>, ApiError> {
+    state.lobby.visible_game(user.user_id, game_id).await?;
+    state
+        .runtime
+        .resume(
+            crate::runtime::model::Requester::Owner(user.user_id),
+            game_id,
+        )
+        .await?;
+    Ok(Json(state.lobby.entry(game_id).await?.game_json()))
 }
 
 async fn apply_to_game(

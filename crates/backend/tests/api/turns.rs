@@ -1,0 +1,233 @@
+//! Turns: the scheduler runs a running game's turn when its deadline has
+//! passed or an admin forces it, against the real engine (process driver);
+//! a failed tick pauses the game; a resume gives it a fresh deadline; a
+//! tick left behind by a killed backend is completed or retried, never run
+//! twice; two schedulers never tick one game twice.
+
+use chrono::Utc;
+use galaxy_backend::runtime::RuntimeStatus;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::TestApp;
+use crate::lobby::{GAMES, admin_post, user_post};
+use crate::runtime::{
+    RUNTIMES, drive, engine_client, game_status, ops, process_app, record, three_member_game,
+};
+
+async fn running_game(app: &TestApp) -> String {
+    let game = three_member_game(app, "0.1.0").await;
+    drive(app).await;
+    game
+}
+
+/// Moves the current turn's start `hours` back (the schedule is 24 h).
+async fn age_turn(app: &TestApp, game: &str, hours: i64) {
+    sqlx::query(
+        "UPDATE games SET turn_started_at = now() - $2 * interval '1 hour' WHERE game_id = $1::uuid",
+    )
+    .bind(game)
+    .bind(hours as f64)
+    .execute(app.db())
+    .await
+    .unwrap();
+    app.state.lobby.reload_game(game.parse().unwrap()).await;
+}
+
+async fn intents_of(app: &TestApp, kind: &str, game: &str) -> Vec<Value> {
+    sqlx::query_scalar(
+        "SELECT payload FROM notification_intents WHERE kind = $1 AND payload->>'game_id' = $2
+         ORDER BY created_at",
+    )
+    .bind(kind)
+    .bind(game)
+    .fetch_all(app.db())
+    .await
+    .unwrap()
+}
+
+async fn engine_turn(app: &TestApp, game: &str) -> u32 {
+    let rec = record(app, game).await;
+    engine_client()
+        .status(rec.base_url.as_deref().unwrap())
+        .await
+        .unwrap()
+        .turn
+}
+
+#[tokio::test]
+async fn a_turn_past_its_deadline_runs_once_and_every_member_hears_of_it() {
+    let app = process_app().spawn().await;
+    let game = running_game(&app).await;
+    let runtime = &app.state.runtime;
+    // Not due yet: nothing runs, the next deadline is a day away.
+    let report = runtime.run_due_turns().await.unwrap();
+    assert_eq!((report.due, report.ran), (0, 0));
+    let next = report.next_due.expect("a deadline ahead");
+    assert!(next > Utc::now() + chrono::Duration::hours(23));
+
+    age_turn(&app, &game, 25).await;
+    let report = runtime.run_due_turns().await.unwrap();
+    assert_eq!(
+        (report.due, report.ran, report.failed),
+        (1, 1, 0),
+        "{report:?}"
+    );
+    let rec = record(&app, &game).await;
+    assert_eq!(rec.status, RuntimeStatus::Running);
+    assert_eq!(rec.current_turn, 1);
+    assert_eq!(engine_turn(&app, &game).await, 1);
+    let detail = game_status(&app, &game).await;
+    assert_eq!(detail["current_turn"], 1);
+    assert_eq!(detail["status"], "running");
+    // The new turn's deadline is a day after it began.
+    let deadline: chrono::DateTime<Utc> =
+        detail["next_deadline"].as_str().unwrap().parse().unwrap();
+    assert!(deadline > Utc::now() + chrono::Duration::hours(23));
+    let ready: Vec<i64> = intents_of(&app, "game.turn.ready", &game)
+        .await
+        .iter()
+        .map(|p| p["turn"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ready, [0, 1]);
+    assert_eq!(
+        ops(&app, &game).await.last().unwrap(),
+        &(
+            "turn".to_owned(),
+            "succeeded".to_owned(),
+            "scheduler".to_owned()
+        )
+    );
+    // Run again: nothing is due.
+    let report = runtime.run_due_turns().await.unwrap();
+    assert_eq!(report.ran, 0);
+    assert_eq!(engine_turn(&app, &game).await, 1);
+}
+
+#[tokio::test]
+async fn force_next_turn_runs_the_turn_at_the_next_step_and_is_consumed() {
+    let app = process_app().spawn().await;
+    let game = running_game(&app).await;
+    let r = admin_post(
+        &app,
+        &format!("{RUNTIMES}/{game}/force-next-turn"),
+        json!({}),
+    )
+    .await;
+    r.assert_status(200);
+    assert_eq!(r.value()["force_next_turn"], true);
+    let report = app.state.runtime.run_due_turns().await.unwrap();
+    assert_eq!(report.ran, 1, "{report:?}");
+    let rec = record(&app, &game).await;
+    assert_eq!((rec.current_turn, rec.force_next_turn), (1, false));
+    // Consumed: the next step runs nothing.
+    assert_eq!(app.state.runtime.run_due_turns().await.unwrap().ran, 0);
+    let log: Vec<String> = ops(&app, &game).await.into_iter().map(|o| o.0).collect();
+    assert_eq!(log, ["start", "force_next_turn", "turn"]);
+    // Unknown game → 404.
+    let missing = Uuid::new_v4();
+    admin_post(
+        &app,
+        &format!("{RUNTIMES}/{missing}/force-next-turn"),
+        json!({}),
+    )
+    .await
+    .assert_status(404);
+}
+
+#[tokio::test]
+async fn two_schedulers_stepping_together_run_one_turn() {
+    let app = process_app().spawn().await;
+    let game = running_game(&app).await;
+    age_turn(&app, &game, 25).await;
+    let runtime = &app.state.runtime;
+    let (a, b) = tokio::join!(runtime.run_due_turns(), runtime.run_due_turns());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.ran + b.ran, 1, "{a:?} {b:?}");
+    assert_eq!(engine_turn(&app, &game).await, 1);
+    assert_eq!(record(&app, &game).await.current_turn, 1);
+    assert_eq!(intents_of(&app, "game.turn.ready", &game).await.len(), 2);
+}
+
+#[tokio::test]
+async fn an_engine_gone_at_the_cut_off_pauses_the_game_with_the_reason() {
+    let app = process_app().spawn().await;
+    let game = running_game(&app).await;
+    let rec = record(&app, &game).await;
+    app.state
+        .runtime
+        .driver()
+        .stop(&rec.container_name, std::time::Duration::from_secs(1))
+        .await
+        .unwrap();
+    age_turn(&app, &game, 25).await;
+    let report = app.state.runtime.run_due_turns().await.unwrap();
+    assert_eq!((report.ran, report.failed), (0, 1), "{report:?}");
+    assert_eq!(
+        record(&app, &game).await.status,
+        RuntimeStatus::EngineUnreachable
+    );
+    let detail = game_status(&app, &game).await;
+    assert_eq!(detail["status"], "paused");
+    let paused = intents_of(&app, "game.paused", &game).await;
+    assert_eq!(paused.len(), 1);
+    assert_eq!(paused[0]["reason"], "engine_unreachable");
+    assert_eq!(paused[0]["turn"], 0);
+    // The owner's resume needs an engine that answers.
+    let owner: Uuid = sqlx::query_scalar(
+        "SELECT user_id FROM memberships WHERE game_id = $1::uuid AND race_name = 'Zorgons'",
+    )
+    .bind(&game)
+    .fetch_one(app.db())
+    .await
+    .unwrap();
+    let r = user_post(&app, owner, &format!("{GAMES}/{game}/resume"), json!({})).await;
+    r.assert_status(503);
+    assert_eq!(r.error_code(), "engine_unavailable");
+}
+
+#[tokio::test]
+async fn a_tick_left_behind_is_completed_when_the_turn_ran_and_retried_when_it_did_not() {
+    let app = process_app().spawn().await;
+    let game = running_game(&app).await;
+    let base = record(&app, &game).await.base_url.unwrap();
+    // A backend flipped the record and died; the engine ran the turn.
+    sqlx::query(
+        "UPDATE runtime_records SET status = 'generation_in_progress',
+             generation_started_at = now() - interval '1 hour' WHERE game_id = $1::uuid",
+    )
+    .bind(&game)
+    .execute(app.db())
+    .await
+    .unwrap();
+    engine_client().run_turn(&base, 0).await.unwrap();
+    let report = app.state.runtime.run_due_turns().await.unwrap();
+    assert_eq!(report.recovered, 1, "{report:?}");
+    let rec = record(&app, &game).await;
+    assert_eq!((rec.status, rec.current_turn), (RuntimeStatus::Running, 1));
+    assert_eq!(game_status(&app, &game).await["current_turn"], 1);
+    assert_eq!(engine_turn(&app, &game).await, 1);
+
+    // Again, but the engine never ran it: back to running, the same turn
+    // runs once at the next due step.
+    sqlx::query(
+        "UPDATE runtime_records SET status = 'generation_in_progress',
+             generation_started_at = now() - interval '1 hour' WHERE game_id = $1::uuid",
+    )
+    .bind(&game)
+    .execute(app.db())
+    .await
+    .unwrap();
+    let report = app.state.runtime.run_due_turns().await.unwrap();
+    assert_eq!((report.recovered, report.ran), (1, 0), "{report:?}");
+    assert_eq!(record(&app, &game).await.status, RuntimeStatus::Running);
+    age_turn(&app, &game, 25).await;
+    assert_eq!(app.state.runtime.run_due_turns().await.unwrap().ran, 1);
+    assert_eq!(engine_turn(&app, &game).await, 2);
+    let ready: Vec<i64> = intents_of(&app, "game.turn.ready", &game)
+        .await
+        .iter()
+        .map(|p| p["turn"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ready, [0, 1, 2]);
+}
