@@ -306,7 +306,7 @@ async fn submit_to_keeps_the_catalog_rules_and_counts_a_repeated_recipient_once(
     );
     let err = submit_to(
         &app,
-        &Intent::new("game.finished", "k", None, json!({})),
+        &Intent::new("mail.dead_lettered", "k", None, json!({})),
         &[member],
     )
     .await
