@@ -14,8 +14,52 @@ use galaxy_model::api::*;
 use galaxy_model::limits::MAX_BODY_BYTES;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
+
+/// TEST ONLY knobs of the engine, all off by default: they exist so the
+/// backend's tests can hold a real engine in a state that is otherwise too
+/// brief to observe, instead of faking an engine. The binary reads them from
+/// the environment ([`TestKnobs::from_env`]) in every build and logs a
+/// warning at startup when one is set; nothing in production sets them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TestKnobs {
+    /// `GALAXY_GAME_TEST_TURN_DELAY_MS`: how long `PUT /api/v1/admin/turn`
+    /// waits after accepting the turn and before running and storing it.
+    /// Meanwhile the status reads `generation: in_progress`, the turn holds
+    /// the engine (order writes wait), and a kill leaves the turn un-run.
+    pub turn_delay: Option<Duration>,
+}
+
+impl TestKnobs {
+    /// The variable of [`TestKnobs::turn_delay`] (whole milliseconds; unset,
+    /// empty or `0` is off).
+    pub const TURN_DELAY_VAR: &'static str = "GALAXY_GAME_TEST_TURN_DELAY_MS";
+
+    /// The knobs set in the process environment.
+    pub fn from_env() -> Result<TestKnobs, String> {
+        TestKnobs::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// The knobs `lookup` (a variable's value by name) sets. A value that is
+    /// not a whole number of milliseconds is an error, not a silent "off".
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<TestKnobs, String> {
+        let turn_delay = match lookup(Self::TURN_DELAY_VAR) {
+            None => None,
+            Some(v) if v.trim().is_empty() => None,
+            Some(v) => {
+                let ms: u64 = v.trim().parse().map_err(|_| {
+                    format!(
+                        "{}={v:?}: expected a whole number of milliseconds",
+                        Self::TURN_DELAY_VAR
+                    )
+                })?;
+                (ms > 0).then(|| Duration::from_millis(ms))
+            }
+        };
+        Ok(TestKnobs { turn_delay })
+    }
+}
 
 /// Shared server state: the engine (once initialised) and its store.
 pub struct AppState {
@@ -24,11 +68,17 @@ pub struct AppState {
     generating: AtomicBool,
     /// The last published status, readable while a turn holds the engine.
     status: RwLock<Option<StatusResponse>>,
+    knobs: TestKnobs,
 }
 
 impl AppState {
     /// Opens the state directory and resumes a stored game if there is one.
     pub fn open(store: Store) -> Result<Arc<AppState>, StoreError> {
+        AppState::open_with(store, TestKnobs::default())
+    }
+
+    /// [`AppState::open`] with test knobs set (see [`TestKnobs`]).
+    pub fn open_with(store: Store, knobs: TestKnobs) -> Result<Arc<AppState>, StoreError> {
         let engine = store.load()?;
         if let Some(e) = &engine {
             tracing::info!(game_id = %e.game.game_id, turn = e.game.turn, "resumed game");
@@ -39,6 +89,7 @@ impl AppState {
             store,
             generating: AtomicBool::new(false),
             status: RwLock::new(status),
+            knobs,
         }))
     }
 
@@ -243,6 +294,17 @@ async fn run_turn(s: Arc<AppState>, req: RunTurnRequest) -> ApiResult<Json<RunTu
     }
     s.generating.store(true, Ordering::SeqCst);
     let started = Instant::now();
+    if let Some(delay) = s.knobs.turn_delay {
+        // TEST ONLY (TestKnobs): accepted, reported in progress, not yet run
+        // nor stored. Counted in `elapsed_ms`, as a slow turn would be.
+        tracing::warn!(
+            turn = current,
+            delay_ms = delay.as_millis() as u64,
+            knob = TestKnobs::TURN_DELAY_VAR,
+            "TEST KNOB: holding the turn before it runs"
+        );
+        tokio::time::sleep(delay).await;
+    }
     let mut next = e.working_copy();
     let store = s.store.clone();
     // The turn is CPU work: run it off the async workers.

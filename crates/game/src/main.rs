@@ -3,13 +3,15 @@
 //! Environment: `GALAXY_GAME_LISTEN_ADDR` (default `0.0.0.0:8080`),
 //! `GALAXY_GAME_STATE_DIR` (default `/var/lib/galaxy-game`),
 //! `GALAXY_GAME_LOG` (tracing filter, default `info`). Logs are JSON lines
-//! on stdout.
+//! on stdout. TEST ONLY: `GALAXY_GAME_TEST_TURN_DELAY_MS` holds every turn
+//! that long before it runs ([`galaxy_game::http::TestKnobs`]; a warning at
+//! startup says it is set).
 //!
 //! `galaxy-game replay [--turn N] [--state-dir DIR]` serves nothing: it runs
 //! the stored turn N again and compares (see [`galaxy_game::replay`]).
 //! `galaxy-game --version` prints the version.
 
-use galaxy_game::http::{AppState, serve};
+use galaxy_game::http::{AppState, TestKnobs, serve};
 use galaxy_game::store::Store;
 use std::process::ExitCode;
 
@@ -44,8 +46,16 @@ async fn serve_game() -> anyhow::Result<()> {
     let addr = std::env::var("GALAXY_GAME_LISTEN_ADDR").unwrap_or_else(|_| "0.0.0.0:8080".into());
     let dir =
         std::env::var("GALAXY_GAME_STATE_DIR").unwrap_or_else(|_| "/var/lib/galaxy-game".into());
+    let knobs = TestKnobs::from_env().map_err(anyhow::Error::msg)?;
+    if let Some(delay) = knobs.turn_delay {
+        tracing::warn!(
+            knob = TestKnobs::TURN_DELAY_VAR,
+            delay_ms = delay.as_millis() as u64,
+            "TEST KNOB SET: every turn is held this long before it runs; never set it outside tests"
+        );
+    }
     let store = Store::open(&dir)?;
-    let state = AppState::open(store)?;
+    let state = AppState::open_with(store, knobs)?;
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     tracing::info!(addr = %listener.local_addr()?, state_dir = %dir, version = galaxy_game::VERSION, "galaxy-game listening");
     serve(listener, state, shutdown_signal()).await?;

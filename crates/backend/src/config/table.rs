@@ -286,7 +286,7 @@ pub const VARIABLES: &[Variable] = &[
     ),
     optional(
         "BACKEND_NOTIFICATION_ADMIN_EMAIL",
-        "Recipient address for admin-channel notifications (`runtime.*` kinds). When empty, admin-channel routes are recorded as `skipped` and the catalog is partially silenced.",
+        "Recipient address for admin-channel notifications (`runtime.*` kinds and `game.generation.failed`). When empty, admin-channel routes are recorded as `skipped` and the catalog is partially silenced.",
     ),
     defaulted(
         "BACKEND_NOTIFICATION_WORKER_INTERVAL",

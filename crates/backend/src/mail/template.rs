@@ -57,6 +57,10 @@ pub const NOTIFICATION_SOURCES: &[(&str, &str)] = &[
     notification_template!("runtime.image_pull_failed"),
     notification_template!("runtime.container_start_failed"),
     notification_template!("runtime.start_config_invalid"),
+    notification_template!("game.turn.reminder"),
+    notification_template!("game.race.dropped"),
+    notification_template!("game.finished"),
+    notification_template!("game.generation.failed"),
 ];
 
 /// Every template id with its source, for tests and documentation.

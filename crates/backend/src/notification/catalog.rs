@@ -221,6 +221,36 @@ pub const CATALOG: &[KindSpec] = &[
         channels: &[Push],
         fields: &[GAME_ID, f("turn", Count), f("reason", Text)],
     },
+    KindSpec {
+        kind: "game.started",
+        channels: &[Push],
+        fields: &[GAME_ID, f("turn", Count)],
+    },
+    KindSpec {
+        kind: "game.resumed",
+        channels: &[Push],
+        fields: &[GAME_ID, f("turn", Count)],
+    },
+    KindSpec {
+        kind: "game.turn.reminder",
+        channels: &[Push, Email],
+        fields: &[GAME_ID, f("turn", Count), f("deadline", Timestamp)],
+    },
+    KindSpec {
+        kind: "game.race.dropped",
+        channels: &[Push, Email],
+        fields: &[GAME_ID, f("race_name", Text), f("turn", Count)],
+    },
+    KindSpec {
+        kind: "game.finished",
+        channels: &[Push, Email],
+        fields: &[GAME_ID, f("turn", Count), f("reason", Text)],
+    },
+    KindSpec {
+        kind: "game.generation.failed",
+        channels: &[AdminEmail],
+        fields: &[GAME_ID, f("turn", Count), f("error", Text)],
+    },
 ];
 
 /// The catalog row of `kind`.
@@ -263,11 +293,11 @@ mod tests {
     }
 
     #[test]
-    fn admin_kinds_are_exactly_the_runtime_kinds_and_only_mail_the_admin() {
+    fn admin_kinds_are_the_runtime_kinds_and_the_failed_generation_and_only_mail_the_admin() {
         for spec in CATALOG {
             assert_eq!(
                 spec.is_admin(),
-                spec.kind.starts_with("runtime."),
+                spec.kind.starts_with("runtime.") || spec.kind == "game.generation.failed",
                 "{}",
                 spec.kind
             );

@@ -171,6 +171,30 @@ events! {
     GamePaused = "game.paused" => GamePaused, GamePausedArgs {
         game_id: str, turn: long, reason: str,
     }
+    /// `game.started`.
+    GameStarted = "game.started" => GameStarted, GameStartedArgs {
+        game_id: str, turn: long,
+    }
+    /// `game.resumed`.
+    GameResumed = "game.resumed" => GameResumed, GameResumedArgs {
+        game_id: str, turn: long,
+    }
+    /// `game.turn.reminder`.
+    GameTurnReminder = "game.turn.reminder" => GameTurnReminder, GameTurnReminderArgs {
+        game_id: str, turn: long, deadline: str,
+    }
+    /// `game.race.dropped`.
+    GameRaceDropped = "game.race.dropped" => GameRaceDropped, GameRaceDroppedArgs {
+        game_id: str, race_name: str, turn: long,
+    }
+    /// `game.finished`.
+    GameFinished = "game.finished" => GameFinished, GameFinishedArgs {
+        game_id: str, turn: long, reason: str,
+    }
+    /// `game.generation.failed` (admin email only).
+    GameGenerationFailed = "game.generation.failed" => GameGenerationFailed, GameGenerationFailedArgs {
+        game_id: str, turn: long, error: str,
+    }
 }
 
 #[cfg(test)]
@@ -223,8 +247,8 @@ mod tests {
     #[test]
     fn an_unknown_kind_falls_back_to_json() {
         let payload = serde_json::json!({"a": 1});
-        let event = build_client_push_event("game.finished", &payload).unwrap();
-        assert_eq!(event.kind(), "game.finished");
+        let event = build_client_push_event("mail.dead_lettered", &payload).unwrap();
+        assert_eq!(event.kind(), "mail.dead_lettered");
         assert_eq!(event.marshal().unwrap(), br#"{"a":1}"#.to_vec());
     }
 }

@@ -244,6 +244,62 @@ async fn a_broadcast_email_is_skipped_only_for_the_member_who_switched_it_off() 
 }
 
 #[tokio::test]
+async fn a_turn_reminder_mails_the_members_who_keep_its_email_on() {
+    let server = smtp_server().await;
+    let app = notification_app(&server).spawn().await;
+    let quiet = user_with_email(&app, "quiet@example.com").await;
+    let mailed = user_with_email(&app, "mailed@example.com").await;
+    app.api
+        .request(
+            reqwest::Method::PUT,
+            "/api/v1/user/notification-preferences",
+        )
+        .user(quiet)
+        .json(json!({"items": [{"kind": "game.turn.reminder", "email_enabled": false}]}))
+        .send()
+        .await
+        .assert_status(200);
+
+    let game = Uuid::new_v4();
+    let submitted = submit_to(
+        &app,
+        &Intent::new(
+            "game.turn.reminder",
+            format!("turn-reminder:{game}:12"),
+            None,
+            json!({"game_id": game, "turn": 12, "deadline": "2030-01-02T03:04:05Z"}),
+        ),
+        &[quiet, mailed],
+    )
+    .await
+    .unwrap();
+    let intent_id: Uuid = submitted.intent_id.into();
+    assert_eq!(
+        routes_of(&app, intent_id).await,
+        BTreeSet::from([
+            route("email", quiet, "skipped", Some("user_preference")),
+            route("email", mailed, "pending", None),
+            route("push", quiet, "pending", None),
+            route("push", mailed, "pending", None),
+        ])
+    );
+    assert_eq!(tick(&app).await.sent, 3);
+    assert_eq!(crate::mail::tick(&app).await.sent, 1);
+    let messages = server
+        .wait_for_messages(1, WAIT)
+        .await
+        .expect("one message");
+    assert_eq!(messages[0].to, vec!["mailed@example.com"]);
+    let subject = messages[0].subject().unwrap_or_default();
+    assert!(subject.contains("turn 12"), "{subject}");
+    let body = messages[0].body_text().unwrap();
+    assert!(
+        body.contains(&game.to_string()) && body.contains("2030-01-02T03:04:05Z"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn a_broadcast_to_nobody_is_stored_and_routes_nothing() {
     let server = smtp_server().await;
     let app = notification_app(&server).spawn().await;
@@ -306,7 +362,7 @@ async fn submit_to_keeps_the_catalog_rules_and_counts_a_repeated_recipient_once(
     );
     let err = submit_to(
         &app,
-        &Intent::new("game.finished", "k", None, json!({})),
+        &Intent::new("mail.dead_lettered", "k", None, json!({})),
         &[member],
     )
     .await

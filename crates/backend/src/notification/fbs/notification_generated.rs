@@ -1562,6 +1562,710 @@ impl core::fmt::Debug for GamePaused<'_> {
       ds.finish()
   }
 }
+pub enum GameStartedOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct GameStarted<'a> {
+  pub _tab: flatbuffers::Table<'a>,
+}
+
+impl<'a> flatbuffers::Follow<'a> for GameStarted<'a> {
+  type Inner = GameStarted<'a>;
+  #[inline]
+  fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: flatbuffers::Table { buf, loc } }
+  }
+}
+
+impl<'a> GameStarted<'a> {
+  pub const VT_GAME_ID: flatbuffers::VOffsetT = 4;
+  pub const VT_TURN: flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub fn init_from_table(table: flatbuffers::Table<'a>) -> Self {
+    GameStarted { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr>(
+    _fbb: &'mut_bldr mut flatbuffers::FlatBufferBuilder<'bldr>,
+    args: &'args GameStartedArgs<'args>
+  ) -> flatbuffers::WIPOffset<GameStarted<'bldr>> {
+    let mut builder = GameStartedBuilder::new(_fbb);
+    builder.add_turn(args.turn);
+    if let Some(x) = args.game_id { builder.add_game_id(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn game_id(&self) -> Option<&'a str> {
+    self._tab.get::<flatbuffers::ForwardsUOffset<&str>>(GameStarted::VT_GAME_ID, None)
+  }
+  #[inline]
+  pub fn turn(&self) -> i64 {
+    self._tab.get::<i64>(GameStarted::VT_TURN, Some(0)).unwrap()
+  }
+}
+
+impl flatbuffers::Verifiable for GameStarted<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut flatbuffers::Verifier, pos: usize
+  ) -> Result<(), flatbuffers::InvalidFlatbuffer> {
+    use self::flatbuffers::Verifiable;
+    v.visit_table(pos)?
+     .visit_field::<flatbuffers::ForwardsUOffset<&str>>("game_id", Self::VT_GAME_ID, false)?
+     .visit_field::<i64>("turn", Self::VT_TURN, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct GameStartedArgs<'a> {
+    pub game_id: Option<flatbuffers::WIPOffset<&'a str>>,
+    pub turn: i64,
+}
+impl<'a> Default for GameStartedArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    GameStartedArgs {
+      game_id: None,
+      turn: 0,
+    }
+  }
+}
+
+pub struct GameStartedBuilder<'a: 'b, 'b> {
+  fbb_: &'b mut flatbuffers::FlatBufferBuilder<'a>,
+  start_: flatbuffers::WIPOffset<flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b> GameStartedBuilder<'a, 'b> {
+  #[inline]
+  pub fn add_game_id(&mut self, game_id: flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<flatbuffers::WIPOffset<_>>(GameStarted::VT_GAME_ID, game_id);
+  }
+  #[inline]
+  pub fn add_turn(&mut self, turn: i64) {
+    self.fbb_.push_slot::<i64>(GameStarted::VT_TURN, turn, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut flatbuffers::FlatBufferBuilder<'a>) -> GameStartedBuilder<'a, 'b> {
+    let start = _fbb.start_table();
+    GameStartedBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> flatbuffers::WIPOffset<GameStarted<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl core::fmt::Debug for GameStarted<'_> {
+  fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    let mut ds = f.debug_struct("GameStarted");
+      ds.field("game_id", &self.game_id());
+      ds.field("turn", &self.turn());
+      ds.finish()
+  }
+}
+pub enum GameResumedOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct GameResumed<'a> {
+  pub _tab: flatbuffers::Table<'a>,
+}
+
+impl<'a> flatbuffers::Follow<'a> for GameResumed<'a> {
+  type Inner = GameResumed<'a>;
+  #[inline]
+  fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: flatbuffers::Table { buf, loc } }
+  }
+}
+
+impl<'a> GameResumed<'a> {
+  pub const VT_GAME_ID: flatbuffers::VOffsetT = 4;
+  pub const VT_TURN: flatbuffers::VOffsetT = 6;
+
+  #[inline]
+  pub fn init_from_table(table: flatbuffers::Table<'a>) -> Self {
+    GameResumed { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr>(
+    _fbb: &'mut_bldr mut flatbuffers::FlatBufferBuilder<'bldr>,
+    args: &'args GameResumedArgs<'args>
+  ) -> flatbuffers::WIPOffset<GameResumed<'bldr>> {
+    let mut builder = GameResumedBuilder::new(_fbb);
+    builder.add_turn(args.turn);
+    if let Some(x) = args.game_id { builder.add_game_id(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn game_id(&self) -> Option<&'a str> {
+    self._tab.get::<flatbuffers::ForwardsUOffset<&str>>(GameResumed::VT_GAME_ID, None)
+  }
+  #[inline]
+  pub fn turn(&self) -> i64 {
+    self._tab.get::<i64>(GameResumed::VT_TURN, Some(0)).unwrap()
+  }
+}
+
+impl flatbuffers::Verifiable for GameResumed<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut flatbuffers::Verifier, pos: usize
+  ) -> Result<(), flatbuffers::InvalidFlatbuffer> {
+    use self::flatbuffers::Verifiable;
+    v.visit_table(pos)?
+     .visit_field::<flatbuffers::ForwardsUOffset<&str>>("game_id", Self::VT_GAME_ID, false)?
+     .visit_field::<i64>("turn", Self::VT_TURN, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct GameResumedArgs<'a> {
+    pub game_id: Option<flatbuffers::WIPOffset<&'a str>>,
+    pub turn: i64,
+}
+impl<'a> Default for GameResumedArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    GameResumedArgs {
+      game_id: None,
+      turn: 0,
+    }
+  }
+}
+
+pub struct GameResumedBuilder<'a: 'b, 'b> {
+  fbb_: &'b mut flatbuffers::FlatBufferBuilder<'a>,
+  start_: flatbuffers::WIPOffset<flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b> GameResumedBuilder<'a, 'b> {
+  #[inline]
+  pub fn add_game_id(&mut self, game_id: flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<flatbuffers::WIPOffset<_>>(GameResumed::VT_GAME_ID, game_id);
+  }
+  #[inline]
+  pub fn add_turn(&mut self, turn: i64) {
+    self.fbb_.push_slot::<i64>(GameResumed::VT_TURN, turn, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut flatbuffers::FlatBufferBuilder<'a>) -> GameResumedBuilder<'a, 'b> {
+    let start = _fbb.start_table();
+    GameResumedBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> flatbuffers::WIPOffset<GameResumed<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl core::fmt::Debug for GameResumed<'_> {
+  fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    let mut ds = f.debug_struct("GameResumed");
+      ds.field("game_id", &self.game_id());
+      ds.field("turn", &self.turn());
+      ds.finish()
+  }
+}
+pub enum GameTurnReminderOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct GameTurnReminder<'a> {
+  pub _tab: flatbuffers::Table<'a>,
+}
+
+impl<'a> flatbuffers::Follow<'a> for GameTurnReminder<'a> {
+  type Inner = GameTurnReminder<'a>;
+  #[inline]
+  fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: flatbuffers::Table { buf, loc } }
+  }
+}
+
+impl<'a> GameTurnReminder<'a> {
+  pub const VT_GAME_ID: flatbuffers::VOffsetT = 4;
+  pub const VT_TURN: flatbuffers::VOffsetT = 6;
+  pub const VT_DEADLINE: flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub fn init_from_table(table: flatbuffers::Table<'a>) -> Self {
+    GameTurnReminder { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr>(
+    _fbb: &'mut_bldr mut flatbuffers::FlatBufferBuilder<'bldr>,
+    args: &'args GameTurnReminderArgs<'args>
+  ) -> flatbuffers::WIPOffset<GameTurnReminder<'bldr>> {
+    let mut builder = GameTurnReminderBuilder::new(_fbb);
+    builder.add_turn(args.turn);
+    if let Some(x) = args.deadline { builder.add_deadline(x); }
+    if let Some(x) = args.game_id { builder.add_game_id(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn game_id(&self) -> Option<&'a str> {
+    self._tab.get::<flatbuffers::ForwardsUOffset<&str>>(GameTurnReminder::VT_GAME_ID, None)
+  }
+  #[inline]
+  pub fn turn(&self) -> i64 {
+    self._tab.get::<i64>(GameTurnReminder::VT_TURN, Some(0)).unwrap()
+  }
+  #[inline]
+  pub fn deadline(&self) -> Option<&'a str> {
+    self._tab.get::<flatbuffers::ForwardsUOffset<&str>>(GameTurnReminder::VT_DEADLINE, None)
+  }
+}
+
+impl flatbuffers::Verifiable for GameTurnReminder<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut flatbuffers::Verifier, pos: usize
+  ) -> Result<(), flatbuffers::InvalidFlatbuffer> {
+    use self::flatbuffers::Verifiable;
+    v.visit_table(pos)?
+     .visit_field::<flatbuffers::ForwardsUOffset<&str>>("game_id", Self::VT_GAME_ID, false)?
+     .visit_field::<i64>("turn", Self::VT_TURN, false)?
+     .visit_field::<flatbuffers::ForwardsUOffset<&str>>("deadline", Self::VT_DEADLINE, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct GameTurnReminderArgs<'a> {
+    pub game_id: Option<flatbuffers::WIPOffset<&'a str>>,
+    pub turn: i64,
+    pub deadline: Option<flatbuffers::WIPOffset<&'a str>>,
+}
+impl<'a> Default for GameTurnReminderArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    GameTurnReminderArgs {
+      game_id: None,
+      turn: 0,
+      deadline: None,
+    }
+  }
+}
+
+pub struct GameTurnReminderBuilder<'a: 'b, 'b> {
+  fbb_: &'b mut flatbuffers::FlatBufferBuilder<'a>,
+  start_: flatbuffers::WIPOffset<flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b> GameTurnReminderBuilder<'a, 'b> {
+  #[inline]
+  pub fn add_game_id(&mut self, game_id: flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<flatbuffers::WIPOffset<_>>(GameTurnReminder::VT_GAME_ID, game_id);
+  }
+  #[inline]
+  pub fn add_turn(&mut self, turn: i64) {
+    self.fbb_.push_slot::<i64>(GameTurnReminder::VT_TURN, turn, 0);
+  }
+  #[inline]
+  pub fn add_deadline(&mut self, deadline: flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<flatbuffers::WIPOffset<_>>(GameTurnReminder::VT_DEADLINE, deadline);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut flatbuffers::FlatBufferBuilder<'a>) -> GameTurnReminderBuilder<'a, 'b> {
+    let start = _fbb.start_table();
+    GameTurnReminderBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> flatbuffers::WIPOffset<GameTurnReminder<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl core::fmt::Debug for GameTurnReminder<'_> {
+  fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    let mut ds = f.debug_struct("GameTurnReminder");
+      ds.field("game_id", &self.game_id());
+      ds.field("turn", &self.turn());
+      ds.field("deadline", &self.deadline());
+      ds.finish()
+  }
+}
+pub enum GameRaceDroppedOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct GameRaceDropped<'a> {
+  pub _tab: flatbuffers::Table<'a>,
+}
+
+impl<'a> flatbuffers::Follow<'a> for GameRaceDropped<'a> {
+  type Inner = GameRaceDropped<'a>;
+  #[inline]
+  fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: flatbuffers::Table { buf, loc } }
+  }
+}
+
+impl<'a> GameRaceDropped<'a> {
+  pub const VT_GAME_ID: flatbuffers::VOffsetT = 4;
+  pub const VT_RACE_NAME: flatbuffers::VOffsetT = 6;
+  pub const VT_TURN: flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub fn init_from_table(table: flatbuffers::Table<'a>) -> Self {
+    GameRaceDropped { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr>(
+    _fbb: &'mut_bldr mut flatbuffers::FlatBufferBuilder<'bldr>,
+    args: &'args GameRaceDroppedArgs<'args>
+  ) -> flatbuffers::WIPOffset<GameRaceDropped<'bldr>> {
+    let mut builder = GameRaceDroppedBuilder::new(_fbb);
+    builder.add_turn(args.turn);
+    if let Some(x) = args.race_name { builder.add_race_name(x); }
+    if let Some(x) = args.game_id { builder.add_game_id(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn game_id(&self) -> Option<&'a str> {
+    self._tab.get::<flatbuffers::ForwardsUOffset<&str>>(GameRaceDropped::VT_GAME_ID, None)
+  }
+  #[inline]
+  pub fn race_name(&self) -> Option<&'a str> {
+    self._tab.get::<flatbuffers::ForwardsUOffset<&str>>(GameRaceDropped::VT_RACE_NAME, None)
+  }
+  #[inline]
+  pub fn turn(&self) -> i64 {
+    self._tab.get::<i64>(GameRaceDropped::VT_TURN, Some(0)).unwrap()
+  }
+}
+
+impl flatbuffers::Verifiable for GameRaceDropped<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut flatbuffers::Verifier, pos: usize
+  ) -> Result<(), flatbuffers::InvalidFlatbuffer> {
+    use self::flatbuffers::Verifiable;
+    v.visit_table(pos)?
+     .visit_field::<flatbuffers::ForwardsUOffset<&str>>("game_id", Self::VT_GAME_ID, false)?
+     .visit_field::<flatbuffers::ForwardsUOffset<&str>>("race_name", Self::VT_RACE_NAME, false)?
+     .visit_field::<i64>("turn", Self::VT_TURN, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct GameRaceDroppedArgs<'a> {
+    pub game_id: Option<flatbuffers::WIPOffset<&'a str>>,
+    pub race_name: Option<flatbuffers::WIPOffset<&'a str>>,
+    pub turn: i64,
+}
+impl<'a> Default for GameRaceDroppedArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    GameRaceDroppedArgs {
+      game_id: None,
+      race_name: None,
+      turn: 0,
+    }
+  }
+}
+
+pub struct GameRaceDroppedBuilder<'a: 'b, 'b> {
+  fbb_: &'b mut flatbuffers::FlatBufferBuilder<'a>,
+  start_: flatbuffers::WIPOffset<flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b> GameRaceDroppedBuilder<'a, 'b> {
+  #[inline]
+  pub fn add_game_id(&mut self, game_id: flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<flatbuffers::WIPOffset<_>>(GameRaceDropped::VT_GAME_ID, game_id);
+  }
+  #[inline]
+  pub fn add_race_name(&mut self, race_name: flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<flatbuffers::WIPOffset<_>>(GameRaceDropped::VT_RACE_NAME, race_name);
+  }
+  #[inline]
+  pub fn add_turn(&mut self, turn: i64) {
+    self.fbb_.push_slot::<i64>(GameRaceDropped::VT_TURN, turn, 0);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut flatbuffers::FlatBufferBuilder<'a>) -> GameRaceDroppedBuilder<'a, 'b> {
+    let start = _fbb.start_table();
+    GameRaceDroppedBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> flatbuffers::WIPOffset<GameRaceDropped<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl core::fmt::Debug for GameRaceDropped<'_> {
+  fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    let mut ds = f.debug_struct("GameRaceDropped");
+      ds.field("game_id", &self.game_id());
+      ds.field("race_name", &self.race_name());
+      ds.field("turn", &self.turn());
+      ds.finish()
+  }
+}
+pub enum GameFinishedOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct GameFinished<'a> {
+  pub _tab: flatbuffers::Table<'a>,
+}
+
+impl<'a> flatbuffers::Follow<'a> for GameFinished<'a> {
+  type Inner = GameFinished<'a>;
+  #[inline]
+  fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: flatbuffers::Table { buf, loc } }
+  }
+}
+
+impl<'a> GameFinished<'a> {
+  pub const VT_GAME_ID: flatbuffers::VOffsetT = 4;
+  pub const VT_TURN: flatbuffers::VOffsetT = 6;
+  pub const VT_REASON: flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub fn init_from_table(table: flatbuffers::Table<'a>) -> Self {
+    GameFinished { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr>(
+    _fbb: &'mut_bldr mut flatbuffers::FlatBufferBuilder<'bldr>,
+    args: &'args GameFinishedArgs<'args>
+  ) -> flatbuffers::WIPOffset<GameFinished<'bldr>> {
+    let mut builder = GameFinishedBuilder::new(_fbb);
+    builder.add_turn(args.turn);
+    if let Some(x) = args.reason { builder.add_reason(x); }
+    if let Some(x) = args.game_id { builder.add_game_id(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn game_id(&self) -> Option<&'a str> {
+    self._tab.get::<flatbuffers::ForwardsUOffset<&str>>(GameFinished::VT_GAME_ID, None)
+  }
+  #[inline]
+  pub fn turn(&self) -> i64 {
+    self._tab.get::<i64>(GameFinished::VT_TURN, Some(0)).unwrap()
+  }
+  #[inline]
+  pub fn reason(&self) -> Option<&'a str> {
+    self._tab.get::<flatbuffers::ForwardsUOffset<&str>>(GameFinished::VT_REASON, None)
+  }
+}
+
+impl flatbuffers::Verifiable for GameFinished<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut flatbuffers::Verifier, pos: usize
+  ) -> Result<(), flatbuffers::InvalidFlatbuffer> {
+    use self::flatbuffers::Verifiable;
+    v.visit_table(pos)?
+     .visit_field::<flatbuffers::ForwardsUOffset<&str>>("game_id", Self::VT_GAME_ID, false)?
+     .visit_field::<i64>("turn", Self::VT_TURN, false)?
+     .visit_field::<flatbuffers::ForwardsUOffset<&str>>("reason", Self::VT_REASON, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct GameFinishedArgs<'a> {
+    pub game_id: Option<flatbuffers::WIPOffset<&'a str>>,
+    pub turn: i64,
+    pub reason: Option<flatbuffers::WIPOffset<&'a str>>,
+}
+impl<'a> Default for GameFinishedArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    GameFinishedArgs {
+      game_id: None,
+      turn: 0,
+      reason: None,
+    }
+  }
+}
+
+pub struct GameFinishedBuilder<'a: 'b, 'b> {
+  fbb_: &'b mut flatbuffers::FlatBufferBuilder<'a>,
+  start_: flatbuffers::WIPOffset<flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b> GameFinishedBuilder<'a, 'b> {
+  #[inline]
+  pub fn add_game_id(&mut self, game_id: flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<flatbuffers::WIPOffset<_>>(GameFinished::VT_GAME_ID, game_id);
+  }
+  #[inline]
+  pub fn add_turn(&mut self, turn: i64) {
+    self.fbb_.push_slot::<i64>(GameFinished::VT_TURN, turn, 0);
+  }
+  #[inline]
+  pub fn add_reason(&mut self, reason: flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<flatbuffers::WIPOffset<_>>(GameFinished::VT_REASON, reason);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut flatbuffers::FlatBufferBuilder<'a>) -> GameFinishedBuilder<'a, 'b> {
+    let start = _fbb.start_table();
+    GameFinishedBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> flatbuffers::WIPOffset<GameFinished<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl core::fmt::Debug for GameFinished<'_> {
+  fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    let mut ds = f.debug_struct("GameFinished");
+      ds.field("game_id", &self.game_id());
+      ds.field("turn", &self.turn());
+      ds.field("reason", &self.reason());
+      ds.finish()
+  }
+}
+pub enum GameGenerationFailedOffset {}
+#[derive(Copy, Clone, PartialEq)]
+
+pub struct GameGenerationFailed<'a> {
+  pub _tab: flatbuffers::Table<'a>,
+}
+
+impl<'a> flatbuffers::Follow<'a> for GameGenerationFailed<'a> {
+  type Inner = GameGenerationFailed<'a>;
+  #[inline]
+  fn follow(buf: &'a [u8], loc: usize) -> Self::Inner {
+    Self { _tab: flatbuffers::Table { buf, loc } }
+  }
+}
+
+impl<'a> GameGenerationFailed<'a> {
+  pub const VT_GAME_ID: flatbuffers::VOffsetT = 4;
+  pub const VT_TURN: flatbuffers::VOffsetT = 6;
+  pub const VT_ERROR: flatbuffers::VOffsetT = 8;
+
+  #[inline]
+  pub fn init_from_table(table: flatbuffers::Table<'a>) -> Self {
+    GameGenerationFailed { _tab: table }
+  }
+  #[allow(unused_mut)]
+  pub fn create<'bldr: 'args, 'args: 'mut_bldr, 'mut_bldr>(
+    _fbb: &'mut_bldr mut flatbuffers::FlatBufferBuilder<'bldr>,
+    args: &'args GameGenerationFailedArgs<'args>
+  ) -> flatbuffers::WIPOffset<GameGenerationFailed<'bldr>> {
+    let mut builder = GameGenerationFailedBuilder::new(_fbb);
+    builder.add_turn(args.turn);
+    if let Some(x) = args.error { builder.add_error(x); }
+    if let Some(x) = args.game_id { builder.add_game_id(x); }
+    builder.finish()
+  }
+
+
+  #[inline]
+  pub fn game_id(&self) -> Option<&'a str> {
+    self._tab.get::<flatbuffers::ForwardsUOffset<&str>>(GameGenerationFailed::VT_GAME_ID, None)
+  }
+  #[inline]
+  pub fn turn(&self) -> i64 {
+    self._tab.get::<i64>(GameGenerationFailed::VT_TURN, Some(0)).unwrap()
+  }
+  #[inline]
+  pub fn error(&self) -> Option<&'a str> {
+    self._tab.get::<flatbuffers::ForwardsUOffset<&str>>(GameGenerationFailed::VT_ERROR, None)
+  }
+}
+
+impl flatbuffers::Verifiable for GameGenerationFailed<'_> {
+  #[inline]
+  fn run_verifier(
+    v: &mut flatbuffers::Verifier, pos: usize
+  ) -> Result<(), flatbuffers::InvalidFlatbuffer> {
+    use self::flatbuffers::Verifiable;
+    v.visit_table(pos)?
+     .visit_field::<flatbuffers::ForwardsUOffset<&str>>("game_id", Self::VT_GAME_ID, false)?
+     .visit_field::<i64>("turn", Self::VT_TURN, false)?
+     .visit_field::<flatbuffers::ForwardsUOffset<&str>>("error", Self::VT_ERROR, false)?
+     .finish();
+    Ok(())
+  }
+}
+pub struct GameGenerationFailedArgs<'a> {
+    pub game_id: Option<flatbuffers::WIPOffset<&'a str>>,
+    pub turn: i64,
+    pub error: Option<flatbuffers::WIPOffset<&'a str>>,
+}
+impl<'a> Default for GameGenerationFailedArgs<'a> {
+  #[inline]
+  fn default() -> Self {
+    GameGenerationFailedArgs {
+      game_id: None,
+      turn: 0,
+      error: None,
+    }
+  }
+}
+
+pub struct GameGenerationFailedBuilder<'a: 'b, 'b> {
+  fbb_: &'b mut flatbuffers::FlatBufferBuilder<'a>,
+  start_: flatbuffers::WIPOffset<flatbuffers::TableUnfinishedWIPOffset>,
+}
+impl<'a: 'b, 'b> GameGenerationFailedBuilder<'a, 'b> {
+  #[inline]
+  pub fn add_game_id(&mut self, game_id: flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<flatbuffers::WIPOffset<_>>(GameGenerationFailed::VT_GAME_ID, game_id);
+  }
+  #[inline]
+  pub fn add_turn(&mut self, turn: i64) {
+    self.fbb_.push_slot::<i64>(GameGenerationFailed::VT_TURN, turn, 0);
+  }
+  #[inline]
+  pub fn add_error(&mut self, error: flatbuffers::WIPOffset<&'b  str>) {
+    self.fbb_.push_slot_always::<flatbuffers::WIPOffset<_>>(GameGenerationFailed::VT_ERROR, error);
+  }
+  #[inline]
+  pub fn new(_fbb: &'b mut flatbuffers::FlatBufferBuilder<'a>) -> GameGenerationFailedBuilder<'a, 'b> {
+    let start = _fbb.start_table();
+    GameGenerationFailedBuilder {
+      fbb_: _fbb,
+      start_: start,
+    }
+  }
+  #[inline]
+  pub fn finish(self) -> flatbuffers::WIPOffset<GameGenerationFailed<'a>> {
+    let o = self.fbb_.end_table(self.start_);
+    flatbuffers::WIPOffset::new(o.value())
+  }
+}
+
+impl core::fmt::Debug for GameGenerationFailed<'_> {
+  fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    let mut ds = f.debug_struct("GameGenerationFailed");
+      ds.field("game_id", &self.game_id());
+      ds.field("turn", &self.turn());
+      ds.field("error", &self.error());
+      ds.finish()
+  }
+}
 }  // pub mod notification
 }  // pub mod galaxy
 
