@@ -70,6 +70,16 @@ impl LobbyService {
             .into_iter()
             .map(|m| m.user_id)
             .collect();
+        if started {
+            self.notify_all(
+                &mut work,
+                "game.started",
+                format!("started:{game_id}"),
+                &members,
+                json!({ "game_id": game_id, "turn": turn }),
+            )
+            .await?;
+        }
         // A game that starts announces its first turn (turn 0) too.
         if advanced || started {
             self.notify_all(
@@ -201,6 +211,34 @@ impl LobbyService {
         self.commit(work).await?;
         tracing::info!(game_id = %game_id, turn, "game resumed");
         Ok(GameStatus::Running)
+    }
+
+    /// After a turn the engine counts `races` dead (quit, dropped as idle,
+    /// wiped out): every active member hears of each, once per race
+    /// (`game.race.dropped`).
+    pub async fn on_runtime_races_out(
+        &self,
+        game_id: GameId,
+        turn: i32,
+        races: &[String],
+    ) -> Result<(), LobbyError> {
+        let mut work = self.begin().await?;
+        let members: Vec<UserId> = store::active_members(work.conn(), &[game_id])
+            .await?
+            .into_iter()
+            .map(|m| m.user_id)
+            .collect();
+        for race in races {
+            self.notify_all(
+                &mut work,
+                "game.race.dropped",
+                format!("race-dropped:{game_id}:{race}"),
+                &members,
+                json!({ "game_id": game_id, "race_name": race, "turn": turn }),
+            )
+            .await?;
+        }
+        self.commit(work).await
     }
 
     /// The runtime's intake: open requests of every game, oldest first.

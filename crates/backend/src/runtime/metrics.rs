@@ -4,7 +4,7 @@
 //! probes.
 
 use opentelemetry::KeyValue;
-use opentelemetry::metrics::Counter;
+use opentelemetry::metrics::{Counter, Histogram};
 
 use crate::telemetry::Metrics;
 use crate::telemetry::names::{self, label};
@@ -14,6 +14,8 @@ use crate::telemetry::names::{self, label};
 pub struct RuntimeMetrics {
     ops: Counter<u64>,
     probes: Counter<u64>,
+    turns: Counter<u64>,
+    turn_duration: Histogram<f64>,
 }
 
 impl RuntimeMetrics {
@@ -28,7 +30,23 @@ impl RuntimeMetrics {
                 .u64_counter(names::RUNTIME_HEALTH_PROBES_TOTAL)
                 .with_description("Engine /healthz probes by the reconciler, by outcome (ok, unreachable, error).")
                 .build(),
+            turns: meter
+                .u64_counter(names::RUNTIME_TURNS_TOTAL)
+                .with_description("Scheduler ticks by outcome (ran, engine_unreachable, generation_failed).")
+                .build(),
+            turn_duration: meter
+                .f64_histogram(names::RUNTIME_TURN_DURATION_SECONDS)
+                .with_description("Time from a tick's claim to its bookkeeping, engine turn included, in seconds.")
+                .with_unit("s")
+                .with_boundaries(names::LATENCY_BUCKETS_SECONDS.to_vec())
+                .build(),
         }
+    }
+
+    pub fn turn(&self, outcome: &'static str, seconds: f64) {
+        let attrs = [KeyValue::new(label::OUTCOME, outcome)];
+        self.turns.add(1, &attrs);
+        self.turn_duration.record(seconds, &attrs);
     }
 
     pub fn container_op(&self, op: &'static str, ok: bool) {

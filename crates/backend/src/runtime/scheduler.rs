@@ -59,8 +59,12 @@ pub struct TurnReport {
 
 /// How one tick ended.
 enum Tick {
-    /// The engine is at `turn` now.
-    Ran { turn: i32, elapsed_ms: u64 },
+    /// The engine is at `turn` now; `out` are the races it counts dead.
+    Ran {
+        turn: i32,
+        elapsed_ms: u64,
+        out: Vec<String>,
+    },
     /// The game is paused with this runtime status.
     Failed {
         status: RuntimeStatus,
@@ -132,8 +136,17 @@ impl RuntimeService {
         let Some(record) = self.claim_tick(game_id, turn).await? else {
             return Ok(false);
         };
+        let started = Instant::now();
         let outcome = self.run_turn(&record, turn).await;
-        self.finish_tick(&record, turn, outcome).await
+        let label = match &outcome {
+            Tick::Ran { .. } => "ran",
+            Tick::Failed { status, .. } => status.as_str(),
+        };
+        let ran = self.finish_tick(&record, turn, outcome).await;
+        self.inner
+            .metrics
+            .turn(label, started.elapsed().as_secs_f64());
+        ran
     }
 
     /// `running → generation_in_progress` at `turn`, or `None`.
@@ -167,6 +180,7 @@ impl RuntimeService {
             Ok(answer) => Tick::Ran {
                 turn: i32::try_from(answer.status.turn).unwrap_or(i32::MAX),
                 elapsed_ms,
+                out: dead_races(&answer.status),
             },
             Err(err) => self.after_turn_error(base_url, turn, err).await,
         }
@@ -180,6 +194,7 @@ impl RuntimeService {
                 return Tick::Ran {
                     turn: now_at,
                     elapsed_ms: 0,
+                    out: dead_races(&status),
                 };
             }
         }
@@ -202,11 +217,14 @@ impl RuntimeService {
     ) -> Result<bool, anyhow::Error> {
         let game_id = record.game_id;
         let requester = Requester::Scheduler.as_text();
+        let mut out: Vec<String> = Vec::new();
         let (ran, new_turn, status) = match outcome {
             Tick::Ran {
                 turn: now_at,
                 elapsed_ms,
+                out: dead,
             } => {
+                out = dead;
                 let mut tx = self.inner.db.begin().await?;
                 store::finish_tick(&mut tx, game_id, RuntimeStatus::Running, now_at, None).await?;
                 store::log_done(
@@ -226,6 +244,15 @@ impl RuntimeService {
             Tick::Failed { status, error } => {
                 let mut tx = self.inner.db.begin().await?;
                 store::finish_tick(&mut tx, game_id, status, turn, Some(&error)).await?;
+                let intent = crate::notification::Intent::new(
+                    "game.generation.failed",
+                    format!("generation-failed:{game_id}:{turn}"),
+                    None,
+                    json!({ "game_id": game_id, "turn": turn, "error": format!("{status}: {error}") }),
+                );
+                if let Err(err) = self.inner.notifications.submit(&mut tx, &intent).await {
+                    tracing::error!(error = %err, "cannot queue game.generation.failed");
+                }
                 store::log_done(
                     &mut tx,
                     game_id,
@@ -245,6 +272,12 @@ impl RuntimeService {
         self.snapshot(game_id, new_turn, status.as_str())
             .await
             .map_err(|f| anyhow::anyhow!(f.message))?;
+        if !out.is_empty() {
+            self.inner
+                .lobby
+                .on_runtime_races_out(game_id, new_turn, &out)
+                .await?;
+        }
         Ok(ran)
     }
 
@@ -266,6 +299,7 @@ impl RuntimeService {
                     Ok(status) if i64::from(status.turn) > i64::from(turn) => Tick::Ran {
                         turn: i32::try_from(status.turn).unwrap_or(i32::MAX),
                         elapsed_ms: 0,
+                        out: dead_races(&status),
                     },
                     Ok(_) => {
                         // The turn did not run: back to running, due again.
@@ -454,4 +488,15 @@ impl RuntimeService {
         self.wake_scheduler();
         Ok(record)
     }
+}
+
+/// The races the engine counts dead (quit, dropped as idle, wiped out);
+/// banished races are the platform's own doing and not reported again.
+fn dead_races(status: &galaxy_model::api::StatusResponse) -> Vec<String> {
+    status
+        .races
+        .iter()
+        .filter(|r| r.state == galaxy_model::api::RaceState::Dead)
+        .map(|r| r.race.clone())
+        .collect()
 }

@@ -28,6 +28,8 @@ pub const JOB_LEASE_RENEWALS_TOTAL: &str = "job_lease_renewals_total";
 // Engine runtime.
 pub const RUNTIME_CONTAINER_OPS_TOTAL: &str = "runtime_container_ops_total";
 pub const RUNTIME_HEALTH_PROBES_TOTAL: &str = "runtime_health_probes_total";
+pub const RUNTIME_TURNS_TOTAL: &str = "runtime_turns_total";
+pub const RUNTIME_TURN_DURATION_SECONDS: &str = "runtime_turn_duration_seconds";
 
 // GeoIP.
 pub const GEO_LOOKUPS_TOTAL: &str = "geo_lookups_total";
