@@ -320,7 +320,11 @@ impl RuntimeService {
     /// The turn, the runtime's status, the next deadline, the caller's race
     /// and which races have orders in. Answers even when the engine does
     /// not (from the runtime record, with no races).
-    pub async fn play_status(&self, user: UserId, game_id: GameId) -> Result<PlayStatus, PlayError> {
+    pub async fn play_status(
+        &self,
+        user: UserId,
+        game_id: GameId,
+    ) -> Result<PlayStatus, PlayError> {
         let seat = self.seat(user, game_id, Access::Read).await?;
         let engine = match seat.base_url() {
             Ok(base) => self.inner.engine.status(base).await.ok(),
@@ -362,10 +366,9 @@ fn engine_error(err: EngineError, seat: &Seat, turn: u32) -> PlayError {
         return PlayError::EngineUnavailable(err.to_string());
     }
     match err {
-        EngineError::TurnMismatch { current_turn, .. } => PlayError::TurnAlreadyClosed {
-            turn,
-            current_turn,
-        },
+        EngineError::TurnMismatch { current_turn, .. } => {
+            PlayError::TurnAlreadyClosed { turn, current_turn }
+        }
         EngineError::RaceNotAlive { message } | EngineError::UnknownRace { message } => {
             PlayError::RaceNotAlive {
                 race: seat.race().to_owned(),

@@ -127,5 +127,7 @@ async fn get_play_status(
     user: AuthUser,
     Path(game_id): Path<GameId>,
 ) -> Result<Json<PlayStatus>, ApiError> {
-    Ok(Json(state.runtime.play_status(user.user_id, game_id).await?))
+    Ok(Json(
+        state.runtime.play_status(user.user_id, game_id).await?,
+    ))
 }
