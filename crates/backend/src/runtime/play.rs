@@ -71,7 +71,13 @@ pub enum PlayError {
     #[error(transparent)]
     Lobby(#[from] LobbyError),
     #[error(transparent)]
-    Runtime(#[from] RuntimeError),
+    Runtime(Box<RuntimeError>),
+}
+
+impl From<RuntimeError> for PlayError {
+    fn from(err: RuntimeError) -> Self {
+        Self::Runtime(Box::new(err))
+    }
 }
 
 /// A typed order line as players send it (closed: unknown fields refused).

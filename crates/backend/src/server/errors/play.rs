@@ -52,7 +52,7 @@ impl From<PlayError> for ApiError {
             .with_header(header::RETRY_AFTER, HeaderValue::from(ENGINE_RETRY_AFTER)),
             PlayError::Engine(e) => ApiError::internal(e),
             PlayError::Lobby(e) => e.into(),
-            PlayError::Runtime(e) => e.into(),
+            PlayError::Runtime(e) => (*e).into(),
         }
     }
 }
