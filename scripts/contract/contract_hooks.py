@@ -40,6 +40,11 @@ SEMANTIC = {
     # image reference with Unicode whitespace or over 512 bytes.
     "createEngineVersion": {"invalid_engine_version"},
     "updateEngineVersion": {"invalid_engine_version"},
+    # Playing: duplicate line ids or a text header naming another race
+    # (the engine's invalid_request), an engine limit (5,000 lines, 256 KiB
+    # of text, 16 KiB of messages).
+    "putGameOrders": {"invalid_orders", "limit_exceeded"},
+    "putGameCommand": {"invalid_orders", "limit_exceeded"},
 }
 SEMANTIC_MESSAGES = {
     "invalid_sanction": "expires_at",

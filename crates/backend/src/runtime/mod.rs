@@ -13,6 +13,8 @@
 //!   inspection; `ops` — the operations as durable jobs (start, stop,
 //!   restart, patch, banish) and the lobby request intake; `reconciler` —
 //!   the reconciler's step; `shadow` — the replay check before a patch;
+//!   `play` — a member's orders, reports and turn status (the player's
+//!   game endpoints) with their guards;
 //! - `metrics`, `error`.
 //!
 //! Uses: `lobby` (game, members, `on_runtime_snapshot`, its requests),
@@ -26,6 +28,7 @@ pub mod error;
 pub mod metrics;
 pub mod model;
 pub mod ops;
+pub mod play;
 pub mod process;
 pub mod reconciler;
 pub mod scheduler;
@@ -39,6 +42,7 @@ use std::sync::Arc;
 pub use error::RuntimeError;
 pub use model::{OpKind, OpState, Operation, RuntimeRecord, RuntimeStatus};
 pub use ops::OpsReport;
+pub use play::{OrderSet, PlayError, PlayOrderLine, PlayStatus};
 pub use reconciler::ReconcileReport;
 pub use scheduler::TurnReport;
 pub use service::{Inspection, Requested, RuntimeService, RuntimeSettings};

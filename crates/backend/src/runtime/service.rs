@@ -239,6 +239,13 @@ impl RuntimeService {
         Ok(record)
     }
 
+    /// Re-reads `game_id`'s record into the cache: for a record changed in
+    /// PostgreSQL behind the service's back (tests, manual repairs).
+    pub async fn refresh_record(&self, game_id: GameId) -> Result<(), RuntimeError> {
+        self.refresh(game_id).await?;
+        Ok(())
+    }
+
     /// Every record (from the cache once warm).
     pub async fn records(&self) -> Result<Vec<RuntimeRecord>, RuntimeError> {
         {

@@ -27,6 +27,7 @@ mod migrations;
 mod notification;
 mod notification_broadcast;
 mod notification_fbs;
+mod play;
 mod probes;
 mod process;
 mod process_driver;

@@ -6,5 +6,6 @@ mod auth;
 mod lobby;
 mod mail;
 mod notification;
+mod play;
 mod runtime;
 mod user;

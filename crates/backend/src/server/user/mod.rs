@@ -9,6 +9,7 @@ use super::{AppState, AuthUser, source_ip};
 mod account;
 mod games;
 mod notification_prefs;
+mod play;
 mod race_names;
 mod session;
 mod sessions;
@@ -20,6 +21,7 @@ pub(super) fn routes() -> GroupRoutes {
         .merge(sessions::routes())
         .merge(notification_prefs::routes())
         .merge(games::routes())
+        .merge(play::routes())
         .merge(race_names::routes())
 }
 
