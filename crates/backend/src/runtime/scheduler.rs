@@ -82,8 +82,10 @@ impl RuntimeService {
     #[tracing::instrument(name = "runtime.scheduler", skip_all)]
     pub async fn run_due_turns(&self) -> Result<TurnReport, anyhow::Error> {
         let now = Utc::now();
-        let mut report = TurnReport::default();
-        report.recovered = self.recover_stuck_ticks().await?;
+        let mut report = TurnReport {
+            recovered: self.recover_stuck_ticks().await?,
+            ..TurnReport::default()
+        };
         let records = self.records().await?;
         let deadlines = self.inner.lobby.running_deadlines();
         let mut due: Vec<(GameId, i32)> = Vec::new();

@@ -41,7 +41,7 @@ mod public;
 mod user;
 
 pub use edge::error::{self, ApiError};
-pub use edge::extract::{self, AuthUser, Json, Path, Query};
+pub use edge::extract::{self, AuthUser, Json, Path, Query, WholeJson};
 pub use edge::{guard, paging, serve, source_ip};
 use edge::{limits, normalize};
 pub use groups::RouteGroup;

@@ -52,6 +52,41 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     }
 }
 
+/// [`Json`] for bodies read into types whose integer fields refuse a whole
+/// number spelled as a float (`1.0`): the engine's order types. JSON Schema's
+/// `integer` admits `1.0`, so every whole float of the body is read as the
+/// integer it is before the body is decoded (a fractional number stays as
+/// it is and is refused where an integer is wanted).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WholeJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for WholeJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let Json(mut value) = Json::<serde_json::Value>::from_request(req, state).await?;
+        integral_floats(&mut value);
+        let bytes = serde_json::to_vec(&value).map_err(ApiError::internal)?;
+        let axum::Json(body) = axum::Json::<T>::from_bytes(&bytes)?;
+        Ok(Self(body))
+    }
+}
+
+/// Rewrites every whole-valued float of `value` (`3.0`) as an integer.
+fn integral_floats(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(whole) = crate::json_fields::whole(n) {
+                *value = Value::from(whole);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats),
+        Value::Object(fields) => fields.values_mut().for_each(integral_floats),
+        _ => {}
+    }
+}
+
 /// `application/json` or `application/*+json`, as `axum::Json` accepts.
 fn json_content_type(headers: &HeaderMap) -> bool {
     let Some(value) = headers

@@ -14,7 +14,7 @@ use crate::ids::GameId;
 use crate::runtime::{OrderSet, PlayOrderLine, PlayStatus};
 use crate::server::extract::non_null;
 use crate::server::groups::{GroupRoutes, RouteGroup};
-use crate::server::{ApiError, AppState, AuthUser, Json, Path, Query};
+use crate::server::{ApiError, AppState, AuthUser, Json, Path, Query, WholeJson};
 
 pub(super) fn routes() -> GroupRoutes {
     GroupRoutes::new(RouteGroup::User)
@@ -64,7 +64,7 @@ async fn put_orders(
     State(state): State<AppState>,
     user: AuthUser,
     Path(game_id): Path<GameId>,
-    Json(body): Json<OrdersBody>,
+    WholeJson(body): WholeJson<OrdersBody>,
 ) -> Result<Json<PutOrdersResponse>, ApiError> {
     let orders = match (body.orders, body.text) {
         (Some(lines), None) => OrderSet::Typed(lines.into_iter().map(Into::into).collect()),
@@ -87,7 +87,7 @@ async fn put_command(
     State(state): State<AppState>,
     user: AuthUser,
     Path(game_id): Path<GameId>,
-    Json(body): Json<CommandBody>,
+    WholeJson(body): WholeJson<CommandBody>,
 ) -> Result<Json<PutCommandResponse>, ApiError> {
     let done = state
         .runtime
