@@ -91,6 +91,16 @@ impl LobbyService {
             )
             .await?;
         }
+        if status == GameStatus::Finished {
+            self.notify_all(
+                &mut work,
+                "game.finished",
+                format!("finished:{game_id}"),
+                &members,
+                json!({ "game_id": game_id, "turn": turn, "reason": "the game was ended" }),
+            )
+            .await?;
+        }
         if status == GameStatus::Paused && game.status == GameStatus::Running {
             self.notify_all(
                 &mut work,
@@ -157,6 +167,43 @@ impl LobbyService {
             .iter()
             .map(|e| (e.game.game_id, e.game.next_deadline()))
             .collect()
+    }
+
+    /// Running games with a turn reminder: the game (members included) and
+    /// when the current turn's reminder is due.
+    pub fn reminders(&self) -> Vec<(std::sync::Arc<super::GameEntry>, chrono::DateTime<Utc>)> {
+        self.cache()
+            .games_where(|e| {
+                e.game.status == GameStatus::Running && e.game.reminder_minutes.is_some()
+            })
+            .into_iter()
+            .filter_map(|e| {
+                let deadline = e.game.next_deadline()?;
+                let minutes = i64::from(e.game.reminder_minutes?);
+                Some((e, deadline - chrono::Duration::minutes(minutes)))
+            })
+            .collect()
+    }
+
+    /// Reminds `users` (members whose race has no orders in) of the turn's
+    /// deadline, once per turn (`game.turn.reminder`, push and email).
+    pub async fn remind(
+        &self,
+        game_id: GameId,
+        turn: i32,
+        deadline: chrono::DateTime<Utc>,
+        users: &[UserId],
+    ) -> Result<(), LobbyError> {
+        let mut work = self.begin().await?;
+        self.notify_all(
+            &mut work,
+            "game.turn.reminder",
+            format!("turn-reminder:{game_id}:{turn}"),
+            users,
+            json!({ "game_id": game_id, "turn": turn, "deadline": deadline.to_rfc3339() }),
+        )
+        .await?;
+        self.commit(work).await
     }
 
     /// Re-reads one game into the cache, after a change made outside the

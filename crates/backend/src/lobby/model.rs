@@ -20,6 +20,8 @@ pub const RACES: (i32, i32) = (2, 30);
 pub const MAX_NAME_CHARS: usize = 64;
 pub const MAX_DESCRIPTION_CHARS: usize = 2000;
 pub const MAX_REASON_CHARS: usize = 500;
+/// The earliest a turn reminder goes out: a week before the deadline.
+pub const MAX_REMINDER_MINUTES: i32 = 10_080;
 
 use crate::text_enum;
 
@@ -161,6 +163,10 @@ pub struct Game {
     pub auto_start: bool,
     pub auto_approve: bool,
     pub accepts_applications: bool,
+    /// Run the turn as soon as every alive race has orders in.
+    pub early_turn: bool,
+    /// Remind members without orders this many minutes before the deadline.
+    pub reminder_minutes: Option<i32>,
     pub current_turn: i32,
     pub runtime_status: Option<String>,
     pub status_reason: Option<String>,
@@ -356,6 +362,10 @@ pub struct CreateGame {
     pub accepts_applications: Option<bool>,
     #[serde(default, deserialize_with = "crate::json_fields::non_null")]
     pub open_enrollment: Option<bool>,
+    #[serde(default, deserialize_with = "crate::json_fields::non_null")]
+    pub early_turn: Option<bool>,
+    #[serde(default, deserialize_with = "crate::json_fields::whole_number")]
+    pub reminder_minutes: Option<i32>,
     /// Private games: the owner joins at once with this race name.
     #[serde(default, deserialize_with = "crate::json_fields::non_null")]
     pub race_name: Option<String>,
@@ -377,6 +387,8 @@ pub struct NewGame {
     pub auto_start: bool,
     pub auto_approve: bool,
     pub accepts_applications: bool,
+    pub early_turn: bool,
+    pub reminder_minutes: Option<i32>,
     pub status: GameStatus,
     /// The owner's race, when they join at creation.
     pub owner_race: Option<super::race_name::RaceName>,
@@ -439,6 +451,14 @@ impl NewGame {
                 "the enrollment deadline must be in the future",
             ));
         }
+        if let Some(minutes) = raw.reminder_minutes
+            && !(1..=MAX_REMINDER_MINUTES).contains(&minutes)
+        {
+            return Err(invalid(
+                "reminder_minutes",
+                format!("from 1 to {MAX_REMINDER_MINUTES} minutes before the deadline"),
+            ));
+        }
         let owner_race = match (&owner, raw.race_name) {
             (_, None) => None,
             (Owner::User(_), Some(race)) => Some(super::race_name::RaceName::parse(&race)?),
@@ -463,6 +483,8 @@ impl NewGame {
             enrollment_deadline: raw.enrollment_deadline,
             auto_start: raw.auto_start.unwrap_or(true),
             auto_approve: raw.auto_approve.unwrap_or(false),
+            early_turn: raw.early_turn.unwrap_or(false),
+            reminder_minutes: raw.reminder_minutes,
             accepts_applications: raw
                 .accepts_applications
                 .unwrap_or(visibility == Visibility::Public),

@@ -25,7 +25,8 @@ pub const PENDING_INVITE_KEY: &str = "invites_pending_key";
 const GAME_COLUMNS: &str = "game_id, name, description, visibility, owner_user_id, owner_admin,
     engine_version, min_races, max_races, settings, turn_schedule, enrollment_deadline,
     auto_start, auto_approve, accepts_applications, status, status_reason, current_turn,
-    runtime_status, turn_started_at, version, created_at, updated_at, started_at, finished_at";
+    runtime_status, turn_started_at, version, created_at, updated_at, started_at, finished_at,
+    early_turn, reminder_minutes";
 
 #[derive(FromRow)]
 struct GameRow {
@@ -54,6 +55,8 @@ struct GameRow {
     updated_at: DateTime<Utc>,
     started_at: Option<DateTime<Utc>>,
     finished_at: Option<DateTime<Utc>>,
+    early_turn: bool,
+    reminder_minutes: Option<i32>,
 }
 
 impl TryFrom<GameRow> for Game {
@@ -100,6 +103,8 @@ impl TryFrom<GameRow> for Game {
             finished_at: r.finished_at,
             turn_started_at: r.turn_started_at,
             version: r.version,
+            early_turn: r.early_turn,
+            reminder_minutes: r.reminder_minutes,
         })
     }
 }
@@ -122,8 +127,8 @@ pub async fn insert_game(
     sqlx::query(
         "INSERT INTO games (game_id, name, description, visibility, owner_user_id, owner_admin,
             engine_version, min_races, max_races, settings, turn_schedule, enrollment_deadline,
-            auto_start, auto_approve, accepts_applications, status)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)",
+            auto_start, auto_approve, accepts_applications, status, early_turn, reminder_minutes)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)",
     )
     .bind(game_id)
     .bind(&g.name)
@@ -141,6 +146,8 @@ pub async fn insert_game(
     .bind(g.auto_approve)
     .bind(g.accepts_applications)
     .bind(g.status.as_str())
+    .bind(g.early_turn)
+    .bind(g.reminder_minutes)
     .execute(conn)
     .await?;
     Ok(())

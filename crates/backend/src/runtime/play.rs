@@ -243,11 +243,49 @@ impl RuntimeService {
             text,
         };
         let base = seat.base_url()?;
-        self.inner
+        let stored = self
+            .inner
             .engine
             .put_orders(base, &request)
             .await
-            .map_err(|e| engine_error(e, &seat, turn))
+            .map_err(|e| engine_error(e, &seat, turn))?;
+        if seat.entry.game.early_turn {
+            self.early_turn_if_ready(&seat, base).await;
+        }
+        Ok(stored)
+    }
+
+    /// Early turn: once every alive race has orders in, the turn runs at
+    /// the scheduler's next step (the force flag, woken now) instead of at
+    /// the deadline. Best effort: on any failure the deadline still holds.
+    async fn early_turn_if_ready(&self, seat: &Seat, base: &str) {
+        let game_id = seat.entry.game.game_id;
+        let Ok(status) = self.inner.engine.status(base).await else {
+            return;
+        };
+        let everyone = status
+            .races
+            .iter()
+            .filter(|r| r.state == galaxy_model::api::RaceState::Alive)
+            .all(|r| r.orders_in);
+        if !everyone || i64::from(status.turn) != i64::from(seat.record.current_turn) {
+            return;
+        }
+        let flagged = async {
+            let mut conn = self.inner.db.acquire().await?;
+            super::store::set_force_next_turn(&mut conn, game_id).await?;
+            drop(conn);
+            self.refresh(game_id).await
+        };
+        match flagged.await {
+            Ok(_) => {
+                tracing::info!(game_id = %game_id, turn = status.turn, "every race has orders in: early turn");
+                self.wake_scheduler();
+            }
+            Err(err) => {
+                tracing::warn!(game_id = %game_id, error = %err, "cannot flag an early turn")
+            }
+        }
     }
 
     /// Adds, replaces or (without `order`) deletes one line of the
@@ -269,11 +307,16 @@ impl RuntimeService {
             order,
         };
         let base = seat.base_url()?;
-        self.inner
+        let done = self
+            .inner
             .engine
             .put_command(base, &request)
             .await
-            .map_err(|e| engine_error(e, &seat, turn))
+            .map_err(|e| engine_error(e, &seat, turn))?;
+        if seat.entry.game.early_turn {
+            self.early_turn_if_ready(&seat, base).await;
+        }
+        Ok(done)
     }
 
     /// The caller's stored order set for the current turn.

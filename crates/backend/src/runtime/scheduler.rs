@@ -53,7 +53,9 @@ pub struct TurnReport {
     pub failed: usize,
     /// Stuck ticks found and recovered.
     pub recovered: usize,
-    /// The earliest deadline still ahead.
+    /// Turn reminders sent.
+    pub reminded: usize,
+    /// The earliest deadline (or reminder) still ahead.
     pub next_due: Option<DateTime<Utc>>,
 }
 
@@ -122,6 +124,7 @@ impl RuntimeService {
             .await;
         report.ran = outcomes.iter().filter(|ran| **ran).count();
         report.failed = outcomes.len() - report.ran;
+        report.reminded = self.send_reminders(now, &mut report.next_due).await;
         // The turns just run have new deadlines.
         if report.due > 0 {
             for (_, deadline) in self.inner.lobby.running_deadlines() {
@@ -131,6 +134,79 @@ impl RuntimeService {
             }
         }
         Ok(report)
+    }
+
+    /// Reminders due at `now` (members whose race has no orders in, once
+    /// per turn); the next one ahead goes into `next_due`.
+    async fn send_reminders(
+        &self,
+        now: DateTime<Utc>,
+        next_due: &mut Option<DateTime<Utc>>,
+    ) -> usize {
+        let mut sent = 0;
+        for (entry, at) in self.inner.lobby.reminders() {
+            let game_id = entry.game.game_id;
+            let Some(deadline) = entry.game.next_deadline() else {
+                continue;
+            };
+            if at > now {
+                *next_due = Some(next_due.map_or(at, |n| n.min(at)));
+                continue;
+            }
+            if deadline <= now {
+                continue;
+            }
+            let Ok(record) = self.record(game_id).await else {
+                continue;
+            };
+            let key = (game_id, record.current_turn);
+            let seen = self
+                .inner
+                .reminded
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(&key);
+            if seen || record.status != RuntimeStatus::Running {
+                continue;
+            }
+            let Some(base_url) = record.base_url.as_deref() else {
+                continue;
+            };
+            let Ok(status) = self.inner.engine.status(base_url).await else {
+                continue;
+            };
+            let waiting: std::collections::HashSet<&str> = status
+                .races
+                .iter()
+                .filter(|r| r.state == galaxy_model::api::RaceState::Alive && !r.orders_in)
+                .map(|r| r.race.as_str())
+                .collect();
+            let users: Vec<crate::ids::UserId> = entry
+                .members
+                .iter()
+                .filter(|m| waiting.contains(m.race_name.as_str()))
+                .map(|m| m.user_id)
+                .collect();
+            match self
+                .inner
+                .lobby
+                .remind(game_id, record.current_turn, deadline, &users)
+                .await
+            {
+                Ok(()) => {
+                    self.inner
+                        .reminded
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(key);
+                    sent += 1;
+                }
+                Err(err) => {
+                    tracing::warn!(game_id = %game_id, error = %err, "cannot send the turn reminder")
+                }
+            }
+        }
+        sent
     }
 
     /// Runs `game_id`'s turn `turn`; `true` if it ran.

@@ -136,6 +136,9 @@ pub(super) struct Inner {
     pub job_metrics: crate::jobs::JobMetrics,
     pub wake: Wake,
     pub scheduler_wake: Arc<tokio::sync::Notify>,
+    /// Turns whose reminder went out from this process (the intent's
+    /// idempotency key guards the rest).
+    pub reminded: std::sync::Mutex<std::collections::HashSet<(GameId, i32)>>,
     pub cache: RwLock<Cache>,
 }
 
@@ -182,6 +185,7 @@ impl RuntimeService {
                 job_metrics: super::ops::job_metrics(&metrics),
                 wake: Wake::new(store::WAKE_CHANNEL),
                 scheduler_wake: Arc::new(tokio::sync::Notify::new()),
+                reminded: std::sync::Mutex::new(std::collections::HashSet::new()),
                 cache: RwLock::new(Cache::default()),
             }),
         }

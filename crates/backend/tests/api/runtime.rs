@@ -51,11 +51,18 @@ pub fn docker_app() -> TestAppBuilder {
 /// A private game of three members (alice owns it), started by its owner:
 /// `starting`, with a start request for the runtime.
 pub async fn three_member_game(app: &TestApp, engine_version: &str) -> String {
+    three_member_game_with(app, json!({ "engine_version": engine_version })).await
+}
+
+/// [`three_member_game`] with `extra` fields of the game's body.
+pub async fn three_member_game_with(app: &TestApp, extra: Value) -> String {
     let tag = &Uuid::new_v4().simple().to_string()[..8];
     let alice = create_account(app, &format!("alice{tag}"), None).await;
     let mut body = game_body("Three");
     body["race_name"] = json!("Zorgons");
-    body["engine_version"] = json!(engine_version);
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
     let r = user_post(app, alice, GAMES, body).await;
     r.assert_status(201);
     let game = r.value()["game_id"].as_str().unwrap().to_owned();

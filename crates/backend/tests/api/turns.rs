@@ -231,3 +231,105 @@ async fn a_tick_left_behind_is_completed_when_the_turn_ran_and_retried_when_it_d
         .collect();
     assert_eq!(ready, [0, 1, 2]);
 }
+
+async fn member(app: &TestApp, game: &str, race: &str) -> Uuid {
+    sqlx::query_scalar(
+        "SELECT user_id FROM memberships WHERE game_id = $1::uuid AND race_name = $2",
+    )
+    .bind(game)
+    .bind(race)
+    .fetch_one(app.db())
+    .await
+    .unwrap()
+}
+
+async fn submit_empty_orders(app: &TestApp, game: &str, race: &str) {
+    let user = member(app, game, race).await;
+    app.api
+        .request(reqwest::Method::PUT, &format!("{GAMES}/{game}/orders"))
+        .user(user)
+        .json(json!({ "orders": [] }))
+        .send()
+        .await
+        .assert_status(200);
+}
+
+#[tokio::test]
+async fn with_early_turns_the_turn_runs_once_every_race_has_orders_in() {
+    let app = process_app().spawn().await;
+    let game = crate::runtime::three_member_game_with(&app, json!({ "early_turn": true })).await;
+    drive(&app).await;
+    assert_eq!(game_status(&app, &game).await["early_turn"], true);
+    submit_empty_orders(&app, &game, "Zorgons").await;
+    submit_empty_orders(&app, &game, "Klingons").await;
+    // Not everyone yet: nothing is due.
+    assert!(!record(&app, &game).await.force_next_turn);
+    assert_eq!(app.state.runtime.run_due_turns().await.unwrap().ran, 0);
+    submit_empty_orders(&app, &game, "Vogons").await;
+    assert!(record(&app, &game).await.force_next_turn);
+    assert_eq!(app.state.runtime.run_due_turns().await.unwrap().ran, 1);
+    assert_eq!(engine_turn(&app, &game).await, 1);
+}
+
+#[tokio::test]
+async fn a_reminder_goes_to_the_members_without_orders_once_per_turn() {
+    let app = process_app().spawn().await;
+    let game =
+        crate::runtime::three_member_game_with(&app, json!({ "reminder_minutes": 60 })).await;
+    drive(&app).await;
+    submit_empty_orders(&app, &game, "Zorgons").await;
+    // Not yet in the reminder window: the step sleeps until it.
+    let report = app.state.runtime.run_due_turns().await.unwrap();
+    assert_eq!(report.reminded, 0);
+    let next = report.next_due.unwrap();
+    assert!(next < Utc::now() + chrono::Duration::hours(23), "{next}");
+    // 30 minutes before the deadline.
+    sqlx::query(
+        "UPDATE games SET turn_started_at = now() - interval '23 hours 30 minutes'
+         WHERE game_id = $1::uuid",
+    )
+    .bind(&game)
+    .execute(app.db())
+    .await
+    .unwrap();
+    app.state.lobby.reload_game(game.parse().unwrap()).await;
+    let report = app.state.runtime.run_due_turns().await.unwrap();
+    assert_eq!((report.reminded, report.ran), (1, 0), "{report:?}");
+    assert_eq!(app.state.runtime.run_due_turns().await.unwrap().reminded, 0);
+    let recipients: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT DISTINCT r.user_id FROM notification_routes r
+         JOIN notification_intents i ON i.intent_id = r.intent_id
+         WHERE i.kind = 'game.turn.reminder' ORDER BY 1",
+    )
+    .fetch_all(app.db())
+    .await
+    .unwrap();
+    let mut expected = vec![
+        member(&app, &game, "Klingons").await,
+        member(&app, &game, "Vogons").await,
+    ];
+    expected.sort();
+    assert_eq!(recipients, expected);
+    let reminder = intents_of(&app, "game.turn.reminder", &game).await;
+    assert_eq!(reminder.len(), 1);
+    assert_eq!(reminder[0]["turn"], 0);
+}
+
+#[tokio::test]
+async fn an_admin_ending_a_running_game_finishes_it_and_tells_the_members() {
+    let app = process_app().spawn().await;
+    let game = running_game(&app).await;
+    admin_post(
+        &app,
+        &format!("{}/{game}/force-stop", crate::lobby::ADMIN_GAMES),
+        json!({ "reason": "the season is over" }),
+    )
+    .await
+    .assert_status(200);
+    drive(&app).await;
+    assert_eq!(game_status(&app, &game).await["status"], "finished");
+    assert_eq!(record(&app, &game).await.status, RuntimeStatus::Finished);
+    let finished = intents_of(&app, "game.finished", &game).await;
+    assert_eq!(finished.len(), 1);
+    assert_eq!(intents_of(&app, "game.started", &game).await.len(), 1);
+}
