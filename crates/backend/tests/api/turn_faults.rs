@@ -29,6 +29,7 @@ use crate::runtime::{
     RUNTIMES, drive, engine_client, game_status, process_app, record, three_member_game,
 };
 use crate::turns::{age_turn, engine_turn, intents_of, running_game};
+use crate::users::{ROOT, ROOT_PASSWORD};
 
 /// A wrapper around the real engine that holds every turn `delay_ms`.
 fn slow_engine(dir: &Path, delay_ms: u64) -> PathBuf {
@@ -207,9 +208,10 @@ async fn an_engine_killed_mid_turn_pauses_the_game_and_the_turn_later_runs_once_
         .map(|p| p["turn"].as_i64().unwrap())
         .collect();
     assert_eq!(ready, [0, 1]);
-    assert_eq!(line_ids(&stored_orders(&state, 0), "Zorgons"), [
-        "a1", "a2", "a3"
-    ]);
+    assert_eq!(
+        line_ids(&stored_orders(&state, 0), "Zorgons"),
+        ["a1", "a2", "a3"]
+    );
     assert_eq!(app.state.runtime.run_due_turns().await.unwrap().ran, 0);
     assert_eq!(engine_turn(&app, &game).await, 1);
 }
@@ -350,7 +352,8 @@ async fn orders_racing_the_cut_off_are_in_the_closing_turn_or_refused_never_lost
 #[tokio::test(flavor = "multi_thread")]
 async fn a_backend_killed_mid_turn_leaves_a_tick_the_next_process_runs_exactly_once() {
     // The game is set up (three members, started) by an in-process app
-    // whose loops are off; the binary then starts it and plays.
+    // whose loops are off (its admin is the one the binary's API knows);
+    // the binary then starts it and plays.
     let app = process_app().spawn().await;
     let game = three_member_game(&app, "0.1.0").await;
     let db = app.into_database().await;
@@ -377,7 +380,9 @@ async fn a_backend_killed_mid_turn_leaves_a_tick_the_next_process_runs_exactly_o
         .map(|(k, v)| (k.to_owned(), v)),
     );
     let record_is = |what: &str| {
-        format!("SELECT coalesce((SELECT {what} FROM runtime_records WHERE game_id = '{game}'), false)")
+        format!(
+            "SELECT coalesce((SELECT {what} FROM runtime_records WHERE game_id = '{game}'), false)"
+        )
     };
 
     let first = Running::start(&env);
@@ -392,7 +397,7 @@ async fn a_backend_killed_mid_turn_leaves_a_tick_the_next_process_runs_exactly_o
             "http://{}{RUNTIMES}/{game}/force-next-turn",
             first.http
         ))
-        .basic_auth("root", Some("correct-horse-battery"))
+        .basic_auth(ROOT, Some(ROOT_PASSWORD))
         .json(&json!({}))
         .send()
         .await
@@ -500,4 +505,66 @@ async fn a_backend_killed_mid_turn_leaves_a_tick_the_next_process_runs_exactly_o
     assert!(status.success());
     pool.close().await;
     drop(db);
+}
+
+#[tokio::test]
+async fn a_forced_turn_the_engine_ran_behind_a_dead_tick_is_not_run_again_after_a_restart() {
+    let app = process_app().spawn().await;
+    let game = running_game(&app).await;
+    admin_post(
+        &app,
+        &format!("{RUNTIMES}/{game}/force-next-turn"),
+        json!({}),
+    )
+    .await
+    .assert_status(200);
+    // A backend claimed the forced turn and died; the engine ran it, then
+    // its host went down too before anyone asked.
+    let rec = record(&app, &game).await;
+    sqlx::query(
+        "UPDATE runtime_records SET status = 'generation_in_progress',
+             generation_started_at = now() - interval '1 hour' WHERE game_id = $1::uuid",
+    )
+    .bind(&game)
+    .execute(app.db())
+    .await
+    .unwrap();
+    engine_client()
+        .run_turn(rec.base_url.as_deref().unwrap(), 0)
+        .await
+        .unwrap();
+    app.state
+        .runtime
+        .driver()
+        .stop(&rec.container_name, Duration::from_secs(1))
+        .await
+        .unwrap();
+    let report = app.state.runtime.run_due_turns().await.unwrap();
+    assert_eq!(report.recovered, 1, "{report:?}");
+    assert_eq!(game_status(&app, &game).await["status"], "paused");
+
+    // Started again, the engine is at turn 1: the forced turn has run.
+    admin_post(&app, &format!("{RUNTIMES}/{game}/start"), json!({}))
+        .await
+        .assert_status(202);
+    drive(&app).await;
+    let rec = record(&app, &game).await;
+    assert_eq!(
+        (rec.status, rec.current_turn, rec.force_next_turn),
+        (RuntimeStatus::Running, 1, false)
+    );
+    let detail = game_status(&app, &game).await;
+    assert_eq!(
+        (detail["status"].as_str(), detail["current_turn"].as_i64()),
+        (Some("running"), Some(1))
+    );
+    // Members hear of the turn they missed.
+    let ready: Vec<i64> = intents_of(&app, "game.turn.ready", &game)
+        .await
+        .iter()
+        .map(|p| p["turn"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ready, [0, 1]);
+    assert_eq!(app.state.runtime.run_due_turns().await.unwrap().ran, 0);
+    assert_eq!(engine_turn(&app, &game).await, 1);
 }
