@@ -247,6 +247,18 @@ impl LobbyService {
             .into_iter()
             .map(|m| m.user_id)
             .collect();
+        if turn > game.current_turn {
+            // The engine ran a turn while the game was paused (behind a
+            // tick that died): announced as a tick would have.
+            self.notify_all(
+                &mut work,
+                "game.turn.ready",
+                format!("turn-ready:{game_id}:{turn}"),
+                &members,
+                json!({ "game_id": game_id, "turn": turn }),
+            )
+            .await?;
+        }
         self.notify_all(
             &mut work,
             "game.resumed",

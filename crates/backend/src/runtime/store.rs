@@ -81,6 +81,8 @@ pub async fn upsert_record(
 }
 
 /// The engine runs: where it is, its turn, and (once) that it was initialised.
+/// A turn past the record's (run behind a tick that died) consumes the
+/// force flag, as a tick would.
 pub async fn set_running(
     conn: &mut PgConnection,
     game_id: GameId,
@@ -91,6 +93,7 @@ pub async fn set_running(
     sqlx::query(
         "UPDATE runtime_records
          SET status = 'running', container_id = $2, base_url = $3, current_turn = $4,
+             force_next_turn = CASE WHEN $4 > current_turn THEN false ELSE force_next_turn END,
              initialised_at = coalesce(initialised_at, now()), last_error = NULL,
              last_health_at = now(), last_health_ok = true, updated_at = now()
          WHERE game_id = $1",

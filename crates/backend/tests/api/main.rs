@@ -37,5 +37,6 @@ mod runtime_patch;
 mod sanctions;
 mod security;
 mod sessions;
+mod turn_faults;
 mod turns;
 mod users;

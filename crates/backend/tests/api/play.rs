@@ -15,7 +15,7 @@ use crate::lobby::{GAMES, admin_post, user_post};
 use crate::runtime::{RUNTIMES, drive, engine_client, process_app, record, three_member_game};
 use crate::users::create_account;
 
-async fn member(app: &TestApp, game: &str, race: &str) -> Uuid {
+pub async fn member(app: &TestApp, game: &str, race: &str) -> Uuid {
     sqlx::query_scalar(
         "SELECT user_id FROM memberships WHERE game_id = $1::uuid AND race_name = $2",
     )
@@ -26,7 +26,7 @@ async fn member(app: &TestApp, game: &str, race: &str) -> Uuid {
     .unwrap()
 }
 
-async fn put(app: &TestApp, user: Uuid, game: &str, what: &str, body: Value) -> TestResponse {
+pub async fn put(app: &TestApp, user: Uuid, game: &str, what: &str, body: Value) -> TestResponse {
     app.api
         .request(Method::PUT, &format!("{GAMES}/{game}/{what}"))
         .user(user)
@@ -35,7 +35,7 @@ async fn put(app: &TestApp, user: Uuid, game: &str, what: &str, body: Value) -> 
         .await
 }
 
-async fn get(app: &TestApp, user: Uuid, game: &str, what: &str) -> TestResponse {
+pub async fn get(app: &TestApp, user: Uuid, game: &str, what: &str) -> TestResponse {
     app.api
         .get(&format!("{GAMES}/{game}/{what}"))
         .user(user)
@@ -67,7 +67,7 @@ async fn running_game(app: &TestApp) -> String {
     game
 }
 
-fn typed_orders() -> Value {
+pub fn typed_orders() -> Value {
     json!([
         { "id": "a1", "order": { "kind": "produce", "planet": "#1", "product": "drive" } },
         { "id": "a2", "order": { "kind": "set_option", "option": "BattleProtocol" } },

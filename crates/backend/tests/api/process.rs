@@ -12,7 +12,7 @@ use crate::helpers::TestDb;
 const BIN: &str = env!("CARGO_BIN_EXE_galaxy-backend");
 
 /// A minimal valid environment for the binary.
-fn base_env(dsn: &str, dir: &std::path::Path) -> Vec<(String, String)> {
+pub fn base_env(dsn: &str, dir: &std::path::Path) -> Vec<(String, String)> {
     let geoip = dir.join("geo.mmdb");
     galaxy_devstack::geoip::write_fixture(&geoip).expect("fixture");
     [
@@ -136,14 +136,14 @@ fn bad_configuration_fails_once_naming_every_variable() {
 }
 
 /// The running binary, with its log lines streamed to a channel.
-struct Running {
+pub struct Running {
     child: Child,
     lines: mpsc::Receiver<String>,
-    http: SocketAddr,
+    pub http: SocketAddr,
 }
 
 impl Running {
-    fn start(env: &[(String, String)]) -> Running {
+    pub fn start(env: &[(String, String)]) -> Running {
         let mut child = command(env)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -183,7 +183,7 @@ impl Running {
         }
     }
 
-    fn signal(&self, signal: &str) {
+    pub fn signal(&self, signal: &str) {
         let status = Command::new("kill")
             .args([&format!("-{signal}"), &self.child.id().to_string()])
             .status()
@@ -192,7 +192,7 @@ impl Running {
     }
 
     /// Waits for the exit, then hands back the log lines not read yet.
-    fn wait_with_rest(mut self) -> (std::process::ExitStatus, Vec<String>) {
+    pub fn wait_with_rest(mut self) -> (std::process::ExitStatus, Vec<String>) {
         for _ in 0..300 {
             if let Some(status) = self.child.try_wait().unwrap() {
                 // The reader thread ends at EOF, closing the channel.
@@ -287,7 +287,7 @@ async fn sigterm_drains_a_request_in_flight_and_exits_zero() {
 }
 
 /// Polls `sql` (a single boolean) on `db` until true (bounded: 60 s).
-async fn wait_until(db: &sqlx::PgPool, sql: &str, what: &str) {
+pub async fn wait_until(db: &sqlx::PgPool, sql: &str, what: &str) {
     for _ in 0..600 {
         let done: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
             .fetch_one(db)

@@ -15,14 +15,14 @@ use crate::runtime::{
     RUNTIMES, drive, engine_client, game_status, ops, process_app, record, three_member_game,
 };
 
-async fn running_game(app: &TestApp) -> String {
+pub async fn running_game(app: &TestApp) -> String {
     let game = three_member_game(app, "0.1.0").await;
     drive(app).await;
     game
 }
 
 /// Moves the current turn's start `hours` back (the schedule is 24 h).
-async fn age_turn(app: &TestApp, game: &str, hours: i64) {
+pub async fn age_turn(app: &TestApp, game: &str, hours: i64) {
     sqlx::query(
         "UPDATE games SET turn_started_at = now() - $2 * interval '1 hour' WHERE game_id = $1::uuid",
     )
@@ -34,7 +34,7 @@ async fn age_turn(app: &TestApp, game: &str, hours: i64) {
     app.state.lobby.reload_game(game.parse().unwrap()).await;
 }
 
-async fn intents_of(app: &TestApp, kind: &str, game: &str) -> Vec<Value> {
+pub async fn intents_of(app: &TestApp, kind: &str, game: &str) -> Vec<Value> {
     sqlx::query_scalar(
         "SELECT payload FROM notification_intents WHERE kind = $1 AND payload->>'game_id' = $2
          ORDER BY created_at",
@@ -46,7 +46,7 @@ async fn intents_of(app: &TestApp, kind: &str, game: &str) -> Vec<Value> {
     .unwrap()
 }
 
-async fn engine_turn(app: &TestApp, game: &str) -> u32 {
+pub async fn engine_turn(app: &TestApp, game: &str) -> u32 {
     let rec = record(app, game).await;
     engine_client()
         .status(rec.base_url.as_deref().unwrap())
