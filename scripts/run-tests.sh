@@ -6,6 +6,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Engine containers a failed earlier run left behind (the tests' Docker
+# network is galaxy-test; `make run`'s engines are on galaxy-dev and stay).
+if command -v docker >/dev/null 2>&1; then
+  leftovers=$(docker ps -aq --filter label=galaxy.backend=1 --filter network=galaxy-test 2>/dev/null || true)
+  if [[ -n "$leftovers" ]]; then
+    # shellcheck disable=SC2086
+    docker rm -f $leftovers >/dev/null 2>&1 || true
+  fi
+fi
+
 status=0
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --cargo-quiet --status-level fail --final-status-level fail \

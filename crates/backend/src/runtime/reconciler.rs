@@ -174,8 +174,16 @@ impl RuntimeService {
 
     async fn adopt(&self, game_id: GameId, engine: &EngineInfo) -> Result<bool, anyhow::Error> {
         if self.inner.lobby.entry(game_id).await.is_err() {
-            tracing::warn!(game_id = %game_id, engine = %engine.name,
-                "a labelled engine names a game this database does not know; left alone");
+            let first = self
+                .inner
+                .foreign
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(engine.name.clone());
+            if first {
+                tracing::warn!(game_id = %game_id, engine = %engine.name,
+                    "a labelled engine names a game this database does not know; left alone");
+            }
             return Ok(false);
         }
         let label = engine.engine_version.clone().unwrap_or_default();

@@ -64,7 +64,7 @@ enum Tick {
     /// The engine is at `turn` now; `out` are the races it counts dead.
     Ran {
         turn: i32,
-        elapsed_ms: u64,
+        elapsed_us: u64,
         out: Vec<String>,
     },
     /// The game is paused with this runtime status.
@@ -209,7 +209,10 @@ impl RuntimeService {
         sent
     }
 
-    /// Runs `game_id`'s turn `turn`; `true` if it ran.
+    /// Runs `game_id`'s turn `turn`; `true` if it ran. One span holds the
+    /// claim, the engine call (`engine.turn`, its `traceparent` sent to the
+    /// engine) and the lobby's snapshot with its notification intents.
+    #[tracing::instrument(name = "runtime.turn", skip(self), fields(game_id = %game_id))]
     async fn tick(&self, game_id: GameId, turn: i32) -> Result<bool, anyhow::Error> {
         let Some(record) = self.claim_tick(game_id, turn).await? else {
             return Ok(false);
@@ -253,11 +256,11 @@ impl RuntimeService {
             .engine
             .run_turn(base_url, u32::try_from(turn).unwrap_or(0))
             .await;
-        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         match result {
             Ok(answer) => Tick::Ran {
                 turn: i32::try_from(answer.status.turn).unwrap_or(i32::MAX),
-                elapsed_ms,
+                elapsed_us,
                 out: dead_races(&answer.status),
             },
             Err(err) => self.after_turn_error(base_url, turn, err).await,
@@ -271,7 +274,7 @@ impl RuntimeService {
             if now_at > turn {
                 return Tick::Ran {
                     turn: now_at,
-                    elapsed_ms: 0,
+                    elapsed_us: 0,
                     out: dead_races(&status),
                 };
             }
@@ -299,7 +302,7 @@ impl RuntimeService {
         let (ran, new_turn, status) = match outcome {
             Tick::Ran {
                 turn: now_at,
-                elapsed_ms,
+                elapsed_us,
                 out: dead,
             } => {
                 out = dead;
@@ -311,12 +314,15 @@ impl RuntimeService {
                     OpKind::Turn,
                     &requester,
                     OpState::Succeeded,
-                    &format!("turn {turn} → {now_at} in {elapsed_ms} ms"),
+                    &format!(
+                        "turn {turn} → {now_at} in {:.1} ms",
+                        elapsed_us as f64 / 1000.0
+                    ),
                     None,
                 )
                 .await?;
                 tx.commit().await?;
-                tracing::info!(game_id = %game_id, from = turn, to = now_at, elapsed_ms, "turn ran");
+                tracing::info!(game_id = %game_id, from = turn, to = now_at, elapsed_us, "turn ran");
                 (true, now_at, RuntimeStatus::Running)
             }
             Tick::Failed { status, error } => {
@@ -376,7 +382,7 @@ impl RuntimeService {
                 Some(url) => match self.inner.engine.status(url).await {
                     Ok(status) if i64::from(status.turn) > i64::from(turn) => Tick::Ran {
                         turn: i32::try_from(status.turn).unwrap_or(i32::MAX),
-                        elapsed_ms: 0,
+                        elapsed_us: 0,
                         out: dead_races(&status),
                     },
                     Ok(_) => {

@@ -139,6 +139,8 @@ pub(super) struct Inner {
     /// Turns whose reminder went out from this process (the intent's
     /// idempotency key guards the rest).
     pub reminded: std::sync::Mutex<std::collections::HashSet<(GameId, i32)>>,
+    /// Labelled engines of games this database does not know (warned once).
+    pub foreign: std::sync::Mutex<std::collections::HashSet<String>>,
     pub cache: RwLock<Cache>,
 }
 
@@ -186,6 +188,7 @@ impl RuntimeService {
                 wake: Wake::new(store::WAKE_CHANNEL),
                 scheduler_wake: Arc::new(tokio::sync::Notify::new()),
                 reminded: std::sync::Mutex::new(std::collections::HashSet::new()),
+                foreign: std::sync::Mutex::new(std::collections::HashSet::new()),
                 cache: RwLock::new(Cache::default()),
             }),
         }
