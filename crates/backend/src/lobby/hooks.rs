@@ -273,8 +273,9 @@ impl LobbyService {
     }
 
     /// After a turn the engine counts `races` dead (quit, dropped as idle,
-    /// wiped out): every active member hears of each, once per race
-    /// (`game.race.dropped`).
+    /// wiped out): the membership says so (`reason`; the member stays and
+    /// reads their reports) and every active member hears of each, once per
+    /// race (`game.race.dropped`).
     pub async fn on_runtime_races_out(
         &self,
         game_id: GameId,
@@ -288,6 +289,15 @@ impl LobbyService {
             .map(|m| m.user_id)
             .collect();
         for race in races {
+            store::mark_race_out(
+                work.conn(),
+                game_id,
+                race,
+                &format!("race out of the game at turn {turn}"),
+            )
+            .await?;
+            store::touch_game(work.conn(), game_id).await?;
+            work.touched(game_id);
             self.notify_all(
                 &mut work,
                 "game.race.dropped",

@@ -969,3 +969,23 @@ pub async fn set_engine_version(
     .await?;
     Ok(())
 }
+
+/// Notes on an active membership that its race is out of the game (the
+/// member stays: their reports stay readable).
+pub async fn mark_race_out(
+    conn: &mut PgConnection,
+    id: GameId,
+    race_name: &str,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE memberships SET reason = $3
+         WHERE game_id = $1 AND race_name = $2 AND status = 'active' AND reason IS NULL",
+    )
+    .bind(id)
+    .bind(race_name)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

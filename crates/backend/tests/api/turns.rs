@@ -333,3 +333,34 @@ async fn an_admin_ending_a_running_game_finishes_it_and_tells_the_members() {
     assert_eq!(finished.len(), 1);
     assert_eq!(intents_of(&app, "game.started", &game).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_race_dropped_for_sending_no_orders_is_announced_once_and_shown_on_its_membership() {
+    let app = process_app().spawn().await;
+    let game = running_game(&app).await;
+    // Vogons never send orders; the engine drops a race idle for more
+    // than two turns early in the game.
+    for _ in 0..4 {
+        submit_empty_orders(&app, &game, "Zorgons").await;
+        submit_empty_orders(&app, &game, "Klingons").await;
+        admin_post(
+            &app,
+            &format!("{RUNTIMES}/{game}/force-next-turn"),
+            json!({}),
+        )
+        .await
+        .assert_status(200);
+        assert_eq!(app.state.runtime.run_due_turns().await.unwrap().ran, 1);
+    }
+    let dropped = intents_of(&app, "game.race.dropped", &game).await;
+    assert_eq!(dropped.len(), 1, "{dropped:?}");
+    assert_eq!(dropped[0]["race_name"], "Vogons");
+    let reason: Option<String> = sqlx::query_scalar(
+        "SELECT reason FROM memberships WHERE game_id = $1::uuid AND race_name = 'Vogons'",
+    )
+    .bind(&game)
+    .fetch_one(app.db())
+    .await
+    .unwrap();
+    assert!(reason.unwrap().starts_with("race out of the game"));
+}
