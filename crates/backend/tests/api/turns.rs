@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::TestApp;
+use crate::helpers::push::subscribe;
 use crate::lobby::{GAMES, admin_post, user_post};
 use crate::runtime::{
     RUNTIMES, drive, engine_client, game_status, ops, process_app, record, three_member_game,
@@ -363,4 +364,87 @@ async fn a_race_dropped_for_sending_no_orders_is_announced_once_and_shown_on_its
     .await
     .unwrap();
     assert!(reason.unwrap().starts_with("race out of the game"));
+}
+
+#[tokio::test]
+async fn three_players_play_three_turns_through_the_backend_and_hear_each_on_the_push_stream() {
+    use galaxy_backend::notification::fbs::schema as fb;
+    use galaxy_backend::push::pb::push_event;
+
+    let app = process_app().spawn().await;
+    let game = running_game(&app).await;
+    let zorgons = member(&app, &game, "Zorgons").await;
+    let klingons = member(&app, &game, "Klingons").await;
+    let mut stream = subscribe(&app, "gw-three-turns", None).await;
+    for turn in 0..3u32 {
+        // Typed orders from one player, the classic text form from another.
+        crate::play::put(
+            &app,
+            zorgons,
+            &game,
+            "orders",
+            json!({ "turn": turn, "orders": crate::play::typed_orders() }),
+        )
+        .await
+        .assert_status(200);
+        let text = format!("#GALAXY {game} Klingons pw {turn}\np #1 drive\n#END");
+        crate::play::put(&app, klingons, &game, "orders", json!({ "text": text }))
+            .await
+            .assert_status(200);
+        // The deadline passes; the scheduler closes the turn.
+        age_turn(&app, &game, 25).await;
+        let report = app.state.runtime.run_due_turns().await.unwrap();
+        assert_eq!(report.ran, 1, "turn {turn}: {report:?}");
+        // Orders for the closed turn are refused with the current turn.
+        let late = crate::play::put(
+            &app,
+            zorgons,
+            &game,
+            "orders",
+            json!({ "turn": turn, "orders": [] }),
+        )
+        .await;
+        late.assert_status(409);
+        assert_eq!(late.error_code(), "turn_already_closed");
+        assert_eq!(late.value()["error"]["details"]["current_turn"], turn + 1);
+    }
+    // Every turn reached Klingons on the push stream (turn 0 at the start).
+    app.state.notification.worker().tick_report().await.unwrap();
+    let mut turns = Vec::new();
+    for _ in 0..60 {
+        if turns.len() == 4 {
+            break;
+        }
+        if let Some(push_event::Kind::ClientEvent(event)) = stream.next().await.kind
+            && event.kind == "game.turn.ready"
+            && event.user_id == klingons.to_string()
+        {
+            let t = flatbuffers::root::<fb::GameTurnReady>(&event.payload).unwrap();
+            assert_eq!(t.game_id(), Some(game.as_str()));
+            turns.push(t.turn());
+        }
+    }
+    assert_eq!(turns, [0, 1, 2, 3]);
+    // Reports of the current and of a past turn, JSON and text.
+    for turn in [3, 1] {
+        let r = app
+            .api
+            .get(&format!("{GAMES}/{game}/report"))
+            .user(klingons)
+            .query("turn", turn)
+            .send()
+            .await;
+        r.assert_status(200);
+        let r = app
+            .api
+            .get(&format!("{GAMES}/{game}/report"))
+            .user(klingons)
+            .query("turn", turn)
+            .query("format", "text")
+            .send()
+            .await;
+        r.assert_status(200);
+        assert!(r.text().contains(&format!("Turn {turn}")), "{}", r.text());
+    }
+    assert_eq!(engine_turn(&app, &game).await, 3);
 }
