@@ -448,3 +448,69 @@ async fn three_players_play_three_turns_through_the_backend_and_hear_each_on_the
     }
     assert_eq!(engine_turn(&app, &game).await, 3);
 }
+
+/// Every span opened: `(id, name, parent id)`.
+#[derive(Clone, Default)]
+struct SpanTree(std::sync::Arc<std::sync::Mutex<Vec<(u64, String, Option<u64>)>>>);
+
+impl<S> tracing_subscriber::Layer<S> for SpanTree
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        let parent = ctx
+            .span(id)
+            .and_then(|span| span.parent())
+            .map(|parent| parent.id().into_u64());
+        let name = attrs.metadata().name().to_owned();
+        self.0.lock().unwrap().push((id.into_u64(), name, parent));
+    }
+}
+
+impl SpanTree {
+    /// Whether a span named `name` descends from one named `ancestor`.
+    fn under(&self, name: &str, ancestor: &str) -> bool {
+        let spans = self.0.lock().unwrap();
+        let by_id = |id: u64| spans.iter().rev().find(|s| s.0 == id);
+        spans.iter().filter(|s| s.1 == name).any(|span| {
+            let mut parent = span.2;
+            while let Some(id) = parent {
+                let Some(p) = by_id(id) else { return false };
+                if p.1 == ancestor {
+                    return true;
+                }
+                parent = p.2;
+            }
+            false
+        })
+    }
+}
+
+#[tokio::test]
+async fn one_trace_runs_from_the_tick_through_the_engine_call_to_the_lobby_and_its_intents() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let app = process_app().spawn().await;
+    let game = running_game(&app).await;
+    age_turn(&app, &game, 25).await;
+    let spans = SpanTree::default();
+    let ran = {
+        let _guard =
+            tracing::subscriber::set_default(tracing_subscriber::registry().with(spans.clone()));
+        app.state.runtime.run_due_turns().await.unwrap().ran
+    };
+    assert_eq!(ran, 1);
+    assert!(spans.under("runtime.turn", "runtime.scheduler"));
+    assert!(
+        spans.under("engine.turn", "runtime.turn"),
+        "the engine call"
+    );
+    assert!(
+        spans.under("lobby.on_runtime_snapshot", "runtime.turn"),
+        "the lobby's snapshot, which submits game.turn.ready"
+    );
+}
