@@ -449,9 +449,12 @@ async fn three_players_play_three_turns_through_the_backend_and_hear_each_on_the
     assert_eq!(engine_turn(&app, &game).await, 3);
 }
 
-/// Every span opened: `(id, name, parent id)`.
+/// A span opened: `(id, name, parent id)`.
+type OpenedSpan = (u64, String, Option<u64>);
+
+/// Every span opened.
 #[derive(Clone, Default)]
-struct SpanTree(std::sync::Arc<std::sync::Mutex<Vec<(u64, String, Option<u64>)>>>);
+struct SpanTree(std::sync::Arc<std::sync::Mutex<Vec<OpenedSpan>>>);
 
 impl<S> tracing_subscriber::Layer<S> for SpanTree
 where
