@@ -252,8 +252,10 @@ async fn run(
     )
     .await?;
     let started = start_all(api, &games, 0).await?;
-    let forced = forced_turns(api, &games, arrivals).await?;
+    // Orders first: after some turns without orders the engine drops a
+    // race as idle.
     let orders = order_submits(api, &games[0], &started.urls[&games[0].0]).await?;
+    let forced = forced_turns(api, &games, arrivals).await?;
 
     // Run 3: 100 games due at the same whole minute.
     let every_minute = json!({ "cron": "* * * * *", "time_zone": "UTC" });
@@ -396,8 +398,9 @@ async fn order_submits(
         { "id": "a2", "order": { "kind": "set_option", "option": "BattleProtocol" } },
         { "id": "a3", "order": { "kind": "send", "unit": { "group": "max" }, "planet": "#2", "ships": 0 } },
     ]);
-    let via_backend = serde_json::to_vec(&json!({ "orders": orders }))?;
-    let direct = serde_json::to_vec(&json!({ "race": race, "orders": orders }))?;
+    let turn = &status["turn"];
+    let via_backend = serde_json::to_vec(&json!({ "turn": turn, "orders": orders }))?;
+    let direct = serde_json::to_vec(&json!({ "race": race, "turn": turn, "orders": orders }))?;
     let to_backend = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()?;
