@@ -16,6 +16,7 @@ readonly BENCHES=(
   "galaxy-backend: identity (100k accounts, 200k sessions: startup, gateway lookup, own account)|target/release/galaxy-bench-identity"
   "galaxy-backend: lobby (10k accounts, 1k public games: cached browse vs bare, apply + approve vs pgbench INSERT)|target/release/galaxy-bench-lobby"
   "galaxy-backend: runtime (100 games started with the process driver: time to all running, RSS, engine status probe)|target/release/galaxy-bench-runtime"
+  "galaxy-backend: turns (cut-off -> game.turn.ready over gRPC, order submit via the backend vs the engine, 100 games due at the same minute)|target/release/galaxy-bench-turns"
   "galaxy-game: Big30, GalaxyNG's own workload (30 races, 510 planets, 40 turns), next to GalaxyNG's figures|target/release/galaxy-game-bench big30 40 1"
   "galaxy-game: turn time (30-race default galaxy, bot orders, 100 turns)|target/release/galaxy-game-bench bot 30 100 1"
 )

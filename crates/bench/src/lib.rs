@@ -12,6 +12,8 @@ use galaxy_backend::app::Application;
 use galaxy_backend::config::Config;
 use sqlx::{Connection, Executor, PgConnection};
 
+pub mod runtime;
+
 /// PostgreSQL server used by benchmarks (maintenance database).
 pub fn postgres_url() -> String {
     std::env::var("GALAXY_BENCH_POSTGRES_URL")
