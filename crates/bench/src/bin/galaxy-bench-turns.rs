@@ -7,8 +7,8 @@
 //!    itself), 10 rounds, one forced turn at a time (`POST
 //!    /api/v1/admin/runtimes/{id}/force-next-turn`): from sending the force
 //!    request until every member's `game.turn.ready` arrived, minus the
-//!    engine's own turn time (the `turn` operation's "in N ms", whole
-//!    milliseconds) = the platform's overhead;
+//!    engine's own turn time (the `turn` operation's "in N ms", to 0.1 ms)
+//!    = the platform's overhead;
 //! 2. **order submit**: `PUT /api/v1/user/games/{id}/orders` through the
 //!    backend vs the same orders `PUT {base_url}/api/v1/order` straight at
 //!    the engine, interleaved, one at a time, keep-alive;
