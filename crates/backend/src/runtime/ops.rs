@@ -150,6 +150,7 @@ impl RuntimeService {
         let result = tracing::Instrument::instrument(
             async {
                 store::mark_started(&self.inner.db, lease, op.op_id).await?;
+                self.forget_ops(op.game_id);
                 Ok::<_, sqlx::Error>(self.execute(&op).await)
             },
             span,
@@ -187,6 +188,7 @@ impl RuntimeService {
                     complete_request(&mut tx, op).await?;
                 }
                 tx.commit().await?;
+                self.forget_ops(op.game_id);
                 tracing::info!(op_id = op.op_id, op = %op.op, game_id = %op.game_id, outcome, "runtime operation done");
                 return Ok(state);
             }
@@ -202,6 +204,7 @@ impl RuntimeService {
                 tracing::warn!(op_id = op.op_id, op = %op.op, game_id = %op.game_id, attempt,
                     error = %failure.message, retry_in_seconds = delay.as_secs_f64(), "runtime operation failed; retrying");
                 store::retry(db, lease, op.op_id, &failure.message, delay.as_secs_f64()).await?;
+                self.forget_ops(op.game_id);
                 Ok(OpState::Retrying)
             }
             AfterFailure::DeadLetter => {
@@ -837,6 +840,7 @@ impl RuntimeService {
         let ids: Vec<String> = requests.iter().map(|r| r.request_id.to_string()).collect();
         let queued = store::queued_requests(&self.inner.db, &ids).await?;
         let mut taken = 0;
+        let mut games = Vec::new();
         let mut tx = self.inner.db.begin().await?;
         for r in requests {
             if taken >= room as usize {
@@ -873,9 +877,13 @@ impl RuntimeService {
             .is_some()
             {
                 taken += 1;
+                games.push(r.game_id);
             }
         }
         tx.commit().await?;
+        for game_id in games {
+            self.forget_ops(game_id);
+        }
         if taken > 0 {
             tracing::info!(taken, "lobby runtime requests queued");
         }

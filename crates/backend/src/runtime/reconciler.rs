@@ -169,6 +169,7 @@ impl RuntimeService {
         )
         .await?;
         tx.commit().await?;
+        self.forget_ops(game_id);
         Ok(())
     }
 

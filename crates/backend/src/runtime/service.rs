@@ -25,6 +25,10 @@ use crate::jobs::{RetryPolicy, Wake};
 use crate::lobby::{GameStatus, LobbyService};
 use crate::notification::NotificationService;
 
+/// How many of a game's newest operations the cache holds (the admin
+/// surface reads 20 or 100).
+pub const OPS_CACHED: usize = 100;
+
 /// The name `/readyz` reports while the records warm.
 pub const CACHE_NAME: &str = "runtime_records";
 
@@ -141,6 +145,9 @@ pub(super) struct Inner {
     pub reminded: std::sync::Mutex<std::collections::HashSet<(GameId, i32)>>,
     /// Labelled engines of games this database does not know (warned once).
     pub foreign: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Each game's newest operations (at most [`OPS_CACHED`]), read through
+    /// and dropped whenever one of the game's operations is written.
+    pub ops_cache: RwLock<HashMap<GameId, Vec<Operation>>>,
     pub cache: RwLock<Cache>,
 }
 
@@ -189,6 +196,7 @@ impl RuntimeService {
                 scheduler_wake: Arc::new(tokio::sync::Notify::new()),
                 reminded: std::sync::Mutex::new(std::collections::HashSet::new()),
                 foreign: std::sync::Mutex::new(std::collections::HashSet::new()),
+                ops_cache: RwLock::new(HashMap::new()),
                 cache: RwLock::new(Cache::default()),
             }),
         }
@@ -227,11 +235,48 @@ impl RuntimeService {
         self.inner.cache.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Re-reads `game_id`'s record into the cache (after a commit).
+    /// Drops `game_id`'s cached operations (one was written).
+    pub(super) fn forget_ops(&self, game_id: GameId) {
+        self.inner
+            .ops_cache
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&game_id);
+    }
+
+    /// `game_id`'s newest operations, at most `limit` (≤ [`OPS_CACHED`]).
+    async fn newest_ops(
+        &self,
+        game_id: GameId,
+        limit: usize,
+    ) -> Result<Vec<Operation>, sqlx::Error> {
+        let cached = self
+            .inner
+            .ops_cache
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&game_id)
+            .map(|ops| ops.iter().take(limit).cloned().collect());
+        if let Some(ops) = cached {
+            return Ok(ops);
+        }
+        let ops = store::operations(&self.inner.db, game_id, OPS_CACHED as i64).await?;
+        let first = ops.iter().take(limit).cloned().collect();
+        self.inner
+            .ops_cache
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(game_id, ops);
+        Ok(first)
+    }
+
+    /// Re-reads `game_id`'s record into the cache (after a commit); its
+    /// cached operations are dropped too.
     pub(super) async fn refresh(
         &self,
         game_id: GameId,
     ) -> Result<Option<RuntimeRecord>, sqlx::Error> {
+        self.forget_ops(game_id);
         let mut conn = self.inner.db.acquire().await?;
         let record = store::record(&mut conn, game_id).await?;
         let mut cache = self.write_cache();
@@ -314,7 +359,7 @@ impl RuntimeService {
                 Err(err) => (None, Some(err.to_string())),
             },
         };
-        let operations = store::operations(&self.inner.db, game_id, 20).await?;
+        let operations = self.newest_ops(game_id, 20).await?;
         Ok(Inspection {
             record,
             container,
@@ -331,7 +376,8 @@ impl RuntimeService {
         limit: i64,
     ) -> Result<Vec<Operation>, RuntimeError> {
         self.record(game_id).await?;
-        Ok(store::operations(&self.inner.db, game_id, limit).await?)
+        let limit = usize::try_from(limit).unwrap_or(0).min(OPS_CACHED);
+        Ok(self.newest_ops(game_id, limit).await?)
     }
 
     pub async fn operation(&self, op_id: i64) -> Result<Operation, RuntimeError> {
@@ -416,6 +462,7 @@ impl RuntimeService {
         )
         .await?;
         tx.commit().await?;
+        self.forget_ops(game_id);
         tracing::info!(game_id = %game_id, op = %op, op_id = operation.op_id, "runtime operation queued");
         Ok(Requested::Queued(operation))
     }
