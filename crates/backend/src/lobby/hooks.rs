@@ -310,6 +310,42 @@ impl LobbyService {
         self.commit(work).await
     }
 
+    /// The runtime ended the game at `turn` (an admin or the owner ended it,
+    /// or one race or none is left): `finished` with `reason`, and every
+    /// active member hears why (`game.finished`, once).
+    #[tracing::instrument(name = "lobby.on_runtime_finished", skip_all, fields(game_id = %game_id))]
+    pub async fn on_runtime_finished(
+        &self,
+        game_id: GameId,
+        turn: i32,
+        reason: &str,
+    ) -> Result<GameStatus, LobbyError> {
+        let mut work = self.begin().await?;
+        let game = self.lock(&mut work, game_id).await?;
+        if game.status.is_terminal() {
+            return Ok(game.status);
+        }
+        let turn = turn.max(game.current_turn);
+        store::set_runtime_view(work.conn(), game_id, turn, "finished", None).await?;
+        store::set_status(work.conn(), game_id, GameStatus::Finished, Some(reason)).await?;
+        let members: Vec<UserId> = store::active_members(work.conn(), &[game_id])
+            .await?
+            .into_iter()
+            .map(|m| m.user_id)
+            .collect();
+        self.notify_all(
+            &mut work,
+            "game.finished",
+            format!("finished:{game_id}"),
+            &members,
+            json!({ "game_id": game_id, "turn": turn, "reason": reason }),
+        )
+        .await?;
+        self.commit(work).await?;
+        tracing::info!(game_id = %game_id, turn, reason, "game finished");
+        Ok(GameStatus::Finished)
+    }
+
     /// The runtime's intake: open requests of every game, oldest first.
     pub async fn open_runtime_requests(
         &self,

@@ -70,8 +70,9 @@ pub enum Transition {
     /// `draft | enrollment_open | enrollment_closed → starting`; min races
     /// enforced unless `force` (admins only).
     Start { force: bool },
-    /// Any status before `running` → `cancelled`. Admins may also stop a
-    /// running or paused game: a stop request for the runtime.
+    /// Any status before `running` → `cancelled`. A running or paused game
+    /// is ended instead (admins, or the owner of a private game): a stop
+    /// request for the runtime, which finishes it.
     Cancel { reason: String },
 }
 
@@ -420,7 +421,10 @@ impl LobbyService {
                 )
             }
             Transition::Cancel { reason } => {
-                if game.status.is_in_play() && actor.is_admin() {
+                // A game in play is ended by its runtime (stopped, state
+                // kept, `finished`); the owner of a private game or an admin
+                // may end it.
+                if game.status.is_in_play() {
                     store::request_runtime(
                         work.conn(),
                         id,

@@ -555,12 +555,21 @@ impl RuntimeService {
 
     async fn stop(&self, op: &Operation) -> Result<Done, Failure> {
         let game_id = op.game_id;
-        // A lobby stop (an admin force-stopped a game in play) ends the game.
-        let ends_game = op.params.get("request_id").is_some();
+        // A lobby stop (an admin or the owner ended a game in play) and the
+        // scheduler's (one race or none left) end the game.
+        let ends_game = op.params.get("request_id").is_some()
+            || op.params.get("finish").and_then(Value::as_bool) == Some(true);
+        let reason = op.params["reason"]
+            .as_str()
+            .unwrap_or("the game was ended")
+            .to_owned();
         let record = self.record_of(game_id).await?;
         let Some(record) = record else {
             if ends_game {
-                self.snapshot(game_id, 0, "finished").await?;
+                self.inner
+                    .lobby
+                    .on_runtime_finished(game_id, 0, &reason)
+                    .await?;
             }
             return Ok(Done::Skipped("no engine was started".into()));
         };
@@ -583,8 +592,15 @@ impl RuntimeService {
             RuntimeStatus::Stopped
         };
         self.set_status(game_id, status, None).await?;
-        self.snapshot(game_id, record.current_turn, status.as_str())
-            .await?;
+        if ends_game {
+            self.inner
+                .lobby
+                .on_runtime_finished(game_id, record.current_turn, &reason)
+                .await?;
+        } else {
+            self.snapshot(game_id, record.current_turn, status.as_str())
+                .await?;
+        }
         Ok(Done::Succeeded(format!(
             "stopped at turn {}",
             record.current_turn

@@ -66,6 +66,8 @@ enum Tick {
         turn: i32,
         elapsed_us: u64,
         out: Vec<String>,
+        /// Why the game is over (one race or none left), if it is.
+        end: Option<String>,
     },
     /// The game is paused with this runtime status.
     Failed {
@@ -262,6 +264,7 @@ impl RuntimeService {
                 turn: i32::try_from(answer.status.turn).unwrap_or(i32::MAX),
                 elapsed_us,
                 out: dead_races(&answer.status),
+                end: game_over(&answer.status),
             },
             Err(err) => self.after_turn_error(base_url, turn, err).await,
         }
@@ -276,6 +279,7 @@ impl RuntimeService {
                     turn: now_at,
                     elapsed_us: 0,
                     out: dead_races(&status),
+                    end: game_over(&status),
                 };
             }
         }
@@ -299,13 +303,16 @@ impl RuntimeService {
         let game_id = record.game_id;
         let requester = Requester::Scheduler.as_text();
         let mut out: Vec<String> = Vec::new();
+        let mut end: Option<String> = None;
         let (ran, new_turn, status) = match outcome {
             Tick::Ran {
                 turn: now_at,
                 elapsed_us,
                 out: dead,
+                end: over,
             } => {
                 out = dead;
+                end = over;
                 let mut tx = self.inner.db.begin().await?;
                 store::finish_tick(&mut tx, game_id, RuntimeStatus::Running, now_at, None).await?;
                 store::log_done(
@@ -362,6 +369,9 @@ impl RuntimeService {
                 .on_runtime_races_out(game_id, new_turn, &out)
                 .await?;
         }
+        if let Some(reason) = end.filter(|_| ran) {
+            self.end_game(game_id, reason).await?;
+        }
         Ok(ran)
     }
 
@@ -384,6 +394,7 @@ impl RuntimeService {
                         turn: i32::try_from(status.turn).unwrap_or(i32::MAX),
                         elapsed_us: 0,
                         out: dead_races(&status),
+                        end: game_over(&status),
                     },
                     Ok(_) => {
                         // The turn did not run: back to running, due again.
@@ -583,4 +594,44 @@ fn dead_races(status: &galaxy_model::api::StatusResponse) -> Vec<String> {
         .filter(|r| r.state == galaxy_model::api::RaceState::Dead)
         .map(|r| r.race.clone())
         .collect()
+}
+
+/// Why the game is over after a turn: one race (the winner) or none left
+/// alive of two or more.
+fn game_over(status: &galaxy_model::api::StatusResponse) -> Option<String> {
+    if status.races.len() < 2 {
+        return None;
+    }
+    let alive: Vec<&str> = status
+        .races
+        .iter()
+        .filter(|r| r.state == galaxy_model::api::RaceState::Alive)
+        .map(|r| r.name.as_str())
+        .collect();
+    match alive.as_slice() {
+        [] => Some("no race is left".to_owned()),
+        [winner] => Some(format!("{winner} won")),
+        _ => None,
+    }
+}
+
+impl RuntimeService {
+    /// Queues the stop that ends a game (`finish`): the engine stops, its
+    /// state stays, the lobby game is `finished` with `reason`.
+    async fn end_game(&self, game_id: GameId, reason: String) -> Result<(), anyhow::Error> {
+        let mut tx = self.inner.db.begin().await?;
+        store::enqueue(
+            &mut tx,
+            game_id,
+            OpKind::Stop,
+            &json!({ "finish": true, "reason": reason }),
+            &Requester::Scheduler.as_text(),
+            self.attempts(OpKind::Stop),
+        )
+        .await?;
+        tx.commit().await?;
+        self.forget_ops(game_id);
+        tracing::info!(game_id = %game_id, reason, "the game is over; its engine stops");
+        Ok(())
+    }
 }

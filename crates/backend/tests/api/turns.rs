@@ -517,3 +517,54 @@ async fn one_trace_runs_from_the_tick_through_the_engine_call_to_the_lobby_and_i
         "the lobby's snapshot, which submits game.turn.ready"
     );
 }
+
+#[tokio::test]
+async fn the_last_race_standing_wins_and_the_game_finishes() {
+    let app = process_app().spawn().await;
+    let game = running_game(&app).await;
+    // Only the Zorgons send orders: the others are dropped as idle.
+    let mut turns = 0;
+    while game_status(&app, &game).await["status"] == "running" && turns < 6 {
+        submit_empty_orders(&app, &game, "Zorgons").await;
+        admin_post(
+            &app,
+            &format!("{RUNTIMES}/{game}/force-next-turn"),
+            json!({}),
+        )
+        .await
+        .assert_status(200);
+        assert_eq!(app.state.runtime.run_due_turns().await.unwrap().ran, 1);
+        drive(&app).await;
+        turns += 1;
+    }
+    let detail = game_status(&app, &game).await;
+    assert_eq!(detail["status"], "finished", "{detail}");
+    assert_eq!(detail["status_reason"], "Zorgons won");
+    let finished = intents_of(&app, "game.finished", &game).await;
+    assert_eq!(finished.len(), 1);
+    assert_eq!(finished[0]["reason"], "Zorgons won");
+    assert_eq!(record(&app, &game).await.status, RuntimeStatus::Finished);
+    // Its state is kept.
+    let dir = app.state.config.game_state_root.join(&game).join("turns");
+    assert!(dir.join(format!("{turns:06}.json")).exists());
+}
+
+#[tokio::test]
+async fn the_owner_ends_their_running_game() {
+    let app = process_app().spawn().await;
+    let game = running_game(&app).await;
+    let owner = member(&app, &game, "Zorgons").await;
+    let stranger = member(&app, &game, "Klingons").await;
+    user_post(&app, stranger, &format!("{GAMES}/{game}/cancel"), json!({}))
+        .await
+        .assert_status(403);
+    user_post(&app, owner, &format!("{GAMES}/{game}/cancel"), json!({}))
+        .await
+        .assert_status(200);
+    drive(&app).await;
+    let detail = game_status(&app, &game).await;
+    assert_eq!(detail["status"], "finished");
+    let finished = intents_of(&app, "game.finished", &game).await;
+    assert_eq!(finished.len(), 1);
+    assert_eq!(finished[0]["reason"], "cancelled by the owner");
+}
