@@ -27,6 +27,7 @@ pub mod planet;
 pub mod production;
 pub mod replay;
 pub mod report;
+pub mod report_cli;
 pub mod rng;
 pub mod ship;
 pub mod shorthand;

@@ -9,6 +9,9 @@
 //!
 //! `galaxy-game replay [--turn N] [--state-dir DIR]` serves nothing: it runs
 //! the stored turn N again and compares (see [`galaxy_game::replay`]).
+//! `galaxy-game report --race NAME [--turn N] [--format json|text]
+//! [--state-dir DIR]` prints a stored report and exits (see
+//! [`galaxy_game::report_cli`]).
 //! `galaxy-game --version` prints the version.
 
 use galaxy_game::http::{AppState, TestKnobs, serve};
@@ -28,7 +31,15 @@ fn main() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some("replay") => Ok(galaxy_game::replay::cli(&args[1..])),
-        _ => serve_game().map(|()| ExitCode::SUCCESS),
+        Some("report") => Ok(galaxy_game::report_cli::cli(&args[1..])),
+        None => serve_game().map(|()| ExitCode::SUCCESS),
+        // An engine too old for a command must not start serving instead.
+        Some(other) => {
+            eprintln!(
+                "galaxy-game: unknown command {other:?} (commands: replay, report, --version; none serves the game)"
+            );
+            Ok(ExitCode::from(2))
+        }
     }
 }
 

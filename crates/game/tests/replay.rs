@@ -389,3 +389,53 @@ fn a_stored_state_loads_back_exactly() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `galaxy-game ARGS…`: exit code and stdout.
+fn engine(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_galaxy-game"))
+        .args(args)
+        .env_remove("GALAXY_GAME_STATE_DIR")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn the_report_command_prints_stored_reports_and_nothing_else() {
+    let dir = played_game().await;
+    let d = dir.to_str().unwrap();
+    let race = RACES[0];
+    let before = snapshot(&dir);
+    let (code, out) = engine(&["report", "--race", race, "--turn", "2", "--state-dir", d]);
+    assert_eq!(code, 0, "{out}");
+    let report: Value = serde_json::from_str(out.trim_end()).unwrap();
+    assert_eq!(report["turn"], 2);
+    // The text form, of the current turn by default.
+    let (code, text) = engine(&[
+        "report",
+        "--race",
+        race,
+        "--format",
+        "text",
+        "--state-dir",
+        d,
+    ]);
+    assert_eq!(code, 0);
+    assert!(text.contains(&format!("{race} Report")), "{text}");
+    // No such turn or race: 4; bad arguments: 2.
+    let (code, out) = engine(&["report", "--race", race, "--turn", "99", "--state-dir", d]);
+    assert_eq!(code, 4, "{out}");
+    assert!(out.contains("report_not_found"));
+    assert_eq!(
+        engine(&["report", "--race", "Nobody", "--state-dir", d]).0,
+        4
+    );
+    assert_eq!(engine(&["report", "--state-dir", d]).0, 2);
+    assert_eq!(engine(&["report", "--race", race, "--format", "pdf"]).0, 2);
+    // An unknown command never starts serving.
+    assert_eq!(engine(&["serve-please"]).0, 2);
+    assert_eq!(snapshot(&dir), before, "the state directory is untouched");
+}

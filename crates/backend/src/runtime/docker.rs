@@ -214,11 +214,11 @@ impl DockerDriver {
 
     /// A one-shot `IMAGE replay --turn TURN` on `state_copy` mounted
     /// read-only, without a network; always removed afterwards.
-    async fn replay_copy(
+    async fn run_once_in(
         &self,
         image: &str,
         state_copy: &Path,
-        turn: u32,
+        args: Vec<String>,
     ) -> Result<ReplayOutput, DriverError> {
         ContainerRuntime::ensure_image(self, image).await?;
         let docker = self.client()?;
@@ -232,18 +232,12 @@ impl DockerDriver {
             .map_err(|e| {
                 DriverError::Failed(format!("replay directory {}: {e}", state_copy.display()))
             })?;
-        let name = format!(
-            "galaxy-shadow-{}",
-            state_copy
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
-        );
+        let name = format!("galaxy-shadow-{}", uuid::Uuid::new_v4().simple());
         let options = CreateContainerOptionsBuilder::default().name(&name).build();
         docker
             .create_container(
                 Some(options),
-                self.replay_body(image, state_copy, turn, run_as),
+                self.replay_body(image, state_copy, args, run_as),
             )
             .await
             .map_err(|e| match status_of(&e) {
@@ -307,7 +301,7 @@ impl DockerDriver {
         &self,
         image: &str,
         state_copy: &Path,
-        turn: u32,
+        args: Vec<String>,
         run_as: Option<String>,
     ) -> ContainerCreateBody {
         let mount = self.runtime.container_state_mount.clone();
@@ -339,13 +333,11 @@ impl DockerDriver {
         ContainerCreateBody {
             image: Some(image.to_owned()),
             user: run_as,
-            cmd: Some(vec![
-                "replay".to_owned(),
-                "--turn".to_owned(),
-                turn.to_string(),
-                "--state-dir".to_owned(),
-                mount,
-            ]),
+            cmd: Some(
+                args.into_iter()
+                    .chain(["--state-dir".to_owned(), mount])
+                    .collect(),
+            ),
             env: Some(Vec::new()),
             labels: Some(HashMap::from([(LABEL_SHADOW.to_owned(), "1".to_owned())])),
             host_config: Some(host_config),
@@ -680,13 +672,13 @@ impl ContainerRuntime for DockerDriver {
         Box::pin(async {})
     }
 
-    fn replay<'a>(
+    fn run_once<'a>(
         &'a self,
         image: &'a str,
-        state_copy: &'a Path,
-        turn: u32,
+        state_dir: &'a Path,
+        args: Vec<String>,
     ) -> BoxFuture<'a, Result<ReplayOutput, DriverError>> {
-        Box::pin(self.replay_copy(image, state_copy, turn))
+        Box::pin(self.run_once_in(image, state_dir, args))
     }
 
     fn list(&self) -> BoxFuture<'_, Result<Vec<EngineInfo>, DriverError>> {

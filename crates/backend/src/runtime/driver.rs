@@ -123,15 +123,16 @@ pub trait ContainerRuntime: Send + Sync {
     /// Every engine labelled `galaxy.backend=1` (the reconciler's view).
     fn list(&self) -> BoxFuture<'_, Result<Vec<EngineInfo>, DriverError>>;
 
-    /// Runs `image`'s `galaxy-game replay --turn TURN` once on `state_copy`
-    /// (a copy of a game's state directory, mounted or read read-only),
-    /// without a network, bounded by [`REPLAY_TIMEOUT`]; the engine's exit
-    /// status and stdout. Nothing is left behind (a container is removed).
-    fn replay<'a>(
+    /// Runs the engine of `image` once, as a command over `state_dir`
+    /// mounted read-only (`args`, then `--state-dir` and where the engine
+    /// sees it), without a network, and returns its exit code and stdout:
+    /// the shadow check's `replay`, a finished game's `report`. Killed when
+    /// it outlives the one-shot timeout.
+    fn run_once<'a>(
         &'a self,
         image: &'a str,
-        state_copy: &'a Path,
-        turn: u32,
+        state_dir: &'a Path,
+        args: Vec<String>,
     ) -> BoxFuture<'a, Result<ReplayOutput, DriverError>>;
 
     /// Makes sure what every engine needs exists (the Docker driver:

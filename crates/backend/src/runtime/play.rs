@@ -135,6 +135,8 @@ pub struct PlayRace {
 enum Access {
     Read,
     Write,
+    /// Reports: also of a finished game (read from its stored state).
+    Report,
 }
 
 /// The caller's place in a game: the game, their membership, the runtime.
@@ -196,6 +198,7 @@ impl RuntimeService {
         };
         match entry.game.status {
             GameStatus::Running => {}
+            GameStatus::Paused | GameStatus::Finished if access == Access::Report => {}
             GameStatus::Paused if access == Access::Read => {}
             GameStatus::Paused => return Err(PlayError::GamePaused),
             current => return Err(PlayError::GameNotInPlay { current }),
@@ -341,13 +344,58 @@ impl RuntimeService {
         game_id: GameId,
         turn: Option<u32>,
     ) -> Result<Report, PlayError> {
-        let seat = self.seat(user, game_id, Access::Read).await?;
+        let seat = self.seat(user, game_id, Access::Report).await?;
+        if seat.entry.game.status == GameStatus::Finished {
+            let json = self.archived_report(&seat, turn, "json").await?;
+            return serde_json::from_str(&json).map_err(|e| {
+                PlayError::EngineUnavailable(format!("the stored report does not decode: {e}"))
+            });
+        }
         let base = seat.base_url()?;
         self.inner
             .engine
             .report(base, seat.race(), turn)
             .await
             .map_err(|e| engine_error(e, &seat, seat.current_turn()))
+    }
+
+    /// A finished game's report, read from its stored state by the engine
+    /// run once (`galaxy-game report`): the engine itself stays stopped.
+    async fn archived_report(
+        &self,
+        seat: &Seat,
+        turn: Option<u32>,
+        format: &str,
+    ) -> Result<String, PlayError> {
+        let game_id = seat.entry.game.game_id;
+        let state_dir = self.inner.settings.state_root.join(game_id.to_string());
+        let mut args = vec![
+            "report".to_owned(),
+            "--race".to_owned(),
+            seat.race().to_owned(),
+            "--format".to_owned(),
+            format.to_owned(),
+        ];
+        if let Some(turn) = turn {
+            args.extend(["--turn".to_owned(), turn.to_string()]);
+        }
+        let output = self
+            .inner
+            .driver
+            .run_once(&seat.record.image_ref, &state_dir, args)
+            .await
+            .map_err(|e| PlayError::EngineUnavailable(e.to_string()))?;
+        match output.exit_code {
+            0 => Ok(output.stdout),
+            4 => Err(PlayError::ReportNotFound(format!(
+                "no report for turn {}",
+                turn.map_or_else(|| "current".to_owned(), |t| t.to_string())
+            ))),
+            code => Err(PlayError::EngineUnavailable(format!(
+                "reading the stored report failed (exit {code}): {}",
+                output.stdout.trim()
+            ))),
+        }
     }
 
     /// The caller's report for `turn` in the classic text form.
@@ -357,7 +405,10 @@ impl RuntimeService {
         game_id: GameId,
         turn: Option<u32>,
     ) -> Result<String, PlayError> {
-        let seat = self.seat(user, game_id, Access::Read).await?;
+        let seat = self.seat(user, game_id, Access::Report).await?;
+        if seat.entry.game.status == GameStatus::Finished {
+            return self.archived_report(&seat, turn, "text").await;
+        }
         let base = seat.base_url()?;
         self.inner
             .engine

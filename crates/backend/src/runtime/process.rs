@@ -464,18 +464,16 @@ impl ProcessDriver {
 
     /// `BINARY replay --turn TURN --state-dir COPY`, with an empty
     /// environment, killed when it outlives [`REPLAY_TIMEOUT`].
-    async fn replay_copy(
+    async fn run_once_in(
         &self,
         image: &str,
         state_copy: &Path,
-        turn: u32,
+        args: Vec<String>,
     ) -> Result<ReplayOutput, DriverError> {
         let binary = self.binary(image).await?;
         let mut cmd = Command::new(&binary);
         cmd.env_clear()
-            .arg("replay")
-            .arg("--turn")
-            .arg(turn.to_string())
+            .args(&args)
             .arg("--state-dir")
             .arg(state_copy)
             .current_dir(state_copy)
@@ -581,13 +579,13 @@ impl ContainerRuntime for ProcessDriver {
         Box::pin(self.list_engines())
     }
 
-    fn replay<'a>(
+    fn run_once<'a>(
         &'a self,
         image: &'a str,
-        state_copy: &'a Path,
-        turn: u32,
+        state_dir: &'a Path,
+        args: Vec<String>,
     ) -> BoxFuture<'a, Result<ReplayOutput, DriverError>> {
-        Box::pin(self.replay_copy(image, state_copy, turn))
+        Box::pin(self.run_once_in(image, state_dir, args))
     }
 }
 

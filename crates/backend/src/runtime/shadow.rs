@@ -77,7 +77,8 @@ pub async fn check(
             )));
         }
     };
-    let replayed = driver.replay(&image, &copy, turn).await;
+    let args = vec!["replay".to_owned(), "--turn".to_owned(), turn.to_string()];
+    let replayed = driver.run_once(&image, &copy, args).await;
     remove_copy(copy).await;
     let output = replayed.map_err(|e| match e {
         DriverError::Unavailable(m) => ShadowError::Unavailable(m),

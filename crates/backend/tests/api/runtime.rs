@@ -296,6 +296,35 @@ pub async fn lifecycle(app: &TestApp) {
             .iter()
             .any(|r| r["game_id"] == game.as_str())
     );
+
+    // Ended: the engine stops, the reports stay readable from the state.
+    admin_post(
+        app,
+        &format!("{ADMIN_GAMES}/{game}/force-stop"),
+        json!({ "reason": "season over" }),
+    )
+    .await
+    .assert_status(200);
+    drive(app).await;
+    assert_eq!(game_status(app, &game).await["status"], "finished");
+    assert_eq!(record(app, &game).await.status, RuntimeStatus::Finished);
+    let vogons: Uuid = sqlx::query_scalar(
+        "SELECT user_id FROM memberships WHERE game_id = $1::uuid AND race_name = 'Vogons'",
+    )
+    .bind(&game)
+    .fetch_one(app.db())
+    .await
+    .unwrap();
+    let r = app
+        .api
+        .get(&format!("{GAMES}/{game}/report"))
+        .user(vogons)
+        .query("turn", 1)
+        .query("format", "text")
+        .send()
+        .await;
+    r.assert_status(200);
+    assert!(r.text().contains("Vogons Report"), "{}", r.text());
     let _ = user_get;
 }
 

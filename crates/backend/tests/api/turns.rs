@@ -567,4 +567,32 @@ async fn the_owner_ends_their_running_game() {
     let finished = intents_of(&app, "game.finished", &game).await;
     assert_eq!(finished.len(), 1);
     assert_eq!(finished[0]["reason"], "cancelled by the owner");
+
+    // The engine is stopped; its reports stay readable, from the state.
+    let report = |turn: Option<u32>, text: bool| {
+        let mut call = app
+            .api
+            .get(&format!("{GAMES}/{game}/report"))
+            .user(stranger);
+        if let Some(turn) = turn {
+            call = call.query("turn", turn);
+        }
+        if text {
+            call = call.query("format", "text");
+        }
+        call.send()
+    };
+    let r = report(Some(0), false).await;
+    r.assert_status(200);
+    assert_eq!(r.value()["turn"], 0, "{}", r.value());
+    let r = report(None, true).await;
+    r.assert_status(200);
+    assert!(r.text().contains("Klingons Report"), "{}", r.text());
+    let r = report(Some(7), false).await;
+    r.assert_status(404);
+    assert_eq!(r.error_code(), "report_not_found");
+    // Orders are closed for good.
+    crate::play::put(&app, stranger, &game, "orders", json!({ "orders": [] }))
+        .await
+        .assert_status(409);
 }
