@@ -75,6 +75,52 @@ impl LobbyService {
         .await
     }
 
+    /// A finished game's surviving races: each member's race name gets a
+    /// fresh `pending_registration` window (renewed if they hold it pending,
+    /// taken again if it lapsed and is free), so they can register it
+    /// (`lobby.race_name.pending`). A registered name stays as it is; a name
+    /// someone else holds by now is left to them.
+    pub(super) async fn renew_survivor_names(
+        &self,
+        work: &mut Work,
+        survivors: &[(UserId, String)],
+    ) -> Result<(), LobbyError> {
+        let now = Utc::now();
+        for (user_id, raw) in survivors {
+            let Ok(race) = RaceName::parse(raw) else {
+                continue;
+            };
+            match store::lock_race_name(work.conn(), race.key()).await? {
+                Some(entry) if entry.user_id == *user_id => {
+                    if entry.state != RaceNameState::PendingRegistration {
+                        continue;
+                    }
+                    let expires_at = after(now, self.settings().pending_registration_ttl);
+                    store::renew_pending_name(work.conn(), race.key(), expires_at).await?;
+                    work.named(race.key().as_str());
+                    self.notify(
+                        work,
+                        "lobby.race_name.pending",
+                        format!(
+                            "race-name-pending:{}:{}",
+                            entry.canonical_key,
+                            expires_at.timestamp_micros()
+                        ),
+                        *user_id,
+                        json!({ "race_name": entry.race_name, "expires_at": expires_at }),
+                    )
+                    .await?;
+                }
+                Some(entry) if entry.expires_at.is_none_or(|at| at > now) => {}
+                _ => match self.take_race_name(work, *user_id, &race).await {
+                    Ok(()) | Err(LobbyError::RaceNameTaken) => {}
+                    Err(e) => return Err(e),
+                },
+            }
+        }
+        Ok(())
+    }
+
     /// `lobby.race_name.expired` for a lapsed entry (keyed by its expiry,
     /// so the sweeper and a take-over never tell twice).
     async fn notify_expired(

@@ -311,14 +311,16 @@ impl LobbyService {
     }
 
     /// The runtime ended the game at `turn` (an admin or the owner ended it,
-    /// or one race or none is left): `finished` with `reason`, and every
-    /// active member hears why (`game.finished`, once).
+    /// or one race or none is left): `finished` with `reason`, every active
+    /// member hears why (`game.finished`, once), and the members of
+    /// `surviving_races` get a fresh window to register their race names.
     #[tracing::instrument(name = "lobby.on_runtime_finished", skip_all, fields(game_id = %game_id))]
     pub async fn on_runtime_finished(
         &self,
         game_id: GameId,
         turn: i32,
         reason: &str,
+        surviving_races: &[String],
     ) -> Result<GameStatus, LobbyError> {
         let mut work = self.begin().await?;
         let game = self.lock(&mut work, game_id).await?;
@@ -328,11 +330,14 @@ impl LobbyService {
         let turn = turn.max(game.current_turn);
         store::set_runtime_view(work.conn(), game_id, turn, "finished", None).await?;
         store::set_status(work.conn(), game_id, GameStatus::Finished, Some(reason)).await?;
-        let members: Vec<UserId> = store::active_members(work.conn(), &[game_id])
-            .await?
-            .into_iter()
-            .map(|m| m.user_id)
+        let active = store::active_members(work.conn(), &[game_id]).await?;
+        let survivors: Vec<(UserId, String)> = active
+            .iter()
+            .filter(|m| surviving_races.contains(&m.race_name))
+            .map(|m| (m.user_id, m.race_name.clone()))
             .collect();
+        self.renew_survivor_names(&mut work, &survivors).await?;
+        let members: Vec<UserId> = active.into_iter().map(|m| m.user_id).collect();
         self.notify_all(
             &mut work,
             "game.finished",

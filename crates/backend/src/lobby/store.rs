@@ -989,3 +989,20 @@ pub async fn mark_race_out(
     .await?;
     Ok(())
 }
+
+/// A pending reservation's new expiry.
+pub async fn renew_pending_name(
+    conn: &mut PgConnection,
+    key: &RaceKey,
+    expires_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE race_names SET expires_at = $2
+         WHERE race_key = $1 AND state = 'pending_registration'",
+    )
+    .bind(key.as_str())
+    .bind(expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

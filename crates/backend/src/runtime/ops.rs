@@ -568,12 +568,30 @@ impl RuntimeService {
             if ends_game {
                 self.inner
                     .lobby
-                    .on_runtime_finished(game_id, 0, &reason)
+                    .on_runtime_finished(game_id, 0, &reason, &[])
                     .await?;
             }
             return Ok(Done::Skipped("no engine was started".into()));
         };
         let name = record.container_name.clone();
+        // The races still alive when a game ends (best effort: an engine
+        // that does not answer names none).
+        let survivors: Vec<String> = match (ends_game, record.base_url.as_deref()) {
+            (true, Some(url)) => self
+                .inner
+                .engine
+                .status(url)
+                .await
+                .map(|s| {
+                    s.races
+                        .into_iter()
+                        .filter(|r| r.state == galaxy_model::api::RaceState::Alive)
+                        .map(|r| r.race)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
         match self
             .driver_call(
                 "stop",
@@ -595,7 +613,7 @@ impl RuntimeService {
         if ends_game {
             self.inner
                 .lobby
-                .on_runtime_finished(game_id, record.current_turn, &reason)
+                .on_runtime_finished(game_id, record.current_turn, &reason, &survivors)
                 .await?;
         } else {
             self.snapshot(game_id, record.current_turn, status.as_str())

@@ -544,6 +544,18 @@ async fn the_last_race_standing_wins_and_the_game_finishes() {
     assert_eq!(finished.len(), 1);
     assert_eq!(finished[0]["reason"], "Zorgons won");
     assert_eq!(record(&app, &game).await.status, RuntimeStatus::Finished);
+    // The survivor gets a fresh window to register their race name; the
+    // dropped races do not.
+    let pending = |race: &'static str| {
+        let app = &app;
+        let game = game.clone();
+        async move {
+            let user = member(app, &game, race).await;
+            crate::lobby::intents(app, "lobby.race_name.pending", user).await
+        }
+    };
+    assert_eq!(pending("Zorgons").await, 2);
+    assert_eq!(pending("Klingons").await, 1);
     // Its state is kept.
     let dir = app.state.config.game_state_root.join(&game).join("turns");
     assert!(dir.join(format!("{turns:06}.json")).exists());
