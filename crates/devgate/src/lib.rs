@@ -1,0 +1,13 @@
+//! `galaxy-devgate`: a development and reference implementation of the
+//! gateway contract in `docs/auth.md` — not a production gateway. It checks
+//! each user-group request's device-session signature, resolves the session
+//! through the backend's internal lookup, injects `X-User-ID` and
+//! `X-Forwarded-For`, and forwards; public routes pass through unsigned.
+
+pub mod config;
+pub mod error;
+pub mod gateway;
+pub mod signature;
+
+pub use config::Config;
+pub use gateway::Gateway;
