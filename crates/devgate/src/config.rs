@@ -24,7 +24,11 @@ pub struct Config {
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> anyhow::Result<Self> {
-        Self::from_vars(std::env::vars().filter(|(k, _)| k.starts_with("DEVGATE_")).collect())
+        Self::from_vars(
+            std::env::vars()
+                .filter(|(k, _)| k.starts_with("DEVGATE_"))
+                .collect(),
+        )
     }
 
     /// Reads `vars` (names as in the environment).
@@ -45,11 +49,9 @@ impl Config {
         let freshness = match get("DEVGATE_FRESHNESS") {
             None => Duration::from_secs(60),
             Some(raw) => {
-                let secs: u64 = raw
-                    .strip_suffix('s')
-                    .unwrap_or(raw)
-                    .parse()
-                    .map_err(|_| anyhow::anyhow!("DEVGATE_FRESHNESS: expected whole seconds, e.g. 60s"))?;
+                let secs: u64 = raw.strip_suffix('s').unwrap_or(raw).parse().map_err(|_| {
+                    anyhow::anyhow!("DEVGATE_FRESHNESS: expected whole seconds, e.g. 60s")
+                })?;
                 Duration::from_secs(secs)
             }
         };
@@ -67,12 +69,16 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn defaults_apply_and_the_backend_url_is_required() {
-        let c = Config::from_vars(vars(&[("DEVGATE_BACKEND_URL", "http://127.0.0.1:8080/")])).unwrap();
+        let c =
+            Config::from_vars(vars(&[("DEVGATE_BACKEND_URL", "http://127.0.0.1:8080/")])).unwrap();
         assert_eq!(c.listen_addr.to_string(), "127.0.0.1:8090");
         assert_eq!(c.backend_url, "http://127.0.0.1:8080");
         assert_eq!(c.freshness, Duration::from_secs(60));
@@ -91,6 +97,12 @@ mod tests {
             .unwrap();
             assert_eq!(c.freshness, Duration::from_secs(30));
         }
-        assert!(Config::from_vars(vars(&[("DEVGATE_BACKEND_URL", "http://b"), ("DEVGATE_FRESHNESS", "1m")])).is_err());
+        assert!(
+            Config::from_vars(vars(&[
+                ("DEVGATE_BACKEND_URL", "http://b"),
+                ("DEVGATE_FRESHNESS", "1m")
+            ]))
+            .is_err()
+        );
     }
 }

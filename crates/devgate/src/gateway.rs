@@ -132,7 +132,16 @@ async fn route(
     } else {
         None
     };
-    forward(state, peer, parts.method, &path_and_query, &parts.headers, body, user_id).await
+    forward(
+        state,
+        peer,
+        parts.method,
+        &path_and_query,
+        &parts.headers,
+        body,
+        user_id,
+    )
+    .await
 }
 
 /// Checks the signature headers, the freshness and the session; returns
@@ -144,7 +153,12 @@ async fn authenticate(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Uuid, GatewayError> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
     let (Some(session), Some(timestamp), Some(sig)) = (
         header(SESSION_HEADER),
         header(TIMESTAMP_HEADER),
@@ -162,8 +176,15 @@ async fn authenticate(
         return Err(GatewayError::StaleTimestamp);
     }
     let found = lookup(state, session).await?;
-    signature::verify(&found.public_key, sig, method.as_str(), path_and_query, body, timestamp)
-        .map_err(|_| GatewayError::BadSignature)?;
+    signature::verify(
+        &found.public_key,
+        sig,
+        method.as_str(),
+        path_and_query,
+        body,
+        timestamp,
+    )
+    .map_err(|_| GatewayError::BadSignature)?;
     Ok(found.user_id)
 }
 

@@ -18,7 +18,12 @@ pub const SIGNATURE_HEADER: &str = "x-galaxy-signature";
 /// query (`?` and the query only when the request has one), the lower-case
 /// hex SHA-256 of the body (of no bytes when there is none) and the
 /// timestamp, joined by `\n`.
-pub fn canonical_request(method: &str, path_and_query: &str, body: &[u8], timestamp: i64) -> Vec<u8> {
+pub fn canonical_request(
+    method: &str,
+    path_and_query: &str,
+    body: &[u8],
+    timestamp: i64,
+) -> Vec<u8> {
     let digest = Sha256::digest(body);
     let mut hex = String::with_capacity(64);
     for byte in digest {
@@ -32,7 +37,13 @@ pub fn canonical_request(method: &str, path_and_query: &str, body: &[u8], timest
 }
 
 /// Signs a request; returns the value of [`SIGNATURE_HEADER`].
-pub fn sign(key: &SigningKey, method: &str, path_and_query: &str, body: &[u8], timestamp: i64) -> String {
+pub fn sign(
+    key: &SigningKey,
+    method: &str,
+    path_and_query: &str,
+    body: &[u8],
+    timestamp: i64,
+) -> String {
     let signature = key.sign(&canonical_request(method, path_and_query, body, timestamp));
     base64::engine::general_purpose::STANDARD.encode(signature.to_bytes())
 }
@@ -103,12 +114,33 @@ mod tests {
     fn a_signature_verifies_only_for_the_same_request_and_key() {
         let sig = sign(&key(1), "POST", "/p?q", b"{}", 5);
         assert_eq!(verify(&public(1), &sig, "POST", "/p?q", b"{}", 5), Ok(()));
-        assert_eq!(verify(&public(2), &sig, "POST", "/p?q", b"{}", 5), Err(SignatureError::Mismatch));
-        assert_eq!(verify(&public(1), &sig, "POST", "/p?q", b"{ }", 5), Err(SignatureError::Mismatch));
-        assert_eq!(verify(&public(1), &sig, "POST", "/p?r", b"{}", 5), Err(SignatureError::Mismatch));
-        assert_eq!(verify(&public(1), &sig, "PUT", "/p?q", b"{}", 5), Err(SignatureError::Mismatch));
-        assert_eq!(verify(&public(1), &sig, "POST", "/p?q", b"{}", 6), Err(SignatureError::Mismatch));
-        assert_eq!(verify(&public(1), "bm9wZQ==", "POST", "/p?q", b"{}", 5), Err(SignatureError::Malformed));
-        assert_eq!(verify("AAAA", &sig, "POST", "/p?q", b"{}", 5), Err(SignatureError::BadKey));
+        assert_eq!(
+            verify(&public(2), &sig, "POST", "/p?q", b"{}", 5),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(&public(1), &sig, "POST", "/p?q", b"{ }", 5),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(&public(1), &sig, "POST", "/p?r", b"{}", 5),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(&public(1), &sig, "PUT", "/p?q", b"{}", 5),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(&public(1), &sig, "POST", "/p?q", b"{}", 6),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(&public(1), "bm9wZQ==", "POST", "/p?q", b"{}", 5),
+            Err(SignatureError::Malformed)
+        );
+        assert_eq!(
+            verify("AAAA", &sig, "POST", "/p?q", b"{}", 5),
+            Err(SignatureError::BadKey)
+        );
     }
 }
