@@ -35,6 +35,11 @@ impl LobbyService {
         game_id: GameId,
         snapshot: &RuntimeSnapshot,
     ) -> Result<GameStatus, LobbyError> {
+        if snapshot.runtime_status == "finished" {
+            return self
+                .on_runtime_finished(game_id, snapshot.current_turn, "the game was ended", &[])
+                .await;
+        }
         let mut work = self.begin().await?;
         let game = self.lock(&mut work, game_id).await?;
         if game.status.is_terminal() {
@@ -55,7 +60,6 @@ impl LobbyService {
 
         let mut status = game.status;
         let next = match (game.status, snapshot.runtime_status.as_str()) {
-            (_, "finished") => Some(GameStatus::Finished),
             (GameStatus::Running, _) if snapshot.pauses() => Some(GameStatus::Paused),
             (GameStatus::Starting | GameStatus::Paused, "running") => Some(GameStatus::Running),
             _ => None,
@@ -88,16 +92,6 @@ impl LobbyService {
                 format!("turn-ready:{game_id}:{turn}"),
                 &members,
                 json!({ "game_id": game_id, "turn": turn }),
-            )
-            .await?;
-        }
-        if status == GameStatus::Finished {
-            self.notify_all(
-                &mut work,
-                "game.finished",
-                format!("finished:{game_id}"),
-                &members,
-                json!({ "game_id": game_id, "turn": turn, "reason": "the game was ended" }),
             )
             .await?;
         }
