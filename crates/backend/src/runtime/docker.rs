@@ -36,7 +36,7 @@ use futures::future::BoxFuture;
 
 use super::driver::{
     ContainerRuntime, DriverError, EngineInfo, EngineSpec, EngineState, LABEL_BACKEND,
-    LABEL_ENGINE_VERSION, LABEL_GAME_ID, REPLAY_TIMEOUT, ReplayOutput, engine_name,
+    LABEL_ENGINE_VERSION, LABEL_GAME_ID, REPLAY_TIMEOUT, RunOutput, engine_name,
 };
 use crate::config::{DockerConfig, EngineAddressing, ImagePullPolicy, RuntimeConfig};
 use crate::ids::GameId;
@@ -219,7 +219,7 @@ impl DockerDriver {
         image: &str,
         state_copy: &Path,
         args: Vec<String>,
-    ) -> Result<ReplayOutput, DriverError> {
+    ) -> Result<RunOutput, DriverError> {
         ContainerRuntime::ensure_image(self, image).await?;
         let docker = self.client()?;
         // The copy must be readable by the image's user, as a state
@@ -264,7 +264,7 @@ impl DockerDriver {
     }
 
     /// Starts the replay container, waits for it to exit, reads its stdout.
-    async fn run_replay(&self, docker: &Docker, name: &str) -> Result<ReplayOutput, DriverError> {
+    async fn run_replay(&self, docker: &Docker, name: &str) -> Result<RunOutput, DriverError> {
         docker
             .start_container(name, None)
             .await
@@ -291,7 +291,7 @@ impl DockerDriver {
             let chunk = chunk.map_err(|e| map_error(e, name))?;
             stdout.extend_from_slice(chunk.as_ref());
         }
-        Ok(ReplayOutput {
+        Ok(RunOutput {
             exit_code,
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
         })
@@ -677,7 +677,7 @@ impl ContainerRuntime for DockerDriver {
         image: &'a str,
         state_dir: &'a Path,
         args: Vec<String>,
-    ) -> BoxFuture<'a, Result<ReplayOutput, DriverError>> {
+    ) -> BoxFuture<'a, Result<RunOutput, DriverError>> {
         Box::pin(self.run_once_in(image, state_dir, args))
     }
 

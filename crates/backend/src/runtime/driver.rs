@@ -64,10 +64,10 @@ pub struct EngineInfo {
 /// admin's patch request waits for it, within `BACKEND_HTTP_WRITE_TIMEOUT`.
 pub const REPLAY_TIMEOUT: Duration = Duration::from_secs(25);
 
-/// What `galaxy-game replay` said (docs/engine-api.md "Replay (shadow
-/// check)"): exit 0 identical, 3 different, 2 error; stdout is one JSON line.
+/// What a one-shot engine command ([`ContainerRuntime::run_once`]) said:
+/// its exit code and stdout (`replay`, `report`: docs/engine-api.md).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReplayOutput {
+pub struct RunOutput {
     pub exit_code: i64,
     pub stdout: String,
 }
@@ -133,7 +133,7 @@ pub trait ContainerRuntime: Send + Sync {
         image: &'a str,
         state_dir: &'a Path,
         args: Vec<String>,
-    ) -> BoxFuture<'a, Result<ReplayOutput, DriverError>>;
+    ) -> BoxFuture<'a, Result<RunOutput, DriverError>>;
 
     /// Makes sure what every engine needs exists (the Docker driver:
     /// `BACKEND_DOCKER_NETWORK`, created if missing); cheap once done. The

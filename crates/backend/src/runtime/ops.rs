@@ -22,7 +22,7 @@ use super::model::{OpKind, OpState, Operation, Requester, RuntimeRecord, Runtime
 use super::service::RuntimeService;
 use super::store::{self, Claimed, NewRecord};
 use crate::ids::{GameId, RuntimeRequestId};
-use crate::jobs::{AfterFailure, JobMetrics, Lease, LeaseKeeper};
+use crate::jobs::{AfterFailure, Lease, LeaseKeeper};
 use crate::lobby::{GameStatus, LobbyService, RuntimeSnapshot};
 use crate::notification::Intent;
 use crate::worker::StepOutcome;
@@ -700,7 +700,7 @@ impl RuntimeService {
             .unwrap_or(record.current_turn);
         let old = (record.engine_version.clone(), record.image_ref.clone());
 
-        self.replace_engine(game_id, &record.container_name).await?;
+        self.replace_engine(&record.container_name).await?;
         match self
             .try_version(game_id, &version.label, &version.image_ref, before)
             .await
@@ -720,7 +720,7 @@ impl RuntimeService {
             }
             Err(why) => {
                 tracing::warn!(game_id = %game_id, to = %version.label, error = %why, "patch failed; rolling back");
-                self.replace_engine(game_id, &record.container_name).await?;
+                self.replace_engine(&record.container_name).await?;
                 let info = self
                     .try_version(game_id, &old.0, &old.1, before)
                     .await
@@ -739,7 +739,7 @@ impl RuntimeService {
     }
 
     /// Stops and removes the game's engine (its state stays).
-    async fn replace_engine(&self, _game_id: GameId, name: &str) -> Result<(), Failure> {
+    async fn replace_engine(&self, name: &str) -> Result<(), Failure> {
         let driver = &self.inner.driver;
         match self
             .driver_call("stop", driver.stop(name, self.inner.settings.stop_grace))
@@ -775,7 +775,7 @@ impl RuntimeService {
             .map_err(|e| e.to_string())?;
         if i64::from(status.turn) != i64::from(turn) {
             let name = engine_name(game_id);
-            let _ = self.replace_engine(game_id, &name).await;
+            let _ = self.replace_engine(&name).await;
             return Err(format!(
                 "it resumed at turn {}, expected turn {turn}",
                 status.turn
@@ -944,9 +944,4 @@ async fn complete_request(
             crate::lobby::LobbyError::Database(e) => e,
             other => sqlx::Error::Protocol(other.to_string()),
         })
-}
-
-/// The queue's metrics handle (`job_runs_total{queue="runtime"}`).
-pub(super) fn job_metrics(metrics: &crate::telemetry::Metrics) -> JobMetrics {
-    JobMetrics::new(metrics, "runtime")
 }

@@ -76,8 +76,8 @@ use tokio::process::{Child, Command};
 use tokio::sync::{Mutex as AsyncMutex, OnceCell, OwnedMutexGuard};
 
 use super::driver::{
-    ContainerRuntime, DriverError, EngineInfo, EngineSpec, EngineState, REPLAY_TIMEOUT,
-    ReplayOutput, engine_name,
+    ContainerRuntime, DriverError, EngineInfo, EngineSpec, EngineState, REPLAY_TIMEOUT, RunOutput,
+    engine_name,
 };
 use crate::ids::GameId;
 
@@ -469,7 +469,7 @@ impl ProcessDriver {
         image: &str,
         state_copy: &Path,
         args: Vec<String>,
-    ) -> Result<ReplayOutput, DriverError> {
+    ) -> Result<RunOutput, DriverError> {
         let binary = self.binary(image).await?;
         let mut cmd = Command::new(&binary);
         cmd.env_clear()
@@ -501,7 +501,7 @@ impl ProcessDriver {
                 String::from_utf8_lossy(&output.stderr).trim()
             ))
         })?;
-        Ok(ReplayOutput {
+        Ok(RunOutput {
             exit_code: i64::from(exit_code),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         })
@@ -584,7 +584,7 @@ impl ContainerRuntime for ProcessDriver {
         image: &'a str,
         state_dir: &'a Path,
         args: Vec<String>,
-    ) -> BoxFuture<'a, Result<ReplayOutput, DriverError>> {
+    ) -> BoxFuture<'a, Result<RunOutput, DriverError>> {
         Box::pin(self.run_once_in(image, state_dir, args))
     }
 }

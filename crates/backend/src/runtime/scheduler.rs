@@ -90,11 +90,10 @@ impl RuntimeService {
             recovered: self.recover_stuck_ticks().await?,
             ..TurnReport::default()
         };
-        let records = self.records().await?;
         let deadlines = self.inner.lobby.running_deadlines();
         let mut due: Vec<(GameId, i32)> = Vec::new();
         for (game_id, deadline) in deadlines {
-            let Some(record) = records.iter().find(|r| r.game_id == game_id) else {
+            let Ok(record) = self.record(game_id).await else {
                 continue;
             };
             if record.status != RuntimeStatus::Running {

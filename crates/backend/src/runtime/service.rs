@@ -191,7 +191,7 @@ impl RuntimeService {
                 notifications,
                 settings,
                 metrics: RuntimeMetrics::new(&metrics),
-                job_metrics: super::ops::job_metrics(&metrics),
+                job_metrics: crate::jobs::JobMetrics::new(&metrics, "runtime"),
                 wake: Wake::new(store::WAKE_CHANNEL),
                 scheduler_wake: Arc::new(tokio::sync::Notify::new()),
                 reminded: std::sync::Mutex::new(std::collections::HashSet::new()),
