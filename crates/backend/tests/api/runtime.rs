@@ -308,13 +308,7 @@ pub async fn lifecycle(app: &TestApp) {
     drive(app).await;
     assert_eq!(game_status(app, &game).await["status"], "finished");
     assert_eq!(record(app, &game).await.status, RuntimeStatus::Finished);
-    let vogons: Uuid = sqlx::query_scalar(
-        "SELECT user_id FROM memberships WHERE game_id = $1::uuid AND race_name = 'Vogons'",
-    )
-    .bind(&game)
-    .fetch_one(app.db())
-    .await
-    .unwrap();
+    let vogons = crate::play::member(app, &game, "Vogons").await;
     let r = app
         .api
         .get(&format!("{GAMES}/{game}/report"))
@@ -675,24 +669,13 @@ async fn a_game_the_engine_cannot_play_fails_its_start_as_invalid_configuration(
     );
 }
 
-async fn member_id(app: &TestApp, game: &str, race: &str) -> Uuid {
-    sqlx::query_scalar(
-        "SELECT user_id FROM memberships WHERE game_id = $1::uuid AND race_name = $2",
-    )
-    .bind(game)
-    .bind(race)
-    .fetch_one(app.db())
-    .await
-    .unwrap()
-}
-
 #[tokio::test]
 async fn a_member_removed_from_a_running_game_is_banished_in_the_engine() {
     let app = process_app().spawn().await;
     let game = three_member_game(&app, "0.1.0").await;
     drive(&app).await;
-    let owner = member_id(&app, &game, "Zorgons").await;
-    let bob = member_id(&app, &game, "Klingons").await;
+    let owner = crate::play::member(&app, &game, "Zorgons").await;
+    let bob = crate::play::member(&app, &game, "Klingons").await;
     user_post(
         &app,
         owner,

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::helpers::TestApp;
 use crate::helpers::push::subscribe;
 use crate::lobby::{GAMES, admin_post, user_post};
+use crate::play::member;
 use crate::runtime::{
     RUNTIMES, drive, engine_client, game_status, ops, process_app, record, three_member_game,
 };
@@ -175,13 +176,7 @@ async fn an_engine_gone_at_the_cut_off_pauses_the_game_with_the_reason() {
     assert_eq!(paused[0]["reason"], "engine_unreachable");
     assert_eq!(paused[0]["turn"], 0);
     // The owner's resume needs an engine that answers.
-    let owner: Uuid = sqlx::query_scalar(
-        "SELECT user_id FROM memberships WHERE game_id = $1::uuid AND race_name = 'Zorgons'",
-    )
-    .bind(&game)
-    .fetch_one(app.db())
-    .await
-    .unwrap();
+    let owner = member(&app, &game, "Zorgons").await;
     let r = user_post(&app, owner, &format!("{GAMES}/{game}/resume"), json!({})).await;
     r.assert_status(503);
     assert_eq!(r.error_code(), "engine_unavailable");
@@ -231,17 +226,6 @@ async fn a_tick_left_behind_is_completed_when_the_turn_ran_and_retried_when_it_d
         .map(|p| p["turn"].as_i64().unwrap())
         .collect();
     assert_eq!(ready, [0, 1, 2]);
-}
-
-async fn member(app: &TestApp, game: &str, race: &str) -> Uuid {
-    sqlx::query_scalar(
-        "SELECT user_id FROM memberships WHERE game_id = $1::uuid AND race_name = $2",
-    )
-    .bind(game)
-    .bind(race)
-    .fetch_one(app.db())
-    .await
-    .unwrap()
 }
 
 async fn submit_empty_orders(app: &TestApp, game: &str, race: &str) {
