@@ -3,12 +3,12 @@
 # with --check, fails when the checked-in code differs from a fresh
 # generation (run by `make test`). Needs `flatc` (Debian flatbuffers-compiler,
 # installed by scripts/ensure-packages.sh); the `flatbuffers` crate version in
-# crates/backend/Cargo.toml must match it (see docs/notifications.md).
+# crates/wire/Cargo.toml must match it (see docs/notifications.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 readonly SCHEMA=schema/fbs/notification.fbs
-readonly OUT=crates/backend/src/notification/fbs
+readonly OUT=crates/wire/src/fbs
 
 command -v flatc >/dev/null 2>&1 || { echo "check-fbs: flatc is missing (make prepare installs it)" >&2; exit 1; }
 

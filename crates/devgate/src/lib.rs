@@ -7,7 +7,9 @@
 pub mod config;
 pub mod error;
 pub mod gateway;
-pub mod signature;
+
+/// The request signature (shared with clients through galaxy-wire).
+pub use galaxy_wire::signature;
 
 pub use config::Config;
 pub use gateway::Gateway;

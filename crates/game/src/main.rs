@@ -11,7 +11,9 @@
 //! the stored turn N again and compares (see [`galaxy_game::replay`]).
 //! `galaxy-game report --race NAME [--turn N] [--format json|text]
 //! [--state-dir DIR]` prints a stored report and exits (see
-//! [`galaxy_game::report_cli`]).
+//! [`galaxy_game::report_cli`]). `galaxy-game bot --race NAME
+//! [--state-dir DIR]` prints the built-in bot's orders for the race this
+//! turn, in the classic text form (same module).
 //! `galaxy-game --version` prints the version.
 
 use galaxy_game::http::{AppState, TestKnobs, serve};
@@ -32,11 +34,12 @@ fn main() -> anyhow::Result<ExitCode> {
         }
         Some("replay") => Ok(galaxy_game::replay::cli(&args[1..])),
         Some("report") => Ok(galaxy_game::report_cli::cli(&args[1..])),
+        Some("bot") => Ok(galaxy_game::report_cli::bot_cli(&args[1..])),
         None => serve_game().map(|()| ExitCode::SUCCESS),
         // An engine too old for a command must not start serving instead.
         Some(other) => {
             eprintln!(
-                "galaxy-game: unknown command {other:?} (commands: replay, report, --version; none serves the game)"
+                "galaxy-game: unknown command {other:?} (commands: replay, report, bot, --version; none serves the game)"
             );
             Ok(ExitCode::from(2))
         }

@@ -7,6 +7,12 @@
 //! Exit codes: 0 the report on stdout (JSON, or the classic text);
 //! 4 no such turn or race (`{"error":"report_not_found",…}` on stdout);
 //! 2 anything else (`{"error":…}` on stdout, the message on stderr).
+//!
+//! `galaxy-game bot --race NAME [--state-dir DIR]` reads the same way and
+//! prints what the built-in bot ([`crate::bot`]) would order for the race
+//! this turn, in the classic text form, so a demo or a test player can
+//! submit it like any player's orders. Exit codes as above (4: no game or
+//! no such living race).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -79,15 +85,32 @@ fn parse(args: &[String]) -> Result<Args, String> {
 
 /// Runs the `report` subcommand with the arguments after it.
 pub fn cli(args: &[String]) -> ExitCode {
+    run(args, false)
+}
+
+/// Runs the `bot` subcommand with the arguments after it.
+pub fn bot_cli(args: &[String]) -> ExitCode {
+    run(args, true)
+}
+
+fn run(args: &[String], bot: bool) -> ExitCode {
+    let command = if bot { "bot" } else { "report" };
     let fail = |code: u8, kind: &str, message: String| {
         println!(
             "{}",
             serde_json::json!({ "error": kind, "message": message })
         );
-        eprintln!("galaxy-game report: {message}");
+        eprintln!("galaxy-game {command}: {message}");
         ExitCode::from(code)
     };
     let args = match parse(args) {
+        Ok(args) if bot && (args.turn.is_some() || args.text) => {
+            return fail(
+                EXIT_ERROR,
+                "invalid_request",
+                "usage: galaxy-game bot --race NAME [--state-dir DIR]".to_owned(),
+            );
+        }
         Ok(args) => args,
         Err(message) => return fail(EXIT_ERROR, "invalid_request", message),
     };
@@ -103,6 +126,29 @@ pub fn cli(args: &[String]) -> ExitCode {
         Ok(turn) => turn,
         Err(e) => return fail(EXIT_ERROR, "internal", e.to_string()),
     };
+    if bot {
+        return match store.read_state(turn) {
+            Ok(Some(game)) => match game.find_race(&args.race).filter(|r| !game.races[r.0].dead) {
+                Some(race) => {
+                    for line in crate::bot::orders(&game, race) {
+                        println!("{}", line.order.to_text());
+                    }
+                    ExitCode::from(EXIT_OK)
+                }
+                None => fail(
+                    EXIT_NOT_FOUND,
+                    "race_not_found",
+                    format!("no living race {} in turn {turn}", args.race),
+                ),
+            },
+            Ok(None) => fail(
+                EXIT_NOT_FOUND,
+                "game_not_found",
+                format!("no state of turn {turn}"),
+            ),
+            Err(e) => fail(EXIT_ERROR, "internal", e.to_string()),
+        };
+    }
     match store.read_report(turn, &args.race) {
         Ok(Some(report)) if args.text => {
             print!("{}", crate::text_report::render(&report));

@@ -439,3 +439,21 @@ async fn the_report_command_prints_stored_reports_and_nothing_else() {
     assert_eq!(engine(&["serve-please"]).0, 2);
     assert_eq!(snapshot(&dir), before, "the state directory is untouched");
 }
+
+#[tokio::test]
+async fn the_bot_command_prints_orders_that_parse_back() {
+    let dir = played_game().await;
+    let d = dir.to_str().unwrap();
+    let before = snapshot(&dir);
+    let (code, text) = engine(&["bot", "--race", RACES[0], "--state-dir", d]);
+    assert_eq!(code, 0, "{text}");
+    assert!(!text.trim().is_empty(), "the bot orders something");
+    let parsed = galaxy_game::parser::parse_orders(&text);
+    assert!(parsed.mistakes.is_empty(), "{text}");
+    assert_eq!(engine(&["bot", "--race", "Nobody", "--state-dir", d]).0, 4);
+    assert_eq!(
+        engine(&["bot", "--race", RACES[0], "--turn", "1", "--state-dir", d]).0,
+        2
+    );
+    assert_eq!(snapshot(&dir), before, "the state directory is untouched");
+}

@@ -34,7 +34,7 @@
 pub mod catalog;
 pub mod error;
 pub mod events;
-pub mod fbs;
+pub use galaxy_wire::fbs;
 pub mod metrics;
 pub mod model;
 pub mod service;
