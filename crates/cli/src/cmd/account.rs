@@ -1,6 +1,6 @@
 //! `login`, `logout`, `whoami`, `sessions`.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{Ctx, Failure, prompt};
 use crate::args::Login;
@@ -142,7 +142,7 @@ pub async fn sessions(ctx: &Ctx) -> Result<(), Failure> {
     ctx.emit(&v, |v| {
         let mut t = Table::new(&["session", "device", "platform", "created", ""]);
         for s in output::items(v) {
-            let mark = if s["device_session_id"] == Value::from(current.as_str()) {
+            let mark = if s["device_session_id"] == current.as_str() {
                 "this device"
             } else {
                 ""
