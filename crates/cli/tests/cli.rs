@@ -108,7 +108,7 @@ impl Stack {
     }
 }
 
-/// One `GALAXY_CONFIG_DIR`.
+/// One `GALAXY_CONFIG_DIR` (`galaxy` creates it, in a temporary dir).
 struct Player {
     dir: tempfile::TempDir,
     gateway: String,
@@ -123,12 +123,25 @@ struct Run {
 }
 
 impl Player {
-    fn config_dir(&self) -> &Path {
-        self.dir.path()
+    fn config_dir(&self) -> PathBuf {
+        self.dir.path().join("galaxy")
     }
 
     /// Runs `galaxy ARGS` with this player's settings (and `stdin`, if any).
     async fn run(&self, args: &[&str], stdin: Option<&str>, admin: bool) -> Run {
+        let env: &[(&str, &str)] = if admin {
+            &[
+                ("GALAXY_ADMIN_USER", ADMIN),
+                ("GALAXY_ADMIN_PASSWORD", ADMIN_PASSWORD),
+            ]
+        } else {
+            &[]
+        };
+        self.run_env(args, stdin, env).await
+    }
+
+    /// [`Player::run`] with extra environment variables.
+    async fn run_env(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_galaxy"));
         command
             .args(args)
@@ -139,12 +152,8 @@ impl Player {
             .env_remove("GALAXY_ADMIN_PASSWORD")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        if admin {
-            command
-                .env("GALAXY_ADMIN_USER", ADMIN)
-                .env("GALAXY_ADMIN_PASSWORD", ADMIN_PASSWORD);
-        }
+            .stderr(Stdio::piped())
+            .envs(env.iter().copied());
         let mut child = command.spawn().expect("the galaxy binary runs");
         let mut pipe = child.stdin.take().expect("stdin");
         pipe.write_all(stdin.unwrap_or("").as_bytes())
@@ -159,6 +168,13 @@ impl Player {
         }
     }
 
+    /// `galaxy ARGS` (tables for people), which must succeed; its output.
+    async fn table(&self, args: &[&str]) -> String {
+        let run = self.run(args, None, false).await;
+        assert_eq!(run.code, 0, "galaxy {args:?} failed:\n{}", run.stderr);
+        run.stdout
+    }
+
     /// `galaxy --json ARGS`, which must succeed; its JSON document.
     async fn ok(&self, args: &[&str]) -> Value {
         self.ok_with(args, None, false).await
@@ -167,19 +183,23 @@ impl Player {
     async fn ok_with(&self, args: &[&str], stdin: Option<&str>, admin: bool) -> Value {
         let mut all = vec!["--json"];
         all.extend_from_slice(args);
-        let run = self.run(&all, stdin, admin).await;
-        assert_eq!(
-            run.code, 0,
-            "galaxy {args:?} failed:\n{}\n{}",
-            run.stdout, run.stderr
-        );
-        serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
-            panic!(
-                "galaxy {args:?}: not one JSON document ({e}):\n{}",
-                run.stdout
-            )
-        })
+        json_of(args, self.run(&all, stdin, admin).await)
     }
+}
+
+/// The one JSON document a successful run printed.
+fn json_of(args: &[&str], run: Run) -> Value {
+    assert_eq!(
+        run.code, 0,
+        "galaxy {args:?} failed:\n{}\n{}",
+        run.stdout, run.stderr
+    );
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
+        panic!(
+            "galaxy {args:?}: not one JSON document ({e}):\n{}",
+            run.stdout
+        )
+    })
 }
 
 /// The engine binary next to `galaxy` in the target dir.
@@ -204,7 +224,7 @@ async fn two_players_log_in_set_up_a_game_start_it_and_play_a_turn() {
     assert_eq!(logged["account_created"], true, "{logged}");
     let key = alice.config_dir().join("device.key");
     assert_eq!(file_mode(&key), 0o600);
-    assert_eq!(file_mode(alice.config_dir()), 0o700);
+    assert_eq!(file_mode(&alice.config_dir()), 0o700);
     let me = alice.ok(&["whoami"]).await;
     assert_eq!(me["user_id"], logged["user_id"]);
     let sessions = alice.ok(&["sessions"]).await;
@@ -264,13 +284,30 @@ async fn two_players_log_in_set_up_a_game_start_it_and_play_a_turn() {
     let stored = bob
         .ok_with(
             &["orders", "submit", &game_id, "-"],
-            Some("#GALAXY g Klingons - 0\np #1 drive\nzz nonsense\n#END\n"),
+            Some("#GALAXY g Klingons - 0\np #1 drive\nk nonsense\n#END\n"),
             false,
         )
         .await;
     assert_eq!(stored["mistakes"][0]["code"], "syntax", "{stored}");
     let shown = alice.ok(&["orders", "show", &game_id]).await;
     assert_eq!(shown["orders"][0]["order"]["kind"], "produce", "{shown}");
+
+    // Edited in $EDITOR: a script adds a line; saved unchanged, nothing is sent.
+    let editor = alice.dir.path().join("editor.sh");
+    std::fs::write(&editor, "#!/bin/sh\nsed -i 's/^#END$/q\\n#END/' \"$1\"\n").unwrap();
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let editor = editor.display().to_string();
+    let edit = ["--json", "orders", "edit", game_id.as_str()];
+    let edited = json_of(
+        &edit,
+        alice.run_env(&edit, None, &[("EDITOR", &editor)]).await,
+    );
+    assert_eq!(edited["orders"][1]["order"]["kind"], "quit", "{edited}");
+    let unchanged = json_of(
+        &edit,
+        alice.run_env(&edit, None, &[("EDITOR", "true")]).await,
+    );
+    assert_eq!(unchanged["changed"], false, "{unchanged}");
 
     // Where the game stands, and the report.
     let status = alice.ok(&["status", &game_id]).await;
@@ -284,6 +321,27 @@ async fn two_players_log_in_set_up_a_game_start_it_and_play_a_turn() {
     assert!(report.stdout.contains("Zorgons"), "{}", report.stdout);
     let report = alice.ok(&["report", &game_id]).await;
     assert_eq!(report["turn"], 0);
+
+    // The same for people: tables.
+    let table = alice.table(&["status", &game_id]).await;
+    assert!(table.contains("ORDERS IN"), "{table}");
+    assert!(table.contains("Klingons"), "{table}");
+    let table = bob.table(&["games", "--mine"]).await;
+    assert!(
+        table.lines().nth(1).unwrap().contains("CLI test"),
+        "{table}"
+    );
+    let table = bob.table(&["orders", "show", &game_id]).await;
+    assert!(table.contains("p #1 DRIVE"), "{table}");
+    for args in [
+        vec!["game", "show", game_id.as_str()],
+        vec!["report", game_id.as_str()],
+        vec!["orders", "show", game_id.as_str(), "--text"],
+        vec!["sessions"],
+        vec!["whoami"],
+    ] {
+        eprintln!("$ galaxy {}\n{}", args.join(" "), alice.table(&args).await);
+    }
 
     // An admin runs the next turn; the game moves on to turn 1.
     let runtimes = alice.ok_with(&["admin", "runtimes"], None, true).await;
