@@ -34,6 +34,15 @@ impl Table {
         self.rows.is_empty()
     }
 
+    /// The table, or `empty` (and a newline) when it has no rows.
+    pub fn render_or(&self, empty: &str) -> String {
+        if self.is_empty() {
+            format!("{empty}\n")
+        } else {
+            self.render()
+        }
+    }
+
     /// The table as text, one line per row, with a trailing newline.
     pub fn render(&self) -> String {
         let columns = self.header.len();
@@ -60,6 +69,16 @@ impl Table {
         }
         out
     }
+}
+
+/// The `items` of a list answer as a table: one row per item, the `fields`
+/// as columns under `header`; `empty` when there are none.
+pub fn item_table(v: &Value, header: &[&str], fields: &[&str], empty: &str) -> String {
+    let mut t = Table::new(header);
+    for item in items(v) {
+        t.row(fields.iter().map(|f| cell(item, f)).collect());
+    }
+    t.render_or(empty)
 }
 
 /// `name  value` lines for the fields of one object, names padded.

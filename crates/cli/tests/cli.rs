@@ -123,6 +123,15 @@ struct Run {
 }
 
 impl Player {
+    /// A player whose gateway and backend do not answer (nothing listens on port 9).
+    fn offline() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            gateway: "http://127.0.0.1:9".into(),
+            backend: "http://127.0.0.1:9".into(),
+        }
+    }
+
     fn config_dir(&self) -> PathBuf {
         self.dir.path().join("galaxy")
     }
@@ -402,11 +411,7 @@ async fn two_players_log_in_set_up_a_game_start_it_and_play_a_turn() {
 
 #[tokio::test]
 async fn usage_errors_exit_2_and_an_unreachable_gateway_is_one_line() {
-    let player = Player {
-        dir: tempfile::tempdir().unwrap(),
-        gateway: "http://127.0.0.1:9".into(),
-        backend: "http://127.0.0.1:9".into(),
-    };
+    let player = Player::offline();
     let bad = player
         .run(&["game", "show", "not-a-uuid"], None, false)
         .await;
@@ -443,11 +448,7 @@ async fn usage_errors_exit_2_and_an_unreachable_gateway_is_one_line() {
 
 #[tokio::test]
 async fn help_and_completions_print_and_exit_0() {
-    let player = Player {
-        dir: tempfile::tempdir().unwrap(),
-        gateway: "http://127.0.0.1:9".into(),
-        backend: "http://127.0.0.1:9".into(),
-    };
+    let player = Player::offline();
     let help = player.run(&["--help"], None, false).await;
     assert_eq!(help.code, 0);
     for command in ["login", "orders", "watch", "admin", "completions"] {

@@ -9,7 +9,7 @@ use super::lobby::{game_body, game_detail};
 use super::{Ctx, Failure};
 use crate::args::{Admin, AdminCommand, AdminGames};
 use crate::client::{AdminCredentials, Client};
-use crate::output::{self, Table, cell, fields};
+use crate::output::{cell, fields, item_table};
 
 const GAMES: &str = "/api/v1/admin/games";
 const RUNTIMES: &str = "/api/v1/admin/runtimes";
@@ -68,22 +68,19 @@ pub async fn admin(ctx: &Ctx, args: Admin) -> Result<(), Failure> {
         AdminCommand::Runtimes => {
             let v = client.admin_get(RUNTIMES).await?;
             ctx.emit(&v, |v| {
-                let mut t = Table::new(&["game", "status", "turn", "driver", "engine", "healthy"]);
-                for r in output::items(v) {
-                    t.row(vec![
-                        cell(r, "game_id"),
-                        cell(r, "status"),
-                        cell(r, "current_turn"),
-                        cell(r, "driver"),
-                        cell(r, "engine_version"),
-                        cell(r, "last_health_ok"),
-                    ]);
-                }
-                if t.is_empty() {
-                    "No runtimes.\n".to_owned()
-                } else {
-                    t.render()
-                }
+                item_table(
+                    v,
+                    &["game", "status", "turn", "driver", "engine", "healthy"],
+                    &[
+                        "game_id",
+                        "status",
+                        "current_turn",
+                        "driver",
+                        "engine_version",
+                        "last_health_ok",
+                    ],
+                    "No runtimes.",
+                )
             });
         }
     }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{Ctx, Failure, encode_query};
 use crate::args::{CreateGame, GameCommand, Games, RaceNameAction, RaceNames};
-use crate::output::{self, Spinner, Table, cell, fields};
+use crate::output::{self, Spinner, Table, cell, fields, item_table};
 
 const GAMES: &str = "/api/v1/user/games";
 const INVITES: &str = "/api/v1/user/invites";
@@ -43,11 +43,7 @@ pub fn game_table(v: &Value) -> String {
             cell(g, "next_deadline"),
         ]);
     }
-    if t.is_empty() {
-        "No games.\n".to_owned()
-    } else {
-        t.render()
-    }
+    t.render_or("No games.")
 }
 
 /// One game (a `GameDetail` or `Game`) as fields, then its members.
@@ -156,21 +152,18 @@ pub async fn game(ctx: &Ctx, command: GameCommand) -> Result<(), Failure> {
         GameCommand::Invites => {
             let v = client.user_get(&format!("{INVITES}?per_page=200")).await?;
             ctx.emit(&v, |v| {
-                let mut t = Table::new(&["invite", "game", "from", "status", "expires"]);
-                for i in output::items(v) {
-                    t.row(vec![
-                        cell(i, "invite_id"),
-                        cell(i, "game_id"),
-                        cell(i, "inviter_user_id"),
-                        cell(i, "status"),
-                        cell(i, "expires_at"),
-                    ]);
-                }
-                if t.is_empty() {
-                    "No invites.\n".to_owned()
-                } else {
-                    t.render()
-                }
+                item_table(
+                    v,
+                    &["invite", "game", "from", "status", "expires"],
+                    &[
+                        "invite_id",
+                        "game_id",
+                        "inviter_user_id",
+                        "status",
+                        "expires_at",
+                    ],
+                    "No invites.",
+                )
             });
         }
         GameCommand::Accept { invite, race_name } => {
@@ -260,19 +253,12 @@ pub async fn race_names(ctx: &Ctx, args: RaceNames) -> Result<(), Failure> {
         None => {
             let v = client.user_get(RACE_NAMES).await?;
             ctx.emit(&v, |v| {
-                let mut t = Table::new(&["race name", "state", "expires"]);
-                for n in output::items(v) {
-                    t.row(vec![
-                        cell(n, "race_name"),
-                        cell(n, "state"),
-                        cell(n, "expires_at"),
-                    ]);
-                }
-                if t.is_empty() {
-                    "No race names.\n".to_owned()
-                } else {
-                    t.render()
-                }
+                item_table(
+                    v,
+                    &["race name", "state", "expires"],
+                    &["race_name", "state", "expires_at"],
+                    "No race names.",
+                )
             });
         }
         Some(RaceNameAction::Check { name }) => {
