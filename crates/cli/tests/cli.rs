@@ -303,7 +303,11 @@ async fn two_players_log_in_set_up_a_game_start_it_and_play_a_turn() {
 
     // Edited in $EDITOR: a script adds a line; saved unchanged, nothing is sent.
     let editor = alice.dir.path().join("editor.sh");
-    std::fs::write(&editor, "#!/bin/sh\nsed -i 's/^#END$/q\\n#END/' \"$1\"\n").unwrap();
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nsed -i 's/^#END$/m 10 10 50\\n#END/' \"$1\"\n",
+    )
+    .unwrap();
     std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let editor = editor.display().to_string();
     let edit = ["--json", "orders", "edit", game_id.as_str()];
@@ -311,7 +315,10 @@ async fn two_players_log_in_set_up_a_game_start_it_and_play_a_turn() {
         &edit,
         alice.run_env(&edit, None, &[("EDITOR", &editor)]).await,
     );
-    assert_eq!(edited["orders"][1]["order"]["kind"], "quit", "{edited}");
+    assert_eq!(
+        edited["orders"][1]["order"]["kind"], "map_window",
+        "{edited}"
+    );
     let unchanged = json_of(
         &edit,
         alice.run_env(&edit, None, &[("EDITOR", "true")]).await,
