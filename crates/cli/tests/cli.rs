@@ -11,7 +11,7 @@ use std::process::Stdio;
 use galaxy_devgate::{Config as GatewayConfig, Gateway};
 use galaxy_devstack::smtp::{SmtpServer, SmtpServerOptions};
 use serde_json::Value;
-use tokio::io::AsyncWriteExt as _;
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 
 #[allow(dead_code, unused_imports)]
 #[path = "../../backend/tests/api/helpers/mod.rs"]
@@ -50,6 +50,8 @@ impl Stack {
         let vars = [
             ("DEVGATE_LISTEN_ADDR", "127.0.0.1:0".to_owned()),
             ("DEVGATE_BACKEND_URL", format!("http://{}", app.addr)),
+            // The event stream (`galaxy watch`) subscribes to the push stream.
+            ("DEVGATE_PUSH_URL", format!("http://{}", app.grpc_addr)),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -122,6 +124,16 @@ struct Run {
     stderr: String,
 }
 
+impl From<std::process::Output> for Run {
+    fn from(out: std::process::Output) -> Self {
+        Self {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
 impl Player {
     /// A player whose gateway and backend do not answer (nothing listens on port 9).
     fn offline() -> Self {
@@ -151,30 +163,31 @@ impl Player {
 
     /// [`Player::run`] with extra environment variables.
     async fn run_env(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_galaxy"));
-        command
+        let mut child = self.spawn(args, env);
+        let mut pipe = child.stdin.take().expect("stdin");
+        pipe.write_all(stdin.unwrap_or("").as_bytes())
+            .await
+            .expect("stdin written");
+        drop(pipe);
+        Run::from(child.wait_with_output().await.expect("galaxy exits"))
+    }
+
+    /// Starts `galaxy ARGS` with this player's settings, every stream piped.
+    fn spawn(&self, args: &[&str], env: &[(&str, &str)]) -> tokio::process::Child {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_galaxy"))
             .args(args)
             .env("GALAXY_CONFIG_DIR", self.config_dir())
             .env("GALAXY_GATEWAY_URL", &self.gateway)
             .env("GALAXY_BACKEND_URL", &self.backend)
             .env_remove("GALAXY_ADMIN_USER")
             .env_remove("GALAXY_ADMIN_PASSWORD")
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .envs(env.iter().copied());
-        let mut child = command.spawn().expect("the galaxy binary runs");
-        let mut pipe = child.stdin.take().expect("stdin");
-        pipe.write_all(stdin.unwrap_or("").as_bytes())
-            .await
-            .expect("stdin written");
-        drop(pipe);
-        let out = child.wait_with_output().await.expect("galaxy exits");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the galaxy binary runs")
     }
 
     /// `galaxy ARGS` (tables for people), which must succeed; its output.
@@ -222,9 +235,9 @@ fn engine_binary() -> PathBuf {
     path
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_players_log_in_set_up_a_game_start_it_and_play_a_turn() {
-    let stack = Stack::start().await;
+/// Two logged-in players and a private game alice owns, bob joined by
+/// invite, started and running at turn 0.
+async fn started_game(stack: &Stack) -> (Player, Player, String) {
     let alice = stack.player();
     let bob = stack.player();
 
@@ -281,6 +294,14 @@ async fn two_players_log_in_set_up_a_game_start_it_and_play_a_turn() {
     // The owner starts it and waits for the engine.
     let started = alice.ok(&["game", "start", &game_id, "--wait"]).await;
     assert_eq!(started["status"], "running", "{started}");
+
+    (alice, bob, game_id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_players_log_in_set_up_a_game_start_it_and_play_a_turn() {
+    let stack = Stack::start().await;
+    let (alice, bob, game_id) = started_game(&stack).await;
 
     // Orders from a file and from stdin; read back.
     let orders = alice.config_dir().join("orders.txt");
@@ -414,6 +435,66 @@ async fn two_players_log_in_set_up_a_game_start_it_and_play_a_turn() {
     );
     let sessions = bob.ok(&["sessions"]).await;
     assert_eq!(sessions["items"].as_array().unwrap().len(), 1);
+}
+
+/// Starts `galaxy watch ARGS` for `player` and waits until it is connected
+/// (its "Watching" line on stderr).
+async fn watching(player: &Player, args: &[&str]) -> tokio::process::Child {
+    let mut all = vec!["--json", "watch"];
+    all.extend_from_slice(args);
+    let mut child = player.spawn(&all, &[]);
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    loop {
+        match stderr.next_line().await.expect("stderr") {
+            Some(line) if line.starts_with("Watching for events") => return child,
+            Some(_) => {}
+            None => panic!("galaxy watch ended: {:?}", child.wait_with_output().await),
+        }
+    }
+}
+
+/// What a watch printed once it exited (bounded).
+async fn watched(child: tokio::process::Child) -> Run {
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("galaxy watch exits")
+        .expect("galaxy watch output");
+    Run::from(out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs galaxy-devgate's event stream (GET /api/v1/user/events, branch gwpush): run once both are merged"]
+async fn watch_prints_the_next_turn_and_stops_when_the_session_ends() {
+    let stack = Stack::start().await;
+    let (alice, bob, game_id) = started_game(&stack).await;
+
+    // Until the next turn of the game: one JSON object, then exit 0.
+    let watch = watching(&bob, &["--game", &game_id, "--until", "game.turn.ready"]).await;
+    alice
+        .ok_with(&["admin", "force-next-turn", &game_id], None, true)
+        .await;
+    let run = watched(watch).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let event: Value = serde_json::from_str(run.stdout.trim()).expect("one JSON line");
+    assert_eq!(event["kind"], "game.turn.ready", "{event}");
+    assert_eq!(event["payload"]["game_id"], game_id.as_str(), "{event}");
+    assert_eq!(event["payload"]["turn"], 1, "{event}");
+
+    // The session revoked (by `galaxy logout` from another process): one
+    // line, exit 1.
+    let watch = watching(&bob, &[]).await;
+    bob.ok(&["logout"]).await;
+    let run = watched(watch).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("error: this device's session was ended"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[tokio::test]

@@ -114,25 +114,33 @@ impl Watcher<'_> {
 
     /// One message: control messages, the filter, printing, the counters.
     fn handle(&mut self, message: Message) -> Result<Step, Failure> {
+        // Every id is a position to resume from (`ready` carries the newest).
+        if let Some(id) = &message.id {
+            self.last_id = Some(id.clone());
+        }
+        let reason = || {
+            serde_json::from_str::<Value>(&message.data)
+                .ok()
+                .and_then(|v| v.get("reason").map(text))
+                .unwrap_or_else(|| "unknown".into())
+        };
         match message.event.as_str() {
-            "ready" => return Ok(Step::Continue),
+            "ready" => {
+                // On stderr, so scripts know when events will be seen.
+                eprintln!("Watching for events (Ctrl-C to stop).");
+                return Ok(Step::Continue);
+            }
             "reset" => {
-                let reason = serde_json::from_str::<Value>(&message.data)
-                    .ok()
-                    .and_then(|v| v.get("reason").map(text))
-                    .unwrap_or_else(|| "unknown".into());
-                eprintln!("(events may have been missed: {reason})");
+                eprintln!("(events may have been missed: {})", reason());
                 return Ok(Step::Continue);
             }
             "session.invalidated" => {
-                return Err(Failure::Other(
-                    "this device's session was ended (revoked or expired); log in again with `galaxy login EMAIL`".into(),
-                ));
+                return Err(Failure::Other(format!(
+                    "this device's session was ended ({}); log in again with `galaxy login EMAIL`",
+                    reason()
+                )));
             }
             _ => {}
-        }
-        if let Some(id) = &message.id {
-            self.last_id = Some(id.clone());
         }
         let data: Value = serde_json::from_str(&message.data).unwrap_or(Value::Null);
         let payload = data.get("payload").cloned().unwrap_or(Value::Null);
