@@ -22,6 +22,7 @@ use crate::args::{Cli, Command};
 /// Runs the command line of this process; answers the exit code: 0 done,
 /// 1 the API or the environment refused (one line on stderr), 2 a usage error.
 pub fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -56,5 +57,16 @@ pub fn main() -> ExitCode {
             eprintln!("error: {}", failure.line());
             ExitCode::from(failure.exit_code())
         }
+    }
+}
+
+/// Rust ignores SIGPIPE, so printing to a closed pipe (`galaxy watch | head
+/// -1`) would panic; like other command-line tools, end quietly instead.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any other thread exists;
+    // setting a signal's disposition to the default has no other effect.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

@@ -437,29 +437,49 @@ async fn two_players_log_in_set_up_a_game_start_it_and_play_a_turn() {
     assert_eq!(sessions["items"].as_array().unwrap().len(), 1);
 }
 
+/// A running `galaxy watch`, and the rest of its stderr (being read).
+struct Watching {
+    child: tokio::process::Child,
+    stderr: tokio::task::JoinHandle<String>,
+}
+
 /// Starts `galaxy watch ARGS` for `player` and waits until it is connected
 /// (its "Watching" line on stderr).
-async fn watching(player: &Player, args: &[&str]) -> tokio::process::Child {
+async fn watching(player: &Player, args: &[&str]) -> Watching {
     let mut all = vec!["--json", "watch"];
     all.extend_from_slice(args);
     let mut child = player.spawn(&all, &[]);
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
     loop {
-        match stderr.next_line().await.expect("stderr") {
-            Some(line) if line.starts_with("Watching for events") => return child,
+        match lines.next_line().await.expect("stderr") {
+            Some(line) if line.starts_with("Watching for events") => break,
             Some(_) => {}
             None => panic!("galaxy watch ended: {:?}", child.wait_with_output().await),
         }
     }
+    let stderr = tokio::spawn(async move {
+        let mut rest = String::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            rest.push_str(&line);
+            rest.push('\n');
+        }
+        rest
+    });
+    Watching { child, stderr }
 }
 
 /// What a watch printed once it exited (bounded).
-async fn watched(child: tokio::process::Child) -> Run {
-    let out = tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("galaxy watch exits")
-        .expect("galaxy watch output");
-    Run::from(out)
+async fn watched(watching: Watching) -> Run {
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        watching.child.wait_with_output(),
+    )
+    .await
+    .expect("galaxy watch exits")
+    .expect("galaxy watch output");
+    let mut run = Run::from(out);
+    run.stderr = watching.stderr.await.expect("stderr read");
+    run
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
