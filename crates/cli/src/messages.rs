@@ -163,6 +163,7 @@ pub fn describe(e: &ApiError) -> String {
         "runtime_busy" => {
             Some("the game's engine is busy with another operation; try again shortly")
         }
+        "invalid_path" => Some("an id in the request is not valid"),
         // transport and server
         "backend_unavailable" | "database_unavailable" | "timeout" | "runtime_unavailable" => {
             Some("the server is unavailable; try again shortly")

@@ -255,6 +255,15 @@ async fn started_game(stack: &Stack) -> (Player, Player, String) {
         sessions["items"][0]["device_session_id"],
         logged["device_session_id"]
     );
+    // Logging in again replaces the device's session (the old one ends).
+    let again = stack.login(&alice, "alice@example.com").await;
+    assert_eq!(again["account_created"], false, "{again}");
+    let sessions = alice.ok(&["sessions"]).await;
+    assert_eq!(sessions["items"].as_array().unwrap().len(), 1, "{sessions}");
+    assert_eq!(
+        sessions["items"][0]["device_session_id"],
+        again["device_session_id"]
+    );
     stack.login(&bob, "bob@example.com").await;
     let bob_name = bob.ok(&["whoami"]).await["user_name"]
         .as_str()

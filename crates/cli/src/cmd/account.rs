@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::{Ctx, Failure, prompt};
 use crate::args::Login;
-use crate::client::{ClientError, LoggedIn};
+use crate::client::{Client, ClientError, LoggedIn};
 use crate::output::{self, Spinner, Table, cell, fields};
 use crate::store::{PendingLogin, Session};
 
@@ -70,6 +70,7 @@ pub async fn login(ctx: &Ctx, args: Login) -> Result<(), Failure> {
         Err(e) => return Err(e.into()),
     };
     ctx.store.delete_pending_login()?;
+    end_previous_session(ctx).await;
     ctx.store.save_session(&Session {
         device_session_id: logged_in.device_session_id.clone(),
         user_id: logged_in.user_id.clone(),
@@ -92,6 +93,23 @@ pub async fn login(ctx: &Ctx, args: Login) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Best effort: a login replacing a session of this device ends the old
+/// one on the server, so it does not linger in `galaxy sessions`.
+async fn end_previous_session(ctx: &Ctx) {
+    let Ok(Some(old)) = ctx.store.session() else {
+        return;
+    };
+    if let Ok(client) = ctx.user() {
+        let _ = revoke(&client, &old.device_session_id).await;
+    }
+}
+
+/// Revokes one of the account's device sessions.
+async fn revoke(client: &Client, session_id: &str) -> Result<(), ClientError> {
+    let path = format!("/api/v1/user/sessions/{session_id}/revoke");
+    client.user_post(&path, None).await.map(drop)
+}
+
 /// `galaxy logout`: revokes this device's session on the server (an
 /// already ended one is fine) and forgets it; the key stays.
 pub async fn logout(ctx: &Ctx) -> Result<(), Failure> {
@@ -102,8 +120,7 @@ pub async fn logout(ctx: &Ctx) -> Result<(), Failure> {
         return Ok(());
     };
     let client = ctx.user()?;
-    let path = format!("/api/v1/user/sessions/{}/revoke", session.device_session_id);
-    match client.user_post(&path, None).await {
+    match revoke(&client, &session.device_session_id).await {
         Ok(_) => {}
         Err(ClientError::Api(e)) if e.code == "unknown_session" => {}
         Err(e) => return Err(e.into()),
