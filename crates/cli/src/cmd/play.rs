@@ -3,7 +3,7 @@
 use std::io::Read as _;
 use std::path::Path;
 
-use galaxy_model::order::OrderLine;
+use galaxy_model::order::{OrderLine, quote};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -113,12 +113,13 @@ pub fn classic_text(game: Uuid, v: &Value) -> Result<String, Failure> {
     let lines: Vec<OrderLine> = serde_json::from_value(v["orders"].clone())
         .map_err(|e| Failure::Other(format!("the orders could not be read: {e}")))?;
     let race = v["race"].as_str().unwrap_or("-");
+    let quoted = quote(race);
     let turn = cell(v, "turn");
     let mut out = format!(
         "; Orders of {race} for turn {turn} of game {game}.\n\
          ; One order per line between #GALAXY and #END; `;` starts a comment.\n\
          ; Save to send them; quit without saving to keep the stored set.\n\
-         #GALAXY {game} {race} - {turn}\n"
+         #GALAXY {game} {quoted} - {turn}\n"
     );
     for line in &lines {
         out.push_str(&line.order.to_text());
