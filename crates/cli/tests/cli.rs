@@ -399,6 +399,21 @@ async fn two_players_log_in_set_up_a_game_start_it_and_play_a_turn() {
             .any(|r| r["game_id"] == game_id.as_str()),
         "{runtimes}"
     );
+    let wrong = alice
+        .run_env(
+            &["admin", "runtimes"],
+            None,
+            &[
+                ("GALAXY_ADMIN_USER", ADMIN),
+                ("GALAXY_ADMIN_PASSWORD", "not-the-password"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.code, 1);
+    assert_eq!(
+        wrong.stderr,
+        "error: the admin username or password is wrong (GALAXY_ADMIN_USER / GALAXY_ADMIN_PASSWORD)\n"
+    );
     alice
         .ok_with(&["admin", "force-next-turn", &game_id], None, true)
         .await;
