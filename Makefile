@@ -8,7 +8,7 @@ MAKEFLAGS += --no-print-directory
 DOCKER_NETWORK ?= galaxy-dev
 CARGO ?= cargo
 
-.PHONY: help run test bench build prepare dev-stack dev-stop engine-image fmt lint fbs
+.PHONY: help run test demo bench build prepare dev-stack dev-stop engine-image fmt lint fbs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -36,6 +36,9 @@ test: prepare engine-image build ## every test of the workspace (unit, integrati
 	@scripts/check-layers.sh
 	@scripts/check-fbs.sh --check
 	@scripts/run-tests.sh
+
+demo: dev-stack engine-image build ## play a short real game: two CLI players, bot orders, 3 turns, a pause/resume
+	@scripts/demo.sh
 
 bench: prepare engine-image ## print the benchmark figures
 	@scripts/bench.sh
