@@ -74,7 +74,10 @@ fn parse(block: &str) -> Option<Frame> {
         } else if let Some(v) = line.strip_prefix("data: ") {
             data = Some(serde_json::from_str(v).expect("JSON data"));
         } else {
-            assert!(line.starts_with(':'), "unexpected line {line:?}");
+            assert!(
+                line.is_empty() || line.starts_with(':'),
+                "unexpected line {line:?}"
+            );
         }
     }
     Some(Frame {

@@ -132,6 +132,10 @@ async fn start(push: bool) -> Stack {
     ];
     if push {
         gateway_vars.push(("DEVGATE_PUSH_URL", format!("http://{grpc}")));
+    } else {
+        // Without push nothing tells the gateway of a revocation: look up
+        // every request, so a revoked session is refused at once.
+        gateway_vars.push(("DEVGATE_LOOKUP_CACHE", "0".to_owned()));
     }
     let gateway = Gateway::bind(
         Config::from_vars(
