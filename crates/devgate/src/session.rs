@@ -18,7 +18,9 @@ const MAX_CACHED: usize = 10_000;
 /// The backend's answer to a device session lookup (the fields used here).
 #[derive(Clone, Debug, Deserialize)]
 pub struct SessionLookup {
+    /// The session's user.
     pub user_id: Uuid,
+    /// The device's Ed25519 public key, base64.
     pub public_key: String,
 }
 

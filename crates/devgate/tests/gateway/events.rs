@@ -296,6 +296,21 @@ async fn a_client_resumes_from_the_gateway_buffer_with_last_event_id() {
 }
 
 #[tokio::test]
+async fn stopping_the_gateway_ends_open_streams_cleanly() {
+    let mut stack = push_stack().await;
+    let device = stack.login("shutdown@example.com", 29).await;
+    stack.wait_for_subscription(1).await;
+    let mut events = stack.events(&device, None).await;
+    stack.gateway_stop.cancel();
+    assert!(events.next_or_end().await.is_none(), "the stream ends");
+    tokio::time::timeout(WAIT, stack.gateway_task.take().expect("running"))
+        .await
+        .expect("the gateway stops within the timeout")
+        .expect("gateway task")
+        .expect("the gateway stops cleanly");
+}
+
+#[tokio::test]
 async fn bad_requests_for_the_event_stream_are_refused() {
     let stack = push_stack().await;
     let device = stack.login("events-refused@example.com", 27).await;

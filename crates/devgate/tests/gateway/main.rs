@@ -48,6 +48,7 @@ struct Stack {
     backend_stop: CancellationToken,
     backend_task: Option<JoinHandle<anyhow::Result<()>>>,
     gateway_stop: CancellationToken,
+    gateway_task: Option<JoinHandle<std::io::Result<()>>>,
     push: watch::Receiver<PushStatus>,
     _dir: tempfile::TempDir,
     _db: db::TestDb,
@@ -152,7 +153,7 @@ async fn start(push: bool) -> Stack {
     let push = gateway.push_status();
     let gateway_stop = CancellationToken::new();
     let stop = gateway_stop.clone();
-    tokio::spawn(gateway.run_until(async move { stop.cancelled().await }));
+    let gateway_task = tokio::spawn(gateway.run_until(async move { stop.cancelled().await }));
 
     let mut stack = Stack {
         backend,
@@ -166,6 +167,7 @@ async fn start(push: bool) -> Stack {
         backend_stop: app.shutdown_token(),
         backend_task: None,
         gateway_stop,
+        gateway_task: Some(gateway_task),
         push,
         _dir: dir,
         _db: db,
