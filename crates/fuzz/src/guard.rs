@@ -19,10 +19,17 @@ pub struct Limits {
 }
 
 impl Default for Limits {
-    /// 2 s and 64 MiB: generous, so only a hang or a runaway allocation trips them.
+    /// 10 s (`GALAXY_FUZZ_INPUT_SECONDS` overrides it) and 64 MiB: generous,
+    /// so only a hang or a runaway allocation trips them, even in a debug
+    /// build on a busy machine.
     fn default() -> Self {
+        let seconds = std::env::var("GALAXY_FUZZ_INPUT_SECONDS")
+            .ok()
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .unwrap_or(10.0);
         Self {
-            time: Duration::from_secs(2),
+            time: Duration::from_secs_f64(seconds),
             live_bytes: 64 << 20,
         }
     }

@@ -77,7 +77,11 @@ fn round_seed(base: u64, name: &str, round: u64) -> [u8; 32] {
 }
 
 fn shown(value: &impl Debug) -> String {
-    let text = format!("{value:?}");
+    cut(format!("{value:?}"))
+}
+
+/// `text`, cut after [`SHOWN`] characters.
+fn cut(text: String) -> String {
     match text.char_indices().nth(SHOWN) {
         Some((cut, _)) => format!("{}… ({} bytes in all)", &text[..cut], text.len()),
         None => text,
@@ -108,7 +112,7 @@ pub fn fuzz<S>(
             cases,
             failure_persistence: None,
             max_shrink_iters: 2_000,
-            max_shrink_time: 60_000,
+            max_shrink_time: 30_000,
             ..Config::default()
         };
         let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &round_seed(settings.seed, name, round));
@@ -122,7 +126,8 @@ pub fn fuzz<S>(
         match result {
             Ok(()) => {}
             Err(TestError::Fail(reason, input)) => panic!(
-                "{name}: {reason}\nminimal input: {}\nreplay: GALAXY_FUZZ_SEED={} GALAXY_FUZZ_ROUND={round} GALAXY_FUZZ_CASES={cases}",
+                "{name}: {}\nminimal input: {}\nreplay: GALAXY_FUZZ_SEED={} GALAXY_FUZZ_ROUND={round} GALAXY_FUZZ_CASES={cases}",
+                cut(reason.to_string()),
                 shown(&input),
                 settings.seed,
             ),
@@ -156,7 +161,7 @@ pub fn replay_corpus(
             bounded(Limits::default(), move || check(bytes))
                 .and_then(|verdict| verdict)
                 .err()
-                .map(|why| format!("{file}: {why}"))
+                .map(|why| format!("{file}: {}", cut(why)))
         })
         .collect();
     assert!(
