@@ -23,9 +23,9 @@ pub fn load(target: &str) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<(String, Vec<u8>)> = entries
         .map(|entry| {
             let path = entry.expect("corpus entry").path();
-            let name = path.file_name().map_or_else(String::new, |n| {
-                n.to_string_lossy().into_owned()
-            });
+            let name = path
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
             let bytes = std::fs::read(&path)
                 .unwrap_or_else(|e| panic!("corpus file {} unreadable: {e}", path.display()));
             (name, bytes)

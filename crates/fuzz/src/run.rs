@@ -115,7 +115,10 @@ pub fn fuzz<S>(
             max_shrink_time: 30_000,
             ..Config::default()
         };
-        let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &round_seed(settings.seed, name, round));
+        let rng = TestRng::from_seed(
+            RngAlgorithm::ChaCha,
+            &round_seed(settings.seed, name, round),
+        );
         let mut runner = TestRunner::new_with_rng(config, rng);
         let result = runner.run(&strategy, |input| {
             let check = Arc::clone(&check);

@@ -75,7 +75,8 @@ fn engine(initialised: bool) -> Result<Game, String> {
         _dir: dir,
     };
     if initialised {
-        let init = json!({"game_id": "fuzz", "seed": 11, "races": [{"name": "Alpha"}, {"name": "Beta"}]});
+        let init =
+            json!({"game_id": "fuzz", "seed": 11, "races": [{"name": "Alpha"}, {"name": "Beta"}]});
         let call = Call {
             method: Method::POST,
             uri: paths::INIT.into(),
@@ -83,7 +84,10 @@ fn engine(initialised: bool) -> Result<Game, String> {
         };
         let (status, body) = send(&game.router, &call)?;
         if status != 201 {
-            return Err(format!("init answered {status}: {}", String::from_utf8_lossy(&body)));
+            return Err(format!(
+                "init answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            ));
         }
     }
     Ok(game)
@@ -152,7 +156,8 @@ fn hostile_value() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_map(|x| serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)),
+        any::<f64>()
+            .prop_map(|x| serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)),
         "\\PC{0,24}".prop_map(Value::String),
         select(&["Alpha", "Beta", "max", "#1", "-1", "", "war", "quit"][..]).prop_map(Value::from),
         (1usize..300_000).prop_map(|n| Value::String("x".repeat(n))),
@@ -169,10 +174,22 @@ fn hostile_value() -> impl Strategy<Value = Value> {
 /// JSON text no `Value` holds: numbers past every range, deep nesting.
 fn hostile_raw() -> impl Strategy<Value = String> {
     prop_oneof![
-        select(&[
-            "1e999999", "-1e999999", "-0", "18446744073709551616", "4294967296", "-1",
-            "123456789012345678901234567890.5", "NaN", "Infinity", "\"\\ud800\"", "\"\\u0000\"", "nul",
-        ][..])
+        select(
+            &[
+                "1e999999",
+                "-1e999999",
+                "-0",
+                "18446744073709551616",
+                "4294967296",
+                "-1",
+                "123456789012345678901234567890.5",
+                "NaN",
+                "Infinity",
+                "\"\\ud800\"",
+                "\"\\u0000\"",
+                "nul",
+            ][..]
+        )
         .prop_map(str::to_string),
         (1usize..200_000).prop_map(|n| "[".repeat(n) + &"]".repeat(n)),
         (1usize..50_000).prop_map(|n| "{\"a\":".repeat(n) + "1" + &"}".repeat(n)),
@@ -184,12 +201,14 @@ const HOLE: &str = "\u{1}hole\u{1}";
 
 /// A route's valid body with one field (or a field of its order) replaced.
 fn hostile_call() -> impl Strategy<Value = Call> {
-    let replacement = prop_oneof![
-        hostile_value().prop_map(|v| v.to_string()),
-        hostile_raw(),
-    ];
-    (select(routes()), any::<prop::sample::Index>(), replacement, any::<bool>()).prop_map(
-        |((method, path, mut body), field, raw, nested)| {
+    let replacement = prop_oneof![hostile_value().prop_map(|v| v.to_string()), hostile_raw(),];
+    (
+        select(routes()),
+        any::<prop::sample::Index>(),
+        replacement,
+        any::<bool>(),
+    )
+        .prop_map(|((method, path, mut body), field, raw, nested)| {
             if let Value::Object(map) = &mut body {
                 let target = match map.get_mut("order") {
                     Some(Value::Object(order)) if nested => order,
@@ -199,20 +218,39 @@ fn hostile_call() -> impl Strategy<Value = Call> {
                 let key = keys[field.index(keys.len())].clone();
                 target.insert(key, Value::from(HOLE));
             }
-            let text = body.to_string().replace(&Value::from(HOLE).to_string(), &raw);
+            let text = body
+                .to_string()
+                .replace(&Value::from(HOLE).to_string(), &raw);
             Call {
                 method,
                 uri: path.to_string(),
-                body: if text == "null" { Vec::new() } else { text.into_bytes() },
+                body: if text == "null" {
+                    Vec::new()
+                } else {
+                    text.into_bytes()
+                },
             }
-        },
-    )
+        })
 }
 
 fn query_part() -> impl Strategy<Value = String> {
     prop_oneof![
-        select(&["Alpha", "Beta", "Nobody", "", "json", "text", "xml", "0", "1", "4294967296", "-1"][..])
-            .prop_map(str::to_string),
+        select(
+            &[
+                "Alpha",
+                "Beta",
+                "Nobody",
+                "",
+                "json",
+                "text",
+                "xml",
+                "0",
+                "1",
+                "4294967296",
+                "-1"
+            ][..]
+        )
+        .prop_map(str::to_string),
         "\\PC{0,16}",
     ]
     .prop_map(|s| s.bytes().map(|b| format!("%{b:02X}")).collect())
@@ -220,7 +258,13 @@ fn query_part() -> impl Strategy<Value = String> {
 
 /// The two GET routes with a query, from plausible to hostile.
 fn query_call() -> impl Strategy<Value = Call> {
-    (select(&[paths::ORDER, paths::REPORT][..]), query_part(), query_part(), query_part(), any::<bool>())
+    (
+        select(&[paths::ORDER, paths::REPORT][..]),
+        query_part(),
+        query_part(),
+        query_part(),
+        any::<bool>(),
+    )
         .prop_map(|(path, race, turn, format, raw)| Call {
             method: Method::GET,
             uri: if raw {
@@ -234,7 +278,13 @@ fn query_call() -> impl Strategy<Value = Call> {
 
 /// Arbitrary bytes to any route with any method.
 fn byte_call() -> impl Strategy<Value = Call> {
-    let method = select(vec![Method::GET, Method::PUT, Method::POST, Method::DELETE, Method::PATCH]);
+    let method = select(vec![
+        Method::GET,
+        Method::PUT,
+        Method::POST,
+        Method::DELETE,
+        Method::PATCH,
+    ]);
     let path = prop_oneof![
         4 => select(routes()).prop_map(|(_, path, _)| path.to_string()),
         1 => "/[a-z/]{0,20}",
@@ -245,7 +295,10 @@ fn byte_call() -> impl Strategy<Value = Call> {
 
 /// A corpus file: the request line, a newline, the body.
 fn corpus_call(bytes: &[u8]) -> Result<Call, String> {
-    let split = bytes.iter().position(|b| *b == b'\n').unwrap_or(bytes.len());
+    let split = bytes
+        .iter()
+        .position(|b| *b == b'\n')
+        .unwrap_or(bytes.len());
     let line = String::from_utf8_lossy(&bytes[..split]);
     let (method, uri) = line.split_once(' ').ok_or("no request line")?;
     Ok(Call {
@@ -268,9 +321,12 @@ fn the_corpus_is_answered_within_the_rules() {
 fn hostile_json_bodies_are_answered_within_the_rules() {
     static GAME: OnceLock<Arc<Game>> = OnceLock::new();
     let game = shared(&GAME);
-    fuzz("engine_api/hostile_json", 200, hostile_call(), move |call| {
-        check_call(&game.router, &call)
-    });
+    fuzz(
+        "engine_api/hostile_json",
+        200,
+        hostile_call(),
+        move |call| check_call(&game.router, &call),
+    );
 }
 
 #[test]
@@ -304,16 +360,31 @@ fn mutated_requests_are_answered_within_the_rules() {
     static GAME: OnceLock<Arc<Game>> = OnceLock::new();
     let game = shared(&GAME);
     let tokens: &'static [&'static str] = &[
-        "{", "}", "[", "]", "\"", ",", ":", "null", "1e999", "-", "\\u0000", "\"kind\":", "\"max\"",
+        "{",
+        "}",
+        "[",
+        "]",
+        "\"",
+        ",",
+        ":",
+        "null",
+        "1e999",
+        "-",
+        "\\u0000",
+        "\"kind\":",
+        "\"max\"",
     ];
     let seeds: Vec<Vec<u8>> = corpus::seeds(TARGET)
         .into_iter()
         .filter(|s| !s.starts_with(b"POST /api/v1/admin/init"))
         .collect();
-    fuzz("engine_api/mutated", 200, mutate::mutated(seeds, tokens), move |bytes| {
-        match corpus_call(&bytes) {
+    fuzz(
+        "engine_api/mutated",
+        200,
+        mutate::mutated(seeds, tokens),
+        move |bytes| match corpus_call(&bytes) {
             Ok(call) => check_call(&game.router, &call),
             Err(_) => Ok(()),
-        }
-    });
+        },
+    );
 }

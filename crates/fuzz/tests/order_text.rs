@@ -18,10 +18,52 @@ const TARGET: &str = "order_text";
 
 /// Words of the order language worth splicing into inputs.
 const TOKENS: &[&str] = &[
-    "\n", "\r\n", " ", "\"", ";", "@", "@\n", "\n@\n", "#", "#GALAXY g r pw 0\n", "#END\n",
-    "#galaxy", "max", "amount", "CAP", "COL", "MAT", "EMP", "DRIVE", "on", "off", "0", "-1",
-    "4294967295", "4294967296", "1e308", "1e309", "NaN", "inf", "-0", "0.5", "#0", "#4294967296",
-    "d ", "s ", "l ", "u ", "j ", "p ", "r ", "m ", "o ", "\u{0}", "\u{feff}", "é", "\u{2028}",
+    "\n",
+    "\r\n",
+    " ",
+    "\"",
+    ";",
+    "@",
+    "@\n",
+    "\n@\n",
+    "#",
+    "#GALAXY g r pw 0\n",
+    "#END\n",
+    "#galaxy",
+    "max",
+    "amount",
+    "CAP",
+    "COL",
+    "MAT",
+    "EMP",
+    "DRIVE",
+    "on",
+    "off",
+    "0",
+    "-1",
+    "4294967295",
+    "4294967296",
+    "1e308",
+    "1e309",
+    "NaN",
+    "inf",
+    "-0",
+    "0.5",
+    "#0",
+    "#4294967296",
+    "d ",
+    "s ",
+    "l ",
+    "u ",
+    "j ",
+    "p ",
+    "r ",
+    "m ",
+    "o ",
+    "\u{0}",
+    "\u{feff}",
+    "é",
+    "\u{2028}",
 ];
 
 /// Checks what must hold of any parse, and that re-rendering the parsed
@@ -108,7 +150,9 @@ fn the_corpus_parses_with_its_invariants() {
 
 #[test]
 fn arbitrary_text_parses_with_its_invariants() {
-    fuzz("order_text/arbitrary", 300, "(?s).{0,2000}", |text| check(&text));
+    fuzz("order_text/arbitrary", 300, "(?s).{0,2000}", |text| {
+        check(&text)
+    });
 }
 
 #[test]
@@ -127,8 +171,13 @@ fn mutated_order_files_parse_with_their_invariants() {
 #[test]
 fn long_lines_and_many_lines_stay_within_the_bounds() {
     let strategy = (select(TOKENS), 1usize..100_000, any::<bool>());
-    fuzz("order_text/long", 24, strategy, |(token, times, with_space)| {
-        let sep = if with_space { " " } else { "" };
-        check(&vec![token; times].join(sep))
-    });
+    fuzz(
+        "order_text/long",
+        24,
+        strategy,
+        |(token, times, with_space)| {
+            let sep = if with_space { " " } else { "" };
+            check(&vec![token; times].join(sep))
+        },
+    );
 }

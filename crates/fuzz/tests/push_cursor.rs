@@ -16,8 +16,8 @@ use galaxy_backend::push::{
 };
 use galaxy_backend::telemetry::Metrics;
 use galaxy_fuzz::{fuzz, replay_corpus};
-use prost::Message as _;
 use proptest::prelude::*;
+use prost::Message as _;
 
 const TARGET: &str = "push_cursor";
 
@@ -158,12 +158,16 @@ fn check_resume(s: Scenario) -> Result<(), String> {
 
 #[test]
 fn the_corpus_parses_as_a_decimal_u64() {
-    replay_corpus(TARGET, |bytes| check_parse(&String::from_utf8_lossy(&bytes)));
+    replay_corpus(TARGET, |bytes| {
+        check_parse(&String::from_utf8_lossy(&bytes))
+    });
 }
 
 #[test]
 fn any_cursor_text_parses_as_a_decimal_u64_or_is_refused() {
-    fuzz("push_cursor/parse", 5_000, cursor_text(), |s| check_parse(&s));
+    fuzz("push_cursor/parse", 5_000, cursor_text(), |s| {
+        check_parse(&s)
+    });
 }
 
 #[test]

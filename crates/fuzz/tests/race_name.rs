@@ -24,14 +24,21 @@ fn check(raw: &str) -> Result<(), String> {
     let key = canonical_key(raw);
     let key = key.as_str();
     if key.len() > KEY_BYTES_PER_INPUT_BYTE * raw.len() {
-        return Err(format!("key of {} bytes from {} bytes", key.len(), raw.len()));
+        return Err(format!(
+            "key of {} bytes from {} bytes",
+            key.len(),
+            raw.len()
+        ));
     }
     if let Some(c) = key.chars().find(|c| !c.is_alphanumeric()) {
         return Err(format!("key {key:?} holds {c:?}, not alphanumeric"));
     }
     let again = canonical_key(key);
     if again.as_str() != key {
-        return Err(format!("not idempotent: {key:?} gives {:?}", again.as_str()));
+        return Err(format!(
+            "not idempotent: {key:?} gives {:?}",
+            again.as_str()
+        ));
     }
     match RaceName::parse(raw) {
         Ok(name) => accepted(raw, &name),
@@ -83,12 +90,16 @@ fn the_corpus_keeps_the_key_rules() {
 
 #[test]
 fn arbitrary_text_keeps_the_key_rules() {
-    fuzz("race_name/arbitrary", 1_000, "\\PC{0,40}", |raw| check(&raw));
+    fuzz("race_name/arbitrary", 1_000, "\\PC{0,40}", |raw| {
+        check(&raw)
+    });
 }
 
 #[test]
 fn lookalike_text_keeps_the_key_rules() {
-    fuzz("race_name/lookalikes", 2_000, lookalike_text(), |raw| check(&raw));
+    fuzz("race_name/lookalikes", 2_000, lookalike_text(), |raw| {
+        check(&raw)
+    });
 }
 
 #[test]
