@@ -8,8 +8,10 @@
 use galaxy_fuzz::alloc::CountingAlloc;
 use galaxy_fuzz::{corpus, fuzz, mutate, replay_corpus};
 use galaxy_game::parser::{Parsed, parse_orders};
+use galaxy_model::order::{Order, Product, Unit, parse_group};
 use proptest::prelude::*;
 use proptest::sample::select;
+use serde_json::Value;
 
 #[global_allocator]
 static ALLOCATOR: CountingAlloc = CountingAlloc;
@@ -180,4 +182,129 @@ fn long_lines_and_many_lines_stay_within_the_bounds() {
             check(&vec![token; times].join(sep))
         },
     );
+}
+
+/// Every kind of typed order, as JSON: the corpus file with one of each letter.
+fn order_samples() -> Vec<Value> {
+    let (_, every) = corpus::load(TARGET)
+        .into_iter()
+        .find(|(name, _)| name == "every-letter.txt")
+        .expect("corpus file every-letter.txt");
+    parse_orders(&String::from_utf8_lossy(&every))
+        .lines
+        .iter()
+        .map(|l| serde_json::to_value(&l.order).expect("an order serialises"))
+        .collect()
+}
+
+/// Replaces the sample's strings (but its `kind`) and numbers, in order,
+/// with `strings` and `numbers`.
+fn refill(
+    value: &mut Value,
+    strings: &mut impl Iterator<Item = String>,
+    numbers: &mut impl Iterator<Item = Value>,
+) {
+    match value {
+        Value::String(s) => *s = strings.next().unwrap_or_default(),
+        Value::Number(_) => *value = numbers.next().unwrap_or(Value::Null),
+        Value::Array(items) => items.iter_mut().for_each(|v| refill(v, strings, numbers)),
+        Value::Object(map) => map
+            .iter_mut()
+            .filter(|(k, _)| k.as_str() != "kind")
+            .for_each(|(_, v)| refill(v, strings, numbers)),
+        Value::Null | Value::Bool(_) => {}
+    }
+}
+
+/// Typed orders of every kind with hostile names and numbers (those the
+/// JSON form accepts).
+fn typed_order() -> impl Strategy<Value = Order> {
+    let string = prop_oneof![
+        3 => "[A-Za-z0-9_#@;\\-]{1,12}",
+        1 => "\\PC{0,12}",
+        1 => select(&["max", "MAX", "#12", "#0", "-1", "1e3", "amount", "CAP", "on", " ", "a b", "\"x\""][..])
+            .prop_map(str::to_string),
+    ];
+    let number = prop_oneof![
+        any::<u32>().prop_map(Value::from),
+        any::<f64>()
+            .prop_map(|x| serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)),
+        (0u32..100).prop_map(Value::from),
+    ];
+    (
+        select(order_samples()),
+        prop::collection::vec(string, 6),
+        prop::collection::vec(number, 6),
+    )
+        .prop_filter_map(
+            "the JSON form refuses it",
+            |(mut sample, strings, numbers)| {
+                refill(
+                    &mut sample,
+                    &mut strings.into_iter(),
+                    &mut numbers.into_iter(),
+                );
+                serde_json::from_value::<Order>(sample).ok()
+            },
+        )
+}
+
+/// The group or fleet an order acts on.
+fn unit_of(order: &Order) -> Option<&Unit> {
+    match order {
+        Order::Reverse { unit }
+        | Order::Intercept { unit, .. }
+        | Order::Join { unit, .. }
+        | Order::Send { unit, .. } => Some(unit),
+        _ => None,
+    }
+}
+
+/// Whether some string of `value` holds `c`.
+fn holds(value: &Value, c: char) -> bool {
+    match value {
+        Value::String(s) => s.contains(c),
+        Value::Array(items) => items.iter().any(|v| holds(v, c)),
+        Value::Object(map) => map.values().any(|v| holds(v, c)),
+        _ => false,
+    }
+}
+
+/// A typed order the text form should carry, `to_text` then parsed, gives it
+/// back. The text form has no escape for `"`: `quote` writes it as `'`
+/// (by design), so names holding one are left out.
+fn check_typed(order: &Order) -> Result<(), String> {
+    if holds(
+        &serde_json::to_value(order).map_err(|e| e.to_string())?,
+        '"',
+    ) {
+        return Ok(());
+    }
+    // The engine refuses fleet names that read as a group (a number, `max`)
+    // and ship types named as a product keyword (`CAP`).
+    let refused_fleet =
+        matches!(unit_of(order), Some(Unit::Fleet(name)) if parse_group(name).is_some());
+    let refused_type = matches!(order, Order::Produce { product: Product::Ship(name), .. } if Product::is_keyword(name));
+    // A message line that is a lone `@` ends the message in text (by design).
+    let lone_at =
+        matches!(order, Order::Message { text, .. } if text.split('\n').any(|l| l.trim() == "@"));
+    if refused_fleet || refused_type || lone_at {
+        return Ok(());
+    }
+    let text = format!("#GALAXY g r pw 1\n{}\n#END\n", order.to_text());
+    let parsed = parse_orders(&text);
+    match (parsed.lines.as_slice(), parsed.mistakes.as_slice()) {
+        ([line], []) if &line.order == order => Ok(()),
+        _ => Err(format!(
+            "{order:?} is written {text:?} and reads back as {:?} / {:?}",
+            parsed.lines, parsed.mistakes
+        )),
+    }
+}
+
+#[test]
+fn typed_orders_read_back_from_their_text() {
+    fuzz("order_text/typed", 500, typed_order(), |order| {
+        check_typed(&order)
+    });
 }
