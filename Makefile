@@ -9,7 +9,7 @@ DOCKER_NETWORK ?= galaxy-dev
 CARGO ?= cargo
 FUZZ_SECONDS ?= 30
 
-.PHONY: help run test bench fuzz build prepare dev-stack dev-stop engine-image fmt lint fbs
+.PHONY: help run test bench build prepare dev-stack dev-stop engine-image fmt lint fbs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -41,6 +41,7 @@ test: prepare engine-image build ## every test of the workspace (unit, integrati
 bench: prepare engine-image ## print the benchmark figures
 	@scripts/bench.sh
 
+.PHONY: fuzz
 fuzz: ## fuzz every input parser with a fresh seed, FUZZ_SECONDS (default 30) per property (scripts/fuzz.sh)
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
 

@@ -280,8 +280,10 @@ fn check_typed(order: &Order) -> Result<(), String> {
     ) {
         return Ok(());
     }
-    // The engine refuses fleet names that read as a group (a number, `max`)
-    // and ship types named as a product keyword (`CAP`).
+    // The engine refuses fleet names that are numbers and ship types named
+    // as a product keyword (`CAP`); a fleet named `max` reads back as the
+    // group `max`, which the engine resolves to that fleet first
+    // (docs/decisions/0005-engine-rules.md).
     let refused_fleet =
         matches!(unit_of(order), Some(Unit::Fleet(name)) if parse_group(name).is_some());
     let refused_type = matches!(order, Order::Produce { product: Product::Ship(name), .. } if Product::is_keyword(name));
