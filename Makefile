@@ -7,6 +7,7 @@ MAKEFLAGS += --no-print-directory
 
 DOCKER_NETWORK ?= galaxy-dev
 CARGO ?= cargo
+FUZZ_SECONDS ?= 30
 
 .PHONY: help run test demo bench build prepare dev-stack dev-stop engine-image fmt lint fbs
 
@@ -42,6 +43,10 @@ demo: dev-stack engine-image build ## play a short real game: two CLI players, b
 
 bench: prepare engine-image ## print the benchmark figures
 	@scripts/bench.sh
+
+.PHONY: fuzz
+fuzz: ## fuzz every input parser with a fresh seed, FUZZ_SECONDS (default 30) per property (scripts/fuzz.sh)
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
 fbs: ## regenerate the FlatBuffers Rust code from schema/fbs (flatc --rust)
 	@scripts/check-fbs.sh
