@@ -1,0 +1,27 @@
+//! The scenarios, one module each; [`all`] lists them in run order.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::Outcome;
+
+pub mod mail_kill;
+
+/// A scenario's entry point: the run's seed in, its outcome out.
+pub type Run = fn(u64) -> Pin<Box<dyn Future<Output = anyhow::Result<Outcome>>>>;
+
+/// One scenario: its name on the command line, what it proves, how to run it.
+pub struct Scenario {
+    pub name: &'static str,
+    pub proves: &'static str,
+    pub run: Run,
+}
+
+/// Every scenario, in run order.
+pub fn all() -> Vec<Scenario> {
+    vec![Scenario {
+        name: "mail-kill9",
+        proves: "1,000 deliveries, the backend SIGKILLed 20 times while draining: all delivered, duplicates <= kills, none stuck",
+        run: |seed| Box::pin(mail_kill::run(seed)),
+    }]
+}
