@@ -43,6 +43,46 @@ pub fn free_addr() -> anyhow::Result<SocketAddr> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
 }
 
+/// A pool on the database of the backend environment `env`, migrated as
+/// the backend migrates it (for seeding before it starts).
+pub async fn migrated(env: &BTreeMap<String, String>) -> anyhow::Result<sqlx::PgPool> {
+    let config = galaxy_backend::config::Config::from_vars(env.clone())
+        .map_err(|e| anyhow::anyhow!("invalid backend environment: {e}"))?;
+    galaxy_bench::migrated_pool(&config.postgres).await
+}
+
+/// Enqueues `n` login-code mails to `<prefix><i>@chaos.invalid`, 100 per
+/// transaction, as the backend's producers do.
+pub async fn enqueue_mail(pool: &sqlx::PgPool, prefix: &str, n: usize) -> anyhow::Result<()> {
+    for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
+        let mut tx = pool.begin().await?;
+        for i in chunk {
+            galaxy_backend::mail::enqueue_login_code(
+                &mut tx,
+                &format!("{prefix}{i}@chaos.invalid"),
+                &format!("{:06}", i % 1_000_000),
+                Duration::from_secs(600),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// Messages received per Message-ID.
+pub fn by_message_id(
+    smtp: &galaxy_devstack::smtp::SmtpServer,
+) -> std::collections::HashMap<String, usize> {
+    let mut counts = std::collections::HashMap::new();
+    for message in smtp.messages() {
+        if let Some(id) = message.header("Message-ID") {
+            *counts.entry(id.trim().to_owned()).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
 /// The release backend binary.
 pub fn backend_bin() -> PathBuf {
     std::env::var_os("GALAXY_CHAOS_BACKEND_BIN")
@@ -76,6 +116,26 @@ impl Backend {
     /// The HTTP base URL.
     pub fn url(&self) -> String {
         format!("http://{}", self.http)
+    }
+
+    /// The running process's id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// CPU seconds (user + system) the running process has used so far,
+    /// from `/proc/<pid>/stat`.
+    pub fn cpu_seconds(&self) -> anyhow::Result<f64> {
+        let pid = self.pid().context("the backend is not running")?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+        // Fields after the parenthesised command name; utime and stime are
+        // the 14th and 15th fields of the whole line.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: f64 = fields.get(11..13).map_or(Ok(0.0), |f| {
+            f.iter().map(|v| v.parse::<f64>()).sum::<Result<f64, _>>()
+        })?;
+        Ok(ticks / 100.0)
     }
 
     /// Starts the process (without waiting for readiness).

@@ -6,13 +6,10 @@
 //! at-least-once: a send the relay accepted just before the kill is sent
 //! again once its lease runs out), and none may be left pending.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
-use galaxy_backend::config::Config;
-use galaxy_backend::mail;
-use galaxy_bench::{bench_vars, fresh_database, migrated_pool};
+use galaxy_bench::{bench_vars, fresh_database};
 use galaxy_devstack::smtp::{SmtpServer, SmtpServerOptions};
 use rand::{Rng as _, SeedableRng as _, rngs::StdRng};
 
@@ -40,22 +37,8 @@ pub async fn run(seed: u64) -> anyhow::Result<Outcome> {
             ("BACKEND_MAIL_WORKER_INTERVAL", "200ms"),
         ],
     )?;
-    let config = Config::from_vars(env.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let pool = migrated_pool(&config.postgres).await?;
-    for chunk in 0..DELIVERIES / 100 {
-        let mut tx = pool.begin().await?;
-        for n in 0..100 {
-            let i = chunk * 100 + n;
-            mail::enqueue_login_code(
-                &mut tx,
-                &format!("pilot{i}@chaos.invalid"),
-                &format!("{i:06}"),
-                Duration::from_secs(600),
-            )
-            .await?;
-        }
-        tx.commit().await?;
-    }
+    let pool = crate::migrated(&env).await?;
+    crate::enqueue_mail(&pool, "pilot", DELIVERIES).await?;
 
     let mut rng = StdRng::seed_from_u64(seed);
     let mut backend = Backend::new(env, scratch.join("backend.log"))?;
@@ -65,7 +48,7 @@ pub async fn run(seed: u64) -> anyhow::Result<Outcome> {
         backend.start()?;
         tokio::time::sleep(Duration::from_millis(rng.random_range(100..700))).await;
         backend.kill9()?;
-        let delivered = unique(&smtp).len();
+        let delivered = crate::by_message_id(&smtp).len();
         if delivered > 0 && delivered < DELIVERIES {
             mid_drain += 1;
         }
@@ -79,7 +62,9 @@ pub async fn run(seed: u64) -> anyhow::Result<Outcome> {
         )
         .fetch_one(&pool)
         .await?;
-        if (open == 0 && unique(&smtp).len() >= DELIVERIES) || Instant::now() > deadline {
+        if (open == 0 && crate::by_message_id(&smtp).len() >= DELIVERIES)
+            || Instant::now() > deadline
+        {
             break open;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -92,7 +77,7 @@ pub async fn run(seed: u64) -> anyhow::Result<Outcome> {
             .await?;
     pool.close().await;
 
-    let counts = unique(&smtp);
+    let counts = crate::by_message_id(&smtp);
     let delivered = counts.len();
     let duplicates: usize = counts.values().map(|n| n - 1).sum();
     let passed =
@@ -109,15 +94,4 @@ pub async fn run(seed: u64) -> anyhow::Result<Outcome> {
             drained.as_secs_f64()
         ),
     })
-}
-
-/// Messages received per Message-ID.
-fn unique(smtp: &SmtpServer) -> HashMap<String, usize> {
-    let mut counts = HashMap::new();
-    for message in smtp.messages() {
-        if let Some(id) = message.header("Message-ID") {
-            *counts.entry(id.trim().to_owned()).or_insert(0) += 1;
-        }
-    }
-    counts
 }

@@ -6,6 +6,7 @@ use std::pin::Pin;
 use crate::Outcome;
 
 pub mod mail_kill;
+pub mod smtp_outage;
 
 /// A scenario's entry point: the run's seed in, its outcome out.
 pub type Run = fn(u64) -> Pin<Box<dyn Future<Output = anyhow::Result<Outcome>>>>;
@@ -19,9 +20,16 @@ pub struct Scenario {
 
 /// Every scenario, in run order.
 pub fn all() -> Vec<Scenario> {
-    vec![Scenario {
-        name: "mail-kill9",
-        proves: "1,000 deliveries, the backend SIGKILLed 20 times while draining: all delivered, duplicates <= kills, none stuck",
-        run: |seed| Box::pin(mail_kill::run(seed)),
-    }]
+    vec![
+        Scenario {
+            name: "mail-kill9",
+            proves: "1,000 deliveries, the backend SIGKILLed 20 times while draining: all delivered, duplicates <= kills, none stuck",
+            run: |seed| Box::pin(mail_kill::run(seed)),
+        },
+        Scenario {
+            name: "smtp-outage",
+            proves: "451 for a minute: retried on the backoff schedule, delivered after; 550: dead-lettered without retry; relay down: retried, no busy loop",
+            run: |seed| Box::pin(smtp_outage::run(seed)),
+        },
+    ]
 }
