@@ -6,6 +6,7 @@ use std::pin::Pin;
 use crate::Outcome;
 
 pub mod mail_kill;
+pub mod sigterm;
 pub mod smtp_outage;
 
 /// A scenario's entry point: the run's seed in, its outcome out.
@@ -30,6 +31,11 @@ pub fn all() -> Vec<Scenario> {
             name: "smtp-outage",
             proves: "451 for a minute: retried on the backoff schedule, delivered after; 550: dead-lettered without retry; relay down: retried, no busy loop",
             run: |seed| Box::pin(smtp_outage::run(seed)),
+        },
+        Scenario {
+            name: "sigterm-load",
+            proves: "SIGTERM under load: no 5xx for requests in flight, no outbox row lost, exit 0 within the budget",
+            run: |seed| Box::pin(sigterm::run(seed)),
         },
     ]
 }
