@@ -6,6 +6,7 @@ use std::pin::Pin;
 use crate::Outcome;
 
 pub mod mail_kill;
+pub mod pg_restart;
 pub mod sigterm;
 pub mod smtp_outage;
 
@@ -36,6 +37,11 @@ pub fn all() -> Vec<Scenario> {
             name: "sigterm-load",
             proves: "SIGTERM under load: no 5xx for requests in flight, no outbox row lost, exit 0 within the budget",
             run: |seed| Box::pin(sigterm::run(seed)),
+        },
+        Scenario {
+            name: "pg-restart",
+            proves: "PostgreSQL restarted (immediate) under load: /readyz 503 then 200 by itself, workers resume, no row lost, no request past its timeout",
+            run: |seed| Box::pin(pg_restart::run(seed)),
         },
     ]
 }
