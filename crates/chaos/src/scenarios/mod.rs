@@ -5,6 +5,7 @@ use std::pin::Pin;
 
 use crate::Outcome;
 
+pub mod auth_flood;
 pub mod mail_kill;
 pub mod pg_restart;
 pub mod sigterm;
@@ -42,6 +43,11 @@ pub fn all() -> Vec<Scenario> {
             name: "pg-restart",
             proves: "PostgreSQL restarted (immediate) under load: /readyz 503 then 200 by itself, workers resume, no row lost, no request past its timeout",
             run: |seed| Box::pin(pg_restart::run(seed)),
+        },
+        Scenario {
+            name: "auth-flood",
+            proves: "10k wrong codes for one address: <= 100 counted, then 429, known and unknown addresses alike; an admin password flood locks out nobody else and keeps user p99 within 2x",
+            run: |seed| Box::pin(auth_flood::run(seed)),
         },
     ]
 }
