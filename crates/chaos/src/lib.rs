@@ -9,6 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use galaxy_devstack::smtp::SmtpServer;
+use serde_json::{Value, json};
 
 pub mod scenarios;
 
@@ -83,6 +85,60 @@ pub fn by_message_id(
     counts
 }
 
+/// Logs `email` in from `source` with the code the relay received (the
+/// newest mail to it); returns the user id and the device session id.
+pub async fn login(
+    http: &reqwest::Client,
+    base: &str,
+    smtp: &SmtpServer,
+    email: &str,
+    source: &str,
+) -> anyhow::Result<(String, String)> {
+    let seen = smtp.messages().len();
+    let challenge = scenarios::auth_flood::open_challenge(http, base, email, source).await?;
+    let message = smtp
+        .wait_for_messages(seen + 1, Duration::from_secs(30))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .into_iter()
+        .rev()
+        .find(|m| m.to.iter().any(|to| to == email))
+        .context("no login mail")?;
+    let body = message.body_text().context("no text body")?;
+    let at = body.find("login code is ").context("no code line")? + "login code is ".len();
+    let code = body.get(at..at + 6).context("short code")?;
+    let r: Value = http
+        .post(format!(
+            "{base}/api/v1/public/auth/challenges/{challenge}/confirm"
+        ))
+        .header("x-forwarded-for", source)
+        .json(&json!({
+            "code": code,
+            "public_key": public_key(),
+            "device_name": "chaos",
+            "platform": "test",
+        }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let field = |name: &str| {
+        r[name]
+            .as_str()
+            .map(str::to_owned)
+            .context("no user or session id")
+    };
+    Ok((field("user_id")?, field("device_session_id")?))
+}
+
+/// A valid device public key (base64 of an Ed25519 key).
+pub fn public_key() -> String {
+    use base64::Engine as _;
+    let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+    base64::engine::general_purpose::STANDARD.encode(key.verifying_key().as_bytes())
+}
+
 /// The release backend binary.
 pub fn backend_bin() -> PathBuf {
     std::env::var_os("GALAXY_CHAOS_BACKEND_BIN")
@@ -95,6 +151,7 @@ pub fn backend_bin() -> PathBuf {
 pub struct Backend {
     env: BTreeMap<String, String>,
     http: SocketAddr,
+    grpc: SocketAddr,
     child: Option<Child>,
     log: PathBuf,
 }
@@ -103,11 +160,13 @@ impl Backend {
     /// Prepares (does not start) a backend with `env`, listening for HTTP on
     /// a free loopback port; its output is appended to `log`.
     pub fn new(mut env: BTreeMap<String, String>, log: PathBuf) -> anyhow::Result<Self> {
-        let http = free_addr()?;
+        let (http, grpc) = (free_addr()?, free_addr()?);
         env.insert("BACKEND_HTTP_LISTEN_ADDR".into(), http.to_string());
+        env.insert("BACKEND_GRPC_PUSH_LISTEN_ADDR".into(), grpc.to_string());
         Ok(Self {
             env,
             http,
+            grpc,
             child: None,
             log,
         })
@@ -116,6 +175,11 @@ impl Backend {
     /// The HTTP base URL.
     pub fn url(&self) -> String {
         format!("http://{}", self.http)
+    }
+
+    /// The gRPC push listener's URL.
+    pub fn grpc_url(&self) -> String {
+        format!("http://{}", self.grpc)
     }
 
     /// The running process's id.

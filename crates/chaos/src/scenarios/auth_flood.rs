@@ -28,13 +28,6 @@ const FAILURE_LIMIT: i64 = 100;
 const ROOT_PASSWORD: &str = "chaos-root-password";
 const OPS_PASSWORD: &str = "chaos-ops-password";
 
-/// A valid device public key (base64 of an Ed25519 key).
-fn public_key() -> String {
-    use base64::Engine as _;
-    let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
-    base64::engine::general_purpose::STANDARD.encode(key.verifying_key().as_bytes())
-}
-
 pub async fn run(_seed: u64) -> anyhow::Result<Outcome> {
     let smtp = SmtpServer::start(SmtpServerOptions::default()).await?;
     let scratch = std::env::temp_dir().join("galaxy-chaos-auth");
@@ -64,7 +57,7 @@ pub async fn run(_seed: u64) -> anyhow::Result<Outcome> {
     let base = backend.url();
     let http = reqwest::Client::new();
 
-    let user_id = login(&http, &base, &smtp, "known@chaos.invalid").await?;
+    let (user_id, _) = crate::login(&http, &base, &smtp, "known@chaos.invalid", "10.0.0.1").await?;
     let known = flood_codes(&http, &base, "known@chaos.invalid", "10.1.0.1").await?;
     let unknown = flood_codes(&http, &base, "nobody@chaos.invalid", "10.1.0.2").await?;
     let counted: i64 = sqlx::query_scalar("SELECT count(*) FROM auth_failed_confirmations")
@@ -173,7 +166,7 @@ async fn flood_codes(
             .header("x-forwarded-for", source)
             .json(&json!({
                 "code": "000000",
-                "public_key": public_key(),
+                "public_key": crate::public_key(),
                 "device_name": "chaos",
                 "platform": "test",
             }))
@@ -194,7 +187,7 @@ async fn flood_codes(
     Ok(flood)
 }
 
-async fn open_challenge(
+pub(crate) async fn open_challenge(
     http: &reqwest::Client,
     base: &str,
     email: &str,
@@ -213,45 +206,6 @@ async fn open_challenge(
         .as_str()
         .map(str::to_owned)
         .context("no challenge_id")
-}
-
-/// Logs `email` in with the code from the relay; returns the user id.
-async fn login(
-    http: &reqwest::Client,
-    base: &str,
-    smtp: &SmtpServer,
-    email: &str,
-) -> anyhow::Result<String> {
-    let challenge = open_challenge(http, base, email, "10.0.0.1").await?;
-    let message = smtp
-        .wait_for_messages(1, Duration::from_secs(30))
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .pop()
-        .context("no login mail")?;
-    let body = message.body_text().context("no text body")?;
-    let at = body.find("login code is ").context("no code line")? + "login code is ".len();
-    let code = body.get(at..at + 6).context("short code")?;
-    let r: Value = http
-        .post(format!(
-            "{base}/api/v1/public/auth/challenges/{challenge}/confirm"
-        ))
-        .header("x-forwarded-for", "10.0.0.1")
-        .json(&json!({
-            "code": code,
-            "public_key": public_key(),
-            "device_name": "chaos",
-            "platform": "test",
-        }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    r["user_id"]
-        .as_str()
-        .map(str::to_owned)
-        .context("no user_id")
 }
 
 /// A request to the admin accounts route as `user` from `source`.

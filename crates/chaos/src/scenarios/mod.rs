@@ -8,6 +8,7 @@ use crate::Outcome;
 pub mod auth_flood;
 pub mod mail_kill;
 pub mod pg_restart;
+pub mod push_churn;
 pub mod sigterm;
 pub mod smtp_outage;
 
@@ -48,6 +49,11 @@ pub fn all() -> Vec<Scenario> {
             name: "auth-flood",
             proves: "10k wrong codes for one address: <= 100 counted, then 429, known and unknown addresses alike; an admin password flood locks out nobody else and keeps user p99 within 2x",
             run: |seed| Box::pin(auth_flood::run(seed)),
+        },
+        Scenario {
+            name: "push-churn",
+            proves: "gateways resuming with their last cursor while the backend is SIGKILLed and restarted: every event replayed or marked by reset, never silently skipped",
+            run: |seed| Box::pin(push_churn::run(seed)),
         },
     ]
 }

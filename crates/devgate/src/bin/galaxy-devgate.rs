@@ -26,9 +26,12 @@ async fn run() -> anyhow::Result<()> {
         )
         .init();
     let config = Config::from_env()?;
-    let gateway = Gateway::bind(config.clone())
-        .await
-        .with_context(|| format!("cannot listen on {} (DEVGATE_LISTEN_ADDR)", config.listen_addr))?;
+    let gateway = Gateway::bind(config.clone()).await.with_context(|| {
+        format!(
+            "cannot listen on {} (DEVGATE_LISTEN_ADDR)",
+            config.listen_addr
+        )
+    })?;
     tracing::info!(
         addr = %gateway.local_addr(),
         backend = %config.backend_url,
