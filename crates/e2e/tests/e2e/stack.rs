@@ -177,7 +177,7 @@ impl Stack {
             let body = messages
                 .iter()
                 .rev()
-                .find(|m| m.to.iter().any(|to| *to == email))
+                .find(|m| m.to.contains(&email))
                 .expect("a mail to the player")
                 .body_text()
                 .expect("a text body");
