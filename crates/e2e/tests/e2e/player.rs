@@ -1,12 +1,12 @@
-//! A player's device talking to the gateway: login by email code, then
-//! requests signed with the device key (`galaxy_wire::signature`), and the
-//! gateway's event stream (SSE, `GET /api/v1/user/events`).
+//! A player's device talking to the gateway through the CLI's client
+//! (`galaxy_cli::client`: login by email code, requests signed with the
+//! device key) and the gateway's event stream (SSE, `GET
+//! /api/v1/user/events`, read with `galaxy_cli::sse`).
 
 use std::time::Duration;
 
-use base64::Engine as _;
 use ed25519_dalek::SigningKey;
-use galaxy_wire::signature::{self, SESSION_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use galaxy_cli::client::{AdminCredentials, Client, ClientError, Device};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -29,24 +29,53 @@ impl Answer {
     pub fn code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("")
     }
+
+    /// A call's outcome: the response read as JSON, or the API's error in
+    /// its documented shape; a transport failure panics.
+    async fn of(what: &str, outcome: Result<reqwest::Response, ClientError>) -> Answer {
+        match outcome {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let bytes = response.bytes().await.unwrap_or_default();
+                Answer {
+                    status,
+                    body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+                }
+            }
+            Err(ClientError::Api(e)) => Answer {
+                status: e.status,
+                body: json!({ "error": { "code": e.code, "message": e.message, "details": e.details } }),
+            },
+            Err(e) => panic!("{what}: {e}"),
+        }
+    }
 }
 
-async fn answer(response: reqwest::Response) -> Answer {
-    let status = response.status().as_u16();
-    let bytes = response.bytes().await.unwrap_or_default();
-    Answer {
-        status,
-        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    }
+/// The admin's client (HTTP Basic, straight to the backend).
+pub fn admin(backend: &str, (user, password): (&str, &str)) -> Client {
+    Client::new(backend, backend)
+        .expect("client")
+        .with_admin(AdminCredentials {
+            user: user.to_owned(),
+            password: password.to_owned(),
+        })
+}
+
+/// An admin request; its answer.
+pub async fn admin_call(client: &Client, method: Method, path: &str) -> Answer {
+    let what = format!("{method} {path}");
+    Answer::of(
+        &what,
+        client.admin_request(method, path, Some(&json!({}))).await,
+    )
+    .await
 }
 
 /// A logged-in device.
 pub struct Player {
     pub user_id: String,
     pub session: String,
-    key: SigningKey,
-    gateway: String,
-    http: reqwest::Client,
+    client: Client,
 }
 
 impl Player {
@@ -58,83 +87,36 @@ impl Player {
         F: FnOnce(String) -> Fut,
         Fut: std::future::Future<Output = String>,
     {
-        let http = reqwest::Client::new();
-        let r = http
-            .post(format!("{gateway}/api/v1/public/auth/challenges"))
-            .json(&json!({ "email": email }))
-            .send()
+        let client = Client::new(gateway, gateway).expect("client");
+        let challenge = client
+            .request_login_code(email)
             .await
-            .expect("the gateway answers");
-        let challenge = answer(r).await.expect(202)["challenge_id"]
-            .as_str()
-            .expect("challenge_id")
-            .to_owned();
+            .unwrap_or_else(|e| panic!("login code for {email}: {e}"));
         let code = code_of(email.to_owned()).await;
         let key = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
-        let public_key =
-            base64::engine::general_purpose::STANDARD.encode(key.verifying_key().as_bytes());
-        let r = http
-            .post(format!(
-                "{gateway}/api/v1/public/auth/challenges/{challenge}/confirm"
-            ))
-            .json(&json!({
-                "code": code,
-                "public_key": public_key,
-                "device_name": "e2e",
-                "platform": "test",
-            }))
-            .send()
+        let logged_in = client
+            .confirm_login_code(&challenge.challenge_id, &code, &key, "e2e", "test")
             .await
-            .expect("the gateway answers");
-        let confirmed = answer(r).await;
-        assert!(
-            matches!(confirmed.status, 200 | 201),
-            "confirm: {confirmed:?}"
-        );
+            .unwrap_or_else(|e| panic!("confirm for {email}: {e}"));
         Player {
-            user_id: confirmed.body["user_id"].as_str().unwrap().to_owned(),
-            session: confirmed.body["device_session_id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-            key,
-            gateway: gateway.to_owned(),
-            http,
+            user_id: logged_in.user_id,
+            session: logged_in.device_session_id.clone(),
+            client: client.with_device(Device {
+                key,
+                session_id: logged_in.device_session_id,
+            }),
         }
-    }
-
-    fn signed(&self, method: Method, path: &str, body: &[u8]) -> reqwest::RequestBuilder {
-        let ts = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64;
-        let sig = signature::sign(&self.key, method.as_str(), path, body, ts);
-        let mut call = self
-            .http
-            .request(method, format!("{}{path}", self.gateway))
-            .header(SESSION_HEADER, &self.session)
-            .header(TIMESTAMP_HEADER, ts.to_string())
-            .header(SIGNATURE_HEADER, sig)
-            .body(body.to_vec());
-        if !body.is_empty() {
-            call = call.header("content-type", "application/json");
-        }
-        call
     }
 
     /// A signed request with a JSON body (`Value::Null`: none).
     pub async fn call(&self, method: Method, path: &str, body: Value) -> Answer {
-        let bytes = if body.is_null() {
-            Vec::new()
-        } else {
-            serde_json::to_vec(&body).unwrap()
-        };
-        let r = self
-            .signed(method.clone(), path, &bytes)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{method} {path} through the gateway: {e}"));
-        answer(r).await
+        let what = format!("{method} {path} through the gateway");
+        let body = (!body.is_null()).then_some(body);
+        Answer::of(
+            &what,
+            self.client.user_request(method, path, body.as_ref()).await,
+        )
+        .await
     }
 
     pub async fn get(&self, path: &str) -> Answer {
@@ -151,13 +133,12 @@ impl Player {
 
     /// Opens the gateway's event stream for this device.
     pub async fn events(&self) -> Events {
-        let r = self
-            .signed(Method::GET, "/api/v1/user/events", b"")
-            .send()
+        let response = self
+            .client
+            .user_request(Method::GET, "/api/v1/user/events", None)
             .await
-            .expect("the gateway answers");
-        assert_eq!(r.status(), 200, "GET /api/v1/user/events");
-        let content_type = r
+            .unwrap_or_else(|e| panic!("GET /api/v1/user/events: {e}"));
+        let content_type = response
             .headers()
             .get("content-type")
             .and_then(|v| v.to_str().ok())
@@ -168,13 +149,14 @@ impl Player {
             "{content_type}"
         );
         Events {
-            response: Some(r),
-            buffer: String::new(),
+            response: Some(response),
+            parser: galaxy_cli::sse::Parser::new(),
+            pending: Default::default(),
         }
     }
 }
 
-/// One server-sent event.
+/// One server-sent event, its data read as JSON.
 #[derive(Debug, Clone)]
 pub struct Event {
     pub id: Option<String>,
@@ -185,19 +167,16 @@ pub struct Event {
 /// A reader of the gateway's SSE stream.
 pub struct Events {
     response: Option<reqwest::Response>,
-    buffer: String,
+    parser: galaxy_cli::sse::Parser,
+    pending: std::collections::VecDeque<Event>,
 }
 
 impl Events {
     /// The next event, `None` once the stream has ended (bounded: 60 s).
     pub async fn next(&mut self) -> Option<Event> {
         loop {
-            if let Some(at) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..at + 2).collect();
-                if let Some(event) = parse(&block) {
-                    return Some(event);
-                }
-                continue;
+            if let Some(event) = self.pending.pop_front() {
+                return Some(event);
             }
             let response = self.response.as_mut()?;
             let chunk = tokio::time::timeout(Duration::from_secs(60), response.chunk())
@@ -205,11 +184,13 @@ impl Events {
                 .expect("no event within 60 s");
             match chunk {
                 Ok(Some(bytes)) => self
-                    .buffer
-                    .push_str(&String::from_utf8_lossy(&bytes).replace("\r\n", "\n")),
-                Ok(None) | Err(_) => {
-                    self.response = None;
-                }
+                    .pending
+                    .extend(self.parser.feed(&bytes).into_iter().map(|m| Event {
+                        id: m.id,
+                        kind: m.event,
+                        data: serde_json::from_str(&m.data).unwrap_or(Value::String(m.data)),
+                    })),
+                Ok(None) | Err(_) => self.response = None,
             }
         }
     }
@@ -224,33 +205,4 @@ impl Events {
         }
         panic!("the event stream ended before a {kind} event");
     }
-}
-
-/// One message (lines up to a blank line); comments and messages without
-/// data are skipped.
-fn parse(block: &str) -> Option<Event> {
-    let (mut id, mut kind, mut data) = (None, "message".to_owned(), String::new());
-    for line in block.lines() {
-        let (field, value) = line.split_once(':').unwrap_or((line, ""));
-        let value = value.strip_prefix(' ').unwrap_or(value);
-        match field {
-            "id" => id = Some(value.to_owned()),
-            "event" => kind = value.to_owned(),
-            "data" => {
-                if !data.is_empty() {
-                    data.push('\n');
-                }
-                data.push_str(value);
-            }
-            _ => {}
-        }
-    }
-    if data.is_empty() {
-        return None;
-    }
-    Some(Event {
-        id,
-        kind,
-        data: serde_json::from_str(&data).unwrap_or(Value::String(data)),
-    })
 }

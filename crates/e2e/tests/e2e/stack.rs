@@ -10,12 +10,11 @@ use std::time::Duration;
 
 use galaxy_devstack::forward::Forwarder;
 use galaxy_devstack::smtp::{SmtpServer, SmtpServerOptions};
-use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::TestDb;
 use crate::docker::{Network, docker, must, require_image};
-use crate::player::{Answer, Player};
+use crate::player::{Answer, Player, admin_call};
 
 pub const ADMIN: (&str, &str) = ("e2e-admin", "e2e-admin-password");
 const GATEWAY_SECRET: &str = "an-e2e-gateway-secret-of-at-least-32-chars";
@@ -42,6 +41,7 @@ pub struct Stack {
     pub network: Network,
     smtp: SmtpServer,
     http: reqwest::Client,
+    admin: galaxy_cli::client::Client,
     shutdown: CancellationToken,
     _forwarder: Option<Forwarder>,
     _dir: tempfile::TempDir,
@@ -139,6 +139,7 @@ impl Stack {
             network,
             smtp,
             http: reqwest::Client::new(),
+            admin: crate::player::admin(&format!("http://{backend}"), ADMIN),
             shutdown,
             _forwarder: forwarder,
             _dir: dir,
@@ -189,19 +190,7 @@ impl Stack {
 
     /// An admin request straight to the backend (HTTP Basic).
     pub async fn admin(&self, method: reqwest::Method, path: &str) -> Answer {
-        let r = self
-            .http
-            .request(method, format!("{}{path}", self.backend))
-            .basic_auth(ADMIN.0, Some(ADMIN.1))
-            .json(&Value::Object(Default::default()))
-            .send()
-            .await
-            .expect("the backend answers");
-        let status = r.status().as_u16();
-        Answer {
-            status,
-            body: r.json().await.unwrap_or(Value::Null),
-        }
+        admin_call(&self.admin, method, path).await
     }
 }
 
