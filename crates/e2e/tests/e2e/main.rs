@@ -170,6 +170,20 @@ async fn play(mode: Mode, push: Push) {
         "{engine} is not on {}",
         stack.network.name
     );
+    // The backend reaches it by name on the network, or on a loopback port.
+    let runtime = stack
+        .admin(Method::GET, &format!("/api/v1/admin/runtimes/{game}"))
+        .await
+        .expect(200);
+    let base_url = runtime["record"]["base_url"].as_str().unwrap_or_default();
+    let expected = match stack.mode {
+        Mode::Container => format!("http://{engine}:8080"),
+        Mode::Host => "http://127.0.0.1:".to_owned(),
+    };
+    assert!(
+        base_url.starts_with(&expected),
+        "engine at {base_url:?}, expected {expected}…: {runtime}"
+    );
 
     // Two turns, both players sending orders, forced by the admin.
     for turn in 0..2u64 {
