@@ -7,8 +7,9 @@ MAKEFLAGS += --no-print-directory
 
 DOCKER_NETWORK ?= galaxy-dev
 CARGO ?= cargo
+FUZZ_SECONDS ?= 30
 
-.PHONY: help run test bench build prepare dev-stack dev-stop engine-image images fmt lint fbs
+.PHONY: help run test demo bench build prepare dev-stack dev-stop engine-image images fmt lint fbs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -41,8 +42,15 @@ test: prepare images build ## every test of the workspace (unit, integration, co
 	@scripts/check-fbs.sh --check
 	@scripts/run-tests.sh
 
+demo: dev-stack engine-image build ## play a short real game: two CLI players, bot orders, 3 turns, a pause/resume
+	@scripts/demo.sh
+
 bench: prepare engine-image ## print the benchmark figures
 	@scripts/bench.sh
+
+.PHONY: fuzz
+fuzz: ## fuzz every input parser with a fresh seed, FUZZ_SECONDS (default 30) per property (scripts/fuzz.sh)
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
 fbs: ## regenerate the FlatBuffers Rust code from schema/fbs (flatc --rust)
 	@scripts/check-fbs.sh

@@ -13,6 +13,7 @@ readonly BENCHES=(
   "galaxy-backend: mail outbox|target/release/galaxy-bench-mail"
   "galaxy-backend: job queue (20,000 no-op jobs: bulk enqueue, drain)|target/release/galaxy-bench-jobs"
   "galaxy-backend: push fan-out (100 gateways over gRPC)|target/release/galaxy-bench-push"
+  "galaxy-devgate: reference gateway (signed GET through the gateway vs straight to the backend; push backend -> gateway -> SSE client at 1k events/s)|target/release/galaxy-bench-gateway"
   "galaxy-backend: identity (100k accounts, 200k sessions: startup, gateway lookup, own account)|target/release/galaxy-bench-identity"
   "galaxy-backend: lobby (10k accounts, 1k public games: cached browse vs bare, apply + approve vs pgbench INSERT)|target/release/galaxy-bench-lobby"
   "galaxy-backend: runtime (100 games started with the process driver: time to all running, RSS, engine status probe)|target/release/galaxy-bench-runtime"

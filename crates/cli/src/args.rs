@@ -299,6 +299,10 @@ pub enum AdminCommand {
     ForceNextTurn(GameArg),
     /// Resume a paused game.
     Resume(GameArg),
+    /// Stop the game's engine (state kept; the game is paused).
+    Stop(GameArg),
+    /// Start a stopped engine again at the same turn (the game resumes).
+    Start(GameArg),
     /// List every game's runtime (engine) record.
     Runtimes,
 }

@@ -19,12 +19,16 @@ pub enum GatewayError {
     BadSignature,
     #[error("the device session is unknown, revoked or expired")]
     UnknownSession,
+    #[error("the device session was revoked")]
+    SessionRevoked,
     #[error("the route is not served by the gateway")]
     NotFound,
     #[error("the request body is too large")]
     TooLarge,
     #[error("the backend is not available")]
     BackendUnavailable,
+    #[error("the event stream is not available (push is off or the gateway is stopping)")]
+    PushUnavailable,
 }
 
 impl GatewayError {
@@ -36,9 +40,11 @@ impl GatewayError {
             Self::StaleTimestamp => (StatusCode::UNAUTHORIZED, "stale_timestamp"),
             Self::BadSignature => (StatusCode::UNAUTHORIZED, "bad_signature"),
             Self::UnknownSession => (StatusCode::UNAUTHORIZED, "unknown_session"),
+            Self::SessionRevoked => (StatusCode::UNAUTHORIZED, "session_revoked"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::BackendUnavailable => (StatusCode::BAD_GATEWAY, "backend_unavailable"),
+            Self::PushUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "push_unavailable"),
         }
     }
 

@@ -1,27 +1,35 @@
 //! The gateway: one fallback handler that authenticates user-group requests
-//! and forwards them and public-group requests to the backend.
+//! and forwards them and public-group requests to the backend, except the
+//! event stream, which it answers itself from the push fan-out.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use serde::Deserialize;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::config::Config;
 use crate::error::GatewayError;
+use crate::push::{Hub, HubSettings, PushStatus, Subscriber, sse};
+use crate::session::{SessionLookup, Sessions};
 use crate::signature::{self, SESSION_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 /// Request bodies above this are refused (the backend's own limit is lower).
 const MAX_BODY: usize = 4 * 1024 * 1024;
 const USER_PREFIX: &str = "/api/v1/user/";
 const PUBLIC_PREFIX: &str = "/api/v1/public/";
+/// The event stream the gateway serves itself.
+pub const EVENTS_PATH: &str = "/api/v1/user/events";
+/// A comment line on a quiet event stream this often.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// Client headers never passed on: the ones the gateway alone sets, the
 /// signature headers and the hop-by-hop ones.
@@ -47,18 +55,21 @@ const STRIPPED: &[&str] = &[
 pub struct Gateway {
     listener: TcpListener,
     state: Arc<GatewayState>,
+    subscriber: Option<Subscriber>,
+    status: watch::Receiver<PushStatus>,
 }
 
 struct GatewayState {
     config: Config,
     http: reqwest::Client,
+    sessions: Arc<Sessions>,
+    hub: Arc<Hub>,
 }
 
-/// The backend's answer to a device session lookup (the fields used here).
-#[derive(Deserialize)]
-struct SessionLookup {
+/// Who sent an authenticated request.
+struct Identity {
     user_id: Uuid,
-    public_key: String,
+    session: Uuid,
 }
 
 impl Gateway {
@@ -68,10 +79,26 @@ impl Gateway {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
+        let sessions = Arc::new(Sessions::new(config.freshness, config.lookup_cache));
+        let hub = Arc::new(Hub::new(HubSettings::default(), Arc::clone(&sessions)));
+        let (status_tx, status) = watch::channel(PushStatus::default());
+        let subscriber = Subscriber::new(&config, Arc::clone(&hub), status_tx)?;
         Ok(Self {
             listener,
-            state: Arc::new(GatewayState { config, http }),
+            state: Arc::new(GatewayState {
+                config,
+                http,
+                sessions,
+                hub,
+            }),
+            subscriber,
+            status,
         })
+    }
+
+    /// The push subscription's state (never connected with push off).
+    pub fn push_status(&self) -> watch::Receiver<PushStatus> {
+        self.status.clone()
     }
 
     /// The bound address.
@@ -79,18 +106,33 @@ impl Gateway {
         self.listener.local_addr().expect("bound listener")
     }
 
-    /// Serves until `shutdown` completes.
+    /// Serves, and subscribes to the push stream, until `shutdown`
+    /// completes; then ends every event stream and the subscription.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let stop = CancellationToken::new();
+        let subscriber = self
+            .subscriber
+            .map(|subscriber| tokio::spawn(subscriber.run(stop.clone())));
+        let hub = Arc::clone(&self.state.hub);
         let app = Router::new().fallback(handle).with_state(self.state);
-        axum::serve(
+        let served = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            stop.cancel();
+            // Event streams never end by themselves; graceful shutdown waits for them.
+            hub.close();
+        })
+        .await;
+        if let Some(subscriber) = subscriber {
+            let _ = subscriber.await;
+        }
+        served
     }
 }
 
@@ -127,11 +169,19 @@ async fn route(
     let body = axum::body::to_bytes(body, MAX_BODY)
         .await
         .map_err(|_| GatewayError::TooLarge)?;
-    let user_id = if is_user {
+    let identity = if is_user {
         Some(authenticate(state, &parts.method, &path_and_query, &parts.headers, &body).await?)
     } else {
         None
     };
+    if let Some(identity) = &identity
+        && path == EVENTS_PATH
+    {
+        if parts.method != http::Method::GET {
+            return Err(GatewayError::NotFound);
+        }
+        return open_events(state, identity, &parts.headers);
+    }
     forward(
         state,
         peer,
@@ -139,20 +189,37 @@ async fn route(
         &path_and_query,
         &parts.headers,
         body,
-        user_id,
+        identity.map(|i| i.user_id),
     )
     .await
 }
 
-/// Checks the signature headers, the freshness and the session; returns
-/// the session's user.
+/// `GET /api/v1/user/events`: the session's event stream (docs/auth.md).
+fn open_events(
+    state: &GatewayState,
+    identity: &Identity,
+    headers: &HeaderMap,
+) -> Result<Response, GatewayError> {
+    if state.config.push_url.is_none() {
+        return Err(GatewayError::PushUnavailable);
+    }
+    let last_event_id = headers.get("last-event-id").and_then(|v| v.to_str().ok());
+    let stream = state
+        .hub
+        .open(identity.user_id, identity.session, last_event_id)
+        .ok_or(GatewayError::PushUnavailable)?;
+    Ok(sse::response(stream, KEEP_ALIVE))
+}
+
+/// Checks the signature headers, the freshness and the session (refusing
+/// one the push stream invalidated before any lookup); returns who sent it.
 async fn authenticate(
     state: &GatewayState,
     method: &http::Method,
     path_and_query: &str,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<Uuid, GatewayError> {
+) -> Result<Identity, GatewayError> {
     let header = |name: &str| {
         headers
             .get(name)
@@ -175,6 +242,9 @@ async fn authenticate(
     if now.abs_diff(timestamp) > state.config.freshness.as_secs() {
         return Err(GatewayError::StaleTimestamp);
     }
+    if state.sessions.is_revoked(session) {
+        return Err(GatewayError::SessionRevoked);
+    }
     let found = lookup(state, session).await?;
     signature::verify(
         &found.public_key,
@@ -185,11 +255,24 @@ async fn authenticate(
         timestamp,
     )
     .map_err(|_| GatewayError::BadSignature)?;
-    Ok(found.user_id)
+    Ok(Identity {
+        user_id: found.user_id,
+        session,
+    })
+}
+
+/// Resolves a session, from the short lookup cache or the backend.
+async fn lookup(state: &GatewayState, session: Uuid) -> Result<SessionLookup, GatewayError> {
+    if let Some(found) = state.sessions.cached(session) {
+        return Ok(found);
+    }
+    let found = fetch_session(state, session).await?;
+    state.sessions.remember(session, &found);
+    Ok(found)
 }
 
 /// Resolves a session through `GET /api/v1/internal/device-sessions/{id}`.
-async fn lookup(state: &GatewayState, session: Uuid) -> Result<SessionLookup, GatewayError> {
+async fn fetch_session(state: &GatewayState, session: Uuid) -> Result<SessionLookup, GatewayError> {
     let url = format!(
         "{}/api/v1/internal/device-sessions/{session}",
         state.config.backend_url

@@ -535,9 +535,13 @@ impl Order {
                     s.push(' ');
                     s.push_str(&quote(r));
                 }
-                for line in text.lines() {
-                    s.push('\n');
-                    s.push_str(line);
+                // `split`, not `lines`: a trailing empty line is text too
+                // (the parser joins every line up to the lone `@`).
+                if !text.is_empty() {
+                    for line in text.split('\n') {
+                        s.push('\n');
+                        s.push_str(line);
+                    }
                 }
                 s.push_str("\n@");
             }
@@ -719,6 +723,19 @@ mod tests {
         assert!(serde_json::from_str::<Order>(r#"{"kind":"scrap","group":"most"}"#).is_err());
         assert!(serde_json::from_str::<Order>(r#"{"kind":"scrap","group":4294967295}"#).is_err());
         assert_eq!(Unit::parse("Max"), Unit::Group(MAX_GROUP));
+    }
+
+    #[test]
+    fn a_message_keeps_its_empty_lines_in_text() {
+        // Found by fuzzing (crates/fuzz, order_text): `lines()` dropped a
+        // trailing empty line, so "\n" came back from the parser as "".
+        let message = |text: &str| Order::Message {
+            to: vec!["Vulcans".into()],
+            text: text.into(),
+        };
+        assert_eq!(message("").to_text(), "@ Vulcans\n@");
+        assert_eq!(message("\n").to_text(), "@ Vulcans\n\n\n@");
+        assert_eq!(message("hi\n\n").to_text(), "@ Vulcans\nhi\n\n\n@");
     }
 
     #[test]

@@ -63,10 +63,13 @@ fn duration_term(input: &str) -> Result<(u128, &str), String> {
         .unwrap_or(rest.len());
     let (unit, rest) = rest.split_at(unit_len);
     let unit_nanos = unit_in_nanos(unit)?;
-    let whole = decimal_u128(int_digits)
+    // Checked to the end: a count just below u128's limit plus its fraction
+    // would overflow otherwise (a panic, or a tiny duration in release).
+    let nanos = decimal_u128(int_digits)
         .and_then(|n| n.checked_mul(unit_nanos))
+        .and_then(|whole| whole.checked_add(fraction_nanos(frac_digits, unit_nanos)))
         .ok_or_else(|| "too large".to_string())?;
-    Ok((whole + fraction_nanos(frac_digits, unit_nanos), rest))
+    Ok((nanos, rest))
 }
 
 fn unit_in_nanos(unit: &str) -> Result<u128, String> {
@@ -255,6 +258,15 @@ mod tests {
         assert!(parse_duration("2562047h").is_ok());
         assert!(parse_duration("2562048h").is_err());
         assert!(parse_duration("99999999999999999999999999999999999999999h").is_err());
+    }
+
+    #[test]
+    fn a_count_at_the_edge_of_u128_with_a_fraction_is_too_large() {
+        // Found by fuzzing (crates/fuzz, config_values): u128::MAX / 1000
+        // microseconds plus half of one overflowed the addition.
+        let err = parse_duration("340282366920938463463374607431768211.5us").unwrap_err();
+        assert!(err.contains("too large"), "{err}");
+        assert!(parse_duration("340282366920938463463374607431768211us").is_err());
     }
 
     #[test]

@@ -153,20 +153,39 @@ fn is_allowed(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, ' ' | '-' | '_')
 }
 
+/// Most times [`canonical_key`] applies its steps before the key is stable.
+const MAX_KEY_ROUNDS: usize = 8;
+
 /// The canonical key of `raw` (any text; see the module doc for the steps).
+///
+/// The steps are applied again to their own result until it no longer
+/// changes: a skeleton can be a character with a skeleton of its own
+/// (`ꭕ` gives Greek `χ`, whose skeleton is `x`), and a key must be its own
+/// key, or `Zorgꭕ` would escape its lookalike `Zorgx`.
 pub fn canonical_key(raw: &str) -> RaceKey {
+    let mut key = key_steps(raw);
+    for _ in 1..MAX_KEY_ROUNDS {
+        let next = key_steps(&key);
+        if next == key {
+            break;
+        }
+        key = next;
+    }
+    RaceKey(key)
+}
+
+/// One application of the steps of the module doc.
+fn key_steps(raw: &str) -> String {
     let upper: String = raw
         .nfkc()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_uppercase)
         .collect();
     let lower: String = skeleton(&upper).flat_map(char::to_lowercase).collect();
-    RaceKey(
-        skeleton(&lower)
-            .flat_map(char::to_lowercase)
-            .filter(|c| c.is_alphanumeric())
-            .collect(),
-    )
+    skeleton(&lower)
+        .flat_map(char::to_lowercase)
+        .filter(|c| c.is_alphanumeric())
+        .collect()
 }
 
 #[cfg(test)]
@@ -331,6 +350,17 @@ mod tests {
     fn parsing_keys_the_display_form() {
         let name = RaceName::parse("  Z-o r g ").unwrap();
         assert_eq!(name.key(), &canonical_key("Zorg"));
+    }
+
+    #[test]
+    fn a_lookalike_of_a_lookalike_gets_the_same_key() {
+        // Found by fuzzing (crates/fuzz, race_name): one pass gave `ꭕ` the
+        // key `χ`, whose own key is `x`, and `Ϛ` the key `ς` (then `ʃ`).
+        assert_eq!(key("Zorgꭕ"), key("Zorgx"));
+        for raw in ["ꭕ", "Ϛ", "Zorgꭕ"] {
+            let once = canonical_key(raw);
+            assert_eq!(canonical_key(once.as_str()), once, "{raw:?}");
+        }
     }
 
     #[test]

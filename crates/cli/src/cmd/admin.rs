@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::lobby::{game_body, game_detail};
 use super::{Ctx, Failure};
-use crate::args::{Admin, AdminCommand, AdminGames};
+use crate::args::{Admin, AdminCommand, AdminGames, GameArg};
 use crate::client::{AdminCredentials, Client};
 use crate::output::{cell, fields, item_table};
 
@@ -59,11 +59,19 @@ pub async fn admin(ctx: &Ctx, args: Admin) -> Result<(), Failure> {
                 format!("The next turn runs now.\n{}", runtime_fields(v))
             });
         }
-        AdminCommand::Resume(g) => {
-            let v = client
-                .admin_post(&format!("{RUNTIMES}/{}/resume", g.game), None)
-                .await?;
-            ctx.emit(&v, |v| format!("Resumed.\n{}", runtime_fields(v)));
+        AdminCommand::Resume(g) => runtime_action(ctx, &client, g, "resume", "Resumed.").await?,
+        AdminCommand::Stop(g) => {
+            runtime_action(
+                ctx,
+                &client,
+                g,
+                "stop",
+                "Engine stopped; the game is paused.",
+            )
+            .await?
+        }
+        AdminCommand::Start(g) => {
+            runtime_action(ctx, &client, g, "start", "Engine started.").await?
         }
         AdminCommand::Runtimes => {
             let v = client.admin_get(RUNTIMES).await?;
@@ -84,6 +92,21 @@ pub async fn admin(ctx: &Ctx, args: Admin) -> Result<(), Failure> {
             });
         }
     }
+    Ok(())
+}
+
+/// `POST /admin/runtimes/{game}/{action}`; prints `done` and the record.
+async fn runtime_action(
+    ctx: &Ctx,
+    client: &Client,
+    g: GameArg,
+    action: &str,
+    done: &str,
+) -> Result<(), Failure> {
+    let v = client
+        .admin_post(&format!("{RUNTIMES}/{}/{action}", g.game), None)
+        .await?;
+    ctx.emit(&v, |v| format!("{done}\n{}", runtime_fields(v)));
     Ok(())
 }
 

@@ -15,12 +15,21 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(
         addr = %gateway.local_addr(),
         backend = %config.backend_url,
+        push = config.push_url.as_deref().unwrap_or("off"),
+        client_id = %config.client_id,
         "galaxy-devgate listening (a development gateway, not for production)"
     );
-    gateway
-        .run_until(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    gateway.run_until(stop_signal()).await?;
+    tracing::info!("galaxy-devgate stopped");
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
 }

@@ -1,0 +1,220 @@
+//! The chaos suite's shared pieces: the real backend binary as a child
+//! process that can be killed and restarted, free loopback ports, and the
+//! scenario type. Scenarios live in [`scenarios`], one module each.
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+pub mod scenarios;
+
+/// What one scenario run found: pass or fail, and its line of figures.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub passed: bool,
+    pub figures: String,
+}
+
+impl Outcome {
+    /// A failure that produced no figures.
+    pub fn failed(why: String) -> Self {
+        Self {
+            passed: false,
+            figures: why,
+        }
+    }
+}
+
+/// The random seed of this run: `GALAXY_CHAOS_SEED`, or a fresh one.
+pub fn seed() -> u64 {
+    std::env::var("GALAXY_CHAOS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random)
+}
+
+/// A free TCP port on loopback (bound and released; good enough for a
+/// child process started right after).
+pub fn free_addr() -> anyhow::Result<SocketAddr> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+/// A pool on the database of the backend environment `env`, migrated as
+/// the backend migrates it (for seeding before it starts).
+pub async fn migrated(env: &BTreeMap<String, String>) -> anyhow::Result<sqlx::PgPool> {
+    let config = galaxy_backend::config::Config::from_vars(env.clone())
+        .map_err(|e| anyhow::anyhow!("invalid backend environment: {e}"))?;
+    galaxy_bench::migrated_pool(&config.postgres).await
+}
+
+/// Enqueues `n` login-code mails to `<prefix><i>@chaos.invalid`, 100 per
+/// transaction, as the backend's producers do.
+pub async fn enqueue_mail(pool: &sqlx::PgPool, prefix: &str, n: usize) -> anyhow::Result<()> {
+    for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
+        let mut tx = pool.begin().await?;
+        for i in chunk {
+            galaxy_backend::mail::enqueue_login_code(
+                &mut tx,
+                &format!("{prefix}{i}@chaos.invalid"),
+                &format!("{:06}", i % 1_000_000),
+                Duration::from_secs(600),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// Messages received per Message-ID.
+pub fn by_message_id(
+    smtp: &galaxy_devstack::smtp::SmtpServer,
+) -> std::collections::HashMap<String, usize> {
+    let mut counts = std::collections::HashMap::new();
+    for message in smtp.messages() {
+        if let Some(id) = message.header("Message-ID") {
+            *counts.entry(id.trim().to_owned()).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+/// The release backend binary.
+pub fn backend_bin() -> PathBuf {
+    std::env::var_os("GALAXY_CHAOS_BACKEND_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target/release/galaxy-backend"))
+}
+
+/// The real backend binary, run as a child with a fixed environment so it
+/// can be killed and started again on the same database and ports.
+pub struct Backend {
+    env: BTreeMap<String, String>,
+    http: SocketAddr,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Backend {
+    /// Prepares (does not start) a backend with `env`, listening for HTTP on
+    /// a free loopback port; its output is appended to `log`.
+    pub fn new(mut env: BTreeMap<String, String>, log: PathBuf) -> anyhow::Result<Self> {
+        let http = free_addr()?;
+        env.insert("BACKEND_HTTP_LISTEN_ADDR".into(), http.to_string());
+        Ok(Self {
+            env,
+            http,
+            child: None,
+            log,
+        })
+    }
+
+    /// The HTTP base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.http)
+    }
+
+    /// The running process's id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// CPU seconds (user + system) the running process has used so far,
+    /// from `/proc/<pid>/stat`.
+    pub fn cpu_seconds(&self) -> anyhow::Result<f64> {
+        let pid = self.pid().context("the backend is not running")?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+        // Fields after the parenthesised command name; utime and stime are
+        // the 14th and 15th fields of the whole line.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: f64 = fields.get(11..13).map_or(Ok(0.0), |f| {
+            f.iter().map(|v| v.parse::<f64>()).sum::<Result<f64, _>>()
+        })?;
+        Ok(ticks / 100.0)
+    }
+
+    /// Starts the process (without waiting for readiness).
+    pub fn start(&mut self) -> anyhow::Result<()> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)?;
+        let child = Command::new(backend_bin())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(&self.env)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("cannot start {}", backend_bin().display()))?;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// Waits until `/readyz` answers 200, for at most `limit`.
+    pub async fn wait_ready(&mut self, limit: Duration) -> anyhow::Result<()> {
+        let client = reqwest::Client::new();
+        let started = Instant::now();
+        loop {
+            if let Some(child) = self.child.as_mut()
+                && let Some(status) = child.try_wait()?
+            {
+                bail!(
+                    "the backend exited with {status} (log: {})",
+                    self.log.display()
+                );
+            }
+            if let Ok(r) = client.get(format!("{}/readyz", self.url())).send().await
+                && r.status().is_success()
+            {
+                return Ok(());
+            }
+            if started.elapsed() > limit {
+                bail!("the backend was not ready within {limit:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// SIGKILL, and reaps it.
+    pub fn kill9(&mut self) -> anyhow::Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.kill()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+
+    /// SIGTERM; waits up to `limit` for the exit and returns its code.
+    pub async fn terminate(&mut self, limit: Duration) -> anyhow::Result<Option<i32>> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(None);
+        };
+        let pid = child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status()?;
+        let started = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait()? {
+                return Ok(status.code());
+            }
+            if started.elapsed() > limit {
+                child.kill()?;
+                child.wait()?;
+                bail!("the backend did not exit within {limit:?} of SIGTERM");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        let _ = self.kill9();
+    }
+}

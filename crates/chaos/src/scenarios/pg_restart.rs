@@ -1,0 +1,175 @@
+//! **PostgreSQL restart.** The machine's PostgreSQL is restarted with
+//! `pg_ctlcluster <version> main restart -m immediate` while 8 clients ask
+//! for login codes against the real backend (mail worker on, relay up).
+//! `/readyz` must turn 503 and come back to 200 by itself, every `202`
+//! must have its challenge and outbox row, mail enqueued after the restart
+//! must be delivered without restarting the backend, and no request may
+//! take longer than the handler timeout (`BACKEND_HTTP_WRITE_TIMEOUT`, set
+//! to 10 s here) plus a second.
+//!
+//! It restarts the shared server: run it alone (`make chaos` does).
+
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use galaxy_bench::{bench_vars, fresh_database};
+use galaxy_devstack::smtp::{SmtpServer, SmtpServerOptions};
+
+use crate::{Backend, Outcome};
+
+const DATABASE: &str = "galaxy_chaos_pg";
+const CLIENTS: usize = 8;
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Default)]
+struct Tally {
+    accepted: AtomicUsize,
+    refused_503: AtomicUsize,
+    other: AtomicUsize,
+    errors: AtomicUsize,
+    slowest_ms: AtomicU64,
+}
+
+pub async fn run(_seed: u64) -> anyhow::Result<Outcome> {
+    let smtp = SmtpServer::start(SmtpServerOptions::default()).await?;
+    let scratch = std::env::temp_dir().join("galaxy-chaos-pg");
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch)?;
+    let dsn = fresh_database(DATABASE).await?;
+    let port = smtp.port().to_string();
+    let timeout = format!("{}s", WRITE_TIMEOUT.as_secs());
+    let env = bench_vars(
+        &dsn,
+        &scratch,
+        &[
+            ("BACKEND_SMTP_PORT", &port),
+            ("BACKEND_LOGGING_LEVEL", "warn"),
+            ("BACKEND_HTTP_WRITE_TIMEOUT", &timeout),
+            ("BACKEND_MAIL_WORKER_INTERVAL", "500ms"),
+        ],
+    )?;
+    let pool = crate::migrated(&env).await?;
+    let mut backend = Backend::new(env, scratch.join("backend.log"))?;
+    backend.start()?;
+    backend.wait_ready(Duration::from_secs(60)).await?;
+
+    let tally = Arc::new(Tally::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let url = format!("{}/api/v1/public/auth/challenges", backend.url());
+    let mut clients = Vec::new();
+    for c in 0..CLIENTS {
+        let (tally, stop, url) = (tally.clone(), stop.clone(), url.clone());
+        clients.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let mut i = 0usize;
+            while !stop.load(Ordering::Relaxed) {
+                i += 1;
+                let started = Instant::now();
+                let sent = http
+                    .post(&url)
+                    .header(
+                        "x-forwarded-for",
+                        format!("10.{c}.{}.{}", i / 250 % 250, i % 250),
+                    )
+                    .json(&serde_json::json!({ "email": format!("p{c}-{i}@chaos.invalid") }))
+                    .timeout(WRITE_TIMEOUT * 3)
+                    .send()
+                    .await;
+                let ms = started.elapsed().as_millis() as u64;
+                tally.slowest_ms.fetch_max(ms, Ordering::Relaxed);
+                let counter = match sent.map(|r| r.status().as_u16()) {
+                    Ok(202) => &tally.accepted,
+                    Ok(503) => &tally.refused_503,
+                    Ok(_) => &tally.other,
+                    Err(_) => &tally.errors,
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let version = std::fs::read_dir("/etc/postgresql")
+        .context("no /etc/postgresql: this scenario needs the Debian cluster tools")?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .next()
+        .context("no PostgreSQL cluster in /etc/postgresql")?;
+    let restarted = Instant::now();
+    let status = Command::new("pg_ctlcluster")
+        .args([
+            "--skip-systemctl-redirect",
+            &version,
+            "main",
+            "restart",
+            "-m",
+            "immediate",
+        ])
+        .status()?;
+    if !status.success() {
+        bail!("pg_ctlcluster restart failed: {status}");
+    }
+    // /readyz: 503 seen, then 200 again, by itself.
+    let probe = reqwest::Client::new();
+    let readyz = format!("{}/readyz", backend.url());
+    let (mut saw_unready, mut ready_again) = (false, None);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let code = probe
+            .get(&readyz)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0);
+        if code == 503 {
+            saw_unready = true;
+        } else if code == 200 && saw_unready {
+            ready_again = Some(restarted.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        let _ = client.await;
+    }
+    // Workers resume: everything accepted reaches the relay.
+    let accepted = tally.accepted.load(Ordering::Relaxed);
+    let delivered = smtp
+        .wait_for_messages(accepted, Duration::from_secs(60))
+        .await
+        .map(|m| m.len())
+        .unwrap_or_else(|e| e.received.len());
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM mail_deliveries")
+        .fetch_one(&pool)
+        .await?;
+    let exit = backend.terminate(Duration::from_secs(30)).await?;
+    pool.close().await;
+
+    let slowest = Duration::from_millis(tally.slowest_ms.load(Ordering::Relaxed));
+    let passed = saw_unready
+        && ready_again.is_some()
+        && rows as usize == accepted
+        && delivered >= accepted
+        && slowest <= WRITE_TIMEOUT + Duration::from_secs(1)
+        && exit == Some(0);
+    Ok(Outcome {
+        passed,
+        figures: format!(
+            "/readyz 503 seen: {saw_unready}, 200 again after {}; {accepted} accepted, {} answered 503, \
+             {} other, {} connection errors; outbox rows {rows} (= accepted), delivered {delivered}; \
+             slowest request {:.1} s (limit {} s); exit {exit:?}",
+            ready_again.map_or("never".to_owned(), |d| format!("{:.1} s", d.as_secs_f64())),
+            tally.refused_503.load(Ordering::Relaxed),
+            tally.other.load(Ordering::Relaxed),
+            tally.errors.load(Ordering::Relaxed),
+            slowest.as_secs_f64(),
+            WRITE_TIMEOUT.as_secs() + 1,
+        ),
+    })
+}
