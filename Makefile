@@ -48,7 +48,10 @@ demo: dev-stack engine-image build ## play a short real game: two CLI players, b
 bench: prepare engine-image ## print the benchmark figures
 	@scripts/bench.sh
 
-.PHONY: fuzz
+.PHONY: chaos fuzz
+chaos: prepare ## the chaos suite: faults against the real service, one line of figures each, then a short fuzz run
+	@scripts/chaos.sh
+
 fuzz: ## fuzz every input parser with a fresh seed, FUZZ_SECONDS (default 30) per property (scripts/fuzz.sh)
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
 

@@ -35,7 +35,8 @@ export GALAXY_ADMIN_USER=$BACKEND_ADMIN_BOOTSTRAP_USER
 export GALAXY_ADMIN_PASSWORD=$BACKEND_ADMIN_BOOTSTRAP_PASSWORD
 
 started=$(date +%s)
-pids=()
+pids=()    # the backend and the gateway
+groups=()  # the watchers' process groups
 game=""
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -44,9 +45,10 @@ json() { python3 -c "import json,sys; v=json.load(sys.stdin); print($1)"; }
 
 cleanup() {
   local status=$?
-  [[ -n $game ]] && docker rm -f "galaxy-game-$game" >/dev/null 2>&1 || true
+  for group in "${groups[@]}"; do kill -- "-$group" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  [[ -n $game ]] && docker rm -f "galaxy-game-$game" >/dev/null 2>&1 || true
   if [[ $status -ne 0 ]]; then
     echo "demo: failed; the last lines of the logs in ${DEMO#"$ROOT"/}/:" >&2
     tail -n 15 "$DEMO"/backend.log "$DEMO"/gateway.log >&2 2>/dev/null || true
@@ -88,7 +90,7 @@ for m in json.load(sys.stdin):
 # Logs player $1 (alice|bob) in as $2.
 login() {
   "$1" login "$2" >/dev/null
-  "$1" login "$2" --code "$(code_for "$2")"
+  "$1" login "$2" --code "$(code_for "$2")" | sed "s/^/  $1: /"
 }
 
 # The current turn of the game.
@@ -105,11 +107,18 @@ wait_turn() {
 
 # Player $1 submits the bot's orders for race $2.
 bot_orders() {
-  docker exec "galaxy-game-$game" /galaxy-game bot --race "$2" | "$1" orders submit "$game" - >/dev/null
-  echo "  $1: $(docker exec "galaxy-game-$game" /galaxy-game bot --race "$2" | wc -l) orders for $2 submitted"
+  local orders
+  orders=$(docker exec "galaxy-game-$game" /galaxy-game bot --race "$2")
+  echo "  $1 sends $(wc -l <<<"$orders") orders for $2: $(head -n 3 <<<"$orders" | paste -sd ';' -) …"
+  "$1" orders submit "$game" - <<<"$orders" >/dev/null
 }
 
 say "Local stack: PostgreSQL database $DB, backend on $HTTP, gateway on $GATEWAY"
+for addr in $HTTP $GRPC $GATEWAY; do
+  if (exec 3<>"/dev/tcp/${addr%:*}/${addr#*:}") 2>/dev/null; then
+    die "$addr is in use (another demo still running?)"
+  fi
+done
 rm -rf "$DEMO"
 mkdir -p "$DEMO" "$BACKEND_GAME_STATE_ROOT"
 psql -X -q -v ON_ERROR_STOP=1 "postgres://postgres@127.0.0.1:5432/postgres" \
@@ -139,10 +148,12 @@ bob game accept "$invite" --race-name Betelgeusians >/dev/null
 echo "  Bob joined as Betelgeusians"
 
 say "Live events (each player's 'galaxy watch', in the background)"
-alice watch --game "$game" 2>/dev/null | sed -u 's/^/  [alice sees] /' &
-pids+=($!)
-bob watch --game "$game" 2>/dev/null | sed -u 's/^/  [bob sees]   /' &
-pids+=($!)
+# Each watcher in its own process group, so the cleanup ends the whole pipe.
+for player in alice bob; do
+  GALAXY_CONFIG_DIR=$DEMO/$player setsid bash -c \
+    "'$BIN/galaxy' watch --game '$game' 2>/dev/null | sed -u 's/^/  [$player sees] /'" &
+  groups+=($!)
+done
 sleep 1
 
 say "Alice starts the game: the backend starts its engine container"

@@ -10,6 +10,7 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt as _;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -118,8 +119,14 @@ impl Gateway {
             .map(|subscriber| tokio::spawn(subscriber.run(stop.clone())));
         let hub = Arc::clone(&self.state.hub);
         let app = Router::new().fallback(handle).with_state(self.state);
+        // Small writes (answers, event frames) go out at once, not after Nagle's delay.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY not set");
+            }
+        });
         let served = axum::serve(
-            self.listener,
+            listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(async move {

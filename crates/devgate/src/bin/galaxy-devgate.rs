@@ -1,9 +1,24 @@
 //! `galaxy-devgate`: the reference gateway (development only; see docs/auth.md).
 
+use std::process::ExitCode;
+
+use anyhow::Context as _;
 use galaxy_devgate::{Config, Gateway};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        // One line, whatever RUST_BACKTRACE says: bad settings or a busy port
+        // are the operator's to fix, not a crash.
+        Err(e) => {
+            eprintln!("galaxy-devgate: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("DEVGATE_LOG")
@@ -11,7 +26,9 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let config = Config::from_env()?;
-    let gateway = Gateway::bind(config.clone()).await?;
+    let gateway = Gateway::bind(config.clone())
+        .await
+        .with_context(|| format!("cannot listen on {} (DEVGATE_LISTEN_ADDR)", config.listen_addr))?;
     tracing::info!(
         addr = %gateway.local_addr(),
         backend = %config.backend_url,
