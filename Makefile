@@ -9,7 +9,7 @@ DOCKER_NETWORK ?= galaxy-dev
 CARGO ?= cargo
 FUZZ_SECONDS ?= 30
 
-.PHONY: help run test demo bench build prepare dev-stack dev-stop engine-image fmt lint fbs
+.PHONY: help run test demo bench build prepare dev-stack dev-stop engine-image images fmt lint fbs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -25,6 +25,10 @@ dev-stack: prepare ## start the local SMTP server (+ web inbox) and write the Ge
 engine-image: prepare ## build galaxy-game and import it as the local image galaxy/game:<version>
 	@scripts/engine-image.sh
 
+images: prepare ## build the engine, backend, gateway and dev-stack images locally, no registry (docs/deploy.md)
+	@scripts/engine-image.sh
+	@scripts/backend-image.sh
+
 build: prepare ## compile the workspace once for both `run` and `test` (shows progress)
 	@scripts/build.sh
 
@@ -32,7 +36,7 @@ run: dev-stack engine-image build ## run galaxy-backend against the local stack
 	@source scripts/dev-env.sh && scripts/print-surfaces.sh \
 		&& exec "$${CARGO_TARGET_DIR:-target}/debug/galaxy-backend"
 
-test: prepare engine-image build ## every test of the workspace (unit, integration, contract)
+test: prepare images build ## every test of the workspace (unit, integration, contract)
 	@scripts/engine-test-images.sh >/dev/null
 	@scripts/check-layers.sh
 	@scripts/check-fbs.sh --check

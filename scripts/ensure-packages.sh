@@ -9,6 +9,7 @@ set -euo pipefail
 # package:command pairs — the command proves the package is installed.
 readonly REQUIRED=(
   "docker.io:dockerd"
+  "docker-compose:docker-compose"
   "protobuf-compiler:protoc"
   "flatbuffers-compiler:flatc"
   "mmdb-bin:mmdblookup"

@@ -14,6 +14,15 @@ if command -v docker >/dev/null 2>&1; then
     # shellcheck disable=SC2086
     docker rm -f $leftovers >/dev/null 2>&1 || true
   fi
+  # What a killed run of the integration suite (crates/e2e) left: its
+  # networks (galaxy-e2e-*, labelled galaxy.e2e=1) with every container
+  # on them, the backend's and the engines.
+  for network in $(docker network ls -q --filter label=galaxy.e2e=1 2>/dev/null || true); do
+    on_it=$(docker ps -aq --filter "network=$network" 2>/dev/null || true)
+    # shellcheck disable=SC2086
+    [[ -z "$on_it" ]] || docker rm -f $on_it >/dev/null 2>&1 || true
+    docker network rm "$network" >/dev/null 2>&1 || true
+  done
 fi
 
 status=0

@@ -114,7 +114,7 @@ async fn run(args: Args) -> std::io::Result<()> {
     tokio::select! {
         result = inbox => result?,
         () = printer => {}
-        () = shutdown_signal() => {}
+        () = galaxy_devstack::shutdown_signal() => {}
     }
     Ok(())
 }
@@ -135,25 +135,4 @@ fn print_message(n: usize, message: &ReceivedMessage) {
         message.to.join(", "),
         body.trim_end(),
     );
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }
