@@ -507,7 +507,6 @@ async fn watched(watching: Watching) -> Run {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs galaxy-devgate's event stream (GET /api/v1/user/events, branch gwpush): run once both are merged"]
 async fn watch_prints_the_next_turn_and_stops_when_the_session_ends() {
     let stack = Stack::start().await;
     let (alice, bob, game_id) = started_game(&stack).await;
