@@ -45,6 +45,37 @@ pub fn free_addr() -> anyhow::Result<SocketAddr> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
 }
 
+/// A scenario's stack: an SMTP server of its own, a fresh migrated
+/// database `galaxy_chaos_<name>`, and the backend configured for both
+/// (plus `overrides`), not started yet; its log is
+/// `$TMPDIR/galaxy-chaos-<name>/backend.log`.
+pub struct Stack {
+    pub smtp: SmtpServer,
+    pub pool: sqlx::PgPool,
+    pub backend: Backend,
+}
+
+impl Stack {
+    pub async fn new(name: &str, overrides: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let smtp = SmtpServer::start(galaxy_devstack::smtp::SmtpServerOptions::default()).await?;
+        let scratch = std::env::temp_dir().join(format!("galaxy-chaos-{name}"));
+        let _ = std::fs::remove_dir_all(&scratch);
+        std::fs::create_dir_all(&scratch)?;
+        let dsn = galaxy_bench::fresh_database(&format!("galaxy_chaos_{name}")).await?;
+        let port = smtp.port().to_string();
+        let mut vars = vec![("BACKEND_SMTP_PORT", port.as_str())];
+        vars.extend_from_slice(overrides);
+        let env = galaxy_bench::bench_vars(&dsn, &scratch, &vars)?;
+        let pool = migrated(&env).await?;
+        let backend = Backend::new(env, scratch.join("backend.log"))?;
+        Ok(Self {
+            smtp,
+            pool,
+            backend,
+        })
+    }
+}
+
 /// A pool on the database of the backend environment `env`, migrated as
 /// the backend migrates it (for seeding before it starts).
 pub async fn migrated(env: &BTreeMap<String, String>) -> anyhow::Result<sqlx::PgPool> {
@@ -244,6 +275,12 @@ impl Backend {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Starts the process and waits until it is ready (at most a minute).
+    pub async fn start_ready(&mut self) -> anyhow::Result<()> {
+        self.start()?;
+        self.wait_ready(Duration::from_secs(60)).await
     }
 
     /// SIGKILL, and reaps it.

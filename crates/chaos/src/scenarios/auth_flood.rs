@@ -16,30 +16,23 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use galaxy_bench::{bench_vars, fresh_database};
-use galaxy_devstack::smtp::{SmtpServer, SmtpServerOptions};
 use serde_json::{Value, json};
 
-use crate::{Backend, Outcome};
+use crate::Outcome;
 
-const DATABASE: &str = "galaxy_chaos_auth";
 const WRONG_CODES: usize = 10_000;
 const FAILURE_LIMIT: i64 = 100;
 const ROOT_PASSWORD: &str = "chaos-root-password";
 const OPS_PASSWORD: &str = "chaos-ops-password";
 
 pub async fn run(_seed: u64) -> anyhow::Result<Outcome> {
-    let smtp = SmtpServer::start(SmtpServerOptions::default()).await?;
-    let scratch = std::env::temp_dir().join("galaxy-chaos-auth");
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch)?;
-    let dsn = fresh_database(DATABASE).await?;
-    let port = smtp.port().to_string();
-    let env = bench_vars(
-        &dsn,
-        &scratch,
+    let crate::Stack {
+        smtp,
+        pool,
+        mut backend,
+    } = crate::Stack::new(
+        "auth",
         &[
-            ("BACKEND_SMTP_PORT", &port),
             ("BACKEND_LOGGING_LEVEL", "error"),
             // Sources are told apart by X-Forwarded-For from loopback.
             ("BACKEND_TRUSTED_PROXIES", "127.0.0.1/32"),
@@ -49,11 +42,9 @@ pub async fn run(_seed: u64) -> anyhow::Result<Outcome> {
             ("BACKEND_ADMIN_BOOTSTRAP_USER", "root"),
             ("BACKEND_ADMIN_BOOTSTRAP_PASSWORD", ROOT_PASSWORD),
         ],
-    )?;
-    let pool = crate::migrated(&env).await?;
-    let mut backend = Backend::new(env, scratch.join("backend.log"))?;
-    backend.start()?;
-    backend.wait_ready(Duration::from_secs(60)).await?;
+    )
+    .await?;
+    backend.start_ready().await?;
     let base = backend.url();
     let http = reqwest::Client::new();
 

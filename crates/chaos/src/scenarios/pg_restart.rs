@@ -15,12 +15,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use galaxy_bench::{bench_vars, fresh_database};
-use galaxy_devstack::smtp::{SmtpServer, SmtpServerOptions};
 
-use crate::{Backend, Outcome};
+use crate::Outcome;
 
-const DATABASE: &str = "galaxy_chaos_pg";
 const CLIENTS: usize = 8;
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -34,27 +31,21 @@ struct Tally {
 }
 
 pub async fn run(_seed: u64) -> anyhow::Result<Outcome> {
-    let smtp = SmtpServer::start(SmtpServerOptions::default()).await?;
-    let scratch = std::env::temp_dir().join("galaxy-chaos-pg");
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch)?;
-    let dsn = fresh_database(DATABASE).await?;
-    let port = smtp.port().to_string();
     let timeout = format!("{}s", WRITE_TIMEOUT.as_secs());
-    let env = bench_vars(
-        &dsn,
-        &scratch,
+    let crate::Stack {
+        smtp,
+        pool,
+        mut backend,
+    } = crate::Stack::new(
+        "pg",
         &[
-            ("BACKEND_SMTP_PORT", &port),
             ("BACKEND_LOGGING_LEVEL", "warn"),
             ("BACKEND_HTTP_WRITE_TIMEOUT", &timeout),
             ("BACKEND_MAIL_WORKER_INTERVAL", "500ms"),
         ],
-    )?;
-    let pool = crate::migrated(&env).await?;
-    let mut backend = Backend::new(env, scratch.join("backend.log"))?;
-    backend.start()?;
-    backend.wait_ready(Duration::from_secs(60)).await?;
+    )
+    .await?;
+    backend.start_ready().await?;
 
     let tally = Arc::new(Tally::default());
     let stop = Arc::new(AtomicBool::new(false));

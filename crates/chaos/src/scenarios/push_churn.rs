@@ -16,13 +16,10 @@ use std::time::{Duration, Instant};
 use galaxy_backend::push::Cursor;
 use galaxy_backend::push::pb::push_client::PushClient;
 use galaxy_backend::push::pb::{GatewaySubscribeRequest, push_event};
-use galaxy_bench::{bench_vars, fresh_database};
-use galaxy_devstack::smtp::{SmtpServer, SmtpServerOptions};
 use rand::{Rng as _, SeedableRng as _, rngs::StdRng};
 
-use crate::{Backend, Outcome};
+use crate::Outcome;
 
-const DATABASE: &str = "galaxy_chaos_push";
 const GATEWAYS: usize = 3;
 const KILLS: usize = 5;
 const DROPS_PER_GATEWAY: u32 = 3;
@@ -38,28 +35,20 @@ struct Seen {
 }
 
 pub async fn run(seed: u64) -> anyhow::Result<Outcome> {
-    let smtp = SmtpServer::start(SmtpServerOptions::default()).await?;
-    let scratch = std::env::temp_dir().join("galaxy-chaos-push");
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch)?;
-    let dsn = fresh_database(DATABASE).await?;
-    let port = smtp.port().to_string();
-    let env = bench_vars(
-        &dsn,
-        &scratch,
+    let crate::Stack {
+        smtp, mut backend, ..
+    } = crate::Stack::new(
+        "push",
         &[
-            ("BACKEND_SMTP_PORT", &port),
             ("BACKEND_LOGGING_LEVEL", "warn"),
             ("BACKEND_TRUSTED_PROXIES", "127.0.0.1/32"),
             ("BACKEND_AUTH_CHALLENGE_THROTTLE_MAX", "100000"),
             ("BACKEND_AUTH_CHALLENGE_SOURCE_MAX", "100000"),
             ("BACKEND_MAIL_WORKER_INTERVAL", "100ms"),
         ],
-    )?;
-    crate::migrated(&env).await?.close().await;
-    let mut backend = Backend::new(env, scratch.join("backend.log"))?;
-    backend.start()?;
-    backend.wait_ready(Duration::from_secs(60)).await?;
+    )
+    .await?;
+    backend.start_ready().await?;
     let (base, grpc) = (backend.url(), backend.grpc_url());
 
     let stop = Arc::new(AtomicBool::new(false));

@@ -9,11 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use galaxy_bench::{bench_vars, fresh_database};
+use crate::Outcome;
 
-use crate::{Backend, Outcome};
-
-const DATABASE: &str = "galaxy_chaos_sigterm";
 const CLIENTS: usize = 16;
 const LOAD_BEFORE: Duration = Duration::from_secs(3);
 const BUDGET: Duration = Duration::from_secs(20);
@@ -27,24 +24,19 @@ struct Tally {
 }
 
 pub async fn run(_seed: u64) -> anyhow::Result<Outcome> {
-    let scratch = std::env::temp_dir().join("galaxy-chaos-sigterm");
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch)?;
-    let dsn = fresh_database(DATABASE).await?;
-    let env = bench_vars(
-        &dsn,
-        &scratch,
+    let crate::Stack {
+        pool, mut backend, ..
+    } = crate::Stack::new(
+        "sigterm",
         &[
             ("BACKEND_LOGGING_LEVEL", "warn"),
             // No relay: deliveries stay in the outbox, where they are counted.
             ("BACKEND_MAIL_WORKER_ENABLED", "false"),
             ("BACKEND_HTTP_SHUTDOWN_TIMEOUT", "10s"),
         ],
-    )?;
-    let pool = crate::migrated(&env).await?;
-    let mut backend = Backend::new(env, scratch.join("backend.log"))?;
-    backend.start()?;
-    backend.wait_ready(Duration::from_secs(60)).await?;
+    )
+    .await?;
+    backend.start_ready().await?;
 
     let tally = Arc::new(Tally::default());
     let stop = Arc::new(AtomicBool::new(false));

@@ -12,12 +12,10 @@
 
 use std::time::{Duration, Instant};
 
-use galaxy_bench::{bench_vars, fresh_database};
-use galaxy_devstack::smtp::{Behaviour, SmtpServer, SmtpServerOptions};
+use galaxy_devstack::smtp::Behaviour;
 
-use crate::{Backend, Outcome};
+use crate::Outcome;
 
-const DATABASE: &str = "galaxy_chaos_smtp";
 const RETRY_BASE: Duration = Duration::from_secs(4);
 const RETRY_MAX: Duration = Duration::from_secs(16);
 const TRANSIENT_FOR: Duration = Duration::from_secs(60);
@@ -27,30 +25,24 @@ const PER_PHASE: usize = 50;
 const POLL: Duration = Duration::from_secs(2);
 
 pub async fn run(_seed: u64) -> anyhow::Result<Outcome> {
-    let smtp = SmtpServer::start(SmtpServerOptions::default()).await?;
-    let scratch = std::env::temp_dir().join("galaxy-chaos-smtp");
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch)?;
-    let dsn = fresh_database(DATABASE).await?;
-    let port = smtp.port().to_string();
     let base = format!("{}s", RETRY_BASE.as_secs());
     let max = format!("{}s", RETRY_MAX.as_secs());
-    let env = bench_vars(
-        &dsn,
-        &scratch,
+    let crate::Stack {
+        smtp,
+        pool,
+        mut backend,
+    } = crate::Stack::new(
+        "smtp",
         &[
-            ("BACKEND_SMTP_PORT", &port),
             ("BACKEND_LOGGING_LEVEL", "warn"),
             ("BACKEND_MAIL_RETRY_BASE", &base),
             ("BACKEND_MAIL_RETRY_MAX", &max),
             ("BACKEND_MAIL_MAX_ATTEMPTS", "50"),
             ("BACKEND_MAIL_WORKER_INTERVAL", "2s"),
         ],
-    )?;
-    let pool = crate::migrated(&env).await?;
-    let mut backend = Backend::new(env, scratch.join("backend.log"))?;
-    backend.start()?;
-    backend.wait_ready(Duration::from_secs(60)).await?;
+    )
+    .await?;
+    backend.start_ready().await?;
 
     // 1. 451 for a minute, then accept.
     smtp.set_behaviour(Behaviour::TransientReject).await?;
