@@ -10,13 +10,16 @@
 //! 2. **send** them outside any transaction, up to `send_concurrency` at a
 //!    time over the pooled SMTP connections, each bounded by [`SEND_BUDGET_REPLIES`]
 //!    SMTP timeouts;
-//! 3. **record** every attempt and the new states in one statement that only
-//!    touches rows still held under this step's lease token.
+//! 3. **record** each attempt and the delivery's new state as soon as the
+//!    relay has answered it, in one statement that only touches a row still
+//!    held under this step's lease token.
 //!
-//! A worker that dies between 1 and 3 stops renewing: its rows are due
-//! again when the short lease runs out, and any worker picks them up. The
-//! resend after such a crash carries the same `Message-ID`, so the receiver
-//! can discard the duplicate.
+//! A worker that dies between 1 and 3 stops renewing: its unrecorded rows
+//! are due again when the short lease runs out, and any worker picks them
+//! up. Since each send is recorded on its own, a crash sends again only the
+//! mails whose relay answer had arrived but was not yet recorded — at most
+//! the sends in flight, not the batch. The resend carries the same
+//! `Message-ID`, so the receiver can discard the duplicate.
 
 use chrono::Utc;
 use futures::StreamExt as _;
@@ -119,35 +122,41 @@ impl MailWorker {
             deliveries.iter().map(|row| row.delivery_id).collect(),
             self.mail.job_metrics().clone(),
         );
+        let max_attempts = settings.retry().max_attempts_i32();
         // Futures collected first: a closure inside the stream's type trips
         // the compiler's `Send` inference for the worker loop.
         let sends: Vec<_> = deliveries
             .iter()
-            .map(|row| self.send_one(row, deadline))
+            .map(|row| self.send_and_record(row, deadline, lease_token, max_attempts))
             .collect();
-        let results: Vec<(AttemptResult, &ClaimedRow)> = futures::stream::iter(sends)
+        let outcomes: Vec<_> = futures::stream::iter(sends)
             .buffer_unordered(settings.send_concurrency.max(1) as usize)
             .collect()
             .await;
-
-        let attempts: Vec<AttemptResult> =
-            results.iter().map(|(result, _)| result.clone()).collect();
-        let max_attempts = settings.retry().max_attempts_i32();
-        let recorded =
-            store::record_results(self.mail.pool(), lease_token, max_attempts, &attempts).await;
         drop(keeper);
-        let recorded = match recorded {
-            Ok(recorded) => recorded,
-            Err(err) => {
-                // The rows stay leased and come back after the lease: the
-                // sends are retried (with the same Message-ID) rather than lost.
-                tracing::error!(error = %err, claimed, lease_token = %lease_token,
-                    "cannot record mail attempts; the deliveries will be retried after the lease");
-                return Err(err.into());
-            }
-        };
 
+        let mut results = Vec::with_capacity(claimed);
+        let mut recorded = Vec::with_capacity(claimed);
+        let mut unrecorded = None;
+        for (result, row, rows) in outcomes {
+            match rows {
+                Ok(rows) => {
+                    recorded.extend(rows);
+                    results.push((result, row));
+                }
+                Err(err) => {
+                    unrecorded.get_or_insert((err, 0)).1 += 1;
+                }
+            }
+        }
         let report = self.tally(claimed, &results, &recorded);
+        if let Some((err, count)) = unrecorded {
+            // Those rows stay leased and come back after the lease: the sends
+            // are retried (with the same Message-ID) rather than lost.
+            tracing::error!(error = %err, claimed, unrecorded = count, lease_token = %lease_token,
+                "cannot record mail attempts; those deliveries will be retried after the lease");
+            return Err(err.into());
+        }
         let jobs = self.mail.job_metrics();
         jobs.record(RunOutcome::Succeeded, report.sent);
         jobs.record(RunOutcome::Retrying, report.retrying);
@@ -217,6 +226,30 @@ impl MailWorker {
             }
         }
         report
+    }
+
+    /// Sends one delivery and records the attempt at once, so a crash
+    /// right after leaves at most this send unrecorded.
+    async fn send_and_record<'r>(
+        &self,
+        row: &'r ClaimedRow,
+        deadline: tokio::time::Instant,
+        lease_token: uuid::Uuid,
+        max_attempts: i32,
+    ) -> (
+        AttemptResult,
+        &'r ClaimedRow,
+        Result<Vec<store::RecordedRow>, sqlx::Error>,
+    ) {
+        let (result, row) = self.send_one(row, deadline).await;
+        let recorded = store::record_results(
+            self.mail.pool(),
+            lease_token,
+            max_attempts,
+            std::slice::from_ref(&result),
+        )
+        .await;
+        (result, row, recorded)
     }
 
     async fn send_one<'r>(
