@@ -10,15 +10,16 @@
 //! 2. **send** them outside any transaction, up to `send_concurrency` at a
 //!    time over the pooled SMTP connections, each bounded by [`SEND_BUDGET_REPLIES`]
 //!    SMTP timeouts;
-//! 3. **record** each attempt and the delivery's new state as soon as the
-//!    relay has answered it, in one statement that only touches a row still
+//! 3. **record** the attempts and the deliveries' new states as the relay
+//!    answers: a recorder task writes each lot of answers that arrived while
+//!    its previous write ran, in one statement that only touches rows still
 //!    held under this step's lease token.
 //!
 //! A worker that dies between 1 and 3 stops renewing: its unrecorded rows
 //! are due again when the short lease runs out, and any worker picks them
-//! up. Since each send is recorded on its own, a crash sends again only the
-//! mails whose relay answer had arrived but was not yet recorded — at most
-//! the sends in flight, not the batch. The resend carries the same
+//! up. Since answers are recorded as they come, a crash sends again only
+//! the mails in flight or whose answer was not yet written — a few, not the
+//! batch. The resend carries the same
 //! `Message-ID`, so the receiver can discard the duplicate.
 
 use chrono::Utc;
@@ -123,31 +124,35 @@ impl MailWorker {
             self.mail.job_metrics().clone(),
         );
         let max_attempts = settings.retry().max_attempts_i32();
+        // Each answer goes to the recorder as it arrives; the recorder writes
+        // whatever has arrived in one statement, then the next lot, so the
+        // sends never wait for it and little is ever sent but unrecorded.
+        let (answers, inbox) = tokio::sync::mpsc::unbounded_channel();
+        let recorder = tokio::spawn(record_as_they_come(
+            self.mail.pool().clone(),
+            lease_token,
+            max_attempts,
+            inbox,
+        ));
         // Futures collected first: a closure inside the stream's type trips
         // the compiler's `Send` inference for the worker loop.
         let sends: Vec<_> = deliveries
             .iter()
-            .map(|row| self.send_and_record(row, deadline, lease_token, max_attempts))
+            .map(|row| self.send_one(row, deadline, answers.clone()))
             .collect();
-        let outcomes: Vec<_> = futures::stream::iter(sends)
+        drop(answers);
+        let mut results: Vec<(AttemptResult, &ClaimedRow)> = futures::stream::iter(sends)
             .buffer_unordered(settings.send_concurrency.max(1) as usize)
             .collect()
             .await;
+        let (recorded, unrecorded) = recorder.await.unwrap_or_else(|e| {
+            let err = sqlx::Error::Protocol(format!("the mail recorder failed: {e}"));
+            (Vec::new(), Some((err, claimed)))
+        });
         drop(keeper);
-
-        let mut results = Vec::with_capacity(claimed);
-        let mut recorded = Vec::with_capacity(claimed);
-        let mut unrecorded = None;
-        for (result, row, rows) in outcomes {
-            match rows {
-                Ok(rows) => {
-                    recorded.extend(rows);
-                    results.push((result, row));
-                }
-                Err(err) => {
-                    unrecorded.get_or_insert((err, 0)).1 += 1;
-                }
-            }
+        if unrecorded.is_some() {
+            results
+                .retain(|(result, _)| recorded.iter().any(|r| r.delivery_id == result.delivery_id));
         }
         let report = self.tally(claimed, &results, &recorded);
         if let Some((err, count)) = unrecorded {
@@ -228,34 +233,12 @@ impl MailWorker {
         report
     }
 
-    /// Sends one delivery and records the attempt at once, so a crash
-    /// right after leaves at most this send unrecorded.
-    async fn send_and_record<'r>(
-        &self,
-        row: &'r ClaimedRow,
-        deadline: tokio::time::Instant,
-        lease_token: uuid::Uuid,
-        max_attempts: i32,
-    ) -> (
-        AttemptResult,
-        &'r ClaimedRow,
-        Result<Vec<store::RecordedRow>, sqlx::Error>,
-    ) {
-        let (result, row) = self.send_one(row, deadline).await;
-        let recorded = store::record_results(
-            self.mail.pool(),
-            lease_token,
-            max_attempts,
-            std::slice::from_ref(&result),
-        )
-        .await;
-        (result, row, recorded)
-    }
-
+    /// Sends one delivery; its result also goes to `answers` (the recorder).
     async fn send_one<'r>(
         &self,
         row: &'r ClaimedRow,
         deadline: tokio::time::Instant,
+        answers: tokio::sync::mpsc::UnboundedSender<AttemptResult>,
     ) -> (AttemptResult, &'r ClaimedRow) {
         let mail = OutgoingMail {
             delivery_id: row.delivery_id,
@@ -319,6 +302,33 @@ impl MailWorker {
                 .backoff(row.cycle_attempts.max(0) as u32 + 1)
                 .as_secs_f64(),
         };
+        // The recorder is gone only when the step is being torn down.
+        let _ = answers.send(result.clone());
         (result, row)
     }
+}
+
+/// The recorder of one step: writes each lot of answers that arrived while
+/// the previous write ran, in one statement, until every send is done.
+/// Returns the recorded rows, and the first failure with the number of
+/// answers it left unrecorded (those rows come back after the lease).
+async fn record_as_they_come(
+    pool: sqlx::PgPool,
+    lease_token: uuid::Uuid,
+    max_attempts: i32,
+    mut inbox: tokio::sync::mpsc::UnboundedReceiver<AttemptResult>,
+) -> (Vec<store::RecordedRow>, Option<(sqlx::Error, usize)>) {
+    let mut recorded = Vec::new();
+    let mut failure: Option<(sqlx::Error, usize)> = None;
+    while let Some(first) = inbox.recv().await {
+        let mut lot = vec![first];
+        while let Ok(more) = inbox.try_recv() {
+            lot.push(more);
+        }
+        match store::record_results(&pool, lease_token, max_attempts, &lot).await {
+            Ok(rows) => recorded.extend(rows),
+            Err(err) => failure.get_or_insert((err, 0)).1 += lot.len(),
+        }
+    }
+    (recorded, failure)
 }
