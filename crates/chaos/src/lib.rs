@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -73,6 +75,89 @@ impl Stack {
             pool,
             backend,
         })
+    }
+}
+
+/// What the login-code clients of [`CodeLoad`] got back.
+#[derive(Default)]
+pub struct Tally {
+    pub accepted: AtomicUsize,
+    /// `503`: the database was unreachable (a clean refusal).
+    pub unavailable: AtomicUsize,
+    /// Any other 5xx.
+    pub server_errors: AtomicUsize,
+    /// Any other answer.
+    pub other: AtomicUsize,
+    /// No answer: the connection was refused or dropped.
+    pub connection_errors: AtomicUsize,
+    pub slowest_ms: AtomicU64,
+}
+
+/// Clients asking the backend for login codes in a loop — each a transaction
+/// that writes a challenge and its outbox row — one address and one source
+/// per request, so no throttle applies.
+pub struct CodeLoad {
+    pub tally: Arc<Tally>,
+    stop: Arc<AtomicBool>,
+    clients: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl CodeLoad {
+    /// Starts `clients` clients against `base`, pausing `pause` between
+    /// requests; each request may take up to `timeout`.
+    pub fn start(base: &str, clients: usize, pause: Duration, timeout: Duration) -> Self {
+        let tally = Arc::new(Tally::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let url = format!("{base}/api/v1/public/auth/challenges");
+        let clients = (0..clients)
+            .map(|c| {
+                let (tally, stop, url) = (tally.clone(), stop.clone(), url.clone());
+                tokio::spawn(async move {
+                    let http = reqwest::Client::new();
+                    let mut i = 0usize;
+                    while !stop.load(Ordering::Relaxed) {
+                        i += 1;
+                        let started = Instant::now();
+                        let sent = http
+                            .post(&url)
+                            .header(
+                                "x-forwarded-for",
+                                format!("10.{c}.{}.{}", i / 250 % 250, i % 250),
+                            )
+                            .json(&json!({ "email": format!("c{c}-{i}@chaos.invalid") }))
+                            .timeout(timeout)
+                            .send()
+                            .await;
+                        let ms = started.elapsed().as_millis() as u64;
+                        tally.slowest_ms.fetch_max(ms, Ordering::Relaxed);
+                        let (counter, wait) = match sent.map(|r| r.status().as_u16()) {
+                            Ok(202) => (&tally.accepted, pause),
+                            Ok(503) => (&tally.unavailable, pause),
+                            Ok(s) if s >= 500 => (&tally.server_errors, pause),
+                            Ok(_) => (&tally.other, pause),
+                            // Not listening: wait a little rather than spin.
+                            Err(_) => (&tally.connection_errors, Duration::from_millis(50)),
+                        };
+                        counter.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(wait).await;
+                    }
+                })
+            })
+            .collect();
+        Self {
+            tally,
+            stop,
+            clients,
+        }
+    }
+
+    /// Stops the clients and waits for their last requests.
+    pub async fn stop(self) -> Arc<Tally> {
+        self.stop.store(true, Ordering::Relaxed);
+        for client in self.clients {
+            let _ = client.await;
+        }
+        self.tally
     }
 }
 

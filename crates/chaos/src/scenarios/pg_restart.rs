@@ -10,8 +10,7 @@
 //! It restarts the shared server: run it alone (`make chaos` does).
 
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -20,15 +19,6 @@ use crate::Outcome;
 
 const CLIENTS: usize = 8;
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-
-#[derive(Default)]
-struct Tally {
-    accepted: AtomicUsize,
-    refused_503: AtomicUsize,
-    other: AtomicUsize,
-    errors: AtomicUsize,
-    slowest_ms: AtomicU64,
-}
 
 pub async fn run(_seed: u64) -> anyhow::Result<Outcome> {
     let timeout = format!("{}s", WRITE_TIMEOUT.as_secs());
@@ -47,41 +37,12 @@ pub async fn run(_seed: u64) -> anyhow::Result<Outcome> {
     .await?;
     backend.start_ready().await?;
 
-    let tally = Arc::new(Tally::default());
-    let stop = Arc::new(AtomicBool::new(false));
-    let url = format!("{}/api/v1/public/auth/challenges", backend.url());
-    let mut clients = Vec::new();
-    for c in 0..CLIENTS {
-        let (tally, stop, url) = (tally.clone(), stop.clone(), url.clone());
-        clients.push(tokio::spawn(async move {
-            let http = reqwest::Client::new();
-            let mut i = 0usize;
-            while !stop.load(Ordering::Relaxed) {
-                i += 1;
-                let started = Instant::now();
-                let sent = http
-                    .post(&url)
-                    .header(
-                        "x-forwarded-for",
-                        format!("10.{c}.{}.{}", i / 250 % 250, i % 250),
-                    )
-                    .json(&serde_json::json!({ "email": format!("p{c}-{i}@chaos.invalid") }))
-                    .timeout(WRITE_TIMEOUT * 3)
-                    .send()
-                    .await;
-                let ms = started.elapsed().as_millis() as u64;
-                tally.slowest_ms.fetch_max(ms, Ordering::Relaxed);
-                let counter = match sent.map(|r| r.status().as_u16()) {
-                    Ok(202) => &tally.accepted,
-                    Ok(503) => &tally.refused_503,
-                    Ok(_) => &tally.other,
-                    Err(_) => &tally.errors,
-                };
-                counter.fetch_add(1, Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }));
-    }
+    let load = crate::CodeLoad::start(
+        &backend.url(),
+        CLIENTS,
+        Duration::from_millis(20),
+        WRITE_TIMEOUT * 3,
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let version = std::fs::read_dir("/etc/postgresql")
@@ -129,10 +90,7 @@ pub async fn run(_seed: u64) -> anyhow::Result<Outcome> {
     }
     let (saw_unready, ready_again) = prober.await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    stop.store(true, Ordering::Relaxed);
-    for client in clients {
-        let _ = client.await;
-    }
+    let tally = load.stop().await;
     // Workers resume: everything accepted reaches the relay.
     let accepted = tally.accepted.load(Ordering::Relaxed);
     let delivered = smtp
@@ -160,9 +118,9 @@ pub async fn run(_seed: u64) -> anyhow::Result<Outcome> {
              {} other, {} connection errors; outbox rows {rows} (= accepted), delivered {delivered}; \
              slowest request {:.1} s (limit {} s); exit {exit:?}",
             ready_again.map_or("never".to_owned(), |d| format!("{:.1} s", d.as_secs_f64())),
-            tally.refused_503.load(Ordering::Relaxed),
-            tally.other.load(Ordering::Relaxed),
-            tally.errors.load(Ordering::Relaxed),
+            tally.unavailable.load(Ordering::Relaxed),
+            tally.other.load(Ordering::Relaxed) + tally.server_errors.load(Ordering::Relaxed),
+            tally.connection_errors.load(Ordering::Relaxed),
             slowest.as_secs_f64(),
             WRITE_TIMEOUT.as_secs() + 1,
         ),

@@ -5,8 +5,7 @@
 //! as a connection error, not an answer), every `202` must have its
 //! outbox row, and the process must exit 0 within the shutdown budget.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::Outcome;
@@ -14,14 +13,6 @@ use crate::Outcome;
 const CLIENTS: usize = 16;
 const LOAD_BEFORE: Duration = Duration::from_secs(3);
 const BUDGET: Duration = Duration::from_secs(20);
-
-#[derive(Default)]
-struct Tally {
-    accepted: AtomicUsize,
-    other_4xx: AtomicUsize,
-    server_errors: AtomicUsize,
-    connection_errors: AtomicUsize,
-}
 
 pub async fn run(_seed: u64) -> anyhow::Result<Outcome> {
     let crate::Stack {
@@ -38,52 +29,18 @@ pub async fn run(_seed: u64) -> anyhow::Result<Outcome> {
     .await?;
     backend.start_ready().await?;
 
-    let tally = Arc::new(Tally::default());
-    let stop = Arc::new(AtomicBool::new(false));
-    let url = format!("{}/api/v1/public/auth/challenges", backend.url());
-    let mut clients = Vec::new();
-    for c in 0..CLIENTS {
-        let (tally, stop, url) = (tally.clone(), stop.clone(), url.clone());
-        clients.push(tokio::spawn(async move {
-            let http = reqwest::Client::new();
-            let mut i = 0usize;
-            while !stop.load(Ordering::Relaxed) {
-                i += 1;
-                // One address and one source per request: no throttle applies.
-                let sent = http
-                    .post(&url)
-                    .header(
-                        "x-forwarded-for",
-                        format!("10.{c}.{}.{}", i / 250 % 250, i % 250),
-                    )
-                    .json(&serde_json::json!({ "email": format!("c{c}-{i}@chaos.invalid") }))
-                    .timeout(Duration::from_secs(30))
-                    .send()
-                    .await;
-                let counter = match sent.map(|r| r.status().as_u16()) {
-                    Ok(202) => &tally.accepted,
-                    Ok(s) if s >= 500 => &tally.server_errors,
-                    Ok(_) => &tally.other_4xx,
-                    Err(_) => {
-                        tally.connection_errors.fetch_add(1, Ordering::Relaxed);
-                        // The listener is closed: stop rather than spin.
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                counter.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
-    }
+    let load = crate::CodeLoad::start(
+        &backend.url(),
+        CLIENTS,
+        Duration::ZERO,
+        Duration::from_secs(30),
+    );
     tokio::time::sleep(LOAD_BEFORE).await;
-    let before = tally.accepted.load(Ordering::Relaxed);
+    let before = load.tally.accepted.load(Ordering::Relaxed);
     let signalled = Instant::now();
     let exit = backend.terminate(BUDGET).await;
     let took = signalled.elapsed();
-    stop.store(true, Ordering::Relaxed);
-    for client in clients {
-        let _ = client.await;
-    }
+    let tally = load.stop().await;
     let exit = exit?;
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM mail_deliveries")
         .fetch_one(&pool)
@@ -92,13 +49,13 @@ pub async fn run(_seed: u64) -> anyhow::Result<Outcome> {
 
     let accepted = tally.accepted.load(Ordering::Relaxed);
     let server_errors = tally.server_errors.load(Ordering::Relaxed);
-    let other = tally.other_4xx.load(Ordering::Relaxed);
+    let other = tally.other.load(Ordering::Relaxed) + tally.unavailable.load(Ordering::Relaxed);
     let refused = tally.connection_errors.load(Ordering::Relaxed);
     Ok(Outcome {
         passed: server_errors == 0 && rows as usize == accepted && exit == Some(0) && other == 0,
         figures: format!(
             "{CLIENTS} clients, {accepted} login codes accepted ({} after SIGTERM), 5xx {server_errors}, \
-             other 4xx {other}, refused after close {refused}; outbox rows {rows} (= accepted); \
+             other answers {other}, refused after close {refused}; outbox rows {rows} (= accepted); \
              exit {exit:?} in {:.2} s (budget {} s)",
             accepted - before,
             took.as_secs_f64(),
