@@ -130,6 +130,21 @@ pub async fn migrated_pool(
     Ok(pool)
 }
 
+/// [`migrated_pool`] on the database at `dsn` with two connections and
+/// statements allowed `operation_timeout`: a seeding pool.
+pub async fn seeding_pool(
+    dsn: &str,
+    operation_timeout: std::time::Duration,
+) -> anyhow::Result<sqlx::PgPool> {
+    let config = galaxy_backend::config::PostgresConfig {
+        dsn: galaxy_backend::config::Secret::new(dsn.to_owned()),
+        max_conns: 2,
+        min_conns: 0,
+        operation_timeout,
+    };
+    migrated_pool(&config).await
+}
+
 /// Waits until the backend at `addr` answers `/readyz` with success (its
 /// caches warm), for at most two minutes.
 pub async fn wait_ready(addr: SocketAddr) -> anyhow::Result<()> {

@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-use galaxy_backend::config::{PostgresConfig, Secret};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -66,13 +65,7 @@ pub type Members = Vec<Vec<(Uuid, String)>>;
 /// accounts for 100 games). Returns them and an enrollment deadline two
 /// days ahead (RFC 3339).
 pub async fn seed_accounts(dsn: &str, games: usize) -> anyhow::Result<(Members, String)> {
-    let config = PostgresConfig {
-        dsn: Secret::new(dsn.to_owned()),
-        max_conns: 2,
-        min_conns: 0,
-        operation_timeout: Duration::from_secs(600),
-    };
-    let pool = crate::migrated_pool(&config).await?;
+    let pool = crate::seeding_pool(dsn, Duration::from_secs(600)).await?;
     let count = games;
     let mut games = Vec::with_capacity(count);
     for g in 0..count {

@@ -28,7 +28,7 @@ use crate::process_driver::engine_binary;
 use crate::runtime::{
     RUNTIMES, drive, engine_client, game_status, process_app, record, three_member_game,
 };
-use crate::turns::{age_turn, engine_turn, intents_of, running_game};
+use crate::turns::{age_turn, engine_turn, force_next_turn, intents_of, running_game};
 use crate::users::{ROOT, ROOT_PASSWORD};
 
 /// A wrapper around the real engine that holds every turn `delay_ms`.
@@ -287,13 +287,7 @@ async fn orders_racing_the_cut_off_are_in_the_closing_turn_or_refused_never_lost
             .await
             .assert_status(200);
     }
-    admin_post(
-        &app,
-        &format!("{RUNTIMES}/{game}/force-next-turn"),
-        json!({}),
-    )
-    .await
-    .assert_status(200);
+    force_next_turn(&app, &game).await;
 
     // Each member sends set after set until one is refused, while the tick
     // claims the turn and the engine holds it.
@@ -511,13 +505,7 @@ async fn a_backend_killed_mid_turn_leaves_a_tick_the_next_process_runs_exactly_o
 async fn a_forced_turn_the_engine_ran_behind_a_dead_tick_is_not_run_again_after_a_restart() {
     let app = process_app().spawn().await;
     let game = running_game(&app).await;
-    admin_post(
-        &app,
-        &format!("{RUNTIMES}/{game}/force-next-turn"),
-        json!({}),
-    )
-    .await
-    .assert_status(200);
+    force_next_turn(&app, &game).await;
     // A backend claimed the forced turn and died; the engine ran it, then
     // its host went down too before anyone asked.
     let rec = record(&app, &game).await;

@@ -24,6 +24,17 @@ pub async fn running_game(app: &TestApp) -> String {
 }
 
 /// Moves the current turn's start `hours` back (the schedule is 24 h).
+/// Sets the game's force-next-turn flag through the admin API.
+pub async fn force_next_turn(app: &TestApp, game: &str) {
+    admin_post(
+        app,
+        &format!("{RUNTIMES}/{game}/force-next-turn"),
+        json!({}),
+    )
+    .await
+    .assert_status(200);
+}
+
 pub async fn age_turn(app: &TestApp, game: &str, hours: i64) {
     sqlx::query(
         "UPDATE games SET turn_started_at = now() - $2 * interval '1 hour' WHERE game_id = $1::uuid",
@@ -328,13 +339,7 @@ async fn a_race_dropped_for_sending_no_orders_is_announced_once_and_shown_on_its
     for _ in 0..4 {
         submit_empty_orders(&app, &game, "Zorgons").await;
         submit_empty_orders(&app, &game, "Klingons").await;
-        admin_post(
-            &app,
-            &format!("{RUNTIMES}/{game}/force-next-turn"),
-            json!({}),
-        )
-        .await
-        .assert_status(200);
+        force_next_turn(&app, &game).await;
         assert_eq!(app.state.runtime.run_due_turns().await.unwrap().ran, 1);
     }
     let dropped = intents_of(&app, "game.race.dropped", &game).await;
@@ -510,13 +515,7 @@ async fn the_last_race_standing_wins_and_the_game_finishes() {
     let mut turns = 0;
     while game_status(&app, &game).await["status"] == "running" && turns < 6 {
         submit_empty_orders(&app, &game, "Zorgons").await;
-        admin_post(
-            &app,
-            &format!("{RUNTIMES}/{game}/force-next-turn"),
-            json!({}),
-        )
-        .await
-        .assert_status(200);
+        force_next_turn(&app, &game).await;
         assert_eq!(app.state.runtime.run_due_turns().await.unwrap().ran, 1);
         drive(&app).await;
         turns += 1;

@@ -21,7 +21,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use ed25519_dalek::SigningKey;
 use galaxy_backend::app::Application;
-use galaxy_backend::config::{PostgresConfig, Secret};
 use galaxy_backend::push::{ClientTarget, Correlation, JsonEvent, PushService};
 use galaxy_bench::runtime::{bounded, pct};
 use galaxy_bench::{bench_config, fresh_database, wait_ready};
@@ -144,13 +143,7 @@ fn ms(micros: u64) -> f64 {
 
 /// One account with one device session whose key the bench holds.
 async fn seed(dsn: &str) -> anyhow::Result<Device> {
-    let config = PostgresConfig {
-        dsn: Secret::new(dsn.to_owned()),
-        max_conns: 2,
-        min_conns: 0,
-        operation_timeout: Duration::from_secs(60),
-    };
-    let pool = galaxy_bench::migrated_pool(&config).await?;
+    let pool = galaxy_bench::seeding_pool(dsn, Duration::from_secs(60)).await?;
     let key = SigningKey::from_bytes(&[7; 32]);
     let user: Uuid = sqlx::query_scalar(
         "INSERT INTO accounts (user_id, email, user_name, declared_country)

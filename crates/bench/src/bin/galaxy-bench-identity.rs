@@ -7,7 +7,6 @@
 use std::time::{Duration, Instant};
 
 use galaxy_backend::app::Application;
-use galaxy_backend::config::{PostgresConfig, Secret};
 use galaxy_bench::{Target, bench_config, fresh_database, interleaved};
 use uuid::Uuid;
 
@@ -100,13 +99,7 @@ async fn main() -> anyhow::Result<()> {
 /// Migrates the scratch database and seeds it with set-based SQL; returns
 /// one active session id and one user id to query.
 async fn seed(dsn: &str) -> anyhow::Result<(Uuid, Uuid)> {
-    let config = PostgresConfig {
-        dsn: Secret::new(dsn.to_owned()),
-        max_conns: 2,
-        min_conns: 0,
-        operation_timeout: Duration::from_secs(600),
-    };
-    let pool = galaxy_bench::migrated_pool(&config).await?;
+    let pool = galaxy_bench::seeding_pool(dsn, Duration::from_secs(600)).await?;
     let key = ed25519_public_key();
     sqlx::query(
         "INSERT INTO accounts (user_id, email, user_name, declared_country)

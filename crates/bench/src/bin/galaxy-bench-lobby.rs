@@ -97,13 +97,7 @@ async fn main() -> anyhow::Result<()> {
 /// Migrates the scratch database and inserts the accounts; returns their
 /// ids and an enrollment deadline two days ahead (RFC 3339).
 async fn seed_accounts(dsn: &str) -> anyhow::Result<(Vec<Uuid>, String)> {
-    let config = PostgresConfig {
-        dsn: Secret::new(dsn.to_owned()),
-        max_conns: 2,
-        min_conns: 0,
-        operation_timeout: Duration::from_secs(600),
-    };
-    let pool = galaxy_bench::migrated_pool(&config).await?;
+    let pool = galaxy_bench::seeding_pool(dsn, Duration::from_secs(600)).await?;
     let users: Vec<Uuid> = sqlx::query_scalar(
         "INSERT INTO accounts (user_id, email, user_name, declared_country)
          SELECT gen_random_uuid(), 'player' || g || '@bench.invalid', 'player-' || g, 'DE'
