@@ -60,17 +60,32 @@ impl LobbyService {
                 Some(expires_at),
             )
             .await?;
+        // The stored instant (microseconds), as the entry itself shows it.
+        let stored = entry.expires_at.unwrap_or(expires_at);
+        self.notify_pending(work, user_id, &entry, stored, entry.created_at)
+            .await
+    }
+
+    /// `lobby.race_name.pending` for `entry`, now pending until
+    /// `expires_at`; `stamp` tells one such window from the next.
+    async fn notify_pending(
+        &self,
+        work: &mut Work,
+        user_id: UserId,
+        entry: &RaceNameEntry,
+        expires_at: DateTime<Utc>,
+        stamp: DateTime<Utc>,
+    ) -> Result<(), LobbyError> {
         self.notify(
             work,
             "lobby.race_name.pending",
             format!(
                 "race-name-pending:{}:{}",
                 entry.canonical_key,
-                entry.created_at.timestamp_micros()
+                stamp.timestamp_micros()
             ),
             user_id,
-            // The stored instant (microseconds), as the entry itself shows it.
-            json!({ "race_name": entry.race_name, "expires_at": entry.expires_at }),
+            json!({ "race_name": entry.race_name, "expires_at": expires_at }),
         )
         .await
     }
@@ -98,18 +113,8 @@ impl LobbyService {
                     let expires_at = after(now, self.settings().pending_registration_ttl);
                     store::renew_pending_name(work.conn(), race.key(), expires_at).await?;
                     work.named(race.key().as_str());
-                    self.notify(
-                        work,
-                        "lobby.race_name.pending",
-                        format!(
-                            "race-name-pending:{}:{}",
-                            entry.canonical_key,
-                            expires_at.timestamp_micros()
-                        ),
-                        *user_id,
-                        json!({ "race_name": entry.race_name, "expires_at": expires_at }),
-                    )
-                    .await?;
+                    self.notify_pending(work, *user_id, &entry, expires_at, expires_at)
+                        .await?;
                 }
                 Some(entry) if entry.expires_at.is_none_or(|at| at > now) => {}
                 _ => match self.take_race_name(work, *user_id, &race).await {
