@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::assembly::Assembly;
+use crate::cluster::{InstanceId, Leadership};
 use crate::config::Config;
 use crate::mail::{Mail, MailSettings};
 use crate::notification::{NotificationService, NotificationSettings};
@@ -33,8 +34,6 @@ pub struct Application {
     workers: Workers,
     warmups: Vec<Warmup>,
     shutdown: CancellationToken,
-    /// This process's claim on the database (one instance per database).
-    instance: crate::postgres::InstanceLock,
 }
 
 /// Every listener, bound before anything serves (port 0 works).
@@ -68,11 +67,23 @@ impl Application {
         let metrics = telemetry.metrics();
         let readiness = Readiness::default();
 
-        let (db, instance) = connect_and_migrate(&config, &metrics, &readiness).await?;
+        let instance = InstanceId::generate();
+        tracing::info!(instance = %instance, "galaxy-backend instance starting");
+        let db = connect_and_migrate(&config, &instance, &metrics, &readiness).await?;
         let listeners = Listeners::bind(&config, &telemetry).await?;
         readiness.mark_grpc_bound();
-        let mut asm = Assembly::new(db, metrics);
-        let context = install_domains(&mut asm, config, readiness, extra).await?;
+        let leadership = Leadership::new(instance, &metrics);
+        let mut asm = Assembly::new(db, &leadership, metrics);
+        // Every instance campaigns; the singleton loops run on the leader.
+        asm.workers.spawn(
+            leadership.clone().campaign(
+                crate::postgres::connect_options(&config.postgres)?
+                    .application_name(&leadership.instance().application_name()),
+                config.postgres.leader_interval,
+                asm.workers.stop_token(),
+            ),
+        );
+        let context = install_domains(&mut asm, config, readiness, leadership, extra).await?;
         let Assembly {
             workers, warmups, ..
         } = asm;
@@ -86,7 +97,6 @@ impl Application {
             workers,
             warmups,
             shutdown: CancellationToken::new(),
-            instance,
         })
     }
 
@@ -149,7 +159,6 @@ impl Application {
             mut workers,
             warmups,
             shutdown,
-            instance,
         } = self;
         let config = state.config.clone();
         let cap = config.shutdown_timeout;
@@ -212,7 +221,6 @@ impl Application {
         if tokio::time::timeout(cap, state.db.close()).await.is_err() {
             tracing::warn!("shutdown: database pool did not close within the budget");
         }
-        instance.release().await;
         tracing::info!("shutdown complete");
         telemetry.shutdown(cap).await;
         Ok(())
@@ -313,19 +321,23 @@ async fn drain_grpc(mut task: tokio::task::JoinHandle<anyhow::Result<()>>, budge
     }
 }
 
-/// Phase 1: PostgreSQL reachable, the database claimed by this process
-/// (a second instance on it refuses to start), schema and migrations
-/// applied.
+/// Phase 1: PostgreSQL reachable (every connection named after this
+/// instance), schema and migrations applied.
 async fn connect_and_migrate(
     config: &Config,
+    instance: &InstanceId,
     metrics: &Metrics,
     readiness: &Readiness,
-) -> anyhow::Result<(PgPool, crate::postgres::InstanceLock)> {
-    let instance = crate::postgres::claim_instance(&config.postgres).await?;
-    let db = crate::postgres::connect(&config.postgres, metrics.db_pool()).await?;
+) -> anyhow::Result<PgPool> {
+    let db = crate::postgres::connect(
+        &config.postgres,
+        metrics.db_pool(),
+        &instance.application_name(),
+    )
+    .await?;
     crate::postgres::migrate(&db).await?;
     readiness.mark_migrations_applied();
-    Ok((db, instance))
+    Ok(db)
 }
 
 impl Listeners {
@@ -367,6 +379,7 @@ async fn install_domains(
     asm: &mut Assembly,
     config: Config,
     readiness: Readiness,
+    leadership: Leadership,
     extra: ExtraHooks,
 ) -> anyhow::Result<AppContext> {
     let admin = crate::admin::install(asm, &config).await?;
@@ -410,6 +423,8 @@ async fn install_domains(
     Ok(AppContext {
         config: Arc::new(config),
         db: asm.db.clone(),
+        instance: asm.instance.clone(),
+        leadership,
         metrics: asm.metrics.clone(),
         readiness,
         admin,

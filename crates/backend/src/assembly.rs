@@ -7,23 +7,28 @@
 
 use sqlx::PgPool;
 
+use crate::cluster::{InstanceId, Leadership};
 use crate::readiness::Warmup;
 use crate::telemetry::Metrics;
 use crate::worker::Workers;
 
 pub struct Assembly {
     pub db: PgPool,
+    /// This process among the instances sharing the database.
+    pub instance: InstanceId,
     pub metrics: Metrics,
     pub workers: Workers,
     pub warmups: Vec<Warmup>,
 }
 
 impl Assembly {
-    pub fn new(db: PgPool, metrics: Metrics) -> Self {
+    /// `leadership` gates the singleton loops registered on `workers`.
+    pub fn new(db: PgPool, leadership: &Leadership, metrics: Metrics) -> Self {
         Self {
             db,
+            instance: leadership.instance().clone(),
             metrics,
-            workers: Workers::new(),
+            workers: Workers::with_leadership(leadership.clone()),
             warmups: Vec::new(),
         }
     }

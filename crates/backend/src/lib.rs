@@ -20,6 +20,7 @@ pub mod app;
 pub mod assembly;
 pub mod audit;
 pub mod auth;
+pub mod cluster;
 pub mod config;
 pub mod geo;
 pub mod ids;

@@ -8,8 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+
+use crate::cluster::leader::Leadership;
 
 /// What one step did; the loop runs again at once while work remains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,11 +21,17 @@ pub enum StepOutcome {
     Idle,
     /// Some work was done and more may be waiting: step again now.
     MoreWork,
+    /// Nothing is due before this long (e.g. the next turn deadline):
+    /// wait for it, but never longer than the interval.
+    IdleFor(Duration),
 }
 
 /// The process's background tasks, stopped together at shutdown.
 pub struct Workers {
     stop: CancellationToken,
+    /// Gates the singleton loops ([`Workers::spawn_singleton_loop`]); none
+    /// in unit tests, where they always run.
+    leadership: Option<Leadership>,
     /// Registered during `Application::build`, started by [`Workers::start`].
     pending: Vec<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>,
     tasks: JoinSet<()>,
@@ -38,8 +47,18 @@ impl Workers {
     pub fn new() -> Self {
         Self {
             stop: CancellationToken::new(),
+            leadership: None,
             pending: Vec::new(),
             tasks: JoinSet::new(),
+        }
+    }
+
+    /// Workers whose singleton loops run only while `leadership` says
+    /// this instance leads.
+    pub fn with_leadership(leadership: Leadership) -> Self {
+        Self {
+            leadership: Some(leadership),
+            ..Self::new()
         }
     }
 
@@ -54,8 +73,8 @@ impl Workers {
     pub fn spawn_loop<F, Fut, E>(&mut self, name: &'static str, interval: Duration, step: F)
     where
         F: FnMut() -> Fut + Send + 'static,
-        Fut: Future<Output = Result<StepOutcome, E>> + Send,
-        E: std::fmt::Display + Send,
+        Fut: Future<Output = Result<StepOutcome, E>> + Send + 'static,
+        E: std::fmt::Display + Send + 'static,
     {
         self.spawn_loop_with_wake(name, interval, Arc::new(Notify::new()), step);
     }
@@ -68,39 +87,38 @@ impl Workers {
         name: &'static str,
         interval: Duration,
         wake: Arc<Notify>,
-        mut step: F,
+        step: F,
     ) where
         F: FnMut() -> Fut + Send + 'static,
-        Fut: Future<Output = Result<StepOutcome, E>> + Send,
-        E: std::fmt::Display + Send,
+        Fut: Future<Output = Result<StepOutcome, E>> + Send + 'static,
+        E: std::fmt::Display + Send + 'static,
     {
         let stop = self.stop.clone();
-        self.pending.push(Box::pin(async move {
-            tracing::info!(
-                worker = name,
-                interval_ms = interval.as_millis() as u64,
-                "worker started"
-            );
-            while !stop.is_cancelled() {
-                // A step is never cancelled half-way: work already under way
-                // (a send, a transaction) finishes before the loop stops.
-                let outcome = step().await;
-                let wait = match outcome {
-                    Ok(StepOutcome::MoreWork) => continue,
-                    Ok(StepOutcome::Idle) => interval,
-                    Err(err) => {
-                        tracing::error!(worker = name, error = %err, "worker step failed");
-                        interval
-                    }
-                };
-                tokio::select! {
-                    () = stop.cancelled() => break,
-                    () = tokio::time::sleep(wait) => {}
-                    () = wake.notified() => {}
-                }
-            }
-            tracing::info!(worker = name, "worker stopped");
-        }));
+        self.pending
+            .push(Box::pin(run_loop(name, interval, wake, step, stop, None)));
+    }
+
+    /// A loop that must run on one instance only (the turn scheduler, the
+    /// reconciler, the sweepers): like [`Workers::spawn_loop_with_wake`],
+    /// but it steps only while this instance leads (see
+    /// [`crate::cluster::leader`]). When leadership is lost the step in
+    /// progress is dropped at once (its transaction rolls back); at
+    /// shutdown it finishes as every step does.
+    pub fn spawn_singleton_loop<F, Fut, E>(
+        &mut self,
+        name: &'static str,
+        interval: Duration,
+        wake: Arc<Notify>,
+        step: F,
+    ) where
+        F: FnMut() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<StepOutcome, E>> + Send + 'static,
+        E: std::fmt::Display + Send + 'static,
+    {
+        let stop = self.stop.clone();
+        let role = self.leadership.as_ref().map(Leadership::watch);
+        self.pending
+            .push(Box::pin(run_loop(name, interval, wake, step, stop, role)));
     }
 
     /// Registers a long-running task that watches [`Workers::stop_token`] itself.
@@ -128,5 +146,98 @@ impl Workers {
             self.tasks.abort_all();
         }
         finished
+    }
+}
+
+/// The loop behind every worker: step, then wait for the interval (or the
+/// step's own idle time, or a wake-up). With `role`, it steps only while
+/// the role is `true` and drops a step in progress when it turns `false`.
+async fn run_loop<F, Fut, E>(
+    name: &'static str,
+    interval: Duration,
+    wake: Arc<Notify>,
+    mut step: F,
+    stop: CancellationToken,
+    mut role: Option<watch::Receiver<bool>>,
+) where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = Result<StepOutcome, E>> + Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    tracing::info!(
+        worker = name,
+        interval_ms = interval.as_millis() as u64,
+        singleton = role.is_some(),
+        "worker started"
+    );
+    while !stop.is_cancelled() {
+        if let Some(role) = role.as_mut()
+            && !*role.borrow_and_update()
+        {
+            // Stand by until this instance leads.
+            tokio::select! {
+                () = stop.cancelled() => break,
+                changed = role.changed() => if changed.is_err() { break },
+            }
+            if *role.borrow() {
+                tracing::info!(worker = name, "leading: singleton worker runs here");
+            }
+            continue;
+        }
+        // A step is never cancelled half-way by shutdown: work already
+        // under way (a send, a transaction) finishes before the loop stops.
+        // Losing leadership does cancel it.
+        let outcome = match role.as_mut() {
+            None => step().await,
+            Some(role) => {
+                let running = step();
+                tokio::pin!(running);
+                tokio::select! {
+                    outcome = &mut running => outcome,
+                    () = lost(role) => {
+                        if stop.is_cancelled() {
+                            running.await
+                        } else {
+                            tracing::warn!(worker = name, "leadership lost: the step in progress was dropped");
+                            continue;
+                        }
+                    }
+                }
+            }
+        };
+        let wait = match outcome {
+            Ok(StepOutcome::MoreWork) => continue,
+            Ok(StepOutcome::Idle) => interval,
+            Ok(StepOutcome::IdleFor(d)) => d.min(interval),
+            Err(err) => {
+                tracing::error!(worker = name, error = %err, "worker step failed");
+                interval
+            }
+        };
+        let leadership_lost = async {
+            match role.as_mut() {
+                Some(role) => lost(role).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = stop.cancelled() => break,
+            () = tokio::time::sleep(wait) => {}
+            () = wake.notified() => {}
+            () = leadership_lost => {}
+        }
+    }
+    tracing::info!(worker = name, "worker stopped");
+}
+
+/// Resolves when `role` turns `false` (or its sender is gone).
+async fn lost(role: &mut watch::Receiver<bool>) {
+    loop {
+        if !*role.borrow_and_update() {
+            return;
+        }
+        if role.changed().await.is_err() {
+            return;
+        }
     }
 }

@@ -141,6 +141,7 @@ pub async fn seeding_pool(
         max_conns: 2,
         min_conns: 0,
         operation_timeout,
+        leader_interval: std::time::Duration::from_secs(1),
     };
     migrated_pool(&config).await
 }

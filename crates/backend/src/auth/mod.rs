@@ -41,15 +41,25 @@ pub fn install(
     );
     let pruner = auth.clone();
     let interval = auth.settings().prune_interval;
-    asm.workers.spawn_loop("auth_prune", interval, move || {
-        let auth = pruner.clone();
-        async move { auth.prune().await }
-    });
+    // Idempotent deletes: one instance does them (the leader).
+    asm.workers.spawn_singleton_loop(
+        "auth_prune",
+        interval,
+        std::sync::Arc::default(),
+        move || {
+            let auth = pruner.clone();
+            async move { auth.prune().await }
+        },
+    );
     let redactor = auth.clone();
-    asm.workers
-        .spawn_loop("auth_redact", service::REDACT_INTERVAL, move || {
+    asm.workers.spawn_singleton_loop(
+        "auth_redact",
+        service::REDACT_INTERVAL,
+        std::sync::Arc::default(),
+        move || {
             let auth = redactor.clone();
             async move { auth.redact_mail().await }
-        });
+        },
+    );
     auth
 }

@@ -98,6 +98,11 @@ pub const VARIABLES: &[Variable] = &[
         "5s",
         "Default per-statement timeout.",
     ),
+    defaulted(
+        "BACKEND_LEADER_ELECTION_INTERVAL",
+        "1s",
+        "(added) Leader election among instances sharing the database (a PostgreSQL advisory lock): a standby tries to take the lead this often, and the leader checks its lock connection every half interval. The leader alone runs the turn scheduler, the reconciler, the runtime intake, the lobby sweeper and the auth prunes; after a leader dies a standby leads within one interval (`docs/runbook.md`, Two instances).",
+    ),
     required("BACKEND_SMTP_HOST", "SMTP relay host."),
     defaulted("BACKEND_SMTP_PORT", "587", "SMTP relay port."),
     optional(
@@ -340,7 +345,7 @@ pub const VARIABLES: &[Variable] = &[
     defaulted(
         "BACKEND_MAIL_WORKER_ENABLED",
         "true",
-        "(added) `true` or `false`: run the mail outbox worker in this process (off in tests that drive the worker step themselves; one instance per database is supported, so this is not a replica switch).",
+        "(added) `true` or `false`: run the mail outbox worker in this process (off in tests that drive the worker step themselves; every instance on a database may run it: deliveries are claimed with `SKIP LOCKED`).",
     ),
     defaulted(
         "BACKEND_MAIL_LEASE",
@@ -380,7 +385,7 @@ pub const VARIABLES: &[Variable] = &[
     defaulted(
         "BACKEND_NOTIFICATION_WORKER_ENABLED",
         "true",
-        "(added) `true` or `false`: run the notification route worker in this process (off in tests that drive the worker step themselves; one instance per database is supported, so this is not a replica switch).",
+        "(added) `true` or `false`: run the notification route worker in this process (off in tests that drive the worker step themselves; every instance on a database may run it: routes are claimed with `SKIP LOCKED`).",
     ),
     defaulted(
         "BACKEND_AUTH_CONFIRM_FAILURE_LIMIT",

@@ -48,8 +48,8 @@ impl Wake {
         step: F,
     ) where
         F: FnMut() -> Fut + Send + 'static,
-        Fut: std::future::Future<Output = Result<StepOutcome, E>> + Send,
-        E: std::fmt::Display + Send,
+        Fut: std::future::Future<Output = Result<StepOutcome, E>> + Send + 'static,
+        E: std::fmt::Display + Send + 'static,
     {
         workers.spawn(
             self.clone()

@@ -75,9 +75,10 @@ pub fn install(
     asm.warm(lobby.warmup());
     if config.lobby.sweeper_enabled {
         let sweeper = Sweeper::new(lobby.clone());
-        asm.workers.spawn_loop(
+        asm.workers.spawn_singleton_loop(
             "lobby-sweeper",
             lobby.settings().sweeper_interval,
+            std::sync::Arc::default(),
             move || {
                 let sweeper = sweeper.clone();
                 async move { sweeper.tick().await }

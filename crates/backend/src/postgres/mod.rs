@@ -33,11 +33,6 @@ pub enum StartupError {
     Schema(#[source] sqlx::Error),
     #[error("cannot apply migrations: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
-    #[error(
-        "another galaxy-backend process is running on this database: one instance per database \
-         is supported (sessions, admin credentials and sanctions are cached per process)"
-    )]
-    AnotherInstance,
 }
 
 /// Builds connection options from the DSN: `search_path` and the statement
@@ -78,12 +73,14 @@ fn split_search_path(dsn: &str) -> (String, Option<String>) {
     (dsn, search_path)
 }
 
-/// Opens the pool, counting acquisitions for the `db_pool_*` metrics.
+/// Opens the pool, counting acquisitions for the `db_pool_*` metrics; every
+/// connection is named `application_name` (see [`crate::cluster`]).
 pub async fn connect(
     config: &PostgresConfig,
     metrics: &DbPoolMetrics,
+    application_name: &str,
 ) -> Result<PgPool, StartupError> {
-    let options = connect_options(config)?;
+    let options = connect_options(config)?.application_name(application_name);
     let pool = metrics
         .instrument(
             PgPoolOptions::new()
@@ -101,49 +98,18 @@ pub async fn connect(
 /// `CREATE SCHEMA IF NOT EXISTS backend`, then every pending migration.
 /// Runs before any listener opens.
 pub async fn migrate(pool: &PgPool) -> Result<(), StartupError> {
-    sqlx::query("CREATE SCHEMA IF NOT EXISTS backend")
+    // Two instances starting together may both try to create it: the one
+    // that loses the race sees a unique violation on the catalogue, which
+    // means the schema exists. The migrator serialises itself (advisory lock).
+    match sqlx::query("CREATE SCHEMA IF NOT EXISTS backend")
         .execute(pool)
         .await
-        .map_err(StartupError::Schema)?;
+    {
+        Ok(_) => {}
+        Err(err) if unique_violation(&err).is_some() => {}
+        Err(err) => return Err(StartupError::Schema(err)),
+    }
     MIGRATOR.run(pool).await.map_err(StartupError::Migrate)
-}
-
-/// The session-level advisory lock key held by the running instance.
-pub const INSTANCE_LOCK_KEY: i64 = 0x6761_6c61_7879_0001;
-
-/// The claim on the database by this process: a dedicated connection
-/// holding a session-level advisory lock ([`INSTANCE_LOCK_KEY`]).
-/// PostgreSQL frees it when the connection ends (stop, crash, kill).
-pub struct InstanceLock(sqlx::PgConnection);
-
-impl InstanceLock {
-    /// Ends the claim (at shutdown, after the pool closed).
-    pub async fn release(self) {
-        use sqlx::Connection as _;
-        let _ = self.0.close().await;
-    }
-}
-
-/// Claims the database for this process, or fails with
-/// [`StartupError::AnotherInstance`] when another process holds it: the
-/// caches of sessions, admin credentials and sanctions are per process, so
-/// a second instance would serve stale answers.
-pub async fn claim_instance(config: &PostgresConfig) -> Result<InstanceLock, StartupError> {
-    use sqlx::Connection as _;
-    let mut conn = sqlx::PgConnection::connect_with(&connect_options(config)?)
-        .await
-        .map_err(StartupError::Connect)?;
-    let claimed: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-        .bind(INSTANCE_LOCK_KEY)
-        .fetch_one(&mut conn)
-        .await
-        .map_err(StartupError::Connect)?;
-    if claimed {
-        Ok(InstanceLock(conn))
-    } else {
-        let _ = conn.close().await;
-        Err(StartupError::AnotherInstance)
-    }
 }
 
 /// True when PostgreSQL answers a trivial query within `timeout`.

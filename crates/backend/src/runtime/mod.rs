@@ -111,9 +111,10 @@ pub fn install(
             },
         );
         let intake = runtime.clone();
-        asm.workers.spawn_loop(
+        asm.workers.spawn_singleton_loop(
             "runtime-intake",
             std::time::Duration::from_secs(1),
+            std::sync::Arc::default(),
             move || {
                 let intake = intake.clone();
                 async move {
@@ -128,9 +129,10 @@ pub fn install(
         );
         runtime.spawn_scheduler(&mut asm.workers);
         let reconciler = runtime.clone();
-        asm.workers.spawn_loop(
+        asm.workers.spawn_singleton_loop(
             "runtime-reconciler",
             runtime.settings().reconcile_interval,
+            std::sync::Arc::default(),
             move || {
                 let reconciler = reconciler.clone();
                 async move { reconciler.reconcile_step().await }

@@ -37,6 +37,7 @@ use super::model::{OpKind, OpState, Requester, RuntimeRecord, RuntimeStatus};
 use super::service::RuntimeService;
 use super::store;
 use crate::ids::GameId;
+use crate::worker::StepOutcome;
 
 /// The longest the loop sleeps without a deadline in sight (a safety net;
 /// every change that matters wakes it).
@@ -472,38 +473,37 @@ impl RuntimeService {
         Ok(record)
     }
 
-    /// Spawns the scheduler loop on `workers`: a step, then a sleep until
-    /// the earliest deadline (at most a minute), cut short by a wake-up.
+    /// Registers the scheduler on `workers` as a singleton loop (the leader
+    /// runs it): a step, then a sleep until the earliest deadline (at most
+    /// a minute), cut short by a wake-up.
     pub fn spawn_scheduler(&self, workers: &mut crate::worker::Workers) {
         let service = self.clone();
-        let stop = workers.stop_token();
         let wake: Arc<Notify> = self.inner.scheduler_wake.clone();
-        workers.spawn(async move {
-            tracing::info!(worker = "runtime-scheduler", "worker started");
-            while !stop.is_cancelled() {
-                let sleep = if !service.inner.lobby.deadlines_known() {
-                    Duration::from_millis(200)
-                } else {
-                    match service.run_due_turns().await {
-                        Ok(report) => report
-                            .next_due
-                            .and_then(|at| (at - Utc::now()).to_std().ok())
-                            .unwrap_or(IDLE_SLEEP)
-                            .min(IDLE_SLEEP),
-                        Err(err) => {
-                            tracing::error!(worker = "runtime-scheduler", error = %err, "scheduler step failed");
-                            Duration::from_secs(5)
-                        }
-                    }
-                };
-                tokio::select! {
-                    () = stop.cancelled() => break,
-                    () = tokio::time::sleep(sleep) => {}
-                    () = wake.notified() => {}
-                }
-            }
-            tracing::info!(worker = "runtime-scheduler", "worker stopped");
+        workers.spawn_singleton_loop("runtime-scheduler", IDLE_SLEEP, wake, move || {
+            let service = service.clone();
+            async move { Ok::<_, std::convert::Infallible>(service.scheduler_step().await) }
         });
+    }
+
+    /// One scheduler step: the due turns run; the outcome says how long
+    /// nothing is due (a failed step is logged and tried again in 5 s).
+    async fn scheduler_step(&self) -> StepOutcome {
+        if !self.inner.lobby.deadlines_known() {
+            return StepOutcome::IdleFor(Duration::from_millis(200));
+        }
+        match self.run_due_turns().await {
+            Ok(report) => StepOutcome::IdleFor(
+                report
+                    .next_due
+                    .and_then(|at| (at - Utc::now()).to_std().ok())
+                    .unwrap_or(IDLE_SLEEP)
+                    .min(IDLE_SLEEP),
+            ),
+            Err(err) => {
+                tracing::error!(worker = "runtime-scheduler", error = %err, "scheduler step failed");
+                StepOutcome::IdleFor(Duration::from_secs(5))
+            }
+        }
     }
 }
 

@@ -86,6 +86,10 @@ impl std::ops::Deref for AppState {
 pub struct AppContext {
     pub config: Arc<Config>,
     pub db: PgPool,
+    /// This process among the instances sharing the database.
+    pub instance: crate::cluster::InstanceId,
+    /// Whether this instance leads (runs the singleton loops).
+    pub leadership: crate::cluster::Leadership,
     pub metrics: Metrics,
     pub readiness: Readiness,
     /// Admin accounts, Basic Auth verification and the audit trail.

@@ -38,12 +38,29 @@ async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiE
     let postgres = crate::postgres::ping(&state.db, timeout).await;
     let report = state.readiness.report(postgres);
     if report.ready() {
-        Ok(axum::Json(json!({ "status": "ready" })))
+        let mut body = json!({
+            "status": "ready",
+            "instance": state.instance.as_str(),
+            "role": role(&state),
+        });
+        if let Some(leader) = crate::cluster::leader::current_leader(&state.db).await {
+            body["leader"] = leader.into();
+        }
+        Ok(axum::Json(body))
     } else {
         Err(
             ApiError::unavailable("not_ready", "the service is not ready")
                 .with_details(serde_json::to_value(&report).unwrap_or_default()),
         )
+    }
+}
+
+/// `leader` or `standby` (see `cluster::leader`).
+fn role(state: &AppState) -> &'static str {
+    if state.leadership.is_leader() {
+        "leader"
+    } else {
+        "standby"
     }
 }
 

@@ -36,6 +36,10 @@ pub const GEO_LOOKUPS_TOTAL: &str = "geo_lookups_total";
 /// Added: request hits dropped because the geo counting channel was full.
 pub const GEO_COUNTER_DROPPED_TOTAL: &str = "geo_counter_dropped_total";
 
+// Instances sharing one database (added).
+pub const CLUSTER_LEADER: &str = "cluster_leader";
+pub const CLUSTER_LEADER_CHANGES_TOTAL: &str = "cluster_leader_changes_total";
+
 // PostgreSQL pool (recorded by [`super::DbPoolMetrics`]).
 pub const DB_POOL_ACQUIRES_TOTAL: &str = "db_pool_acquires_total";
 pub const DB_POOL_WAITS_TOTAL: &str = "db_pool_waits_total";
@@ -57,6 +61,8 @@ pub mod label {
     pub const OP: &str = "op";
     pub const QUEUE: &str = "queue";
     pub const GATEWAY_CLIENT_ID: &str = "gateway_client_id";
+    pub const INSTANCE: &str = "instance";
+    pub const ROLE: &str = "role";
 }
 
 /// Bucket boundaries (seconds) for latency histograms: 5 ms … 10 s.

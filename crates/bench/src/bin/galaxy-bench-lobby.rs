@@ -399,6 +399,7 @@ async fn pgbench_inserts(
         max_conns: 1,
         min_conns: 0,
         operation_timeout: Duration::from_secs(60),
+        leader_interval: Duration::from_secs(1),
     };
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)

@@ -11,6 +11,7 @@ impl Loader {
         let max_conns = self.value("BACKEND_POSTGRES_MAX_CONNS", positive_u32);
         let min_conns = self.value("BACKEND_POSTGRES_MIN_CONNS", any_u32);
         let operation_timeout = self.value("BACKEND_POSTGRES_OPERATION_TIMEOUT", positive_duration);
+        let leader_interval = self.value("BACKEND_LEADER_ELECTION_INTERVAL", positive_duration);
         if let (Some(min), Some(max)) = (min_conns, max_conns)
             && min > max
         {
@@ -24,6 +25,7 @@ impl Loader {
             max_conns: max_conns?,
             min_conns: min_conns?,
             operation_timeout: operation_timeout?,
+            leader_interval: leader_interval?,
         })
     }
 

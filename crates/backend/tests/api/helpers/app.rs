@@ -30,12 +30,15 @@ pub struct TestApp {
     /// Scratch space (GeoIP fixture, game state root) removed with the app.
     _dir: tempfile::TempDir,
     db_handle: Option<TestDb>,
+    db_url: String,
 }
 
 /// Environment for a test app; `var` overrides any default.
 pub struct TestAppBuilder {
     vars: BTreeMap<String, String>,
     db: Option<TestDb>,
+    /// Another running app's database (a second instance on it).
+    shared_url: Option<String>,
     hooks: ExtraHooks,
 }
 
@@ -48,6 +51,7 @@ impl TestApp {
         TestAppBuilder {
             vars: BTreeMap::new(),
             db: None,
+            shared_url: None,
             hooks: ExtraHooks::default(),
         }
     }
@@ -58,7 +62,7 @@ impl TestApp {
 
     /// The URL of this app's database (e.g. to start a second process on it).
     pub fn database_url(&self) -> String {
-        self.db_handle.as_ref().expect("database").url()
+        self.db_url.clone()
     }
 
     /// The Prometheus text exposition of this app's metrics.
@@ -118,9 +122,16 @@ impl TestAppBuilder {
         self
     }
 
+    /// Runs as a second instance on `other`'s database (which `other` keeps
+    /// owning: stop this one first).
+    pub fn sharing(mut self, other: &TestApp) -> Self {
+        self.shared_url = Some(other.database_url());
+        self
+    }
+
     /// Builds the app expecting it to refuse to start; returns the error.
     pub async fn build_error(self) -> String {
-        let (config, _dir, _db, hooks) = self.prepare().await;
+        let (config, _dir, _db, _, hooks) = self.prepare().await;
         match Application::build_with(config, hooks).await {
             Ok(_) => panic!("the app started"),
             Err(e) => format!("{e:#}"),
@@ -128,7 +139,7 @@ impl TestAppBuilder {
     }
 
     pub async fn spawn(self) -> TestApp {
-        let (config, dir, db, hooks) = self.prepare().await;
+        let (config, dir, db, db_url, hooks) = self.prepare().await;
         let app = Application::build_with(config, hooks)
             .await
             .unwrap_or_else(|e| panic!("app failed to build: {e:#}"));
@@ -149,17 +160,31 @@ impl TestAppBuilder {
             shutdown,
             task: Some(task),
             _dir: dir,
-            db_handle: Some(db),
+            db_url,
+            db_handle: db,
         };
         test_app.wait_until_ready().await;
         test_app
     }
 
-    async fn prepare(self) -> (Config, tempfile::TempDir, TestDb, ExtraHooks) {
+    async fn prepare(
+        self,
+    ) -> (
+        Config,
+        tempfile::TempDir,
+        Option<TestDb>,
+        String,
+        ExtraHooks,
+    ) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = match self.db {
-            Some(db) => db,
-            None => TestDb::create().await,
+        let db = match (self.db, &self.shared_url) {
+            (Some(db), _) => Some(db),
+            (None, Some(_)) => None,
+            (None, None) => Some(TestDb::create().await),
+        };
+        let db_url = match (&db, self.shared_url) {
+            (Some(db), _) => db.url(),
+            (None, url) => url.expect("a shared database"),
         };
         let geoip = dir.path().join("GeoLite2-Country-test.mmdb");
         galaxy_devstack::geoip::write_fixture(&geoip).expect("write GeoIP fixture");
@@ -176,7 +201,7 @@ impl TestAppBuilder {
                 "BACKEND_LOGGING_LEVEL",
                 std::env::var("GALAXY_TEST_LOG").unwrap_or_else(|_| "error".into()),
             ),
-            ("BACKEND_POSTGRES_DSN", db.url()),
+            ("BACKEND_POSTGRES_DSN", db_url.clone()),
             ("BACKEND_POSTGRES_MAX_CONNS", "8".to_owned()),
             ("BACKEND_POSTGRES_MIN_CONNS", "1".to_owned()),
             ("BACKEND_SMTP_HOST", "127.0.0.1".to_owned()),
@@ -204,7 +229,7 @@ impl TestAppBuilder {
         vars.extend(self.vars);
         let config = Config::from_vars(vars)
             .unwrap_or_else(|e| panic!("test configuration is invalid:\n{e}"));
-        (config, dir, db, self.hooks)
+        (config, dir, db, db_url, self.hooks)
     }
 }
 

@@ -134,6 +134,7 @@ async fn prepare_template() -> String {
                 max_conns: 1,
                 min_conns: 0,
                 operation_timeout: std::time::Duration::from_secs(60),
+                leader_interval: std::time::Duration::from_secs(1),
             };
             let options =
                 galaxy_backend::postgres::connect_options(&config).expect("template options");
