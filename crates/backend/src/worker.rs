@@ -241,3 +241,77 @@ async fn lost(role: &mut watch::Receiver<bool>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+    use crate::cluster::InstanceId;
+    use crate::telemetry::Metrics;
+
+    /// Waits (bounded) until `check` holds.
+    async fn until(mut check: impl FnMut() -> bool) {
+        for _ in 0..500 {
+            if check() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("condition not reached");
+    }
+
+    #[tokio::test]
+    async fn a_singleton_loop_steps_only_while_leading_and_drops_its_step_when_leadership_is_lost()
+    {
+        let leadership = Leadership::new(InstanceId::generate(), &Metrics::noop());
+        let mut workers = Workers::with_leadership(leadership.clone());
+        let started = Arc::new(AtomicU32::new(0));
+        let finished = Arc::new(AtomicU32::new(0));
+        let wake = Arc::new(Notify::new());
+        let (s, f) = (started.clone(), finished.clone());
+        workers.spawn_singleton_loop("test", Duration::from_secs(3600), wake.clone(), move || {
+            let (s, f) = (s.clone(), f.clone());
+            async move {
+                s.fetch_add(1, Ordering::SeqCst);
+                // A long step: only leadership loss or shutdown ends it early.
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                f.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, std::convert::Infallible>(StepOutcome::Idle)
+            }
+        });
+        workers.start();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(started.load(Ordering::SeqCst), 0, "a standby does not step");
+
+        leadership.set(true, "test");
+        until(|| started.load(Ordering::SeqCst) == 1).await;
+        leadership.set(false, "test");
+        // The step in progress is dropped, not finished; no new one starts.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(finished.load(Ordering::SeqCst), 0);
+        assert_eq!(started.load(Ordering::SeqCst), 1);
+
+        leadership.set(true, "test");
+        until(|| started.load(Ordering::SeqCst) == 2).await;
+        // Shutdown lets the (hour-long) step run: the budget ends it.
+        assert!(!workers.shutdown(Duration::from_millis(50)).await);
+    }
+
+    #[tokio::test]
+    async fn a_step_may_ask_to_be_woken_sooner_than_the_interval() {
+        let mut workers = Workers::new();
+        let steps = Arc::new(AtomicU32::new(0));
+        let counted = steps.clone();
+        workers.spawn_loop("test", Duration::from_secs(3600), move || {
+            let counted = counted.clone();
+            async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, std::convert::Infallible>(StepOutcome::IdleFor(Duration::from_millis(1)))
+            }
+        });
+        workers.start();
+        until(|| steps.load(Ordering::SeqCst) >= 3).await;
+        assert!(workers.shutdown(Duration::from_secs(5)).await);
+    }
+}

@@ -100,7 +100,7 @@ impl Leadership {
         self.inner.leading.subscribe()
     }
 
-    fn set(&self, leading: bool, why: &str) {
+    pub(crate) fn set(&self, leading: bool, why: &str) {
         let changed = self.inner.leading.send_if_modified(|now| {
             let changed = *now != leading;
             *now = leading;
