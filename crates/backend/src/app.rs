@@ -74,15 +74,13 @@ impl Application {
         readiness.mark_grpc_bound();
         let leadership = Leadership::new(instance, &metrics);
         let mut asm = Assembly::new(db, &leadership, metrics);
-        // Every instance campaigns; the singleton loops run on the leader.
-        asm.workers.spawn(
-            leadership.clone().campaign(
-                crate::postgres::connect_options(&config.postgres)?
-                    .application_name(&leadership.instance().application_name()),
-                config.postgres.leader_interval,
-                asm.workers.stop_token(),
-            ),
-        );
+        // Every instance campaigns; the singleton loops run on the leader,
+        // which gives the lock back only after they have stopped.
+        let lock_options = crate::postgres::connect_options(&config.postgres)?
+            .application_name(&leadership.instance().application_name());
+        let (campaign, interval) = (leadership.clone(), config.postgres.leader_interval);
+        asm.workers
+            .spawn_last(move |stop| campaign.campaign(lock_options, interval, stop));
         let context = install_domains(&mut asm, config, readiness, leadership, extra).await?;
         let Assembly {
             workers, warmups, ..

@@ -35,6 +35,11 @@ pub struct Workers {
     /// Registered during `Application::build`, started by [`Workers::start`].
     pending: Vec<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>,
     tasks: JoinSet<()>,
+    /// Tasks stopped only after every other one ended (the leader
+    /// election: the lock is held until the singleton loops are done).
+    last_stop: CancellationToken,
+    last: Vec<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>,
+    last_tasks: JoinSet<()>,
 }
 
 impl Default for Workers {
@@ -50,6 +55,9 @@ impl Workers {
             leadership: None,
             pending: Vec::new(),
             tasks: JoinSet::new(),
+            last_stop: CancellationToken::new(),
+            last: Vec::new(),
+            last_tasks: JoinSet::new(),
         }
     }
 
@@ -129,21 +137,41 @@ impl Workers {
         self.pending.push(Box::pin(task));
     }
 
+    /// Registers a task that watches the token it is given, which is
+    /// cancelled only once every other worker has stopped (the leader
+    /// election keeps the lock until the singleton loops are done).
+    pub fn spawn_last<Fut>(&mut self, task: impl FnOnce(CancellationToken) -> Fut)
+    where
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.last.push(Box::pin(task(self.last_stop.clone())));
+    }
+
     /// Starts every registered worker; called once serving begins.
     pub fn start(&mut self) {
         for task in self.pending.drain(..) {
             self.tasks.spawn(task);
         }
+        for task in self.last.drain(..) {
+            self.last_tasks.spawn(task);
+        }
     }
 
     /// Signals every worker and waits up to `budget` for them to finish
-    /// their current step. Returns `false` if some were still running.
+    /// their current step, then stops the [`Workers::spawn_last`] tasks
+    /// (within the same budget). Returns `false` if some were still running.
     pub async fn shutdown(mut self, budget: Duration) -> bool {
         self.stop.cancel();
         let all = async { while self.tasks.join_next().await.is_some() {} };
-        let finished = tokio::time::timeout(budget, all).await.is_ok();
+        let mut finished = tokio::time::timeout(budget, all).await.is_ok();
         if !finished {
             self.tasks.abort_all();
+        }
+        self.last_stop.cancel();
+        let last = async { while self.last_tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(budget, last).await.is_err() {
+            self.last_tasks.abort_all();
+            finished = false;
         }
         finished
     }

@@ -288,6 +288,28 @@ impl Backend {
         })
     }
 
+    /// A second instance on the same database and configuration, on ports
+    /// of its own, logging to `log`.
+    pub fn sibling(&self, log: PathBuf) -> anyhow::Result<Self> {
+        Self::new(self.env.clone(), log)
+    }
+
+    /// `/readyz`'s role (`leader` or `standby`), or `None` when it does not
+    /// answer ready.
+    pub async fn role(&self, http: &reqwest::Client) -> Option<String> {
+        let r = http
+            .get(format!("{}/readyz", self.url()))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+            .ok()?;
+        if !r.status().is_success() {
+            return None;
+        }
+        let body: Value = r.json().await.ok()?;
+        body["role"].as_str().map(str::to_owned)
+    }
+
     /// The HTTP base URL.
     pub fn url(&self) -> String {
         format!("http://{}", self.http)

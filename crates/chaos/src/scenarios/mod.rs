@@ -6,6 +6,7 @@ use std::pin::Pin;
 use crate::Outcome;
 
 pub mod auth_flood;
+pub mod leader_loss;
 pub mod mail_kill;
 pub mod pg_restart;
 pub mod push_churn;
@@ -49,6 +50,11 @@ pub fn all() -> Vec<Scenario> {
             name: "auth-flood",
             proves: "10k wrong codes for one address: <= 100 counted, then 429, known and unknown addresses alike; an admin password flood locks out nobody else and keeps user p99 within 2x",
             run: |seed| Box::pin(auth_flood::run(seed)),
+        },
+        Scenario {
+            name: "leader-loss",
+            proves: "two instances on one database draining one outbox, the leader SIGKILLed 5 times: a standby leads within two intervals, no mail lost, duplicates within the at-least-once bound, a revocation on one instance seen by the other within 1 s",
+            run: |seed| Box::pin(leader_loss::run(seed)),
         },
         Scenario {
             name: "push-churn",
