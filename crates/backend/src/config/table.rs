@@ -98,11 +98,6 @@ pub const VARIABLES: &[Variable] = &[
         "5s",
         "Default per-statement timeout.",
     ),
-    defaulted(
-        "BACKEND_LEADER_ELECTION_INTERVAL",
-        "1s",
-        "(added) Leader election among instances sharing the database (a PostgreSQL advisory lock): a standby tries to take the lead this often, and the leader checks its lock connection every half interval. The leader alone runs the turn scheduler, the reconciler, the runtime intake, the lobby sweeper and the auth prunes; after a leader dies a standby leads within one interval (`docs/runbook.md`, Two instances).",
-    ),
     required("BACKEND_SMTP_HOST", "SMTP relay host."),
     defaulted("BACKEND_SMTP_PORT", "587", "SMTP relay port."),
     optional(
@@ -461,6 +456,11 @@ pub const VARIABLES: &[Variable] = &[
         "BACKEND_RUNTIME_ENGINE_VERSIONS",
         "(added) Comma-separated `label=image` pairs (e.g. `0.1.0=galaxy/game:0.1.0`) registered in the engine version registry at startup: a new label is added enabled, a known one gets this image (its enabled flag and notes stay); the first becomes the default when there is none. Idempotent. Unset: the registry holds only what admins registered.",
     ),
+    defaulted(
+        "BACKEND_LEADER_ELECTION_INTERVAL",
+        "1s",
+        "(added) Leader election among instances sharing the database (a PostgreSQL advisory lock): a standby tries to take the lead this often, and the leader checks its lock connection every half interval. The leader alone runs the turn scheduler, the reconciler, the runtime intake, the lobby sweeper and the auth prunes; after a leader dies a standby leads within one interval (`docs/runbook.md`, Two instances).",
+    ),
 ];
 
 /// The table entry for `name`, if the backend reads such a variable.
@@ -597,6 +597,7 @@ mod tests {
                 "BACKEND_JOBS_WORKER_ENABLED",
                 "BACKEND_RUNTIME_PROCESS_BINARIES",
                 "BACKEND_RUNTIME_ENGINE_VERSIONS",
+                "BACKEND_LEADER_ELECTION_INTERVAL",
             ]
         );
         assert_eq!(VARIABLES.len(), 57 + added.len());
