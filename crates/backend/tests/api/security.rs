@@ -1,7 +1,8 @@
 //! Regression tests of the security review (issue 14), each reproducing a
 //! finding through the real app, PostgreSQL and the devstack SMTP server:
 //! sessions that end, canonical device keys, the admin sign-in record,
-//! duplicated preference kinds, one instance per database.
+//! duplicated preference kinds. (Two instances on one database are
+//! tested in `cluster_*.rs`.)
 
 use std::sync::{Arc, Mutex};
 
@@ -265,21 +266,6 @@ async fn a_notification_kind_listed_twice_is_refused() {
         .await;
     r.assert_status(422);
     assert_eq!(r.error_code(), "duplicate_notification_kind");
-}
-
-/// §4: a second process on the same database refuses to start.
-#[tokio::test]
-async fn a_second_instance_on_the_same_database_refuses_to_start() {
-    let app = TestApp::spawn().await;
-    let error = TestApp::builder()
-        .var("BACKEND_POSTGRES_DSN", app.database_url())
-        .build_error()
-        .await;
-    assert!(error.contains("another galaxy-backend process"), "{error}");
-    // Once the first stops, the database is free again.
-    let db = app.into_database().await;
-    let again = TestApp::builder().database(db).spawn().await;
-    again.stop().await.unwrap();
 }
 
 async fn request_code_from(app: &TestApp, email: &str, source: &str) -> TestResponse {
