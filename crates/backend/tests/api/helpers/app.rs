@@ -129,15 +129,6 @@ impl TestAppBuilder {
         self
     }
 
-    /// Builds the app expecting it to refuse to start; returns the error.
-    pub async fn build_error(self) -> String {
-        let (config, _dir, _db, _, hooks) = self.prepare().await;
-        match Application::build_with(config, hooks).await {
-            Ok(_) => panic!("the app started"),
-            Err(e) => format!("{e:#}"),
-        }
-    }
-
     pub async fn spawn(self) -> TestApp {
         let (config, dir, db, db_url, hooks) = self.prepare().await;
         let app = Application::build_with(config, hooks)
