@@ -383,12 +383,16 @@ impl Play {
         }
     }
 
-    /// Intents of `kind` for this game at `turn`, per user.
+    /// The push routes of the notifications of `kind` for this game at
+    /// `turn` (one intent per game and turn fans out to one route per
+    /// member): `(user, payload)`.
     async fn intents(&self, kind: &str, turn: u64) -> anyhow::Result<Vec<(Option<Uuid>, Value)>> {
         Ok(sqlx::query_as(
-            "SELECT user_id, payload FROM notification_intents
-             WHERE kind = $1 AND payload->>'game_id' = $2 AND payload->>'turn' = $3
-             ORDER BY created_at",
+            "SELECT r.user_id, i.payload FROM notification_intents i
+             JOIN notification_routes r USING (intent_id)
+             WHERE i.kind = $1 AND i.payload->>'game_id' = $2 AND i.payload->>'turn' = $3
+               AND r.channel = 'push'
+             ORDER BY i.created_at",
         )
         .bind(kind)
         .bind(&self.game)
@@ -564,7 +568,7 @@ async fn fault(part: Part, play: &mut Play) -> anyhow::Result<Outcome> {
     if paused["game_status"] != "paused" && paused["game_status"] != "running" {
         bail!("after game.paused the game is {}", paused["game_status"]);
     }
-    let back_from = Instant::now();
+    let mut back_from = Instant::now();
     match part {
         Part::Kill => {}
         Part::Dockerd => {
@@ -576,6 +580,7 @@ async fn fault(part: Part, play: &mut Play) -> anyhow::Result<Outcome> {
         }
         Part::Hang => {
             // Refused while the engine hangs.
+            let asked = Instant::now();
             let (status, body) = play
                 .api
                 .user_post_status(
@@ -587,7 +592,12 @@ async fn fault(part: Part, play: &mut Play) -> anyhow::Result<Outcome> {
             if status != 503 {
                 bail!("the owner's resume of a hanging engine answered {status}: {body}");
             }
+            notes.push(format!(
+                "the resume while frozen refused (503) in {:.1} s",
+                asked.elapsed().as_secs_f64()
+            ));
             docker(&["unpause", &play.container])?;
+            back_from = Instant::now();
             let (status, body) = play
                 .api
                 .user_post_status(
@@ -622,7 +632,7 @@ async fn fault(part: Part, play: &mut Play) -> anyhow::Result<Outcome> {
     .unwrap_or(-1);
     let passed = failed.is_empty();
     let mut figures = format!(
-        "ordinary turn {:.1} s; paused ({reason}) {:.1} s after the fault, running at turn {} {:.1} s after {}, {turn_ops} turn ops logged, orders of {} races kept",
+        "ordinary turn {:.2} s; paused ({reason}) {:.2} s after the fault, running at turn {} {:.2} s after {}, {turn_ops} turn ops logged, orders of {} races kept",
         ordinary.as_secs_f64(),
         to_pause.as_secs_f64(),
         n + 1,
