@@ -166,7 +166,9 @@ async fn run_part(part: Part) -> anyhow::Result<Outcome> {
         Ok(Some(0)) => {}
         other => {
             outcome.passed = false;
-            outcome.figures.push_str(&format!(", SIGTERM exit {other:?}"));
+            outcome
+                .figures
+                .push_str(&format!(", SIGTERM exit {other:?}"));
         }
     }
     Ok(outcome)
@@ -355,10 +357,7 @@ impl Play {
             .api
             .admin_post(&format!("/runtimes/{}/force-next-turn", self.game))
             .await?;
-        ensure!(
-            status == 200,
-            "force-next-turn answered {status}: {body}"
-        );
+        ensure!(status == 200, "force-next-turn answered {status}: {body}");
         Ok(())
     }
 
@@ -494,7 +493,12 @@ impl Play {
         if !self.intents("game.turn.ready", n + 2).await?.is_empty() {
             failed.push(format!("a game.turn.ready for turn {}", n + 2));
         }
-        if self.state_dir.join("turns").join(format!("{:06}.json", n + 2)).exists() {
+        if self
+            .state_dir
+            .join("turns")
+            .join(format!("{:06}.json", n + 2))
+            .exists()
+        {
             failed.push(format!("the engine stored turn {}", n + 2));
         }
         let wanted: Vec<String> = ["a1", "a2", "a3"].map(str::to_owned).to_vec();
@@ -542,14 +546,11 @@ async fn fault(part: Part, play: &mut Play) -> anyhow::Result<Outcome> {
                 {
                     break;
                 }
-                ensure!(
-                    started.elapsed() < WAIT,
-                    "the engine never held the turn"
-                );
+                ensure!(started.elapsed() < WAIT, "the engine never held the turn");
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
-            docker(&["kill", &play.container])?;
             fault_at = Instant::now();
+            docker(&["kill", &play.container])?;
         }
         Part::Dockerd => {
             stop_docker().await?;
@@ -557,8 +558,8 @@ async fn fault(part: Part, play: &mut Play) -> anyhow::Result<Outcome> {
             play.force().await?;
         }
         Part::Hang => {
-            docker(&["pause", &play.container])?;
             fault_at = Instant::now();
+            docker(&["pause", &play.container])?;
             play.force().await?;
         }
     }
@@ -613,7 +614,11 @@ async fn fault(part: Part, play: &mut Play) -> anyhow::Result<Outcome> {
             let at = play.engine_turn().await?;
             notes.push(format!(
                 "resumed at engine turn {at} (the turn {} when thawed)",
-                if at == n + 1 { "ran late" } else { "had not run" }
+                if at == n + 1 {
+                    "ran late"
+                } else {
+                    "had not run"
+                }
             ));
         }
     }
@@ -622,7 +627,7 @@ async fn fault(part: Part, play: &mut Play) -> anyhow::Result<Outcome> {
     })
     .await?;
     let to_back = back_from.elapsed();
-    let failed = play.after_recovery(n).await?;
+    let mut failed = play.after_recovery(n).await?;
     let turn_ops: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM runtime_operations WHERE game_id = $1::uuid AND op = 'turn' AND state = 'succeeded'",
     )
@@ -630,6 +635,11 @@ async fn fault(part: Part, play: &mut Play) -> anyhow::Result<Outcome> {
     .fetch_one(&play.stack.pool)
     .await
     .unwrap_or(-1);
+    // The ordinary turn and the recovered one; the failed tick is logged
+    // as failed.
+    if turn_ops != 2 {
+        failed.push(format!("{turn_ops} turn operations succeeded, expected 2"));
+    }
     let passed = failed.is_empty();
     let mut figures = format!(
         "ordinary turn {:.2} s; paused ({reason}) {:.2} s after the fault, running at turn {} {:.2} s after {}, {turn_ops} turn ops logged, orders of {} races kept",
