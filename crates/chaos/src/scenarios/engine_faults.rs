@@ -158,6 +158,11 @@ async fn run_part(part: Part) -> anyhow::Result<Outcome> {
     let _daemon = (part == Part::Dockerd).then_some(DaemonGuard);
     let mut play = Play::set_up(part, reconcile).await?;
     let result = fault(part, &mut play).await;
+    // The daemon back before the cleanup needs it (a part that failed
+    // half-way may have left it down).
+    if part == Part::Dockerd {
+        daemon_up();
+    }
     let exit = play.stack.backend.terminate(Duration::from_secs(30)).await;
     play.remove_engine();
     play.stack.pool.close().await;
@@ -179,9 +184,16 @@ struct DaemonGuard;
 
 impl Drop for DaemonGuard {
     fn drop(&mut self) {
-        if docker(&["info", "--format", "{{.ID}}"]).is_err() {
-            let _ = ensure_docker();
-        }
+        daemon_up();
+    }
+}
+
+/// Starts the Docker daemon again if it does not answer.
+fn daemon_up() {
+    if docker(&["info", "--format", "{{.ID}}"]).is_err()
+        && let Err(e) = ensure_docker()
+    {
+        eprintln!("engine-faults: cannot start the Docker daemon again: {e:#}");
     }
 }
 
