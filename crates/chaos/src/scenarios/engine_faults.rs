@@ -99,6 +99,8 @@ impl Part {
     }
 }
 
+/// Runs the selected parts, each on its own stack; one line of figures per
+/// part. The seed is unused: every fault moment is a state waited for.
 pub async fn run(_seed: u64) -> anyhow::Result<Outcome> {
     let parts = Part::selected()?;
     ensure!(!parts.is_empty(), "{PARTS_VAR} names no part");
