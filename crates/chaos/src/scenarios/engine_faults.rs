@@ -567,7 +567,11 @@ async fn fault(part: Part, play: &mut Play) -> anyhow::Result<Outcome> {
             docker(&["kill", &play.container])?;
         }
         Part::Dockerd => {
-            stop_docker().await?;
+            let stopped_in = stop_docker().await?;
+            notes.push(format!(
+                "dockerd exited {:.1} s after SIGTERM",
+                stopped_in.as_secs_f64()
+            ));
             fault_at = Instant::now();
             play.force().await?;
         }
@@ -589,7 +593,7 @@ async fn fault(part: Part, play: &mut Play) -> anyhow::Result<Outcome> {
         Part::Dockerd => {
             ensure_docker()?;
             notes.push(format!(
-                "daemon down {:.1} s",
+                "daemon answering again {:.1} s after it exited",
                 fault_at.elapsed().as_secs_f64()
             ));
         }
@@ -701,8 +705,9 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// SIGTERM to `dockerd`; waits (bounded) until it exited.
-async fn stop_docker() -> anyhow::Result<()> {
+/// SIGTERM to `dockerd`; waits (bounded) until it exited; how long that
+/// took.
+async fn stop_docker() -> anyhow::Result<Duration> {
     let pid = String::from_utf8(
         Command::new("pgrep")
             .args(["-x", "dockerd"])
@@ -724,5 +729,5 @@ async fn stop_docker() -> anyhow::Result<()> {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Ok(())
+    Ok(started.elapsed())
 }
