@@ -49,7 +49,7 @@ bench: prepare engine-image ## print the benchmark figures
 	@scripts/bench.sh
 
 .PHONY: chaos fuzz
-chaos: prepare ## the chaos suite: faults against the real service, one line of figures each, then a short fuzz run
+chaos: prepare engine-image ## the chaos suite: faults against the real service, one line of figures each, then a short fuzz run
 	@scripts/chaos.sh
 
 fuzz: ## fuzz every input parser with a fresh seed, FUZZ_SECONDS (default 30) per property (scripts/fuzz.sh)

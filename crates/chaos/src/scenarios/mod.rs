@@ -6,6 +6,7 @@ use std::pin::Pin;
 use crate::Outcome;
 
 pub mod auth_flood;
+pub mod engine_faults;
 pub mod leader_loss;
 pub mod mail_kill;
 pub mod pg_restart;
@@ -60,6 +61,11 @@ pub fn all() -> Vec<Scenario> {
             name: "push-churn",
             proves: "gateways resuming with their last cursor while the backend is SIGKILLed and restarted: every event replayed or marked by reset, never silently skipped",
             run: |seed| Box::pin(push_churn::run(seed)),
+        },
+        Scenario {
+            name: "engine-faults",
+            proves: "the engine container killed mid-turn, the Docker daemon restarted mid-game, an engine hanging past the call timeout: paused with game.paused, resumed, the turn run exactly once on the orders sent before",
+            run: |seed| Box::pin(engine_faults::run(seed)),
         },
     ]
 }
