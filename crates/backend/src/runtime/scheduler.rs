@@ -24,13 +24,11 @@
 //! next step: the engine is asked its turn; if the turn ran, the
 //! bookkeeping is completed, otherwise the same turn is run again.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt as _;
 use serde_json::json;
-use tokio::sync::Notify;
 
 use super::engine::EngineError;
 use super::model::{OpKind, OpState, Requester, RuntimeRecord, RuntimeStatus};
@@ -78,9 +76,21 @@ enum Tick {
 }
 
 impl RuntimeService {
-    /// Wakes the scheduler loop (a resume, a force flag, a schedule change).
+    /// Wakes the scheduler loop (a resume, a force flag, a schedule
+    /// change): here at once, and on the other instances through
+    /// PostgreSQL (`NOTIFY runtime_scheduler`), since the scheduler runs on
+    /// whichever instance leads.
     pub fn wake_scheduler(&self) {
-        self.inner.scheduler_wake.notify_one();
+        self.inner.scheduler_wake.signal().notify_one();
+        let db = self.inner.db.clone();
+        tokio::spawn(async move {
+            if let Ok(mut conn) = db.acquire().await
+                && let Err(err) =
+                    crate::jobs::wake::notify(&mut conn, store::SCHEDULER_WAKE_CHANNEL).await
+            {
+                tracing::debug!(error = %err, "the scheduler wake-up was not announced to other instances");
+            }
+        });
     }
 
     /// One scheduler step at `now`.
@@ -478,8 +488,14 @@ impl RuntimeService {
     /// a minute), cut short by a wake-up.
     pub fn spawn_scheduler(&self, workers: &mut crate::worker::Workers) {
         let service = self.clone();
-        let wake: Arc<Notify> = self.inner.scheduler_wake.clone();
-        workers.spawn_singleton_loop("runtime-scheduler", IDLE_SLEEP, wake, move || {
+        // Every instance listens, so a wake-up announced anywhere reaches
+        // the leader.
+        let wake = self.inner.scheduler_wake.clone();
+        workers.spawn(
+            wake.clone()
+                .listen(self.inner.db.clone(), Duration::from_secs(1), workers.stop_token()),
+        );
+        workers.spawn_singleton_loop("runtime-scheduler", IDLE_SLEEP, wake.signal(), move || {
             let service = service.clone();
             async move { Ok::<_, std::convert::Infallible>(service.scheduler_step().await) }
         });

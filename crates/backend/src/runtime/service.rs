@@ -139,7 +139,8 @@ pub(super) struct Inner {
     pub metrics: RuntimeMetrics,
     pub job_metrics: crate::jobs::JobMetrics,
     pub wake: Wake,
-    pub scheduler_wake: Arc<tokio::sync::Notify>,
+    /// The scheduler's wake-up, also announced to other instances.
+    pub scheduler_wake: Wake,
     /// Turns whose reminder went out from this process (the intent's
     /// idempotency key guards the rest).
     pub reminded: std::sync::Mutex<std::collections::HashSet<(GameId, i32)>>,
@@ -193,7 +194,7 @@ impl RuntimeService {
                 metrics: RuntimeMetrics::new(&metrics),
                 job_metrics: crate::jobs::JobMetrics::new(&metrics, "runtime"),
                 wake: Wake::new(store::WAKE_CHANNEL),
-                scheduler_wake: Arc::new(tokio::sync::Notify::new()),
+                scheduler_wake: Wake::new(store::SCHEDULER_WAKE_CHANNEL),
                 reminded: std::sync::Mutex::new(std::collections::HashSet::new()),
                 foreign: std::sync::Mutex::new(std::collections::HashSet::new()),
                 ops_cache: RwLock::new(HashMap::new()),

@@ -212,6 +212,10 @@ pub async fn enqueue(
 /// The `NOTIFY` channel of the operations queue.
 pub const WAKE_CHANNEL: &str = "runtime_operations";
 
+/// The scheduler's wake-up channel (a force flag, a resume, an early turn
+/// announced by whichever instance took it).
+pub const SCHEDULER_WAKE_CHANNEL: &str = "runtime_scheduler";
+
 /// Logs an operation that already happened (reconciler actions,
 /// force-next-turn).
 pub async fn log_done(
