@@ -246,6 +246,23 @@ impl LobbyService {
         Ok(())
     }
 
+    /// Re-reads one entry after another instance wrote it: `game:<id>` (the
+    /// game with its active members; a finished, cancelled or deleted game
+    /// leaves the cache) or `race:<canonical key>` (its holder, if any).
+    pub async fn refresh_key(&self, key: &str) -> anyhow::Result<()> {
+        if let Some(id) = key.strip_prefix("game:") {
+            let id: GameId = id
+                .parse()
+                .map_err(|_| anyhow::anyhow!("not a game id: {id}"))?;
+            self.try_refresh(&[id], &[]).await?;
+        } else if let Some(race) = key.strip_prefix("race:") {
+            self.try_refresh(&[], &[race.to_owned()]).await?;
+        } else {
+            anyhow::bail!("unknown lobby cache key {key}");
+        }
+        Ok(())
+    }
+
     /// Submits one notification inside `work`.
     pub(super) async fn notify(
         &self,
@@ -501,6 +518,12 @@ impl LobbyService {
 
     // ---- reads -----------------------------------------------------------------
 
+    /// The cached entry of an active game, if the cache holds it (never
+    /// PostgreSQL; for diagnostics and tests).
+    pub fn cached_game(&self, id: GameId) -> Option<Arc<GameEntry>> {
+        self.inner.cache.game(id)
+    }
+
     /// The game with its active members: from the cache, else PostgreSQL
     /// (finished and cancelled games are not cached).
     pub async fn entry(&self, id: GameId) -> Result<GameEntry, LobbyError> {
@@ -751,6 +774,22 @@ impl Inspection {
         object.insert("audit".into(), json!(self.audit));
         object.insert("pending_applications".into(), pending.into());
         value
+    }
+}
+
+/// Other instances' writes reach the cache: keys are `game:<id>` and
+/// `race:<canonical key>`; a full reload is the warm-up again.
+impl crate::cluster::CoherentCache for LobbyService {
+    fn name(&self) -> &'static str {
+        CACHE_NAME
+    }
+
+    fn refresh<'a>(&'a self, key: &'a str) -> futures::future::BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(self.refresh_key(key))
+    }
+
+    fn reload_all(&self) -> futures::future::BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move { Ok(self.warm_up().await?) })
     }
 }
 

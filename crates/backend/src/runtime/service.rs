@@ -100,6 +100,22 @@ impl RuntimeSettings {
     }
 }
 
+/// Other instances' writes reach the caches: keys are `record:<game id>`
+/// and `ops:<game id>`.
+impl crate::cluster::CoherentCache for RuntimeService {
+    fn name(&self) -> &'static str {
+        CACHE_NAME
+    }
+
+    fn refresh<'a>(&'a self, key: &'a str) -> futures::future::BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(self.refresh_key(key))
+    }
+
+    fn reload_all(&self) -> futures::future::BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move { Ok(self.reload().await?) })
+    }
+}
+
 /// What an admin request did.
 #[derive(Debug, Clone)]
 pub enum Requested {
@@ -289,6 +305,41 @@ impl RuntimeService {
             }
         }
         Ok(record)
+    }
+
+    /// Re-reads every record and forgets every game's cached operations
+    /// (after notifications of other instances' writes may have been
+    /// missed; a cold cache is left to the warm-up).
+    pub async fn reload(&self) -> Result<(), sqlx::Error> {
+        let records = store::records(&self.inner.db).await?;
+        self.inner
+            .ops_cache
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        let mut cache = self.write_cache();
+        if cache.warm {
+            cache.records = records.into_iter().map(|r| (r.game_id, r)).collect();
+        }
+        Ok(())
+    }
+
+    /// Re-reads one entry after another instance wrote it: `record:<game
+    /// id>` (the record, and the game's cached operations are dropped) or
+    /// `ops:<game id>` (the game's cached operations are dropped).
+    pub async fn refresh_key(&self, key: &str) -> anyhow::Result<()> {
+        let parse = |id: &str| {
+            id.parse::<GameId>()
+                .map_err(|_| anyhow::anyhow!("not a game id: {id}"))
+        };
+        if let Some(id) = key.strip_prefix("record:") {
+            self.refresh(parse(id)?).await?;
+        } else if let Some(id) = key.strip_prefix("ops:") {
+            self.forget_ops(parse(id)?);
+        } else {
+            anyhow::bail!("unknown runtime cache key {key}");
+        }
+        Ok(())
     }
 
     /// Re-reads `game_id`'s record into the cache: for a record changed in

@@ -7,7 +7,9 @@
 //! failed commit leaves the cache as it was. Writes are serialised
 //! in-process so the cache applies committed changes in commit order.
 //! Changes committed by other domains (a new account at login) reach the
-//! cache through [`UserService::refresh_account`].
+//! cache through [`UserService::refresh_account`], and so do other
+//! instances' writes (`crate::cluster::caches`; a full reload is the
+//! warm-up again).
 
 use std::sync::Arc;
 
@@ -479,8 +481,8 @@ impl UserService {
     }
 
     /// Reloads one account (settings, entitlements, sanctions) into the
-    /// cache after another domain committed a change to it (e.g. a new
-    /// account created at login).
+    /// cache after another domain or another instance committed a change
+    /// to it (e.g. a new account created at login).
     pub async fn refresh_account(&self, user_id: UserId) -> anyhow::Result<()> {
         let _writes = self.inner.writes.lock().await;
         let mut conn = self.inner.db.acquire().await?;
@@ -625,6 +627,26 @@ fn check(record: &UserRecord) -> Result<(), UserError> {
         });
     }
     Ok(())
+}
+
+/// Other instances' writes reach the cache: keys are user ids.
+impl crate::cluster::CoherentCache for UserService {
+    fn name(&self) -> &'static str {
+        CACHE_NAME
+    }
+
+    fn refresh<'a>(&'a self, key: &'a str) -> futures::future::BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let id: UserId = key
+                .parse()
+                .map_err(|_| anyhow::anyhow!("not a user id: {key}"))?;
+            self.refresh_account(id).await
+        })
+    }
+
+    fn reload_all(&self) -> futures::future::BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move { Ok(self.warm_up().await?) })
+    }
 }
 
 impl std::fmt::Debug for UserService {
