@@ -51,6 +51,19 @@ pub fn install(
             async move { auth.prune().await }
         },
     );
+    // Every instance writes back the session last uses it saw (the
+    // leader's prune step expires by what PostgreSQL holds).
+    let sessions = auth.sessions().clone();
+    asm.workers
+        .spawn_loop("session_last_seen", interval, move || {
+            let sessions = sessions.clone();
+            async move {
+                sessions
+                    .flush_last_seen()
+                    .await
+                    .map(|_| crate::worker::StepOutcome::Idle)
+            }
+        });
     let redactor = auth.clone();
     asm.workers.spawn_singleton_loop(
         "auth_redact",

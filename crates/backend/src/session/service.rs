@@ -499,29 +499,14 @@ impl SessionService {
     /// from the cache and announces them per user. Returns how many ended.
     #[tracing::instrument(name = "sessions.expire", skip(self))]
     pub async fn expire(&self, limit: i64) -> Result<u64, sqlx::Error> {
-        let seen: Vec<(DeviceSessionId, i64)> = self
-            .read()
-            .active
-            .iter()
-            .filter_map(|(id, e)| {
-                let last = e.last_seen.load(Ordering::Relaxed);
-                (last > e.flushed.load(Ordering::Relaxed)).then_some((*id, last))
-            })
-            .collect();
+        let seen = self.unflushed();
         let mut tx = self.inner.db.begin().await?;
         store::write_last_seen(&mut tx, &seen).await?;
         let limits = &self.inner.limits;
         let expired =
             store::expire(&mut tx, limits.idle_timeout, limits.max_lifetime, limit).await?;
         tx.commit().await?;
-        {
-            let cache = self.read();
-            for (id, last) in &seen {
-                if let Some(entry) = cache.active.get(id) {
-                    entry.flushed.fetch_max(*last, Ordering::Relaxed);
-                }
-            }
-        }
+        self.mark_flushed(&seen);
         let ended = expired.len() as u64;
         let mut by_user: BTreeMap<UserId, Vec<DeviceSessionId>> = BTreeMap::new();
         for (id, user_id) in expired {
@@ -538,6 +523,45 @@ impl SessionService {
             tracing::info!(ended, "device sessions expired");
         }
         Ok(ended)
+    }
+
+    /// Writes the cached last-use times PostgreSQL does not hold yet back
+    /// (never moving one back). Every instance runs it (the
+    /// `session_last_seen` loop): each one sees only the lookups it served,
+    /// and the leader's [`expire`](Self::expire) judges by what
+    /// PostgreSQL holds. Returns how many sessions were written.
+    #[tracing::instrument(name = "sessions.flush_last_seen", skip(self))]
+    pub async fn flush_last_seen(&self) -> Result<usize, sqlx::Error> {
+        let seen = self.unflushed();
+        if seen.is_empty() {
+            return Ok(0);
+        }
+        let mut conn = self.inner.db.acquire().await?;
+        store::write_last_seen(&mut conn, &seen).await?;
+        drop(conn);
+        self.mark_flushed(&seen);
+        Ok(seen.len())
+    }
+
+    /// Cached last uses newer than what PostgreSQL holds.
+    fn unflushed(&self) -> Vec<(DeviceSessionId, i64)> {
+        self.read()
+            .active
+            .iter()
+            .filter_map(|(id, e)| {
+                let last = e.last_seen.load(Ordering::Relaxed);
+                (last > e.flushed.load(Ordering::Relaxed)).then_some((*id, last))
+            })
+            .collect()
+    }
+
+    fn mark_flushed(&self, seen: &[(DeviceSessionId, i64)]) {
+        let cache = self.read();
+        for (id, last) in seen {
+            if let Some(entry) = cache.active.get(id) {
+                entry.flushed.fetch_max(*last, Ordering::Relaxed);
+            }
+        }
     }
 
     /// The user's active sessions, newest first (from PostgreSQL: the list
