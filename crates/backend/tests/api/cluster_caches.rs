@@ -78,15 +78,13 @@ async fn cache_counter(app: &TestApp, what: &str, cache: &str) -> u64 {
 
 /// Runs `sql` (binding `id`) as if `app` had written it: with its
 /// connections' `application_name`, so its own listener skips it.
-async fn write_as(app: &TestApp, on: &TestApp, sql: &str, id: Uuid) {
+async fn write_as(app: &TestApp, on: &TestApp, sql: &'static str, id: Uuid) {
     let mut tx = on.db().begin().await.unwrap();
-    sqlx::query(&format!(
-        "SET LOCAL application_name = '{}'",
-        app.state.instance.application_name()
-    ))
-    .execute(&mut *tx)
-    .await
-    .unwrap();
+    sqlx::query("SELECT set_config('application_name', $1, true)")
+        .bind(app.state.instance.application_name())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
     sqlx::query(sql).bind(id).execute(&mut *tx).await.unwrap();
     tx.commit().await.unwrap();
 }
