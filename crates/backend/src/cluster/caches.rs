@@ -19,7 +19,7 @@
 //! failed is reloaded until that succeeds.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -90,6 +90,10 @@ pub struct CacheBus {
 struct Inner {
     /// This instance's connections' `application_name`.
     own: String,
+    /// Announcements of this instance's writes to tables without a
+    /// trigger ([`CacheBus::announce`]), sent by the listener task.
+    announce_tx: mpsc::UnboundedSender<String>,
+    announce_rx: Mutex<Option<mpsc::UnboundedReceiver<String>>>,
     caches: RwLock<BTreeMap<&'static str, Arc<dyn CoherentCache>>>,
     listening: watch::Sender<bool>,
     invalidations: Counter<u64>,
@@ -107,9 +111,12 @@ impl CacheBus {
     /// A bus for the instance whose connections are named `own_application_name`.
     pub fn new(own_application_name: String, metrics: &Metrics) -> Self {
         let meter = metrics.meter();
+        let (announce_tx, announce_rx) = mpsc::unbounded_channel();
         Self {
             inner: Arc::new(Inner {
                 own: own_application_name,
+                announce_tx,
+                announce_rx: Mutex::new(Some(announce_rx)),
                 caches: RwLock::new(BTreeMap::new()),
                 listening: watch::Sender::new(false),
                 invalidations: meter
@@ -142,6 +149,20 @@ impl CacheBus {
         );
     }
 
+    /// Tells the other instances that this one committed a change to
+    /// `key` of `cache` in a table whose writes are too frequent for a
+    /// notifying trigger (a transaction that notifies holds a
+    /// database-wide lock through its WAL flush, serialising every such
+    /// commit). Call it after the commit; the listener task sends it as
+    /// `pg_notify` outside any write transaction (no WAL, no flush under
+    /// the lock). An instance that dies between the commit and the send
+    /// leaves the others stale until their next full reload.
+    pub fn announce(&self, cache: &'static str, key: impl std::fmt::Display) {
+        let payload = format!("{cache}|{key}|{}", self.inner.own);
+        // Closed only once the listener task has stopped (shutdown).
+        let _ = self.inner.announce_tx.send(payload);
+    }
+
     /// The registered caches' names.
     pub fn names(&self) -> Vec<&'static str> {
         self.caches().keys().copied().collect()
@@ -172,9 +193,21 @@ impl CacheBus {
     /// after a lost connection, and dispatches what it hears.
     pub async fn run(self, pool: PgPool, stop: CancellationToken) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let connection = connect_loop(pool, tx, stop.clone(), self.inner.listening.clone());
+        let announcements = self
+            .inner
+            .announce_rx
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        let (sender_pool, sender_stop) = (pool.clone(), stop.clone());
+        let sending = async move {
+            if let Some(rx) = announcements {
+                send_announcements(sender_pool, rx, sender_stop).await;
+            }
+        };
+        let connection = connect_loop(pool.clone(), tx, stop.clone(), self.inner.listening.clone());
         let processing = self.process(rx, stop);
-        tokio::join!(connection, processing);
+        tokio::join!(connection, processing, sending);
     }
 
     /// Applies events in order; notifications already queued are handled
@@ -271,6 +304,40 @@ impl CacheBus {
                     dirty.insert(name);
                 }
             }
+        }
+    }
+}
+
+/// Sends queued announcements as notifications, a batch per statement,
+/// each in its own (write-free) transaction.
+async fn send_announcements(
+    pool: PgPool,
+    mut rx: mpsc::UnboundedReceiver<String>,
+    stop: CancellationToken,
+) {
+    loop {
+        let first = tokio::select! {
+            () = stop.cancelled() => return,
+            payload = rx.recv() => match payload {
+                Some(payload) => payload,
+                None => return,
+            },
+        };
+        let mut batch = vec![first];
+        while batch.len() < 1000
+            && let Ok(payload) = rx.try_recv()
+        {
+            batch.push(payload);
+        }
+        batch.sort_unstable();
+        batch.dedup();
+        let sent = sqlx::query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p")
+            .bind(CHANNEL)
+            .bind(&batch)
+            .execute(&pool)
+            .await;
+        if let Err(err) = sent {
+            tracing::warn!(error = %err, count = batch.len(), "cannot announce cache changes to the other instances");
         }
     }
 }

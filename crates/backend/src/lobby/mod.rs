@@ -75,6 +75,7 @@ pub fn install(
     on_deleted.bind(&lobby);
     asm.warm(lobby.warmup());
     asm.caches.register(std::sync::Arc::new(lobby.clone()));
+    lobby.announce_to(asm.caches.clone());
     if config.lobby.sweeper_enabled {
         let sweeper = Sweeper::new(lobby.clone());
         asm.workers.spawn_singleton_loop(

@@ -89,6 +89,8 @@ pub(super) struct Inner {
     pub versions: Arc<dyn super::EngineVersionCheck>,
     pub settings: LobbySettings,
     pub cache: LobbyCache,
+    /// Where committed changes are announced to the other instances.
+    pub bus: std::sync::OnceLock<crate::cluster::CacheBus>,
 }
 
 /// One lobby write: a transaction, and the games and race-name keys to
@@ -137,8 +139,15 @@ impl LobbyService {
                 versions,
                 settings,
                 cache: LobbyCache::default(),
+                bus: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Announces this instance's after-commit cache updates to the others
+    /// (the install step sets it; unset in unit tests).
+    pub fn announce_to(&self, bus: crate::cluster::CacheBus) {
+        let _ = self.inner.bus.set(bus);
     }
 
     pub fn settings(&self) -> &LobbySettings {
@@ -213,9 +222,20 @@ impl LobbyService {
         Ok(())
     }
 
-    /// Re-reads games and keys into the cache. A failure here (the commit
-    /// already happened) is logged; the next change or a restart repairs it.
+    /// Re-reads games and keys into the cache after a commit, and tells the
+    /// other instances to do the same (the lobby's tables have no
+    /// notifying trigger: its commits must not serialise on the notify
+    /// lock). A failure here (the commit already happened) is logged; the
+    /// next change or a restart repairs it.
     pub(super) async fn refresh(&self, games: &[GameId], names: &[String]) {
+        if let Some(bus) = self.inner.bus.get() {
+            for id in games {
+                bus.announce(CACHE_NAME, format_args!("game:{id}"));
+            }
+            for key in names {
+                bus.announce(CACHE_NAME, format_args!("race:{key}"));
+            }
+        }
         if let Err(err) = self.try_refresh(games, names).await {
             tracing::error!(error = %err, "lobby cache refresh failed");
         }

@@ -36,5 +36,6 @@ pub fn install(
     let sessions = SessionService::new(asm.db.clone(), SessionEvents::new(on_revoked), limits);
     asm.warm(sessions.warmup());
     asm.caches.register(std::sync::Arc::new(sessions.clone()));
+    sessions.announce_to(asm.caches.clone());
     sessions
 }

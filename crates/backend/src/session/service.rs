@@ -225,6 +225,8 @@ struct Inner {
     /// Read on every gateway lookup: a sharded lock, so readers on
     /// different threads touch different lock words.
     cache: ShardedLock<Cache>,
+    /// Where new sessions are announced to the other instances.
+    bus: std::sync::OnceLock<crate::cluster::CacheBus>,
 }
 
 /// Device sessions and their cache. Cheap to clone.
@@ -248,8 +250,15 @@ impl SessionService {
                 events,
                 limits,
                 cache: ShardedLock::new(Cache::default()),
+                bus: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Announces this instance's after-commit cache updates to the others
+    /// (the install step sets it; unset in unit tests).
+    pub fn announce_to(&self, bus: crate::cluster::CacheBus) {
+        let _ = self.inner.bus.set(bus);
     }
 
     fn read(&self) -> ShardedLockReadGuard<'_, Cache> {
@@ -388,10 +397,15 @@ impl SessionService {
         self.read().active.len()
     }
 
-    /// Caches a session whose creating transaction has committed.
+    /// Caches a session whose creating transaction has committed, and
+    /// announces it to the other instances (inserts have no notifying
+    /// trigger: a login must not serialise on the notify lock).
     pub fn after_commit_created(&self, session: &DeviceSession) {
         if session.revoked_at.is_some() {
             return;
+        }
+        if let Some(bus) = self.inner.bus.get() {
+            bus.announce(CACHE_NAME, session.id);
         }
         let body = lookup_body(session.id, session.user_id, session.public_key);
         let entry = Entry::new(body, session.created_at, session.created_at);

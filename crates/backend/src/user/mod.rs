@@ -44,5 +44,6 @@ pub fn install(
     let users = UserService::new(asm.db.clone(), sessions, UserDeletedHooks::new(on_deleted));
     asm.warm(users.warmup());
     asm.caches.register(std::sync::Arc::new(users.clone()));
+    users.announce_to(asm.caches.clone());
     users
 }

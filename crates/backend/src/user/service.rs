@@ -80,6 +80,8 @@ struct Inner {
     cache: ShardedLock<Cache>,
     /// Serialises writes (and the warm-up) so cache updates follow commit order.
     writes: Mutex<()>,
+    /// Where new accounts are announced to the other instances.
+    bus: std::sync::OnceLock<crate::cluster::CacheBus>,
 }
 
 #[derive(Default)]
@@ -99,8 +101,15 @@ impl UserService {
                 hooks,
                 cache: ShardedLock::new(Cache::default()),
                 writes: Mutex::new(()),
+                bus: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Announces this instance's after-commit cache updates to the others
+    /// (the install step sets it; unset in unit tests).
+    pub fn announce_to(&self, bus: crate::cluster::CacheBus) {
+        let _ = self.inner.bus.set(bus);
     }
 
     /// The startup warm-up of the accounts cache, for `/readyz` to wait on.
@@ -483,7 +492,19 @@ impl UserService {
     /// Reloads one account (settings, entitlements, sanctions) into the
     /// cache after another domain or another instance committed a change
     /// to it (e.g. a new account created at login).
+    /// The other instances are told (a new account has no notifying
+    /// trigger: registration must not serialise on the notify lock).
     pub async fn refresh_account(&self, user_id: UserId) -> anyhow::Result<()> {
+        self.reload_account(user_id).await?;
+        if let Some(bus) = self.inner.bus.get() {
+            bus.announce(CACHE_NAME, user_id);
+        }
+        Ok(())
+    }
+
+    /// [`refresh_account`](Self::refresh_account) without telling anyone
+    /// (another instance's write is being applied).
+    async fn reload_account(&self, user_id: UserId) -> anyhow::Result<()> {
         let _writes = self.inner.writes.lock().await;
         let mut conn = self.inner.db.acquire().await?;
         match store::load(&mut conn, user_id).await? {
@@ -640,7 +661,7 @@ impl crate::cluster::CoherentCache for UserService {
             let id: UserId = key
                 .parse()
                 .map_err(|_| anyhow::anyhow!("not a user id: {key}"))?;
-            self.refresh_account(id).await
+            self.reload_account(id).await
         })
     }
 

@@ -1,6 +1,8 @@
 //! Two instances on one database keep their caches coherent (issue #20,
 //! docs/decisions/0009-cache-coherence.md): a write on `a` reaches `b`'s
-//! caches through the `galaxy_cache` notifications — a revoked session is
+//! caches through the `galaxy_cache` notifications (sent by triggers, or
+//! announced by `a` after its commit) — a login's session and account are
+//! found, a revoked session is
 //! answered revoked within a second, user, admin, lobby, engine version and
 //! runtime changes are seen — `b` skips notifications of its own writes,
 //! and after its listening connection is cut it reloads every cache, so a
@@ -13,17 +15,21 @@ use galaxy_backend::ids::GameId;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::auth::{identity_app, login};
 use crate::helpers::TestApp;
 use crate::helpers::client::TestResponse;
+use crate::mail::smtp_server;
+use galaxy_devstack::smtp::SmtpServer;
 use crate::lobby::{
     ADMIN_GAMES, GAMES, admin_get, admin_post, private_game, public_game, user_get, user_post,
 };
-use crate::users::{ROOT, ROOT_PASSWORD, admin_app, create_account, get_account, insert_session};
+use crate::users::{ROOT, ROOT_PASSWORD, create_account, get_account};
 
-/// An instance (on `other`'s database when given) with the bootstrap admin
-/// and no background workers besides the cache listener's.
-async fn instance(other: Option<&TestApp>) -> TestApp {
-    let builder = admin_app()
+/// An instance (on `other`'s database when given) with the bootstrap admin,
+/// mail to `server` and no background workers besides the cache
+/// listener's (the mail worker is stepped by `login`).
+async fn instance(server: &SmtpServer, other: Option<&TestApp>) -> TestApp {
+    let builder = identity_app(server)
         .var("BACKEND_LOBBY_SWEEPER_ENABLED", "false")
         .var("BACKEND_JOBS_WORKER_ENABLED", "false")
         .var("BACKEND_NOTIFICATION_WORKER_ENABLED", "false");
@@ -35,10 +41,16 @@ async fn instance(other: Option<&TestApp>) -> TestApp {
     .await
 }
 
-async fn pair() -> (TestApp, TestApp) {
-    let a = instance(None).await;
-    let b = instance(Some(&a)).await;
+async fn pair(server: &SmtpServer) -> (TestApp, TestApp) {
+    let a = instance(server, None).await;
+    let b = instance(server, Some(&a)).await;
     (a, b)
+}
+
+/// Logs `email` in on `app` with a device key from `seed`: (user, session).
+async fn log_in(app: &TestApp, server: &SmtpServer, email: &str, seed: u8) -> (Uuid, Uuid) {
+    let me = login(app, server, email, seed, None).await;
+    (me.user_id, me.device_session_id)
 }
 
 /// Polls `check` (bounded: 10 s) until it holds; the elapsed time.
@@ -91,11 +103,12 @@ async fn write_as(app: &TestApp, on: &TestApp, sql: &'static str, id: Uuid) {
 
 #[tokio::test]
 async fn a_session_revoked_on_one_instance_is_revoked_on_the_other_within_a_second() {
-    let (a, b) = pair().await;
-    let user = create_account(&a, "alice", None).await;
-    // Created on `a` (committed by its connection): `b` learns of it.
-    let session = insert_session(&a, user).await;
-    let other = insert_session(&a, user).await;
+    let server = smtp_server().await;
+    let (a, b) = pair(&server).await;
+    // A login on `a` (a new account and a session): `b` learns of both.
+    let (user, session) = log_in(&a, &server, "alice@example.com", 1).await;
+    let (again, other) = log_in(&a, &server, "alice@example.com", 2).await;
+    assert_eq!(user, again);
     until("b finds the new session", || async {
         lookup(&b, session).await.status == 200
     })
@@ -143,8 +156,9 @@ async fn a_session_revoked_on_one_instance_is_revoked_on_the_other_within_a_seco
 
 #[tokio::test]
 async fn sanctions_settings_and_soft_deletes_on_one_instance_reach_the_other() {
-    let (a, b) = pair().await;
-    let user = create_account(&a, "bob", None).await;
+    let server = smtp_server().await;
+    let (a, b) = pair(&server).await;
+    let (user, _) = log_in(&a, &server, "bob@example.com", 3).await;
     until("b knows the account", || async {
         get_account(&b, user).await.status == 200
     })
@@ -199,7 +213,7 @@ async fn sanctions_settings_and_soft_deletes_on_one_instance_reach_the_other() {
     .await;
 
     // The soft delete (and its session revocation).
-    let session = insert_session(&a, user).await;
+    let (_, session) = log_in(&a, &server, "bob@example.com", 4).await;
     until("b finds the session", || async {
         lookup(&b, session).await.status == 200
     })
@@ -235,7 +249,8 @@ async fn admin_status(app: &TestApp, username: &str, password: &str) -> u16 {
 
 #[tokio::test]
 async fn admin_password_changes_and_disabling_on_one_instance_are_honoured_on_the_other() {
-    let (a, b) = pair().await;
+    let server = smtp_server().await;
+    let (a, b) = pair(&server).await;
     let carol = Username::parse("carol").unwrap();
     admin_post(
         &a,
@@ -301,7 +316,8 @@ fn races(detail: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn lobby_games_members_and_race_names_on_one_instance_reach_the_other() {
-    let (a, b) = pair().await;
+    let server = smtp_server().await;
+    let (a, b) = pair(&server).await;
     let alice = create_account(&a, "alice", None).await;
     let bob = create_account(&a, "bob", None).await;
     for user in [alice, bob] {
@@ -417,7 +433,8 @@ async fn lobby_games_members_and_race_names_on_one_instance_reach_the_other() {
 
 #[tokio::test]
 async fn engine_versions_and_runtime_records_on_one_instance_reach_the_other() {
-    let (a, b) = pair().await;
+    let server = smtp_server().await;
+    let (a, b) = pair(&server).await;
     admin_post(
         &a,
         "/api/v1/admin/engine-versions",
@@ -454,6 +471,9 @@ async fn engine_versions_and_runtime_records_on_one_instance_reach_the_other() {
     .execute(a.db())
     .await
     .unwrap();
+    // The runtime re-reads its record after each write and announces it
+    // (the runtime's tables have no notifying trigger).
+    a.state.runtime.refresh_record(gid).await.unwrap();
     until("b has the record", || async {
         b.state.runtime.record(gid).await.is_ok()
     })
@@ -463,6 +483,7 @@ async fn engine_versions_and_runtime_records_on_one_instance_reach_the_other() {
         .execute(a.db())
         .await
         .unwrap();
+    a.state.runtime.refresh_record(gid).await.unwrap();
     until("b sees it running", || async {
         b.state
             .runtime
@@ -481,6 +502,7 @@ async fn engine_versions_and_runtime_records_on_one_instance_reach_the_other() {
     .execute(a.db())
     .await
     .unwrap();
+    a.state.runtime.refresh_record(gid).await.unwrap();
     until("b sees the operation", || async {
         b.state.runtime.operations(gid, 20).await.unwrap().len() == 1
     })
@@ -490,10 +512,10 @@ async fn engine_versions_and_runtime_records_on_one_instance_reach_the_other() {
 
 #[tokio::test]
 async fn an_instance_skips_its_own_writes_and_reloads_after_its_listener_is_cut() {
-    let (a, b) = pair().await;
-    let user = create_account(&a, "dave", None).await;
-    let missed = insert_session(&a, user).await;
-    let marker = insert_session(&a, user).await;
+    let server = smtp_server().await;
+    let (a, b) = pair(&server).await;
+    let (user, missed) = log_in(&a, &server, "dave@example.com", 5).await;
+    let (_, marker) = log_in(&a, &server, "dave@example.com", 6).await;
     for id in [missed, marker] {
         until("b finds the session", || async {
             lookup(&b, id).await.status == 200
@@ -567,7 +589,7 @@ async fn an_instance_skips_its_own_writes_and_reloads_after_its_listener_is_cut(
         assert!(cache_counter(&b, "reloads", cache).await >= 1, "{cache}");
     }
     // And it listens again.
-    let again = insert_session(&a, user).await;
+    let (_, again) = log_in(&a, &server, "dave@example.com", 7).await;
     until("b finds a session created after the reconnect", || async {
         lookup(&b, again).await.status == 200
     })
