@@ -2,10 +2,14 @@
 //! (docs/decisions/0009-cache-coherence.md).
 //!
 //! Every in-memory cache of database state registers a [`CoherentCache`]
-//! with the [`CacheBus`] at assembly. Triggers on the cached tables
-//! (migration 0019) send `pg_notify('galaxy_cache', '<cache>|<key>|<application_name>')`
-//! for every row written; PostgreSQL delivers at commit, and only then, and
-//! folds duplicates within a transaction. One task per instance `LISTEN`s:
+//! with the [`CacheBus`] at assembly. Triggers on the rarely written cached
+//! tables (migration 0019) send
+//! `pg_notify('galaxy_cache', '<cache>|<key>|<application_name>')` for every
+//! row written; PostgreSQL delivers at commit, and only then, and folds
+//! duplicates within a transaction. Hot tables have no trigger (a notifying
+//! commit holds a database-wide lock through its WAL flush): their writers
+//! call [`CacheBus::announce`] after the commit, and the bus sends the same
+//! payload outside any write transaction. One task per instance `LISTEN`s:
 //! a notification from another instance's connection makes the named
 //! cache re-read that key ([`CoherentCache::refresh`]); this instance's own
 //! writes are skipped (its caches were written through in-process).
