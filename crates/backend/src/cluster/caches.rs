@@ -107,7 +107,9 @@ struct Inner {
 /// What the connection task hands the processing task.
 enum Event {
     /// `LISTEN` is (again) in place; `first`: the process's first connect.
-    Connected { first: bool },
+    Connected {
+        first: bool,
+    },
     Notification(String),
 }
 
@@ -172,7 +174,9 @@ impl CacheBus {
         self.caches().keys().copied().collect()
     }
 
-    fn caches(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<&'static str, Arc<dyn CoherentCache>>> {
+    fn caches(
+        &self,
+    ) -> std::sync::RwLockReadGuard<'_, BTreeMap<&'static str, Arc<dyn CoherentCache>>> {
         self.inner
             .caches
             .read()
@@ -354,10 +358,16 @@ async fn connect_loop(
     stop: CancellationToken,
     listening: watch::Sender<bool>,
 ) {
+    // Its own connection, off the pool (named like the pool's): the
+    // listener holds it for good.
+    let own = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .min_connections(0)
+        .connect_lazy_with((*pool.connect_options()).clone());
     let mut first = true;
     while !stop.is_cancelled() {
         let connect = async {
-            let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
+            let mut listener = sqlx::postgres::PgListener::connect_with(&own).await?;
             listener.listen(CHANNEL).await?;
             Ok::<_, sqlx::Error>(listener)
         };

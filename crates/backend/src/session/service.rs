@@ -286,7 +286,10 @@ impl SessionService {
     #[tracing::instrument(name = "sessions.warm_up", skip_all)]
     pub async fn warm_up(&self) -> Result<(), sqlx::Error> {
         self.reload_cache(true).await?;
-        tracing::info!(active_sessions = self.cached_count(), "session cache warmed");
+        tracing::info!(
+            active_sessions = self.cached_count(),
+            "session cache warmed"
+        );
         Ok(())
     }
 

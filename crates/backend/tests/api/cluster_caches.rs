@@ -18,12 +18,12 @@ use uuid::Uuid;
 use crate::auth::{identity_app, login};
 use crate::helpers::TestApp;
 use crate::helpers::client::TestResponse;
-use crate::mail::smtp_server;
-use galaxy_devstack::smtp::SmtpServer;
 use crate::lobby::{
     ADMIN_GAMES, GAMES, admin_get, admin_post, private_game, public_game, user_get, user_post,
 };
+use crate::mail::smtp_server;
 use crate::users::{ROOT, ROOT_PASSWORD, create_account, get_account};
+use galaxy_devstack::smtp::SmtpServer;
 
 /// An instance (on `other`'s database when given) with the bootstrap admin,
 /// mail to `server` and no background workers besides the cache
@@ -178,8 +178,8 @@ async fn sanctions_settings_and_soft_deletes_on_one_instance_reach_the_other() {
     .await;
 
     // A login ban, then lifting it.
-    let r = crate::sanctions::apply(&a, user, json!({ "kind": "login_ban", "reason": "spam" }))
-        .await;
+    let r =
+        crate::sanctions::apply(&a, user, json!({ "kind": "login_ban", "reason": "spam" })).await;
     r.assert_status(201);
     let ban = r.value()["sanction_id"].as_str().unwrap().to_owned();
     until("b refuses the banned user", || async {
@@ -357,8 +357,11 @@ async fn lobby_games_members_and_race_names_on_one_instance_reach_the_other() {
     .await
     .assert_status(200);
     until("b sees the new member", || async {
-        races(&user_get(&b, alice, &format!("{GAMES}/{game}")).await.value())
-            == ["Zorgons", "Klingons"]
+        races(
+            &user_get(&b, alice, &format!("{GAMES}/{game}"))
+                .await
+                .value(),
+        ) == ["Zorgons", "Klingons"]
     })
     .await;
     let entry = b.state.lobby.cached_game(gid).expect("cached");
@@ -366,16 +369,18 @@ async fn lobby_games_members_and_race_names_on_one_instance_reach_the_other() {
 
     // A public game created and updated (a transition) on `a`.
     let public = public_game(&a, json!({})).await;
-    let status = admin_get(&a, &format!("{ADMIN_GAMES}/{public}")).await.value()["status"].clone();
+    let status = admin_get(&a, &format!("{ADMIN_GAMES}/{public}"))
+        .await
+        .value()["status"]
+        .clone();
     until("b caches the public game", || async {
-        b.state
-            .lobby
-            .cached_game(public.parse().unwrap())
-            .is_some()
+        b.state.lobby.cached_game(public.parse().unwrap()).is_some()
     })
     .await;
     assert_eq!(
-        admin_get(&b, &format!("{ADMIN_GAMES}/{public}")).await.value()["status"],
+        admin_get(&b, &format!("{ADMIN_GAMES}/{public}"))
+            .await
+            .value()["status"],
         status
     );
     let cancel = admin_post(
@@ -386,24 +391,33 @@ async fn lobby_games_members_and_race_names_on_one_instance_reach_the_other() {
     .await;
     cancel.assert_status(200);
     until("b drops the cancelled game from its cache", || async {
-        b.state
-            .lobby
-            .cached_game(public.parse().unwrap())
-            .is_none()
+        b.state.lobby.cached_game(public.parse().unwrap()).is_none()
     })
     .await;
     assert_eq!(
-        admin_get(&b, &format!("{ADMIN_GAMES}/{public}")).await.value()["status"],
+        admin_get(&b, &format!("{ADMIN_GAMES}/{public}"))
+            .await
+            .value()["status"],
         "cancelled"
     );
 
     // A race name registered on `a` is refused on `b`.
-    user_post(&a, alice, "/api/v1/user/race-names", json!({ "race_name": "Vogons" }))
-        .await
-        .assert_status(201);
+    user_post(
+        &a,
+        alice,
+        "/api/v1/user/race-names",
+        json!({ "race_name": "Vogons" }),
+    )
+    .await
+    .assert_status(201);
     until("b refuses the name", || async {
-        let r = user_post(&b, bob, "/api/v1/user/race-names", json!({ "race_name": "VOGONS" }))
-            .await;
+        let r = user_post(
+            &b,
+            bob,
+            "/api/v1/user/race-names",
+            json!({ "race_name": "VOGONS" }),
+        )
+        .await;
         assert_ne!(r.status, 201, "b registered a taken name");
         r.status == 409 && r.error_code() == "race_name_taken"
     })
@@ -443,18 +457,27 @@ async fn engine_versions_and_runtime_records_on_one_instance_reach_the_other() {
     .await
     .assert_status(201);
     until("b lists 0.2.0", || async {
-        admin_get(&b, "/api/v1/admin/engine-versions/0.2.0").await.status == 200
+        admin_get(&b, "/api/v1/admin/engine-versions/0.2.0")
+            .await
+            .status
+            == 200
     })
     .await;
     a.api
-        .request(reqwest::Method::PATCH, "/api/v1/admin/engine-versions/0.2.0")
+        .request(
+            reqwest::Method::PATCH,
+            "/api/v1/admin/engine-versions/0.2.0",
+        )
         .basic_auth(ROOT, ROOT_PASSWORD)
         .json(json!({ "enabled": false }))
         .send()
         .await
         .assert_status(200);
     until("b sees 0.2.0 disabled", || async {
-        admin_get(&b, "/api/v1/admin/engine-versions/0.2.0").await.value()["enabled"] == false
+        admin_get(&b, "/api/v1/admin/engine-versions/0.2.0")
+            .await
+            .value()["enabled"]
+            == false
     })
     .await;
 
@@ -478,11 +501,13 @@ async fn engine_versions_and_runtime_records_on_one_instance_reach_the_other() {
         b.state.runtime.record(gid).await.is_ok()
     })
     .await;
-    sqlx::query("UPDATE runtime_records SET status = 'running', current_turn = 3 WHERE game_id = $1")
-        .bind(id)
-        .execute(a.db())
-        .await
-        .unwrap();
+    sqlx::query(
+        "UPDATE runtime_records SET status = 'running', current_turn = 3 WHERE game_id = $1",
+    )
+    .bind(id)
+    .execute(a.db())
+    .await
+    .unwrap();
     a.state.runtime.refresh_record(gid).await.unwrap();
     until("b sees it running", || async {
         b.state
@@ -494,7 +519,14 @@ async fn engine_versions_and_runtime_records_on_one_instance_reach_the_other() {
     .await;
 
     // The game's operation log: `b` caches it, `a` adds an operation.
-    assert!(b.state.runtime.operations(gid, 20).await.unwrap().is_empty());
+    assert!(
+        b.state
+            .runtime
+            .operations(gid, 20)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     sqlx::query(
         "INSERT INTO runtime_operations (game_id, op, requested_by, state) VALUES ($1, 'restart', 'admin:root', 'succeeded')",
     )
@@ -585,7 +617,13 @@ async fn an_instance_skips_its_own_writes_and_reloads_after_its_listener_is_cut(
     })
     .await;
     assert!(cache_counter(&b, "reloads", "device_sessions").await > reloads);
-    for cache in ["user_accounts", "admin_accounts", "lobby", "engine_versions", "runtime_records"] {
+    for cache in [
+        "user_accounts",
+        "admin_accounts",
+        "lobby",
+        "engine_versions",
+        "runtime_records",
+    ] {
         assert!(cache_counter(&b, "reloads", cache).await >= 1, "{cache}");
     }
     // And it listens again.
