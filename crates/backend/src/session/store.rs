@@ -63,7 +63,8 @@ pub async fn active_one(
     conn: &mut PgConnection,
     id: DeviceSessionId,
 ) -> Result<Option<ActiveRow>, sqlx::Error> {
-    let row: Option<(UserId, Vec<u8>, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+    type Row = (UserId, Vec<u8>, DateTime<Utc>, DateTime<Utc>);
+    let row: Option<Row> = sqlx::query_as(
         "SELECT user_id, public_key, created_at, last_seen_at
          FROM device_sessions WHERE id = $1 AND revoked_at IS NULL",
     )
