@@ -547,16 +547,26 @@ impl SessionService {
     /// `session_last_seen` loop): each one sees only the lookups it served,
     /// and the leader's [`expire`](Self::expire) judges by what
     /// PostgreSQL holds. Returns how many sessions were written.
+    ///
+    /// Then it reads back the last uses other instances wrote since
+    /// `since` (the previous step's start), so this instance's idle check
+    /// counts their lookups too.
     #[tracing::instrument(name = "sessions.flush_last_seen", skip(self))]
-    pub async fn flush_last_seen(&self) -> Result<usize, sqlx::Error> {
+    pub async fn flush_last_seen(&self, since: DateTime<Utc>) -> Result<usize, sqlx::Error> {
         let seen = self.unflushed();
-        if seen.is_empty() {
-            return Ok(0);
-        }
         let mut conn = self.inner.db.acquire().await?;
-        store::write_last_seen(&mut conn, &seen).await?;
+        if !seen.is_empty() {
+            store::write_last_seen(&mut conn, &seen).await?;
+        }
+        let elsewhere = store::seen_since(&mut conn, since).await?;
         drop(conn);
         self.mark_flushed(&seen);
+        let cache = self.read();
+        for (id, at) in elsewhere {
+            if let Some(entry) = cache.active.get(&id) {
+                entry.seen_elsewhere(at);
+            }
+        }
         Ok(seen.len())
     }
 

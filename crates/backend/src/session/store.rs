@@ -137,6 +137,20 @@ pub async fn write_last_seen(
     Ok(())
 }
 
+/// Active sessions whose stored last use is after `since`, with it.
+pub async fn seen_since(
+    conn: &mut PgConnection,
+    since: DateTime<Utc>,
+) -> Result<Vec<(DeviceSessionId, DateTime<Utc>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, last_seen_at FROM device_sessions
+         WHERE revoked_at IS NULL AND last_seen_at > $1",
+    )
+    .bind(since)
+    .fetch_all(conn)
+    .await
+}
+
 /// Revokes up to `limit` active sessions unused for `idle` or older than
 /// `max_lifetime` (reason `expired`); returns their ids and users.
 pub async fn expire(

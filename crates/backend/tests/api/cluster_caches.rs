@@ -634,3 +634,32 @@ async fn an_instance_skips_its_own_writes_and_reloads_after_its_listener_is_cut(
     .await;
     b.stop().await.expect("b stops");
 }
+
+#[tokio::test]
+async fn last_uses_written_back_by_one_instance_keep_the_session_alive_on_the_other() {
+    let server = smtp_server().await;
+    let a = instance(&server, None).await;
+    let (_, session) = log_in(&a, &server, "erin@example.com", 8).await;
+    // Stored as unused for 31 days (past the idle timeout): an instance
+    // started now loads that and refuses the session.
+    sqlx::query(
+        "UPDATE device_sessions SET last_seen_at = now() - interval '31 days' WHERE id = $1",
+    )
+    .bind(session)
+    .execute(a.db())
+    .await
+    .unwrap();
+    let b = instance(&server, Some(&a)).await;
+    assert_eq!(lookup(&b, session).await.status, 404, "idle as b sees it");
+    // `a` writes back a recent use (its `session_last_seen` step); `b`'s
+    // step reads it back and serves the session again.
+    let since = chrono::Utc::now() - chrono::Duration::minutes(1);
+    sqlx::query("UPDATE device_sessions SET last_seen_at = now() WHERE id = $1")
+        .bind(session)
+        .execute(a.db())
+        .await
+        .unwrap();
+    b.state.sessions.flush_last_seen(since).await.unwrap();
+    lookup(&b, session).await.assert_status(200);
+    b.stop().await.expect("b stops");
+}
