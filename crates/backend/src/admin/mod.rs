@@ -48,5 +48,6 @@ pub async fn install(
         tracing::info!(outcome = ?outcome, "admin bootstrap");
     }
     asm.warm(admin.warmup());
+    asm.caches.register(std::sync::Arc::new(admin.clone()));
     Ok(admin)
 }

@@ -4,7 +4,8 @@
 //!
 //! The account cache is warmed once at startup (`/readyz` waits for it) and
 //! updated only after a transaction commits, so a failed commit leaves it as
-//! the database is. Writes are serialised in-process (admin writes are rare)
+//! the database is. Other instances' writes reach it through
+//! [`AdminService::refresh_account`] (`crate::cluster::caches`). Writes are serialised in-process (admin writes are rare)
 //! so the cache applies committed changes in commit order.
 
 use std::collections::HashMap;
@@ -453,6 +454,35 @@ impl AdminService {
         Ok(())
     }
 
+    /// Re-reads one account into the cache after another instance wrote
+    /// it (created, password changed, enabled or disabled, deleted). The
+    /// credentials cached for it stop working when its password version
+    /// moved, it was disabled or it is gone.
+    pub async fn refresh_account(&self, username: &Username) -> Result<(), sqlx::Error> {
+        let _writes = self.inner.writes.lock().await;
+        let mut conn = self.inner.db.acquire().await?;
+        let found = store::find(&mut conn, username).await?;
+        drop(conn);
+        let held = self.read_cache().by_username.get(username).cloned();
+        if let Some(held) = &held {
+            let same = found.as_ref().is_some_and(|a| {
+                a.id == held.id && a.enabled && a.password_version == held.password_version
+            });
+            if !same {
+                self.inner.credentials.forget_account(held.id);
+            }
+        }
+        match found {
+            Some(account) => {
+                self.cache_put(account);
+            }
+            None => {
+                self.write_cache().by_username.remove(username);
+            }
+        }
+        Ok(())
+    }
+
     /// A page of the audit trail, newest first, and the total count.
     #[tracing::instrument(name = "admin.audit_log", skip_all)]
     pub async fn audit_log(
@@ -542,6 +572,25 @@ impl AdminService {
             .accounts
             .write()
             .unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Other instances' writes reach the cache: keys are usernames.
+impl crate::cluster::CoherentCache for AdminService {
+    fn name(&self) -> &'static str {
+        CACHE_NAME
+    }
+
+    fn refresh<'a>(&'a self, key: &'a str) -> futures::future::BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let username =
+                Username::parse(key).map_err(|_| anyhow::anyhow!("not an admin username"))?;
+            Ok(self.refresh_account(&username).await?)
+        })
+    }
+
+    fn reload_all(&self) -> futures::future::BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move { Ok(self.warm_up().await?) })
     }
 }
 

@@ -51,6 +51,30 @@ pub fn install(
             async move { auth.prune().await }
         },
     );
+    // Every instance writes back the session last uses it saw (the
+    // leader's prune step expires by what PostgreSQL holds).
+    let sessions = auth.sessions().clone();
+    // The first step reads back nothing (the warm-up loaded the stored
+    // last uses); each later one reads back what was written since the
+    // previous one began (a minute of overlap for clock skew).
+    let since = std::sync::Arc::new(std::sync::Mutex::new(chrono::Utc::now()));
+    asm.workers
+        .spawn_loop("session_last_seen", interval, move || {
+            let (sessions, since) = (sessions.clone(), since.clone());
+            async move {
+                let started = chrono::Utc::now() - chrono::Duration::minutes(1);
+                let from = *since
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let outcome = sessions.flush_last_seen(from).await;
+                if outcome.is_ok() {
+                    *since
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = started;
+                }
+                outcome.map(|_| crate::worker::StepOutcome::Idle)
+            }
+        });
     let redactor = auth.clone();
     asm.workers.spawn_singleton_loop(
         "auth_redact",

@@ -159,6 +159,11 @@ impl AuthService {
         }
     }
 
+    /// The device sessions this flow creates.
+    pub fn sessions(&self) -> &SessionService {
+        &self.inner.sessions
+    }
+
     pub fn settings(&self) -> &AuthSettings {
         &self.inner.settings
     }

@@ -1,13 +1,16 @@
 //! Running more than one `galaxy-backend` on one database: who this
-//! process is ([`InstanceId`]) and which instance leads ([`leader`]). Every pooled connection carries it as its
+//! process is ([`InstanceId`]), which instance leads ([`leader`]) and how
+//! one instance's writes reach the others' caches ([`caches`]). Every pooled connection carries it as its
 //! PostgreSQL `application_name` (`galaxy-backend/<id>`), so operators see
 //! which instance holds which connection and database triggers can tell
 //! one instance's writes from another's.
 
 use std::fmt;
 
+pub mod caches;
 pub mod leader;
 
+pub use caches::{CacheBus, CoherentCache};
 pub use leader::Leadership;
 
 /// The prefix of every connection's `application_name`.

@@ -83,13 +83,19 @@ impl LobbyCache {
         self.state.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Replaces everything (the warm-up).
+    /// Replaces everything (the warm-up, and the full reload after
+    /// notifications from other instances may have been missed). A game
+    /// held in a newer version than the one read stays as held.
     pub fn fill(&self, games: Vec<GameEntry>, names: Vec<(String, Holder)>) {
         let mut state = self.write();
-        state.games.clear();
+        let held = std::mem::take(&mut state.games);
         state.public.clear();
         for game in games {
-            state.insert(Arc::new(game));
+            let newer = held
+                .get(&game.game.game_id)
+                .filter(|h| h.game.version > game.game.version)
+                .cloned();
+            state.insert(newer.unwrap_or_else(|| Arc::new(game)));
         }
         state.names = names.into_iter().collect();
         state.warm = true;

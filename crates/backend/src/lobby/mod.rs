@@ -54,7 +54,8 @@ pub use sweeper::{SweepReport, Sweeper};
 
 /// The lobby's install step: the service (bound to its soft-delete hook and
 /// the engine version check),
-/// the cache warm-up and the sweeper loop. Its jobs run on the shared
+/// the cache warm-up (and its registration for other instances' writes)
+/// and the sweeper loop. Its jobs run on the shared
 /// runner ([`sweeper::register_jobs`]).
 pub fn install(
     asm: &mut crate::assembly::Assembly,
@@ -73,6 +74,8 @@ pub fn install(
     );
     on_deleted.bind(&lobby);
     asm.warm(lobby.warmup());
+    asm.caches.register(std::sync::Arc::new(lobby.clone()));
+    lobby.announce_to(asm.caches.clone());
     if config.lobby.sweeper_enabled {
         let sweeper = Sweeper::new(lobby.clone());
         asm.workers.spawn_singleton_loop(

@@ -89,6 +89,8 @@ pub(super) struct Inner {
     pub versions: Arc<dyn super::EngineVersionCheck>,
     pub settings: LobbySettings,
     pub cache: LobbyCache,
+    /// Where committed changes are announced to the other instances.
+    pub bus: std::sync::OnceLock<crate::cluster::CacheBus>,
 }
 
 /// One lobby write: a transaction, and the games and race-name keys to
@@ -137,8 +139,15 @@ impl LobbyService {
                 versions,
                 settings,
                 cache: LobbyCache::default(),
+                bus: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Announces this instance's after-commit cache updates to the others
+    /// (the install step sets it; unset in unit tests).
+    pub fn announce_to(&self, bus: crate::cluster::CacheBus) {
+        let _ = self.inner.bus.set(bus);
     }
 
     pub fn settings(&self) -> &LobbySettings {
@@ -213,9 +222,20 @@ impl LobbyService {
         Ok(())
     }
 
-    /// Re-reads games and keys into the cache. A failure here (the commit
-    /// already happened) is logged; the next change or a restart repairs it.
+    /// Re-reads games and keys into the cache after a commit, and tells the
+    /// other instances to do the same (the lobby's tables have no
+    /// notifying trigger: its commits must not serialise on the notify
+    /// lock). A failure here (the commit already happened) is logged; the
+    /// next change or a restart repairs it.
     pub(super) async fn refresh(&self, games: &[GameId], names: &[String]) {
+        if let Some(bus) = self.inner.bus.get() {
+            for id in games {
+                bus.announce(CACHE_NAME, format_args!("game:{id}"));
+            }
+            for key in names {
+                bus.announce(CACHE_NAME, format_args!("race:{key}"));
+            }
+        }
         if let Err(err) = self.try_refresh(games, names).await {
             tracing::error!(error = %err, "lobby cache refresh failed");
         }
@@ -242,6 +262,23 @@ impl LobbyService {
                 state: e.state,
             });
             self.inner.cache.put_name(key.clone(), holder);
+        }
+        Ok(())
+    }
+
+    /// Re-reads one entry after another instance wrote it: `game:<id>` (the
+    /// game with its active members; a finished, cancelled or deleted game
+    /// leaves the cache) or `race:<canonical key>` (its holder, if any).
+    pub async fn refresh_key(&self, key: &str) -> anyhow::Result<()> {
+        if let Some(id) = key.strip_prefix("game:") {
+            let id: GameId = id
+                .parse()
+                .map_err(|_| anyhow::anyhow!("not a game id: {id}"))?;
+            self.try_refresh(&[id], &[]).await?;
+        } else if let Some(race) = key.strip_prefix("race:") {
+            self.try_refresh(&[], &[race.to_owned()]).await?;
+        } else {
+            anyhow::bail!("unknown lobby cache key {key}");
         }
         Ok(())
     }
@@ -501,6 +538,12 @@ impl LobbyService {
 
     // ---- reads -----------------------------------------------------------------
 
+    /// The cached entry of an active game, if the cache holds it (never
+    /// PostgreSQL; for diagnostics and tests).
+    pub fn cached_game(&self, id: GameId) -> Option<Arc<GameEntry>> {
+        self.inner.cache.game(id)
+    }
+
     /// The game with its active members: from the cache, else PostgreSQL
     /// (finished and cancelled games are not cached).
     pub async fn entry(&self, id: GameId) -> Result<GameEntry, LobbyError> {
@@ -751,6 +794,22 @@ impl Inspection {
         object.insert("audit".into(), json!(self.audit));
         object.insert("pending_applications".into(), pending.into());
         value
+    }
+}
+
+/// Other instances' writes reach the cache: keys are `game:<id>` and
+/// `race:<canonical key>`; a full reload is the warm-up again.
+impl crate::cluster::CoherentCache for LobbyService {
+    fn name(&self) -> &'static str {
+        CACHE_NAME
+    }
+
+    fn refresh<'a>(&'a self, key: &'a str) -> futures::future::BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(self.refresh_key(key))
+    }
+
+    fn reload_all(&self) -> futures::future::BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move { Ok(self.warm_up().await?) })
     }
 }
 

@@ -98,6 +98,8 @@ pub fn install(
         metrics: asm.metrics.clone(),
     });
     asm.warm(runtime.warmup());
+    asm.caches.register(std::sync::Arc::new(runtime.clone()));
+    runtime.announce_to(asm.caches.clone());
     if runtime.settings().workers_enabled {
         let pool = runtime.clone();
         runtime.wake().spawn_worker(

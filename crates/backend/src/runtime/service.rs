@@ -100,6 +100,22 @@ impl RuntimeSettings {
     }
 }
 
+/// Other instances' writes reach the caches: keys are `record:<game id>`
+/// and `ops:<game id>`.
+impl crate::cluster::CoherentCache for RuntimeService {
+    fn name(&self) -> &'static str {
+        CACHE_NAME
+    }
+
+    fn refresh<'a>(&'a self, key: &'a str) -> futures::future::BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(self.refresh_key(key))
+    }
+
+    fn reload_all(&self) -> futures::future::BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move { Ok(self.reload().await?) })
+    }
+}
+
 /// What an admin request did.
 #[derive(Debug, Clone)]
 pub enum Requested {
@@ -150,6 +166,8 @@ pub(super) struct Inner {
     /// and dropped whenever one of the game's operations is written.
     pub ops_cache: RwLock<HashMap<GameId, Vec<Operation>>>,
     pub cache: RwLock<Cache>,
+    /// Where committed changes are announced to the other instances.
+    pub bus: std::sync::OnceLock<crate::cluster::CacheBus>,
 }
 
 #[derive(Default)]
@@ -199,8 +217,15 @@ impl RuntimeService {
                 foreign: std::sync::Mutex::new(std::collections::HashSet::new()),
                 ops_cache: RwLock::new(HashMap::new()),
                 cache: RwLock::new(Cache::default()),
+                bus: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Announces this instance's after-commit cache updates to the others
+    /// (the install step sets it; unset in unit tests).
+    pub fn announce_to(&self, bus: crate::cluster::CacheBus) {
+        let _ = self.inner.bus.set(bus);
     }
 
     pub fn settings(&self) -> &RuntimeSettings {
@@ -236,8 +261,23 @@ impl RuntimeService {
         self.inner.cache.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Drops `game_id`'s cached operations (one was written).
+    /// Drops `game_id`'s cached operations (one was written), here and on
+    /// the other instances.
     pub(super) fn forget_ops(&self, game_id: GameId) {
+        self.announce(format_args!("ops:{game_id}"));
+        self.drop_ops(game_id);
+    }
+
+    /// The runtime's tables have no notifying trigger (turns and health
+    /// probes of many games commit at once; they must not serialise on the
+    /// notify lock): changes are announced after the commit.
+    fn announce(&self, key: std::fmt::Arguments<'_>) {
+        if let Some(bus) = self.inner.bus.get() {
+            bus.announce(CACHE_NAME, key);
+        }
+    }
+
+    fn drop_ops(&self, game_id: GameId) {
         self.inner
             .ops_cache
             .write()
@@ -272,12 +312,19 @@ impl RuntimeService {
     }
 
     /// Re-reads `game_id`'s record into the cache (after a commit); its
-    /// cached operations are dropped too.
+    /// cached operations are dropped too. The other instances are told.
     pub(super) async fn refresh(
         &self,
         game_id: GameId,
     ) -> Result<Option<RuntimeRecord>, sqlx::Error> {
-        self.forget_ops(game_id);
+        self.announce(format_args!("record:{game_id}"));
+        self.reread(game_id).await
+    }
+
+    /// [`refresh`](Self::refresh) without telling anyone (another
+    /// instance's write is being applied).
+    async fn reread(&self, game_id: GameId) -> Result<Option<RuntimeRecord>, sqlx::Error> {
+        self.drop_ops(game_id);
         let mut conn = self.inner.db.acquire().await?;
         let record = store::record(&mut conn, game_id).await?;
         let mut cache = self.write_cache();
@@ -290,6 +337,41 @@ impl RuntimeService {
             }
         }
         Ok(record)
+    }
+
+    /// Re-reads every record and forgets every game's cached operations
+    /// (after notifications of other instances' writes may have been
+    /// missed; a cold cache is left to the warm-up).
+    pub async fn reload(&self) -> Result<(), sqlx::Error> {
+        let records = store::records(&self.inner.db).await?;
+        self.inner
+            .ops_cache
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        let mut cache = self.write_cache();
+        if cache.warm {
+            cache.records = records.into_iter().map(|r| (r.game_id, r)).collect();
+        }
+        Ok(())
+    }
+
+    /// Re-reads one entry after another instance wrote it: `record:<game
+    /// id>` (the record, and the game's cached operations are dropped) or
+    /// `ops:<game id>` (the game's cached operations are dropped).
+    pub async fn refresh_key(&self, key: &str) -> anyhow::Result<()> {
+        let parse = |id: &str| {
+            id.parse::<GameId>()
+                .map_err(|_| anyhow::anyhow!("not a game id: {id}"))
+        };
+        if let Some(id) = key.strip_prefix("record:") {
+            self.reread(parse(id)?).await?;
+        } else if let Some(id) = key.strip_prefix("ops:") {
+            self.drop_ops(parse(id)?);
+        } else {
+            anyhow::bail!("unknown runtime cache key {key}");
+        }
+        Ok(())
     }
 
     /// Re-reads `game_id`'s record into the cache: for a record changed in

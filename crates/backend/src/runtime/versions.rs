@@ -4,7 +4,8 @@
 //! [`EngineVersions`] keeps every row in memory: warmed once at startup
 //! (after the labels of `BACKEND_RUNTIME_ENGINE_VERSIONS` are upserted;
 //! `/readyz` waits for it) and written through only after a transaction
-//! commits, in commit order. Admin changes are audited as `runtime.*`
+//! commits, in commit order; other instances' writes reach it through
+//! [`EngineVersions::refresh`] (`crate::cluster::caches`). Admin changes are audited as `runtime.*`
 //! inside their transaction. The lobby asks it whether a game's label may
 //! be used through [`crate::lobby::EngineVersionCheck`], which it
 //! implements (the lobby never imports the runtime).
@@ -188,6 +189,7 @@ pub fn install(
 ) -> EngineVersions {
     let versions = EngineVersions::new(asm.db.clone(), config.runtime.engine_versions.clone());
     asm.warm(versions.warmup());
+    asm.caches.register(Arc::new(versions.clone()));
     versions
 }
 
@@ -431,6 +433,37 @@ impl EngineVersions {
         Ok(updated)
     }
 
+    /// Re-reads one label after another instance wrote it (a cold cache is
+    /// left to the warm-up).
+    pub async fn refresh(&self, label: &str) -> Result<(), sqlx::Error> {
+        let _writes = self.inner.writes.lock().await;
+        let mut conn = self.inner.db.acquire().await?;
+        let row = load_one(&mut conn, label).await?;
+        drop(conn);
+        let mut cache = self.write_cache();
+        if cache.warm {
+            match row {
+                Some(row) => cache.by_label.insert(label.to_owned(), row),
+                None => cache.by_label.remove(label),
+            };
+        }
+        Ok(())
+    }
+
+    /// Re-reads every row (after notifications of other instances' writes
+    /// may have been missed); the configured labels are not upserted again.
+    pub async fn reload(&self) -> Result<(), sqlx::Error> {
+        let _writes = self.inner.writes.lock().await;
+        let mut conn = self.inner.db.acquire().await?;
+        let rows = load_all(&mut conn).await?;
+        drop(conn);
+        let mut cache = self.write_cache();
+        if cache.warm {
+            cache.by_label = rows.into_iter().map(|v| (v.label.clone(), v)).collect();
+        }
+        Ok(())
+    }
+
     /// Writes committed rows through to a warm cache (a cold one is filled
     /// whole by the warm-up, which holds the write lock).
     fn put(&self, rows: &[EngineVersion]) {
@@ -455,6 +488,21 @@ impl EngineVersionCheck for EngineVersions {
                 Err(err) => Err(VersionRefused::Unavailable(err.into())),
             }
         })
+    }
+}
+
+/// Other instances' writes reach the cache: keys are labels.
+impl crate::cluster::CoherentCache for EngineVersions {
+    fn name(&self) -> &'static str {
+        CACHE_NAME
+    }
+
+    fn refresh<'a>(&'a self, key: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move { Ok(EngineVersions::refresh(self, key).await?) })
+    }
+
+    fn reload_all(&self) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move { Ok(self.reload().await?) })
     }
 }
 

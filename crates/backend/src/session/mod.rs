@@ -26,7 +26,8 @@ pub use model::{DeviceInfo, DevicePublicKey, DeviceSession, InvalidDevice, Inval
 pub use service::{RevokeOutcome, SessionLimits, SessionService};
 
 /// The session domain's install step: the service with the reactions to
-/// revocations, and the active-session cache warm-up.
+/// revocations, the active-session cache warm-up, and the cache's
+/// registration for other instances' writes.
 pub fn install(
     asm: &mut crate::assembly::Assembly,
     limits: SessionLimits,
@@ -34,5 +35,7 @@ pub fn install(
 ) -> SessionService {
     let sessions = SessionService::new(asm.db.clone(), SessionEvents::new(on_revoked), limits);
     asm.warm(sessions.warmup());
+    asm.caches.register(std::sync::Arc::new(sessions.clone()));
+    sessions.announce_to(asm.caches.clone());
     sessions
 }

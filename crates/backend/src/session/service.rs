@@ -12,6 +12,14 @@
 //! loading it) leaves a tombstone, and neither the late insert nor the
 //! warm-up brings the session back.
 //!
+//! Other instances' writes (a session created, revoked or expired there)
+//! reach the cache through [`SessionService::refresh`] and, after the
+//! cache listener reconnects, [`SessionService::reload`]
+//! (`crate::cluster::caches`). Both re-read PostgreSQL without a lock held,
+//! so while one runs the cache records which ids left it meanwhile and
+//! which entries were added after the read began: a stale read neither
+//! brings back a revoked session nor drops a new one.
+//!
 //! Sessions end ([`SessionLimits`], OWASP ASVS 3.3): the lookup refuses a
 //! session past its idle timeout or absolute lifetime at once, and
 //! [`SessionService::expire`] (run by the auth pruning step) writes the
@@ -101,6 +109,8 @@ fn secs(d: Duration) -> i64 {
 /// needs (Unix seconds).
 struct Entry {
     body: Bytes,
+    /// When it entered the cache ([`Cache::seq`]).
+    seq: u64,
     created: i64,
     /// The last gateway lookup (or the login).
     last_seen: AtomicI64,
@@ -112,6 +122,7 @@ impl Entry {
     fn new(body: Bytes, created: DateTime<Utc>, last_seen: DateTime<Utc>) -> Self {
         Self {
             body,
+            seq: 0,
             created: created.timestamp(),
             last_seen: AtomicI64::new(last_seen.timestamp()),
             flushed: AtomicI64::new(last_seen.timestamp()),
@@ -122,6 +133,13 @@ impl Entry {
         now.saturating_sub(self.created) < secs(limits.max_lifetime)
             && now.saturating_sub(self.last_seen.load(Ordering::Relaxed))
                 < secs(limits.idle_timeout)
+    }
+
+    /// Another instance's (flushed) last use moves this one forward.
+    fn seen_elsewhere(&self, last_seen: DateTime<Utc>) {
+        let at = last_seen.timestamp();
+        self.last_seen.fetch_max(at, Ordering::Relaxed);
+        self.flushed.fetch_max(at, Ordering::Relaxed);
     }
 
     fn touch(&self, now: i64) {
@@ -148,6 +166,56 @@ struct Cache {
     /// foldhash, not SipHash: read on every gateway lookup.
     active: foldhash::HashMap<DeviceSessionId, Entry>,
     tombstones: HashSet<DeviceSessionId>,
+    /// Counts insertions; an entry carries the value of its own.
+    seq: u64,
+    /// Re-reads of PostgreSQL in progress ([`SessionService::refresh`],
+    /// [`SessionService::reload`]).
+    rereads: usize,
+    /// Ids revoked while a re-read was in progress (kept out by it).
+    removed: HashSet<DeviceSessionId>,
+}
+
+impl Cache {
+    fn insert(&mut self, id: DeviceSessionId, mut entry: Entry) {
+        self.seq += 1;
+        entry.seq = self.seq;
+        self.active.insert(id, entry);
+    }
+
+    /// Removes a revoked session; false if it was not cached.
+    fn remove(&mut self, id: &DeviceSessionId) -> bool {
+        if self.rereads > 0 {
+            self.removed.insert(*id);
+        }
+        self.active.remove(id).is_some()
+    }
+}
+
+/// A re-read of PostgreSQL in progress, from the insertion count `start`.
+struct Reread<'a> {
+    service: &'a SessionService,
+    start: u64,
+}
+
+impl<'a> Reread<'a> {
+    fn begin(service: &'a SessionService) -> Self {
+        let mut cache = service.write();
+        cache.rereads += 1;
+        Self {
+            service,
+            start: cache.seq,
+        }
+    }
+}
+
+impl Drop for Reread<'_> {
+    fn drop(&mut self) {
+        let mut cache = self.service.write();
+        cache.rereads -= 1;
+        if cache.rereads == 0 {
+            cache.removed.clear();
+        }
+    }
 }
 
 struct Inner {
@@ -157,6 +225,8 @@ struct Inner {
     /// Read on every gateway lookup: a sharded lock, so readers on
     /// different threads touch different lock words.
     cache: ShardedLock<Cache>,
+    /// Where new sessions are announced to the other instances.
+    bus: std::sync::OnceLock<crate::cluster::CacheBus>,
 }
 
 /// Device sessions and their cache. Cheap to clone.
@@ -180,8 +250,15 @@ impl SessionService {
                 events,
                 limits,
                 cache: ShardedLock::new(Cache::default()),
+                bus: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Announces this instance's after-commit cache updates to the others
+    /// (the install step sets it; unset in unit tests).
+    pub fn announce_to(&self, bus: crate::cluster::CacheBus) {
+        let _ = self.inner.bus.set(bus);
     }
 
     fn read(&self) -> ShardedLockReadGuard<'_, Cache> {
@@ -208,26 +285,93 @@ impl SessionService {
     /// (sessions created while warming stay; tombstoned ones stay out).
     #[tracing::instrument(name = "sessions.warm_up", skip_all)]
     pub async fn warm_up(&self) -> Result<(), sqlx::Error> {
+        self.reload_cache(true).await?;
+        tracing::info!(
+            active_sessions = self.cached_count(),
+            "session cache warmed"
+        );
+        Ok(())
+    }
+
+    /// Re-reads every active session (after notifications of other
+    /// instances' writes may have been missed): sessions no longer active
+    /// leave the cache, missing ones enter it. Sessions cached or revoked
+    /// here while it read stay as they are.
+    #[tracing::instrument(name = "sessions.reload", skip_all)]
+    pub async fn reload(&self) -> Result<(), sqlx::Error> {
+        self.reload_cache(false).await
+    }
+
+    async fn reload_cache(&self, warming: bool) -> Result<(), sqlx::Error> {
+        let reread = Reread::begin(self);
         let mut conn = self.inner.db.acquire().await?;
         let loaded = store::all_active(&mut conn).await?;
         drop(conn);
-        let entries: Vec<(DeviceSessionId, Entry)> = loaded
+        let mut ids = HashSet::with_capacity(loaded.len());
+        let entries: Vec<(DeviceSessionId, Entry, DateTime<Utc>)> = loaded
             .into_iter()
             .map(|s| {
+                ids.insert(s.id);
                 let body = lookup_body(s.id, s.user_id, s.public_key);
-                (s.id, Entry::new(body, s.created_at, s.last_seen_at))
+                let entry = Entry::new(body, s.created_at, s.last_seen_at);
+                (s.id, entry, s.last_seen_at)
             })
             .collect();
         let mut cache = self.write();
         cache.active.reserve(entries.len());
-        for (id, session) in entries {
-            if cache.tombstones.remove(&id) {
+        for (id, session, last_seen) in entries {
+            if cache.tombstones.remove(&id) || cache.removed.contains(&id) {
                 continue;
             }
-            cache.active.entry(id).or_insert(session);
+            match cache.active.get(&id) {
+                Some(held) => held.seen_elsewhere(last_seen),
+                None => cache.insert(id, session),
+            }
         }
-        cache.warm = true;
-        tracing::info!(active_sessions = cache.active.len(), "session cache warmed");
+        // Cached before the read began and no longer active: ended elsewhere.
+        let start = reread.start;
+        cache
+            .active
+            .retain(|id, entry| entry.seq > start || ids.contains(id));
+        if warming {
+            cache.warm = true;
+        }
+        drop(cache);
+        drop(reread);
+        Ok(())
+    }
+
+    /// Re-reads one session after another instance wrote it: an active one
+    /// enters the cache (a cached one keeps its entry, its last use moved
+    /// forward), a revoked or unknown one leaves it. Nothing is announced
+    /// (the writing instance did).
+    pub async fn refresh(&self, id: DeviceSessionId) -> Result<(), sqlx::Error> {
+        let reread = Reread::begin(self);
+        let mut conn = self.inner.db.acquire().await?;
+        let loaded = store::active_one(&mut conn, id).await?;
+        drop(conn);
+        let mut cache = self.write();
+        match loaded {
+            Some(s) => {
+                let kept_out = cache.removed.contains(&id) || cache.tombstones.contains(&id);
+                match cache.active.get(&id) {
+                    Some(held) => held.seen_elsewhere(s.last_seen_at),
+                    None if kept_out => {}
+                    None => {
+                        let body = lookup_body(s.id, s.user_id, s.public_key);
+                        cache.insert(id, Entry::new(body, s.created_at, s.last_seen_at));
+                    }
+                }
+            }
+            None => {
+                // An entry added after the read began is newer than it.
+                if cache.active.get(&id).is_some_and(|e| e.seq <= reread.start) {
+                    cache.remove(&id);
+                }
+            }
+        }
+        drop(cache);
+        drop(reread);
         Ok(())
     }
 
@@ -256,10 +400,15 @@ impl SessionService {
         self.read().active.len()
     }
 
-    /// Caches a session whose creating transaction has committed.
+    /// Caches a session whose creating transaction has committed, and
+    /// announces it to the other instances (inserts have no notifying
+    /// trigger: a login must not serialise on the notify lock).
     pub fn after_commit_created(&self, session: &DeviceSession) {
         if session.revoked_at.is_some() {
             return;
+        }
+        if let Some(bus) = self.inner.bus.get() {
+            bus.announce(CACHE_NAME, session.id);
         }
         let body = lookup_body(session.id, session.user_id, session.public_key);
         let entry = Entry::new(body, session.created_at, session.created_at);
@@ -267,7 +416,7 @@ impl SessionService {
         if cache.tombstones.remove(&session.id) {
             return;
         }
-        cache.active.insert(session.id, entry);
+        cache.insert(session.id, entry);
     }
 
     /// Creates a session on `conn` (the caller's transaction); call
@@ -309,7 +458,7 @@ impl SessionService {
         {
             let mut cache = self.write();
             for id in &event.device_session_ids {
-                if cache.active.remove(id).is_none() {
+                if !cache.remove(id) {
                     cache.tombstones.insert(*id);
                 }
             }
@@ -367,29 +516,14 @@ impl SessionService {
     /// from the cache and announces them per user. Returns how many ended.
     #[tracing::instrument(name = "sessions.expire", skip(self))]
     pub async fn expire(&self, limit: i64) -> Result<u64, sqlx::Error> {
-        let seen: Vec<(DeviceSessionId, i64)> = self
-            .read()
-            .active
-            .iter()
-            .filter_map(|(id, e)| {
-                let last = e.last_seen.load(Ordering::Relaxed);
-                (last > e.flushed.load(Ordering::Relaxed)).then_some((*id, last))
-            })
-            .collect();
+        let seen = self.unflushed();
         let mut tx = self.inner.db.begin().await?;
         store::write_last_seen(&mut tx, &seen).await?;
         let limits = &self.inner.limits;
         let expired =
             store::expire(&mut tx, limits.idle_timeout, limits.max_lifetime, limit).await?;
         tx.commit().await?;
-        {
-            let cache = self.read();
-            for (id, last) in &seen {
-                if let Some(entry) = cache.active.get(id) {
-                    entry.flushed.fetch_max(*last, Ordering::Relaxed);
-                }
-            }
-        }
+        self.mark_flushed(&seen);
         let ended = expired.len() as u64;
         let mut by_user: BTreeMap<UserId, Vec<DeviceSessionId>> = BTreeMap::new();
         for (id, user_id) in expired {
@@ -408,11 +542,80 @@ impl SessionService {
         Ok(ended)
     }
 
+    /// Writes the cached last-use times PostgreSQL does not hold yet back
+    /// (never moving one back). Every instance runs it (the
+    /// `session_last_seen` loop): each one sees only the lookups it served,
+    /// and the leader's [`expire`](Self::expire) judges by what
+    /// PostgreSQL holds. Returns how many sessions were written.
+    ///
+    /// Then it reads back the last uses other instances wrote since
+    /// `since` (the previous step's start), so this instance's idle check
+    /// counts their lookups too.
+    #[tracing::instrument(name = "sessions.flush_last_seen", skip(self))]
+    pub async fn flush_last_seen(&self, since: DateTime<Utc>) -> Result<usize, sqlx::Error> {
+        let seen = self.unflushed();
+        let mut conn = self.inner.db.acquire().await?;
+        if !seen.is_empty() {
+            store::write_last_seen(&mut conn, &seen).await?;
+        }
+        let elsewhere = store::seen_since(&mut conn, since).await?;
+        drop(conn);
+        self.mark_flushed(&seen);
+        let cache = self.read();
+        for (id, at) in elsewhere {
+            if let Some(entry) = cache.active.get(&id) {
+                entry.seen_elsewhere(at);
+            }
+        }
+        Ok(seen.len())
+    }
+
+    /// Cached last uses newer than what PostgreSQL holds.
+    fn unflushed(&self) -> Vec<(DeviceSessionId, i64)> {
+        self.read()
+            .active
+            .iter()
+            .filter_map(|(id, e)| {
+                let last = e.last_seen.load(Ordering::Relaxed);
+                (last > e.flushed.load(Ordering::Relaxed)).then_some((*id, last))
+            })
+            .collect()
+    }
+
+    fn mark_flushed(&self, seen: &[(DeviceSessionId, i64)]) {
+        let cache = self.read();
+        for (id, last) in seen {
+            if let Some(entry) = cache.active.get(id) {
+                entry.flushed.fetch_max(*last, Ordering::Relaxed);
+            }
+        }
+    }
+
     /// The user's active sessions, newest first (from PostgreSQL: the list
     /// shows device names and dates the cache does not hold).
     pub async fn list_active(&self, user_id: UserId) -> Result<Vec<DeviceSession>, sqlx::Error> {
         let mut conn = self.inner.db.acquire().await?;
         store::active_of_user(&mut conn, user_id).await
+    }
+}
+
+/// Other instances' writes reach the cache: keys are session ids.
+impl crate::cluster::CoherentCache for SessionService {
+    fn name(&self) -> &'static str {
+        CACHE_NAME
+    }
+
+    fn refresh<'a>(&'a self, key: &'a str) -> futures::future::BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let id: DeviceSessionId = key
+                .parse()
+                .map_err(|_| anyhow::anyhow!("not a device session id: {key}"))?;
+            Ok(SessionService::refresh(self, id).await?)
+        })
+    }
+
+    fn reload_all(&self) -> futures::future::BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move { Ok(self.reload().await?) })
     }
 }
 

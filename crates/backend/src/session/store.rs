@@ -58,6 +58,33 @@ pub struct ActiveRow {
     pub last_seen_at: DateTime<Utc>,
 }
 
+/// One session if it is active, with what the cache holds of it.
+pub async fn active_one(
+    conn: &mut PgConnection,
+    id: DeviceSessionId,
+) -> Result<Option<ActiveRow>, sqlx::Error> {
+    type Row = (UserId, Vec<u8>, DateTime<Utc>, DateTime<Utc>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT user_id, public_key, created_at, last_seen_at
+         FROM device_sessions WHERE id = $1 AND revoked_at IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|(user_id, key, created_at, last_seen_at)| {
+        DevicePublicKey::from_stored(&key)
+            .map(|public_key| ActiveRow {
+                id,
+                user_id,
+                public_key,
+                created_at,
+                last_seen_at,
+            })
+            .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+    })
+    .transpose()
+}
+
 /// Every active session, for the cache warm-up: only what the cache holds.
 pub async fn all_active(conn: &mut PgConnection) -> Result<Vec<ActiveRow>, sqlx::Error> {
     type Row = (
@@ -108,6 +135,20 @@ pub async fn write_last_seen(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Active sessions whose stored last use is after `since`, with it.
+pub async fn seen_since(
+    conn: &mut PgConnection,
+    since: DateTime<Utc>,
+) -> Result<Vec<(DeviceSessionId, DateTime<Utc>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, last_seen_at FROM device_sessions
+         WHERE revoked_at IS NULL AND last_seen_at > $1",
+    )
+    .bind(since)
+    .fetch_all(conn)
+    .await
 }
 
 /// Revokes up to `limit` active sessions unused for `idle` or older than

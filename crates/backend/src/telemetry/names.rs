@@ -39,6 +39,10 @@ pub const GEO_COUNTER_DROPPED_TOTAL: &str = "geo_counter_dropped_total";
 // Instances sharing one database (added).
 pub const CLUSTER_LEADER: &str = "cluster_leader";
 pub const CLUSTER_LEADER_CHANGES_TOTAL: &str = "cluster_leader_changes_total";
+/// Added: cache entries re-read because another instance wrote them.
+pub const CACHE_INVALIDATIONS_TOTAL: &str = "cache_invalidations_total";
+/// Added: full cache reloads (listener reconnect, burst, failed refresh).
+pub const CACHE_RELOADS_TOTAL: &str = "cache_reloads_total";
 
 // PostgreSQL pool (recorded by [`super::DbPoolMetrics`]).
 pub const DB_POOL_ACQUIRES_TOTAL: &str = "db_pool_acquires_total";
@@ -63,6 +67,7 @@ pub mod label {
     pub const GATEWAY_CLIENT_ID: &str = "gateway_client_id";
     pub const INSTANCE: &str = "instance";
     pub const ROLE: &str = "role";
+    pub const CACHE: &str = "cache";
 }
 
 /// Bucket boundaries (seconds) for latency histograms: 5 ms … 10 s.

@@ -34,7 +34,8 @@ pub use model::{
 pub use service::{DeletedBy, EntitlementChange, UserService};
 
 /// The user domain's install step: the service with the soft-delete hooks
-/// of the domains above it, and the accounts-cache warm-up.
+/// of the domains above it, the accounts-cache warm-up and its registration
+/// for other instances' writes.
 pub fn install(
     asm: &mut crate::assembly::Assembly,
     sessions: crate::session::SessionService,
@@ -42,5 +43,7 @@ pub fn install(
 ) -> UserService {
     let users = UserService::new(asm.db.clone(), sessions, UserDeletedHooks::new(on_deleted));
     asm.warm(users.warmup());
+    asm.caches.register(std::sync::Arc::new(users.clone()));
+    users.announce_to(asm.caches.clone());
     users
 }

@@ -7,7 +7,9 @@
 //! failed commit leaves the cache as it was. Writes are serialised
 //! in-process so the cache applies committed changes in commit order.
 //! Changes committed by other domains (a new account at login) reach the
-//! cache through [`UserService::refresh_account`].
+//! cache through [`UserService::refresh_account`], and so do other
+//! instances' writes (`crate::cluster::caches`; a full reload is the
+//! warm-up again).
 
 use std::sync::Arc;
 
@@ -78,6 +80,8 @@ struct Inner {
     cache: ShardedLock<Cache>,
     /// Serialises writes (and the warm-up) so cache updates follow commit order.
     writes: Mutex<()>,
+    /// Where new accounts are announced to the other instances.
+    bus: std::sync::OnceLock<crate::cluster::CacheBus>,
 }
 
 #[derive(Default)]
@@ -97,8 +101,15 @@ impl UserService {
                 hooks,
                 cache: ShardedLock::new(Cache::default()),
                 writes: Mutex::new(()),
+                bus: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Announces this instance's after-commit cache updates to the others
+    /// (the install step sets it; unset in unit tests).
+    pub fn announce_to(&self, bus: crate::cluster::CacheBus) {
+        let _ = self.inner.bus.set(bus);
     }
 
     /// The startup warm-up of the accounts cache, for `/readyz` to wait on.
@@ -479,9 +490,21 @@ impl UserService {
     }
 
     /// Reloads one account (settings, entitlements, sanctions) into the
-    /// cache after another domain committed a change to it (e.g. a new
-    /// account created at login).
+    /// cache after another domain or another instance committed a change
+    /// to it (e.g. a new account created at login).
+    /// The other instances are told (a new account has no notifying
+    /// trigger: registration must not serialise on the notify lock).
     pub async fn refresh_account(&self, user_id: UserId) -> anyhow::Result<()> {
+        self.reload_account(user_id).await?;
+        if let Some(bus) = self.inner.bus.get() {
+            bus.announce(CACHE_NAME, user_id);
+        }
+        Ok(())
+    }
+
+    /// [`refresh_account`](Self::refresh_account) without telling anyone
+    /// (another instance's write is being applied).
+    async fn reload_account(&self, user_id: UserId) -> anyhow::Result<()> {
         let _writes = self.inner.writes.lock().await;
         let mut conn = self.inner.db.acquire().await?;
         match store::load(&mut conn, user_id).await? {
@@ -625,6 +648,26 @@ fn check(record: &UserRecord) -> Result<(), UserError> {
         });
     }
     Ok(())
+}
+
+/// Other instances' writes reach the cache: keys are user ids.
+impl crate::cluster::CoherentCache for UserService {
+    fn name(&self) -> &'static str {
+        CACHE_NAME
+    }
+
+    fn refresh<'a>(&'a self, key: &'a str) -> futures::future::BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let id: UserId = key
+                .parse()
+                .map_err(|_| anyhow::anyhow!("not a user id: {key}"))?;
+            self.reload_account(id).await
+        })
+    }
+
+    fn reload_all(&self) -> futures::future::BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move { Ok(self.warm_up().await?) })
+    }
 }
 
 impl std::fmt::Debug for UserService {

@@ -7,6 +7,7 @@ mod helpers;
 mod admin_accounts;
 mod admin_users;
 mod auth;
+mod cluster_caches;
 mod cluster_leader;
 mod contract_document;
 mod contract_rules;
