@@ -7,8 +7,8 @@
 //! - The leader checks its lock connection every half interval; a failed
 //!   or slow check (the connection lost, PostgreSQL gone) ends its
 //!   leadership **at once**: the singleton loops
-//!   ([`crate::worker::Workers::spawn_singleton`]) are stopped before it
-//!   tries again.
+//!   ([`crate::worker::Workers::spawn_singleton_loop`]) are stopped, and it
+//!   campaigns again only after two intervals, so a standby takes the lock.
 //! - PostgreSQL frees the lock when the leader's connection ends (SIGKILL,
 //!   crash, `pg_terminate_backend`), so a standby takes over at its next try:
 //!   within one interval of the lock being freed.
@@ -215,6 +215,11 @@ impl Leadership {
                 .await;
             }
             let _ = tokio::time::timeout(Duration::from_secs(1), conn.close()).await;
+            // A deposed leader lets the standbys go first: each tries once
+            // an interval, so one of them takes the freed lock meanwhile.
+            if reason != "shutdown" {
+                sleep_or_stop(2 * interval, &stop).await;
+            }
         }
         self.set(false, "shutdown");
     }

@@ -491,10 +491,11 @@ impl RuntimeService {
         // Every instance listens, so a wake-up announced anywhere reaches
         // the leader.
         let wake = self.inner.scheduler_wake.clone();
-        workers.spawn(
-            wake.clone()
-                .listen(self.inner.db.clone(), Duration::from_secs(1), workers.stop_token()),
-        );
+        workers.spawn(wake.clone().listen(
+            self.inner.db.clone(),
+            Duration::from_secs(1),
+            workers.stop_token(),
+        ));
         workers.spawn_singleton_loop("runtime-scheduler", IDLE_SLEEP, wake.signal(), move || {
             let service = service.clone();
             async move { Ok::<_, std::convert::Infallible>(service.scheduler_step().await) }
