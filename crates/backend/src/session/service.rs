@@ -227,7 +227,14 @@ struct Inner {
     cache: ShardedLock<Cache>,
     /// Where new sessions are announced to the other instances.
     bus: std::sync::OnceLock<crate::cluster::CacheBus>,
+    /// Lookups that missed the cache and may ask PostgreSQL right now
+    /// ([`SessionService::lookup_body_or_load`]); more misses answer "not
+    /// found" without a query.
+    miss_reads: tokio::sync::Semaphore,
 }
+
+/// At most this many cache-missing gateway lookups read PostgreSQL at once.
+const MISS_READS: usize = 4;
 
 /// Device sessions and their cache. Cheap to clone.
 #[derive(Clone)]
@@ -251,6 +258,7 @@ impl SessionService {
                 limits,
                 cache: ShardedLock::new(Cache::default()),
                 bus: std::sync::OnceLock::new(),
+                miss_reads: tokio::sync::Semaphore::new(MISS_READS),
             }),
         }
     }
@@ -393,6 +401,27 @@ impl SessionService {
             Some(_) => Err(true),
             None => Err(cache.warm),
         }
+    }
+
+    /// [`lookup_body`](Self::lookup_body), and on a miss one read of that
+    /// session from PostgreSQL: another instance may have created it a
+    /// moment ago, before its announcement arrived. A revoked or expired
+    /// session stays refused. At most [`MISS_READS`] such reads run at
+    /// once; beyond that a miss is answered as unknown without a query, so
+    /// a flood of made-up ids costs the database little.
+    pub async fn lookup_body_or_load(&self, id: &DeviceSessionId) -> Result<Bytes, bool> {
+        match self.lookup_body(id) {
+            Err(true) => {}
+            answer => return answer,
+        }
+        let Ok(_permit) = self.inner.miss_reads.try_acquire() else {
+            return Err(true);
+        };
+        if let Err(err) = self.refresh(*id).await {
+            tracing::warn!(error = %err, "a session lookup that missed the cache could not read PostgreSQL");
+            return Err(true);
+        }
+        self.lookup_body(id)
     }
 
     /// How many sessions the cache holds.

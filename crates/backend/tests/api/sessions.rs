@@ -261,3 +261,42 @@ async fn a_login_whose_commit_fails_caches_nothing() {
         .unwrap();
     lookup(&app, id).await.assert_status(200);
 }
+
+/// A session another instance just created (written to PostgreSQL, its
+/// announcement not arrived yet) is found by a lookup that misses the
+/// cache; a revoked one written the same way stays unknown.
+#[tokio::test]
+async fn a_lookup_that_misses_the_cache_reads_the_session_once_from_postgres() {
+    let server = smtp_server().await;
+    let app = identity_app(&server).spawn().await;
+    let me = login(&app, &server, "elsewhere@example.com", 7, None).await;
+    let key =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, device_key(8)).unwrap();
+    let (fresh, revoked) = (Uuid::new_v4(), Uuid::new_v4());
+    for (id, revoked_at) in [(fresh, None), (revoked, Some(chrono::Utc::now()))] {
+        sqlx::query(
+            "INSERT INTO device_sessions
+                 (id, user_id, public_key, device_name, platform, revoked_at, revoke_reason)
+             VALUES ($1, $2, $3, 'other instance', 'test', $4,
+                     CASE WHEN $4 IS NULL THEN NULL ELSE 'user_revoked' END)",
+        )
+        .bind(id)
+        .bind(me.user_id)
+        .bind(&key)
+        .bind(revoked_at)
+        .execute(app.db())
+        .await
+        .unwrap();
+    }
+    let r = lookup(&app, fresh).await;
+    r.assert_status(200);
+    assert_eq!(r.value()["public_key"], device_key(8));
+    assert_eq!(
+        lookup(&app, revoked).await.error_code(),
+        "device_session_not_found"
+    );
+    assert_eq!(
+        lookup(&app, Uuid::new_v4()).await.error_code(),
+        "device_session_not_found"
+    );
+}

@@ -1,8 +1,9 @@
 //! `/api/v1/internal/*`: routes for the gateway on the trusted network (no
 //! authentication). The device-session lookup runs on every client request
-//! the gateway handles, so it is served from the active-session cache only
-//! — one read lock and a reference-counted, pre-rendered body — never
-//! from PostgreSQL. The contract is in `openapi.yaml` and `docs/auth.md`.
+//! the gateway handles, so it is served from the active-session cache —
+//! one read lock and a reference-counted, pre-rendered body. Only a miss
+//! reads PostgreSQL (a session another instance created a moment ago),
+//! a few at a time. The contract is in `openapi.yaml` and `docs/auth.md`.
 
 use crate::ids::DeviceSessionId;
 use axum::extract::State;
@@ -27,7 +28,7 @@ async fn lookup_device_session(
     State(state): State<AppState>,
     Path(device_session_id): Path<DeviceSessionId>,
 ) -> Response {
-    match state.sessions.lookup_body(&device_session_id) {
+    match state.sessions.lookup_body_or_load(&device_session_id).await {
         Ok(body) => (
             [(
                 header::CONTENT_TYPE,
