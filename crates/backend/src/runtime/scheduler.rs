@@ -137,6 +137,11 @@ impl RuntimeService {
         report.ran = outcomes.iter().filter(|ran| **ran).count();
         report.failed = outcomes.len() - report.ran;
         report.reminded = self.send_reminders(now, &mut report.next_due).await;
+        // A tick left behind (its instance died mid-turn) is recovered once
+        // it is stale: step again then, not a whole idle sleep later.
+        if let Some(at) = self.next_stale_tick() {
+            report.next_due = Some(report.next_due.map_or(at, |n| n.min(at)));
+        }
         // The turns just run have new deadlines.
         if report.due > 0 {
             for (_, deadline) in self.inner.lobby.running_deadlines() {
@@ -385,11 +390,29 @@ impl RuntimeService {
         Ok(ran)
     }
 
+    /// How long a tick may stay `generation_in_progress` before it counts
+    /// as left behind: the engine call's timeout and 30 s of grace, so an
+    /// engine still computing the turn is never asked to run it twice.
+    fn stale_after(&self) -> Duration {
+        self.inner.settings.engine_call_timeout + Duration::from_secs(30)
+    }
+
+    /// When the oldest tick in progress turns stale (from the cache).
+    fn next_stale_tick(&self) -> Option<DateTime<Utc>> {
+        let stale_after = chrono::Duration::from_std(self.stale_after()).ok()?;
+        self.read_cache()
+            .records
+            .values()
+            .filter(|r| r.status == RuntimeStatus::GenerationInProgress)
+            .map(|r| r.generation_started_at.unwrap_or(r.updated_at) + stale_after)
+            .min()
+    }
+
     /// Ticks left `generation_in_progress` by a killed backend: completed
     /// (the engine ran the turn) or put back to `running` so the same turn
     /// runs again; an engine that does not answer is `engine_unreachable`.
     async fn recover_stuck_ticks(&self) -> Result<usize, anyhow::Error> {
-        let stale_after = self.inner.settings.engine_call_timeout + Duration::from_secs(30);
+        let stale_after = self.stale_after();
         let stuck = store::stuck_ticks(&self.inner.db, stale_after.as_secs_f64()).await?;
         let mut recovered = 0;
         for record in stuck {

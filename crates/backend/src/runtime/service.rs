@@ -253,7 +253,7 @@ impl RuntimeService {
         })
     }
 
-    fn read_cache(&self) -> std::sync::RwLockReadGuard<'_, Cache> {
+    pub(super) fn read_cache(&self) -> std::sync::RwLockReadGuard<'_, Cache> {
         self.inner.cache.read().unwrap_or_else(|e| e.into_inner())
     }
 

@@ -58,6 +58,8 @@ const TURN_DELAY_MS: u64 = 1500;
 const NETWORK: &str = "galaxy-chaos";
 /// `BACKEND_ENGINE_CALL_TIMEOUT` in every part (the hang's bound).
 const CALL_TIMEOUT: &str = "5s";
+/// `BACKEND_LEADER_ELECTION_INTERVAL` (the `leader` part takes over within two).
+const LEADER_INTERVAL: &str = "500ms";
 /// How long nothing may happen after a recovery (the double-turn watch).
 const QUIET: Duration = Duration::from_secs(3);
 /// The bound of every wait for the backend to notice or recover.
@@ -70,6 +72,9 @@ enum Part {
     Kill,
     Dockerd,
     Hang,
+    /// The leader backend SIGKILLed mid-turn, a standby on the same
+    /// database (run by the `leader-loss` scenario, not by this one).
+    Leader,
 }
 
 impl Part {
@@ -78,6 +83,7 @@ impl Part {
             Part::Kill => "kill",
             Part::Dockerd => "dockerd",
             Part::Hang => "hang",
+            Part::Leader => "leader",
         }
     }
 
@@ -229,6 +235,7 @@ impl Play {
                 ("BACKEND_ENGINE_CALL_TIMEOUT", CALL_TIMEOUT),
                 ("BACKEND_RUNTIME_RECONCILE_INTERVAL", reconcile),
                 ("BACKEND_RUNTIME_STOP_GRACE_PERIOD", "2s"),
+                ("BACKEND_LEADER_ELECTION_INTERVAL", LEADER_INTERVAL),
             ],
         )
         .await?;
@@ -580,6 +587,7 @@ async fn fault(part: Part, play: &mut Play) -> anyhow::Result<Outcome> {
             docker(&["pause", &play.container])?;
             play.force().await?;
         }
+        Part::Leader => bail!("the leader part runs through leader_mid_turn"),
     }
     let reason = play.wait_paused(n).await?;
     let to_pause = fault_at.elapsed();
@@ -589,7 +597,7 @@ async fn fault(part: Part, play: &mut Play) -> anyhow::Result<Outcome> {
     }
     let mut back_from = Instant::now();
     match part {
-        Part::Kill => {}
+        Part::Kill | Part::Leader => {}
         Part::Dockerd => {
             ensure_docker()?;
             notes.push(format!(
@@ -669,6 +677,7 @@ async fn fault(part: Part, play: &mut Play) -> anyhow::Result<Outcome> {
             Part::Kill => "that (reconciler restart, forced turn)",
             Part::Dockerd => "the daemon's restart began",
             Part::Hang => "the thaw and the owner's resume",
+            Part::Leader => "the leader's death",
         },
         play.members.len(),
     );
@@ -730,4 +739,133 @@ async fn stop_docker() -> anyhow::Result<Duration> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Ok(started.elapsed())
+}
+
+/// **Leader loss mid-turn** (for the `leader-loss` scenario): two backends
+/// on one database, the game's turn forced through the standby (the
+/// leader's scheduler is woken through PostgreSQL), the leader SIGKILLed
+/// while the engine holds the turn. The standby must lead within two
+/// election intervals, finish the interrupted tick (once
+/// `BACKEND_ENGINE_CALL_TIMEOUT` + 30 s have passed, so an engine still
+/// computing is never asked twice) and the turn must run exactly once,
+/// on the orders sent before; the killed backend rejoins as a standby.
+pub(crate) async fn leader_mid_turn() -> anyhow::Result<Outcome> {
+    docker(&["image", "inspect", "--format", "{{.Id}}", BASE_IMAGE])
+        .with_context(|| format!("the engine image {BASE_IMAGE} is missing: make engine-image"))?;
+    let _images = SlowImage::make()?;
+    let mut play = Play::set_up(Part::Leader, "1s").await?;
+    let scratch = std::env::temp_dir().join("galaxy-chaos-engine_leader");
+    let mut standby = play
+        .stack
+        .backend
+        .sibling(scratch.join("backend-standby.log"))?;
+    standby.start_ready().await?;
+    let result = leader_fault(&mut play, &mut standby).await;
+    let exits = [
+        standby.terminate(Duration::from_secs(30)).await,
+        play.stack.backend.terminate(Duration::from_secs(30)).await,
+    ];
+    play.remove_engine();
+    play.stack.pool.close().await;
+    let mut outcome = result?;
+    if !exits.iter().all(|e| matches!(e, Ok(Some(0)) | Ok(None))) {
+        outcome.passed = false;
+        outcome
+            .figures
+            .push_str(&format!(", SIGTERM exits {exits:?}"));
+    }
+    Ok(outcome)
+}
+
+async fn leader_fault(play: &mut Play, standby: &mut crate::Backend) -> anyhow::Result<Outcome> {
+    let interval = galaxy_backend::config::parse_duration(LEADER_INTERVAL)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let http = play.http.clone();
+    ensure!(
+        play.stack.backend.role(&http).await.as_deref() == Some("leader")
+            && standby.role(&http).await.as_deref() == Some("standby"),
+        "the first backend should lead and the second stand by"
+    );
+    let ordinary = play.ordinary_turn(0).await?;
+    let n = 1;
+    play.send_orders(n).await?;
+    // Forced through the standby: the leader's scheduler must hear of it.
+    let standby_api = Api::new(standby.url().trim_start_matches("http://"));
+    let forced_at = Instant::now();
+    let (status, body) = standby_api
+        .admin_post(&format!("/runtimes/{}/force-next-turn", play.game))
+        .await?;
+    ensure!(
+        status == 200,
+        "force-next-turn on the standby answered {status}: {body}"
+    );
+    loop {
+        if let Ok(engine) = play.engine().await
+            && engine["generation"] == "in_progress"
+        {
+            break;
+        }
+        ensure!(
+            forced_at.elapsed() < WAIT,
+            "the engine never held the forced turn"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let woken = forced_at.elapsed();
+    play.stack.backend.kill9()?;
+    let killed_at = Instant::now();
+    let took_over = loop {
+        if standby.role(&http).await.as_deref() == Some("leader") {
+            break killed_at.elapsed();
+        }
+        ensure!(
+            killed_at.elapsed() < WAIT,
+            "the standby never took the lead"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    // From now on everything goes through the survivor; the killed one
+    // rejoins as a standby.
+    play.api = standby_api;
+    play.stack.backend.start_ready().await?;
+    let rejoined = play.stack.backend.role(&http).await;
+    play.wait_status("the interrupted turn completed by the new leader", |s| {
+        s["game_status"] == "running" && s["runtime_status"] == "running" && s["turn"] == n + 1
+    })
+    .await?;
+    let recovered = killed_at.elapsed();
+    let mut failed = play.after_recovery(n).await?;
+    if took_over > 2 * interval {
+        failed.push(format!("take-over in {took_over:?}, over two intervals"));
+    }
+    if rejoined.as_deref() != Some("standby") {
+        failed.push(format!(
+            "the restarted backend is {rejoined:?}, not a standby"
+        ));
+    }
+    let turn_ops: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM runtime_operations WHERE game_id = $1::uuid AND op = 'turn' AND state = 'succeeded'",
+    )
+    .bind(&play.game)
+    .fetch_one(&play.stack.pool)
+    .await
+    .unwrap_or(-1);
+    let passed = failed.is_empty();
+    let mut figures = format!(
+        "game: ordinary turn {:.2} s; a force on the standby reached the leader's engine in {:.2} s; \
+         leader SIGKILLed mid-turn, standby leading {:.0} ms later (limit {:.0} ms), \
+         the turn completed once {:.1} s after the kill (call timeout {CALL_TIMEOUT} + 30 s grace), \
+         {turn_ops} turn ops succeeded, orders of {} races kept, the killed backend back as {}",
+        ordinary.as_secs_f64(),
+        woken.as_secs_f64(),
+        took_over.as_secs_f64() * 1e3,
+        (2 * interval).as_secs_f64() * 1e3,
+        recovered.as_secs_f64(),
+        play.members.len(),
+        rejoined.as_deref().unwrap_or("?"),
+    );
+    if !passed {
+        figures.push_str(&format!("; FAILED: {}", failed.join(", ")));
+    }
+    Ok(Outcome { passed, figures })
 }

@@ -5,6 +5,11 @@
 //! session is revoked on one instance and the gateway lookup of the other
 //! must answer `404` within one second.
 //!
+//! Then a game (`engine_faults::leader_mid_turn`): two backends with the
+//! docker driver, a turn forced through the standby, the leader SIGKILLed
+//! while the engine holds the turn: the standby leads, completes the tick
+//! once, and the turn runs exactly once on the orders sent before.
+//!
 //! Checks: every delivery reaches the relay, duplicates stay within the
 //! outbox's at-least-once bound (a killed instance's batch comes back when
 //! its lease runs out: kills x batch), none is left pending; every
@@ -135,7 +140,13 @@ pub async fn run(seed: u64) -> anyhow::Result<Outcome> {
         Ok(after) => (*after <= Duration::from_secs(1), format!("{after:?}")),
         Err(e) => (false, format!("failed: {e}")),
     };
-    let passed = delivered == DELIVERIES
+    // The game part: the leader killed mid-turn.
+    let game = match super::engine_faults::leader_mid_turn().await {
+        Ok(outcome) => outcome,
+        Err(e) => Outcome::failed(format!("game part could not run: {e:#}")),
+    };
+    let passed = game.passed
+        && delivered == DELIVERIES
         && duplicates <= KILLS * BATCH
         && open == 0
         && dead == 0
@@ -150,12 +161,13 @@ pub async fn run(seed: u64) -> anyhow::Result<Outcome> {
              slowest {:.0} ms (limit {} ms = 2 intervals; {slow_takeovers} over), delivered {delivered}, \
              duplicates {duplicates} (bound {}), pending {open}, dead {dead}, drained in {:.1} s; \
              one leader at the end: {one_leader}; revocation seen by the other instance after {revoked_after}; \
-             SIGTERM exits {exits:?}",
+             SIGTERM exits {exits:?}; {}",
             mean.as_secs_f64() * 1e3,
             slowest.as_secs_f64() * 1e3,
             (2 * INTERVAL).as_millis(),
             KILLS * BATCH,
-            drained.as_secs_f64()
+            drained.as_secs_f64(),
+            game.figures
         ),
     })
 }
