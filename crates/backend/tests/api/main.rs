@@ -8,6 +8,7 @@ mod admin_accounts;
 mod admin_users;
 mod auth;
 mod cluster_leader;
+mod cluster_push;
 mod contract_document;
 mod contract_rules;
 mod docker_driver;
