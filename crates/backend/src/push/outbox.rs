@@ -158,9 +158,9 @@ impl Outbox {
         });
     }
 
-    /// Writes batches until `stop`, then once more until the queue is
-    /// empty or a write fails (the shutdown flush is bounded by the
-    /// caller's budget). `written` is notified after every commit.
+    /// Writes batches until `stop` (the shutdown flushes first, within its
+    /// budget; once stopped, a failed write is not retried). `written` is
+    /// notified after every commit.
     pub(crate) async fn run(
         self: Arc<Self>,
         db: PgPool,
@@ -201,8 +201,11 @@ impl Outbox {
                             "push: cannot write events to PostgreSQL; retrying with backoff"
                         );
                     }
-                    // During shutdown the caller's budget bounds the retries.
-                    tokio::time::sleep(backoff).await;
+                    // Stopped: the shutdown's budget for writing is spent.
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        () = stop.cancelled() => return,
+                    }
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }

@@ -27,6 +27,9 @@ const POLL: Duration = Duration::from_secs(1);
 /// How long a resuming gateway whose cursor is ahead of this instance (but
 /// issued) waits for the reader to catch up.
 const CATCH_UP: Duration = Duration::from_secs(5);
+/// The smallest outbox (events kept while PostgreSQL is unreachable); a
+/// larger `BACKEND_PUSH_BUFFER_CAPACITY` raises it.
+const OUTBOX_MIN: usize = 65_536;
 /// How often and how much the prune loop deletes.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(30);
 const PRUNE_BATCH: i64 = 5_000;
@@ -111,7 +114,10 @@ impl PushService {
         let wake = Wake::new(store::CHANNEL);
         let cluster = Arc::new(Cluster {
             db: db.clone(),
-            outbox: Arc::new(Outbox::new(settings.buffer_capacity, metrics.clone())),
+            outbox: Arc::new(Outbox::new(
+                settings.buffer_capacity.max(OUTBOX_MIN),
+                metrics.clone(),
+            )),
             read: wake.signal(),
             stop: CancellationToken::new(),
         });
@@ -252,20 +258,25 @@ impl PushService {
 
     /// Opens a gateway's stream: `cursor` is the last one it consumed
     /// (`None`: live from now). Replaces an open stream with the same id.
-    /// A cursor issued (by any instance) but not yet read by this one waits
-    /// up to 5 s for this instance to catch up, so it replays.
+    /// First this instance catches up with what is already committed (up to
+    /// the cursor, or the head for a live stream; at most 5 s), so a cursor
+    /// another instance issued replays, and "live" starts after every event
+    /// committed before the call.
     pub async fn subscribe(
         &self,
         gateway_client_id: &str,
         cursor: Option<Cursor>,
     ) -> Result<Subscription, SubscribeError> {
-        if let (Some(cursor), Some(cluster)) = (cursor, &self.cluster)
-            && self.last_cursor().is_none_or(|last| last < cursor)
-            && store::head(&cluster.db).await.is_ok_and(|head| cursor <= head)
+        if let Some(cluster) = &self.cluster
+            && let Ok(head) = store::head(&cluster.db).await
         {
-            cluster.read.notify_one();
-            let mut delivered = self.hub.delivered();
-            let _ = tokio::time::timeout(CATCH_UP, delivered.wait_for(|c| *c >= cursor)).await;
+            let target = cursor.map_or(head, |c| c.min(head));
+            if self.last_cursor().unwrap_or(Cursor(0)) < target {
+                cluster.read.notify_one();
+                let mut delivered = self.hub.delivered();
+                let caught_up = delivered.wait_for(|c| *c >= target);
+                let _ = tokio::time::timeout(CATCH_UP, caught_up).await;
+            }
         }
         self.hub.subscribe(gateway_client_id, cursor)
     }

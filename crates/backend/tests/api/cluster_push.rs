@@ -60,18 +60,21 @@ async fn a_revocation_on_one_instance_reaches_a_gateway_on_the_other_and_resumes
 async fn a_cursor_given_by_a_stopped_instance_replays_on_a_new_one() {
     let a = TestApp::spawn().await;
     let b = TestApp::builder().sharing(&a).spawn().await;
-    let mut on_a = subscribe(&a, "gw-1", None).await;
+    let mut on_b = subscribe(&b, "gw-1", None).await;
     let published = publish(&b, "game.turn.ready", 4).await;
-    assert_eq!(on_a.cursors(1).await, published[..1]);
-    drop(on_a);
-    a.stop().await.expect("A stops");
+    assert_eq!(on_b.cursors(1).await, published[..1]);
+    drop(on_b);
+    b.stop().await.expect("B stops");
 
     // A third instance starts after the events were published: it loaded
     // them from PostgreSQL.
-    let c = TestApp::builder().sharing(&b).spawn().await;
+    let c = TestApp::builder().sharing(&a).spawn().await;
     let mut on_c = subscribe(&c, "gw-1", Some(published[0])).await;
     assert_eq!(on_c.resume, "replay");
     assert_eq!(on_c.cursors(3).await, published[1..]);
+    let next = publish(&a, "game.turn.ready", 1).await[0];
+    assert_eq!(next.0, published[3].0 + 1);
+    assert_eq!(on_c.cursors(1).await, [next]);
 }
 
 fn publish_tagged(push: &PushService, tag: &str, i: usize) {
