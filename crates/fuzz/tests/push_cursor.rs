@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use galaxy_backend::push::pb::PushEvent;
 use galaxy_backend::push::{
-    ClientTarget, Correlation, Cursor, Delivery, JsonEvent, PushService, PushSettings,
-    ResetReason, Resume,
+    ClientTarget, Correlation, Cursor, Delivery, JsonEvent, PushService, PushSettings, ResetReason,
+    Resume,
 };
 use galaxy_backend::telemetry::Metrics;
 use galaxy_fuzz::{fuzz, replay_corpus};

@@ -38,9 +38,7 @@ pub mod wire;
 
 pub use hub::{Delivery, ResetReason, Resume, SubscribeError, Subscription};
 pub(crate) use model::Frame;
-pub use model::{
-    ClientTarget, Correlation, Cursor, Event, InvalidCursor, JsonEvent, MarshalError,
-};
+pub use model::{ClientTarget, Correlation, Cursor, Event, InvalidCursor, JsonEvent, MarshalError};
 pub use service::{PushService, PushSettings};
 
 /// The generated `galaxy.push.v1` messages and the client.

@@ -70,7 +70,11 @@ pub async fn head(db: &PgPool) -> Result<Cursor, sqlx::Error> {
 }
 
 /// Up to `limit` events after `after`, in cursor order.
-pub async fn after(db: &PgPool, after: Cursor, limit: i64) -> Result<Vec<StoredEvent>, sqlx::Error> {
+pub async fn after(
+    db: &PgPool,
+    after: Cursor,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
     let rows = sqlx::query_as(
         "SELECT cursor, body, extract(epoch FROM now() - published_at)::float8
          FROM push_events WHERE cursor > $1 ORDER BY cursor LIMIT $2",

@@ -73,7 +73,10 @@ fn cursors_are_consecutive() {
 async fn resume_inside_the_buffer_replays_exactly_the_later_events_then_live() {
     let push = service(PushSettings::default());
     let cursors = publish(&push, 5);
-    let mut sub = push.subscribe("gw", Some(cursors[1])).await.expect("subscribe");
+    let mut sub = push
+        .subscribe("gw", Some(cursors[1]))
+        .await
+        .expect("subscribe");
     assert_eq!(sub.resume(), Resume::Replay { events: 3 });
     let live = publish(&push, 2);
     for expected in cursors[2..].iter().chain(&live) {
@@ -81,7 +84,10 @@ async fn resume_inside_the_buffer_replays_exactly_the_later_events_then_live() {
     }
     // The last cursor itself: nothing to replay, nothing missed.
     drop(sub);
-    let sub = push.subscribe("gw", push.last_cursor()).await.expect("subscribe");
+    let sub = push
+        .subscribe("gw", push.last_cursor())
+        .await
+        .expect("subscribe");
     assert_eq!(sub.resume(), Resume::Replay { events: 0 });
 }
 
@@ -92,14 +98,21 @@ async fn cursors_the_buffer_cannot_serve_reset_with_a_reason() {
         ..PushSettings::default()
     });
     let cursors = publish(&push, 6);
-    let aged = push.subscribe("a", Some(cursors[0])).await.expect("subscribe");
+    let aged = push
+        .subscribe("a", Some(cursors[0]))
+        .await
+        .expect("subscribe");
     assert_eq!(aged.resume(), Resume::Reset(ResetReason::AgedOut));
     // The event right after cursors[2] (cursors[3]) is still kept.
-    let edge = push.subscribe("b", Some(cursors[2])).await.expect("subscribe");
+    let edge = push
+        .subscribe("b", Some(cursors[2]))
+        .await
+        .expect("subscribe");
     assert_eq!(edge.resume(), Resume::Replay { events: 3 });
     let ahead = push
         .subscribe("d", Some(Cursor(cursors[5].0 + 1)))
-        .await.expect("subscribe");
+        .await
+        .expect("subscribe");
     assert_eq!(ahead.resume(), Resume::Reset(ResetReason::Unknown));
     assert_eq!(
         push.subscribe("e", None).await.expect("subscribe").resume(),
@@ -115,7 +128,10 @@ async fn events_older_than_the_freshness_window_are_not_replayed() {
     });
     let cursors = publish(&push, 2);
     tokio::time::sleep(Duration::from_millis(80)).await;
-    let sub = push.subscribe("gw", Some(cursors[0])).await.expect("subscribe");
+    let sub = push
+        .subscribe("gw", Some(cursors[0]))
+        .await
+        .expect("subscribe");
     assert_eq!(sub.resume(), Resume::Reset(ResetReason::AgedOut));
 }
 

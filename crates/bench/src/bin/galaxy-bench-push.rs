@@ -135,9 +135,7 @@ async fn main() -> anyhow::Result<()> {
                 };
                 let phase = client.payload[0] as usize;
                 let sent = u64::from_le_bytes(client.payload[1..9].try_into()?);
-                let previous = receiver
-                    .last_counter
-                    .swap(cursor.0, Ordering::Relaxed);
+                let previous = receiver.last_counter.swap(cursor.0, Ordering::Relaxed);
                 if previous != 0 && cursor.0 != previous + 1 {
                     samples.gaps += cursor.0 - previous - 1;
                 }

@@ -117,7 +117,13 @@ impl Stack {
 
     /// Publishes a typed notification through the backend's push service
     /// and waits until it is written; returns its cursor.
-    async fn publish(&self, user: Uuid, device: Option<Uuid>, kind: &str, payload: Value) -> String {
+    async fn publish(
+        &self,
+        user: Uuid,
+        device: Option<Uuid>,
+        kind: &str,
+        payload: Value,
+    ) -> String {
         let event = build_client_push_event(kind, &payload).expect("a typed event");
         self.state
             .push
@@ -133,12 +139,7 @@ impl Stack {
                 event.as_ref(),
             )
             .expect("publish");
-        self.state
-            .push
-            .flush()
-            .await
-            .expect("written")
-            .to_string()
+        self.state.push.flush().await.expect("written").to_string()
     }
 
     /// `game.turn.ready` for `user` (every device), with `turn`.
@@ -193,13 +194,14 @@ async fn events_reach_their_users_and_devices_with_decoded_payloads() {
     // A device-targeted event reaches that session's stream only: the
     // laptop's next event is the one published after it.
     let invite = json!({ "game_id": Uuid::nil(), "inviter_user_id": other.user_id });
-    let targeted = stack.publish(
-        phone.user_id,
-        Some(phone.session),
-        "lobby.invite.received",
-        invite.clone(),
-    )
-    .await;
+    let targeted = stack
+        .publish(
+            phone.user_id,
+            Some(phone.session),
+            "lobby.invite.received",
+            invite.clone(),
+        )
+        .await;
     let after = stack.turn_ready(phone.user_id, 4).await;
     let frame = phone_events.expect("lobby.invite.received").await;
     assert_eq!(frame.id.as_deref(), Some(targeted.as_str()));
