@@ -121,7 +121,15 @@ impl PushService {
             read: wake.signal(),
             stop: CancellationToken::new(),
         });
-        tokio::spawn(wake.listen(db.clone(), POLL, cluster.stop.clone()));
+        // LISTEN holds its connection for good: a dedicated one, outside
+        // the pool's BACKEND_POSTGRES_MAX_CONNS (same options, so the same
+        // application_name).
+        let listen_pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .max_lifetime(None)
+            .idle_timeout(None)
+            .connect_lazy_with((*db.connect_options()).clone());
+        tokio::spawn(wake.listen(listen_pool, POLL, cluster.stop.clone()));
         tokio::spawn(reader::run(
             Arc::clone(&hub),
             db.clone(),

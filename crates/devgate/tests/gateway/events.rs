@@ -296,7 +296,7 @@ async fn a_client_resumes_from_the_gateway_buffer_with_last_event_id() {
     assert_turn(&events.next().await, &live, 5);
 
     // A cursor from before the buffer, or not a cursor at all: reset.
-    for stale in ["00000000000000000001", "not-a-cursor"] {
+    for stale in ["00000000000000000000", "not-a-cursor"] {
         let mut events = stack.events(&device, Some(stale)).await;
         let reset = events.expect("reset").await;
         assert_eq!(reset.data["reason"], "gateway_buffer", "{stale}: {reset:?}");
