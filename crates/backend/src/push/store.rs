@@ -41,16 +41,21 @@ pub async fn append(db: &PgPool, kinds: &[&str], bodies: &[&[u8]]) -> Result<Cur
     debug_assert_eq!(kinds.len(), bodies.len());
     let n = i64::try_from(kinds.len()).unwrap_or(i64::MAX);
     // The UPDATE's row lock is held until commit: batches commit in cursor
-    // order. Data-modifying CTEs always run to completion.
+    // order. Data-modifying CTEs always run to completion. The commit does
+    // not wait for the WAL flush (`synchronous_commit = off` for this
+    // transaction only): a database crash may forget the last few hundred
+    // milliseconds of events (docs/decisions/0010-push-through-postgres.md).
     let last: i64 = sqlx::query_scalar(
-        "WITH head AS (
+        "WITH async AS (
+             SELECT set_config('synchronous_commit', 'off', true)
+         ), head AS (
              UPDATE push_head SET last = last + $1 RETURNING last
          ), inserted AS (
              INSERT INTO push_events (cursor, kind, body)
              SELECT head.last - $1 + e.ord, e.kind, e.body
              FROM head, unnest($2::text[], $3::bytea[]) WITH ORDINALITY AS e(kind, body, ord)
          )
-         SELECT head.last FROM head, (SELECT pg_notify($4, '')) AS n",
+         SELECT head.last FROM async, head, (SELECT pg_notify($4, '')) AS n",
     )
     .bind(n)
     .bind(kinds)
