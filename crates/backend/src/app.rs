@@ -209,11 +209,13 @@ impl Application {
         // out while the pool is open.
         state.geo.flush_at_shutdown(cap).await;
 
-        // Only now do the push streams end, after sending what is queued.
+        // Only now do the push streams end: what this instance queued is
+        // written to PostgreSQL and read back, then sent to the gateways.
         tracing::info!("shutdown: draining push events to the gateways");
-        state.push.close();
         let budget = config.grpc.push_shutdown_timeout.min(cap);
-        drain_grpc(grpc_task, budget).await;
+        let started = std::time::Instant::now();
+        state.push.close(budget).await;
+        drain_grpc(grpc_task, budget.saturating_sub(started.elapsed())).await;
 
         tracing::info!("shutdown: closing the database pool");
         if tokio::time::timeout(cap, state.db.close()).await.is_err() {
@@ -381,8 +383,9 @@ async fn install_domains(
     extra: ExtraHooks,
 ) -> anyhow::Result<AppContext> {
     let admin = crate::admin::install(asm, &config).await?;
-    let push =
-        PushService::start(&asm.db, PushSettings::from_config(&config), &asm.metrics).await?;
+    let push_settings = PushSettings::from_config(&config);
+    let push = PushService::start(&asm.db, push_settings.clone(), &asm.metrics).await?;
+    push.spawn_pruner(&mut asm.workers, &push_settings);
     // Every revocation reaches the gateway as a SessionInvalidation.
     let mut on_revoked: Vec<Arc<dyn OnSessionsRevoked>> = vec![Arc::new(push.clone())];
     on_revoked.extend(extra.on_sessions_revoked);

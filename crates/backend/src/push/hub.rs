@@ -1,9 +1,11 @@
-//! The fan-out: cursor assignment, the ring buffer and the subscribers,
-//! behind one short lock. Publishing appends the shared frame to the ring
-//! and to every subscriber's queue (each with its own lock), so the
-//! publisher never waits for a gateway. Subscribing computes the resume
-//! point and registers the queue in the same critical section, so a replay
-//! and the live events that follow it have neither gaps nor duplicates.
+//! The fan-out: the ring buffer and the subscribers, behind one short lock.
+//! Frames arrive in cursor order (from the reader, which reads every
+//! instance's events back from PostgreSQL; or, in memory, from
+//! [`Hub::publish_local`]). Delivering appends the shared frame to the ring
+//! and to every subscriber's queue (each with its own lock), so nothing
+//! waits for a gateway. Subscribing computes the resume point and registers
+//! the queue in the same critical section, so a replay and the live events
+//! that follow it have neither gaps nor duplicates.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -11,11 +13,12 @@ use std::time::Instant;
 
 use opentelemetry::KeyValue;
 use prost::bytes::{Bytes, BytesMut};
+use tokio::sync::watch;
 
 use super::metrics::PushMetrics;
 use super::queue::{Gap, Popped, Pushed, Queue};
 use super::ring::Ring;
-use super::{COUNTER_MASK, Cursor, Frame, PushSettings, wire};
+use super::{Cursor, Frame, PushSettings, wire};
 
 /// Where a new stream starts; sent to the gateway as `push-resume`
 /// (and `push-resume-reason`) response metadata.
@@ -32,11 +35,11 @@ pub enum Resume {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResetReason {
-    /// Older than every buffered event (TTL or capacity eviction).
+    /// Older than every buffered event (TTL or capacity eviction), or
+    /// from before the cursors were global (an upgraded installation).
     AgedOut,
-    /// Issued by another process (another epoch), e.g. before a restart.
-    OtherProcess,
-    /// Ahead of every cursor this process issued.
+    /// Ahead of every cursor issued (after waiting briefly for this
+    /// instance to catch up).
     Unknown,
 }
 
@@ -52,7 +55,6 @@ impl Resume {
     pub const fn reason(self) -> Option<&'static str> {
         match self {
             Self::Reset(ResetReason::AgedOut) => Some("aged_out"),
-            Self::Reset(ResetReason::OtherProcess) => Some("other_process"),
             Self::Reset(ResetReason::Unknown) => Some("unknown"),
             _ => None,
         }
@@ -86,26 +88,28 @@ struct Subscriber {
 }
 
 struct State {
-    /// The counter of the last cursor issued (0: none yet).
-    counter: u64,
+    /// The last cursor delivered (0: none yet).
+    last: Cursor,
     ring: Ring,
     subscribers: HashMap<String, Arc<Subscriber>>,
     closed: bool,
 }
 
 pub(crate) struct Hub {
-    epoch: u64,
     settings: PushSettings,
     metrics: PushMetrics,
     state: Mutex<State>,
+    /// The last cursor delivered, for those waiting to see one.
+    delivered: watch::Sender<Cursor>,
 }
 
 impl Hub {
-    pub(crate) fn new(epoch: u64, settings: PushSettings, metrics: PushMetrics) -> Self {
+    /// An empty hub whose next frame follows `last`.
+    pub(crate) fn new(last: Cursor, settings: PushSettings, metrics: PushMetrics) -> Self {
         Self {
-            epoch,
+            delivered: watch::Sender::new(last),
             state: Mutex::new(State {
-                counter: 0,
+                last,
                 ring: Ring::new(settings.buffer_capacity, settings.freshness_window),
                 subscribers: HashMap::new(),
                 closed: false,
@@ -119,43 +123,68 @@ impl Hub {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn epoch(&self) -> u64 {
-        self.epoch
-    }
-
-    fn cursor(&self, counter: u64) -> Cursor {
-        Cursor((self.epoch << super::COUNTER_BITS) | counter)
-    }
-
+    /// The last cursor delivered (`None`: none yet).
     pub(crate) fn last_cursor(&self) -> Option<Cursor> {
-        let counter = self.lock().counter;
-        (counter > 0).then(|| self.cursor(counter))
+        let last = self.lock().last;
+        (last.0 > 0).then_some(last)
+    }
+
+    pub(crate) fn delivered(&self) -> watch::Receiver<Cursor> {
+        self.delivered.subscribe()
     }
 
     pub(crate) fn subscriber_count(&self) -> usize {
         self.lock().subscribers.len()
     }
 
-    /// Assigns the next cursor, completes `body` (an encoded `kind` oneof)
-    /// with it and fans the frame out.
-    pub(crate) fn publish(&self, kind: &str, mut body: BytesMut) -> Cursor {
-        let now = Instant::now();
+    /// In memory (no PostgreSQL): takes the next cursor, completes `body`
+    /// (an encoded `kind` oneof) with it and fans the frame out.
+    pub(crate) fn publish_local(&self, mut body: BytesMut) -> Cursor {
         let mut state = self.lock();
-        state.counter += 1;
-        if state.counter == COUNTER_MASK + 1 {
-            tracing::error!(
-                epoch = self.epoch,
-                "push cursor counter exhausted its 40 bits; restart the process to take a new epoch"
-            );
-        }
-        let cursor = self.cursor(state.counter);
+        let cursor = Cursor(state.last.0 + 1);
         wire::append_cursor(&mut body, cursor);
-        let frame = Arc::new(Frame {
+        let frame = Frame {
             cursor,
-            at: now,
+            at: Instant::now(),
             bytes: body.freeze(),
-        });
-        state.ring.evict_expired(now);
+        };
+        self.fan_out(&mut state, Arc::new(frame));
+        cursor
+    }
+
+    /// Fans out a frame read back from PostgreSQL. Frames come in cursor
+    /// order; one at or below the last delivered is ignored. A jump (the
+    /// events in between were pruned before this instance read them) empties
+    /// the ring, so no resume claims to replay across it.
+    pub(crate) fn deliver(&self, frame: Frame) {
+        let mut state = self.lock();
+        if frame.cursor <= state.last {
+            return;
+        }
+        if frame.cursor.0 != state.last.0 + 1 && state.last.0 > 0 {
+            tracing::warn!(
+                last = %state.last,
+                next = %frame.cursor,
+                "push: events were pruned before this instance read them; gateways miss them"
+            );
+            state.ring.clear();
+        }
+        self.fan_out(&mut state, Arc::new(frame));
+    }
+
+    /// Fills the ring with the resumable tail at startup (the frames follow
+    /// `last`, in order) — before anyone subscribes.
+    pub(crate) fn preload(&self, frames: Vec<Frame>) {
+        let mut state = self.lock();
+        for frame in frames {
+            state.ring.push(Arc::new(frame));
+        }
+    }
+
+    fn fan_out(&self, state: &mut MutexGuard<'_, State>, frame: Arc<Frame>) {
+        let cursor = frame.cursor;
+        state.last = cursor;
+        state.ring.evict_expired(Instant::now());
         state.ring.push(Arc::clone(&frame));
         for sub in state.subscribers.values() {
             if let Pushed::DroppedOldest {
@@ -174,9 +203,7 @@ impl Hub {
                 }
             }
         }
-        drop(state);
-        self.metrics.record_event(kind);
-        cursor
+        self.delivered.send_replace(cursor);
     }
 
     /// Registers a stream for `gateway_client_id`, replacing (and aborting)
@@ -238,15 +265,12 @@ impl Hub {
         let Some(cursor) = cursor else {
             return (Resume::Live, VecDeque::new());
         };
-        if cursor.0 >> super::COUNTER_BITS != self.epoch {
-            return (Resume::Reset(ResetReason::OtherProcess), VecDeque::new());
-        }
-        let last = self.cursor(state.counter);
+        let last = state.last;
         if cursor > last {
             return (Resume::Reset(ResetReason::Unknown), VecDeque::new());
         }
         state.ring.evict_expired(Instant::now());
-        // Cursors of one epoch are consecutive: the buffer covers `cursor`
+        // Cursors are consecutive: the buffer covers `cursor`
         // when it still holds the event right after it.
         let covered = cursor == last
             || state

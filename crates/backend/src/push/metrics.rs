@@ -2,7 +2,8 @@
 //! (gauge of open streams), `grpc_push_events_total{kind}` (events
 //! published, by notification kind or `session_invalidation`) and
 //! `grpc_push_dropped_total{gateway_client_id}` (events dropped for a slow
-//! gateway).
+//! gateway) and `grpc_push_outbox_dropped_total` (events dropped before
+//! they reached PostgreSQL).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -17,6 +18,7 @@ use crate::telemetry::names::{self, label};
 pub struct PushMetrics {
     events: Counter<u64>,
     dropped: Counter<u64>,
+    outbox_dropped: Counter<u64>,
     subscribers: Arc<AtomicI64>,
     _subscribers_gauge: Arc<ObservableGauge<i64>>,
 }
@@ -40,6 +42,10 @@ impl PushMetrics {
                 .u64_counter(names::GRPC_PUSH_DROPPED_TOTAL)
                 .with_description("Push events dropped for a gateway that read too slowly (its oldest queued events).")
                 .build(),
+            outbox_dropped: meter
+                .u64_counter(names::GRPC_PUSH_OUTBOX_DROPPED_TOTAL)
+                .with_description("Push events dropped before they were written to PostgreSQL (the outbox was full while PostgreSQL was unreachable).")
+                .build(),
             subscribers,
             _subscribers_gauge: Arc::new(gauge),
         }
@@ -53,6 +59,10 @@ impl PushMetrics {
     /// `attrs`: the subscriber's prebuilt `gateway_client_id` label.
     pub(crate) fn record_dropped(&self, attrs: &[KeyValue]) {
         self.dropped.add(1, attrs);
+    }
+
+    pub(crate) fn record_outbox_dropped(&self) {
+        self.outbox_dropped.add(1, &[]);
     }
 
     pub(crate) fn subscriber_added(&self) {

@@ -58,29 +58,12 @@ pub struct Correlation {
     pub trace_id: String,
 }
 
-/// Bits of a cursor holding the per-process counter; the bits above hold
-/// the process's epoch (`push_epochs`).
-pub const COUNTER_BITS: u32 = 40;
-/// The largest counter value of one epoch.
-pub const COUNTER_MASK: u64 = (1 << COUNTER_BITS) - 1;
-
-/// A position in the push sequence: zero-padded decimal `u64` on the wire,
-/// `epoch << 40 | counter`. Cursors of one process are consecutive; a later
-/// process's cursors are all larger.
+/// A position in the push sequence: zero-padded decimal `u64` on the wire.
+/// Cursors are global — one sequence for every instance sharing the
+/// database (`push_head`, migration `0020_push_events.sql`) — consecutive,
+/// and keep increasing across restarts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Cursor(pub u64);
-
-impl Cursor {
-    /// The epoch of the process that issued this cursor.
-    pub const fn epoch(self) -> u64 {
-        self.0 >> COUNTER_BITS
-    }
-
-    /// The position within that process (1 = its first event).
-    pub const fn counter(self) -> u64 {
-        self.0 & COUNTER_MASK
-    }
-}
 
 impl fmt::Display for Cursor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -104,7 +87,6 @@ impl FromStr for Cursor {
     }
 }
 
-/// Tuning of the stream. Built from [`Config`] ([`PushSettings::from_config`]).
 /// One published event: the encoded `PushEvent`, shared by the ring buffer
 /// and every subscriber queue.
 #[derive(Debug)]

@@ -46,6 +46,11 @@ impl Ring {
         }
     }
 
+    /// Forgets every frame.
+    pub(crate) fn clear(&mut self) {
+        self.frames.clear();
+    }
+
     /// The oldest kept cursor.
     pub(crate) fn first(&self) -> Option<Cursor> {
         self.frames.front().map(|f| f.cursor)

@@ -11,7 +11,7 @@ use crate::telemetry::Metrics;
 use uuid::Uuid;
 
 fn service(settings: PushSettings) -> PushService {
-    PushService::with_epoch(3, settings, &Metrics::noop())
+    PushService::in_memory(settings, &Metrics::noop())
 }
 
 fn publish(push: &PushService, n: u64) -> Vec<Cursor> {
@@ -31,7 +31,8 @@ fn publish(push: &PushService, n: u64) -> Vec<Cursor> {
                     payload: serde_json::json!({ "i": i }),
                 },
             )
-            .expect("marshal")
+            .expect("marshal");
+            push.last_cursor().expect("delivered in memory")
         })
         .collect()
 }
@@ -48,12 +49,10 @@ async fn next_cursor(sub: &mut Subscription) -> Cursor {
 }
 
 #[test]
-fn cursors_are_consecutive_and_carry_the_epoch() {
+fn cursors_are_consecutive() {
     let push = service(PushSettings::default());
     let cursors = publish(&push, 3);
-    assert_eq!(cursors[0], Cursor((3 << COUNTER_BITS) | 1));
-    assert_eq!(cursors[2].counter(), 3);
-    assert_eq!(cursors[2].epoch(), 3);
+    assert_eq!(cursors, [Cursor(1), Cursor(2), Cursor(3)]);
     assert_eq!(push.last_cursor(), Some(cursors[2]));
     assert_eq!(cursors[0].to_string().len(), 20);
     assert_eq!(cursors[0].to_string().parse::<Cursor>(), Ok(cursors[0]));
@@ -74,7 +73,10 @@ fn cursors_are_consecutive_and_carry_the_epoch() {
 async fn resume_inside_the_buffer_replays_exactly_the_later_events_then_live() {
     let push = service(PushSettings::default());
     let cursors = publish(&push, 5);
-    let mut sub = push.subscribe("gw", Some(cursors[1])).expect("subscribe");
+    let mut sub = push
+        .subscribe("gw", Some(cursors[1]))
+        .await
+        .expect("subscribe");
     assert_eq!(sub.resume(), Resume::Replay { events: 3 });
     let live = publish(&push, 2);
     for expected in cursors[2..].iter().chain(&live) {
@@ -82,7 +84,10 @@ async fn resume_inside_the_buffer_replays_exactly_the_later_events_then_live() {
     }
     // The last cursor itself: nothing to replay, nothing missed.
     drop(sub);
-    let sub = push.subscribe("gw", push.last_cursor()).expect("subscribe");
+    let sub = push
+        .subscribe("gw", push.last_cursor())
+        .await
+        .expect("subscribe");
     assert_eq!(sub.resume(), Resume::Replay { events: 0 });
 }
 
@@ -93,21 +98,24 @@ async fn cursors_the_buffer_cannot_serve_reset_with_a_reason() {
         ..PushSettings::default()
     });
     let cursors = publish(&push, 6);
-    let aged = push.subscribe("a", Some(cursors[0])).expect("subscribe");
+    let aged = push
+        .subscribe("a", Some(cursors[0]))
+        .await
+        .expect("subscribe");
     assert_eq!(aged.resume(), Resume::Reset(ResetReason::AgedOut));
     // The event right after cursors[2] (cursors[3]) is still kept.
-    let edge = push.subscribe("b", Some(cursors[2])).expect("subscribe");
-    assert_eq!(edge.resume(), Resume::Replay { events: 3 });
-    let other = push
-        .subscribe("c", Some(Cursor((2 << COUNTER_BITS) | 99)))
+    let edge = push
+        .subscribe("b", Some(cursors[2]))
+        .await
         .expect("subscribe");
-    assert_eq!(other.resume(), Resume::Reset(ResetReason::OtherProcess));
+    assert_eq!(edge.resume(), Resume::Replay { events: 3 });
     let ahead = push
         .subscribe("d", Some(Cursor(cursors[5].0 + 1)))
+        .await
         .expect("subscribe");
     assert_eq!(ahead.resume(), Resume::Reset(ResetReason::Unknown));
     assert_eq!(
-        push.subscribe("e", None).expect("subscribe").resume(),
+        push.subscribe("e", None).await.expect("subscribe").resume(),
         Resume::Live
     );
 }
@@ -120,15 +128,18 @@ async fn events_older_than_the_freshness_window_are_not_replayed() {
     });
     let cursors = publish(&push, 2);
     tokio::time::sleep(Duration::from_millis(80)).await;
-    let sub = push.subscribe("gw", Some(cursors[0])).expect("subscribe");
+    let sub = push
+        .subscribe("gw", Some(cursors[0]))
+        .await
+        .expect("subscribe");
     assert_eq!(sub.resume(), Resume::Reset(ResetReason::AgedOut));
 }
 
 #[tokio::test]
 async fn a_reconnect_replaces_the_stream_and_only_the_new_one_counts() {
     let push = service(PushSettings::default());
-    let mut old = push.subscribe("gw", None).expect("subscribe");
-    let mut new = push.subscribe("gw", None).expect("subscribe");
+    let mut old = push.subscribe("gw", None).await.expect("subscribe");
+    let mut new = push.subscribe("gw", None).await.expect("subscribe");
     assert!(matches!(old.next().await, Delivery::Replaced));
     assert!(matches!(old.next().await, Delivery::Ended));
     drop(old);
@@ -140,7 +151,7 @@ async fn a_reconnect_replaces_the_stream_and_only_the_new_one_counts() {
     let cursors = publish(&push, 1);
     assert_eq!(next_cursor(&mut new).await, cursors[0]);
     assert!(matches!(
-        push.subscribe("", None),
+        push.subscribe("", None).await,
         Err(SubscribeError::MissingClientId)
     ));
 }
@@ -151,8 +162,8 @@ async fn a_slow_subscriber_loses_its_oldest_events_and_nobody_else_does() {
         subscriber_queue: 4,
         ..PushSettings::default()
     });
-    let mut slow = push.subscribe("slow", None).expect("subscribe");
-    let mut fast = push.subscribe("fast", None).expect("subscribe");
+    let mut slow = push.subscribe("slow", None).await.expect("subscribe");
+    let mut fast = push.subscribe("fast", None).await.expect("subscribe");
     let mut cursors = Vec::new();
     for _ in 0..10 {
         let c = publish(&push, 1)[0];
@@ -167,17 +178,18 @@ async fn a_slow_subscriber_loses_its_oldest_events_and_nobody_else_does() {
 #[tokio::test]
 async fn close_delivers_what_is_queued_then_ends_and_refuses_new_streams() {
     let push = service(PushSettings::default());
-    let mut sub = push.subscribe("gw", None).expect("subscribe");
-    let revoked = push.publish_session_invalidation(&SessionsRevoked {
+    let mut sub = push.subscribe("gw", None).await.expect("subscribe");
+    push.publish_session_invalidation(&SessionsRevoked {
         user_id: UserId(Uuid::nil()),
         device_session_ids: vec![crate::ids::DeviceSessionId(Uuid::nil())],
         reason: RevocationReason::AdminRevoked,
     });
-    push.close();
+    let revoked = push.last_cursor().expect("published");
+    push.close(Duration::from_secs(5)).await;
     assert_eq!(next_cursor(&mut sub).await, revoked);
     assert!(matches!(sub.next().await, Delivery::Ended));
     assert!(matches!(
-        push.subscribe("other", None),
+        push.subscribe("other", None).await,
         Err(SubscribeError::ShuttingDown)
     ));
 }

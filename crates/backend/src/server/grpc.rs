@@ -28,7 +28,7 @@ use crate::server::edge::gateway::{GATEWAY_CREDENTIAL_METADATA, credential_ok};
 
 /// Response metadata naming where the stream starts: `live`, `replay`, `reset`.
 pub const RESUME_METADATA: &str = "push-resume";
-/// With `push-resume: reset`: `aged_out`, `other_process` or `unknown`.
+/// With `push-resume: reset`: `aged_out` or `unknown`.
 pub const RESUME_REASON_METADATA: &str = "push-resume-reason";
 
 /// Serves gRPC on `listener`. When `stop_accepting` fires it stops taking
@@ -111,6 +111,7 @@ impl Push for PushGrpc {
         let subscription = self
             .push
             .subscribe(&request.gateway_client_id, cursor)
+            .await
             .map_err(|err| match err {
                 SubscribeError::MissingClientId => Status::invalid_argument(err.to_string()),
                 SubscribeError::ShuttingDown => Status::unavailable(err.to_string()),

@@ -11,6 +11,7 @@ pub const HTTP_REQUEST_DURATION_SECONDS: &str = "http_request_duration_seconds";
 pub const GRPC_PUSH_SUBSCRIBERS: &str = "grpc_push_subscribers";
 pub const GRPC_PUSH_EVENTS_TOTAL: &str = "grpc_push_events_total";
 pub const GRPC_PUSH_DROPPED_TOTAL: &str = "grpc_push_dropped_total";
+pub const GRPC_PUSH_OUTBOX_DROPPED_TOTAL: &str = "grpc_push_outbox_dropped_total";
 
 // Mail outbox.
 pub const MAIL_OUTBOX_DEPTH: &str = "mail_outbox_depth";

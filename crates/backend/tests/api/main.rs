@@ -9,6 +9,7 @@ mod admin_users;
 mod auth;
 mod cluster_caches;
 mod cluster_leader;
+mod cluster_push;
 mod contract_document;
 mod contract_rules;
 mod docker_driver;

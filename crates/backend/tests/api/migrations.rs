@@ -26,6 +26,8 @@ const EXPECTED_TABLES: &[&str] = &[
     "notification_intents",
     "notification_preferences",
     "notification_routes",
+    "push_events",
+    "push_head",
     "race_names",
     "runtime_operations",
     "runtime_records",

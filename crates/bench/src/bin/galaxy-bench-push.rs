@@ -135,18 +135,16 @@ async fn main() -> anyhow::Result<()> {
                 };
                 let phase = client.payload[0] as usize;
                 let sent = u64::from_le_bytes(client.payload[1..9].try_into()?);
-                let previous = receiver
-                    .last_counter
-                    .swap(cursor.counter(), Ordering::Relaxed);
-                if previous != 0 && cursor.counter() != previous + 1 {
-                    samples.gaps += cursor.counter() - previous - 1;
+                let previous = receiver.last_counter.swap(cursor.0, Ordering::Relaxed);
+                if previous != 0 && cursor.0 != previous + 1 {
+                    samples.gaps += cursor.0 - previous - 1;
                 }
                 samples.latencies_us[phase].push(((now - sent) / 1_000) as u32);
                 receiver.received.fetch_add(1, Ordering::Release);
             }
         }));
     }
-    let publish = |phase: u8| -> Cursor {
+    let publish = |phase: u8| {
         push.publish_client_event(
             ClientTarget {
                 user_id: galaxy_backend::ids::UserId(uuid::Uuid::nil()),
@@ -208,9 +206,9 @@ async fn main() -> anyhow::Result<()> {
     wait_all(published + paced, true).await?;
     let stalled_before_release = receivers[0].received.load(Ordering::Acquire);
     stall_tx.send(false)?;
-    let last = push.last_cursor().context("published")?;
+    let last = push.flush().await.context("published")?;
     let deadline = Instant::now() + WAIT;
-    while receivers[0].last_counter.load(Ordering::Relaxed) < last.counter() {
+    while receivers[0].last_counter.load(Ordering::Relaxed) < last.0 {
         if Instant::now() > deadline {
             bail!("the stalled gateway did not catch up");
         }
@@ -271,7 +269,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// Publishes `count` events at `PACED_PER_SECOND`, on an absolute schedule.
-async fn pace(count: u64, mut publish: impl FnMut() -> Cursor) {
+async fn pace(count: u64, mut publish: impl FnMut()) {
     let start = tokio::time::Instant::now();
     let step = Duration::from_nanos(1_000_000_000 / PACED_PER_SECOND);
     for i in 0..count {

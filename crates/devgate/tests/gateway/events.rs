@@ -115,9 +115,15 @@ impl Stack {
         stream
     }
 
-    /// Publishes a typed notification through the backend's push service;
-    /// returns its cursor.
-    fn publish(&self, user: Uuid, device: Option<Uuid>, kind: &str, payload: Value) -> String {
+    /// Publishes a typed notification through the backend's push service
+    /// and waits until it is written; returns its cursor.
+    async fn publish(
+        &self,
+        user: Uuid,
+        device: Option<Uuid>,
+        kind: &str,
+        payload: Value,
+    ) -> String {
         let event = build_client_push_event(kind, &payload).expect("a typed event");
         self.state
             .push
@@ -132,18 +138,19 @@ impl Stack {
                 },
                 event.as_ref(),
             )
-            .expect("publish")
-            .to_string()
+            .expect("publish");
+        self.state.push.flush().await.expect("written").to_string()
     }
 
     /// `game.turn.ready` for `user` (every device), with `turn`.
-    fn turn_ready(&self, user: Uuid, turn: i64) -> String {
+    async fn turn_ready(&self, user: Uuid, turn: i64) -> String {
         self.publish(
             user,
             None,
             "game.turn.ready",
             json!({ "game_id": Uuid::nil(), "turn": turn }),
         )
+        .await
     }
 }
 
@@ -168,7 +175,7 @@ async fn events_reach_their_users_and_devices_with_decoded_payloads() {
     let mut other_events = stack.events(&other, None).await;
 
     // A user-wide event reaches both devices, decoded and as raw bytes.
-    let cursor = stack.turn_ready(phone.user_id, 3);
+    let cursor = stack.turn_ready(phone.user_id, 3).await;
     for stream in [&mut phone_events, &mut laptop_events] {
         let frame = stream.next().await;
         assert_turn(&frame, &cursor, 3);
@@ -187,13 +194,15 @@ async fn events_reach_their_users_and_devices_with_decoded_payloads() {
     // A device-targeted event reaches that session's stream only: the
     // laptop's next event is the one published after it.
     let invite = json!({ "game_id": Uuid::nil(), "inviter_user_id": other.user_id });
-    let targeted = stack.publish(
-        phone.user_id,
-        Some(phone.session),
-        "lobby.invite.received",
-        invite.clone(),
-    );
-    let after = stack.turn_ready(phone.user_id, 4);
+    let targeted = stack
+        .publish(
+            phone.user_id,
+            Some(phone.session),
+            "lobby.invite.received",
+            invite.clone(),
+        )
+        .await;
+    let after = stack.turn_ready(phone.user_id, 4).await;
     let frame = phone_events.expect("lobby.invite.received").await;
     assert_eq!(frame.id.as_deref(), Some(targeted.as_str()));
     assert_eq!(frame.data["payload"], invite);
@@ -201,7 +210,7 @@ async fn events_reach_their_users_and_devices_with_decoded_payloads() {
     assert_turn(&laptop_events.next().await, &after, 4);
 
     // The other user saw none of it.
-    let theirs = stack.turn_ready(other.user_id, 9);
+    let theirs = stack.turn_ready(other.user_id, 9).await;
     assert_turn(&other_events.next().await, &theirs, 9);
 }
 
@@ -239,7 +248,7 @@ async fn a_revoked_session_is_cut_off_mid_stream_and_refused_at_once() {
     );
 
     // The other device's stream is untouched.
-    let cursor = stack.turn_ready(laptop.user_id, 1);
+    let cursor = stack.turn_ready(laptop.user_id, 1).await;
     assert_turn(&laptop_events.next().await, &cursor, 1);
 }
 
@@ -249,17 +258,15 @@ async fn the_gateway_resumes_by_itself_after_a_backend_restart() {
     let device = stack.login("restart@example.com", 25).await;
     stack.wait_for_subscription(1).await;
     let mut events = stack.events(&device, None).await;
-    let before = stack.turn_ready(device.user_id, 1);
+    let before = stack.turn_ready(device.user_id, 1).await;
     assert_turn(&events.next().await, &before, 1);
 
     stack.restart_backend().await;
     // The gateway resubscribes with its last cursor, which the new process
-    // did not issue: the client is told events may have been missed.
-    let reset = events.expect("reset").await;
-    assert_eq!(reset.data["reason"], "other_process", "{reset:?}");
+    // resumes (the events are in PostgreSQL): no reset, nothing missed.
     stack.wait_for_subscription(2).await;
 
-    let after = stack.turn_ready(device.user_id, 2);
+    let after = stack.turn_ready(device.user_id, 2).await;
     assert_turn(&events.next().await, &after, 2);
     assert!(after > before, "cursors keep increasing across restarts");
 }
@@ -270,25 +277,26 @@ async fn a_client_resumes_from_the_gateway_buffer_with_last_event_id() {
     let device = stack.login("resume@example.com", 26).await;
     stack.wait_for_subscription(1).await;
     let mut events = stack.events(&device, None).await;
-    let cursors: Vec<String> = (1..=3)
-        .map(|turn| stack.turn_ready(device.user_id, turn))
-        .collect();
+    let mut cursors = Vec::new();
+    for turn in 1..=3 {
+        cursors.push(stack.turn_ready(device.user_id, turn).await);
+    }
     for (turn, cursor) in (1..=3).zip(&cursors) {
         assert_turn(&events.next().await, cursor, turn);
     }
     drop(events);
-    let missed = stack.turn_ready(device.user_id, 4);
+    let missed = stack.turn_ready(device.user_id, 4).await;
 
     // From the first event on: the rest, then the one missed, then live.
     let mut events = stack.events(&device, Some(&cursors[0])).await;
     assert_turn(&events.next().await, &cursors[1], 2);
     assert_turn(&events.next().await, &cursors[2], 3);
     assert_turn(&events.next().await, &missed, 4);
-    let live = stack.turn_ready(device.user_id, 5);
+    let live = stack.turn_ready(device.user_id, 5).await;
     assert_turn(&events.next().await, &live, 5);
 
     // A cursor from before the buffer, or not a cursor at all: reset.
-    for stale in ["00000000000000000001", "not-a-cursor"] {
+    for stale in ["00000000000000000000", "not-a-cursor"] {
         let mut events = stack.events(&device, Some(stale)).await;
         let reset = events.expect("reset").await;
         assert_eq!(reset.data["reason"], "gateway_buffer", "{stale}: {reset:?}");

@@ -121,14 +121,26 @@ pub async fn subscribe_on(
     })
 }
 
-/// Publishes `n` JSON client events of `kind` (payload `{"i": i}`).
-pub fn publish(app: &TestApp, kind: &str, n: usize) -> Vec<Cursor> {
-    (0..n)
-        .map(|i| publish_payload(app, kind, serde_json::json!({ "i": i })))
-        .collect()
+/// Publishes `n` JSON client events of `kind` (payload `{"i": i}`) and
+/// waits until they are written and delivered to this instance's
+/// gateways; their cursors (consecutive while no other instance publishes
+/// at the same time).
+pub async fn publish(app: &TestApp, kind: &str, n: usize) -> Vec<Cursor> {
+    for i in 0..n {
+        publish_only(app, kind, serde_json::json!({ "i": i }));
+    }
+    let last = app.state.push.flush().await.expect("written").0;
+    (last + 1 - n as u64..=last).map(Cursor).collect()
 }
 
-pub fn publish_payload(app: &TestApp, kind: &str, payload: serde_json::Value) -> Cursor {
+/// Publishes one event and waits for it as [`publish`] does; its cursor.
+pub async fn publish_payload(app: &TestApp, kind: &str, payload: serde_json::Value) -> Cursor {
+    publish_only(app, kind, payload);
+    app.state.push.flush().await.expect("written")
+}
+
+/// Publishes one event without waiting for it to be written.
+pub fn publish_only(app: &TestApp, kind: &str, payload: serde_json::Value) {
     app.state
         .push
         .publish_client_event(
@@ -142,7 +154,7 @@ pub fn publish_payload(app: &TestApp, kind: &str, payload: serde_json::Value) ->
                 payload,
             },
         )
-        .expect("publish")
+        .expect("publish");
 }
 
 pub fn client_event(event: &PushEvent) -> &galaxy_backend::push::pb::ClientEvent {
