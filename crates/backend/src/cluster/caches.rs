@@ -360,10 +360,7 @@ async fn connect_loop(
 ) {
     // Its own connection, off the pool (named like the pool's): the
     // listener holds it for good.
-    let own = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .min_connections(0)
-        .connect_lazy_with((*pool.connect_options()).clone());
+    let own = crate::postgres::dedicated(&pool);
     let mut first = true;
     while !stop.is_cancelled() {
         let connect = async {

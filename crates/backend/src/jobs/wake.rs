@@ -58,8 +58,10 @@ impl Wake {
         workers.spawn_loop_with_wake(name, interval, self.signal(), step);
     }
 
-    /// `LISTEN`s to the channel until `stop`, reconnecting after `retry`.
+    /// `LISTEN`s to the channel until `stop`, reconnecting after `retry`,
+    /// on a connection of its own (not one of `pool`'s).
     pub async fn listen(self, pool: PgPool, retry: Duration, stop: CancellationToken) {
+        let pool = crate::postgres::dedicated(&pool);
         let channel = self.channel;
         while !stop.is_cancelled() {
             let listener = async {

@@ -112,6 +112,19 @@ pub async fn migrate(pool: &PgPool) -> Result<(), StartupError> {
     MIGRATOR.run(pool).await.map_err(StartupError::Migrate)
 }
 
+/// A pool of one lazily opened connection with `pool`'s options (so the
+/// same `application_name`), kept for good: for a `LISTEN`, which holds its
+/// connection as long as it listens and must not take one of the
+/// `BACKEND_POSTGRES_MAX_CONNS` the requests share.
+pub fn dedicated(pool: &PgPool) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(1)
+        .min_connections(0)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .connect_lazy_with((*pool.connect_options()).clone())
+}
+
 /// True when PostgreSQL answers a trivial query within `timeout`.
 pub async fn ping(pool: &PgPool, timeout: Duration) -> bool {
     matches!(

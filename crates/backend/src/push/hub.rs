@@ -41,6 +41,10 @@ pub enum ResetReason {
     /// Ahead of every cursor issued (after waiting briefly for this
     /// instance to catch up).
     Unknown,
+    /// Events after the cursor may be missing: an instance died before
+    /// writing what it had published (a gap in the cursors marks it), or
+    /// they were pruned before this instance read them.
+    Lost,
 }
 
 impl Resume {
@@ -56,6 +60,7 @@ impl Resume {
         match self {
             Self::Reset(ResetReason::AgedOut) => Some("aged_out"),
             Self::Reset(ResetReason::Unknown) => Some("unknown"),
+            Self::Reset(ResetReason::Lost) => Some("lost"),
             _ => None,
         }
     }
@@ -93,6 +98,9 @@ struct State {
     ring: Ring,
     subscribers: HashMap<String, Arc<Subscriber>>,
     closed: bool,
+    /// A resume from a cursor below this one answers `reset` / `lost`:
+    /// events before it may be missing (a gap in the cursors).
+    lost_before: Cursor,
 }
 
 pub(crate) struct Hub {
@@ -113,6 +121,7 @@ impl Hub {
                 ring: Ring::new(settings.buffer_capacity, settings.freshness_window),
                 subscribers: HashMap::new(),
                 closed: false,
+                lost_before: Cursor(0),
             }),
             settings,
             metrics,
@@ -168,8 +177,16 @@ impl Hub {
                 "push: events were pruned before this instance read them; gateways miss them"
             );
             state.ring.clear();
+            state.lost_before = Cursor(frame.cursor.0 - 1);
         }
         self.fan_out(&mut state, Arc::new(frame));
+    }
+
+    /// Events before `cursor` may be missing (an instance died with events
+    /// unwritten): a resume from below it answers `reset` / `lost`.
+    pub(crate) fn mark_lost_before(&self, cursor: Cursor) {
+        let mut state = self.lock();
+        state.lost_before = state.lost_before.max(cursor);
     }
 
     /// Fills the ring with the resumable tail at startup (the frames follow
@@ -268,6 +285,9 @@ impl Hub {
         let last = state.last;
         if cursor > last {
             return (Resume::Reset(ResetReason::Unknown), VecDeque::new());
+        }
+        if cursor < state.lost_before {
+            return (Resume::Reset(ResetReason::Lost), VecDeque::new());
         }
         state.ring.evict_expired(Instant::now());
         // Cursors are consecutive: the buffer covers `cursor`

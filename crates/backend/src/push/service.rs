@@ -93,6 +93,9 @@ impl PushService {
         settings: PushSettings,
         metrics: &Metrics,
     ) -> anyhow::Result<Self> {
+        let gap = store::register_writer(db)
+            .await
+            .context("cannot register as a push writer (table push_writers)")?;
         let head = store::head(db)
             .await
             .context("cannot read the push cursor head (table push_head)")?;
@@ -109,6 +112,10 @@ impl PushService {
         let hub = Arc::new(Hub::new(head, settings.clone(), metrics.clone()));
         let now = std::time::Instant::now();
         hub.preload(tail.into_iter().map(|e| reader::frame(e, now)).collect());
+        if gap {
+            // Events of the dead instance may be missing before the head.
+            hub.mark_lost_before(head);
+        }
         tracing::info!(head = %head, loaded, "push: resumable events loaded");
 
         let wake = Wake::new(store::CHANNEL);
@@ -121,15 +128,8 @@ impl PushService {
             read: wake.signal(),
             stop: CancellationToken::new(),
         });
-        // LISTEN holds its connection for good: a dedicated one, outside
-        // the pool's BACKEND_POSTGRES_MAX_CONNS (same options, so the same
-        // application_name).
-        let listen_pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(1)
-            .max_lifetime(None)
-            .idle_timeout(None)
-            .connect_lazy_with((*db.connect_options()).clone());
-        tokio::spawn(wake.listen(listen_pool, POLL, cluster.stop.clone()));
+        // LISTEN holds a connection of its own (Wake::listen).
+        tokio::spawn(wake.listen(db.clone(), POLL, cluster.stop.clone()));
         tokio::spawn(reader::run(
             Arc::clone(&hub),
             db.clone(),
@@ -173,6 +173,9 @@ impl PushService {
         workers.spawn_loop("push-prune", PRUNE_INTERVAL, move || {
             let db = db.clone();
             async move {
+                let mut conn = db.acquire().await?;
+                store::reap_dead_writers(&mut conn).await?;
+                drop(conn);
                 let deleted = store::prune(&db, capacity, window, PRUNE_BATCH).await?;
                 Ok::<_, sqlx::Error>(if deleted == PRUNE_BATCH as u64 {
                     StepOutcome::MoreWork
@@ -302,6 +305,11 @@ impl PushService {
                 );
             }
             cluster.stop.cancel();
+            if cluster.outbox.len() == 0
+                && let Err(err) = store::deregister_writer(&cluster.db).await
+            {
+                tracing::warn!(error = %err, "push: cannot deregister as a writer; the next start will reset resuming gateways");
+            }
         }
         self.hub.close();
     }

@@ -119,6 +119,59 @@ pub async fn tail(
 /// Deletes up to `limit` events that no instance can replay any more:
 /// published `window` or longer ago, or more than `capacity` behind the
 /// head. Idempotent: any instance may run it. Returns how many went.
+/// Registers this instance (its connections' `application_name`) as a
+/// writer, after [`reap_dead_writers`]; `true` when that made a gap.
+pub async fn register_writer(db: &PgPool) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let gap = reap_dead_writers(&mut tx).await?;
+    sqlx::query(
+        "INSERT INTO push_writers (application_name) VALUES (current_setting('application_name'))
+         ON CONFLICT (application_name) DO UPDATE SET started_at = now()",
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(gap)
+}
+
+/// Removes this instance's registration (after a clean stop wrote everything).
+pub async fn deregister_writer(db: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM push_writers WHERE application_name = current_setting('application_name')",
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Removes the registered writers that have no connection to this
+/// database any more (they died without a clean stop, so events they had
+/// queued may be lost) and, if there were any, skips one cursor: the gap
+/// tells every instance's hub that a resume from before it must `reset`.
+pub async fn reap_dead_writers(conn: &mut sqlx::PgConnection) -> Result<bool, sqlx::Error> {
+    let dead: i64 = sqlx::query_scalar(
+        "WITH dead AS (
+             DELETE FROM push_writers w
+              WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a
+                                 WHERE a.datname = current_database()
+                                   AND a.application_name = w.application_name)
+             RETURNING 1)
+         SELECT count(*) FROM dead",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if dead > 0 {
+        sqlx::query("UPDATE push_head SET last = last + 1")
+            .execute(&mut *conn)
+            .await?;
+        tracing::warn!(
+            instances = dead,
+            "push: an instance died without writing what it had queued; gateways resuming from before now get reset / lost"
+        );
+    }
+    Ok(dead > 0)
+}
+
 pub async fn prune(
     db: &PgPool,
     capacity: usize,

@@ -28,6 +28,7 @@ const EXPECTED_TABLES: &[&str] = &[
     "notification_routes",
     "push_events",
     "push_head",
+    "push_writers",
     "race_names",
     "runtime_operations",
     "runtime_records",
