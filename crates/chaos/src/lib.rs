@@ -188,6 +188,29 @@ pub async fn enqueue_mail(pool: &sqlx::PgPool, prefix: &str, n: usize) -> anyhow
     Ok(())
 }
 
+/// Waits (at most `limit`) until no delivery is `pending` or `retrying`
+/// and the relay holds `deliveries` distinct Message-IDs; how many were
+/// still open when it stopped waiting.
+pub async fn wait_drained(
+    pool: &sqlx::PgPool,
+    smtp: &SmtpServer,
+    deliveries: usize,
+    limit: Duration,
+) -> anyhow::Result<i64> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let open: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM mail_deliveries WHERE state IN ('pending', 'retrying')",
+        )
+        .fetch_one(pool)
+        .await?;
+        if (open == 0 && by_message_id(smtp).len() >= deliveries) || Instant::now() > deadline {
+            return Ok(open);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Messages received per Message-ID.
 pub fn by_message_id(
     smtp: &galaxy_devstack::smtp::SmtpServer,

@@ -58,20 +58,21 @@ pub struct ActiveRow {
     pub last_seen_at: DateTime<Utc>,
 }
 
-/// One session if it is active, with what the cache holds of it.
-pub async fn active_one(
-    conn: &mut PgConnection,
-    id: DeviceSessionId,
-) -> Result<Option<ActiveRow>, sqlx::Error> {
-    type Row = (UserId, Vec<u8>, DateTime<Utc>, DateTime<Utc>);
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT user_id, public_key, created_at, last_seen_at
-         FROM device_sessions WHERE id = $1 AND revoked_at IS NULL",
-    )
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
-    row.map(|(user_id, key, created_at, last_seen_at)| {
+/// An active session's columns as stored.
+type ActiveColumns = (
+    DeviceSessionId,
+    UserId,
+    Vec<u8>,
+    DateTime<Utc>,
+    DateTime<Utc>,
+);
+
+impl TryFrom<ActiveColumns> for ActiveRow {
+    type Error = sqlx::Error;
+
+    fn try_from(
+        (id, user_id, key, created_at, last_seen_at): ActiveColumns,
+    ) -> Result<Self, Self::Error> {
         DevicePublicKey::from_stored(&key)
             .map(|public_key| ActiveRow {
                 id,
@@ -81,38 +82,33 @@ pub async fn active_one(
                 last_seen_at,
             })
             .map_err(|e| sqlx::Error::Decode(Box::new(e)))
-    })
-    .transpose()
+    }
+}
+
+/// One session if it is active, with what the cache holds of it.
+pub async fn active_one(
+    conn: &mut PgConnection,
+    id: DeviceSessionId,
+) -> Result<Option<ActiveRow>, sqlx::Error> {
+    let row: Option<ActiveColumns> = sqlx::query_as(
+        "SELECT id, user_id, public_key, created_at, last_seen_at
+         FROM device_sessions WHERE id = $1 AND revoked_at IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(ActiveRow::try_from).transpose()
 }
 
 /// Every active session, for the cache warm-up: only what the cache holds.
 pub async fn all_active(conn: &mut PgConnection) -> Result<Vec<ActiveRow>, sqlx::Error> {
-    type Row = (
-        DeviceSessionId,
-        UserId,
-        Vec<u8>,
-        DateTime<Utc>,
-        DateTime<Utc>,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<ActiveColumns> = sqlx::query_as(
         "SELECT id, user_id, public_key, created_at, last_seen_at
          FROM device_sessions WHERE revoked_at IS NULL",
     )
     .fetch_all(conn)
     .await?;
-    rows.into_iter()
-        .map(|(id, user_id, key, created_at, last_seen_at)| {
-            DevicePublicKey::from_stored(&key)
-                .map(|public_key| ActiveRow {
-                    id,
-                    user_id,
-                    public_key,
-                    created_at,
-                    last_seen_at,
-                })
-                .map_err(|e| sqlx::Error::Decode(Box::new(e)))
-        })
-        .collect()
+    rows.into_iter().map(ActiveRow::try_from).collect()
 }
 
 /// Moves `last_seen_at` forward to the given Unix seconds (never back).

@@ -86,20 +86,7 @@ pub async fn run(seed: u64) -> anyhow::Result<Outcome> {
     }
 
     // Both drain what is left.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let open = loop {
-        let open: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM mail_deliveries WHERE state IN ('pending', 'retrying')",
-        )
-        .fetch_one(&pool)
-        .await?;
-        if (open == 0 && crate::by_message_id(&smtp).len() >= DELIVERIES)
-            || Instant::now() > deadline
-        {
-            break open;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let open = crate::wait_drained(&pool, &smtp, DELIVERIES, Duration::from_secs(120)).await?;
     let drained = started.elapsed();
 
     // Exactly one leader, named alike by both.
