@@ -3,7 +3,7 @@
 //! dedicated connection. No outside coordinator.
 //!
 //! - Every instance campaigns ([`Leadership::campaign`]): it tries the
-//!   lock every `interval`; the one that holds it leads.
+//!   lock every half `interval`; the one that holds it leads.
 //! - The leader checks its lock connection every half interval; a failed
 //!   or slow check (the connection lost, PostgreSQL gone) ends its
 //!   leadership **at once**: the singleton loops
@@ -11,7 +11,7 @@
 //!   campaigns again only after two intervals, so a standby takes the lock.
 //! - PostgreSQL frees the lock when the leader's connection ends (SIGKILL,
 //!   crash, `pg_terminate_backend`), so a standby takes over at its next try:
-//!   within one interval of the lock being freed.
+//!   within half an interval of the lock being freed.
 //! - At shutdown the leader stops its singleton loops, then closes the
 //!   lock connection, so a standby takes over without waiting for a timeout.
 //!
@@ -120,7 +120,7 @@ impl Leadership {
         }
     }
 
-    /// Campaigns until `stop`: tries the lock every `interval` on a
+    /// Campaigns until `stop`: tries the lock every half `interval` on a
     /// dedicated connection (`options`), holds it while the connection
     /// answers, and gives it back at `stop` (after the singleton loops,
     /// which watch the same token, have ended their steps).
@@ -168,7 +168,7 @@ impl Leadership {
                 match tried {
                     Ok(Ok(true)) => break true,
                     Ok(Ok(false)) => {
-                        if !sleep_or_stop(interval, &stop).await {
+                        if !sleep_or_stop(check_every, &stop).await {
                             break false;
                         }
                     }

@@ -129,8 +129,9 @@ pub struct PostgresConfig {
     pub min_conns: u32,
     /// `BACKEND_POSTGRES_OPERATION_TIMEOUT`: per-statement timeout.
     pub operation_timeout: Duration,
-    /// `BACKEND_LEADER_ELECTION_INTERVAL` (added): how often a standby
-    /// tries to lead (the leader checks its lock twice as often).
+    /// `BACKEND_LEADER_ELECTION_INTERVAL` (added): the failover bound; a
+    /// standby tries to lead, and the leader checks its lock, every half
+    /// interval.
     pub leader_interval: Duration,
 }
 

@@ -459,7 +459,7 @@ pub const VARIABLES: &[Variable] = &[
     defaulted(
         "BACKEND_LEADER_ELECTION_INTERVAL",
         "1s",
-        "(added) Leader election among instances sharing the database (a PostgreSQL advisory lock): a standby tries to take the lead this often, and the leader checks its lock connection every half interval. The leader alone runs the turn scheduler, the reconciler, the runtime intake, the lobby sweeper and the auth prunes; after a leader dies a standby leads within one interval (`docs/runbook.md`, Two instances).",
+        "(added) Leader election among instances sharing the database (a PostgreSQL advisory lock): a standby tries to take the lead every half interval, and the leader checks its lock connection as often. The leader alone runs the turn scheduler, the reconciler, the runtime intake, the lobby sweeper and the auth prunes; after a leader dies a standby leads within one interval (`docs/runbook.md`, Two instances).",
     ),
 ];
 

@@ -107,12 +107,24 @@ impl crate::cluster::CoherentCache for RuntimeService {
         CACHE_NAME
     }
 
+    /// Another instance's change (a force flag, a resume, a finished
+    /// operation) may make a turn due: the scheduler steps again once the
+    /// record here is fresh (a `runtime_scheduler` wake-up can arrive
+    /// before the record does).
     fn refresh<'a>(&'a self, key: &'a str) -> futures::future::BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(self.refresh_key(key))
+        Box::pin(async move {
+            self.refresh_key(key).await?;
+            self.inner.scheduler_wake.signal().notify_one();
+            Ok(())
+        })
     }
 
     fn reload_all(&self) -> futures::future::BoxFuture<'_, anyhow::Result<()>> {
-        Box::pin(async move { Ok(self.reload().await?) })
+        Box::pin(async move {
+            self.reload().await?;
+            self.inner.scheduler_wake.signal().notify_one();
+            Ok(())
+        })
     }
 }
 

@@ -54,7 +54,7 @@ pub fn all() -> Vec<Scenario> {
         },
         Scenario {
             name: "leader-loss",
-            proves: "two instances on one database: the leader SIGKILLed 5 times under a mail drain and once mid-turn: a standby leads within two intervals, no mail lost, duplicates within the at-least-once bound, a revocation seen by the other instance within 1 s, the turn run exactly once",
+            proves: "two instances on one database: the leader SIGKILLed 5 times under a mail drain and once mid-turn: a standby leads within one interval, no mail lost, duplicates within the at-least-once bound, a revocation seen by the other instance within 1 s, the turn run exactly once",
             run: |seed| Box::pin(leader_loss::run(seed)),
         },
         Scenario {
