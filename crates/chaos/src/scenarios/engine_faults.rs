@@ -373,6 +373,17 @@ impl Play {
         Ok(())
     }
 
+    /// The owner's `POST /user/games/{game}/resume`: status and body.
+    async fn owner_resume(&self) -> anyhow::Result<(u16, Value)> {
+        self.api
+            .user_post_status(
+                self.owner(),
+                &format!("/games/{}/resume", self.game),
+                &json!({}),
+            )
+            .await
+    }
+
     async fn force(&self) -> anyhow::Result<()> {
         let (status, body) = self
             .api
@@ -608,14 +619,7 @@ async fn fault(part: Part, play: &mut Play) -> anyhow::Result<Outcome> {
         Part::Hang => {
             // Refused while the engine hangs.
             let asked = Instant::now();
-            let (status, body) = play
-                .api
-                .user_post_status(
-                    play.owner(),
-                    &format!("/games/{}/resume", play.game),
-                    &json!({}),
-                )
-                .await?;
+            let (status, body) = play.owner_resume().await?;
             if status != 503 {
                 bail!("the owner's resume of a hanging engine answered {status}: {body}");
             }
@@ -625,14 +629,7 @@ async fn fault(part: Part, play: &mut Play) -> anyhow::Result<Outcome> {
             ));
             docker(&["unpause", &play.container])?;
             back_from = Instant::now();
-            let (status, body) = play
-                .api
-                .user_post_status(
-                    play.owner(),
-                    &format!("/games/{}/resume", play.game),
-                    &json!({}),
-                )
-                .await?;
+            let (status, body) = play.owner_resume().await?;
             ensure!(
                 status == 200,
                 "the owner's resume after the thaw answered {status}: {body}"
