@@ -101,9 +101,7 @@ impl Workers {
         Fut: Future<Output = Result<StepOutcome, E>> + Send + 'static,
         E: std::fmt::Display + Send + 'static,
     {
-        let stop = self.stop.clone();
-        self.pending
-            .push(Box::pin(run_loop(name, interval, wake, step, stop, None)));
+        self.register(name, interval, wake, step, None);
     }
 
     /// A loop that must run on one instance only (the turn scheduler, the
@@ -123,8 +121,24 @@ impl Workers {
         Fut: Future<Output = Result<StepOutcome, E>> + Send + 'static,
         E: std::fmt::Display + Send + 'static,
     {
-        let stop = self.stop.clone();
         let role = self.leadership.as_ref().map(Leadership::watch);
+        self.register(name, interval, wake, step, role);
+    }
+
+    /// Queues [`run_loop`] for [`Workers::start`].
+    fn register<F, Fut, E>(
+        &mut self,
+        name: &'static str,
+        interval: Duration,
+        wake: Arc<Notify>,
+        step: F,
+        role: Option<watch::Receiver<bool>>,
+    ) where
+        F: FnMut() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<StepOutcome, E>> + Send + 'static,
+        E: std::fmt::Display + Send + 'static,
+    {
+        let stop = self.stop.clone();
         self.pending
             .push(Box::pin(run_loop(name, interval, wake, step, stop, role)));
     }
