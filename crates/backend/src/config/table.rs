@@ -355,7 +355,7 @@ pub const VARIABLES: &[Variable] = &[
     defaulted(
         "BACKEND_MAIL_SEND_CONCURRENCY",
         "16",
-        "(added) Parallel SMTP sends (and pooled relay connections) per worker (1–256).",
+        "(added) Parallel SMTP sends (and pooled relay connections) per worker (1–256); also the most mails a crash can send twice (`1`: at most one).",
     ),
     defaulted(
         "BACKEND_MAIL_RETRY_BASE",

@@ -13,14 +13,16 @@
 //! 3. **record** the attempts and the deliveries' new states as the relay
 //!    answers: a recorder task writes each lot of answers that arrived while
 //!    its previous write ran, in one statement that only touches rows still
-//!    held under this step's lease token.
+//!    held under this step's lease token. A send keeps its concurrency slot
+//!    until its answer is written, so at most `send_concurrency` mails are
+//!    ever sent (or being sent) without their answer on record.
 //!
 //! A worker that dies between 1 and 3 stops renewing: its unrecorded rows
 //! are due again when the short lease runs out, and any worker picks them
-//! up. Since answers are recorded as they come, a crash sends again only
-//! the mails in flight or whose answer was not yet written — a few, not the
-//! batch. The resend carries the same
-//! `Message-ID`, so the receiver can discard the duplicate.
+//! up. Since each slot waits for its answer's record, a crash sends again
+//! at most `send_concurrency` mails (with `BACKEND_MAIL_SEND_CONCURRENCY=1`,
+//! at most one). The resend carries the same `Message-ID`, so the receiver
+//! can discard the duplicate.
 
 use chrono::Utc;
 use futures::StreamExt as _;
@@ -125,8 +127,9 @@ impl MailWorker {
         );
         let max_attempts = settings.retry().max_attempts_i32();
         // Each answer goes to the recorder as it arrives; the recorder writes
-        // whatever has arrived in one statement, then the next lot, so the
-        // sends never wait for it and little is ever sent but unrecorded.
+        // whatever has arrived in one statement, then the next lot. A send
+        // frees its slot only once its answer is written, which bounds what a
+        // crash can send twice by the concurrency rather than the batch.
         let (answers, inbox) = tokio::sync::mpsc::unbounded_channel();
         let recorder = tokio::spawn(record_as_they_come(
             self.mail.pool().clone(),
@@ -233,12 +236,13 @@ impl MailWorker {
         report
     }
 
-    /// Sends one delivery; its result also goes to `answers` (the recorder).
+    /// Sends one delivery; its result also goes to `answers` (the recorder),
+    /// and it returns once the recorder has written it (or failed to).
     async fn send_one<'r>(
         &self,
         row: &'r ClaimedRow,
         deadline: tokio::time::Instant,
-        answers: tokio::sync::mpsc::UnboundedSender<AttemptResult>,
+        answers: tokio::sync::mpsc::UnboundedSender<Answer>,
     ) -> (AttemptResult, &'r ClaimedRow) {
         let mail = OutgoingMail {
             delivery_id: row.delivery_id,
@@ -302,32 +306,47 @@ impl MailWorker {
                 .backoff(row.cycle_attempts.max(0) as u32 + 1)
                 .as_secs_f64(),
         };
-        // The recorder is gone only when the step is being torn down.
-        let _ = answers.send(result.clone());
+        // The recorder is gone only when the step is being torn down; then
+        // the acknowledgement never comes and the wait ends at once.
+        let (written, on_record) = tokio::sync::oneshot::channel();
+        if answers.send((result.clone(), written)).is_ok() {
+            let _ = on_record.await;
+        }
         (result, row)
     }
 }
 
+/// One relay answer on its way to the recorder, with the send's wait for it
+/// to be written.
+type Answer = (AttemptResult, tokio::sync::oneshot::Sender<()>);
+
 /// The recorder of one step: writes each lot of answers that arrived while
-/// the previous write ran, in one statement, until every send is done.
-/// Returns the recorded rows, and the first failure with the number of
-/// answers it left unrecorded (those rows come back after the lease).
+/// the previous write ran, in one statement, until every send is done, and
+/// then lets those sends go on. Returns the recorded rows, and the first
+/// failure with the number of answers it left unrecorded (those rows come
+/// back after the lease).
 async fn record_as_they_come(
     pool: sqlx::PgPool,
     lease_token: uuid::Uuid,
     max_attempts: i32,
-    mut inbox: tokio::sync::mpsc::UnboundedReceiver<AttemptResult>,
+    mut inbox: tokio::sync::mpsc::UnboundedReceiver<Answer>,
 ) -> (Vec<store::RecordedRow>, Option<(sqlx::Error, usize)>) {
     let mut recorded = Vec::new();
     let mut failure: Option<(sqlx::Error, usize)> = None;
     while let Some(first) = inbox.recv().await {
-        let mut lot = vec![first];
-        while let Ok(more) = inbox.try_recv() {
-            lot.push(more);
+        let (mut lot, mut waiting) = (Vec::new(), Vec::new());
+        for (result, written) in
+            std::iter::once(first).chain(std::iter::from_fn(|| inbox.try_recv().ok()))
+        {
+            lot.push(result);
+            waiting.push(written);
         }
         match store::record_results(&pool, lease_token, max_attempts, &lot).await {
             Ok(rows) => recorded.extend(rows),
             Err(err) => failure.get_or_insert((err, 0)).1 += lot.len(),
+        }
+        for written in waiting {
+            let _ = written.send(());
         }
     }
     (recorded, failure)

@@ -638,6 +638,68 @@ async fn a_killed_workers_deliveries_go_out_once_its_short_lease_runs_out() {
     assert_eq!(received_id(&messages[0]), message_id(id));
 }
 
+/// What a crash could send twice is what the relay accepted but the outbox
+/// has not recorded as sent. A send keeps its slot until its answer is
+/// written, so that is never more than `BACKEND_MAIL_SEND_CONCURRENCY`
+/// mails. Checked while a step drains: the set of messages the relay holds
+/// is read first, their states after (states only move on to `sent`, so
+/// the check can only be kinder than the moment it stands for, never flaky).
+#[tokio::test]
+async fn no_more_mails_than_the_send_concurrency_are_ever_accepted_but_unrecorded() {
+    let server = smtp_server().await;
+    let concurrency: i64 = 2;
+    let app = mail_app(&server)
+        .var("BACKEND_MAIL_BATCH_SIZE", "60")
+        .var("BACKEND_MAIL_SEND_CONCURRENCY", concurrency.to_string())
+        .spawn()
+        .await;
+    let total = 60;
+    let mut tx = app.db().begin().await.unwrap();
+    for n in 0..total {
+        mail::enqueue_login_code(
+            &mut tx,
+            &format!("pilot{n}@example.com"),
+            &format!("{n:06}"),
+            Duration::from_secs(600),
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let outbox = mail(&app).clone();
+    let step = tokio::spawn(async move { outbox.worker().tick_report().await.expect("step") });
+    let mut samples = 0;
+    let mut worst = 0;
+    while !step.is_finished() {
+        let received: Vec<Uuid> = server
+            .messages()
+            .iter()
+            .map(|m| {
+                received_id(m)
+                    .trim_end_matches("@test.invalid")
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        let unrecorded: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM mail_deliveries WHERE delivery_id = ANY($1) AND state <> 'sent'",
+        )
+        .bind(&received)
+        .fetch_one(app.db())
+        .await
+        .unwrap();
+        worst = worst.max(unrecorded);
+        samples += 1;
+    }
+    assert_eq!(step.await.unwrap().sent, total);
+    assert!(samples > 0);
+    assert!(
+        worst <= concurrency,
+        "{worst} mails were accepted by the relay but not recorded (send concurrency {concurrency}, {samples} samples)"
+    );
+}
+
 #[tokio::test]
 async fn startup_drains_pending_and_retrying_deliveries() {
     let server = smtp_server().await;
