@@ -305,9 +305,19 @@ where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = anyhow::Result<T>> + Send,
 {
+    bounded_on(CLIENTS, count, work).await
+}
+
+/// [`bounded`] on `clients` concurrent clients.
+pub async fn bounded_on<T, F, Fut>(clients: usize, count: usize, work: F) -> anyhow::Result<Vec<T>>
+where
+    T: Send + 'static,
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<T>> + Send,
+{
     let next = Arc::new(AtomicUsize::new(0));
     let work = Arc::new(work);
-    let clients: Vec<_> = (0..CLIENTS)
+    let clients: Vec<_> = (0..clients.max(1))
         .map(|_| {
             let (next, work) = (next.clone(), work.clone());
             tokio::spawn(async move {

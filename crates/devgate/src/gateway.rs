@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::config::Config;
 use crate::error::GatewayError;
 use crate::push::{Hub, HubSettings, PushStatus, Subscriber, sse};
-use crate::session::{SessionLookup, Sessions};
+use crate::session::{Resolved, SessionLookup, Sessions};
 use crate::signature::{self, SESSION_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 /// Request bodies above this are refused (the backend's own limit is lower).
@@ -253,8 +253,8 @@ async fn authenticate(
         return Err(GatewayError::SessionRevoked);
     }
     let found = lookup(state, session).await?;
-    signature::verify(
-        &found.public_key,
+    signature::verify_with_key(
+        &found.key,
         sig,
         method.as_str(),
         path_and_query,
@@ -268,12 +268,20 @@ async fn authenticate(
     })
 }
 
-/// Resolves a session, from the short lookup cache or the backend.
-async fn lookup(state: &GatewayState, session: Uuid) -> Result<SessionLookup, GatewayError> {
+/// Resolves a session, from the short lookup cache or the backend. A key
+/// that is not a valid Ed25519 key can verify nothing: `bad_signature`.
+async fn lookup(state: &GatewayState, session: Uuid) -> Result<Resolved, GatewayError> {
     if let Some(found) = state.sessions.cached(session) {
         return Ok(found);
     }
-    let found = fetch_session(state, session).await?;
+    let SessionLookup {
+        user_id,
+        public_key,
+    } = fetch_session(state, session).await?;
+    let found = Resolved {
+        user_id,
+        key: signature::parse_public_key(&public_key).map_err(|_| GatewayError::BadSignature)?,
+    };
     state.sessions.remember(session, &found);
     Ok(found)
 }

@@ -24,6 +24,14 @@ pub struct SessionLookup {
     pub public_key: String,
 }
 
+/// A resolved session as the request path uses it: the public key parsed
+/// once, when the lookup answered.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    pub user_id: Uuid,
+    pub key: ed25519_dalek::VerifyingKey,
+}
+
 /// Invalidated sessions and cached lookups, shared by the request path and
 /// the push subscriber.
 pub struct Sessions {
@@ -31,7 +39,7 @@ pub struct Sessions {
     /// How long an invalidated session is remembered: the freshness window
     /// plus the cache TTL, after which the backend's lookup alone refuses it.
     revoked_ttl: Duration,
-    cache: Mutex<HashMap<Uuid, (SessionLookup, Instant)>>,
+    cache: Mutex<HashMap<Uuid, (Resolved, Instant)>>,
     cache_ttl: Duration,
 }
 
@@ -80,7 +88,7 @@ impl Sessions {
     }
 
     /// A cached lookup answer younger than the cache TTL.
-    pub fn cached(&self, session: Uuid) -> Option<SessionLookup> {
+    pub fn cached(&self, session: Uuid) -> Option<Resolved> {
         let cache = self.cache.lock().expect("lookup cache");
         cache
             .get(&session)
@@ -89,7 +97,7 @@ impl Sessions {
     }
 
     /// Caches a lookup answer (no-op with the cache off).
-    pub fn remember(&self, session: Uuid, found: &SessionLookup) {
+    pub fn remember(&self, session: Uuid, found: &Resolved) {
         if self.cache_ttl.is_zero() {
             return;
         }
@@ -109,10 +117,10 @@ impl Sessions {
 mod tests {
     use super::*;
 
-    fn found() -> SessionLookup {
-        SessionLookup {
+    fn found() -> Resolved {
+        Resolved {
             user_id: Uuid::new_v4(),
-            public_key: "key".into(),
+            key: ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key(),
         }
     }
 

@@ -24,16 +24,23 @@ pub fn canonical_request(
     body: &[u8],
     timestamp: i64,
 ) -> Vec<u8> {
-    let digest = Sha256::digest(body);
-    let mut hex = String::with_capacity(64);
-    for byte in digest {
-        hex.push_str(&format!("{byte:02x}"));
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = [0u8; 64];
+    for (i, byte) in Sha256::digest(body).into_iter().enumerate() {
+        hex[2 * i] = HEX[usize::from(byte >> 4)];
+        hex[2 * i + 1] = HEX[usize::from(byte & 0x0f)];
     }
-    format!(
-        "{}\n{path_and_query}\n{hex}\n{timestamp}",
-        method.to_ascii_uppercase()
-    )
-    .into_bytes()
+    let timestamp = timestamp.to_string();
+    let mut out =
+        Vec::with_capacity(method.len() + path_and_query.len() + hex.len() + timestamp.len() + 3);
+    out.extend(method.bytes().map(|b| b.to_ascii_uppercase()));
+    out.push(b'\n');
+    out.extend_from_slice(path_and_query.as_bytes());
+    out.push(b'\n');
+    out.extend_from_slice(&hex);
+    out.push(b'\n');
+    out.extend_from_slice(timestamp.as_bytes());
+    out
 }
 
 /// Signs a request; returns the value of [`SIGNATURE_HEADER`].
@@ -69,14 +76,31 @@ pub fn verify(
     body: &[u8],
     timestamp: i64,
 ) -> Result<(), SignatureError> {
-    let engine = base64::engine::general_purpose::STANDARD;
-    let key_bytes: [u8; 32] = engine
+    let key = parse_public_key(public_key_b64)?;
+    verify_with_key(&key, signature_b64, method, path_and_query, body, timestamp)
+}
+
+/// The session's public key as the lookup returns it (base64 of 32 bytes),
+/// parsed once so that a gateway can keep it with its cached lookup.
+pub fn parse_public_key(public_key_b64: &str) -> Result<VerifyingKey, SignatureError> {
+    let key_bytes: [u8; 32] = base64::engine::general_purpose::STANDARD
         .decode(public_key_b64)
         .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or(SignatureError::BadKey)?;
-    let key = VerifyingKey::from_bytes(&key_bytes).map_err(|_| SignatureError::BadKey)?;
-    let sig_bytes: [u8; 64] = engine
+    VerifyingKey::from_bytes(&key_bytes).map_err(|_| SignatureError::BadKey)
+}
+
+/// [`verify`] with a key already parsed by [`parse_public_key`].
+pub fn verify_with_key(
+    key: &VerifyingKey,
+    signature_b64: &str,
+    method: &str,
+    path_and_query: &str,
+    body: &[u8],
+    timestamp: i64,
+) -> Result<(), SignatureError> {
+    let sig_bytes: [u8; 64] = base64::engine::general_purpose::STANDARD
         .decode(signature_b64.trim())
         .ok()
         .and_then(|b| b.try_into().ok())
