@@ -96,10 +96,15 @@ login() {
 # The current turn of the game.
 turn() { alice --json status "$game" | json "v['turn']"; }
 
-# Waits until the game's turn is $1.
+# Waits until the game's turn is $1 and takes orders (the engine's turn
+# moves first; the runtime is `running` again a moment later).
+open_turn() {
+  alice --json status "$game" \
+    | json "v['turn'] if v['runtime_status'] == 'running' else -1"
+}
 wait_turn() {
   for _ in $(seq 1 600); do
-    [[ $(turn) -ge $1 ]] && return 0
+    [[ $(open_turn) -ge $1 ]] && return 0
     sleep 0.1
   done
   die "turn $1 did not come within 60 s"

@@ -133,6 +133,11 @@ pub fn describe(e: &ApiError) -> String {
                 (Some(t), Some(n)) if t > n => format!(
                     "turn {t} is not open yet; your orders were not accepted — the current turn is {n}"
                 ),
+                // Both name the same turn only while it is being generated.
+                (Some(t), Some(n)) if t == n => format!(
+                    "turn {t} is being generated; your orders were not accepted — resubmit for turn {} once it is ready",
+                    t + 1
+                ),
                 (Some(t), _) => format!(
                     "turn {t} has closed; your orders were not accepted — resubmit for turn {current}"
                 ),
@@ -215,6 +220,18 @@ mod tests {
         assert_eq!(
             describe(&e),
             "turn 7 has closed; your orders were not accepted — resubmit for turn 8"
+        );
+    }
+
+    #[test]
+    fn a_turn_being_generated_says_to_wait_for_the_next() {
+        let e = err(
+            "turn_already_closed",
+            Some(json!({"turn": 7, "current_turn": 7})),
+        );
+        assert_eq!(
+            describe(&e),
+            "turn 7 is being generated; your orders were not accepted — resubmit for turn 8 once it is ready"
         );
     }
 

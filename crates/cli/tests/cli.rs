@@ -417,15 +417,18 @@ async fn two_players_log_in_set_up_a_game_start_it_and_play_a_turn() {
     alice
         .ok_with(&["admin", "force-next-turn", &game_id], None, true)
         .await;
-    let mut turn = Value::Null;
+    // The engine's turn moves first; the backend takes orders for it once
+    // its runtime is `running` again (meanwhile: turn 0 is being generated).
+    let mut status = Value::Null;
     for _ in 0..600 {
-        turn = alice.ok(&["status", &game_id]).await["turn"].clone();
-        if turn == 1 {
+        status = alice.ok(&["status", &game_id]).await;
+        if status["turn"] == 1 && status["runtime_status"] == "running" {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(turn, 1, "the forced turn did not run");
+    assert_eq!(status["turn"], 1, "the forced turn did not run: {status}");
+    assert_eq!(status["runtime_status"], "running", "{status}");
 
     // Orders for the closed turn: one line, exit 1.
     let late = alice
