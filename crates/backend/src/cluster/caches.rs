@@ -358,60 +358,21 @@ async fn connect_loop(
     stop: CancellationToken,
     listening: watch::Sender<bool>,
 ) {
-    // Its own connection, off the pool (named like the pool's): the
-    // listener holds it for good.
-    let own = crate::postgres::dedicated(&pool);
     let mut first = true;
-    while !stop.is_cancelled() {
-        let connect = async {
-            let mut listener = sqlx::postgres::PgListener::connect_with(&own).await?;
-            listener.listen(CHANNEL).await?;
-            Ok::<_, sqlx::Error>(listener)
-        };
-        let mut listener = tokio::select! {
-            () = stop.cancelled() => break,
-            result = connect => match result {
-                Ok(listener) => listener,
-                Err(err) => {
-                    tracing::warn!(error = %err, "cache listener cannot connect; retrying");
-                    tokio::select! {
-                        () = stop.cancelled() => break,
-                        () = tokio::time::sleep(RETRY) => continue,
-                    }
-                }
-            },
-        };
-        if tx.send(Event::Connected { first }).is_err() {
-            break;
-        }
-        if first {
-            first = false;
-            listening.send_replace(true);
-        }
-        loop {
-            tokio::select! {
-                () = stop.cancelled() => {
-                    listening.send_replace(true);
-                    return;
-                }
-                received = listener.try_recv() => match received {
-                    Ok(Some(n)) => {
-                        if tx.send(Event::Notification(n.payload().to_owned())).is_err() {
-                            return;
-                        }
-                    }
-                    Ok(None) => {
-                        tracing::warn!("cache listener lost its connection; reconnecting");
-                        break;
-                    }
-                    Err(err) => {
-                        tracing::warn!(error = %err, "cache listener failed; reconnecting");
-                        break;
-                    }
-                },
+    let forward = |heard: crate::postgres::Heard<'_>| match heard {
+        crate::postgres::Heard::Connected => {
+            let open = tx.send(Event::Connected { first }).is_ok();
+            if first {
+                first = false;
+                listening.send_replace(true);
             }
+            open
         }
-    }
+        crate::postgres::Heard::Notification(payload) => {
+            tx.send(Event::Notification(payload.to_owned())).is_ok()
+        }
+    };
+    crate::postgres::listen(&pool, CHANNEL, RETRY, &stop, "cache listener", forward).await;
     // Warm-ups waiting for the first LISTEN go ahead at shutdown.
     listening.send_replace(true);
 }

@@ -61,42 +61,20 @@ impl Wake {
     /// `LISTEN`s to the channel until `stop`, reconnecting after `retry`,
     /// on a connection of its own (not one of `pool`'s).
     pub async fn listen(self, pool: PgPool, retry: Duration, stop: CancellationToken) {
-        let pool = crate::postgres::dedicated(&pool);
-        let channel = self.channel;
-        while !stop.is_cancelled() {
-            let listener = async {
-                let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
-                listener.listen(channel).await?;
-                Ok::<_, sqlx::Error>(listener)
-            };
-            let mut listener = tokio::select! {
-                () = stop.cancelled() => return,
-                result = listener => match result {
-                    Ok(listener) => listener,
-                    Err(err) => {
-                        tracing::warn!(channel, error = %err, "job wake-up listener cannot connect; the worker polls meanwhile");
-                        tokio::select! {
-                            () = stop.cancelled() => return,
-                            () = tokio::time::sleep(retry) => continue,
-                        }
-                    }
-                },
-            };
-            // A wake-up may have been missed while (re)connecting.
+        // A (re)connect may follow a missed wake-up: wake then too.
+        let wake = |_: crate::postgres::Heard<'_>| {
             self.notify.notify_one();
-            loop {
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    received = listener.recv() => match received {
-                        Ok(_) => self.notify.notify_one(),
-                        Err(err) => {
-                            tracing::warn!(channel, error = %err, "job wake-up listener lost its connection");
-                            break;
-                        }
-                    },
-                }
-            }
-        }
+            true
+        };
+        crate::postgres::listen(
+            &pool,
+            self.channel,
+            retry,
+            &stop,
+            "job wake-up listener",
+            wake,
+        )
+        .await;
     }
 }
 

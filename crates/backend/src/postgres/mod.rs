@@ -16,6 +16,9 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use crate::config::PostgresConfig;
 use crate::telemetry::DbPoolMetrics;
 
+mod listen;
+pub use listen::{Heard, listen};
+
 /// The schema every table of this service lives in.
 pub const SCHEMA: &str = "backend";
 
