@@ -252,7 +252,8 @@ async fn run_loop<F, Fut, E>(
             Ok(StepOutcome::Idle) => interval,
             Ok(StepOutcome::IdleFor(d)) => d.min(interval),
             Err(err) => {
-                tracing::error!(worker = name, error = %err, "worker step failed");
+                // `{:#}`: an anyhow error's whole chain, its context first.
+                tracing::error!(worker = name, error = %format_args!("{err:#}"), "worker step failed");
                 interval
             }
         };

@@ -45,9 +45,9 @@ impl RuntimeService {
             Ok(engines) => engines,
             Err(err) => {
                 // The daemon is down: nothing is marked (we cannot see), the
-                // next pass tries again.
-                tracing::warn!(error = %err, "reconciler cannot list engines; retrying next interval");
-                return Err(err.into());
+                // next pass tries again. The worker loop logs it, once.
+                return Err(anyhow::Error::from(err)
+                    .context("reconciler cannot list engines; retrying next interval"));
             }
         };
         let mut report = ReconcileReport {
