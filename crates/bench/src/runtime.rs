@@ -72,25 +72,40 @@ pub async fn seed_accounts(dsn: &str, games: usize) -> anyhow::Result<(Members, 
         let mut members = Vec::new();
         for m in 0..members_of(g) {
             let user_name = format!("runner-{g}-{m}");
-            let id: Uuid = sqlx::query_scalar(
-                "INSERT INTO accounts (user_id, email, user_name, declared_country)
-                 VALUES (gen_random_uuid(), $1, $2, 'DE') RETURNING user_id",
-            )
-            .bind(format!("{user_name}@bench.invalid"))
-            .bind(&user_name)
-            .fetch_one(&pool)
-            .await?;
+            let id = insert_account(&pool, &user_name, "bench.invalid").await?;
             members.push((id, user_name));
         }
         games.push(members);
     }
-    let deadline: String = sqlx::query_scalar(
-        "SELECT to_char((now() + interval '2 days') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
-    )
-    .fetch_one(&pool)
-    .await?;
+    let deadline = enrollment_deadline(&pool).await?;
     pool.close().await;
     Ok((games, deadline))
+}
+
+/// Inserts an account `user_name` (email `user_name@domain`) straight into
+/// the database; returns its user id.
+pub async fn insert_account(
+    pool: &sqlx::PgPool,
+    user_name: &str,
+    domain: &str,
+) -> anyhow::Result<Uuid> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO accounts (user_id, email, user_name, declared_country)
+         VALUES (gen_random_uuid(), $1, $2, 'DE') RETURNING user_id",
+    )
+    .bind(format!("{user_name}@{domain}"))
+    .bind(user_name)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// An enrollment deadline two days ahead, in the API's RFC 3339 form.
+pub async fn enrollment_deadline(pool: &sqlx::PgPool) -> anyhow::Result<String> {
+    Ok(sqlx::query_scalar(
+        "SELECT to_char((now() + interval '2 days') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+    )
+    .fetch_one(pool)
+    .await?)
 }
 
 pub fn members_of(game: usize) -> usize {

@@ -42,7 +42,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-use galaxy_bench::runtime::{ADMIN, ADMIN_PASSWORD, Api, Members, set_up_games, start_all};
+use galaxy_bench::runtime::{
+    ADMIN, ADMIN_PASSWORD, Api, Members, enrollment_deadline, insert_account, set_up_games,
+    start_all,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -244,21 +247,10 @@ impl Play {
         let mut members = Vec::new();
         for m in 0..3 {
             let user_name = format!("chaos-engine-{m}");
-            let id: Uuid = sqlx::query_scalar(
-                "INSERT INTO accounts (user_id, email, user_name, declared_country)
-                 VALUES (gen_random_uuid(), $1, $2, 'DE') RETURNING user_id",
-            )
-            .bind(format!("{user_name}@chaos.invalid"))
-            .bind(&user_name)
-            .fetch_one(pool)
-            .await?;
+            let id = insert_account(pool, &user_name, "chaos.invalid").await?;
             members.push((id, user_name));
         }
-        let deadline: String = sqlx::query_scalar(
-            "SELECT to_char((now() + interval '2 days') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
-        )
-        .fetch_one(pool)
-        .await?;
+        let deadline = enrollment_deadline(pool).await?;
         let addr = stack.backend.url().trim_start_matches("http://").to_owned();
         let api = Api::new(&addr);
         let members_of: Members = vec![members];

@@ -11,8 +11,9 @@
 //! once, and the turn runs exactly once on the orders sent before.
 //!
 //! Checks: every delivery reaches the relay, duplicates stay within the
-//! outbox's at-least-once bound (a killed instance's batch comes back when
-//! its lease runs out: kills x batch), none is left pending; every
+//! outbox's at-least-once bound (what a killed instance's send slots held
+//! comes back when its lease runs out: kills x send concurrency), none is
+//! left pending; every
 //! take-over within one interval; exactly one leader at the end; the
 //! revocation seen by both.
 
@@ -24,7 +25,8 @@ use crate::{Backend, Outcome};
 
 const DELIVERIES: usize = 1_000;
 const KILLS: usize = 5;
-const BATCH: usize = 100;
+/// `BACKEND_MAIL_SEND_CONCURRENCY` (the default, set here explicitly).
+const SENDS: usize = 16;
 const INTERVAL: Duration = Duration::from_millis(500);
 
 pub async fn run(seed: u64) -> anyhow::Result<Outcome> {
@@ -40,6 +42,7 @@ pub async fn run(seed: u64) -> anyhow::Result<Outcome> {
             ("BACKEND_MAIL_LEASE", "2s"),
             ("BACKEND_MAIL_WORKER_INTERVAL", "200ms"),
             ("BACKEND_MAIL_BATCH_SIZE", "100"),
+            ("BACKEND_MAIL_SEND_CONCURRENCY", "16"),
         ],
     )
     .await?;
@@ -134,7 +137,7 @@ pub async fn run(seed: u64) -> anyhow::Result<Outcome> {
     };
     let passed = game.passed
         && delivered == DELIVERIES
-        && duplicates <= KILLS * BATCH
+        && duplicates <= KILLS * SENDS
         && open == 0
         && dead == 0
         && slow_takeovers == 0
@@ -152,7 +155,7 @@ pub async fn run(seed: u64) -> anyhow::Result<Outcome> {
             mean.as_secs_f64() * 1e3,
             slowest.as_secs_f64() * 1e3,
             INTERVAL.as_millis(),
-            KILLS * BATCH,
+            KILLS * SENDS,
             drained.as_secs_f64(),
             game.figures
         ),
