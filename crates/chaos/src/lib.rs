@@ -82,6 +82,8 @@ impl Stack {
 #[derive(Default)]
 pub struct Tally {
     pub accepted: AtomicUsize,
+    /// The addresses whose request was answered `202`.
+    pub accepted_emails: std::sync::Mutex<Vec<String>>,
     /// `503`: the database was unreachable (a clean refusal).
     pub unavailable: AtomicUsize,
     /// Any other 5xx.
@@ -118,20 +120,24 @@ impl CodeLoad {
                     while !stop.load(Ordering::Relaxed) {
                         i += 1;
                         let started = Instant::now();
+                        let email = format!("c{c}-{i}@chaos.invalid");
                         let sent = http
                             .post(&url)
                             .header(
                                 "x-forwarded-for",
                                 format!("10.{c}.{}.{}", i / 250 % 250, i % 250),
                             )
-                            .json(&json!({ "email": format!("c{c}-{i}@chaos.invalid") }))
+                            .json(&json!({ "email": email }))
                             .timeout(timeout)
                             .send()
                             .await;
                         let ms = started.elapsed().as_millis() as u64;
                         tally.slowest_ms.fetch_max(ms, Ordering::Relaxed);
                         let (counter, wait) = match sent.map(|r| r.status().as_u16()) {
-                            Ok(202) => (&tally.accepted, pause),
+                            Ok(202) => {
+                                tally.accepted_emails.lock().expect("tally").push(email);
+                                (&tally.accepted, pause)
+                            }
                             Ok(503) => (&tally.unavailable, pause),
                             Ok(s) if s >= 500 => (&tally.server_errors, pause),
                             Ok(_) => (&tally.other, pause),
