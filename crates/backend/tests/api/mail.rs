@@ -61,6 +61,26 @@ pub async fn enqueue_login_code(app: &TestApp, to: &str, code: &str) -> Delivery
     id
 }
 
+/// Enqueues `total` login codes to `pilot<n>@example.com` in one
+/// committed transaction.
+async fn enqueue_login_codes(app: &TestApp, total: usize) -> Vec<DeliveryId> {
+    let mut tx = app.db().begin().await.unwrap();
+    let mut ids = Vec::with_capacity(total);
+    for n in 0..total {
+        let id = mail::enqueue_login_code(
+            &mut tx,
+            &format!("pilot{n}@example.com"),
+            &format!("{n:06}"),
+            Duration::from_secs(600),
+        )
+        .await
+        .unwrap();
+        ids.push(id);
+    }
+    tx.commit().await.unwrap();
+    ids
+}
+
 pub async fn tick(app: &TestApp) -> TickReport {
     mail(app).worker().tick_report().await.expect("worker step")
 }
@@ -484,20 +504,7 @@ async fn two_worker_loops_on_one_database_never_send_the_same_delivery_twice() {
         .spawn()
         .await;
     let total = 120;
-    let mut ids = BTreeSet::new();
-    let mut tx = app.db().begin().await.unwrap();
-    for n in 0..total {
-        let id = mail::enqueue_login_code(
-            &mut tx,
-            &format!("pilot{n}@example.com"),
-            &format!("{n:06}"),
-            Duration::from_secs(600),
-        )
-        .await
-        .unwrap();
-        ids.insert(id);
-    }
-    tx.commit().await.unwrap();
+    let ids: BTreeSet<DeliveryId> = enqueue_login_codes(&app, total).await.into_iter().collect();
 
     let other = second_process(&app, |_| {});
     let run = |outbox: Mail| {
@@ -654,18 +661,7 @@ async fn no_more_mails_than_the_send_concurrency_are_ever_accepted_but_unrecorde
         .spawn()
         .await;
     let total = 60;
-    let mut tx = app.db().begin().await.unwrap();
-    for n in 0..total {
-        mail::enqueue_login_code(
-            &mut tx,
-            &format!("pilot{n}@example.com"),
-            &format!("{n:06}"),
-            Duration::from_secs(600),
-        )
-        .await
-        .unwrap();
-    }
-    tx.commit().await.unwrap();
+    enqueue_login_codes(&app, total).await;
 
     let outbox = mail(&app).clone();
     let step = tokio::spawn(async move { outbox.worker().tick_report().await.expect("step") });
