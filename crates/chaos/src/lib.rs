@@ -90,6 +90,8 @@ pub struct Tally {
     pub server_errors: AtomicUsize,
     /// Any other answer.
     pub other: AtomicUsize,
+    /// The statuses of the other answers and other 5xx, with their counts.
+    pub other_statuses: std::sync::Mutex<std::collections::BTreeMap<u16, usize>>,
     /// No answer: the connection was refused or dropped.
     pub connection_errors: AtomicUsize,
     pub slowest_ms: AtomicU64,
@@ -139,8 +141,24 @@ impl CodeLoad {
                                 (&tally.accepted, pause)
                             }
                             Ok(503) => (&tally.unavailable, pause),
-                            Ok(s) if s >= 500 => (&tally.server_errors, pause),
-                            Ok(_) => (&tally.other, pause),
+                            Ok(s) if s >= 500 => {
+                                *tally
+                                    .other_statuses
+                                    .lock()
+                                    .expect("tally")
+                                    .entry(s)
+                                    .or_default() += 1;
+                                (&tally.server_errors, pause)
+                            }
+                            Ok(s) => {
+                                *tally
+                                    .other_statuses
+                                    .lock()
+                                    .expect("tally")
+                                    .entry(s)
+                                    .or_default() += 1;
+                                (&tally.other, pause)
+                            }
                             // Not listening: wait a little rather than spin.
                             Err(_) => (&tally.connection_errors, Duration::from_millis(50)),
                         };

@@ -136,6 +136,24 @@ pub async fn ping(pool: &PgPool, timeout: Duration) -> bool {
     )
 }
 
+/// Whether `err` means the database cannot be reached or is going away
+/// rather than that the statement was wrong: no connection in time, a
+/// broken or refused connection, or a server that is shutting down,
+/// crashed or still starting (SQLSTATE class `08`, `57P01`–`57P03`, and
+/// `53300`, too many connections). Callers answer these `503`, not `500`.
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
+}
+
 /// The name of the violated constraint when `err` is a unique violation,
 /// so callers can turn it into a clean 409/422 by constraint name.
 pub fn unique_violation(err: &sqlx::Error) -> Option<&str> {

@@ -290,3 +290,29 @@ fn base64_credentials(user: &str, password: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
 }
+
+/// A connection the server ends (here `pg_terminate_backend`, SQLSTATE
+/// `57P01`, as in a database restart) is "the database is unavailable":
+/// `503 database_unavailable`, never `500 internal`; a wrong statement or a
+/// failing one (division by zero) is not.
+#[tokio::test]
+async fn a_connection_the_server_ends_is_database_unavailable_not_internal() {
+    use galaxy_backend::postgres::is_unavailable;
+    let app = TestApp::spawn().await;
+    let mut conn = app.db().acquire().await.unwrap();
+    let ended = sqlx::query("SELECT pg_terminate_backend(pg_backend_pid())")
+        .execute(&mut *conn)
+        .await
+        .expect_err("the server ends its own session");
+    assert!(is_unavailable(&ended), "{ended:?}");
+    drop(conn);
+
+    let wrong = sqlx::query("SELEC 1").execute(app.db()).await.unwrap_err();
+    assert!(!is_unavailable(&wrong), "{wrong:?}");
+    let division = sqlx::query("SELECT 1/0")
+        .execute(app.db())
+        .await
+        .unwrap_err();
+    assert!(!is_unavailable(&division), "{division:?}");
+    assert!(is_unavailable(&sqlx::Error::PoolTimedOut));
+}

@@ -7,7 +7,8 @@
 //! must have its challenge and outbox row, mail enqueued after the restart
 //! must be delivered without restarting the backend, and no request may
 //! take longer than the handler timeout (`BACKEND_HTTP_WRITE_TIMEOUT`, set
-//! to 10 s here) plus a second.
+//! to 10 s here) plus a second. A request the database fails is answered
+//! `503 database_unavailable`, never another 5xx.
 //!
 //! A request cut off by the restart may have committed although its client
 //! got an error (PostgreSQL wrote the commit but its answer was lost): such
@@ -121,6 +122,7 @@ pub async fn run(_seed: u64) -> anyhow::Result<Outcome> {
         && accepted_emails.len() == accepted
         && committed_unanswered <= uncertain
         && doubled == 0
+        && tally.server_errors.load(Ordering::Relaxed) == 0
         && delivered >= rows as usize
         && slowest <= WRITE_TIMEOUT + Duration::from_secs(1)
         && exit == Some(0);
@@ -128,7 +130,7 @@ pub async fn run(_seed: u64) -> anyhow::Result<Outcome> {
         passed,
         figures: format!(
             "restart -m immediate: /readyz {}; held down {} s: /readyz {}; {accepted} accepted, {} answered 503, \
-             {} other, {} connection errors; outbox rows {rows}: every 202's ({accepted_kept}) + {committed_unanswered} \
+             {} other {:?}, {} connection errors; outbox rows {rows}: every 202's ({accepted_kept}) + {committed_unanswered} \
              committed whose answer was lost (at most the {uncertain} not answered 202), {doubled} addresses twice, \
              delivered {delivered}; slowest request {:.1} s (limit {} s); exit {exit:?}",
             restart.describe(),
@@ -136,6 +138,7 @@ pub async fn run(_seed: u64) -> anyhow::Result<Outcome> {
             outage.describe(),
             tally.unavailable.load(Ordering::Relaxed),
             tally.other.load(Ordering::Relaxed) + tally.server_errors.load(Ordering::Relaxed),
+            tally.other_statuses.lock().expect("tally"),
             tally.connection_errors.load(Ordering::Relaxed),
             slowest.as_secs_f64(),
             WRITE_TIMEOUT.as_secs() + 1,

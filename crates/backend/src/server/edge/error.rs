@@ -148,15 +148,14 @@ impl IntoResponse for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
-        match &err {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => {
-                tracing::warn!(error = %err, "database unavailable");
-                Self::unavailable(
-                    "database_unavailable",
-                    "the database is unavailable, try again",
-                )
-            }
-            _ => Self::internal(err),
+        if crate::postgres::is_unavailable(&err) {
+            tracing::warn!(error = %err, "database unavailable");
+            Self::unavailable(
+                "database_unavailable",
+                "the database is unavailable, try again",
+            )
+        } else {
+            Self::internal(err)
         }
     }
 }

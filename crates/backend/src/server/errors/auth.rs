@@ -38,6 +38,8 @@ impl From<AuthError> for ApiError {
                 .with_details(json!({ "expires_at": until })),
             AuthError::AccountDeleted => ApiError::forbidden("account_deleted", message),
             AuthError::UserNameExhausted(_) => ApiError::internal(message),
+            // The outbox's database failing is the database failing (503).
+            AuthError::Mail(crate::mail::MailError::Database(e)) => e.into(),
             AuthError::Mail(e) => ApiError::internal(e),
             AuthError::Database(e) => e.into(),
         }

@@ -74,6 +74,9 @@ impl From<LobbyError> for ApiError {
                     .with_details(json!({ "field": field }))
             }
             LobbyError::User(e) => e.into(),
+            LobbyError::Notification(crate::notification::NotificationError::Database(e)) => {
+                e.into()
+            }
             LobbyError::Notification(e) => ApiError::internal(e),
             LobbyError::Database(e) => e.into(),
         }
