@@ -141,15 +141,6 @@ impl CodeLoad {
                                 (&tally.accepted, pause)
                             }
                             Ok(503) => (&tally.unavailable, pause),
-                            Ok(s) if s >= 500 => {
-                                *tally
-                                    .other_statuses
-                                    .lock()
-                                    .expect("tally")
-                                    .entry(s)
-                                    .or_default() += 1;
-                                (&tally.server_errors, pause)
-                            }
                             Ok(s) => {
                                 *tally
                                     .other_statuses
@@ -157,7 +148,12 @@ impl CodeLoad {
                                     .expect("tally")
                                     .entry(s)
                                     .or_default() += 1;
-                                (&tally.other, pause)
+                                let counter = if s >= 500 {
+                                    &tally.server_errors
+                                } else {
+                                    &tally.other
+                                };
+                                (counter, pause)
                             }
                             // Not listening: wait a little rather than spin.
                             Err(_) => (&tally.connection_errors, Duration::from_millis(50)),
