@@ -3,6 +3,8 @@
 //! `METHOD\nPATH?QUERY\nSHA256-hex(body)\nTIMESTAMP`, base64 (standard, padded).
 //! Shared by the gateway, its tests and client tooling.
 
+use std::fmt::Write as _;
+
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use sha2::{Digest as _, Sha256};
@@ -24,23 +26,15 @@ pub fn canonical_request(
     body: &[u8],
     timestamp: i64,
 ) -> Vec<u8> {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut hex = [0u8; 64];
-    for (i, byte) in Sha256::digest(body).into_iter().enumerate() {
-        hex[2 * i] = HEX[usize::from(byte >> 4)];
-        hex[2 * i + 1] = HEX[usize::from(byte & 0x0f)];
+    let mut hex = String::with_capacity(64);
+    for byte in Sha256::digest(body) {
+        let _ = write!(hex, "{byte:02x}");
     }
-    let timestamp = timestamp.to_string();
-    let mut out =
-        Vec::with_capacity(method.len() + path_and_query.len() + hex.len() + timestamp.len() + 3);
-    out.extend(method.bytes().map(|b| b.to_ascii_uppercase()));
-    out.push(b'\n');
-    out.extend_from_slice(path_and_query.as_bytes());
-    out.push(b'\n');
-    out.extend_from_slice(&hex);
-    out.push(b'\n');
-    out.extend_from_slice(timestamp.as_bytes());
-    out
+    format!(
+        "{}\n{path_and_query}\n{hex}\n{timestamp}",
+        method.to_ascii_uppercase()
+    )
+    .into_bytes()
 }
 
 /// Signs a request; returns the value of [`SIGNATURE_HEADER`].
