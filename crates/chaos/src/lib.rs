@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -81,20 +81,41 @@ impl Stack {
 /// What the login-code clients of [`CodeLoad`] got back.
 #[derive(Default)]
 pub struct Tally {
-    pub accepted: AtomicUsize,
     /// The addresses whose request was answered `202`.
-    pub accepted_emails: std::sync::Mutex<Vec<String>>,
+    pub accepted_emails: Mutex<Vec<String>>,
     /// `503`: the database was unreachable (a clean refusal).
     pub unavailable: AtomicUsize,
-    /// Any other 5xx.
-    pub server_errors: AtomicUsize,
-    /// Any other answer.
-    pub other: AtomicUsize,
-    /// The statuses of the other answers and other 5xx, with their counts.
-    pub other_statuses: std::sync::Mutex<std::collections::BTreeMap<u16, usize>>,
+    /// Every other status, with its count.
+    pub other_statuses: Mutex<BTreeMap<u16, usize>>,
     /// No answer: the connection was refused or dropped.
     pub connection_errors: AtomicUsize,
     pub slowest_ms: AtomicU64,
+}
+
+impl Tally {
+    /// Requests answered `202`.
+    pub fn accepted(&self) -> usize {
+        self.accepted_emails.lock().expect("tally").len()
+    }
+
+    /// Answers with a 5xx other than `503`.
+    pub fn server_errors(&self) -> usize {
+        self.others(|status| status >= 500)
+    }
+
+    /// Answers neither `202`, `503` nor another 5xx.
+    pub fn other(&self) -> usize {
+        self.others(|status| status < 500)
+    }
+
+    fn others(&self, which: impl Fn(u16) -> bool) -> usize {
+        let statuses = self.other_statuses.lock().expect("tally");
+        statuses
+            .iter()
+            .filter(|(s, _)| which(**s))
+            .map(|(_, n)| n)
+            .sum()
+    }
 }
 
 /// Clients asking the backend for login codes in a loop — each a transaction
@@ -135,12 +156,12 @@ impl CodeLoad {
                             .await;
                         let ms = started.elapsed().as_millis() as u64;
                         tally.slowest_ms.fetch_max(ms, Ordering::Relaxed);
-                        let (counter, wait) = match sent.map(|r| r.status().as_u16()) {
-                            Ok(202) => {
-                                tally.accepted_emails.lock().expect("tally").push(email);
-                                (&tally.accepted, pause)
+                        let mut wait = pause;
+                        match sent.map(|r| r.status().as_u16()) {
+                            Ok(202) => tally.accepted_emails.lock().expect("tally").push(email),
+                            Ok(503) => {
+                                tally.unavailable.fetch_add(1, Ordering::Relaxed);
                             }
-                            Ok(503) => (&tally.unavailable, pause),
                             Ok(s) => {
                                 *tally
                                     .other_statuses
@@ -148,17 +169,13 @@ impl CodeLoad {
                                     .expect("tally")
                                     .entry(s)
                                     .or_default() += 1;
-                                let counter = if s >= 500 {
-                                    &tally.server_errors
-                                } else {
-                                    &tally.other
-                                };
-                                (counter, pause)
                             }
                             // Not listening: wait a little rather than spin.
-                            Err(_) => (&tally.connection_errors, Duration::from_millis(50)),
-                        };
-                        counter.fetch_add(1, Ordering::Relaxed);
+                            Err(_) => {
+                                tally.connection_errors.fetch_add(1, Ordering::Relaxed);
+                                wait = Duration::from_millis(50);
+                            }
+                        }
                         tokio::time::sleep(wait).await;
                     }
                 })

@@ -42,7 +42,7 @@ pub async fn run(seed: u64) -> anyhow::Result<Outcome> {
             ("BACKEND_MAIL_LEASE", "2s"),
             ("BACKEND_MAIL_WORKER_INTERVAL", "200ms"),
             ("BACKEND_MAIL_BATCH_SIZE", "100"),
-            ("BACKEND_MAIL_SEND_CONCURRENCY", "16"),
+            ("BACKEND_MAIL_SEND_CONCURRENCY", &SENDS.to_string()),
         ],
     )
     .await?;

@@ -36,7 +36,7 @@ pub async fn run(_seed: u64) -> anyhow::Result<Outcome> {
         Duration::from_secs(30),
     );
     tokio::time::sleep(LOAD_BEFORE).await;
-    let before = load.tally.accepted.load(Ordering::Relaxed);
+    let before = load.tally.accepted();
     let signalled = Instant::now();
     let exit = backend.terminate(BUDGET).await;
     let took = signalled.elapsed();
@@ -47,9 +47,9 @@ pub async fn run(_seed: u64) -> anyhow::Result<Outcome> {
         .await?;
     pool.close().await;
 
-    let accepted = tally.accepted.load(Ordering::Relaxed);
-    let server_errors = tally.server_errors.load(Ordering::Relaxed);
-    let other = tally.other.load(Ordering::Relaxed) + tally.unavailable.load(Ordering::Relaxed);
+    let accepted = tally.accepted();
+    let server_errors = tally.server_errors();
+    let other = tally.other() + tally.unavailable.load(Ordering::Relaxed);
     let refused = tally.connection_errors.load(Ordering::Relaxed);
     Ok(Outcome {
         passed: server_errors == 0 && rows as usize == accepted && exit == Some(0) && other == 0,
